@@ -1,0 +1,28 @@
+/**
+ * One error type for everything the API answers with a non-2xx status. The body is exactly what
+ * GitLab sends; the error middleware writes it verbatim.
+ */
+export class GitLabError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: Record<string, unknown>,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(typeof body.message === 'string' ? body.message : String(body.error ?? status));
+  }
+}
+
+/** `not_found!('Commit')` → 404 {"message":"404 Commit Not Found"} */
+export const notFound = (what: string) => new GitLabError(404, { message: `404 ${what} Not Found` });
+/** Unknown route: 404 {"error":"404 Not Found"} */
+export const routeNotFound = () => new GitLabError(404, { error: '404 Not Found' });
+/** Grape parameter validation: 400 {"error":"since is invalid"} (messages comma-joined). */
+export const invalidParams = (messages: string[]) => new GitLabError(400, { error: messages.join(', ') });
+/** `bad_request!(reason)` → 400 {"message":"400 Bad request - reason"} */
+export const badRequest = (reason: string) => new GitLabError(400, { message: `400 Bad request - ${reason}` });
+/** `render_api_error!(msg, 400)` → 400 {"message": msg} */
+export const apiError = (message: unknown, status = 400) => new GitLabError(status, { message });
+export const unauthorized = () => new GitLabError(401, { message: '401 Unauthorized' });
+export const forbidden = (reason?: string) =>
+  new GitLabError(403, { message: reason ? `403 Forbidden - ${reason}` : '403 Forbidden' });
+export const internalError = () => new GitLabError(500, { message: '500 Internal Server Error' });

@@ -1,0 +1,99 @@
+import type { Repository } from './repository.js';
+
+/** What a history walk needs of a commit: kept for every commit ever seen (commits never change). */
+export interface CommitNode {
+  oid: string;
+  parents: string[];
+  /** Committer timestamp, seconds: git's ordering key. */
+  time: number;
+  tree: string;
+  /** Generation number (1 + max of parents'), computed on demand. 0 = not yet known. */
+  generation: number;
+}
+
+/**
+ * The in-memory commit index of one repository: oid → parents, commit time, tree. Built lazily
+ * as walks reach commits and kept for the life of the process, so a page-N request or a
+ * reachability question re-reads no commit objects.
+ */
+export class CommitGraph {
+  private readonly nodes = new Map<string, CommitNode>();
+
+  constructor(private readonly repo: Repository) {}
+
+  get size(): number {
+    return this.nodes.size;
+  }
+
+  async node(oid: string): Promise<CommitNode> {
+    const known = this.nodes.get(oid);
+    if (known) return known;
+    const commit = await this.repo.readCommit(oid);
+    const node: CommitNode = { oid, parents: commit.parents, time: commit.committer.timestamp, tree: commit.tree, generation: 0 };
+    this.nodes.set(oid, node);
+    return node;
+  }
+
+  /** Generation numbers as in git's commit-graph: roots are 1. Iterative, so deep histories are fine. */
+  async generation(oid: string): Promise<number> {
+    const start = await this.node(oid);
+    if (start.generation) return start.generation;
+    const stack: CommitNode[] = [start];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      if (top.generation) {
+        stack.pop();
+        continue;
+      }
+      let ready = true;
+      let max = 0;
+      for (const p of top.parents) {
+        const parent = await this.node(p);
+        if (!parent.generation) {
+          ready = false;
+          stack.push(parent);
+        } else if (parent.generation > max) max = parent.generation;
+      }
+      if (ready) {
+        top.generation = max + 1;
+        stack.pop();
+      }
+    }
+    return start.generation;
+  }
+
+  /** Is `ancestor` reachable from `tip` (a commit reaches itself)? Pruned by generation numbers. */
+  async reaches(tip: string, ancestor: string): Promise<boolean> {
+    if (tip === ancestor) return true;
+    const floor = await this.generation(ancestor);
+    const seen = new Set<string>([tip]);
+    const stack = [tip];
+    while (stack.length > 0) {
+      const node = await this.node(stack.pop()!);
+      for (const p of node.parents) {
+        if (p === ancestor) return true;
+        if (seen.has(p)) continue;
+        seen.add(p);
+        if ((await this.generation(p)) > floor) stack.push(p);
+      }
+    }
+    return false;
+  }
+
+  /** `git rev-list --count [--first-parent] oid`. */
+  async countAncestors(oid: string, firstParent: boolean): Promise<number> {
+    const seen = new Set<string>([oid]);
+    const stack = [oid];
+    while (stack.length > 0) {
+      const node = await this.node(stack.pop()!);
+      const parents = firstParent ? node.parents.slice(0, 1) : node.parents;
+      for (const p of parents) {
+        if (!seen.has(p)) {
+          seen.add(p);
+          stack.push(p);
+        }
+      }
+    }
+    return seen.size;
+  }
+}

@@ -1,0 +1,392 @@
+import type { CommitGraph, CommitNode } from './commit-graph.js';
+import type { Repository } from './repository.js';
+
+/**
+ * `git log` semantics over the commit index, reproduced from git's revision walker so that
+ * page N of any listing equals `git log --skip --max-count` for the same arguments:
+ * - the default order is a commit-date priority queue with first-in-first-out ties
+ *   (git's commit_list_insert_by_date);
+ * - ranges (`^a b`) and `--topo-order` run git's limit_list (a full walk that marks
+ *   UNINTERESTING commits, stopping with git's "slop" heuristic), topo order then being
+ *   git's sort_in_topological_order over that list;
+ * - `-- path` is git's default history simplification: a commit TREESAME to a parent follows
+ *   only that parent and is not shown;
+ * - `--since` stops walking below the cut-off (limited walks also make older ancestors
+ *   uninteresting); `--until` hides newer commits but walks through them.
+ * Walks are lazy where git's are (no range, date order): page N costs a walk of N pages once,
+ * and the walk is kept, so the next page costs only its own commits.
+ */
+export interface HistoryQuery {
+  include: string[];
+  exclude: string[];
+  firstParent: boolean;
+  topo: boolean;
+  /** git --since/--after, seconds: commits committed before it are dropped. */
+  since: number | null;
+  /** git --until/--before, seconds: commits committed after it are hidden. */
+  until: number | null;
+  /** Literal pathspecs without leading/trailing slashes; [] for no limiting. */
+  paths: string[];
+  /** git --author: matched against "Name <email>" of the author line. */
+  author: RegExp | null;
+}
+
+const UNINTERESTING = 1;
+const SEEN = 2;
+const TREESAME = 4;
+/** git's SLOP: keep walking this many uninteresting commits past the last interesting one. */
+const SLOP = 5;
+
+class DateQueue {
+  private heap: { node: CommitNode; seq: number }[] = [];
+  private seq = 0;
+
+  get length(): number {
+    return this.heap.length;
+  }
+
+  private before(a: { node: CommitNode; seq: number }, b: { node: CommitNode; seq: number }): boolean {
+    return a.node.time > b.node.time || (a.node.time === b.node.time && a.seq < b.seq);
+  }
+
+  push(node: CommitNode): void {
+    const heap = this.heap;
+    heap.push({ node, seq: this.seq++ });
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(heap[i], heap[parent])) break;
+      [heap[i], heap[parent]] = [heap[parent], heap[i]];
+      i = parent;
+    }
+  }
+
+  peek(): CommitNode | undefined {
+    return this.heap[0]?.node;
+  }
+
+  pop(): CommitNode | undefined {
+    const heap = this.heap;
+    if (heap.length === 0) return undefined;
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let best = i;
+        if (l < heap.length && this.before(heap[l], heap[best])) best = l;
+        if (r < heap.length && this.before(heap[r], heap[best])) best = r;
+        if (best === i) break;
+        [heap[i], heap[best]] = [heap[best], heap[i]];
+        i = best;
+      }
+    }
+    return top.node;
+  }
+
+  all(): CommitNode[] {
+    return this.heap.map((e) => e.node);
+  }
+}
+
+export class HistoryWalk {
+  private readonly flags = new Map<string, number>();
+  /** Commits git would have parsed: the only ones whose parents UNINTERESTING propagates through. */
+  private readonly parsed = new Map<string, CommitNode>();
+  /** Parents rewritten by simplification (only when a merge collapsed onto one parent). */
+  private readonly rewritten = new Map<string, string[]>();
+  private readonly queue = new DateQueue();
+  private readonly shown: string[] = [];
+  private started = false;
+  private finished = false;
+  private readonly limited: boolean;
+  /** Serialises page requests on one shared walk. */
+  private busy: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly graph: CommitGraph,
+    private readonly query: HistoryQuery,
+  ) {
+    this.limited = query.exclude.length > 0 || query.topo;
+  }
+
+  /** Commits offset..offset+limit-1 of the listing (fewer at the end). */
+  page(offset: number, limit: number): Promise<string[]> {
+    const run = this.busy.then(async () => {
+      await this.fill(offset + limit);
+      return this.shown.slice(offset, offset + limit);
+    });
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Every commit of the listing (used for counts and compare). */
+  async all(): Promise<string[]> {
+    return this.page(0, Number.MAX_SAFE_INTEGER);
+  }
+
+  private flag(oid: string): number {
+    return this.flags.get(oid) ?? 0;
+  }
+
+  private setFlag(oid: string, bit: number): void {
+    this.flags.set(oid, this.flag(oid) | bit);
+  }
+
+  private async parse(oid: string): Promise<CommitNode> {
+    const node = await this.graph.node(oid);
+    this.parsed.set(oid, node);
+    return node;
+  }
+
+  private parentsOf(node: CommitNode): string[] {
+    return this.rewritten.get(node.oid) ?? node.parents;
+  }
+
+  private async fill(wanted: number): Promise<void> {
+    if (!this.started) {
+      this.started = true;
+      await this.addTips();
+      if (this.limited) {
+        const list = await this.limitList();
+        const ordered = this.query.topo ? this.topoSort(list) : list;
+        for (const node of ordered) if (await this.isShown(node)) this.shown.push(node.oid);
+        this.finished = true;
+      }
+    }
+    while (!this.finished && this.shown.length < wanted) {
+      const node = this.queue.pop();
+      if (!node) {
+        this.finished = true;
+        break;
+      }
+      if (this.query.since !== null && node.time < this.query.since) continue;
+      await this.processParents(node);
+      if (await this.isShown(node)) this.shown.push(node.oid);
+    }
+  }
+
+  private async addTips(): Promise<void> {
+    const tips: CommitNode[] = [];
+    for (const oid of this.query.exclude) {
+      if (this.flag(oid) & SEEN) {
+        this.setFlag(oid, UNINTERESTING);
+        continue;
+      }
+      const node = await this.parse(oid);
+      this.setFlag(oid, UNINTERESTING | SEEN);
+      this.markParentsUninteresting(node);
+      tips.push(node);
+    }
+    for (const oid of this.query.include) {
+      if (this.flag(oid) & SEEN) continue;
+      this.setFlag(oid, SEEN);
+      tips.push(await this.parse(oid));
+    }
+    // git sorts the starting commits by date, stably; the queue's sequence numbers do the same.
+    tips.sort((a, b) => b.time - a.time);
+    for (const tip of tips) this.queue.push(tip);
+  }
+
+  private markParentsUninteresting(start: CommitNode): void {
+    const stack = [...this.parentsOf(start)];
+    while (stack.length > 0) {
+      const oid = stack.pop()!;
+      if (this.flag(oid) & UNINTERESTING) continue;
+      this.setFlag(oid, UNINTERESTING);
+      const node = this.parsed.get(oid);
+      if (node) stack.push(...this.parentsOf(node));
+    }
+  }
+
+  private async processParents(node: CommitNode): Promise<void> {
+    if (this.flag(node.oid) & UNINTERESTING) {
+      // Uninteresting commits pass the mark to every parent (even with --first-parent).
+      for (const p of node.parents) {
+        this.setFlag(p, UNINTERESTING);
+        const parent = await this.parse(p);
+        this.markParentsUninteresting(parent);
+        if (this.flag(p) & SEEN) continue;
+        this.setFlag(p, SEEN);
+        this.queue.push(parent);
+      }
+      return;
+    }
+    if (this.query.paths.length > 0) await this.simplify(node);
+    for (const p of this.parentsOf(node)) {
+      if (!(this.flag(p) & SEEN)) {
+        this.setFlag(p, SEEN);
+        this.queue.push(await this.parse(p));
+      }
+      if (this.query.firstParent) break;
+    }
+  }
+
+  /** git's try_to_simplify_commit with the default (simplify_history) settings. */
+  private async simplify(node: CommitNode): Promise<void> {
+    if (node.parents.length === 0) {
+      if (await this.sameAsEmpty(node.tree)) this.setFlag(node.oid, TREESAME);
+      return;
+    }
+    let relevantParents = 0;
+    let relevantChange = false;
+    let irrelevantChange = false;
+    for (let i = 0; i < node.parents.length; i++) {
+      const p = node.parents[i];
+      const relevant = !(this.flag(p) & UNINTERESTING);
+      if (relevant) relevantParents++;
+      if (i === 1 && this.query.firstParent) break;
+      const parent = await this.parse(p);
+      if (await this.sameTrees(parent.tree, node.tree)) {
+        if (!relevant) continue;
+        this.rewritten.set(node.oid, [p]);
+        this.setFlag(node.oid, TREESAME);
+        return;
+      }
+      if (relevant) relevantChange = true;
+      else irrelevantChange = true;
+    }
+    const changed = relevantParents ? relevantChange : irrelevantChange;
+    if (changed) this.flags.set(node.oid, this.flag(node.oid) & ~TREESAME);
+    else this.setFlag(node.oid, TREESAME);
+  }
+
+  private async sameTrees(a: string, b: string): Promise<boolean> {
+    if (a === b) return true;
+    for (const path of this.query.paths) {
+      const [x, y] = await Promise.all([this.repo.entryAt(a, path), this.repo.entryAt(b, path)]);
+      if (x?.oid !== y?.oid || x?.mode !== y?.mode) return false;
+    }
+    return true;
+  }
+
+  private async sameAsEmpty(tree: string): Promise<boolean> {
+    for (const path of this.query.paths) if (await this.repo.entryAt(tree, path)) return false;
+    return true;
+  }
+
+  /** git's limit_list: the whole range, in walk order, before anything is shown. */
+  private async limitList(): Promise<CommitNode[]> {
+    const list: CommitNode[] = [];
+    let date = Number.POSITIVE_INFINITY;
+    let slop = SLOP;
+    const { since, until } = this.query;
+    for (;;) {
+      const node = this.queue.pop();
+      if (!node) break;
+      if (since !== null && node.time < since) this.setFlag(node.oid, UNINTERESTING);
+      await this.processParents(node);
+      if (this.flag(node.oid) & UNINTERESTING) {
+        this.markParentsUninteresting(node);
+        slop = this.stillInteresting(date, slop);
+        if (slop) continue;
+        break;
+      }
+      if (until !== null && node.time > until) continue;
+      date = node.time;
+      list.push(node);
+    }
+    return list;
+  }
+
+  private stillInteresting(date: number, slop: number): number {
+    const newest = this.queue.peek();
+    if (!newest) return 0;
+    if (date <= newest.time) return SLOP;
+    if (this.queue.all().some((n) => !(this.flag(n.oid) & UNINTERESTING))) return SLOP;
+    return slop - 1;
+  }
+
+  /** git's sort_in_topological_order(REV_SORT_IN_GRAPH_ORDER): a LIFO of ready commits. */
+  private topoSort(list: CommitNode[]): CommitNode[] {
+    const indegree = new Map<string, number>();
+    for (const node of list) indegree.set(node.oid, 1);
+    for (const node of list) {
+      for (const p of this.parentsOf(node)) {
+        const d = indegree.get(p);
+        if (d) indegree.set(p, d + 1);
+      }
+    }
+    const byOid = new Map(list.map((n) => [n.oid, n]));
+    const stack = list.filter((n) => indegree.get(n.oid) === 1).reverse();
+    const out: CommitNode[] = [];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      for (const p of this.parentsOf(node)) {
+        const d = indegree.get(p);
+        if (!d) continue;
+        indegree.set(p, d - 1);
+        if (d - 1 === 1) stack.push(byOid.get(p)!);
+      }
+      indegree.set(node.oid, 0);
+      out.push(node);
+    }
+    return out;
+  }
+
+  private async isShown(node: CommitNode): Promise<boolean> {
+    const flags = this.flag(node.oid);
+    if (flags & UNINTERESTING) return false;
+    if (this.query.until !== null && node.time > this.query.until) return false;
+    if (this.query.paths.length > 0 && flags & TREESAME) return false;
+    if (this.query.author) {
+      const { author } = await this.repo.readCommit(node.oid);
+      if (!this.query.author.test(`${author.name} <${author.email}>`)) return false;
+    }
+    return true;
+  }
+}
+
+/** The merge bases of a and b (all best common ancestors), as `git merge-base --all`. */
+export async function mergeBases(graph: CommitGraph, a: string, b: string): Promise<string[]> {
+  const ancestorsOf = async (start: string): Promise<Set<string>> => {
+    const seen = new Set([start]);
+    const stack = [start];
+    while (stack.length > 0) {
+      for (const p of (await graph.node(stack.pop()!)).parents) {
+        if (!seen.has(p)) {
+          seen.add(p);
+          stack.push(p);
+        }
+      }
+    }
+    return seen;
+  };
+  const fromA = await ancestorsOf(a);
+  const common = [...(await ancestorsOf(b))].filter((oid) => fromA.has(oid));
+  // A common ancestor reachable from another common ancestor is not a best one.
+  const redundant = new Set<string>();
+  const stack: string[] = [];
+  for (const oid of common) stack.push(...(await graph.node(oid)).parents);
+  while (stack.length > 0) {
+    const oid = stack.pop()!;
+    if (redundant.has(oid)) continue;
+    redundant.add(oid);
+    stack.push(...(await graph.node(oid)).parents);
+  }
+  const bases = await Promise.all(common.filter((oid) => !redundant.has(oid)).map((oid) => graph.node(oid)));
+  return bases.sort((x, y) => y.time - x.time).map((n) => n.oid);
+}
+
+/** git --author takes a POSIX basic regular expression; this turns one into a JS RegExp. */
+export function authorPattern(pattern: string): RegExp {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === '\\' && i + 1 < pattern.length) {
+      const next = pattern[++i];
+      out += '(){}|+?'.includes(next) ? next : `\\${next}`;
+    } else {
+      out += '(){}|+?'.includes(ch) ? `\\${ch}` : ch;
+    }
+  }
+  try {
+    return new RegExp(out);
+  } catch {
+    return new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  }
+}

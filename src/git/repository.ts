@@ -1,0 +1,269 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import git from 'isomorphic-git';
+import { FastFs } from './fast-fs.js';
+import { Lru } from './lru.js';
+import { type AnnotatedTag, type Commit, type TreeEntry, parseCommit, parseTag } from './objects.js';
+import { useNativeZlib } from './native-zlib.js';
+
+useNativeZlib();
+
+export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
+
+export interface Ref {
+  /** Full name, e.g. refs/heads/main. */
+  name: string;
+  /** What the ref points at (a tag object for annotated tags). */
+  oid: string;
+}
+
+export interface RefSnapshot {
+  head: { symbolic: string | null; oid: string | null };
+  refs: Map<string, string>;
+}
+
+const HEX40 = /^[0-9a-f]{40}$/;
+const SHORT_HEX = /^[0-9a-f]{4,40}$/i;
+
+export class ObjectMissingError extends Error {}
+
+/**
+ * Read access to one bare repository. Holds isomorphic-git's cache (parsed pack indexes and pack
+ * buffers) for the life of the process, plus LRUs of parsed objects: objects never change, so
+ * these caches need no invalidation beyond "a new object may have appeared".
+ */
+export class Repository {
+  readonly fs: FastFs;
+  /** isomorphic-git's per-repository cache object; must be passed to every call. */
+  private readonly cache: Record<string, unknown> = {};
+  private readonly commits = new Lru<string, Commit>(50_000);
+  private readonly trees = new Lru<string, TreeEntry[]>(20_000);
+  private readonly peeled = new Map<string, string | null>();
+
+  constructor(readonly gitdir: string) {
+    this.fs = new FastFs(gitdir);
+  }
+
+  /** Forget which objects and packs exist (after writes, or when an object is not found). */
+  invalidate(): void {
+    this.fs.invalidate();
+  }
+
+  async readObject(oid: string): Promise<{ type: ObjectType; content: Uint8Array }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await git.readObject({ fs: this.fs, gitdir: this.gitdir, oid, format: 'content', cache: this.cache });
+        return { type: result.type as ObjectType, content: result.object as Uint8Array };
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'NotFoundError') throw err;
+        if (attempt > 0) throw new ObjectMissingError(`object ${oid} not found`);
+        this.invalidate();
+      }
+    }
+  }
+
+  async readCommit(oid: string): Promise<Commit> {
+    const cached = this.commits.get(oid);
+    if (cached) return cached;
+    const { type, content } = await this.readObject(oid);
+    if (type !== 'commit') throw new ObjectMissingError(`${oid} is a ${type}, not a commit`);
+    const commit = parseCommit(oid, content);
+    this.commits.set(oid, commit);
+    return commit;
+  }
+
+  async readTree(oid: string): Promise<TreeEntry[]> {
+    const cached = this.trees.get(oid);
+    if (cached) return cached;
+    const result = await git.readTree({ fs: this.fs, gitdir: this.gitdir, oid, cache: this.cache });
+    const entries = result.tree as TreeEntry[];
+    this.trees.set(oid, entries);
+    return entries;
+  }
+
+  async readBlob(oid: string): Promise<Uint8Array> {
+    const { type, content } = await this.readObject(oid);
+    if (type !== 'blob') throw new ObjectMissingError(`${oid} is a ${type}, not a blob`);
+    return content;
+  }
+
+  async readTag(oid: string): Promise<AnnotatedTag> {
+    const { type, content } = await this.readObject(oid);
+    if (type !== 'tag') throw new ObjectMissingError(`${oid} is a ${type}, not a tag`);
+    return parseTag(oid, content);
+  }
+
+  async objectType(oid: string): Promise<ObjectType | null> {
+    try {
+      return (await this.readObject(oid)).type;
+    } catch (err) {
+      if (err instanceof ObjectMissingError) return null;
+      throw err;
+    }
+  }
+
+  /** The entry at `filepath` inside tree `treeOid`, or null. '' is the root tree itself. */
+  async entryAt(treeOid: string, filepath: string): Promise<{ mode: string; oid: string } | null> {
+    if (filepath === '') return { mode: '040000', oid: treeOid };
+    let current = treeOid;
+    const parts = filepath.split('/');
+    for (let i = 0; i < parts.length; i++) {
+      const entries = await this.readTree(current);
+      const entry = entries.find((e) => e.path === parts[i]);
+      if (!entry) return null;
+      if (i === parts.length - 1) return { mode: entry.mode, oid: entry.oid };
+      if (entry.type !== 'tree') return null;
+      current = entry.oid;
+    }
+    return null;
+  }
+
+  /** Follows annotated tags until a non-tag object; null when the chain is broken. */
+  async peel(oid: string): Promise<{ oid: string; type: ObjectType } | null> {
+    let current = oid;
+    for (let depth = 0; depth < 16; depth++) {
+      const type = await this.objectType(current);
+      if (type === null) return null;
+      if (type !== 'tag') return { oid: current, type };
+      current = (await this.readTag(current)).object;
+    }
+    return null;
+  }
+
+  /** The commit a ref target points at (through annotated tags), cached: objects never change. */
+  async peelToCommit(oid: string): Promise<string | null> {
+    if (this.peeled.has(oid)) return this.peeled.get(oid)!;
+    const target = await this.peel(oid);
+    const commit = target?.type === 'commit' ? target.oid : null;
+    this.peeled.set(oid, commit);
+    return commit;
+  }
+
+  // ---- refs -------------------------------------------------------------------------------
+
+  /** All refs (loose over packed) and HEAD, read fresh: refs move under us. */
+  async refs(): Promise<RefSnapshot> {
+    const refs = new Map<string, string>();
+    const packed = await fsp.readFile(path.join(this.gitdir, 'packed-refs'), 'utf8').catch(() => '');
+    for (const line of packed.split('\n')) {
+      const m = /^([0-9a-f]{40}) (refs\/.+)$/.exec(line);
+      if (m) refs.set(m[2], m[1]);
+    }
+    await this.readLooseRefs('refs', refs);
+    const headText = (await fsp.readFile(path.join(this.gitdir, 'HEAD'), 'utf8').catch(() => '')).trim();
+    let head: RefSnapshot['head'] = { symbolic: null, oid: null };
+    if (headText.startsWith('ref: ')) {
+      const target = headText.slice(5).trim();
+      head = { symbolic: target, oid: refs.get(target) ?? null };
+    } else if (HEX40.test(headText)) {
+      head = { symbolic: null, oid: headText };
+    }
+    return { head, refs };
+  }
+
+  private async readLooseRefs(rel: string, into: Map<string, string>): Promise<void> {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fsp.readdir(path.join(this.gitdir, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    await Promise.all(
+      entries.map(async (entry) => {
+        const name = `${rel}/${entry.name}`;
+        if (entry.isDirectory()) return this.readLooseRefs(name, into);
+        const text = (await fsp.readFile(path.join(this.gitdir, name), 'utf8').catch(() => '')).trim();
+        if (HEX40.test(text)) into.set(name, text);
+        else if (text.startsWith('ref: ')) {
+          // Symbolic refs other than HEAD are rare; resolve one level.
+          const target = into.get(text.slice(5).trim());
+          if (target) into.set(name, target);
+        }
+      }),
+    );
+  }
+
+  async branches(snapshot?: RefSnapshot): Promise<Ref[]> {
+    return prefixed(snapshot ?? (await this.refs()), 'refs/heads/');
+  }
+
+  async tags(snapshot?: RefSnapshot): Promise<Ref[]> {
+    return prefixed(snapshot ?? (await this.refs()), 'refs/tags/');
+  }
+
+  /** The branch HEAD names (GitLab's default branch), or null for an empty repository. */
+  async defaultBranch(snapshot?: RefSnapshot): Promise<string | null> {
+    const refs = snapshot ?? (await this.refs());
+    const target = refs.head.symbolic;
+    if (target?.startsWith('refs/heads/') && refs.refs.has(target)) return target.slice('refs/heads/'.length);
+    // HEAD names a missing branch: GitLab falls back to the first branch.
+    const first = [...refs.refs.keys()].filter((n) => n.startsWith('refs/heads/')).sort()[0];
+    return first ? first.slice('refs/heads/'.length) : null;
+  }
+
+  // ---- revisions --------------------------------------------------------------------------
+
+  /**
+   * Resolves a revision the way `git rev-parse --verify REV^{commit}` does for the forms
+   * clients send: full or abbreviated SHA, branch, tag, HEAD, full ref names, and the suffixes
+   * `~N`, `^N`, `^{commit}`, `^{}`. Returns the commit oid or null.
+   */
+  async resolveCommit(revision: string, snapshot?: RefSnapshot): Promise<string | null> {
+    if (!isSafeRevision(revision)) return null;
+    const m = /^(.*?)((?:~\d*|\^\d*|\^\{(?:commit)?\})*)$/.exec(revision)!;
+    const base = m[1];
+    if (base === '') return null;
+    let oid = await this.resolveBase(base, snapshot);
+    if (!oid) return null;
+    oid = await this.peelToCommit(oid);
+    for (const op of m[2].match(/~\d*|\^\{(?:commit)?\}|\^\d*/g) ?? []) {
+      if (!oid) return null;
+      if (op.startsWith('^{')) continue; // already a commit
+      const n = op.length > 1 ? Number(op.slice(1)) : 1;
+      if (op[0] === '~') {
+        for (let i = 0; i < n && oid; i++) oid = (await this.readCommit(oid)).parents[0] ?? null;
+      } else if (n > 0) {
+        oid = (await this.readCommit(oid)).parents[n - 1] ?? null;
+      }
+    }
+    return oid;
+  }
+
+  private async resolveBase(name: string, snapshot?: RefSnapshot): Promise<string | null> {
+    if (HEX40.test(name)) return (await this.objectType(name)) ? name : null;
+    const refs = snapshot ?? (await this.refs());
+    if (name === 'HEAD') return refs.head.oid;
+    // git's dwim order: exact, refs/, refs/tags/, refs/heads/, refs/remotes/, refs/remotes/x/HEAD
+    for (const candidate of [name, `refs/${name}`, `refs/tags/${name}`, `refs/heads/${name}`, `refs/remotes/${name}`, `refs/remotes/${name}/HEAD`]) {
+      const oid = refs.refs.get(candidate);
+      if (oid) return oid;
+    }
+    if (SHORT_HEX.test(name)) {
+      try {
+        return await git.expandOid({ fs: this.fs, gitdir: this.gitdir, oid: name.toLowerCase(), cache: this.cache });
+      } catch {
+        return null; // unknown or ambiguous
+      }
+    }
+    return null;
+  }
+}
+
+function prefixed(snapshot: RefSnapshot, prefix: string): Ref[] {
+  const out: Ref[] = [];
+  for (const [name, oid] of snapshot.refs) if (name.startsWith(prefix)) out.push({ name: name.slice(prefix.length), oid });
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * Git would refuse these as revisions, or read them as options: a leading '-', control
+ * characters, '..' (ranges are split before we get here), '@{', spaces and the other
+ * characters check-ref-format forbids.
+ */
+export function isSafeRevision(revision: string): boolean {
+  if (revision.length === 0 || revision.length > 1024) return false;
+  if (revision.startsWith('-')) return false;
+  if (/[\x00-\x20\x7f:?*\[\\]/.test(revision)) return false;
+  if (revision.includes('..') || revision.includes('@{')) return false;
+  return true;
+}
