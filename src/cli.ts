@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+import { configFrom } from './config.js';
+import { bundledFixtures, startServer } from './index.js';
+
+/**
+ * fakelab --repos DIR --data DIR --host H --port N [--token T] [--fixtures DIR]
+ * (each also FAKELAB_REPOS, FAKELAB_DATA, FAKELAB_HOST, FAKELAB_PORT, FAKELAB_TOKEN, ...).
+ * An empty repos root is seeded from the bundled fixtures unless --fixtures says otherwise.
+ */
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(
+      'usage: fakelab [--repos DIR] [--data DIR] [--host HOST] [--port N] [--token TOKEN]\n' +
+        '               [--external-url URL] [--fixtures DIR] [--log-level LEVEL]\n' +
+        'Environment: FAKELAB_REPOS, FAKELAB_DATA, FAKELAB_HOST, FAKELAB_PORT, FAKELAB_TOKEN,\n' +
+        '             FAKELAB_EXTERNAL_URL, FAKELAB_FIXTURES, FAKELAB_LOG_LEVEL\n',
+    );
+    return;
+  }
+  const config = configFrom(args);
+  config.fixturesDir ??= bundledFixtures;
+  const server = await startServer(config);
+  process.stdout.write(`fakelab listening on ${server.url}\n`);
+  process.stdout.write(`  repositories: ${config.reposDir}\n  data:         ${config.dataDir}\n`);
+  if (config.token) process.stdout.write(`  admin token:  ${config.token} (api scope)\n`);
+  process.stdout.write(`  try: curl ${server.url}/api/v4/projects\n`);
+  const stop = () => {
+    server.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`fakelab: ${err.message}\n`);
+  process.exit(1);
+});

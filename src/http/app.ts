@@ -1,0 +1,47 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { routeNotFound } from '../errors.js';
+import type { Dialect } from '../gitlab/entities.js';
+import { Urls } from '../gitlab/entities.js';
+import { authenticate, requireUser } from './auth.js';
+import type { Services } from './context.js';
+import { errorHandler } from './errors.js';
+import { requestLogger } from './logging.js';
+import { commitsRouter } from './routes/commits.js';
+import { metaRouter } from './routes/meta.js';
+import { projectsRouter } from './routes/projects.js';
+import { refsRouter } from './routes/refs.js';
+
+/** The Express app: /api/v4 and /api/v3, each in its own dialect, over the same services. */
+export function createApp(services: Services): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(requestLogger(services.logger));
+
+  for (const dialect of ['v4', 'v3'] as const) {
+    app.use(`/api/${dialect}`, apiRouter(services, dialect));
+  }
+  app.use((_req: Request, _res: Response, next: NextFunction) => next(routeNotFound()));
+  app.use(errorHandler(services.logger));
+  return app;
+}
+
+function apiRouter(services: Services, dialect: Dialect): express.Router {
+  const router = express.Router();
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    const baseUrl = services.externalUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+    res.locals.fakelab = { dialect, grant: null, urls: new Urls(baseUrl), baseUrl };
+    next();
+  });
+  router.use(express.json({ limit: '10mb' }));
+  router.use(express.urlencoded({ extended: false, limit: '10mb' }));
+  router.use(authenticate(services.tokens));
+  // GitLab 8.x authenticated every API call, even reads of public projects.
+  if (dialect === 'v3') router.use(requireUser);
+  router.use(metaRouter());
+  router.use(projectsRouter(services));
+  router.use(commitsRouter(services));
+  router.use(refsRouter(services));
+  return router;
+}

@@ -1,0 +1,25 @@
+import type { NextFunction, Request, Response } from 'express';
+import { GitLabError, internalError } from '../errors.js';
+import type { Logger } from 'pino';
+
+/** Turns anything thrown into GitLab's exact body; never a stack trace. */
+export function errorHandler(logger: Logger) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    let error: GitLabError;
+    if (err instanceof GitLabError) error = err;
+    else {
+      const e = err as { type?: string; status?: number; message?: string };
+      if (e.type === 'entity.parse.failed') error = new GitLabError(400, { error: 'Invalid JSON body' });
+      else if (e.type === 'entity.too.large') error = new GitLabError(413, { message: '413 Request Entity Too Large' });
+      else if (e.status === 400 && err instanceof URIError) error = new GitLabError(400, { error: '400 Bad Request' });
+      else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) error = new GitLabError(e.status, { error: `${e.status} ${e.message ?? 'Bad Request'}` });
+      else {
+        (req.log ?? logger).error({ err }, 'unhandled error');
+        error = internalError();
+      }
+    }
+    if (res.headersSent) return;
+    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+    res.status(error.status).json(error.body);
+  };
+}

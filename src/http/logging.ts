@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+
+const SECRET_PARAMS = /([?&](?:private_token|access_token|job_token|token)=)[^&#]*/gi;
+
+/** A URL with token-bearing query values replaced. */
+export function redactUrl(url: string | undefined): string | undefined {
+  return url?.replace(SECRET_PARAMS, '$1[REDACTED]');
+}
+
+/**
+ * One log line per request with a request id (echoed as X-Request-Id, as GitLab does).
+ * Credentials never reach the log: token headers are dropped, token params masked.
+ */
+export function requestLogger(logger: Logger) {
+  return pinoHttp({
+    logger,
+    genReqId: (req: IncomingMessage, res: ServerResponse) => {
+      const id = randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    serializers: {
+      req: (req: { id: string; method: string; url: string; headers: Record<string, string> }) => ({
+        id: req.id,
+        method: req.method,
+        url: redactUrl(req.url),
+        userAgent: req.headers?.['user-agent'],
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+  });
+}

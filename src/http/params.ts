@@ -1,0 +1,168 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { invalidParams } from '../errors.js';
+
+/**
+ * Declared parameters of one endpoint, compiled once into an ajv JSON Schema. Errors come out
+ * in Grape's words ("since is invalid", "order does not have a valid value", "state is missing"),
+ * comma-joined, as GitLab's 400 {"error": ...}.
+ */
+export type ParamSpec =
+  | { type: 'string'; required?: boolean; values?: readonly string[]; default?: string; maxLength?: number }
+  | { type: 'integer'; required?: boolean; min?: number; notAllowed?: readonly number[]; default?: number }
+  | { type: 'boolean'; required?: boolean; default?: boolean }
+  | { type: 'datetime'; required?: boolean };
+
+export type ParamSpecs = Record<string, ParamSpec>;
+
+type ValueOf<S extends ParamSpec> = S extends { type: 'string' }
+  ? string
+  : S extends { type: 'integer' }
+    ? number
+    : S extends { type: 'boolean' }
+      ? boolean
+      : Date;
+
+export type Parsed<T extends ParamSpecs> = {
+  [K in keyof T]: T[K] extends { default: unknown } | { required: true } ? ValueOf<T[K]> : ValueOf<T[K]> | undefined;
+};
+
+const TRUE = new Set(['true', 'True', 'TRUE', '1', 'yes', 't', 'on']);
+const FALSE = new Set(['false', 'False', 'FALSE', '0', 'no', 'f', 'off']);
+
+const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: true });
+
+// Grape's lenient Boolean coercion (python-gitlab sends True/False).
+ajv.addKeyword({
+  keyword: 'lenientBoolean',
+  modifying: true,
+  schemaType: 'boolean',
+  validate: function lenientBoolean(_schema: boolean, data: unknown, _parent?: unknown, ctx?: { parentData: Record<string, unknown>; parentDataProperty: string }) {
+    if (typeof data === 'boolean') return true;
+    const text = typeof data === 'number' ? String(data) : data;
+    if (typeof text !== 'string') return false;
+    if (!TRUE.has(text) && !FALSE.has(text)) return false;
+    if (ctx) ctx.parentData[ctx.parentDataProperty] = TRUE.has(text);
+    return true;
+  },
+  errors: false,
+});
+
+// Grape's DateTime coercion: ISO 8601 (date, or date and time with optional offset).
+ajv.addKeyword({
+  keyword: 'gitlabDateTime',
+  modifying: true,
+  schemaType: 'boolean',
+  validate: function gitlabDateTime(_schema: boolean, data: unknown, _parent?: unknown, ctx?: { parentData: Record<string, unknown>; parentDataProperty: string }) {
+    if (data instanceof Date) return true;
+    if (typeof data !== 'string') return false;
+    const parsed = parseDateTime(data);
+    if (!parsed) return false;
+    if (ctx) ctx.parentData[ctx.parentDataProperty] = parsed;
+    return true;
+  },
+  errors: false,
+});
+
+export function parseDateTime(text: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(text.trim());
+  if (!m) return null;
+  const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '0', zone] = m;
+  let offset = 'Z';
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const z = zone.replace(':', '');
+    offset = `${z.slice(0, 3)}:${z.slice(3, 5) || '00'}`;
+  }
+  const iso = `${y}-${mo}-${d}T${h}:${mi}:${s}.${frac.padEnd(3, '0').slice(0, 3)}${offset}`;
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return null;
+  // Reject calendar overflow such as 2024-02-31 (Date would roll it over).
+  if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) return null;
+  return date;
+}
+
+function schemaFor(specs: ParamSpecs): object {
+  const properties: Record<string, object> = {};
+  const required: string[] = [];
+  for (const [name, spec] of Object.entries(specs)) {
+    if (spec.required) required.push(name);
+    switch (spec.type) {
+      case 'string':
+        properties[name] = {
+          type: 'string',
+          ...(spec.values ? { enum: spec.values } : {}),
+          ...(spec.maxLength ? { maxLength: spec.maxLength } : {}),
+          ...(spec.default !== undefined ? { default: spec.default } : {}),
+        };
+        break;
+      case 'integer':
+        properties[name] = {
+          type: 'integer',
+          ...(spec.min !== undefined ? { minimum: spec.min } : {}),
+          ...(spec.notAllowed ? { not: { enum: spec.notAllowed } } : {}),
+          ...(spec.default !== undefined ? { default: spec.default } : {}),
+        };
+        break;
+      case 'boolean':
+        properties[name] = { lenientBoolean: true, ...(spec.default !== undefined ? { default: spec.default } : {}) };
+        break;
+      case 'datetime':
+        properties[name] = { gitlabDateTime: true };
+        break;
+    }
+  }
+  return { type: 'object', properties, required };
+}
+
+function grapeMessages(errors: ErrorObject[], specs: ParamSpecs): string[] {
+  const out: string[] = [];
+  const add = (m: string) => {
+    if (!out.includes(m)) out.push(m);
+  };
+  const excluded = new Set(errors.filter((e) => e.keyword === 'not').map((e) => e.instancePath));
+  for (const e of errors) {
+    // Grape reports an excluded value (per_page=0) only as "not allowed".
+    if (e.keyword === 'minimum' && excluded.has(e.instancePath)) continue;
+    if (e.keyword === 'required') {
+      const name = (e.params as { missingProperty: string }).missingProperty;
+      add(`${name} is missing`);
+      const spec = specs[name];
+      if (spec?.type === 'string' && spec.values) add(`${name} does not have a valid value`);
+      continue;
+    }
+    const name = e.instancePath.replace(/^\//, '').split('/')[0];
+    if (!name) continue;
+    if (e.keyword === 'not') add(`${name} has a value not allowed`);
+    else if (e.keyword === 'enum' || e.keyword === 'minimum') add(`${name} does not have a valid value`);
+    else if (e.keyword === 'maxLength') add(`${name} is too long`);
+    else add(`${name} is invalid`);
+  }
+  return out;
+}
+
+export interface ParamParser<T extends ParamSpecs> {
+  (input: Record<string, unknown>): Parsed<T>;
+  specs: T;
+}
+
+/** Compiles `specs` once; the returned parser throws GitLab's 400 for bad input. */
+export function params<T extends ParamSpecs>(specs: T): ParamParser<T> {
+  const validate: ValidateFunction = ajv.compile(schemaFor(specs));
+  const parser = (input: Record<string, unknown>): Parsed<T> => {
+    const data: Record<string, unknown> = {};
+    for (const name of Object.keys(specs)) {
+      const value = input[name];
+      // Grape treats an empty value for a non-string as absent.
+      if (value === undefined || (value === '' && specs[name].type !== 'string')) continue;
+      data[name] = value;
+    }
+    if (!validate(data)) throw invalidParams(grapeMessages(validate.errors ?? [], specs));
+    return data as Parsed<T>;
+  };
+  return Object.assign(parser, { specs });
+}
+
+/** `page` and `per_page` as every paginated v4 list declares them. */
+export const paginationSpecs = {
+  page: { type: 'integer', min: 1, default: 1 },
+  per_page: { type: 'integer', min: 1, notAllowed: [0], default: 20 },
+} as const satisfies ParamSpecs;

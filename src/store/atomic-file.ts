@@ -1,0 +1,53 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Replaces `file` with `data` so that a crash at any moment leaves either the old or the new
+ * content: write a temporary file, fsync it, rename it over the target, fsync the directory.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const dir = path.dirname(file);
+  await fsp.mkdir(dir, { recursive: true });
+  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  const handle = await fsp.open(temp, 'w', 0o644);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fsp.rename(temp, file);
+  } catch (err) {
+    await fsp.rm(temp, { force: true });
+    throw err;
+  }
+  const dirHandle = await fsp.open(dir, 'r');
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
+  }
+}
+
+/** Reads and parses a JSON file; a missing file is `fallback`, an unparsable one an error naming the file. */
+export async function readJsonFile<T>(file: string, fallback: T): Promise<T> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new CorruptFileError(file, (err as Error).message);
+  }
+}
+
+export class CorruptFileError extends Error {
+  constructor(readonly file: string, reason: string) {
+    super(`${file} is not valid JSON (${reason}); fakelab will not overwrite it. Repair or move it away.`);
+  }
+}
