@@ -257,10 +257,7 @@ export class HistoryWalk {
 
   private async sameTrees(a: string, b: string): Promise<boolean> {
     if (a === b) return true;
-    for (const path of this.query.paths) {
-      const [x, y] = await Promise.all([this.repo.entryAt(a, path), this.repo.entryAt(b, path)]);
-      if (x?.oid !== y?.oid || x?.mode !== y?.mode) return false;
-    }
+    for (const path of this.query.paths) if (!(await this.repo.sameEntryAt(a, b, path))) return false;
     return true;
   }
 

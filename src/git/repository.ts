@@ -1,12 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import git from 'isomorphic-git';
-import { FastFs } from './fast-fs.js';
 import { Lru } from './lru.js';
+import { ObjectDb, parseTreeEntries } from './object-db.js';
 import { type AnnotatedTag, type Commit, type TreeEntry, parseCommit, parseTag } from './objects.js';
-import { useNativeZlib } from './native-zlib.js';
-
-useNativeZlib();
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
 
@@ -28,38 +24,29 @@ const SHORT_HEX = /^[0-9a-f]{4,40}$/i;
 export class ObjectMissingError extends Error {}
 
 /**
- * Read access to one bare repository. Holds isomorphic-git's cache (parsed pack indexes and pack
- * buffers) for the life of the process, plus LRUs of parsed objects: objects never change, so
- * these caches need no invalidation beyond "a new object may have appeared".
+ * Read access to one bare repository: its object database (kept open for the life of the
+ * process) plus LRUs of parsed objects. Objects never change, so these caches need no
+ * invalidation beyond "a new object may have appeared", which the database handles itself.
  */
 export class Repository {
-  readonly fs: FastFs;
-  /** isomorphic-git's per-repository cache object; must be passed to every call. */
-  private readonly cache: Record<string, unknown> = {};
+  private readonly db: ObjectDb;
   private readonly commits = new Lru<string, Commit>(50_000);
   private readonly trees = new Lru<string, TreeEntry[]>(20_000);
   private readonly peeled = new Map<string, string | null>();
 
   constructor(readonly gitdir: string) {
-    this.fs = new FastFs(gitdir);
+    this.db = new ObjectDb(gitdir);
   }
 
-  /** Forget which objects and packs exist (after writes, or when an object is not found). */
+  /** Re-list packs (after writes or a repack). */
   invalidate(): void {
-    this.fs.invalidate();
+    this.db.refresh();
   }
 
-  async readObject(oid: string): Promise<{ type: ObjectType; content: Uint8Array }> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const result = await git.readObject({ fs: this.fs, gitdir: this.gitdir, oid, format: 'content', cache: this.cache });
-        return { type: result.type as ObjectType, content: result.object as Uint8Array };
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'NotFoundError') throw err;
-        if (attempt > 0) throw new ObjectMissingError(`object ${oid} not found`);
-        this.invalidate();
-      }
-    }
+  async readObject(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
+    const object = this.db.read(oid);
+    if (!object) throw new ObjectMissingError(`object ${oid} not found`);
+    return { type: object.type, content: object.data };
   }
 
   async readCommit(oid: string): Promise<Commit> {
@@ -75,13 +62,14 @@ export class Repository {
   async readTree(oid: string): Promise<TreeEntry[]> {
     const cached = this.trees.get(oid);
     if (cached) return cached;
-    const result = await git.readTree({ fs: this.fs, gitdir: this.gitdir, oid, cache: this.cache });
-    const entries = result.tree as TreeEntry[];
+    const { type, content } = await this.readObject(oid);
+    if (type !== 'tree') throw new ObjectMissingError(`${oid} is a ${type}, not a tree`);
+    const entries: TreeEntry[] = parseTreeEntries(content);
     this.trees.set(oid, entries);
     return entries;
   }
 
-  async readBlob(oid: string): Promise<Uint8Array> {
+  async readBlob(oid: string): Promise<Buffer> {
     const { type, content } = await this.readObject(oid);
     if (type !== 'blob') throw new ObjectMissingError(`${oid} is a ${type}, not a blob`);
     return content;
@@ -108,14 +96,46 @@ export class Repository {
     let current = treeOid;
     const parts = filepath.split('/');
     for (let i = 0; i < parts.length; i++) {
-      const entries = await this.readTree(current);
-      const entry = entries.find((e) => e.path === parts[i]);
+      const entry = await this.childEntry(current, parts[i]);
       if (!entry) return null;
       if (i === parts.length - 1) return { mode: entry.mode, oid: entry.oid };
       if (entry.type !== 'tree') return null;
       current = entry.oid;
     }
     return null;
+  }
+
+  /**
+   * Do two trees hold the same entry (mode and oid) at `filepath`? Walks both down the path
+   * together and stops at the first identical subtree, so unchanged directories are not read.
+   */
+  async sameEntryAt(treeA: string, treeB: string, filepath: string): Promise<boolean> {
+    let a: string | null = treeA;
+    let b: string | null = treeB;
+    const parts = filepath === '' ? [] : filepath.split('/');
+    for (let i = 0; i < parts.length; i++) {
+      if (a === b) return true;
+      const [ea, eb]: (TreeEntry | null | undefined)[] = await Promise.all([a ? this.childEntry(a, parts[i]) : null, b ? this.childEntry(b, parts[i]) : null]);
+      if (!ea || !eb) return !ea && !eb;
+      if (i === parts.length - 1) return ea.oid === eb.oid && ea.mode === eb.mode;
+      a = ea.type === 'tree' ? ea.oid : null;
+      b = eb.type === 'tree' ? eb.oid : null;
+      if (!a && !b) return true; // both a file where the path wants a directory: neither has it
+    }
+    return a === b;
+  }
+
+  private readonly treeIndexes = new WeakMap<TreeEntry[], Map<string, TreeEntry>>();
+
+  /** The entry named `name` in tree `treeOid` (indexed by name on first use). */
+  async childEntry(treeOid: string, name: string): Promise<TreeEntry | undefined> {
+    const entries = await this.readTree(treeOid);
+    let index = this.treeIndexes.get(entries);
+    if (!index) {
+      index = new Map(entries.map((e) => [e.path, e]));
+      this.treeIndexes.set(entries, index);
+    }
+    return index.get(name);
   }
 
   /** Follows annotated tags until a non-tag object; null when the chain is broken. */
@@ -239,11 +259,8 @@ export class Repository {
       if (oid) return oid;
     }
     if (SHORT_HEX.test(name)) {
-      try {
-        return await git.expandOid({ fs: this.fs, gitdir: this.gitdir, oid: name.toLowerCase(), cache: this.cache });
-      } catch {
-        return null; // unknown or ambiguous
-      }
+      const matches = this.db.expand(name);
+      return matches.length === 1 ? matches[0] : null; // unknown or ambiguous
     }
     return null;
   }
