@@ -34,6 +34,8 @@ export interface HistoryQuery {
 const UNINTERESTING = 1;
 const SEEN = 2;
 const TREESAME = 4;
+/** A negative tip of the range (`a` in a..b, merge bases of a...b): uninteresting, yet relevant to simplification. */
+const BOTTOM = 8;
 /** git's SLOP: keep walking this many uninteresting commits past the last interesting one. */
 const SLOP = 5;
 
@@ -174,11 +176,11 @@ export class HistoryWalk {
     const tips: CommitNode[] = [];
     for (const oid of this.query.exclude) {
       if (this.flag(oid) & SEEN) {
-        this.setFlag(oid, UNINTERESTING);
+        this.setFlag(oid, UNINTERESTING | BOTTOM);
         continue;
       }
       const node = await this.parse(oid);
-      this.setFlag(oid, UNINTERESTING | SEEN);
+      this.setFlag(oid, UNINTERESTING | SEEN | BOTTOM);
       this.markParentsUninteresting(node);
       tips.push(node);
     }
@@ -237,7 +239,7 @@ export class HistoryWalk {
     let irrelevantChange = false;
     for (let i = 0; i < node.parents.length; i++) {
       const p = node.parents[i];
-      const relevant = !(this.flag(p) & UNINTERESTING);
+      const relevant = (this.flag(p) & (UNINTERESTING | BOTTOM)) !== UNINTERESTING;
       if (relevant) relevantParents++;
       if (i === 1 && this.query.firstParent) break;
       const parent = await this.parse(p);

@@ -116,11 +116,11 @@ export class Repository {
     for (let i = 0; i < parts.length; i++) {
       if (a === b) return true;
       const [ea, eb]: (TreeEntry | null | undefined)[] = await Promise.all([a ? this.childEntry(a, parts[i]) : null, b ? this.childEntry(b, parts[i]) : null]);
-      if (!ea || !eb) return !ea && !eb;
-      if (i === parts.length - 1) return ea.oid === eb.oid && ea.mode === eb.mode;
-      a = ea.type === 'tree' ? ea.oid : null;
-      b = eb.type === 'tree' ? eb.oid : null;
-      if (!a && !b) return true; // both a file where the path wants a directory: neither has it
+      if (i === parts.length - 1) return ea?.oid === eb?.oid && ea?.mode === eb?.mode;
+      // A side without this directory (or with a file in its place) has nothing below it.
+      a = ea?.type === 'tree' ? ea.oid : null;
+      b = eb?.type === 'tree' ? eb.oid : null;
+      if (!a && !b) return true;
     }
     return a === b;
   }
