@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { RAILS_TEXT } from './params.js';
 
 export const MAX_PER_PAGE = 100;
 
@@ -30,8 +31,9 @@ export function toQuery(params: Record<string, unknown>): string {
   return parts.join('&');
 }
 
-/** DateTime#to_s as Rails renders a coerced param: 2024-01-01T00:00:00+00:00. */
-const railsTime = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, '+00:00');
+/** DateTime#to_s as Rails renders a coerced param: the offset it was given, no fraction. */
+const railsTime = (d: Date) =>
+  (d as Date & { [RAILS_TEXT]?: string })[RAILS_TEXT] ?? d.toISOString().replace(/\.\d{3}Z$/, '+00:00');
 
 export interface PaginationInfo {
   window: PageWindow;

@@ -26,10 +26,13 @@ export type Parsed<T extends ParamSpecs> = {
   [K in keyof T]: T[K] extends { default: unknown } | { required: true } ? ValueOf<T[K]> : ValueOf<T[K]> | undefined;
 };
 
+/** Ruby's Integer(text, 10), which Grape uses: digits, optional sign, underscores between digits, surrounding blanks. */
+const RUBY_INTEGER = /^\s*[+-]?\d+(?:_\d+)*\s*$/;
+
 const TRUE = new Set(['true', 'True', 'TRUE', '1', 'yes', 't', 'on']);
 const FALSE = new Set(['false', 'False', 'FALSE', '0', 'no', 'f', 'off']);
 
-const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: true });
+const ajv = new Ajv({ allErrors: true, coerceTypes: false, useDefaults: true, strict: true });
 
 // Grape's lenient Boolean coercion (python-gitlab sends True/False).
 ajv.addKeyword({
@@ -63,6 +66,9 @@ ajv.addKeyword({
   errors: false,
 });
 
+/** Property of a parsed datetime param holding its Rails string form. */
+export const RAILS_TEXT = Symbol('railsText');
+
 export function parseDateTime(text: string): Date | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(text.trim());
   if (!m) return null;
@@ -77,6 +83,9 @@ export function parseDateTime(text: string): Date | null {
   if (Number.isNaN(date.getTime())) return null;
   // Reject calendar overflow such as 2024-02-31 (Date would roll it over).
   if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) return null;
+  // How Rails writes the coerced value back (DateTime#to_s keeps the given offset), for Link headers.
+  const railsOffset = offset === 'Z' ? '+00:00' : offset;
+  Object.defineProperty(date, RAILS_TEXT, { value: `${y}-${mo}-${d}T${h}:${mi}:${s}${railsOffset}` });
   return date;
 }
 
@@ -150,9 +159,16 @@ export function params<T extends ParamSpecs>(specs: T): ParamParser<T> {
   const parser = (input: Record<string, unknown>): Parsed<T> => {
     const data: Record<string, unknown> = {};
     for (const name of Object.keys(specs)) {
-      const value = input[name];
+      // Rack keeps the last of a repeated scalar parameter (a=1&a=2 is a=2).
+      const raw = input[name];
+      const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
       // Grape treats an empty value for a non-string as absent.
       if (value === undefined || (value === '' && specs[name].type !== 'string')) continue;
+      // Integers are coerced here, as Grape does; anything Ruby would refuse stays a string and fails the type check.
+      if (specs[name].type === 'integer' && typeof value === 'string') {
+        data[name] = RUBY_INTEGER.test(value) ? Number(value.replace(/_/g, '').trim()) : value;
+        continue;
+      }
       data[name] = value;
     }
     if (!validate(data)) throw invalidParams(grapeMessages(validate.errors ?? [], specs));

@@ -25,7 +25,7 @@ export function projectsRouter(services: Services): Router {
     }
     const key = (v: (typeof views)[number]): string | number =>
       p.order_by === 'name' ? v.name.toLowerCase()
-      : p.order_by === 'path' ? v.path.toLowerCase()
+      : p.order_by === 'path' ? v.path.split('/').pop()!.toLowerCase()
       : p.order_by === 'last_activity_at' || p.order_by === 'updated_at' ? v.last_activity_at
       : p.order_by === 'created_at' ? `${v.created_at}#${String(v.id).padStart(12, '0')}`
       : v.id;
