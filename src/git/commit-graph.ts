@@ -1,5 +1,9 @@
 import type { Repository } from './repository.js';
 
+/** Lets other requests run during long walks: objects are read synchronously, so a walk never waits on I/O. */
+export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+export const YIELD_EVERY = 2048;
+
 /** What a history walk needs of a commit: kept for every commit ever seen (commits never change). */
 export interface CommitNode {
   oid: string;
@@ -39,7 +43,9 @@ export class CommitGraph {
     const start = await this.node(oid);
     if (start.generation) return start.generation;
     const stack: CommitNode[] = [start];
+    let steps = 0;
     while (stack.length > 0) {
+      if (++steps % YIELD_EVERY === 0) await yieldToEventLoop();
       const top = stack[stack.length - 1];
       if (top.generation) {
         stack.pop();
@@ -68,7 +74,9 @@ export class CommitGraph {
     const floor = await this.generation(ancestor);
     const seen = new Set<string>([tip]);
     const stack = [tip];
+    let steps = 0;
     while (stack.length > 0) {
+      if (++steps % YIELD_EVERY === 0) await yieldToEventLoop();
       const node = await this.node(stack.pop()!);
       for (const p of node.parents) {
         if (p === ancestor) return true;
@@ -84,7 +92,9 @@ export class CommitGraph {
   async countAncestors(oid: string, firstParent: boolean): Promise<number> {
     const seen = new Set<string>([oid]);
     const stack = [oid];
+    let steps = 0;
     while (stack.length > 0) {
+      if (++steps % YIELD_EVERY === 0) await yieldToEventLoop();
       const node = await this.node(stack.pop()!);
       const parents = firstParent ? node.parents.slice(0, 1) : node.parents;
       for (const p of parents) {

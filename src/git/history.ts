@@ -1,4 +1,4 @@
-import type { CommitGraph, CommitNode } from './commit-graph.js';
+import { type CommitGraph, type CommitNode, YIELD_EVERY, yieldToEventLoop } from './commit-graph.js';
 import type { Repository } from './repository.js';
 
 /**
@@ -139,7 +139,10 @@ export class HistoryWalk {
     this.flags.set(oid, this.flag(oid) | bit);
   }
 
+  private steps = 0;
+
   private async parse(oid: string): Promise<CommitNode> {
+    if (++this.steps % YIELD_EVERY === 0) await yieldToEventLoop();
     const node = await this.graph.node(oid);
     this.parsed.set(oid, node);
     return node;

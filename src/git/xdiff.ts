@@ -1,0 +1,913 @@
+/**
+ * A line diff that reproduces `git diff` (git's xdiff, default Myers algorithm with the indent
+ * heuristic) hunk for hunk and byte for byte.
+ *
+ * This is an independent implementation written from a description of git's observable
+ * behaviour; it follows the same stages so that every tie is broken the way git breaks it:
+ *
+ *  1. Split both texts into lines (a line keeps its '\n'; the last one may lack it) and give every
+ *     distinct line a class number, counting how often each class occurs in either file.
+ *  2. Skip the common leading and trailing lines.
+ *  3. In the remaining window, a line whose class never occurs in the other file is changed
+ *     outright. A line that occurs "too often" in the other file (at least about sqrt(n) times,
+ *     n being the line count of its own file, at most 1024) is also taken out of the LCS search
+ *     when it sits in a stretch dominated by lines without any match; otherwise it stays.
+ *  4. The kept lines go through a divide-and-conquer Myers search (forward and backward
+ *     furthest-reaching paths meeting in a middle snake). At the top level, and in the
+ *     sub-problems that come out of a heuristic cut, an expensive search gives up on optimality:
+ *     past an edit cost of 256 it cuts at a diagonal that reached far along a run of 20 equal
+ *     lines, and past a cost of about sqrt(number of diagonals) it cuts at the furthest point.
+ *  5. Every run of changed lines is slid up and down over identical lines (merging with runs it
+ *     touches), then put where it lines up with a change in the other file, or else where the
+ *     indent heuristic scores the two cuts (blank lines, indentation around them) best.
+ *  6. Hunks get 3 lines of context, are merged when at most 6 unchanged lines separate them, and
+ *     carry the nearest line above them in the old file that starts with a letter, '_' or '$'.
+ *
+ * All text is handled as latin1 strings (one char per byte), so any encoding, CR characters and
+ * invalid UTF-8 survive exactly: every string this module returns is in that form
+ * (`Buffer.from(s, 'latin1')` gives git's bytes back).
+ */
+
+export interface Hunk {
+  /** Old start line as printed in the header (the line before the hunk when oldLines is 0). */
+  oldStart: number;
+  oldLines: number;
+  /** New start line as printed in the header (the line before the hunk when newLines is 0). */
+  newStart: number;
+  newLines: number;
+  /** The full '@@ -a,b +c,d @@ funcname' line, without newline. */
+  header: string;
+  /**
+   * Each ' ' | '-' | '+' followed by the line's content without its '\n', and the literal
+   * '\ No newline at end of file' after a line that has no final newline.
+   */
+  lines: string[];
+}
+
+export const NO_NEWLINE = '\\ No newline at end of file';
+
+// ---------------------------------------------------------------------------
+// Tuning constants, as git uses them
+
+/** Cap on the "too many matches" threshold of the pre-pass. */
+const MAX_EQ_LIMIT = 1024;
+/** How far the pre-pass looks around an ambiguous line. */
+const SCAN_WINDOW = 100;
+/** An ambiguous line is dropped when fewer than 1 in this many of its neighbours are ambiguous too. */
+const KEEP_RUN_RATIO = 4;
+/** Minimal snake length that makes a diagonal "interesting" for the cost heuristic. */
+const SNAKE_CNT = 20;
+/** Edit cost above which the snake heuristic may cut the problem. */
+const HEUR_MIN_COST = 256;
+/** Lower bound of the edit cost at which the search settles for the furthest point reached. */
+const MAX_COST_MIN = 256;
+/** Weight of the diagonal distance in the snake heuristic. */
+const K_HEUR = 4;
+const LINE_MAX = 0x7fffffff;
+
+// Indent heuristic
+const MAX_INDENT = 200;
+const MAX_BLANKS = 20;
+const INDENT_MAX_SLIDING = 100;
+const START_OF_FILE_PENALTY = 1;
+const END_OF_FILE_PENALTY = 21;
+const TOTAL_BLANK_WEIGHT = -30;
+const POST_BLANK_WEIGHT = 6;
+const RELATIVE_INDENT_PENALTY = -4;
+const RELATIVE_INDENT_WITH_BLANK_PENALTY = 10;
+const RELATIVE_OUTDENT_PENALTY = 24;
+const RELATIVE_OUTDENT_WITH_BLANK_PENALTY = 17;
+const RELATIVE_DEDENT_PENALTY = 23;
+const RELATIVE_DEDENT_WITH_BLANK_PENALTY = 17;
+const INDENT_WEIGHT = 60;
+
+/** Bytes of a function line kept in a hunk header. */
+const FUNC_LINE_MAX = 80;
+
+// ---------------------------------------------------------------------------
+// Lines
+
+/** One side of the diff. */
+interface Side {
+  /** The content, one char per byte. */
+  text: string;
+  /** Number of lines. */
+  n: number;
+  /** Start offset of each line; start[n] is the end of the text. */
+  start: Int32Array;
+  /** Class (content identity) of each line. */
+  cls: Int32Array;
+  /** changed[i + 1] is 1 when line i is changed; changed[0] and changed[n + 1] stay 0. */
+  changed: Uint8Array;
+  /** Indentation per line for the indent heuristic, computed lazily (-2 = not yet). */
+  indent: Int16Array | null;
+}
+
+function splitLines(data: Uint8Array, length: number): Side {
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const text = buf.toString('latin1', 0, length);
+  let n = 0;
+  for (let p = 0; p < length; ) {
+    const nl = buf.indexOf(10, p);
+    n++;
+    if (nl < 0 || nl >= length) break;
+    p = nl + 1;
+  }
+  const start = new Int32Array(n + 1);
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    start[i] = p;
+    const nl = buf.indexOf(10, p);
+    p = nl < 0 || nl >= length ? length : nl + 1;
+  }
+  start[n] = length;
+  return { text, n, start, cls: new Int32Array(n), changed: new Uint8Array(n + 2), indent: null };
+}
+
+/** Line i with its newline, if any. */
+const rawLine = (s: Side, i: number) => s.text.slice(s.start[i], s.start[i + 1]);
+
+/** Line i without its newline. */
+function lineContent(s: Side, i: number): string {
+  let end = s.start[i + 1];
+  if (end > s.start[i] && s.text.charCodeAt(end - 1) === 10) end--;
+  return s.text.slice(s.start[i], end);
+}
+
+const hasNewline = (s: Side, i: number) => s.text.charCodeAt(s.start[i + 1] - 1) === 10;
+
+/** git's isspace: space, tab, LF and CR only. */
+const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
+
+/**
+ * Gives equal lines of both sides equal class numbers; returns how often each class occurs in
+ * the old (count1) and the new (count2) file.
+ */
+function classify(a: Side, b: Side): { count1: Int32Array; count2: Int32Array } {
+  const ids = new Map<string, number>();
+  const c1: number[] = [];
+  const c2: number[] = [];
+  for (const [side, mine] of [
+    [a, c1],
+    [b, c2],
+  ] as const) {
+    for (let i = 0; i < side.n; i++) {
+      const key = rawLine(side, i);
+      let id = ids.get(key);
+      if (id === undefined) {
+        id = c1.length;
+        ids.set(key, id);
+        c1.push(0);
+        c2.push(0);
+      }
+      side.cls[i] = id;
+      mine[id]++;
+    }
+  }
+  return { count1: Int32Array.from(c1), count2: Int32Array.from(c2) };
+}
+
+/** The integer "square root" git uses: 2^ceil(bits/2), i.e. doubles per factor 4 of n. */
+function roughSqrt(n: number): number {
+  let r = 1;
+  for (; n > 0; n = Math.floor(n / 4)) r *= 2;
+  return r;
+}
+
+// ---------------------------------------------------------------------------
+// Stage 3: the pre-pass that keeps some lines out of the LCS search
+
+/** Match class of a line: 0 = no match in the other file, 1 = some, 2 = too many. */
+const NONE = 0;
+const SOME = 1;
+const MANY = 2;
+
+/**
+ * Whether an ambiguous line (MANY) at i should be left out of the search: only when there are
+ * unmatched lines on both sides of it (before the nearest line with a normal match, within the
+ * scan window) and ambiguous lines make up less than a quarter of that neighbourhood (the line
+ * itself is counted once for each side).
+ */
+function dropAmbiguous(kind: Uint8Array, i: number, lo: number, hi: number): boolean {
+  const from = Math.max(lo, i - SCAN_WINDOW);
+  const to = Math.min(hi, i + SCAN_WINDOW);
+  let unmatchedBefore = 0;
+  let ambiguousBefore = 1;
+  for (let j = i - 1; j >= from; j--) {
+    const k = kind[j];
+    if (k === NONE) unmatchedBefore++;
+    else if (k === MANY) ambiguousBefore++;
+    else break;
+  }
+  if (unmatchedBefore === 0) return false;
+  let unmatchedAfter = 0;
+  let ambiguousAfter = 1;
+  for (let j = i + 1; j <= to; j++) {
+    const k = kind[j];
+    if (k === NONE) unmatchedAfter++;
+    else if (k === MANY) ambiguousAfter++;
+    else break;
+  }
+  if (unmatchedAfter === 0) return false;
+  const ambiguous = ambiguousBefore + ambiguousAfter;
+  const unmatched = unmatchedBefore + unmatchedAfter;
+  return ambiguous * KEEP_RUN_RATIO < ambiguous + unmatched;
+}
+
+/**
+ * Marks the lines of [lo, hi] that the search must not see as changed and returns the kept ones:
+ * their line numbers and classes.
+ */
+function keptLines(side: Side, lo: number, hi: number, otherCount: Int32Array): { index: Int32Array; cls: Int32Array } {
+  const limit = Math.min(roughSqrt(side.n), MAX_EQ_LIMIT);
+  const kind = new Uint8Array(side.n + 1);
+  for (let i = lo; i <= hi; i++) {
+    const m = otherCount[side.cls[i]];
+    kind[i] = m === 0 ? NONE : m >= limit ? MANY : SOME;
+  }
+  const index = new Int32Array(Math.max(0, hi - lo + 1));
+  const cls = new Int32Array(index.length);
+  let kept = 0;
+  for (let i = lo; i <= hi; i++) {
+    const k = kind[i];
+    if (k === SOME || (k === MANY && !dropAmbiguous(kind, i, lo, hi))) {
+      index[kept] = i;
+      cls[kept] = side.cls[i];
+      kept++;
+    } else {
+      side.changed[i + 1] = 1;
+    }
+  }
+  return { index: index.subarray(0, kept), cls: cls.subarray(0, kept) };
+}
+
+// ---------------------------------------------------------------------------
+// Stage 4: Myers' divide and conquer over the kept lines
+
+class Search {
+  /** Furthest x per diagonal k = x - y: forward at kv[fOff + k], backward at kv[bOff + k]. */
+  private readonly kv: Int32Array;
+  private readonly fOff: number;
+  private readonly bOff: number;
+  private readonly maxCost: number;
+  // Result of split()
+  cut1 = 0;
+  cut2 = 0;
+  minLo = false;
+  minHi = false;
+
+  constructor(
+    private readonly a: Int32Array,
+    private readonly b: Int32Array,
+  ) {
+    const diagonals = a.length + b.length + 3;
+    this.kv = new Int32Array(2 * diagonals + 2);
+    this.fOff = b.length + 1;
+    this.bOff = diagonals + b.length + 1;
+    this.maxCost = Math.max(roughSqrt(diagonals), MAX_COST_MIN);
+  }
+
+  /** Marks every line of both sequences that is not on the chosen common subsequence. */
+  run(markA: (i: number) => void, markB: (i: number) => void): void {
+    const { a, b } = this;
+    // Boxes still to solve: off1, lim1, off2, lim2, needMinimal.
+    const todo: number[] = [0, a.length, 0, b.length, 0];
+    while (todo.length > 0) {
+      const needMin = todo.pop()!;
+      let lim2 = todo.pop()!;
+      let off2 = todo.pop()!;
+      let lim1 = todo.pop()!;
+      let off1 = todo.pop()!;
+      while (off1 < lim1 && off2 < lim2 && a[off1] === b[off2]) {
+        off1++;
+        off2++;
+      }
+      while (off1 < lim1 && off2 < lim2 && a[lim1 - 1] === b[lim2 - 1]) {
+        lim1--;
+        lim2--;
+      }
+      if (off1 === lim1) {
+        for (let j = off2; j < lim2; j++) markB(j);
+      } else if (off2 === lim2) {
+        for (let i = off1; i < lim1; i++) markA(i);
+      } else {
+        this.split(off1, lim1, off2, lim2, needMin !== 0);
+        const { cut1, cut2 } = this;
+        // Order does not matter: boxes are independent.
+        todo.push(cut1, lim1, cut2, lim2, this.minHi ? 1 : 0);
+        todo.push(off1, cut1, off2, cut2, this.minLo ? 1 : 0);
+      }
+    }
+  }
+
+  private found(x: number, y: number, minLo: boolean, minHi: boolean): void {
+    this.cut1 = x;
+    this.cut2 = y;
+    this.minLo = minLo;
+    this.minHi = minHi;
+  }
+
+  /**
+   * Finds where to cut the box [off1, lim1) x [off2, lim2): normally the middle of an optimal
+   * edit path; for an expensive box searched non-minimally, a heuristic point.
+   */
+  private split(off1: number, lim1: number, off2: number, lim2: number, needMin: boolean): void {
+    const { a, b, kv, fOff, bOff } = this;
+    const kMin = off1 - lim2;
+    const kMax = lim1 - off2;
+    const fMid = off1 - off2;
+    const bMid = lim1 - lim2;
+    const odd = ((fMid - bMid) & 1) !== 0;
+    let fLo = fMid;
+    let fHi = fMid;
+    let bLo = bMid;
+    let bHi = bMid;
+    kv[fOff + fMid] = off1;
+    kv[bOff + bMid] = lim1;
+
+    for (let cost = 1; ; cost++) {
+      let longSnake = false;
+
+      // Forward step: widen the diagonal range by one on each side (or narrow it where it
+      // would leave the box, keeping the parity), with sentinels just outside.
+      if (fLo > kMin) kv[fOff + --fLo - 1] = -1;
+      else fLo++;
+      if (fHi < kMax) kv[fOff + ++fHi + 1] = -1;
+      else fHi--;
+      for (let k = fHi; k >= fLo; k -= 2) {
+        const left = kv[fOff + k - 1];
+        const right = kv[fOff + k + 1];
+        let x = left >= right ? left + 1 : right;
+        const x0 = x;
+        let y = x - k;
+        while (x < lim1 && y < lim2 && a[x] === b[y]) {
+          x++;
+          y++;
+        }
+        if (x - x0 > SNAKE_CNT) longSnake = true;
+        kv[fOff + k] = x;
+        if (odd && bLo <= k && k <= bHi && kv[bOff + k] <= x) {
+          this.found(x, y, true, true);
+          return;
+        }
+      }
+
+      // Backward step, mirrored.
+      if (bLo > kMin) kv[bOff + --bLo - 1] = LINE_MAX;
+      else bLo++;
+      if (bHi < kMax) kv[bOff + ++bHi + 1] = LINE_MAX;
+      else bHi--;
+      for (let k = bHi; k >= bLo; k -= 2) {
+        const left = kv[bOff + k - 1];
+        const right = kv[bOff + k + 1];
+        let x = left < right ? left : right - 1;
+        const x0 = x;
+        let y = x - k;
+        while (x > off1 && y > off2 && a[x - 1] === b[y - 1]) {
+          x--;
+          y--;
+        }
+        if (x0 - x > SNAKE_CNT) longSnake = true;
+        kv[bOff + k] = x;
+        if (!odd && fLo <= k && k <= fHi && x <= kv[fOff + k]) {
+          this.found(x, y, true, true);
+          return;
+        }
+      }
+
+      if (needMin) continue;
+
+      // Expensive box with a long snake somewhere: take a diagonal that got far from its
+      // corner (less its distance from the middle diagonal) and ends a run of SNAKE_CNT
+      // matches, forward first.
+      if (longSnake && cost > HEUR_MIN_COST) {
+        let best = 0;
+        for (let k = fHi; k >= fLo; k -= 2) {
+          const dist = k > fMid ? k - fMid : fMid - k;
+          const x = kv[fOff + k];
+          const y = x - k;
+          const v = x - off1 + (y - off2) - dist;
+          if (v > K_HEUR * cost && v > best && off1 + SNAKE_CNT <= x && x < lim1 && off2 + SNAKE_CNT <= y && y < lim2) {
+            let run = 1;
+            while (a[x - run] === b[y - run]) {
+              if (run === SNAKE_CNT) {
+                best = v;
+                this.cut1 = x;
+                this.cut2 = y;
+                break;
+              }
+              run++;
+            }
+          }
+        }
+        if (best > 0) {
+          this.minLo = true;
+          this.minHi = false;
+          return;
+        }
+        for (let k = bHi; k >= bLo; k -= 2) {
+          const dist = k > bMid ? k - bMid : bMid - k;
+          const x = kv[bOff + k];
+          const y = x - k;
+          const v = lim1 - x + (lim2 - y) - dist;
+          if (v > K_HEUR * cost && v > best && off1 < x && x <= lim1 - SNAKE_CNT && off2 < y && y <= lim2 - SNAKE_CNT) {
+            let run = 0;
+            while (a[x + run] === b[y + run]) {
+              if (run === SNAKE_CNT - 1) {
+                best = v;
+                this.cut1 = x;
+                this.cut2 = y;
+                break;
+              }
+              run++;
+            }
+          }
+        }
+        if (best > 0) {
+          this.minLo = false;
+          this.minHi = true;
+          return;
+        }
+      }
+
+      // Too expensive: cut at the point furthest from its own corner, forward or backward.
+      if (cost >= this.maxCost) {
+        let fBest = -1;
+        let fBestX = -1;
+        for (let k = fHi; k >= fLo; k -= 2) {
+          let x = Math.min(kv[fOff + k], lim1);
+          let y = x - k;
+          if (lim2 < y) {
+            x = lim2 + k;
+            y = lim2;
+          }
+          if (fBest < x + y) {
+            fBest = x + y;
+            fBestX = x;
+          }
+        }
+        let bBest = LINE_MAX;
+        let bBestX = LINE_MAX;
+        for (let k = bHi; k >= bLo; k -= 2) {
+          let x = Math.max(off1, kv[bOff + k]);
+          let y = x - k;
+          if (y < off2) {
+            x = off2 + k;
+            y = off2;
+          }
+          if (x + y < bBest) {
+            bBest = x + y;
+            bBestX = x;
+          }
+        }
+        if (lim1 + lim2 - bBest < fBest - (off1 + off2)) this.found(fBestX, fBest - fBestX, true, false);
+        else this.found(bBestX, bBest - bBestX, false, true);
+        return;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Stage 5: sliding groups of changes
+
+function lineIndent(side: Side, i: number): number {
+  let cache = side.indent;
+  if (!cache) {
+    cache = side.indent = new Int16Array(side.n).fill(-2);
+  }
+  let v = cache[i];
+  if (v !== -2) return v;
+  v = -1;
+  let width = 0;
+  const { text } = side;
+  for (let p = side.start[i], end = side.start[i + 1]; p < end; p++) {
+    const c = text.charCodeAt(p);
+    if (!isSpace(c)) {
+      v = width;
+      break;
+    }
+    if (c === 32) width++;
+    else if (c === 9) width += 8 - (width % 8);
+    if (width >= MAX_INDENT) {
+      v = MAX_INDENT;
+      break;
+    }
+  }
+  cache[i] = v;
+  return v;
+}
+
+/** Accumulated score of a candidate position; lower is better. */
+interface Score {
+  indent: number;
+  penalty: number;
+}
+
+/** Adds the badness of cutting the file just before line `at` (which may be n). */
+function scoreCut(side: Side, at: number, s: Score): void {
+  const n = side.n;
+  const endOfFile = at >= n;
+  const indentHere = endOfFile ? -1 : lineIndent(side, at);
+
+  let preBlank = 0;
+  let preIndent = -1;
+  for (let i = at - 1; i >= 0; i--) {
+    preIndent = lineIndent(side, i);
+    if (preIndent !== -1) break;
+    preBlank++;
+    if (preBlank === MAX_BLANKS) {
+      preIndent = 0;
+      break;
+    }
+  }
+  let postBlankAfter = 0;
+  let postIndent = -1;
+  for (let i = at + 1; i < n; i++) {
+    postIndent = lineIndent(side, i);
+    if (postIndent !== -1) break;
+    postBlankAfter++;
+    if (postBlankAfter === MAX_BLANKS) {
+      postIndent = 0;
+      break;
+    }
+  }
+
+  if (preIndent === -1 && preBlank === 0) s.penalty += START_OF_FILE_PENALTY;
+  if (endOfFile) s.penalty += END_OF_FILE_PENALTY;
+
+  // Blank lines from the cut on, counting the line right after the cut.
+  const postBlank = indentHere === -1 ? 1 + postBlankAfter : 0;
+  const totalBlank = preBlank + postBlank;
+  s.penalty += TOTAL_BLANK_WEIGHT * totalBlank + POST_BLANK_WEIGHT * postBlank;
+
+  const indent = indentHere !== -1 ? indentHere : postIndent;
+  const anyBlanks = totalBlank !== 0;
+  s.indent += indent;
+  if (indent === -1 || preIndent === -1) return;
+  if (indent > preIndent) {
+    s.penalty += anyBlanks ? RELATIVE_INDENT_WITH_BLANK_PENALTY : RELATIVE_INDENT_PENALTY;
+  } else if (indent < preIndent) {
+    // Less indented than what precedes: the start of a new block if what follows is indented
+    // more, else the end of a block.
+    if (postIndent !== -1 && postIndent > indent) {
+      s.penalty += anyBlanks ? RELATIVE_OUTDENT_WITH_BLANK_PENALTY : RELATIVE_OUTDENT_PENALTY;
+    } else {
+      s.penalty += anyBlanks ? RELATIVE_DEDENT_WITH_BLANK_PENALTY : RELATIVE_DEDENT_PENALTY;
+    }
+  }
+}
+
+function compareScores(x: Score, y: Score): number {
+  const byIndent = x.indent > y.indent ? 1 : x.indent < y.indent ? -1 : 0;
+  return INDENT_WEIGHT * byIndent + (x.penalty - y.penalty);
+}
+
+/**
+ * A cursor over the groups of changed lines of one side: [start, end). Groups are numbered by
+ * the unchanged lines before them, so the same number means the same place in both files;
+ * empty groups (end === start) exist between adjacent unchanged lines.
+ */
+class Groups {
+  start = 0;
+  end = 0;
+  private readonly chg: Uint8Array;
+  constructor(private readonly side: Side) {
+    this.chg = side.changed;
+    while (this.chg[this.end + 1]) this.end++;
+  }
+  /** To the next group; false at the last one. */
+  next(): boolean {
+    if (this.end === this.side.n) return false;
+    this.start = this.end + 1;
+    this.end = this.start;
+    while (this.chg[this.end + 1]) this.end++;
+    return true;
+  }
+  /** To the previous group; false at the first one. */
+  previous(): boolean {
+    if (this.start === 0) return false;
+    this.end = this.start - 1;
+    this.start = this.end;
+    while (this.chg[this.start]) this.start--;
+    return true;
+  }
+  /** Moves the group one line down if the line after it equals its first line (merging with a group it then touches). */
+  slideDown(): boolean {
+    const { cls } = this.side;
+    if (this.end < this.side.n && cls[this.start] === cls[this.end]) {
+      this.chg[this.start + 1] = 0;
+      this.start++;
+      this.chg[this.end + 1] = 1;
+      this.end++;
+      while (this.chg[this.end + 1]) this.end++;
+      return true;
+    }
+    return false;
+  }
+  /** Moves the group one line up if the line before it equals its last line. */
+  slideUp(): boolean {
+    const { cls } = this.side;
+    if (this.start > 0 && cls[this.start - 1] === cls[this.end - 1]) {
+      this.start--;
+      this.chg[this.start + 1] = 1;
+      this.end--;
+      this.chg[this.end + 1] = 0;
+      while (this.chg[this.start]) this.start--;
+      return true;
+    }
+    return false;
+  }
+}
+
+function broken(what: string): never {
+  throw new Error(`xdiff: group bookkeeping broken (${what})`);
+}
+
+/** Slides every group of changed lines of `side` into its final place (see the module comment). */
+function compact(side: Side, other: Side): void {
+  const g = new Groups(side);
+  const go = new Groups(other);
+  for (;;) {
+    if (g.end !== g.start) {
+      let size: number;
+      let earliestEnd: number;
+      let alignedEnd: number;
+      do {
+        size = g.end - g.start;
+        alignedEnd = -1;
+        while (g.slideUp()) if (!go.previous()) broken('up');
+        earliestEnd = g.end;
+        if (go.end > go.start) alignedEnd = g.end;
+        while (g.slideDown()) {
+          if (!go.next()) broken('down');
+          if (go.end > go.start) alignedEnd = g.end;
+        }
+      } while (size !== g.end - g.start);
+
+      if (g.end === earliestEnd) {
+        // Cannot move.
+      } else if (alignedEnd !== -1) {
+        // Back up to the lowest position facing a change in the other file.
+        while (go.end === go.start) {
+          if (!g.slideUp()) broken('align');
+          if (!go.previous()) broken('align other');
+        }
+      } else {
+        // Indent heuristic over the lowest few positions (the group sits at the lowest now).
+        let shift = Math.max(earliestEnd, g.end - size - 1, g.end - INDENT_MAX_SLIDING);
+        let bestShift = -1;
+        const best: Score = { indent: 0, penalty: 0 };
+        for (; shift <= g.end; shift++) {
+          const score: Score = { indent: 0, penalty: 0 };
+          scoreCut(side, shift, score);
+          scoreCut(side, shift - size, score);
+          if (bestShift === -1 || compareScores(score, best) <= 0) {
+            best.indent = score.indent;
+            best.penalty = score.penalty;
+            bestShift = shift;
+          }
+        }
+        while (g.end > bestShift) {
+          if (!g.slideUp()) broken('shift');
+          if (!go.previous()) broken('shift other');
+        }
+      }
+    }
+    if (!g.next()) break;
+    if (!go.next()) broken('next');
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The whole pipeline up to the edit script
+
+/** One change: lines [i1, i1 + n1) of the old file replaced by [i2, i2 + n2) of the new one. */
+interface Change {
+  i1: number;
+  n1: number;
+  i2: number;
+  n2: number;
+}
+
+/**
+ * git drops whole 1 KiB blocks of common trailing bytes (then gives back the partial line) before
+ * diffing, when no context is asked for. Returns the lengths to diff.
+ */
+function trimCommonTail(a: Uint8Array, b: Uint8Array): [number, number] {
+  const BLOCK = 1024;
+  const smaller = Math.min(a.length, b.length);
+  let trimmed = 0;
+  while (trimmed + BLOCK <= smaller) {
+    const ea = a.length - trimmed;
+    const eb = b.length - trimmed;
+    if (Buffer.compare(a.subarray(ea - BLOCK, ea), b.subarray(eb - BLOCK, eb)) !== 0) break;
+    trimmed += BLOCK;
+  }
+  let back = 0;
+  const from = a.length - trimmed;
+  while (back < trimmed) if (a[from + back++] === 10) break;
+  return [a.length - trimmed + back, b.length - trimmed + back];
+}
+
+function diffSides(oldData: Uint8Array, newData: Uint8Array, trimTail: boolean): { a: Side; b: Side; script: Change[] } {
+  const [lenA, lenB] = trimTail ? trimCommonTail(oldData, newData) : [oldData.length, newData.length];
+  const a = splitLines(oldData, lenA);
+  const b = splitLines(newData, lenB);
+  const { count1, count2 } = classify(a, b);
+
+  // Common prefix and suffix.
+  const common = Math.min(a.n, b.n);
+  let head = 0;
+  while (head < common && a.cls[head] === b.cls[head]) head++;
+  let tail = 0;
+  while (tail < common - head && a.cls[a.n - 1 - tail] === b.cls[b.n - 1 - tail]) tail++;
+
+  const keptA = keptLines(a, head, a.n - tail - 1, count2);
+  const keptB = keptLines(b, head, b.n - tail - 1, count1);
+  new Search(keptA.cls, keptB.cls).run(
+    (i) => {
+      a.changed[keptA.index[i] + 1] = 1;
+    },
+    (j) => {
+      b.changed[keptB.index[j] + 1] = 1;
+    },
+  );
+
+  compact(a, b);
+  compact(b, a);
+
+  // Pair the groups: unchanged lines correspond one to one, in order.
+  const script: Change[] = [];
+  const ca = a.changed;
+  const cb = b.changed;
+  let i = 0;
+  let j = 0;
+  while (i < a.n || j < b.n) {
+    if (ca[i + 1] || cb[j + 1]) {
+      const i0 = i;
+      const j0 = j;
+      while (ca[i + 1]) i++;
+      while (cb[j + 1]) j++;
+      script.push({ i1: i0, n1: i - i0, i2: j0, n2: j - j0 });
+    } else {
+      i++;
+      j++;
+    }
+  }
+  return { a, b, script };
+}
+
+// ---------------------------------------------------------------------------
+// Stage 6: hunks
+
+/** git's default function-line rule: starts with an ASCII letter, '_' or '$'. */
+function functionLine(side: Side, i: number): string | null {
+  const from = side.start[i];
+  const to = side.start[i + 1];
+  if (to <= from) return null;
+  const c = side.text.charCodeAt(from);
+  const ok = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36;
+  if (!ok) return null;
+  let end = Math.min(to, from + FUNC_LINE_MAX);
+  while (end > from && isSpace(side.text.charCodeAt(end - 1))) end--;
+  return side.text.slice(from, end);
+}
+
+/**
+ * Length of the longest prefix of `s` (one char per byte) that is valid UTF-8. git prints a hunk
+ * header only up to its first invalid UTF-8 sequence, so the function name is cut there (after
+ * its trailing whitespace was removed, so whitespace before the cut stays). Invalid means: a
+ * stray continuation byte or a lead byte above 0xF4, a missing continuation byte, an overlong
+ * form, a UTF-16 surrogate, U+FFFE or U+FFFF, or a code point above U+10FFFF.
+ */
+function validUtf8Length(s: string): number {
+  const n = s.length;
+  const cont = (i: number) => i < n && (s.charCodeAt(i) & 0xc0) === 0x80;
+  let i = 0;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const c1 = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      if (!cont(i + 1)) break;
+      i += 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      if (!cont(i + 1) || !cont(i + 2)) break;
+      if (c === 0xe0 && c1 < 0xa0) break; // overlong
+      if (c === 0xed && c1 >= 0xa0) break; // surrogate
+      if (c === 0xef && c1 === 0xbf && (s.charCodeAt(i + 2) & 0xfe) === 0xbe) break; // U+FFFE, U+FFFF
+      i += 3;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) break;
+      if (c === 0xf0 && c1 < 0x90) break; // overlong
+      if (c === 0xf4 && c1 > 0x8f) break; // above U+10FFFF
+      i += 4;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+function rangeText(start: number, count: number): string {
+  const shown = count === 0 ? start - 1 : start;
+  return count === 1 ? `${shown}` : `${shown},${count}`;
+}
+
+function buildHunks(a: Side, b: Side, script: Change[], context: number): Hunk[] {
+  const hunks: Hunk[] = [];
+  let funcSearchedTo = -1;
+  let funcText = '';
+  const emit = (out: string[], side: Side, i: number, prefix: string) => {
+    out.push(prefix + lineContent(side, i));
+    if (!hasNewline(side, i)) out.push(NO_NEWLINE);
+  };
+
+  for (let first = 0; first < script.length; ) {
+    let last = first;
+    while (last + 1 < script.length && script[last + 1].i1 - (script[last].i1 + script[last].n1) <= 2 * context) last++;
+    const head = script[first];
+    const tail = script[last];
+
+    const s1 = Math.max(head.i1 - context, 0);
+    const s2 = Math.max(head.i2 - context, 0);
+    const after = Math.min(context, a.n - (tail.i1 + tail.n1), b.n - (tail.i2 + tail.n2));
+    const e1 = tail.i1 + tail.n1 + after;
+    const e2 = tail.i2 + tail.n2 + after;
+
+    // Function line: nearest above the hunk in the old file; the search stops where the previous
+    // hunk's search began, whose answer otherwise still holds.
+    for (let l = s1 - 1; l > funcSearchedTo && l < a.n; l--) {
+      const f = functionLine(a, l);
+      if (f !== null) {
+        funcText = f;
+        break;
+      }
+    }
+    funcSearchedTo = s1 - 1;
+
+    const oldLines = e1 - s1;
+    const newLines = e2 - s2;
+    const oldStart = oldLines === 0 ? s1 : s1 + 1;
+    const newStart = newLines === 0 ? s2 : s2 + 1;
+    let header = `@@ -${rangeText(s1 + 1, oldLines)} +${rangeText(s2 + 1, newLines)} @@`;
+    if (funcText.length > 0) header += ' ' + funcText.slice(0, validUtf8Length(funcText));
+
+    const lines: string[] = [];
+    let p2 = s2;
+    for (; p2 < head.i2; p2++) emit(lines, b, p2, ' ');
+    for (let c = first; c <= last; c++) {
+      const ch = script[c];
+      if (c > first) {
+        const prev = script[c - 1];
+        for (let q = prev.i2 + prev.n2; q < ch.i2; q++) emit(lines, b, q, ' ');
+      }
+      for (let q = ch.i1; q < ch.i1 + ch.n1; q++) emit(lines, a, q, '-');
+      for (let q = ch.i2; q < ch.i2 + ch.n2; q++) emit(lines, b, q, '+');
+    }
+    for (let q = tail.i2 + tail.n2; q < e2; q++) emit(lines, b, q, ' ');
+
+    hunks.push({ oldStart, oldLines, newStart, newLines, header, lines });
+    first = last + 1;
+  }
+  return hunks;
+}
+
+// ---------------------------------------------------------------------------
+// API
+
+/** The hunks of `git diff -U<context>` between two texts (default context 3). */
+export function diffHunks(oldData: Uint8Array, newData: Uint8Array, context = 3): Hunk[] {
+  if (!Number.isInteger(context) || context < 0) throw new RangeError(`bad context ${context}`);
+  const { a, b, script } = diffSides(oldData, newData, context === 0);
+  return buildHunks(a, b, script, context);
+}
+
+/**
+ * The unified diff body as git prints it after the `+++` line: hunk headers and lines, each
+ * ending in '\n' (one char per byte; '' when the texts are equal).
+ */
+export function unifiedBody(oldData: Uint8Array, newData: Uint8Array, context = 3): string {
+  let out = '';
+  for (const h of diffHunks(oldData, newData, context)) {
+    out += h.header + '\n';
+    for (const l of h.lines) out += l + '\n';
+  }
+  return out;
+}
+
+/** numstat counts (added, deleted lines) exactly as `git diff --numstat` computes them. */
+export function lineCounts(oldData: Uint8Array, newData: Uint8Array): { additions: number; deletions: number } {
+  const { script } = diffSides(oldData, newData, false);
+  let additions = 0;
+  let deletions = 0;
+  for (const c of script) {
+    additions += c.n2;
+    deletions += c.n1;
+  }
+  return { additions, deletions };
+}
