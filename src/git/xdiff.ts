@@ -21,7 +21,12 @@
  *     touches), then put where it lines up with a change in the other file, or else where the
  *     indent heuristic scores the two cuts (blank lines, indentation around them) best.
  *  6. Hunks get 3 lines of context, are merged when at most 6 unchanged lines separate them, and
- *     carry the nearest line above them in the old file that starts with a letter, '_' or '$'.
+ *     carry the nearest line above them in the old file that starts with an ASCII letter, '_' or
+ *     '$' (its first 80 bytes, trailing whitespace removed, then cut before the first invalid
+ *     UTF-8 sequence, as git prints a hunk header only up to there).
+ *
+ * With no context lines (-U0) git first drops common trailing 1 KiB blocks from both texts (then
+ * takes back the partial line), which can change the result; that is reproduced as well.
  *
  * All text is handled as latin1 strings (one char per byte), so any encoding, CR characters and
  * invalid UTF-8 survive exactly: every string this module returns is in that form
@@ -89,7 +94,8 @@ const FUNC_LINE_MAX = 80;
 
 /** One side of the diff. */
 interface Side {
-  /** The content, one char per byte. */
+  /** The content as bytes and as a string with one char per byte. */
+  bytes: Uint8Array;
   text: string;
   /** Number of lines. */
   n: number;
@@ -121,11 +127,8 @@ function splitLines(data: Uint8Array, length: number): Side {
     p = nl < 0 || nl >= length ? length : nl + 1;
   }
   start[n] = length;
-  return { text, n, start, cls: new Int32Array(n), changed: new Uint8Array(n + 2), indent: null };
+  return { bytes: buf, text, n, start, cls: new Int32Array(n), changed: new Uint8Array(n + 2), indent: null };
 }
-
-/** Line i with its newline, if any. */
-const rawLine = (s: Side, i: number) => s.text.slice(s.start[i], s.start[i + 1]);
 
 /** Line i without its newline. */
 function lineContent(s: Side, i: number): string {
@@ -134,37 +137,74 @@ function lineContent(s: Side, i: number): string {
   return s.text.slice(s.start[i], end);
 }
 
-const hasNewline = (s: Side, i: number) => s.text.charCodeAt(s.start[i + 1] - 1) === 10;
+const hasNewline = (s: Side, i: number) => s.bytes[s.start[i + 1] - 1] === 10;
 
 /** git's isspace: space, tab, LF and CR only. */
 const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
 
 /**
- * Gives equal lines of both sides equal class numbers; returns how often each class occurs in
- * the old (count1) and the new (count2) file.
+ * Gives equal lines of both sides equal class numbers (an open-addressing table keyed by a hash of
+ * the line's bytes, compared byte by byte); returns how often each class occurs in the old
+ * (count1) and the new (count2) file.
  */
 function classify(a: Side, b: Side): { count1: Int32Array; count2: Int32Array } {
-  const ids = new Map<string, number>();
-  const c1: number[] = [];
-  const c2: number[] = [];
-  for (const [side, mine] of [
-    [a, c1],
-    [b, c2],
-  ] as const) {
+  const total = a.n + b.n;
+  let size = 16;
+  while (size < total * 2) size *= 2;
+  const mask = size - 1;
+  const slots = new Int32Array(size).fill(-1);
+  // Per class: its hash and where a representative line is.
+  const hashes = new Int32Array(total);
+  const repInB = new Uint8Array(total);
+  const repLine = new Int32Array(total);
+  const count1 = new Int32Array(total);
+  const count2 = new Int32Array(total);
+  let classes = 0;
+  for (const side of [a, b]) {
+    const counts = side === a ? count1 : count2;
+    const { bytes, start } = side;
     for (let i = 0; i < side.n; i++) {
-      const key = rawLine(side, i);
-      let id = ids.get(key);
-      if (id === undefined) {
-        id = c1.length;
-        ids.set(key, id);
-        c1.push(0);
-        c2.push(0);
+      const from = start[i];
+      const to = start[i + 1];
+      let h = 0x811c9dc5;
+      for (let p = from; p < to; p++) h = Math.imul(h ^ bytes[p], 0x01000193);
+      h ^= h >>> 15;
+      h = Math.imul(h, 0x2c1b3c6d);
+      h ^= h >>> 12;
+      let slot = h & mask;
+      let id = -1;
+      for (;;) {
+        const c = slots[slot];
+        if (c < 0) break;
+        if (hashes[c] === h && sameLine(repInB[c] ? b : a, repLine[c], side, i)) {
+          id = c;
+          break;
+        }
+        slot = (slot + 1) & mask;
+      }
+      if (id < 0) {
+        id = classes++;
+        slots[slot] = id;
+        hashes[id] = h;
+        repInB[id] = side === b ? 1 : 0;
+        repLine[id] = i;
       }
       side.cls[i] = id;
-      mine[id]++;
+      counts[id]++;
     }
   }
-  return { count1: Int32Array.from(c1), count2: Int32Array.from(c2) };
+  return { count1: count1.subarray(0, classes), count2: count2.subarray(0, classes) };
+}
+
+function sameLine(x: Side, i: number, y: Side, j: number): boolean {
+  const xf = x.start[i];
+  const len = x.start[i + 1] - xf;
+  const yf = y.start[j];
+  if (y.start[j + 1] - yf !== len) return false;
+  const xb = x.bytes;
+  const yb = y.bytes;
+  for (let k = 0; k < len; k++) if (xb[xf + k] !== yb[yf + k]) return false;
+  return true;
 }
 
 /** The integer "square root" git uses: 2^ceil(bits/2), i.e. doubles per factor 4 of n. */
@@ -818,15 +858,15 @@ function rangeText(start: number, count: number): string {
   return count === 1 ? `${shown}` : `${shown},${count}`;
 }
 
-function buildHunks(a: Side, b: Side, script: Change[], context: number): Hunk[] {
-  const hunks: Hunk[] = [];
+/** Receives a diff hunk by hunk: the header, then every line with its prefix (' ', '-', '+'). */
+interface HunkSink {
+  hunk(oldStart: number, oldLines: number, newStart: number, newLines: number, header: string): void;
+  line(prefix: number, side: Side, i: number): void;
+}
+
+function walkHunks(a: Side, b: Side, script: Change[], context: number, sink: HunkSink): void {
   let funcSearchedTo = -1;
   let funcText = '';
-  const emit = (out: string[], side: Side, i: number, prefix: string) => {
-    out.push(prefix + lineContent(side, i));
-    if (!hasNewline(side, i)) out.push(NO_NEWLINE);
-  };
-
   for (let first = 0; first < script.length; ) {
     let last = first;
     while (last + 1 < script.length && script[last + 1].i1 - (script[last].i1 + script[last].n1) <= 2 * context) last++;
@@ -852,39 +892,49 @@ function buildHunks(a: Side, b: Side, script: Change[], context: number): Hunk[]
 
     const oldLines = e1 - s1;
     const newLines = e2 - s2;
-    const oldStart = oldLines === 0 ? s1 : s1 + 1;
-    const newStart = newLines === 0 ? s2 : s2 + 1;
     let header = `@@ -${rangeText(s1 + 1, oldLines)} +${rangeText(s2 + 1, newLines)} @@`;
     if (funcText.length > 0) header += ' ' + funcText.slice(0, validUtf8Length(funcText));
+    sink.hunk(oldLines === 0 ? s1 : s1 + 1, oldLines, newLines === 0 ? s2 : s2 + 1, newLines, header);
 
-    const lines: string[] = [];
-    let p2 = s2;
-    for (; p2 < head.i2; p2++) emit(lines, b, p2, ' ');
+    // Context comes from the new file (it is the same text in both).
+    for (let q = s2; q < head.i2; q++) sink.line(SPACE, b, q);
     for (let c = first; c <= last; c++) {
       const ch = script[c];
       if (c > first) {
         const prev = script[c - 1];
-        for (let q = prev.i2 + prev.n2; q < ch.i2; q++) emit(lines, b, q, ' ');
+        for (let q = prev.i2 + prev.n2; q < ch.i2; q++) sink.line(SPACE, b, q);
       }
-      for (let q = ch.i1; q < ch.i1 + ch.n1; q++) emit(lines, a, q, '-');
-      for (let q = ch.i2; q < ch.i2 + ch.n2; q++) emit(lines, b, q, '+');
+      for (let q = ch.i1; q < ch.i1 + ch.n1; q++) sink.line(MINUS, a, q);
+      for (let q = ch.i2; q < ch.i2 + ch.n2; q++) sink.line(PLUS, b, q);
     }
-    for (let q = tail.i2 + tail.n2; q < e2; q++) emit(lines, b, q, ' ');
-
-    hunks.push({ oldStart, oldLines, newStart, newLines, header, lines });
+    for (let q = tail.i2 + tail.n2; q < e2; q++) sink.line(SPACE, b, q);
     first = last + 1;
   }
-  return hunks;
 }
+
+const SPACE = 32;
+const MINUS = 45;
+const PLUS = 43;
 
 // ---------------------------------------------------------------------------
 // API
 
 /** The hunks of `git diff -U<context>` between two texts (default context 3). */
 export function diffHunks(oldData: Uint8Array, newData: Uint8Array, context = 3): Hunk[] {
-  if (!Number.isInteger(context) || context < 0) throw new RangeError(`bad context ${context}`);
-  const { a, b, script } = diffSides(oldData, newData, context === 0);
-  return buildHunks(a, b, script, context);
+  const { a, b, script } = diffSides(oldData, newData, checkContext(context));
+  const hunks: Hunk[] = [];
+  let lines: string[] = [];
+  walkHunks(a, b, script, context, {
+    hunk(oldStart, oldLines, newStart, newLines, header) {
+      lines = [];
+      hunks.push({ oldStart, oldLines, newStart, newLines, header, lines });
+    },
+    line(prefix, side, i) {
+      lines.push(String.fromCharCode(prefix) + lineContent(side, i));
+      if (!hasNewline(side, i)) lines.push(NO_NEWLINE);
+    },
+  });
+  return hunks;
 }
 
 /**
@@ -892,12 +942,40 @@ export function diffHunks(oldData: Uint8Array, newData: Uint8Array, context = 3)
  * ending in '\n' (one char per byte; '' when the texts are equal).
  */
 export function unifiedBody(oldData: Uint8Array, newData: Uint8Array, context = 3): string {
-  let out = '';
-  for (const h of diffHunks(oldData, newData, context)) {
-    out += h.header + '\n';
-    for (const l of h.lines) out += l + '\n';
-  }
-  return out;
+  const { a, b, script } = diffSides(oldData, newData, checkContext(context));
+  let out = Buffer.allocUnsafe(1024);
+  let len = 0;
+  const reserve = (extra: number) => {
+    if (len + extra <= out.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, len + extra));
+    out.copy(bigger, 0, 0, len);
+    out = bigger;
+  };
+  const noNewline = Buffer.from('\n' + NO_NEWLINE + '\n', 'latin1');
+  walkHunks(a, b, script, context, {
+    hunk(_os, _ol, _ns, _nl, header) {
+      reserve(header.length + 1);
+      len += out.write(header, len, 'latin1');
+      out[len++] = 10;
+    },
+    line(prefix, side, i) {
+      const from = side.start[i];
+      const to = side.start[i + 1];
+      reserve(to - from + 1 + noNewline.length);
+      out[len++] = prefix;
+      const src = side.bytes;
+      if (to - from < 64) for (let p = from; p < to; p++) out[len++] = src[p];
+      else len += Buffer.from(src.buffer, src.byteOffset + from, to - from).copy(out, len);
+      if (!hasNewline(side, i)) len += noNewline.copy(out, len);
+    },
+  });
+  return out.toString('latin1', 0, len);
+}
+
+function checkContext(context: number): boolean {
+  if (!Number.isInteger(context) || context < 0) throw new RangeError(`xdiff: bad context ${context}`);
+  // git drops common trailing blocks only when no context is asked for.
+  return context === 0;
 }
 
 /** numstat counts (added, deleted lines) exactly as `git diff --numstat` computes them. */
