@@ -1,6 +1,7 @@
 import { CommitGraph } from './commit-graph.js';
 import { type HistoryQuery, HistoryWalk } from './history.js';
 import { countLines } from './line-stats.js';
+import { type DiffResult, diffBetween } from './patch.js';
 import { Lru } from './lru.js';
 import { type RefSnapshot, Repository } from './repository.js';
 import { diffTrees } from './tree-diff.js';
@@ -24,6 +25,7 @@ export class GitRepo {
   private readonly walks = new Lru<string, HistoryWalk>(64);
   private readonly stats = new Lru<string, Promise<CommitStats>>(20_000);
   private readonly counts = new Lru<string, Promise<number>>(1_000);
+  private readonly diffs = new Lru<string, Promise<DiffResult>>(256);
 
   constructor(gitdir: string) {
     this.repo = new Repository(gitdir);
@@ -76,6 +78,25 @@ export class GitRepo {
       }),
     );
     return { additions, deletions, total: additions + deletions };
+  }
+
+  /** The diff between two trees (GitLab's limits applied), cached: trees never change. */
+  treeDiff(oldTree: string | null, newTree: string): Promise<DiffResult> {
+    const key = `${oldTree}:${newTree}`;
+    let diff = this.diffs.get(key);
+    if (!diff) {
+      diff = diffBetween(this.repo, oldTree, newTree);
+      this.diffs.set(key, diff);
+      diff.catch(() => this.diffs.delete(key));
+    }
+    return diff;
+  }
+
+  /** A commit's diff against its first parent (the empty tree for a root commit), as GitLab shows it. */
+  async commitDiff(oid: string): Promise<DiffResult> {
+    const commit = await this.repo.readCommit(oid);
+    const parentTree = commit.parents.length > 0 ? (await this.repo.readCommit(commit.parents[0])).tree : null;
+    return this.treeDiff(parentTree, commit.tree);
   }
 
   /** `git rev-list --count [--first-parent] oid`, cached: history below a commit never changes. */

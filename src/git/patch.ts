@@ -1,0 +1,107 @@
+import type { Repository } from './repository.js';
+import { type FileChange, diffTrees, isBinary } from './tree-diff.js';
+import { unifiedBody } from './xdiff.js';
+
+/** One file of a diff, as GitLab's Diff entity needs it. */
+export interface FileDiff {
+  oldPath: string;
+  newPath: string;
+  aMode: string;
+  bMode: string;
+  newFile: boolean;
+  renamedFile: boolean;
+  deletedFile: boolean;
+  /** The hunks (from the first '@@'), git's "Binary files ... differ" line, or '' (no content change, or too large). */
+  body: string;
+  /** The `--- a/x` / `+++ b/x` lines that precede the hunks in a unified diff ('' when git prints none). */
+  header: string;
+  tooLarge: boolean;
+  lines: number;
+}
+
+export interface DiffLimits {
+  /** GitLab's diff_max_files. */
+  maxFiles: number;
+  /** GitLab's diff_max_lines. */
+  maxLines: number;
+  /** GitLab's diff_max_patch_bytes: a bigger patch is "too large" and sent empty. */
+  maxPatchBytes: number;
+}
+
+export const GITLAB_DIFF_LIMITS: DiffLimits = { maxFiles: 1000, maxLines: 50000, maxPatchBytes: 204800 };
+
+export interface DiffResult {
+  files: FileDiff[];
+  /** True when the collection limits cut the list short (GitLab's compare_timeout / overflow). */
+  overflow: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The diff between two trees as GitLab presents it (`git diff -M` semantics, 3 lines of
+ * context), bounded by GitLab's limits: a single patch over maxPatchBytes is "too large"
+ * and empty; the list stops once maxFiles or maxLines is reached.
+ */
+export async function diffBetween(repo: Repository, oldTree: string | null, newTree: string | null, limits = GITLAB_DIFF_LIMITS): Promise<DiffResult> {
+  const changes = await diffTrees(repo, oldTree, newTree);
+  const files: FileDiff[] = [];
+  let lines = 0;
+  for (const change of changes) {
+    if (files.length >= limits.maxFiles) return { files, overflow: true };
+    const file = await fileDiff(repo, change, limits);
+    lines += file.lines;
+    if (lines > limits.maxLines) return { files, overflow: true };
+    files.push(file);
+  }
+  return { files, overflow: false };
+}
+
+async function contentOf(repo: Repository, mode: string, oid: string | null): Promise<Buffer> {
+  if (!oid) return EMPTY;
+  // git shows a submodule as one line naming its commit.
+  if (mode === '160000') return Buffer.from(`Subproject commit ${oid}\n`);
+  return repo.readBlob(oid);
+}
+
+async function fileDiff(repo: Repository, change: FileChange, limits: DiffLimits): Promise<FileDiff> {
+  const file: FileDiff = {
+    oldPath: change.oldPath,
+    newPath: change.newPath,
+    aMode: change.oldMode,
+    bMode: change.newMode,
+    newFile: change.status === 'added',
+    renamedFile: change.status === 'renamed',
+    deletedFile: change.status === 'deleted',
+    body: '',
+    header: '',
+    tooLarge: false,
+    lines: 0,
+  };
+  const sameContent = change.oldOid === change.newOid && change.oldMode !== '160000';
+  if (sameContent) return file; // pure rename or mode change: git prints no hunks
+  const [before, after] = await Promise.all([contentOf(repo, change.oldMode, change.oldOid), contentOf(repo, change.newMode, change.newOid)]);
+  const a = change.oldOid ? `a/${change.oldPath}` : '/dev/null';
+  const b = change.newOid ? `b/${change.newPath}` : '/dev/null';
+  if (isBinary(before) || isBinary(after)) {
+    file.body = `Binary files ${a} and ${b} differ\n`;
+    return file;
+  }
+  // xdiff works on bytes (one char per byte); clients get UTF-8 text, as GitLab sends it.
+  const body = Buffer.from(unifiedBody(before, after), 'latin1').toString('utf8');
+  if (body === '') return file;
+  if (Buffer.byteLength(body) > limits.maxPatchBytes) {
+    file.tooLarge = true;
+    return file;
+  }
+  file.body = body;
+  file.header = `--- ${a}\n+++ ${b}\n`;
+  file.lines = countNewlines(body);
+  return file;
+}
+
+function countNewlines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}

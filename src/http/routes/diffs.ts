@@ -1,0 +1,106 @@
+import { Router } from 'express';
+import { apiError, notFound, routeNotFound } from '../../errors.js';
+import { mergeBases } from '../../git/history.js';
+import type { Commit } from '../../git/objects.js';
+import { diffEntity } from '../../gitlab/diff-entity.js';
+import { commitV3, commitV4 } from '../../gitlab/entities.js';
+import { signatureEntity } from '../../gitlab/signature.js';
+import { context, findProject, projectParam, resolveCommitOr404, type Services } from '../context.js';
+import { pageWindow, setPaginationHeaders } from '../pagination.js';
+import { paginationSpecs, params } from '../params.js';
+
+const diffParams = params({ unidiff: { type: 'boolean', default: false }, ...paginationSpecs });
+const compareParams = params({
+  from: { type: 'string', required: true },
+  to: { type: 'string', required: true },
+  from_project_id: { type: 'string' },
+  straight: { type: 'boolean', default: false },
+  unidiff: { type: 'boolean', default: false },
+});
+const mergeRequestParams = params({ state: { type: 'string', values: ['opened', 'closed', 'locked', 'merged'] }, ...paginationSpecs });
+
+export function diffsRouter(services: Services): Router {
+  const router = Router();
+
+  router.get('/projects/:id/repository/commits/:sha/diff', async (req, res) => {
+    const { dialect, baseUrl } = context(res);
+    const project = await findProject(services, projectParam(req));
+    const commit = await resolveCommitOr404(project, String(req.params.sha));
+    const { files } = await project.repo.commitDiff(commit.oid);
+    if (dialect === 'v3') {
+      res.json(files.map((f) => diffEntity(f, 'v3')));
+      return;
+    }
+    const p = diffParams(req.query as Record<string, unknown>);
+    const window = pageWindow(p.page, p.per_page);
+    const page = files.slice(window.offset, window.offset + window.perPage);
+    setPaginationHeaders(req, res, {
+      window,
+      count: page.length,
+      total: files.length,
+      params: { ...req.query, ...p, id: projectParam(req), sha: String(req.params.sha) },
+      baseUrl,
+    });
+    res.json(page.map((f) => diffEntity(f, 'v4', p.unidiff)));
+  });
+
+  router.get('/projects/:id/repository/compare', async (req, res) => {
+    const { dialect, urls } = context(res);
+    const project = await findProject(services, projectParam(req));
+    const p = compareParams(req.query as Record<string, unknown>);
+    if (p.from_project_id !== undefined && p.from_project_id !== String(project.id)) {
+      const other = await findProject(services, p.from_project_id).catch(() => null);
+      if (!other) throw notFound('Project');
+      throw apiError(`Target project id:${project.id} is not a fork of project id:${other.id}`);
+    }
+    const repo = project.repo;
+    const refs = await repo.repo.refs();
+    const [from, to] = await Promise.all([repo.repo.resolveCommit(p.from, refs), repo.repo.resolveCommit(p.to, refs)]);
+    const sameRef = p.from === p.to;
+    if (!from || !to) {
+      // GitLab 8.x answered an empty comparison; modern GitLab a 404.
+      if (dialect === 'v4') throw notFound('Ref');
+      res.json({ commit: null, commits: [], diffs: [], compare_timeout: false, compare_same_ref: sameRef });
+      return;
+    }
+    const newestFirst = sameRef ? [] : await repo.history({ include: [to], exclude: [from], firstParent: false, topo: false, since: null, until: null, paths: [], author: null }).all();
+    const commits: Commit[] = await Promise.all(newestFirst.slice().reverse().map((oid) => repo.repo.readCommit(oid)));
+    let base: string | null = from;
+    if (!p.straight) base = (await mergeBases(repo.graph, from, to))[0] ?? null;
+    const toCommit = await repo.repo.readCommit(to);
+    const baseTree = base ? (await repo.repo.readCommit(base)).tree : null;
+    const diff = sameRef ? { files: [], overflow: false } : await repo.treeDiff(baseTree, toCommit.tree);
+    const present = (c: Commit) => (dialect === 'v3' ? commitV3(c) : commitV4(c, project.path, urls));
+    const body: Record<string, unknown> = {
+      commit: commits.length > 0 ? present(commits[commits.length - 1]) : null,
+      commits: commits.map(present),
+      diffs: diff.files.map((f) => diffEntity(f, dialect, p.unidiff)),
+      compare_timeout: diff.overflow,
+      compare_same_ref: sameRef,
+    };
+    if (dialect === 'v4') body.web_url = `${urls.project(project.path)}/-/compare/${p.from}...${p.to}`;
+    res.json(body);
+  });
+
+  router.get('/projects/:id/repository/commits/:sha/merge_requests', async (req, res, next) => {
+    const { dialect, baseUrl } = context(res);
+    if (dialect === 'v3') return next(routeNotFound());
+    const project = await findProject(services, projectParam(req));
+    const p = mergeRequestParams(req.query as Record<string, unknown>);
+    await resolveCommitOr404(project, String(req.params.sha));
+    // fakelab has no merge requests.
+    setPaginationHeaders(req, res, { window: pageWindow(p.page, p.per_page), count: 0, total: 0, params: { ...req.query, ...p, id: projectParam(req), sha: String(req.params.sha) }, baseUrl });
+    res.json([]);
+  });
+
+  router.get('/projects/:id/repository/commits/:sha/signature', async (req, res, next) => {
+    if (context(res).dialect === 'v3') return next(routeNotFound());
+    const project = await findProject(services, projectParam(req));
+    const commit = await resolveCommitOr404(project, String(req.params.sha));
+    const entity = commit.signature ? signatureEntity(commit.signature) : null;
+    if (!entity) throw notFound('Signature');
+    res.json(entity);
+  });
+
+  return router;
+}
