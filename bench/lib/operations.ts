@@ -1,0 +1,169 @@
+/**
+ * The operations measured: each is one fakelab request, the git command doing the same work, and
+ * a check of fakelab's answer against git (a fast wrong answer is not a result).
+ */
+import { GITLAB_COMMIT_FORMAT, type GitTarget, gitOutput, parseNumstat } from './git-cli.js';
+import { formatCount } from './measure.js';
+
+export const PER_PAGE = 20;
+/** The deep page of the listing; smaller repositories use their middle page instead. */
+export const DEEP_PAGE = 1000;
+/** How far down the first-parent chain the single commit is taken from. */
+export const SINGLE_COMMIT_DEPTH = 500;
+export const HOT_PATH = 'src/core/engine.txt';
+export const DEEP_PATH = 'src/modules/alpha/beta/deep.txt';
+
+export class WrongAnswerError extends Error {}
+
+export interface Operation {
+  label: string;
+  /** Path and query under /api/v4/projects/:id/repository/ */
+  request: string;
+  /** After `git --git-dir <repo>`. */
+  gitArgs: string[];
+  /** Throws WrongAnswerError when fakelab's answer is wrong; returns warnings for softer differences. */
+  verify(body: unknown, oracle: GitTarget): Promise<string[]>;
+}
+
+export interface OperationContext {
+  /** Commits reachable from HEAD: bounds the deepest page there is. */
+  commitsOnHead: number;
+  firstParentDepth: number;
+  samplePaths: string[];
+  /** The no-graph repository, to resolve the single commit. */
+  oracle: GitTarget;
+}
+
+interface CommitJson {
+  id: string;
+  stats?: { additions: number; deletions: number; total: number };
+}
+
+export async function buildOperations(context: OperationContext): Promise<Operation[]> {
+  for (const p of [HOT_PATH, DEEP_PATH]) {
+    if (!context.samplePaths.includes(p)) throw new Error(`the generated repository has no ${p} (sample paths: ${context.samplePaths.join(', ')})`);
+  }
+  const page = deepPage(context.commitsOnHead);
+  const single = await singleCommit(context);
+  return [
+    listing(`first page (${PER_PAGE})`, `per_page=${PER_PAGE}`, [`-${PER_PAGE}`]),
+    listing(
+      `page ${formatCount(page)} of ${PER_PAGE} (skip ${formatCount((page - 1) * PER_PAGE)})`,
+      `per_page=${PER_PAGE}&page=${page}`,
+      [`--skip=${(page - 1) * PER_PAGE}`, `-${PER_PAGE}`],
+    ),
+    listing(`path ${HOT_PATH}, first page`, `per_page=${PER_PAGE}&path=${encodeURIComponent(HOT_PATH)}`, [`-${PER_PAGE}`], [HOT_PATH]),
+    listing(`path ${DEEP_PATH}, first page`, `per_page=${PER_PAGE}&path=${encodeURIComponent(DEEP_PATH)}`, [`-${PER_PAGE}`], [DEEP_PATH]),
+    listingWithStats(),
+    commitWithStats(single.sha, single.label),
+  ];
+}
+
+/** Page 1,000 when the history is that long; otherwise the middle page, so the row still means "deep". */
+function deepPage(commitsOnHead: number): number {
+  if (commitsOnHead >= DEEP_PAGE * PER_PAGE) return DEEP_PAGE;
+  return Math.max(1, Math.floor(commitsOnHead / PER_PAGE / 2));
+}
+
+/**
+ * A non-merge commit about SINGLE_COMMIT_DEPTH first-parent steps below HEAD: deep enough that
+ * nothing about it is cached by the listings, and not a merge, because `git show` prints no
+ * numstat for merges by default and the two tools would then do different work.
+ */
+async function singleCommit(context: OperationContext): Promise<{ sha: string; label: string }> {
+  const depth = Math.min(SINGLE_COMMIT_DEPTH, Math.floor(context.firstParentDepth / 2));
+  const sha = (await gitOutput(context.oracle, ['rev-list', '-1', '--no-merges', `HEAD~${depth}`])).trim();
+  if (!/^[0-9a-f]{40}$/.test(sha)) throw new Error(`no non-merge commit at or below HEAD~${depth}`);
+  return { sha, label: `HEAD~${depth}` };
+}
+
+function listing(label: string, query: string, revOptions: string[], paths: string[] = []): Operation {
+  const pathspec = paths.length ? ['--', ...paths] : [];
+  return {
+    label,
+    request: `commits?${query}`,
+    gitArgs: ['log', ...revOptions, GITLAB_COMMIT_FORMAT, ...pathspec],
+    async verify(body, oracle) {
+      const expected = await expectedShas(oracle, [...revOptions, ...pathspec]);
+      assertSameShas(label, listedShas(body), expected);
+      return [];
+    },
+  };
+}
+
+/**
+ * `--diff-merges=first-parent`: fakelab (like GitLab) gives a merge the stats of its diff against
+ * the first parent, while plain `git log --numstat` skips merges and would do less work.
+ */
+function listingWithStats(): Operation {
+  const label = `first page (${PER_PAGE}) with_stats`;
+  const statsOptions = ['--numstat', '--diff-merges=first-parent'];
+  return {
+    label,
+    request: `commits?per_page=${PER_PAGE}&with_stats=true`,
+    gitArgs: ['log', `-${PER_PAGE}`, ...statsOptions, GITLAB_COMMIT_FORMAT],
+    async verify(body, oracle) {
+      const commits = body as CommitJson[];
+      assertSameShas(label, listedShas(body), await expectedShas(oracle, [`-${PER_PAGE}`]));
+      const numstat = parseNumstat(await gitOutput(oracle, ['log', `-${PER_PAGE}`, ...statsOptions, '--format=%x01%H']));
+      return commits.flatMap((commit) => statsWarnings(label, commit, numstat));
+    },
+  };
+}
+
+function commitWithStats(sha: string, where: string): Operation {
+  const label = `one commit with stats (${where})`;
+  return {
+    label,
+    request: `commits/${sha}?stats=true`,
+    gitArgs: ['show', '--numstat', GITLAB_COMMIT_FORMAT, sha],
+    async verify(body, oracle) {
+      const commit = body as CommitJson;
+      if (commit?.id !== sha) throw new WrongAnswerError(`${label}: fakelab answered ${commit?.id}, expected ${sha}`);
+      const numstat = parseNumstat(await gitOutput(oracle, ['show', '--numstat', '--format=%x01%H', sha]));
+      return statsWarnings(label, commit, numstat);
+    },
+  };
+}
+
+async function expectedShas(oracle: GitTarget, logArgs: string[]): Promise<string[]> {
+  // Options first, the pathspec (if any) last.
+  const at = logArgs.indexOf('--');
+  const [options, pathspec] = at < 0 ? [logArgs, []] : [logArgs.slice(0, at), logArgs.slice(at)];
+  const output = await gitOutput(oracle, ['log', ...options, '--format=%H', ...pathspec]);
+  return output.split('\n').filter(Boolean);
+}
+
+function listedShas(body: unknown): string[] {
+  if (!Array.isArray(body)) throw new WrongAnswerError(`expected a JSON array of commits, got ${JSON.stringify(body).slice(0, 200)}`);
+  return (body as CommitJson[]).map((c) => c.id);
+}
+
+function assertSameShas(label: string, actual: string[], expected: string[]): void {
+  if (expected.length === 0) throw new Error(`${label}: git lists no commits, so there is nothing to measure`);
+  const same = actual.length === expected.length && actual.every((sha, i) => sha === expected[i]);
+  if (!same) {
+    const firstDifference = actual.findIndex((sha, i) => sha !== expected[i]);
+    throw new WrongAnswerError(
+      `${label}: fakelab's commits differ from git's (${actual.length} vs ${expected.length} commits, ` +
+        `first difference at #${firstDifference < 0 ? Math.min(actual.length, expected.length) : firstDifference}: ` +
+        `fakelab ${actual[firstDifference] ?? '(none)'}, git ${expected[firstDifference] ?? '(none)'})`,
+    );
+  }
+}
+
+/**
+ * Line stats are compared but only warned about: git's numstat leaves binary files out ("-")
+ * and GitLab's own numbers are not git's in every corner, so a difference is worth reading, not
+ * a reason to throw the timings away.
+ */
+function statsWarnings(label: string, commit: CommitJson, numstat: Map<string, { additions: number; deletions: number }>): string[] {
+  const expected = numstat.get(commit.id);
+  const actual = commit.stats;
+  if (!expected || !actual) return [`${label}: ${commit.id} has no stats ${actual ? 'from git' : 'from fakelab'}`];
+  if (actual.additions === expected.additions && actual.deletions === expected.deletions) return [];
+  return [
+    `${label}: stats of ${commit.id.slice(0, 12)} differ: fakelab +${actual.additions} -${actual.deletions}, ` +
+      `git numstat +${expected.additions} -${expected.deletions}`,
+  ];
+}

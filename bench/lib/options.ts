@@ -1,0 +1,43 @@
+/** Command line of `npm run bench` / `node dist/bench/run.js`. */
+
+export interface BenchOptions {
+  /** Repository sizes (commits), benchmarked one after another. */
+  sizes: number[];
+  /** Timed samples per operation and tool (after one warm-up each). */
+  runs: number;
+}
+
+export const DEFAULT_COMMITS = 50_000;
+export const DEFAULT_RUNS = 15;
+
+export const USAGE = `usage: node dist/bench/run.js [--commits N[,N...]] [--runs N]
+
+  --commits  repository size(s) in commits; a comma list runs several sizes in turn
+             (default ${DEFAULT_COMMITS})
+  --runs     timed samples per operation, fakelab and git alike (default ${DEFAULT_RUNS})
+`;
+
+export class UsageError extends Error {}
+
+/** Parses `--name value` and `--name=value`; returns null for --help. */
+export function parseOptions(argv: string[]): BenchOptions | null {
+  const options: BenchOptions = { sizes: [DEFAULT_COMMITS], runs: DEFAULT_RUNS };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') return null;
+    const match = /^--(commits|runs)(?:=(.*))?$/.exec(arg);
+    if (!match) throw new UsageError(`unknown argument: ${arg}`);
+    const value = match[2] ?? argv[++i];
+    if (value === undefined) throw new UsageError(`--${match[1]} needs a value`);
+    if (match[1] === 'commits') options.sizes = value.split(',').map((part) => positiveInteger('--commits', part));
+    else options.runs = positiveInteger('--runs', value);
+  }
+  return options;
+}
+
+function positiveInteger(flag: string, text: string): number {
+  // Allow 50_000 for readability; anything else that is not a plain positive integer is a typo.
+  const value = Number(text.trim().replace(/_/g, ''));
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag}: not a positive integer: ${JSON.stringify(text)}`);
+  return value;
+}
