@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import fs from 'node:fs';
 import path from 'node:path';
 import { Lru } from './lru.js';
 import { ObjectDb, parseTreeEntries } from './object-db.js';
@@ -161,46 +161,75 @@ export class Repository {
 
   // ---- refs -------------------------------------------------------------------------------
 
-  /** All refs (loose over packed) and HEAD, read fresh: refs move under us. */
-  async refs(): Promise<RefSnapshot> {
+  private packed: { key: string; refs: Map<string, string> } | null = null;
+
+  /** packed-refs, re-parsed only when the file changes (checked with one stat). */
+  private packedRefs(): Map<string, string> {
+    const file = path.join(this.gitdir, 'packed-refs');
+    let key = 'none';
+    try {
+      const st = fs.statSync(file);
+      key = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      /* no packed-refs */
+    }
+    if (this.packed?.key === key) return this.packed.refs;
     const refs = new Map<string, string>();
-    const packed = await fsp.readFile(path.join(this.gitdir, 'packed-refs'), 'utf8').catch(() => '');
-    for (const line of packed.split('\n')) {
+    const text = key === 'none' ? '' : readText(file);
+    for (const line of text.split('\n')) {
       const m = /^([0-9a-f]{40}) (refs\/.+)$/.exec(line);
       if (m) refs.set(m[2], m[1]);
     }
-    await this.readLooseRefs('refs', refs);
-    const headText = (await fsp.readFile(path.join(this.gitdir, 'HEAD'), 'utf8').catch(() => '')).trim();
-    let head: RefSnapshot['head'] = { symbolic: null, oid: null };
-    if (headText.startsWith('ref: ')) {
-      const target = headText.slice(5).trim();
-      head = { symbolic: target, oid: refs.get(target) ?? null };
-    } else if (HEX40.test(headText)) {
-      head = { symbolic: null, oid: headText };
-    }
-    return { head, refs };
+    this.packed = { key, refs };
+    return refs;
   }
 
-  private async readLooseRefs(rel: string, into: Map<string, string>): Promise<void> {
-    let entries: import('node:fs').Dirent[];
+  /** One ref by full name, loose over packed, following symbolic refs: what git reads for `git log <ref>`. */
+  readRef(name: string, depth = 0): string | null {
+    if (depth > 5 || !/^(?:refs\/|HEAD$)/.test(name) || name.split('/').some((p) => p === '..' || p === '.' || p === '')) return null;
+    const text = readText(path.join(this.gitdir, name)).trim();
+    if (HEX40.test(text)) return text;
+    if (text.startsWith('ref: ')) return this.readRef(text.slice(5).trim(), depth + 1);
+    return this.packedRefs().get(name) ?? null;
+  }
+
+  /** All refs (loose over packed) and HEAD, read fresh: refs move under us. Synchronous reads: a few µs each. */
+  async refs(): Promise<RefSnapshot> {
+    const refs = new Map(this.packedRefs());
+    this.readLooseRefs('refs', refs);
+    return { head: this.head(refs), refs };
+  }
+
+  private head(refs?: Map<string, string>): RefSnapshot['head'] {
+    const headText = readText(path.join(this.gitdir, 'HEAD')).trim();
+    if (headText.startsWith('ref: ')) {
+      const target = headText.slice(5).trim();
+      return { symbolic: target, oid: refs ? (refs.get(target) ?? null) : this.readRef(target) };
+    }
+    return { symbolic: null, oid: HEX40.test(headText) ? headText : null };
+  }
+
+  private readLooseRefs(rel: string, into: Map<string, string>): void {
+    let entries: fs.Dirent[];
     try {
-      entries = await fsp.readdir(path.join(this.gitdir, rel), { withFileTypes: true });
+      entries = fs.readdirSync(path.join(this.gitdir, rel), { withFileTypes: true });
     } catch {
       return;
     }
-    await Promise.all(
-      entries.map(async (entry) => {
-        const name = `${rel}/${entry.name}`;
-        if (entry.isDirectory()) return this.readLooseRefs(name, into);
-        const text = (await fsp.readFile(path.join(this.gitdir, name), 'utf8').catch(() => '')).trim();
-        if (HEX40.test(text)) into.set(name, text);
-        else if (text.startsWith('ref: ')) {
-          // Symbolic refs other than HEAD are rare; resolve one level.
-          const target = into.get(text.slice(5).trim());
-          if (target) into.set(name, target);
-        }
-      }),
-    );
+    for (const entry of entries) {
+      const name = `${rel}/${entry.name}`;
+      if (entry.isDirectory()) {
+        this.readLooseRefs(name, into);
+        continue;
+      }
+      if (entry.name.endsWith('.lock')) continue;
+      const text = readText(path.join(this.gitdir, name)).trim();
+      if (HEX40.test(text)) into.set(name, text);
+      else if (text.startsWith('ref: ')) {
+        const target = this.readRef(text.slice(5).trim());
+        if (target) into.set(name, target);
+      }
+    }
   }
 
   async branches(snapshot?: RefSnapshot): Promise<Ref[]> {
@@ -213,10 +242,11 @@ export class Repository {
 
   /** The branch HEAD names (GitLab's default branch), or null for an empty repository. */
   async defaultBranch(snapshot?: RefSnapshot): Promise<string | null> {
-    const refs = snapshot ?? (await this.refs());
-    const target = refs.head.symbolic;
-    if (target?.startsWith('refs/heads/') && refs.refs.has(target)) return target.slice('refs/heads/'.length);
+    const head = snapshot?.head ?? this.head();
+    const target = head.symbolic;
+    if (target?.startsWith('refs/heads/') && head.oid) return target.slice('refs/heads/'.length);
     // HEAD names a missing branch: GitLab falls back to the first branch.
+    const refs = snapshot ?? (await this.refs());
     const first = [...refs.refs.keys()].filter((n) => n.startsWith('refs/heads/')).sort()[0];
     return first ? first.slice('refs/heads/'.length) : null;
   }
@@ -251,11 +281,10 @@ export class Repository {
 
   private async resolveBase(name: string, snapshot?: RefSnapshot): Promise<string | null> {
     if (HEX40.test(name)) return (await this.objectType(name)) ? name : null;
-    const refs = snapshot ?? (await this.refs());
-    if (name === 'HEAD') return refs.head.oid;
+    if (name === 'HEAD') return snapshot ? snapshot.head.oid : this.head().oid;
     // git's dwim order: exact, refs/, refs/tags/, refs/heads/, refs/remotes/, refs/remotes/x/HEAD
     for (const candidate of [name, `refs/${name}`, `refs/tags/${name}`, `refs/heads/${name}`, `refs/remotes/${name}`, `refs/remotes/${name}/HEAD`]) {
-      const oid = refs.refs.get(candidate);
+      const oid = snapshot ? snapshot.refs.get(candidate) : this.readRef(candidate);
       if (oid) return oid;
     }
     if (SHORT_HEX.test(name)) {
@@ -263,6 +292,14 @@ export class Repository {
       return matches.length === 1 ? matches[0] : null; // unknown or ambiguous
     }
     return null;
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
   }
 }
 

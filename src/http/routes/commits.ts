@@ -131,7 +131,6 @@ interface ListArgs {
 
 /** The walk a commit-list request asks for, or null when it names nothing (GitLab answers []). */
 export async function historyQuery(repo: GitRepo, args: ListArgs): Promise<HistoryQuery | null> {
-  const refs = await repo.repo.refs();
   const base = {
     firstParent: args.first_parent ?? false,
     topo: args.order === 'topo',
@@ -142,6 +141,7 @@ export async function historyQuery(repo: GitRepo, args: ListArgs): Promise<Histo
   };
   if (base.paths.length === 1 && base.paths[0] === '\0') return null; // outside the repository
   if (args.all) {
+    const refs = await repo.repo.refs();
     const include: string[] = [];
     // git log --all: every ref in name order, then HEAD.
     for (const [, oid] of [...refs.refs].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -151,11 +151,11 @@ export async function historyQuery(repo: GitRepo, args: ListArgs): Promise<Histo
     if (refs.head.oid) include.push(refs.head.oid);
     return include.length > 0 ? { include, exclude: [], ...base } : null;
   }
-  const revision = args.ref_name || (await repo.repo.defaultBranch(refs));
+  const revision = args.ref_name || (await repo.repo.defaultBranch());
   if (!revision) return null;
   const range = splitRange(revision);
   for (const part of range.parts) if (REJECTED_REVISION.test(part)) throw apiError('ref_name is invalid');
-  const resolve = (rev: string) => repo.repo.resolveCommit(rev === '' ? 'HEAD' : rev, refs);
+  const resolve = (rev: string) => repo.repo.resolveCommit(rev === '' ? 'HEAD' : rev);
   if (range.kind === 'single') {
     const oid = await resolve(range.parts[0]);
     return oid ? { include: [oid], exclude: [], ...base } : null;

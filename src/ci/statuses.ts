@@ -1,0 +1,175 @@
+import { apiError, notFound } from '../errors.js';
+import type { Project } from '../projects/registry.js';
+import type { PipelineRow, SidecarStore, StatusRow } from '../store/sidecar.js';
+import type { User } from '../users.js';
+import { applyPostedState, compositeStatus, type PostedState, TransitionError } from './status-machine.js';
+
+export interface PostStatus {
+  state: PostedState;
+  ref?: string;
+  name?: string;
+  targetUrl?: string;
+  description?: string;
+  coverage?: number;
+  pipelineId?: number;
+}
+
+export interface StatusFilter {
+  ref?: string;
+  stage?: string;
+  name?: string;
+  all: boolean;
+  pipelineId?: number;
+  orderBy: 'id' | 'pipeline_id';
+  sort: 'asc' | 'desc';
+}
+
+export interface PipelineSummary {
+  pipeline: PipelineRow;
+  status: StatusRow['status'];
+  updatedAt: string;
+}
+
+/** API statuses all live in this stage of their pipeline. */
+export const EXTERNAL_STAGE = 'external';
+const MAX_FIELD = 255;
+
+/**
+ * Commit statuses as GitLab's Ci::CreateCommitStatusService records them: each posted status
+ * belongs to a synthetic external pipeline per (sha, ref); a pending or running status of the
+ * same name, ref, pipeline and user is moved on, anything else starts a new row.
+ */
+export class CommitStatuses {
+  constructor(private readonly store: SidecarStore) {}
+
+  async post(project: Project, sha: string, user: User, input: PostStatus, now = new Date().toISOString()): Promise<StatusRow> {
+    validateLengths(input);
+    // The ref a ref-less post attaches to: the newest pipeline's, else the first branch holding the commit.
+    let ref = input.ref;
+    if (ref === undefined) {
+      const record = await this.store.read(project.id, sha);
+      const candidates = record.pipelines.filter((p) => input.pipelineId === undefined || p.id === input.pipelineId);
+      ref = newest(candidates)?.ref;
+      if (ref === undefined) {
+        const { branches } = await project.repo.refsContaining(sha);
+        ref = branches[0];
+        if (ref === undefined) throw notFound('References for commit');
+      }
+    }
+    const resolvedRef = ref;
+    return this.store.update(project.id, sha, async (record, ids) => {
+      const matching = record.pipelines.filter(
+        (p) => (input.ref === undefined || p.ref === resolvedRef) && (input.pipelineId === undefined || p.id === input.pipelineId),
+      );
+      let pipeline = newest(matching);
+      if (!pipeline && input.pipelineId !== undefined) throw notFound('Pipeline for pipeline_id, sha and ref');
+      const name = input.name ?? 'default';
+      const reusable = pipeline
+        ? record.statuses
+            .filter((s) => s.pipelineId === pipeline!.id && s.name === name && s.ref === resolvedRef && s.userId === user.id && (s.status === 'pending' || s.status === 'running'))
+            .sort((a, b) => b.id - a.id)[0]
+        : undefined;
+      // Work on a copy: a refused transition must change nothing.
+      const row: StatusRow = reusable
+        ? { ...reusable }
+        : {
+            id: 0,
+            pipelineId: pipeline?.id ?? 0,
+            sha,
+            ref: resolvedRef,
+            name,
+            status: 'created',
+            targetUrl: null,
+            description: null,
+            coverage: null,
+            userId: user.id,
+            createdAt: now,
+            updatedAt: now,
+            startedAt: null,
+            finishedAt: null,
+            retried: false,
+          };
+      if (input.targetUrl !== undefined) row.targetUrl = input.targetUrl;
+      if (input.description !== undefined) row.description = input.description;
+      if (input.coverage !== undefined) row.coverage = input.coverage;
+      try {
+        applyPostedState(row, input.state, now);
+      } catch (err) {
+        if (err instanceof TransitionError) throw apiError(err.message);
+        throw err;
+      }
+      if (!pipeline) {
+        pipeline = { id: await ids.next('pipeline'), iid: await ids.next(`pipeline-iid-${project.id}`), sha, ref: resolvedRef, userId: user.id, createdAt: now };
+        record.pipelines.push(pipeline);
+        row.pipelineId = pipeline.id;
+      }
+      if (reusable) {
+        record.statuses[record.statuses.indexOf(reusable)] = row;
+      } else {
+        row.id = await ids.next('status');
+        record.statuses.push(row);
+      }
+      // Older statuses of the same name in this pipeline are superseded.
+      for (const s of record.statuses) {
+        if (s !== row && s.pipelineId === row.pipelineId && s.name === row.name && !s.retried && s.id < row.id) s.retried = true;
+      }
+      return row;
+    });
+  }
+
+  async list(projectId: number, sha: string, filter: StatusFilter): Promise<StatusRow[]> {
+    const record = await this.store.read(projectId, sha);
+    const rows = record.statuses.filter(
+      (s) =>
+        (filter.all || !s.retried) &&
+        (filter.ref === undefined || s.ref === filter.ref) &&
+        (filter.name === undefined || s.name === filter.name) &&
+        (filter.stage === undefined || filter.stage === EXTERNAL_STAGE) &&
+        (filter.pipelineId === undefined || s.pipelineId === filter.pipelineId),
+    );
+    const key = (s: StatusRow) => (filter.orderBy === 'pipeline_id' ? [s.pipelineId, s.id] : [s.id, 0]);
+    rows.sort((a, b) => {
+      const [a1, a2] = key(a);
+      const [b1, b2] = key(b);
+      const c = a1 - b1 || a2 - b2;
+      return filter.sort === 'asc' ? c : -c;
+    });
+    return rows;
+  }
+
+  /** The newest pipeline of a commit with its composite status, or null when none exists. */
+  async latestPipeline(projectId: number, sha: string): Promise<PipelineSummary | null> {
+    const record = await this.store.read(projectId, sha);
+    const pipeline = newest(record.pipelines);
+    if (!pipeline) return null;
+    const latest = record.statuses.filter((s) => s.pipelineId === pipeline.id && !s.retried);
+    const updatedAt = latest.reduce((max, s) => (s.updatedAt > max ? s.updatedAt : max), pipeline.createdAt);
+    return { pipeline, status: compositeStatus(latest.map((s) => s.status)), updatedAt };
+  }
+}
+
+function newest(pipelines: PipelineRow[]): PipelineRow | undefined {
+  return pipelines.reduce<PipelineRow | undefined>((best, p) => (!best || p.id > best.id ? p : best), undefined);
+}
+
+/** Model validations GitLab answers with a hash of attribute → messages. */
+function validateLengths(input: PostStatus): void {
+  const errors: Record<string, string[]> = {};
+  if (input.targetUrl !== undefined) {
+    if (!isHttpUrl(input.targetUrl)) errors.target_url = ['is blocked: Only allowed schemes are http, https'];
+    else if (input.targetUrl.length > MAX_FIELD) errors.target_url = [`is too long (maximum is ${MAX_FIELD} characters)`];
+  }
+  for (const [key, value] of [['ref', input.ref], ['name', input.name], ['description', input.description]] as const) {
+    if (value !== undefined && value.length > MAX_FIELD) errors[key] = [`is too long (maximum is ${MAX_FIELD} characters)`];
+  }
+  if (Object.keys(errors).length > 0) throw apiError(errors);
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}

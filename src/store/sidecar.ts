@@ -1,0 +1,142 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { CorruptFileError, readJsonFile, writeFileAtomic } from './atomic-file.js';
+import { KeyedQueue } from './key-lock.js';
+
+/** A commit status row (GitLab's GenericCommitStatus). */
+export interface StatusRow {
+  id: number;
+  pipelineId: number;
+  sha: string;
+  ref: string;
+  name: string;
+  status: 'created' | 'pending' | 'running' | 'success' | 'failed' | 'canceled' | 'skipped';
+  targetUrl: string | null;
+  description: string | null;
+  coverage: number | null;
+  userId: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Superseded by a newer status of the same name in the same pipeline. */
+  retried: boolean;
+}
+
+/** The synthetic external pipeline statuses are recorded in. */
+export interface PipelineRow {
+  id: number;
+  iid: number;
+  sha: string;
+  ref: string;
+  userId: number;
+  createdAt: string;
+}
+
+export interface NoteRow {
+  id: number;
+  note: string;
+  path: string | null;
+  line: number | null;
+  lineType: 'new' | 'old' | null;
+  userId: number;
+  createdAt: string;
+}
+
+/** Everything fakelab keeps about one commit of one project. */
+export interface CommitRecord {
+  pipelines: PipelineRow[];
+  statuses: StatusRow[];
+  notes: NoteRow[];
+}
+
+export type IdKind = 'status' | 'pipeline' | 'note' | `pipeline-iid-${number}`;
+
+/** The sidecar store's interface: what the API needs, whatever keeps it. */
+export interface SidecarStore {
+  read(projectId: number, sha: string): Promise<CommitRecord>;
+  /** Runs `change` on the record with exclusive access to it; what it returns is saved durably before the promise resolves. */
+  update<T>(projectId: number, sha: string, change: (record: CommitRecord, ids: IdAllocator) => Promise<T> | T): Promise<T>;
+}
+
+export interface IdAllocator {
+  next(kind: IdKind): Promise<number>;
+}
+
+const emptyRecord = (): CommitRecord => ({ pipelines: [], statuses: [], notes: [] });
+const ID_BLOCK = 64;
+
+/**
+ * Ids that increase across restarts without an fsync per id: a block of ids is reserved on
+ * disk before any of it is handed out, and a restart continues after the last reservation.
+ */
+class BlockIdAllocator implements IdAllocator {
+  private state: Record<string, { next: number; reservedUpTo: number }> = {};
+  private readonly queue = new KeyedQueue();
+
+  constructor(private readonly file: string) {}
+
+  async open(): Promise<void> {
+    const saved = await readJsonFile<Record<string, number>>(this.file, {});
+    for (const [kind, reservedUpTo] of Object.entries(saved)) {
+      if (!Number.isInteger(reservedUpTo)) throw new CorruptFileError(this.file, `bad value for ${kind}`);
+      this.state[kind] = { next: reservedUpTo, reservedUpTo };
+    }
+  }
+
+  next(kind: IdKind): Promise<number> {
+    return this.queue.run('ids', async () => {
+      const entry = (this.state[kind] ??= { next: 1, reservedUpTo: 1 });
+      if (entry.next >= entry.reservedUpTo) {
+        const reservedUpTo = entry.next + ID_BLOCK;
+        const snapshot = Object.fromEntries(Object.entries(this.state).map(([k, v]) => [k, v.reservedUpTo]));
+        snapshot[kind] = reservedUpTo;
+        await writeFileAtomic(this.file, JSON.stringify(snapshot) + '\n');
+        entry.reservedUpTo = reservedUpTo;
+      }
+      return entry.next++;
+    });
+  }
+}
+
+/**
+ * One JSON file per (project, commit) under <data>/sidecar/<project>/<sha[0:2]>/<sha>.json,
+ * replaced atomically (temp file, fsync, rename, fsync dir) so an acknowledged write survives
+ * kill -9. Writers to one SHA are queued; different SHAs proceed in parallel. A file that
+ * does not parse is never overwritten: the request touching it fails with the file's name.
+ */
+export class JsonSidecarStore implements SidecarStore {
+  private readonly queue = new KeyedQueue();
+  private readonly ids: BlockIdAllocator;
+
+  constructor(private readonly dataDir: string) {
+    this.ids = new BlockIdAllocator(path.join(dataDir, 'ids.json'));
+  }
+
+  async open(): Promise<void> {
+    await fsp.mkdir(path.join(this.dataDir, 'sidecar'), { recursive: true });
+    await this.ids.open();
+  }
+
+  fileFor(projectId: number, sha: string): string {
+    if (!Number.isInteger(projectId) || !/^[0-9a-f]{40}$/.test(sha)) throw new Error('invalid sidecar key');
+    return path.join(this.dataDir, 'sidecar', String(projectId), sha.slice(0, 2), `${sha}.json`);
+  }
+
+  async read(projectId: number, sha: string): Promise<CommitRecord> {
+    const record = await readJsonFile<CommitRecord>(this.fileFor(projectId, sha), emptyRecord());
+    return { ...emptyRecord(), ...record };
+  }
+
+  update<T>(projectId: number, sha: string, change: (record: CommitRecord, ids: IdAllocator) => Promise<T> | T): Promise<T> {
+    const file = this.fileFor(projectId, sha);
+    return this.queue.run(file, async () => {
+      const record = await this.read(projectId, sha);
+      const before = JSON.stringify(record);
+      const result = await change(record, this.ids);
+      const after = JSON.stringify(record);
+      if (after !== before) await writeFileAtomic(file, after + '\n');
+      return result;
+    });
+  }
+}
