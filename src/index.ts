@@ -7,9 +7,11 @@ import { pino, type Logger } from 'pino';
 import { configFrom, defaults, type Config } from './config.js';
 import { buildFixture, listFixtures, loadFixture } from './fixtures/builder.js';
 import { createApp } from './http/app.js';
-import type { PipelineLookup } from './http/context.js';
 import { ProjectRegistry } from './projects/registry.js';
-import { administrator, TokenRegistry } from './users.js';
+import { administrator, TokenRegistry, UserDirectory } from './users.js';
+import { CommitStatuses } from './ci/statuses.js';
+import { CommitComments } from './notes/comments.js';
+import { JsonSidecarStore } from './store/sidecar.js';
 
 export type { Config } from './config.js';
 export { buildFixture, loadFixture, listFixtures } from './fixtures/builder.js';
@@ -44,8 +46,6 @@ export async function seedIfEmpty(reposDir: string, fixturesDir: string): Promis
   return seeded;
 }
 
-const noPipelines: PipelineLookup = { latestFor: async () => null };
-
 /** Starts fakelab; `port: 0` picks a free port. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const config: Config = { ...configFrom([], {}), ...stripUndefined(options) };
@@ -58,9 +58,21 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const registry = new ProjectRegistry(config.reposDir, config.dataDir);
   await registry.open();
   const tokens = new TokenRegistry();
+  const users = new UserDirectory();
   if (config.token) tokens.add(config.token, { user: administrator, scopes: ['api'] });
+  // Refuses to start (with the file's name) when the id file is corrupt.
+  const store = new JsonSidecarStore(config.dataDir);
+  await store.open();
 
-  const app = createApp({ registry, tokens, pipelines: noPipelines, externalUrl: config.externalUrl, logger });
+  const app = createApp({
+    registry,
+    tokens,
+    users,
+    statuses: new CommitStatuses(store),
+    comments: new CommitComments(store),
+    externalUrl: config.externalUrl,
+    logger,
+  });
   const server = http.createServer(app);
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {

@@ -22,6 +22,20 @@ export const administrator: User = {
   createdAt: '2024-01-01T00:00:00.000Z',
 };
 
+/** Users by id (authors of statuses and comments are stored by id). */
+export class UserDirectory {
+  private readonly users = new Map<number, User>([[administrator.id, administrator]]);
+
+  add(user: User): void {
+    this.users.set(user.id, user);
+  }
+
+  find(id: number): User {
+    // A user removed from the configuration still authored what they wrote.
+    return this.users.get(id) ?? { id, username: `user${id}`, name: `User ${id}`, email: `user${id}@example.com`, admin: false, createdAt: administrator.createdAt };
+  }
+}
+
 /** Known tokens → their user and scopes. */
 export class TokenRegistry {
   private readonly tokens = new Map<string, TokenGrant>();

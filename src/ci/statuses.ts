@@ -43,7 +43,6 @@ export class CommitStatuses {
   constructor(private readonly store: SidecarStore) {}
 
   async post(project: Project, sha: string, user: User, input: PostStatus, now = new Date().toISOString()): Promise<StatusRow> {
-    validateLengths(input);
     // The ref a ref-less post attaches to: the newest pipeline's, else the first branch holding the commit.
     let ref = input.ref;
     if (ref === undefined) {
@@ -57,6 +56,7 @@ export class CommitStatuses {
       }
     }
     const resolvedRef = ref;
+    validateLengths(input);
     return this.store.update(project.id, sha, async (record, ids) => {
       const matching = record.pipelines.filter(
         (p) => (input.ref === undefined || p.ref === resolvedRef) && (input.pipelineId === undefined || p.id === input.pipelineId),

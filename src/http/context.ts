@@ -2,21 +2,20 @@ import type { Request, Response } from 'express';
 import { notFound } from '../errors.js';
 import type { Commit } from '../git/objects.js';
 import { ObjectMissingError } from '../git/repository.js';
-import type { Dialect, PipelineView, ProjectView } from '../gitlab/entities.js';
+import type { Dialect, ProjectView } from '../gitlab/entities.js';
 import { Urls } from '../gitlab/entities.js';
 import type { Project, ProjectRegistry } from '../projects/registry.js';
-import type { TokenGrant, TokenRegistry } from '../users.js';
+import type { TokenGrant, TokenRegistry, UserDirectory } from '../users.js';
+import type { CommitStatuses } from '../ci/statuses.js';
+import type { CommitComments } from '../notes/comments.js';
 import type { Logger } from 'pino';
-
-/** Commit statuses feed `status` / `last_pipeline`; the status store plugs in here. */
-export interface PipelineLookup {
-  latestFor(projectId: number, sha: string): Promise<PipelineView | null>;
-}
 
 export interface Services {
   registry: ProjectRegistry;
   tokens: TokenRegistry;
-  pipelines: PipelineLookup;
+  users: UserDirectory;
+  statuses: CommitStatuses;
+  comments: CommitComments;
   externalUrl?: string;
   logger: Logger;
 }

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { GitLabError, internalError } from '../errors.js';
+import { CorruptFileError } from '../store/atomic-file.js';
 import type { Logger } from 'pino';
 
 /** Turns anything thrown into GitLab's exact body; never a stack trace. */
@@ -11,6 +12,10 @@ export function errorHandler(logger: Logger) {
       const e = err as { type?: string; status?: number; message?: string };
       if (e.type === 'entity.parse.failed') error = new GitLabError(400, { error: 'Invalid JSON body' });
       else if (e.type === 'entity.too.large') error = new GitLabError(413, { message: '413 Request Entity Too Large' });
+      else if (err instanceof CorruptFileError) {
+        (req.log ?? logger).error({ file: err.file }, err.message);
+        error = new GitLabError(500, { message: `500 Internal Server Error - ${err.message}` });
+      } else if ((e as { name?: string }).name === 'MulterError') error = new GitLabError(400, { error: `${e.message}` });
       else if (e.status === 400 && err instanceof URIError) error = new GitLabError(400, { error: '400 Bad Request' });
       else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) error = new GitLabError(e.status, { error: `${e.status} ${e.message ?? 'Bad Request'}` });
       else {

@@ -9,6 +9,7 @@ import { invalidParams } from '../errors.js';
 export type ParamSpec =
   | { type: 'string'; required?: boolean; values?: readonly string[]; default?: string; maxLength?: number }
   | { type: 'integer'; required?: boolean; min?: number; notAllowed?: readonly number[]; default?: number }
+  | { type: 'number'; required?: boolean }
   | { type: 'boolean'; required?: boolean; default?: boolean }
   | { type: 'datetime'; required?: boolean };
 
@@ -16,7 +17,7 @@ export type ParamSpecs = Record<string, ParamSpec>;
 
 type ValueOf<S extends ParamSpec> = S extends { type: 'string' }
   ? string
-  : S extends { type: 'integer' }
+  : S extends { type: 'integer' } | { type: 'number' }
     ? number
     : S extends { type: 'boolean' }
       ? boolean
@@ -25,6 +26,9 @@ type ValueOf<S extends ParamSpec> = S extends { type: 'string' }
 export type Parsed<T extends ParamSpecs> = {
   [K in keyof T]: T[K] extends { default: unknown } | { required: true } ? ValueOf<T[K]> : ValueOf<T[K]> | undefined;
 };
+
+/** Ruby's Float(text): decimal with optional fraction and exponent. */
+const RUBY_FLOAT = /^\s*[+-]?(?:\d+(?:_\d+)*)?(?:\.\d+)?(?:[eE][+-]?\d+)?\s*$/;
 
 /** Ruby's Integer(text, 10), which Grape uses: digits, optional sign, underscores between digits, surrounding blanks. */
 const RUBY_INTEGER = /^\s*[+-]?\d+(?:_\d+)*\s*$/;
@@ -111,6 +115,9 @@ function schemaFor(specs: ParamSpecs): object {
           ...(spec.default !== undefined ? { default: spec.default } : {}),
         };
         break;
+      case 'number':
+        properties[name] = { type: 'number' };
+        break;
       case 'boolean':
         properties[name] = { lenientBoolean: true, ...(spec.default !== undefined ? { default: spec.default } : {}) };
         break;
@@ -167,6 +174,11 @@ export function params<T extends ParamSpecs>(specs: T): ParamParser<T> {
       // Integers are coerced here, as Grape does; anything Ruby would refuse stays a string and fails the type check.
       if (specs[name].type === 'integer' && typeof value === 'string') {
         data[name] = RUBY_INTEGER.test(value) ? Number(value.replace(/_/g, '').trim()) : value;
+        continue;
+      }
+      if (specs[name].type === 'number' && typeof value === 'string') {
+        const ok = RUBY_FLOAT.test(value) && /\d/.test(value);
+        data[name] = ok ? Number(value.replace(/_/g, '').trim()) : value;
         continue;
       }
       data[name] = value;

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { apiError, routeNotFound } from '../../errors.js';
 import { authorPattern, type HistoryQuery, mergeBases } from '../../git/history.js';
 import type { GitRepo } from '../../git/git-repo.js';
+import { pipelineView } from '../../gitlab/ci-entities.js';
 import { commitDetailV3, commitDetailV4, commitV3, commitV4 } from '../../gitlab/entities.js';
 import { context, findProject, projectParam, resolveCommitOr404, type Services } from '../context.js';
 import { pageWindow, setPaginationHeaders } from '../pagination.js';
@@ -74,7 +75,8 @@ export function commitsRouter(services: Services): Router {
     const { dialect, urls } = context(res);
     const project = await findProject(services, projectParam(req));
     const commit = await resolveCommitOr404(project, String(req.params.sha));
-    const pipeline = await services.pipelines.latestFor(project.id, commit.oid);
+    const latest = await services.statuses.latestPipeline(project.id, commit.oid);
+    const pipeline = latest ? pipelineView(latest, project.id, project.path, urls) : null;
     if (dialect === 'v3') {
       res.json(commitDetailV3(commit, await project.repo.commitStats(commit.oid), pipeline?.status ?? null));
       return;

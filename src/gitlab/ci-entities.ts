@@ -1,0 +1,54 @@
+import type { PipelineSummary } from '../ci/statuses.js';
+import type { NoteRow, StatusRow } from '../store/sidecar.js';
+import type { UserDirectory } from '../users.js';
+import { type Dialect, type PipelineView, type Urls, userBasic } from './entities.js';
+
+/** GitLab's CommitStatus entity (v3 has no pipeline_id). */
+export function statusEntity(row: StatusRow, users: UserDirectory, urls: Urls, dialect: Dialect): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    id: row.id,
+    sha: row.sha,
+    ref: row.ref,
+    status: row.status,
+    name: row.name,
+    target_url: row.targetUrl,
+    description: row.description,
+    created_at: row.createdAt,
+    started_at: row.startedAt,
+    finished_at: row.finishedAt,
+    allow_failure: false,
+    coverage: row.coverage,
+    author: userBasic(users.find(row.userId), urls),
+  };
+  if (dialect === 'v4') out.pipeline_id = row.pipelineId;
+  return out;
+}
+
+/** GitLab's PipelineBasic, as `last_pipeline` of a commit. */
+export function pipelineView(summary: PipelineSummary, projectId: number, projectPath: string, urls: Urls): PipelineView {
+  const p = summary.pipeline;
+  return {
+    id: p.id,
+    iid: p.iid,
+    project_id: projectId,
+    sha: p.sha,
+    ref: p.ref,
+    status: summary.status,
+    source: 'external',
+    created_at: p.createdAt,
+    updated_at: summary.updatedAt,
+    web_url: `${urls.project(projectPath)}/-/pipelines/${p.id}`,
+  };
+}
+
+/** GitLab's CommitNote entity. */
+export function noteEntity(row: NoteRow, users: UserDirectory, urls: Urls): Record<string, unknown> {
+  return {
+    note: row.note,
+    path: row.path,
+    line: row.line,
+    line_type: row.lineType,
+    author: userBasic(users.find(row.userId), urls),
+    created_at: row.createdAt,
+  };
+}
