@@ -13,7 +13,7 @@ const diffParams = params({ unidiff: { type: 'boolean', default: false }, ...pag
 const compareParams = params({
   from: { type: 'string', required: true },
   to: { type: 'string', required: true },
-  from_project_id: { type: 'string' },
+  from_project_id: { type: 'integer' },
   straight: { type: 'boolean', default: false },
   unidiff: { type: 'boolean', default: false },
 });
@@ -48,15 +48,15 @@ export function diffsRouter(services: Services): Router {
     const { dialect, urls } = context(res);
     const project = await findProject(services, projectParam(req));
     const p = compareParams(req.query as Record<string, unknown>);
-    if (p.from_project_id !== undefined && p.from_project_id !== String(project.id)) {
-      const other = await findProject(services, p.from_project_id).catch(() => null);
-      if (!other) throw notFound('Project');
-      throw apiError(`Target project id:${project.id} is not a fork of project id:${other.id}`);
+    // fakelab has no forks: only the project itself is a valid source.
+    if (p.from_project_id !== undefined && p.from_project_id !== project.id) {
+      throw apiError(`Target project id:${p.from_project_id} is not a fork of project id:${projectParam(req)}`);
     }
     const repo = project.repo;
     const refs = await repo.repo.refs();
     const [from, to] = await Promise.all([repo.repo.resolveCommit(p.from, refs), repo.repo.resolveCommit(p.to, refs)]);
-    const sameRef = p.from === p.to;
+    // GitLab compares the resolved commits, not the names.
+    const sameRef = from !== null && from === to;
     if (!from || !to) {
       // GitLab 8.x answered an empty comparison; modern GitLab a 404.
       if (dialect === 'v4') throw notFound('Ref');
