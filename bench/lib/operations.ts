@@ -45,6 +45,7 @@ export async function buildOperations(context: OperationContext): Promise<Operat
   }
   const page = deepPage(context.commitsOnHead);
   const single = await singleCommit(context);
+  const root = (await gitOutput(context.oracle, ['rev-list', '--max-parents=0', 'HEAD'])).trim().split('\n')[0];
   return [
     listing(`first page (${PER_PAGE})`, `per_page=${PER_PAGE}`, [`-${PER_PAGE}`]),
     listing(
@@ -56,6 +57,8 @@ export async function buildOperations(context: OperationContext): Promise<Operat
     listing(`path ${DEEP_PATH}, first page`, `per_page=${PER_PAGE}&path=${encodeURIComponent(DEEP_PATH)}`, [`-${PER_PAGE}`], [DEEP_PATH]),
     listingWithStats(),
     commitWithStats(single.sha, single.label),
+    commitDiff(`commit diff (${single.label})`, single.sha),
+    commitDiff('diff of the root import (hundreds of files, GitLab limits)', root),
   ];
 }
 
@@ -122,6 +125,34 @@ function commitWithStats(sha: string, where: string): Operation {
       if (commit?.id !== sha) throw new WrongAnswerError(`${label}: fakelab answered ${commit?.id}, expected ${sha}`);
       const numstat = parseNumstat(await gitOutput(oracle, ['show', '--numstat', '--format=%x01%H', sha]));
       return statsWarnings(label, commit, numstat);
+    },
+  };
+}
+
+interface DiffJson {
+  new_path: string;
+  diff: string;
+}
+
+/**
+ * A commit's diff, first page of 100 files, beside `git diff-tree -p -M` printing the whole
+ * patch. GitLab's limits may stop fakelab's list early (the root import does); the files it does
+ * list must be git's first files, in git's order.
+ */
+function commitDiff(label: string, sha: string): Operation {
+  return {
+    label,
+    request: `commits/${sha}/diff?per_page=100`,
+    gitArgs: ['diff-tree', '-p', '-M', '--root', '--no-commit-id', sha],
+    async verify(body, oracle) {
+      if (!Array.isArray(body)) throw new WrongAnswerError(`${label}: expected a JSON array of diffs`);
+      const files = (body as DiffJson[]).map((f) => f.new_path);
+      const output = await gitOutput(oracle, ['-c', 'core.quotepath=off', 'diff-tree', '-r', '-M', '--root', '--no-commit-id', '--name-only', sha]);
+      const expected = output.split('\n').filter(Boolean).slice(0, files.length);
+      if (files.length === 0 || files.some((f, i) => f !== expected[i])) {
+        throw new WrongAnswerError(`${label}: fakelab's files differ from git's (${files.slice(0, 3).join(', ')} vs ${expected.slice(0, 3).join(', ')})`);
+      }
+      return [];
     },
   };
 }
