@@ -12,7 +12,7 @@ import { metaRouter } from './routes/meta.js';
 import { projectsRouter } from './routes/projects.js';
 import { refsRouter } from './routes/refs.js';
 import { statusesRouter } from './routes/statuses.js';
-import multer from 'multer';
+import { bodyParsers } from './body.js';
 
 /** The Express app: /api/v4 and /api/v3, each in its own dialect, over the same services. */
 export function createApp(services: Services): express.Express {
@@ -37,10 +37,7 @@ function apiRouter(services: Services, dialect: Dialect): express.Router {
     res.locals.fakelab = { dialect, grant: null, urls: new Urls(baseUrl), baseUrl };
     next();
   });
-  router.use(express.json({ limit: '10mb' }));
-  router.use(express.urlencoded({ extended: false, limit: '10mb' }));
-  // Multipart forms carry fields only here; files are refused.
-  router.use(multer({ limits: { fieldSize: 10 * 1024 * 1024, fields: 1000, files: 0 } }).none());
+  router.use(bodyParsers());
   router.use(authenticate(services.tokens));
   // GitLab 8.x authenticated every API call, even reads of public projects.
   if (dialect === 'v3') router.use(requireUser);

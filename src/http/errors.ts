@@ -15,8 +15,7 @@ export function errorHandler(logger: Logger) {
       else if (err instanceof CorruptFileError) {
         (req.log ?? logger).error({ file: err.file }, err.message);
         error = new GitLabError(500, { message: `500 Internal Server Error - ${err.message}` });
-      } else if ((e as { name?: string }).name === 'MulterError') error = new GitLabError(400, { error: `${e.message}` });
-      else if (e.status === 400 && err instanceof URIError) error = new GitLabError(400, { error: '400 Bad Request' });
+      } else if (e.status === 400 && err instanceof URIError) error = new GitLabError(400, { error: '400 Bad Request' });
       else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) error = new GitLabError(e.status, { error: `${e.status} ${e.message ?? 'Bad Request'}` });
       else {
         (req.log ?? logger).error({ err }, 'unhandled error');

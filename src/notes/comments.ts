@@ -5,6 +5,8 @@ import type { Project } from '../projects/registry.js';
 import type { NoteRow, SidecarStore } from '../store/sidecar.js';
 import type { User } from '../users.js';
 
+export type LineNumbering = 'by-type' | 'new-position';
+
 export interface PostComment {
   note: string;
   path?: string;
@@ -26,12 +28,24 @@ export class CommitComments {
     return notes.slice().sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id - b.id));
   }
 
-  async post(project: Project, sha: string, user: User, input: PostComment, failurePrefix: string, now = new Date().toISOString()): Promise<NoteRow> {
+  /**
+   * `numbering`: 'by-type' (modern: added lines by new number, removed lines by old number) or
+   * 'new-position' (GitLab 8.x: every line by its position in the new file).
+   */
+  async post(
+    project: Project,
+    sha: string,
+    user: User,
+    input: PostComment,
+    failurePrefix: string,
+    numbering: LineNumbering = 'by-type',
+    now = new Date().toISOString(),
+  ): Promise<NoteRow> {
     if (input.note.trim() === '') throw apiError(`${failurePrefix} {:note=>["can't be blank"]}`);
     let position: Pick<NoteRow, 'path' | 'line' | 'lineType'> = { path: null, line: null, lineType: null };
     if (input.path !== undefined && input.line !== undefined) {
       const lineType = input.lineType ?? 'new';
-      if (await this.diffHasLine(project, sha, input.path, input.line, lineType)) position = { path: input.path, line: input.line, lineType };
+      if (await this.diffHasLine(project, sha, input.path, input.line, lineType, numbering)) position = { path: input.path, line: input.line, lineType };
     }
     return this.store.update(project.id, sha, async (record, ids) => {
       const row: NoteRow = { id: await ids.next('note'), note: input.note, ...position, userId: user.id, createdAt: now };
@@ -40,7 +54,7 @@ export class CommitComments {
     });
   }
 
-  private async diffHasLine(project: Project, sha: string, path: string, line: number, lineType: 'new' | 'old'): Promise<boolean> {
+  private async diffHasLine(project: Project, sha: string, path: string, line: number, lineType: 'new' | 'old', numbering: LineNumbering): Promise<boolean> {
     const repo = project.repo.repo;
     const commit = await repo.readCommit(sha);
     const parentTree = commit.parents.length > 0 ? (await repo.readCommit(commit.parents[0])).tree : null;
@@ -57,7 +71,7 @@ export class CommitComments {
       for (const text of hunk.lines) {
         const kind = text[0];
         if (kind === '-') {
-          if (lineType === 'old' && oldNo === line) return true;
+          if (lineType === 'old' && (numbering === 'by-type' ? oldNo : newNo) === line) return true;
           oldNo++;
         } else if (kind === '+') {
           if (lineType === 'new' && newNo === line) return true;

@@ -17,8 +17,10 @@ const postStatusParams = params({
   coverage: { type: 'number' },
   pipeline_id: { type: 'integer' },
 });
+// GitLab 8.x: no `skipped` state and no pipeline_id (an unknown parameter, ignored).
+const { pipeline_id: _ignored, ...v3PostSpecs } = postStatusParams.specs;
 const postStatusParamsV3 = params({
-  ...postStatusParams.specs,
+  ...v3PostSpecs,
   state: { type: 'string', required: true, values: ['pending', 'running', 'success', 'failed', 'canceled'] },
 });
 
@@ -30,6 +32,15 @@ const listStatusParams = params({
   pipeline_id: { type: 'integer' },
   order_by: { type: 'string', values: ['id', 'pipeline_id'], default: 'id' },
   sort: { type: 'string', values: ['asc', 'desc'], default: 'asc' },
+  ...paginationSpecs,
+});
+
+// GitLab 8.x's statuses list knew only ref, stage, name and all.
+const listStatusParamsV3 = params({
+  ref: { type: 'string' },
+  stage: { type: 'string' },
+  name: { type: 'string' },
+  all: { type: 'boolean', default: false },
   ...paginationSpecs,
 });
 
@@ -56,7 +67,7 @@ export function statusesRouter(services: Services): Router {
   router.post('/projects/:id/statuses/:sha', requireUser, async (req, res) => {
     const { dialect, urls, grant } = context(res);
     const project = await findProject(services, projectParam(req));
-    const p = (dialect === 'v3' ? postStatusParamsV3 : postStatusParams)(allParams(req));
+    const p = dialect === 'v3' ? { ...postStatusParamsV3(allParams(req)), pipeline_id: undefined } : postStatusParams(allParams(req));
     const commit = await resolveCommitOr404(project, String(req.params.sha));
     const input: PostStatus = {
       state: p.state as PostStatus['state'],
@@ -74,7 +85,8 @@ export function statusesRouter(services: Services): Router {
   router.get('/projects/:id/repository/commits/:sha/statuses', requireUser, async (req, res) => {
     const { dialect, urls, baseUrl } = context(res);
     const project = await findProject(services, projectParam(req));
-    const p = listStatusParams(req.query as Record<string, unknown>);
+    const query = req.query as Record<string, unknown>;
+    const p = dialect === 'v3' ? { ...listStatusParamsV3(query), pipeline_id: undefined, order_by: 'id', sort: 'asc' } : listStatusParams(query);
     const commit = await resolveCommitOr404(project, String(req.params.sha));
     const rows = await services.statuses.list(project.id, commit.oid, {
       ref: p.ref,
@@ -120,6 +132,7 @@ export function statusesRouter(services: Services): Router {
       grant!.user,
       { note: p.note, path: p.path, line: p.line, lineType: p.path !== undefined ? (p.line_type as 'new' | 'old') : undefined },
       prefix,
+      dialect === 'v3' ? 'new-position' : 'by-type',
     );
     res.status(201).json(noteEntity(note, services.users, urls));
   });

@@ -1,0 +1,114 @@
+import busboy from 'busboy';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { GitLabError } from '../errors.js';
+
+/** Bounds for hostile bodies. */
+export const BODY_LIMITS = { bytes: 10 * 1024 * 1024, fields: 10_000, depth: 16 };
+
+export class ParamNestingError extends Error {}
+
+/**
+ * Rack's nested parameter rules (what Rails and Grape see) over ordered form pairs:
+ * `a=1`, `a[]=1`, `a[b]=1`, and `a[][b]=1&a[][c]=2` (a new hash starts when the last one
+ * already has the key). Order matters, so this works on the pairs, not on a parsed object.
+ */
+export function railsParams(pairs: Iterable<[string, string]>): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const [name, value] of pairs) normalize(params, name, value, 0);
+  return params;
+}
+
+function normalize(params: Record<string, unknown>, name: string, value: unknown, depth: number): Record<string, unknown> {
+  if (depth > BODY_LIMITS.depth) throw new ParamNestingError('params nested too deeply');
+  const m = /^[[\]]*([^[\]]+)\]*/.exec(name);
+  const key = m ? m[1] : '';
+  const after = m ? name.slice(m[0].length) : '';
+  if (!key) return params;
+  if (after === '' || after === '[') {
+    params[key] = value;
+  } else if (after === '[]') {
+    const list = Array.isArray(params[key]) ? (params[key] as unknown[]) : (params[key] = []) as unknown[];
+    list.push(value);
+  } else {
+    const child = /^\[\]\[([^[\]]+)\]$/.exec(after)?.[1] ?? /^\[\](.+)$/.exec(after)?.[1];
+    if (child !== undefined) {
+      const list = Array.isArray(params[key]) ? (params[key] as unknown[]) : (params[key] = []) as unknown[];
+      const last = list[list.length - 1];
+      if (isHash(last) && !hasNestedKey(last, child)) normalize(last, child, value, depth + 1);
+      else list.push(normalize({}, child, value, depth + 1));
+    } else {
+      const hash = isHash(params[key]) ? (params[key] as Record<string, unknown>) : (params[key] = {}) as Record<string, unknown>;
+      normalize(hash, after, value, depth + 1);
+    }
+  }
+  return params;
+}
+
+const isHash = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Rack's params_hash_has_key?: does `hash` already hold the (possibly nested) key? */
+function hasNestedKey(hash: Record<string, unknown>, key: string): boolean {
+  if (/\[\]/.test(key)) return false;
+  let current: unknown = hash;
+  for (const part of key.split(/[[\]]+/).filter(Boolean)) {
+    if (!isHash(current) || !(part in current)) return false;
+    current = current[part];
+  }
+  return true;
+}
+
+const badRequest = (error: string) => new GitLabError(400, { error });
+
+/** application/x-www-form-urlencoded, with Rack's nesting. */
+const urlencoded = [
+  express.text({ type: 'application/x-www-form-urlencoded', limit: BODY_LIMITS.bytes }),
+  (req: Request, _res: Response, next: NextFunction) => {
+    if (typeof req.body !== 'string') return next();
+    const pairs = [...new URLSearchParams(req.body)];
+    if (pairs.length > BODY_LIMITS.fields) return next(badRequest('too many parameters'));
+    try {
+      req.body = railsParams(pairs);
+    } catch (err) {
+      return next(err instanceof ParamNestingError ? badRequest(err.message) : err);
+    }
+    next();
+  },
+];
+
+/** multipart/form-data: fields only (with Rack's nesting); a file part is refused. */
+function multipart(req: Request, _res: Response, next: NextFunction): void {
+  if (!req.is('multipart/form-data')) return next();
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({ headers: req.headers, limits: { fieldSize: BODY_LIMITS.bytes, fields: BODY_LIMITS.fields, files: 0 } });
+  } catch {
+    return next(badRequest('invalid multipart body'));
+  }
+  const pairs: [string, string][] = [];
+  let failure: GitLabError | null = null;
+  parser.on('field', (name, value, info) => {
+    if (info.valueTruncated) failure ??= new GitLabError(413, { message: '413 Request Entity Too Large' });
+    pairs.push([name, value]);
+  });
+  parser.on('filesLimit', () => (failure ??= badRequest('file uploads are not accepted')));
+  parser.on('fieldsLimit', () => (failure ??= badRequest('too many parameters')));
+  parser.on('error', () => {
+    failure ??= badRequest('invalid multipart body');
+    next(failure);
+  });
+  parser.on('close', () => {
+    if (failure) return next(failure);
+    try {
+      req.body = railsParams(pairs);
+    } catch (err) {
+      return next(err instanceof ParamNestingError ? badRequest(err.message) : err);
+    }
+    next();
+  });
+  req.pipe(parser);
+}
+
+/** Every body format clients send: JSON (python-gitlab, gitbeaker), urlencoded (Jenkins), multipart. */
+export function bodyParsers() {
+  return [express.json({ limit: BODY_LIMITS.bytes, strict: false }), ...urlencoded, multipart];
+}
