@@ -43,21 +43,20 @@ export class CommitStatuses {
   constructor(private readonly store: SidecarStore) {}
 
   async post(project: Project, sha: string, user: User, input: PostStatus, now = new Date().toISOString()): Promise<StatusRow> {
-    // The ref a ref-less post attaches to: the newest pipeline's, else the first branch holding the commit.
-    let ref = input.ref;
-    if (ref === undefined) {
-      const record = await this.store.read(project.id, sha);
-      const candidates = record.pipelines.filter((p) => input.pipelineId === undefined || p.id === input.pipelineId);
-      ref = newest(candidates)?.ref;
-      if (ref === undefined) {
-        const { branches } = await project.repo.refsContaining(sha);
-        ref = branches[0];
-        if (ref === undefined) throw notFound('References for commit');
-      }
-    }
-    const resolvedRef = ref;
-    validateLengths(input);
     return this.store.update(project.id, sha, async (record, ids) => {
+      // Inside the per-SHA critical section, so the pipeline a ref-less post picks cannot change under it.
+      // The ref: given; else the newest pipeline's; else the first branch holding the commit.
+      let resolvedRef = input.ref;
+      if (resolvedRef === undefined) {
+        const candidates = record.pipelines.filter((p) => input.pipelineId === undefined || p.id === input.pipelineId);
+        resolvedRef = newest(candidates)?.ref;
+      }
+      if (resolvedRef === undefined) {
+        const { branches } = await project.repo.refsContaining(sha);
+        resolvedRef = branches[0];
+        if (resolvedRef === undefined) throw notFound('References for commit');
+      }
+      validateLengths(input);
       const matching = record.pipelines.filter(
         (p) => (input.ref === undefined || p.ref === resolvedRef) && (input.pipelineId === undefined || p.id === input.pipelineId),
       );

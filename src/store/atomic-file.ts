@@ -51,3 +51,23 @@ export class CorruptFileError extends Error {
     super(`${file} is not valid JSON (${reason}); fakelab will not overwrite it. Repair or move it away.`);
   }
 }
+
+/** Removes temporary files a crash left behind under `dir` (they were never renamed into place, so never acknowledged). */
+export async function removeStaleTempFiles(dir: string): Promise<number> {
+  let removed = 0;
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fsp.readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) removed += await removeStaleTempFiles(full);
+    else if (entry.name.startsWith('.') && entry.name.endsWith('.tmp')) {
+      await fsp.rm(full, { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}

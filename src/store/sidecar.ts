@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { CorruptFileError, readJsonFile, writeFileAtomic } from './atomic-file.js';
+import { CorruptFileError, readJsonFile, removeStaleTempFiles, writeFileAtomic } from './atomic-file.js';
 import { KeyedQueue } from './key-lock.js';
 
 /** A commit status row (GitLab's GenericCommitStatus). */
@@ -77,7 +77,8 @@ class BlockIdAllocator implements IdAllocator {
   constructor(private readonly file: string) {}
 
   async open(): Promise<void> {
-    const saved = await readJsonFile<Record<string, number>>(this.file, {});
+    const saved = await readJsonFile<unknown>(this.file, {});
+    if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) throw new CorruptFileError(this.file, 'not an object of id counters');
     for (const [kind, reservedUpTo] of Object.entries(saved)) {
       if (!Number.isInteger(reservedUpTo)) throw new CorruptFileError(this.file, `bad value for ${kind}`);
       this.state[kind] = { next: reservedUpTo, reservedUpTo };
@@ -115,6 +116,7 @@ export class JsonSidecarStore implements SidecarStore {
 
   async open(): Promise<void> {
     await fsp.mkdir(path.join(this.dataDir, 'sidecar'), { recursive: true });
+    await removeStaleTempFiles(this.dataDir);
     await this.ids.open();
   }
 
@@ -124,8 +126,14 @@ export class JsonSidecarStore implements SidecarStore {
   }
 
   async read(projectId: number, sha: string): Promise<CommitRecord> {
-    const record = await readJsonFile<CommitRecord>(this.fileFor(projectId, sha), emptyRecord());
-    return { ...emptyRecord(), ...record };
+    const file = this.fileFor(projectId, sha);
+    const record = await readJsonFile<unknown>(file, emptyRecord());
+    // Valid JSON of the wrong shape is as corrupt as garbage: never "repair" it by overwriting.
+    const ok =
+      typeof record === 'object' && record !== null && !Array.isArray(record) &&
+      (['pipelines', 'statuses', 'notes'] as const).every((k) => (record as Record<string, unknown>)[k] === undefined || Array.isArray((record as Record<string, unknown>)[k]));
+    if (!ok) throw new CorruptFileError(file, 'not a commit record');
+    return { ...emptyRecord(), ...(record as Partial<CommitRecord>) };
   }
 
   update<T>(projectId: number, sha: string, change: (record: CommitRecord, ids: IdAllocator) => Promise<T> | T): Promise<T> {

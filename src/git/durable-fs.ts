@@ -1,0 +1,61 @@
+import fs, { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The file system isomorphic-git writes objects through. isomorphic-git writes a loose object
+ * straight to its final path; a crash mid-write would leave a corrupt object there (which git
+ * fsck reports, and which a later write of the same object would skip). Here every write goes
+ * to a temporary file that is fsynced and renamed into place, and the directories written to
+ * are remembered so `flush()` can fsync them before a ref is allowed to point at the objects.
+ */
+export class DurableFs {
+  readonly promises: typeof fsp;
+  private readonly dirtyDirs = new Set<string>();
+
+  constructor() {
+    const self = this;
+    this.promises = new Proxy(fsp, {
+      get(target, prop, receiver) {
+        if (prop === 'writeFile') return self.writeFile;
+        if (prop === 'mkdir') return self.mkdir;
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+  }
+
+  private writeFile = (async (file: string, data: string | Uint8Array) => {
+    const dir = path.dirname(file);
+    const temp = path.join(dir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    const handle = await fsp.open(temp, 'wx', 0o444);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(temp, file);
+    this.dirtyDirs.add(dir);
+  }) as unknown as typeof fsp.writeFile;
+
+  private mkdir = (async (dir: string, options?: fs.MakeDirectoryOptions) => {
+    const result = await fsp.mkdir(dir, options);
+    this.dirtyDirs.add(path.dirname(dir));
+    return result;
+  }) as unknown as typeof fsp.mkdir;
+
+  /** fsyncs every directory an object was written to or created in. */
+  async flush(): Promise<void> {
+    const dirs = [...this.dirtyDirs];
+    this.dirtyDirs.clear();
+    await Promise.all(dirs.map(syncDir));
+  }
+}
+
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,53 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { syncDir } from './durable-fs.js';
+import type { Repository } from './repository.js';
+
+export class RefUpdateError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'moved' | 'locked' | 'conflict',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Moves `ref` from `expected` (null: the ref must not exist) to `next`, the way git does:
+ * take `<ref>.lock` exclusively, check the current value, write and fsync the lock, rename it
+ * over the ref, fsync the directory. Readers see the old or the new value, never a torn one,
+ * and a crash before the rename leaves the old value.
+ */
+export async function compareAndSwapRef(repo: Repository, ref: string, expected: string | null, next: string): Promise<void> {
+  const file = path.join(repo.gitdir, ref);
+  const lock = `${file}.lock`;
+  try {
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+  } catch {
+    throw new RefUpdateError(`cannot create ${ref}: a ref is in the way`, 'conflict');
+  }
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(lock, 'wx');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new RefUpdateError(`${ref} is locked by another writer`, 'locked');
+    throw new RefUpdateError(`cannot lock ${ref}: ${code}`, 'conflict');
+  }
+  let renamed = false;
+  try {
+    const current = repo.readRef(ref);
+    if (current !== expected) throw new RefUpdateError(`${ref} moved (expected ${expected ?? 'nothing'}, found ${current ?? 'nothing'})`, 'moved');
+    await handle.writeFile(`${next}\n`);
+    await handle.sync();
+    await handle.close();
+    await fsp.rename(lock, file);
+    renamed = true;
+    await syncDir(path.dirname(file));
+  } finally {
+    if (!renamed) {
+      await handle.close().catch(() => undefined);
+      await fsp.rm(lock, { force: true });
+    }
+  }
+}
