@@ -7,6 +7,7 @@ import type { Services } from './context.js';
 import { errorHandler } from './errors.js';
 import { requestLogger } from './logging.js';
 import { commitsRouter } from './routes/commits.js';
+import { commitWritesRouter } from './routes/commit-writes.js';
 import { diffsRouter } from './routes/diffs.js';
 import { metaRouter } from './routes/meta.js';
 import { projectsRouter } from './routes/projects.js';
@@ -44,6 +45,7 @@ function apiRouter(services: Services, dialect: Dialect): express.Router {
   router.use(metaRouter());
   router.use(projectsRouter(services));
   router.use(commitsRouter(services));
+  router.use(commitWritesRouter(services));
   router.use(diffsRouter(services));
   router.use(refsRouter(services));
   router.use(statusesRouter(services));
