@@ -1,10 +1,11 @@
 import { Router } from 'express';
-import { forbidden, invalidParams } from '../../errors.js';
-import { commitDetailV3, commitDetailV4 } from '../../gitlab/entities.js';
+import { forbidden, invalidParams, routeNotFound } from '../../errors.js';
+import { commitDetailV3, commitDetailV4, commitV3, commitV4 } from '../../gitlab/entities.js';
+import { pickOnto } from '../../writes/pick.js';
 import { pipelineView } from '../../gitlab/ci-entities.js';
 import { type ActionKind, type CommitAction, createCommit } from '../../writes/create-commit.js';
 import { requireUser } from '../auth.js';
-import { context, findProject, projectParam, projectView, type Services } from '../context.js';
+import { context, findProject, projectParam, projectView, resolveCommitOr404, type Services } from '../context.js';
 import { params } from '../params.js';
 import { allParams } from './statuses.js';
 
@@ -154,6 +155,33 @@ export function commitWritesRouter(services: Services): Router {
     if (dialect === 'v3') res.json(commitDetailV3(commit, stats, latest?.status ?? null));
     else res.json(commitDetailV4(commit, project, urls, stats, latest ? pipelineView(latest, project.id, project.path, urls) : null));
   });
+
+  const pickParams = params({ branch: { type: 'string', required: true }, dry_run: { type: 'boolean', default: false }, message: { type: 'string' } });
+
+  for (const [route, kind] of [['cherry_pick', 'cherry-pick'], ['revert', 'revert']] as const) {
+    router.post(`/projects/:id/repository/commits/:sha/${route}`, requireUser, async (req, res, next) => {
+      const { dialect, urls, grant } = context(res);
+      // GitLab 8.x had cherry_pick (8.15+) but no revert.
+      if (dialect === 'v3' && kind === 'revert') return next(routeNotFound());
+      const project = await findProject(services, projectParam(req));
+      const p = pickParams(allParams(req));
+      if (p.branch.trim() === '') throw invalidParams(['branch is empty']);
+      const commit = await resolveCommitOr404(project, String(req.params.sha));
+      const oid = await pickOnto(project.repo, grant!.user, {
+        kind,
+        commit,
+        branch: p.branch,
+        dryRun: p.dry_run,
+        message: kind === 'cherry-pick' ? p.message : undefined,
+      });
+      if (oid === null) {
+        res.status(200).json({ dry_run: 'success' });
+        return;
+      }
+      const created = await project.repo.repo.readCommit(oid);
+      res.status(201).json(dialect === 'v3' ? commitV3(created) : commitV4(created, project.path, urls));
+    });
+  }
 
   return router;
 }

@@ -1,0 +1,82 @@
+import { GitLabError, notFound } from '../errors.js';
+import { DurableFs } from '../git/durable-fs.js';
+import type { GitRepo } from '../git/git-repo.js';
+import type { Commit } from '../git/objects.js';
+import { fullTitle } from '../gitlab/format.js';
+import type { User } from '../users.js';
+import { publishBranch, RefUpdateError, serializeWrite, writeBlob, writeCommitObject } from './commit-writer.js';
+import { mergeTrees } from './merge.js';
+import { invalidBranchName } from './paths.js';
+
+export type PickKind = 'cherry-pick' | 'revert';
+
+export interface PickRequest {
+  kind: PickKind;
+  commit: Commit;
+  branch: string;
+  dryRun: boolean;
+  /** Cherry-pick only: replaces the default message. */
+  message?: string;
+}
+
+const FAILURE: Record<PickKind, string> = {
+  'cherry-pick':
+    'Sorry, we cannot cherry-pick this commit automatically. This commit may already have been cherry-picked, or a more recent commit may have updated some of its content.',
+  revert: 'Sorry, we cannot revert this commit automatically. This commit may already have been reverted, or a more recent commit may have updated some of its content.',
+};
+
+function failure(kind: PickKind, code: 'conflict' | 'empty', dryRun: boolean): GitLabError {
+  return new GitLabError(400, { message: FAILURE[kind], error_code: code, ...(dryRun ? { dry_run: 'error' } : {}) });
+}
+
+/** GitLab's messages: the original plus a "(cherry picked from commit …)" line; `Revert "<title>"`. */
+function messageFor(request: PickRequest): string {
+  const { commit } = request;
+  if (request.kind === 'revert') return `Revert "${fullTitle(commit.message).trim()}"\n\nThis reverts commit ${commit.oid}`;
+  if (request.message !== undefined) return request.message;
+  return `${commit.message.replace(/\s+$/, '')}\n\n(cherry picked from commit ${commit.oid})`;
+}
+
+/**
+ * Cherry-picks or reverts `commit` onto `branch` with a three-way merge (a merge commit is
+ * taken against its first parent). Returns the new commit, or null for a successful dry run.
+ */
+export async function pickOnto(repo: GitRepo, user: User, request: PickRequest): Promise<string | null> {
+  if (invalidBranchName(request.branch)) throw new GitLabError(400, { message: 'The branch refname is invalid' });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await serializeWrite(repo.repo.gitdir, () => attemptPick(repo, user, request));
+    } catch (err) {
+      if (!(err instanceof RefUpdateError)) throw err;
+      if (attempt >= 3) throw new GitLabError(400, { message: `Could not update branch ${request.branch}. Please refresh and try again.` });
+    }
+  }
+}
+
+async function attemptPick(repo: GitRepo, user: User, request: PickRequest): Promise<string | null> {
+  const git = repo.repo;
+  const head = git.readRef(`refs/heads/${request.branch}`);
+  if (!head) throw notFound('Branch');
+  const { commit } = request;
+  const headCommit = await git.readCommit(head);
+  const parentTree = commit.parents.length > 0 ? (await git.readCommit(commit.parents[0])).tree : null;
+  const [base, theirs] = request.kind === 'cherry-pick' ? [parentTree, commit.tree] : [commit.tree, parentTree];
+  const merge = await mergeTrees(git, base, headCommit.tree, theirs);
+  if (merge.conflict) throw failure(request.kind, 'conflict', request.dryRun);
+  const fs = new DurableFs();
+  // Writing the tree is how we learn whether anything changed; unreferenced objects are harmless.
+  for (const [path, blob] of merge.blobs) merge.index.set(path, { mode: blob.mode, oid: await writeBlob(fs, git.gitdir, blob.data) });
+  const tree = await merge.index.write(fs, git.gitdir);
+  if (tree === headCommit.tree) throw failure(request.kind, 'empty', request.dryRun);
+  if (request.dryRun) return null;
+  const oid = await writeCommitObject(fs, git.gitdir, {
+    tree,
+    parents: [head],
+    author: request.kind === 'cherry-pick' ? commit.author : { name: user.name, email: user.email },
+    committer: { name: user.name, email: user.email },
+    message: messageFor(request),
+    when: new Date(),
+  });
+  await publishBranch(git, fs, request.branch, head, oid);
+  return oid;
+}
