@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { configFrom } from './config.js';
 import { bundledFixtures, startServer } from './index.js';
+import { loadAccessConfig } from './auth/config-file.js';
 
 /**
  * fakelab --repos DIR --data DIR --host H --port N [--token T] [--fixtures DIR]
@@ -11,9 +12,9 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(
-      'usage: fakelab [--repos DIR] [--data DIR] [--host HOST] [--port N] [--token TOKEN]\n' +
+      'usage: fakelab [--repos DIR] [--data DIR] [--host HOST] [--port N] [--token TOKEN] [--config FILE]\n' +
         '               [--external-url URL] [--fixtures DIR] [--log-level LEVEL]\n' +
-        'Environment: FAKELAB_REPOS, FAKELAB_DATA, FAKELAB_HOST, FAKELAB_PORT, FAKELAB_TOKEN,\n' +
+        'Environment: FAKELAB_REPOS, FAKELAB_DATA, FAKELAB_HOST, FAKELAB_PORT, FAKELAB_TOKEN, FAKELAB_CONFIG,\n' +
         '             FAKELAB_EXTERNAL_URL, FAKELAB_FIXTURES, FAKELAB_LOG_LEVEL\n',
     );
     return;
@@ -24,6 +25,12 @@ async function main(): Promise<void> {
   process.stdout.write(`fakelab listening on ${server.url}\n`);
   process.stdout.write(`  repositories: ${config.reposDir}\n  data:         ${config.dataDir}\n`);
   if (config.token) process.stdout.write(`  admin token:  ${config.token} (api scope)\n`);
+  if (config.configFile) {
+    // The demo's tokens are meant to be seen; a real config's are the operator's own.
+    const access = await loadAccessConfig(config.configFile);
+    process.stdout.write(`  access:       ${config.configFile}\n`);
+    for (const t of access.tokens) process.stdout.write(`  token:        ${t.token} (${t.user}, ${t.scopes.join(' ')})\n`);
+  }
   process.stdout.write(`  try: curl ${server.url}/api/v4/projects\n`);
   const stop = () => {
     server.close().then(() => process.exit(0), () => process.exit(1));

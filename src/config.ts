@@ -10,6 +10,8 @@ export interface Config {
   port: number;
   /** An admin token with the `api` scope. */
   token?: string;
+  /** Users, tokens and project access (YAML or JSON); see src/auth/config-file.ts. */
+  configFile?: string;
   /** Base URL clients see (web_url, Link headers); by default derived from each request's Host. */
   externalUrl?: string;
   /** Fixtures to seed an empty repos root from (npm start uses ./fixtures). */
@@ -36,7 +38,7 @@ export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (value === undefined) throw new Error(`--${m[1]} needs a value`);
     flags.set(m[1], value);
   }
-  const known = ['repos', 'data', 'host', 'port', 'token', 'external-url', 'fixtures', 'log-level'];
+  const known = ['repos', 'data', 'host', 'port', 'token', 'config', 'external-url', 'fixtures', 'log-level'];
   for (const name of flags.keys()) if (!known.includes(name)) throw new Error(`unknown option --${name} (known: ${known.map((k) => `--${k}`).join(', ')})`);
   const pick = (flag: string, variable: string) => flags.get(flag) ?? env[variable];
   const port = Number(pick('port', 'FAKELAB_PORT') ?? defaults.port);
@@ -47,6 +49,7 @@ export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env)
     host: pick('host', 'FAKELAB_HOST') ?? defaults.host,
     port,
     token: pick('token', 'FAKELAB_TOKEN') || undefined,
+    configFile: pick('config', 'FAKELAB_CONFIG') ? path.resolve(pick('config', 'FAKELAB_CONFIG')!) : undefined,
     externalUrl: pick('external-url', 'FAKELAB_EXTERNAL_URL') || undefined,
     fixturesDir: pick('fixtures', 'FAKELAB_FIXTURES') ? path.resolve(pick('fixtures', 'FAKELAB_FIXTURES')!) : undefined,
     logLevel: pick('log-level', 'FAKELAB_LOG_LEVEL') ?? 'info',

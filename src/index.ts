@@ -8,7 +8,9 @@ import { configFrom, defaults, type Config } from './config.js';
 import { buildFixture, listFixtures, loadFixture } from './fixtures/builder.js';
 import { createApp } from './http/app.js';
 import { ProjectRegistry } from './projects/registry.js';
-import { administrator, TokenRegistry, UserDirectory } from './users.js';
+import { administrator, type User, UserDirectory } from './users.js';
+import { AccessPolicy } from './auth/access.js';
+import { type AccessConfig, loadAccessConfig } from './auth/config-file.js';
 import { CommitStatuses } from './ci/statuses.js';
 import { CommitComments } from './notes/comments.js';
 import { JsonSidecarStore } from './store/sidecar.js';
@@ -57,16 +59,25 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   const registry = new ProjectRegistry(config.reposDir, config.dataDir);
   await registry.open();
-  const tokens = new TokenRegistry();
+  const accessConfig: AccessConfig = config.configFile
+    ? await loadAccessConfig(config.configFile)
+    : { users: [], tokens: [], job_tokens: [], projects: {} };
   const users = new UserDirectory();
-  if (config.token) tokens.add(config.token, { user: administrator, scopes: ['api'] });
+  const byName = new Map<string, User>([[administrator.username, administrator]]);
+  for (const u of accessConfig.users) {
+    const user: User = { id: u.id, username: u.username, name: u.name, email: u.email, admin: u.admin ?? false, createdAt: administrator.createdAt };
+    users.add(user);
+    byName.set(u.username, user);
+  }
+  const adminUser = byName.get(administrator.username) ?? administrator;
+  const access = new AccessPolicy(accessConfig, byName, config.token ? { token: config.token, user: adminUser.admin ? adminUser : administrator } : undefined);
   // Refuses to start (with the file's name) when the id file is corrupt.
   const store = new JsonSidecarStore(config.dataDir);
   await store.open();
 
   const app = createApp({
     registry,
-    tokens,
+    access,
     users,
     statuses: new CommitStatuses(store),
     comments: new CommitComments(store),

@@ -8,11 +8,6 @@ export interface User {
   createdAt: string;
 }
 
-export interface TokenGrant {
-  user: User;
-  scopes: string[];
-}
-
 export const administrator: User = {
   id: 1,
   username: 'root',
@@ -33,18 +28,5 @@ export class UserDirectory {
   find(id: number): User {
     // A user removed from the configuration still authored what they wrote.
     return this.users.get(id) ?? { id, username: `user${id}`, name: `User ${id}`, email: `user${id}@example.com`, admin: false, createdAt: administrator.createdAt };
-  }
-}
-
-/** Known tokens → their user and scopes. */
-export class TokenRegistry {
-  private readonly tokens = new Map<string, TokenGrant>();
-
-  add(token: string, grant: TokenGrant): void {
-    this.tokens.set(token, grant);
-  }
-
-  find(token: string): TokenGrant | undefined {
-    return this.tokens.get(token);
   }
 }

@@ -39,7 +39,7 @@ function apiRouter(services: Services, dialect: Dialect): express.Router {
     next();
   });
   router.use(bodyParsers());
-  router.use(authenticate(services.tokens));
+  router.use(authenticate(services.access, dialect));
   // GitLab 8.x authenticated every API call, even reads of public projects.
   if (dialect === 'v3') router.use(requireUser);
   router.use(metaRouter());

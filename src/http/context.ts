@@ -5,14 +5,15 @@ import { ObjectMissingError } from '../git/repository.js';
 import type { Dialect, ProjectView } from '../gitlab/entities.js';
 import { Urls } from '../gitlab/entities.js';
 import type { Project, ProjectRegistry } from '../projects/registry.js';
-import type { TokenGrant, TokenRegistry, UserDirectory } from '../users.js';
+import type { UserDirectory } from '../users.js';
+import type { AccessPolicy, Ability, Principal } from '../auth/access.js';
 import type { CommitStatuses } from '../ci/statuses.js';
 import type { CommitComments } from '../notes/comments.js';
 import type { Logger } from 'pino';
 
 export interface Services {
   registry: ProjectRegistry;
-  tokens: TokenRegistry;
+  access: AccessPolicy;
   users: UserDirectory;
   statuses: CommitStatuses;
   comments: CommitComments;
@@ -22,7 +23,7 @@ export interface Services {
 
 export interface RequestContext {
   dialect: Dialect;
-  grant: TokenGrant | null;
+  grant: Principal | null;
   urls: Urls;
   baseUrl: string;
 }
@@ -42,6 +43,13 @@ export async function findProject(services: Services, idParam: string): Promise<
   return project;
 }
 
+/** The project `:id` names, if the caller may do `ability` on it (404 when they cannot see it, else 401/403). */
+export async function projectFor(services: Services, req: Request, res: Response, ability: Ability, branch?: string): Promise<Project> {
+  const project = await findProject(services, projectParam(req));
+  services.access.require(context(res).grant, project.path, ability, branch);
+  return project;
+}
+
 export function projectParam(req: Request): string {
   return String(req.params.id ?? '');
 }
@@ -58,7 +66,7 @@ export async function resolveCommitOr404(project: Project, revision: string): Pr
 }
 
 /** The fields of a project GitLab clients read, from the repository and the registry. */
-export async function projectView(project: Project): Promise<ProjectView> {
+export async function projectView(project: Project, visibility: ProjectView['visibility']): Promise<ProjectView> {
   const repo = project.repo.repo;
   const refs = await repo.refs();
   const defaultBranch = await repo.defaultBranch(refs);
@@ -88,7 +96,7 @@ export async function projectView(project: Project): Promise<ProjectView> {
     empty_repo: defaultBranch === null,
     created_at: project.createdAt,
     last_activity_at: lastActivity,
-    visibility: 'public',
+    visibility,
   };
 }
 

@@ -10,7 +10,7 @@ export function errorHandler(logger: Logger) {
     if (err instanceof GitLabError) error = err;
     else {
       const e = err as { type?: string; status?: number; message?: string };
-      if (e.type === 'entity.parse.failed') error = new GitLabError(400, { error: 'Invalid JSON body' });
+      if (e.type === 'entity.parse.failed') error = new GitLabError(400, { error: 'message body does not match declared format' });
       else if (e.type === 'entity.too.large') error = new GitLabError(413, { message: '413 Request Entity Too Large' });
       else if (err instanceof CorruptFileError) {
         (req.log ?? logger).error({ file: err.file }, err.message);

@@ -5,7 +5,7 @@ import { pickOnto } from '../../writes/pick.js';
 import { pipelineView } from '../../gitlab/ci-entities.js';
 import { type ActionKind, type CommitAction, createCommit } from '../../writes/create-commit.js';
 import { requireUser } from '../auth.js';
-import { context, findProject, projectParam, projectView, resolveCommitOr404, type Services } from '../context.js';
+import { context, findProject, projectFor, projectView, resolveCommitOr404, type Services } from '../context.js';
 import { params } from '../params.js';
 import { allParams } from './statuses.js';
 
@@ -105,7 +105,7 @@ export function commitWritesRouter(services: Services): Router {
 
   router.post('/projects/:id/repository/commits', requireUser, async (req, res) => {
     const { dialect, urls, grant } = context(res);
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'read_project');
     const input = allParams(req);
     const errors: string[] = [];
     let top: { branch: string; message: string; startBranch?: string; startSha?: string; startProject?: string; authorName?: string; authorEmail?: string; stats: boolean; force: boolean };
@@ -131,10 +131,11 @@ export function commitWritesRouter(services: Services): Router {
     if (top.startBranch !== undefined && top.startSha !== undefined) errors.push('start_branch, start_sha are mutually exclusive');
     if (errors.length > 0) throw invalidParams(errors);
     if (top.branch.trim() === '') throw invalidParams([dialect === 'v3' ? 'branch_name is empty' : 'branch is empty']);
+    services.access.require(grant, project.path, 'push_code', top.branch);
     if (top.startProject !== undefined) {
       const start = await findProject(services, top.startProject);
       if (start.id !== project.id) {
-        const view = await projectView(start);
+        const view = await projectView(start, services.access.visibility(start.path));
         throw forbidden(`Project is not included in the fork network for ${view.namespace.name} / ${view.name}`);
       }
     }
@@ -163,9 +164,10 @@ export function commitWritesRouter(services: Services): Router {
       const { dialect, urls, grant } = context(res);
       // GitLab 8.x had cherry_pick (8.15+) but no revert.
       if (dialect === 'v3' && kind === 'revert') return next(routeNotFound());
-      const project = await findProject(services, projectParam(req));
+      const project = await projectFor(services, req, res, 'read_project');
       const p = pickParams(allParams(req));
       if (p.branch.trim() === '') throw invalidParams(['branch is empty']);
+      services.access.require(grant, project.path, 'push_code', p.branch);
       const commit = await resolveCommitOr404(project, String(req.params.sha));
       const oid = await pickOnto(project.repo, grant!.user, {
         kind,

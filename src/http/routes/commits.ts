@@ -4,7 +4,7 @@ import { authorPattern, type HistoryQuery, mergeBases } from '../../git/history.
 import type { GitRepo } from '../../git/git-repo.js';
 import { pipelineView } from '../../gitlab/ci-entities.js';
 import { commitDetailV3, commitDetailV4, commitV3, commitV4 } from '../../gitlab/entities.js';
-import { context, findProject, projectParam, resolveCommitOr404, type Services } from '../context.js';
+import { context, projectFor, projectParam, resolveCommitOr404, type Services } from '../context.js';
 import { pageWindow, setPaginationHeaders } from '../pagination.js';
 import { paginationSpecs, params } from '../params.js';
 
@@ -43,7 +43,7 @@ export function commitsRouter(services: Services): Router {
 
   router.get('/projects/:id/repository/commits', async (req, res) => {
     const { dialect, urls, baseUrl } = context(res);
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'read_code');
     const repo = project.repo;
     if (dialect === 'v3') {
       const p = listV3(req.query as Record<string, unknown>);
@@ -73,7 +73,7 @@ export function commitsRouter(services: Services): Router {
 
   router.get('/projects/:id/repository/commits/:sha', async (req, res) => {
     const { dialect, urls } = context(res);
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'read_code');
     const commit = await resolveCommitOr404(project, String(req.params.sha));
     const latest = await services.statuses.latestPipeline(project.id, commit.oid);
     const pipeline = latest ? pipelineView(latest, project.id, project.path, urls) : null;
@@ -89,7 +89,7 @@ export function commitsRouter(services: Services): Router {
   router.get('/projects/:id/repository/commits/:sha/refs', async (req, res, next) => {
     const { dialect, baseUrl } = context(res);
     if (dialect === 'v3') return next(routeNotFound());
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'read_code');
     const p = refsParams(req.query as Record<string, unknown>);
     const commit = await resolveCommitOr404(project, String(req.params.sha));
     const { branches, tags } = await project.repo.refsContaining(commit.oid);
@@ -111,7 +111,7 @@ export function commitsRouter(services: Services): Router {
 
   router.get('/projects/:id/repository/commits/:sha/sequence', async (req, res, next) => {
     if (context(res).dialect === 'v3') return next(routeNotFound());
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'read_code');
     const p = sequenceParams(req.query as Record<string, unknown>);
     const commit = await resolveCommitOr404(project, String(req.params.sha));
     res.json({ count: await project.repo.countAncestors(commit.oid, p.first_parent) });

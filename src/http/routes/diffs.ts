@@ -5,7 +5,7 @@ import type { Commit } from '../../git/objects.js';
 import { diffEntity } from '../../gitlab/diff-entity.js';
 import { commitV3, commitV4 } from '../../gitlab/entities.js';
 import { signatureEntity } from '../../gitlab/signature.js';
-import { context, findProject, projectParam, resolveCommitOr404, type Services } from '../context.js';
+import { context, projectFor, projectParam, resolveCommitOr404, type Services } from '../context.js';
 import { pageWindow, setPaginationHeaders } from '../pagination.js';
 import { paginationSpecs, params } from '../params.js';
 
@@ -24,7 +24,7 @@ export function diffsRouter(services: Services): Router {
 
   router.get('/projects/:id/repository/commits/:sha/diff', async (req, res) => {
     const { dialect, baseUrl } = context(res);
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'read_code');
     const commit = await resolveCommitOr404(project, String(req.params.sha));
     const { files } = await project.repo.commitDiff(commit.oid);
     if (dialect === 'v3') {
@@ -46,7 +46,7 @@ export function diffsRouter(services: Services): Router {
 
   router.get('/projects/:id/repository/compare', async (req, res) => {
     const { dialect, urls } = context(res);
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'read_code');
     const p = compareParams(req.query as Record<string, unknown>);
     // fakelab has no forks: only the project itself is a valid source.
     if (p.from_project_id !== undefined && p.from_project_id !== project.id) {
@@ -85,7 +85,7 @@ export function diffsRouter(services: Services): Router {
   router.get('/projects/:id/repository/commits/:sha/merge_requests', async (req, res, next) => {
     const { dialect, baseUrl } = context(res);
     if (dialect === 'v3') return next(routeNotFound());
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'read_code');
     const p = mergeRequestParams(req.query as Record<string, unknown>);
     await resolveCommitOr404(project, String(req.params.sha));
     // fakelab has no merge requests.
@@ -95,7 +95,7 @@ export function diffsRouter(services: Services): Router {
 
   router.get('/projects/:id/repository/commits/:sha/signature', async (req, res, next) => {
     if (context(res).dialect === 'v3') return next(routeNotFound());
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'read_code');
     const commit = await resolveCommitOr404(project, String(req.params.sha));
     const entity = commit.signature ? signatureEntity(commit.signature) : null;
     if (!entity) throw notFound('Signature');

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { projectV3, projectV4 } from '../../gitlab/entities.js';
-import { context, findProject, projectParam, projectView, type Services } from '../context.js';
+import { context, projectFor, projectParam, projectView, type Services } from '../context.js';
 import { pageWindow, setPaginationHeaders } from '../pagination.js';
 import { paginationSpecs, params } from '../params.js';
 
@@ -18,7 +18,9 @@ export function projectsRouter(services: Services): Router {
   router.get('/projects', async (req, res) => {
     const { dialect, urls, baseUrl } = context(res);
     const p = listParams(req.query as Record<string, unknown>);
-    let views = await Promise.all((await services.registry.list()).map(projectView));
+    const { grant } = context(res);
+    const visible = (await services.registry.list()).filter((p) => services.access.canSee(grant, p.path));
+    let views = await Promise.all(visible.map((p) => projectView(p, services.access.visibility(p.path))));
     if (p.search) {
       const needle = p.search.toLowerCase();
       views = views.filter((v) => v.path.toLowerCase().includes(needle) || (v.description ?? '').toLowerCase().includes(needle));
@@ -43,7 +45,8 @@ export function projectsRouter(services: Services): Router {
 
   router.get('/projects/:id', async (req, res) => {
     const { dialect, urls } = context(res);
-    const view = await projectView(await findProject(services, projectParam(req)));
+    const project = await projectFor(services, req, res, 'read_project');
+    const view = await projectView(project, services.access.visibility(project.path));
     res.json(dialect === 'v3' ? projectV3(view, urls) : projectV4(view, urls));
   });
 

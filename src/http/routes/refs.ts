@@ -5,7 +5,7 @@ import type { Ref } from '../../git/repository.js';
 import { commitV4, type Dialect, type Urls } from '../../gitlab/entities.js';
 import { gitDate } from '../../gitlab/format.js';
 import type { Project } from '../../projects/registry.js';
-import { context, findProject, projectParam, type Services } from '../context.js';
+import { context, projectFor, projectParam, type Services } from '../context.js';
 import { pageWindow, setPaginationHeaders } from '../pagination.js';
 import { paginationSpecs, params } from '../params.js';
 
@@ -94,7 +94,7 @@ export function refsRouter(services: Services): Router {
 
   router.get('/projects/:id/repository/branches', async (req, res) => {
     const { dialect, urls, baseUrl } = context(res);
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'read_code');
     const p = branchList(req.query as Record<string, unknown>);
     const refs = await project.repo.repo.refs();
     const defaultBranch = await project.repo.repo.defaultBranch(refs);
@@ -107,7 +107,7 @@ export function refsRouter(services: Services): Router {
 
   router.get('/projects/:id/repository/branches/:branch', async (req, res) => {
     const { dialect, urls } = context(res);
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'read_code');
     const refs = await project.repo.repo.refs();
     const name = String(req.params.branch);
     const oid = refs.refs.get(`refs/heads/${name}`);
@@ -117,7 +117,7 @@ export function refsRouter(services: Services): Router {
 
   router.get('/projects/:id/repository/tags', async (req, res) => {
     const { dialect, urls, baseUrl } = context(res);
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'read_code');
     const p = tagList(req.query as Record<string, unknown>);
     const repo = project.repo.repo;
     const tags = (await repo.tags()).filter((t) => matchesSearch(t.name, p.search));
@@ -141,7 +141,7 @@ export function refsRouter(services: Services): Router {
 
   router.get('/projects/:id/repository/tags/:tag', async (req, res) => {
     const { dialect, urls } = context(res);
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'read_code');
     const name = String(req.params.tag);
     const oid = (await project.repo.repo.refs()).refs.get(`refs/tags/${name}`);
     if (!oid) throw notFound('Tag');

@@ -3,7 +3,7 @@ import { invalidParams } from '../../errors.js';
 import type { PostStatus } from '../../ci/statuses.js';
 import { noteEntity, statusEntity } from '../../gitlab/ci-entities.js';
 import { requireUser } from '../auth.js';
-import { context, findProject, projectParam, resolveCommitOr404, type Services } from '../context.js';
+import { context, projectFor, projectParam, resolveCommitOr404, type Services } from '../context.js';
 import { pageWindow, setPaginationHeaders } from '../pagination.js';
 import { paginationSpecs, params } from '../params.js';
 
@@ -66,7 +66,7 @@ export function statusesRouter(services: Services): Router {
 
   router.post('/projects/:id/statuses/:sha', requireUser, async (req, res) => {
     const { dialect, urls, grant } = context(res);
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'create_status');
     const p = dialect === 'v3' ? { ...postStatusParamsV3(allParams(req)), pipeline_id: undefined } : postStatusParams(allParams(req));
     const commit = await resolveCommitOr404(project, String(req.params.sha));
     const input: PostStatus = {
@@ -84,7 +84,7 @@ export function statusesRouter(services: Services): Router {
 
   router.get('/projects/:id/repository/commits/:sha/statuses', requireUser, async (req, res) => {
     const { dialect, urls, baseUrl } = context(res);
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'read_status');
     const query = req.query as Record<string, unknown>;
     const p = dialect === 'v3' ? { ...listStatusParamsV3(query), pipeline_id: undefined, order_by: 'id', sort: 'asc' } : listStatusParams(query);
     const commit = await resolveCommitOr404(project, String(req.params.sha));
@@ -105,7 +105,7 @@ export function statusesRouter(services: Services): Router {
 
   router.get('/projects/:id/repository/commits/:sha/comments', async (req, res) => {
     const { urls, baseUrl } = context(res);
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'read_code');
     const p = listCommentParams(req.query as Record<string, unknown>);
     const commit = await resolveCommitOr404(project, String(req.params.sha));
     const notes = await services.comments.list(project.id, commit.oid);
@@ -119,7 +119,7 @@ export function statusesRouter(services: Services): Router {
     const { dialect, urls, grant } = context(res);
     const sha = String(req.params.sha);
     if (dialect === 'v3' && !V3_COMMENT_SHA.test(sha)) throw invalidParams(['sha is invalid']);
-    const project = await findProject(services, projectParam(req));
+    const project = await projectFor(services, req, res, 'create_note');
     const input = allParams(req);
     const p = postCommentParams(input);
     // Grape: `line` (and `line_type`) are required once `path` is given.

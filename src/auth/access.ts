@@ -1,0 +1,135 @@
+import { GitLabError, forbidden, notFound, unauthorized } from '../errors.js';
+import type { User } from '../users.js';
+import type { AccessConfig, Role, Visibility } from './config-file.js';
+
+/** Who is calling, and with what token. */
+export interface Principal {
+  user: User;
+  scopes: string[];
+  /** A CI job token, valid for one project and a few routes only. */
+  jobProject?: string;
+}
+
+export type Ability =
+  | 'read_project' // see it at all (else 404)
+  | 'read_code' // repository reads: commits, diffs, refs, compare, branches, tags, comments
+  | 'read_status' // GET statuses
+  | 'create_status'
+  | 'create_note'
+  | 'push_code';
+
+const RANK: Record<Role, number> = { guest: 10, reporter: 20, developer: 30, maintainer: 40, owner: 50 };
+
+interface TokenRecord {
+  principal: Principal;
+  expiresAt?: string;
+  revoked?: boolean;
+  job: boolean;
+}
+
+const OAUTH_REALM = 'Bearer realm="Protected by OAuth 2.0"';
+
+function oauthError(status: number, error: string, description: string, extra: Record<string, string> = {}): GitLabError {
+  const params = Object.entries({ error, error_description: description, ...extra })
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(', ');
+  return new GitLabError(status, { error, error_description: description, ...extra }, { 'WWW-Authenticate': `${OAUTH_REALM}, ${params}` });
+}
+
+/**
+ * GitLab's rules for who may do what, per project visibility, membership role and token scope.
+ * A private project the caller cannot see is "404 Project Not Found", never 403.
+ */
+export class AccessPolicy {
+  private readonly tokens = new Map<string, TokenRecord>();
+  private readonly projects: AccessConfig['projects'];
+
+  constructor(config: AccessConfig, users: Map<string, User>, adminToken?: { token: string; user: User }) {
+    this.projects = Object.fromEntries(Object.entries(config.projects).map(([path, p]) => [path.toLowerCase(), p]));
+    for (const t of config.tokens) {
+      this.tokens.set(t.token, { principal: { user: users.get(t.user)!, scopes: t.scopes }, expiresAt: t.expires_at, revoked: t.revoked, job: false });
+    }
+    for (const t of config.job_tokens) {
+      this.tokens.set(t.token, { principal: { user: users.get(t.user)!, scopes: ['api'], jobProject: t.project.toLowerCase() }, job: true });
+    }
+    if (adminToken) this.tokens.set(adminToken.token, { principal: { user: adminToken.user, scopes: ['api'] }, job: false });
+  }
+
+  /**
+   * The principal for a presented token (null: anonymous). Unknown tokens, and job tokens where
+   * GitLab does not take them, are 401; expired and revoked ones get GitLab's OAuth-style 401.
+   */
+  authenticate(token: string | null, kind: 'personal' | 'job', jobTokenAllowed: boolean, now = new Date()): Principal | null {
+    if (token === null) return null;
+    const record = this.tokens.get(token);
+    if (!record || record.job !== (kind === 'job') || (record.job && !jobTokenAllowed)) throw unauthorized();
+    if (record.revoked) throw oauthError(401, 'invalid_token', 'Token was revoked. You have to re-authorize from the user.');
+    if (record.expiresAt && new Date(`${record.expiresAt.slice(0, 10)}T00:00:00Z`) <= now) {
+      throw oauthError(401, 'invalid_token', 'Token is expired. You can either do re-authorization or token refresh.');
+    }
+    return record.principal;
+  }
+
+  /** read_api reads; api everything; read_user only the user endpoints. Anything else: 403 insufficient_scope. */
+  checkScope(principal: Principal | null, method: string, userRoute: boolean): void {
+    if (!principal || principal.scopes.includes('api')) return;
+    const read = method === 'GET' || method === 'HEAD';
+    const accepted = read ? (userRoute ? ['api', 'read_api', 'read_user'] : ['api', 'read_api']) : ['api'];
+    if (principal.scopes.some((s) => accepted.includes(s))) return;
+    throw oauthError(403, 'insufficient_scope', 'The request requires higher privileges than provided by the access token.', { scope: accepted.join(' ') });
+  }
+
+  visibility(path: string): Visibility {
+    return this.projects[path.toLowerCase()]?.visibility ?? 'public';
+  }
+
+  role(principal: Principal | null, path: string): Role | null {
+    if (!principal) return null;
+    if (principal.user.admin) return 'owner';
+    if (principal.jobProject !== undefined) return principal.jobProject === path.toLowerCase() ? 'developer' : null;
+    return this.projects[path.toLowerCase()]?.members?.[principal.user.username] ?? null;
+  }
+
+  canSee(principal: Principal | null, path: string): boolean {
+    const visibility = this.visibility(path);
+    if (principal?.user.admin) return true;
+    // A job token sees public projects and its own.
+    if (principal?.jobProject !== undefined) return visibility === 'public' || this.role(principal, path) !== null;
+    if (visibility === 'public') return true;
+    if (visibility === 'internal') return principal !== null;
+    return this.role(principal, path) !== null;
+  }
+
+  /** Throws GitLab's answer when `principal` may not do `ability` on the project at `path`. */
+  require(principal: Principal | null, path: string, ability: Ability, branch?: string): void {
+    if (!this.canSee(principal, path)) throw notFound('Project');
+    const role = this.role(principal, path);
+    const rank = role ? RANK[role] : 0;
+    const isPrivate = this.visibility(path) === 'private';
+    switch (ability) {
+      case 'read_project':
+        return;
+      case 'read_code':
+      case 'create_note':
+        // Guests of a private project may not read its code.
+        if (ability === 'create_note' && !principal) throw unauthorized();
+        if (isPrivate && rank < RANK.reporter) throw forbidden();
+        return;
+      case 'read_status':
+        // Needs a user; guests lack read_commit_status, and private projects need reporters.
+        if (!principal) throw unauthorized();
+        if (role === 'guest' || (isPrivate && rank < RANK.reporter)) throw forbidden();
+        return;
+      case 'create_status':
+        if (!principal) throw unauthorized();
+        if (rank < RANK.developer) throw forbidden();
+        return;
+      case 'push_code': {
+        if (!principal) throw unauthorized();
+        const protectedBranch = branch !== undefined && (this.projects[path.toLowerCase()]?.protected_branches ?? []).includes(branch);
+        if (rank < (protectedBranch ? RANK.maintainer : RANK.developer)) throw forbidden('You are not allowed to push into this branch');
+        return;
+      }
+    }
+  }
+}

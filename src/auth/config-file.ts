@@ -1,0 +1,137 @@
+import { Ajv } from 'ajv';
+import { promises as fsp } from 'node:fs';
+import YAML from 'yaml';
+
+/**
+ * The access configuration (YAML or JSON): users, their tokens, job tokens, and per-project
+ * visibility, members and protected branches. Projects not listed are public with no members.
+ *
+ *   users:
+ *     - { id: 1, username: root, name: Administrator, email: admin@example.com, admin: true }
+ *     - { id: 2, username: alice, name: Alice Example, email: alice@example.com }
+ *   tokens:
+ *     - { token: glpat-demo-api, user: root, scopes: [api] }
+ *     - { token: glpat-demo-read, user: alice, scopes: [read_api], expires_at: 2030-01-01 }
+ *     - { token: glpat-old, user: alice, scopes: [api], revoked: true }
+ *   job_tokens:
+ *     - { token: glcbt-demo-job, user: alice, project: demo/hello-world }
+ *   projects:
+ *     demo/hello-world: { visibility: public, members: { alice: developer }, protected_branches: [main] }
+ */
+export type Role = 'guest' | 'reporter' | 'developer' | 'maintainer' | 'owner';
+export type Visibility = 'public' | 'internal' | 'private';
+
+export interface AccessConfig {
+  users: { id: number; username: string; name: string; email: string; admin?: boolean }[];
+  tokens: { token: string; user: string; scopes: string[]; expires_at?: string; revoked?: boolean }[];
+  job_tokens: { token: string; user: string; project: string }[];
+  projects: Record<string, { visibility?: Visibility; members?: Record<string, Role>; protected_branches?: string[] }>;
+}
+
+const SCOPES = ['api', 'read_api', 'read_user', 'read_repository', 'write_repository', 'sudo', 'admin_mode', 'create_runner', 'k8s_proxy', 'ai_features'];
+const ROLES = ['guest', 'reporter', 'developer', 'maintainer', 'owner'];
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    users: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'username', 'name', 'email'],
+        properties: {
+          id: { type: 'integer', minimum: 1 },
+          username: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*$' },
+          name: { type: 'string', minLength: 1 },
+          email: { type: 'string', pattern: '^[^@\\s]+@[^@\\s]+$' },
+          admin: { type: 'boolean' },
+        },
+      },
+    },
+    tokens: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['token', 'user', 'scopes'],
+        properties: {
+          token: { type: 'string', minLength: 8 },
+          user: { type: 'string' },
+          scopes: { type: 'array', minItems: 1, items: { enum: SCOPES } },
+          expires_at: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}' },
+          revoked: { type: 'boolean' },
+        },
+      },
+    },
+    job_tokens: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['token', 'user', 'project'],
+        properties: { token: { type: 'string', minLength: 8 }, user: { type: 'string' }, project: { type: 'string' } },
+      },
+    },
+    projects: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          visibility: { enum: ['public', 'internal', 'private'] },
+          members: { type: 'object', additionalProperties: { enum: ROLES } },
+          protected_branches: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+  },
+};
+
+const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
+
+export class ConfigError extends Error {}
+
+export function parseAccessConfig(text: string, source: string): AccessConfig {
+  let data: unknown;
+  try {
+    data = source.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${source}: not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+  }
+  data ??= {};
+  if (!validate(data)) {
+    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+    throw new ConfigError(`${source}: ${problems}`);
+  }
+  const config = { users: [], tokens: [], job_tokens: [], projects: {}, ...(data as Partial<AccessConfig>) } as AccessConfig;
+  const usernames = new Set(config.users.map((u) => u.username));
+  const ids = new Set<number>();
+  for (const u of config.users) {
+    if (ids.has(u.id)) throw new ConfigError(`${source}: user id ${u.id} is used twice`);
+    ids.add(u.id);
+  }
+  const seen = new Set<string>();
+  for (const t of [...config.tokens, ...config.job_tokens]) {
+    if (!usernames.has(t.user)) throw new ConfigError(`${source}: a token names unknown user "${t.user}"`);
+    if (seen.has(t.token)) throw new ConfigError(`${source}: a token value is listed twice`);
+    seen.add(t.token);
+  }
+  for (const [project, p] of Object.entries(config.projects)) {
+    for (const member of Object.keys(p.members ?? {})) {
+      if (!usernames.has(member)) throw new ConfigError(`${source}: project ${project} names unknown user "${member}"`);
+    }
+  }
+  return config;
+}
+
+export async function loadAccessConfig(file: string): Promise<AccessConfig> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: ${(err as Error).message}`);
+  }
+  return parseAccessConfig(text, file);
+}
