@@ -1,6 +1,8 @@
 import git from 'isomorphic-git';
-import type { DurableFs } from './durable-fs.js';
 import type { Repository } from './repository.js';
+
+/** Any file system isomorphic-git accepts (node's fs, or the durable one used for API writes). */
+export type GitFs = Parameters<typeof git.writeTree>[0]['fs'];
 
 export interface IndexEntry {
   mode: string;
@@ -68,7 +70,7 @@ export class TreeIndex {
   }
 
   /** Writes the changed directories (emptied ones disappear) and returns the root tree oid. */
-  async write(fs: DurableFs, gitdir: string): Promise<string> {
+  async write(fs: GitFs, gitdir: string): Promise<string> {
     interface Dir {
       files: Map<string, IndexEntry>;
       dirs: Map<string, Dir>;
