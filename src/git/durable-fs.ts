@@ -25,7 +25,9 @@ export class DurableFs {
 
   private writeFile = (async (file: string, data: string | Uint8Array) => {
     const dir = path.dirname(file);
-    const temp = path.join(dir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    // Like git's own temporaries: objects/tmp_obj_*, which fsck ignores and git prune removes.
+    const temp = path.join(path.dirname(dir), `tmp_obj_${process.pid}_${Math.random().toString(36).slice(2)}`);
+    await fsp.mkdir(dir, { recursive: true });
     const handle = await fsp.open(temp, 'wx', 0o444);
     try {
       await handle.writeFile(data);
@@ -33,8 +35,14 @@ export class DurableFs {
     } finally {
       await handle.close();
     }
-    await fsp.rename(temp, file);
+    try {
+      await fsp.rename(temp, file);
+    } catch (err) {
+      await fsp.rm(temp, { force: true });
+      throw err;
+    }
     this.dirtyDirs.add(dir);
+    this.dirtyDirs.add(path.dirname(dir));
   }) as unknown as typeof fsp.writeFile;
 
   private mkdir = (async (dir: string, options?: fs.MakeDirectoryOptions) => {

@@ -18,9 +18,21 @@ export class RefUpdateError extends Error {
  * over the ref, fsync the directory. Readers see the old or the new value, never a torn one,
  * and a crash before the rename leaves the old value.
  */
+/** A lock older than this was left by a crashed writer (git writers hold one for milliseconds). */
+const STALE_LOCK_MS = 30_000;
+
 export async function compareAndSwapRef(repo: Repository, ref: string, expected: string | null, next: string): Promise<void> {
   const file = path.join(repo.gitdir, ref);
   const lock = `${file}.lock`;
+  // git's directory/file rule: refs/heads/a and refs/heads/a/b cannot both exist.
+  if (expected === null) {
+    for (const existing of (await repo.refs()).refs.keys()) {
+      if (existing.startsWith(`${ref}/`) || ref.startsWith(`${existing}/`)) {
+        throw new RefUpdateError(`'${existing}' exists; cannot create '${ref}'`, 'conflict');
+      }
+    }
+  }
+  await breakStaleLock(lock);
   try {
     await fsp.mkdir(path.dirname(file), { recursive: true });
   } catch {
@@ -41,7 +53,11 @@ export async function compareAndSwapRef(repo: Repository, ref: string, expected:
     await handle.writeFile(`${next}\n`);
     await handle.sync();
     await handle.close();
-    await fsp.rename(lock, file);
+    try {
+      await fsp.rename(lock, file);
+    } catch (err) {
+      throw new RefUpdateError(`cannot write ${ref}: ${(err as NodeJS.ErrnoException).code}`, 'conflict');
+    }
     renamed = true;
     await syncDir(path.dirname(file));
   } finally {
@@ -49,5 +65,14 @@ export async function compareAndSwapRef(repo: Repository, ref: string, expected:
       await handle.close().catch(() => undefined);
       await fsp.rm(lock, { force: true });
     }
+  }
+}
+
+async function breakStaleLock(lock: string): Promise<void> {
+  try {
+    const st = await fsp.stat(lock);
+    if (Date.now() - st.mtimeMs > STALE_LOCK_MS) await fsp.rm(lock, { force: true });
+  } catch {
+    /* no lock */
   }
 }

@@ -43,10 +43,9 @@ export async function createCommit(repo: GitRepo, user: User, request: CreateCom
     try {
       return await serializeWrite(repo.repo.gitdir, () => attemptCommit(repo, user, request));
     } catch (err) {
-      if (!(err instanceof RefUpdateError) || attempt >= MAX_ATTEMPTS) {
-        if (err instanceof RefUpdateError) throw apiError(`Could not update branch ${request.branch}. Please refresh and try again.`);
-        throw err;
-      }
+      if (!(err instanceof RefUpdateError)) throw err;
+      if (err.reason === 'conflict') throw apiError(`Something went wrong when we tried to create '${request.branch}' for you: ${err.message}`);
+      if (attempt >= MAX_ATTEMPTS) throw apiError(`Could not update branch ${request.branch}. Please refresh and try again.`);
     }
   }
 }

@@ -43,11 +43,13 @@ export async function mergeTrees(repo: Repository, baseTree: string | null, ours
   for (const [from, to] of oursRenames) {
     const theirsTo = theirsRenames.get(from);
     if (theirsTo !== undefined && theirsTo !== to) conflict = true; // renamed to two places
+    if (theirsTo === undefined && !theirs.has(from)) conflict = true; // rename/delete
     move(base, from, to);
     if (theirsTo === undefined) move(theirs, from, to);
   }
   for (const [from, to] of theirsRenames) {
     if (oursRenames.has(from)) continue;
+    if (!ours.has(from)) conflict = true; // delete/rename
     move(base, from, to);
     if (ours.has(from) && !ours.has(to)) {
       move(ours, from, to);
@@ -56,6 +58,9 @@ export async function mergeTrees(repo: Repository, baseTree: string | null, ours
       if (entry) index.set(to, entry);
     } else if (ours.has(to)) conflict = true; // theirs moved a file onto one ours has
   }
+  // git's default (merge.directoryRenames=conflict): a file added in a directory the other side
+  // moved away wholesale is a conflict rather than a guess.
+  if (addsIntoRenamedDirectory(base, ours, theirs, oursRenames) || addsIntoRenamedDirectory(base, theirs, ours, theirsRenames)) conflict = true;
   for (const path of new Set([...base.keys(), ...ours.keys(), ...theirs.keys()])) {
     const b = base.get(path);
     const o = ours.get(path);
@@ -96,6 +101,29 @@ export async function mergeTrees(repo: Repository, baseTree: string | null, ours
   // A path cannot be both a file and a directory.
   for (const path of index.files.keys()) if (index.fileAncestor(path)) conflict = true;
   return { index, blobs, conflict };
+}
+
+const dirname = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
+
+/**
+ * Did `renamer` move a whole directory (nothing left under it) that `adder` put a new file in?
+ * Called after alignment: the adder's files that came from the base have moved with their
+ * renames, so what is left under the old directory on the adder's side is new.
+ */
+function addsIntoRenamedDirectory(
+  base: Map<string, IndexEntry>,
+  renamer: Map<string, IndexEntry>,
+  adder: Map<string, IndexEntry>,
+  renames: Map<string, string>,
+): boolean {
+  const movedDirs = new Set<string>();
+  for (const [from, to] of renames) if (dirname(from) !== dirname(to) && dirname(from) !== '') movedDirs.add(dirname(from));
+  for (const dir of movedDirs) {
+    const prefix = `${dir}/`;
+    if ([...renamer.keys()].some((p) => p.startsWith(prefix))) continue; // the directory still exists
+    for (const p of adder.keys()) if (p.startsWith(prefix) && !base.has(p) && ![...renames.keys()].includes(p)) return true;
+  }
+  return false;
 }
 
 interface Change {

@@ -21,5 +21,7 @@ export function invalidBranchName(name: string): string | null {
   if (name.startsWith('/') || name.endsWith('/') || name.endsWith('.')) return 'Branch name is invalid';
   if (name.split('/').some((c) => c.startsWith('.') || c.endsWith('.lock'))) return 'Branch name is invalid';
   if (name === 'HEAD') return 'Branch name is invalid';
+  // GitLab's GitRefValidator: a branch may not look like a full ref.
+  if (/^refs\/(heads|remotes)\//.test(name)) return 'Branch name is invalid';
   return null;
 }

@@ -34,7 +34,8 @@ function messageFor(request: PickRequest): string {
   const { commit } = request;
   if (request.kind === 'revert') return `Revert "${fullTitle(commit.message).trim()}"\n\nThis reverts commit ${commit.oid}`;
   if (request.message !== undefined) return request.message;
-  return `${commit.message.replace(/\s+$/, '')}\n\n(cherry picked from commit ${commit.oid})`;
+  // GitLab appends to the message as stored, trailing newline included.
+  return `${commit.message}\n\n(cherry picked from commit ${commit.oid})`;
 }
 
 /**
@@ -48,7 +49,7 @@ export async function pickOnto(repo: GitRepo, user: User, request: PickRequest):
       return await serializeWrite(repo.repo.gitdir, () => attemptPick(repo, user, request));
     } catch (err) {
       if (!(err instanceof RefUpdateError)) throw err;
-      if (attempt >= 3) throw new GitLabError(400, { message: `Could not update branch ${request.branch}. Please refresh and try again.` });
+      if (err.reason === 'conflict' || attempt >= 3) throw new GitLabError(400, { message: `Could not update branch ${request.branch}. Please refresh and try again.` });
     }
   }
 }

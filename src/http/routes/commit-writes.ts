@@ -107,6 +107,8 @@ export function commitWritesRouter(services: Services): Router {
     const { dialect, urls, grant } = context(res);
     const project = await projectFor(services, req, res, 'read_project');
     const input = allParams(req);
+    // start_project is an id or a path: Grape takes [Integer, String].
+    if (typeof input.start_project === 'number') input.start_project = String(input.start_project);
     const errors: string[] = [];
     let top: { branch: string; message: string; startBranch?: string; startSha?: string; startProject?: string; authorName?: string; authorEmail?: string; stats: boolean; force: boolean };
     try {
