@@ -2,7 +2,7 @@ import type { Repository } from './repository.js';
 
 /** Lets other requests run during long walks: objects are read synchronously, so a walk never waits on I/O. */
 export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-export const YIELD_EVERY = 2048;
+export const YIELD_EVERY = 256;
 
 /** What a history walk needs of a commit: kept for every commit ever seen (commits never change). */
 export interface CommitNode {

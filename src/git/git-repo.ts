@@ -22,7 +22,8 @@ const EMPTY = new Uint8Array(0);
 export class GitRepo {
   readonly repo: Repository;
   readonly graph: CommitGraph;
-  private readonly walks = new Lru<string, HistoryWalk>(64);
+  // Walks keep per-commit state; bound them by the commits they have visited.
+  private readonly walks = new Lru<string, HistoryWalk>(1_500_000, (walk) => walk.size);
   private readonly stats = new Lru<string, Promise<CommitStats>>(20_000);
   private readonly counts = new Lru<string, Promise<number>>(1_000);
   private readonly diffs = new Lru<string, Promise<DiffResult>>(256);
@@ -37,7 +38,7 @@ export class GitRepo {
     const key = JSON.stringify({ ...query, author: query.author?.source ?? null });
     let walk = this.walks.get(key);
     if (!walk) {
-      walk = new HistoryWalk(this.repo, this.graph, query);
+      walk = new HistoryWalk(this.repo, this.graph, query, () => this.walks.touch(key));
       this.walks.set(key, walk);
     }
     return walk;

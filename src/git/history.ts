@@ -112,6 +112,8 @@ export class HistoryWalk {
     private readonly repo: Repository,
     private readonly graph: CommitGraph,
     private readonly query: HistoryQuery,
+    /** Told when the walk has grown (so a cache can re-weigh it). */
+    private readonly onGrow: () => void = () => undefined,
   ) {
     this.limited = query.exclude.length > 0 || query.topo;
   }
@@ -119,7 +121,9 @@ export class HistoryWalk {
   /** Commits offset..offset+limit-1 of the listing (fewer at the end). */
   page(offset: number, limit: number): Promise<string[]> {
     const run = this.busy.then(async () => {
+      const before = this.flags.size;
       await this.fill(offset + limit);
+      if (this.flags.size !== before) this.onGrow();
       return this.shown.slice(offset, offset + limit);
     });
     this.busy = run.catch(() => undefined);
@@ -140,6 +144,11 @@ export class HistoryWalk {
   }
 
   private steps = 0;
+
+  /** Commits this walk holds state for: its weight in the walk cache. */
+  get size(): number {
+    return this.flags.size;
+  }
 
   private async parse(oid: string): Promise<CommitNode> {
     if (++this.steps % YIELD_EVERY === 0) await yieldToEventLoop();

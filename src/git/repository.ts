@@ -30,12 +30,13 @@ export class ObjectMissingError extends Error {}
  */
 export class Repository {
   private readonly db: ObjectDb;
-  private readonly commits = new Lru<string, Commit>(50_000);
-  private readonly trees = new Lru<string, TreeEntry[]>(20_000);
+  // Bounded by weight: a big root tree costs as much as thousands of small ones.
+  private readonly commits = new Lru<string, Commit>(8 * 1024 * 1024, (c) => 200 + c.message.length);
+  private readonly trees = new Lru<string, TreeEntry[]>(500_000, (entries) => entries.length);
   private readonly peeled = new Map<string, string | null>();
 
   constructor(readonly gitdir: string) {
-    this.db = new ObjectDb(gitdir);
+    this.db = new ObjectDb(gitdir, 48 * 1024 * 1024);
   }
 
   /** Re-list packs (after writes or a repack). */
