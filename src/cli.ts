@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     const access = await loadAccessConfig(config.configFile);
     process.stdout.write(`  access:       ${config.configFile}\n`);
     for (const t of access.tokens) process.stdout.write(`  token:        ${t.token} (${t.user}, ${t.scopes.join(' ')})\n`);
+    for (const t of access.job_tokens) process.stdout.write(`  job token:    ${t.token} (${t.user}, ${t.project})\n`);
   }
   process.stdout.write(`  try: curl ${server.url}/api/v4/projects\n`);
   const stop = () => {

@@ -42,10 +42,11 @@ function oauthError(status: number, error: string, description: string, extra: R
  */
 export class AccessPolicy {
   private readonly tokens = new Map<string, TokenRecord>();
-  private readonly projects: AccessConfig['projects'];
+  // Maps and own-property lookups only: a name like "constructor" must not find Object.prototype.
+  private readonly projects: Map<string, AccessConfig['projects'][string]>;
 
   constructor(config: AccessConfig, users: Map<string, User>, adminToken?: { token: string; user: User }) {
-    this.projects = Object.fromEntries(Object.entries(config.projects).map(([path, p]) => [path.toLowerCase(), p]));
+    this.projects = new Map(Object.entries(config.projects).map(([path, p]) => [path.toLowerCase(), p]));
     for (const t of config.tokens) {
       this.tokens.set(t.token, { principal: { user: users.get(t.user)!, scopes: t.scopes }, expiresAt: t.expires_at, revoked: t.revoked, job: false });
     }
@@ -80,14 +81,19 @@ export class AccessPolicy {
   }
 
   visibility(path: string): Visibility {
-    return this.projects[path.toLowerCase()]?.visibility ?? 'public';
+    return this.projects.get(path.toLowerCase())?.visibility ?? 'public';
   }
 
   role(principal: Principal | null, path: string): Role | null {
     if (!principal) return null;
     if (principal.user.admin) return 'owner';
     if (principal.jobProject !== undefined) return principal.jobProject === path.toLowerCase() ? 'developer' : null;
-    return this.projects[path.toLowerCase()]?.members?.[principal.user.username] ?? null;
+    const members = this.projects.get(path.toLowerCase())?.members;
+    return members && Object.hasOwn(members, principal.user.username) ? members[principal.user.username] : null;
+  }
+
+  isProtected(path: string, branch: string): boolean {
+    return (this.projects.get(path.toLowerCase())?.protected_branches ?? []).includes(branch);
   }
 
   canSee(principal: Principal | null, path: string): boolean {
@@ -121,12 +127,13 @@ export class AccessPolicy {
         if (role === 'guest' || (isPrivate && rank < RANK.reporter)) throw forbidden();
         return;
       case 'create_status':
+        // A status on a protected ref needs the right to push to it.
         if (!principal) throw unauthorized();
-        if (rank < RANK.developer) throw forbidden();
+        if (rank < RANK.developer || (branch !== undefined && this.isProtected(path, branch) && rank < RANK.maintainer)) throw forbidden();
         return;
       case 'push_code': {
         if (!principal) throw unauthorized();
-        const protectedBranch = branch !== undefined && (this.projects[path.toLowerCase()]?.protected_branches ?? []).includes(branch);
+        const protectedBranch = branch !== undefined && this.isProtected(path, branch);
         if (rank < (protectedBranch ? RANK.maintainer : RANK.developer)) throw forbidden('You are not allowed to push into this branch');
         return;
       }

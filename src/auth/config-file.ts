@@ -108,9 +108,12 @@ export function parseAccessConfig(text: string, source: string): AccessConfig {
   const config = { users: [], tokens: [], job_tokens: [], projects: {}, ...(data as Partial<AccessConfig>) } as AccessConfig;
   const usernames = new Set(config.users.map((u) => u.username));
   const ids = new Set<number>();
+  const names = new Set<string>();
   for (const u of config.users) {
     if (ids.has(u.id)) throw new ConfigError(`${source}: user id ${u.id} is used twice`);
+    if (names.has(u.username)) throw new ConfigError(`${source}: username "${u.username}" is used twice`);
     ids.add(u.id);
+    names.add(u.username);
   }
   const seen = new Set<string>();
   for (const t of [...config.tokens, ...config.job_tokens]) {

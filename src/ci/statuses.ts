@@ -42,7 +42,8 @@ const MAX_FIELD = 255;
 export class CommitStatuses {
   constructor(private readonly store: SidecarStore) {}
 
-  async post(project: Project, sha: string, user: User, input: PostStatus, now = new Date().toISOString()): Promise<StatusRow> {
+  /** `authorizeRef` may refuse the resolved ref (a protected one needs push rights). */
+  async post(project: Project, sha: string, user: User, input: PostStatus, authorizeRef: (ref: string) => void = () => undefined, now = new Date().toISOString()): Promise<StatusRow> {
     return this.store.update(project.id, sha, async (record, ids) => {
       // Inside the per-SHA critical section, so the pipeline a ref-less post picks cannot change under it.
       // The ref: given; else the newest pipeline's; else the first branch holding the commit.
@@ -56,6 +57,7 @@ export class CommitStatuses {
         resolvedRef = branches[0];
         if (resolvedRef === undefined) throw notFound('References for commit');
       }
+      authorizeRef(resolvedRef);
       validateLengths(input);
       const matching = record.pipelines.filter(
         (p) => (input.ref === undefined || p.ref === resolvedRef) && (input.pipelineId === undefined || p.id === input.pipelineId),

@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import { type CommitGraph, type CommitNode, YIELD_EVERY, yieldToEventLoop } from './commit-graph.js';
 import type { Repository } from './repository.js';
 
@@ -28,7 +29,13 @@ export interface HistoryQuery {
   /** Literal pathspecs without leading/trailing slashes; [] for no limiting. */
   paths: string[];
   /** git --author: matched against "Name <email>" of the author line. */
-  author: RegExp | null;
+  author: AuthorMatcher | null;
+}
+
+/** Matches an author line; linear-time, like git's POSIX regex (no catastrophic backtracking). */
+export interface AuthorMatcher {
+  source: string;
+  test(text: string): boolean;
 }
 
 const UNINTERESTING = 1;
@@ -383,8 +390,11 @@ export async function mergeBases(graph: CommitGraph, a: string, b: string): Prom
   return bases.sort((x, y) => y.time - x.time).map((n) => n.oid);
 }
 
-/** git --author takes a POSIX basic regular expression; this turns one into a JS RegExp. */
-export function authorPattern(pattern: string): RegExp {
+/**
+ * git --author takes a POSIX basic regular expression. Converted to RE2 syntax and matched with
+ * RE2JS, whose time is linear in the input: a pattern can never stall the server.
+ */
+export function authorPattern(pattern: string): AuthorMatcher {
   let out = '';
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i];
@@ -395,9 +405,11 @@ export function authorPattern(pattern: string): RegExp {
       out += '(){}|+?'.includes(ch) ? `\\${ch}` : ch;
     }
   }
+  let compiled: RE2JS;
   try {
-    return new RegExp(out);
+    compiled = RE2JS.compile(out);
   } catch {
-    return new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    compiled = RE2JS.compile(RE2JS.quote(pattern));
   }
+  return { source: pattern, test: (text: string) => compiled.matcher(text).find() };
 }

@@ -38,6 +38,8 @@ function apiRouter(services: Services, dialect: Dialect): express.Router {
     res.locals.fakelab = { dialect, grant: null, urls: new Urls(baseUrl), baseUrl };
     next();
   });
+  // Grape answers OPTIONS with an empty 204.
+  router.use((req: Request, res: Response, next: NextFunction) => (req.method === 'OPTIONS' ? void res.status(204).end() : next()));
   router.use(bodyParsers());
   router.use(authenticate(services.access, dialect));
   // GitLab 8.x authenticated every API call, even reads of public projects.

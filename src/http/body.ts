@@ -13,7 +13,8 @@ export class ParamNestingError extends Error {}
  * already has the key). Order matters, so this works on the pairs, not on a parsed object.
  */
 export function railsParams(pairs: Iterable<[string, string]>): Record<string, unknown> {
-  const params: Record<string, unknown> = {};
+  // Null-prototype objects: a key like __proto__ is just a key, never Object.prototype.
+  const params: Record<string, unknown> = Object.create(null);
   for (const [name, value] of pairs) normalize(params, name, value, 0);
   return params;
 }
@@ -35,9 +36,9 @@ function normalize(params: Record<string, unknown>, name: string, value: unknown
       const list = Array.isArray(params[key]) ? (params[key] as unknown[]) : (params[key] = []) as unknown[];
       const last = list[list.length - 1];
       if (isHash(last) && !hasNestedKey(last, child)) normalize(last, child, value, depth + 1);
-      else list.push(normalize({}, child, value, depth + 1));
+      else list.push(normalize(Object.create(null), child, value, depth + 1));
     } else {
-      const hash = isHash(params[key]) ? (params[key] as Record<string, unknown>) : (params[key] = {}) as Record<string, unknown>;
+      const hash = isHash(params[key]) ? (params[key] as Record<string, unknown>) : (params[key] = Object.create(null)) as Record<string, unknown>;
       normalize(hash, after, value, depth + 1);
     }
   }
@@ -51,7 +52,7 @@ function hasNestedKey(hash: Record<string, unknown>, key: string): boolean {
   if (/\[\]/.test(key)) return false;
   let current: unknown = hash;
   for (const part of key.split(/[[\]]+/).filter(Boolean)) {
-    if (!isHash(current) || !(part in current)) return false;
+    if (!isHash(current) || !Object.hasOwn(current, part)) return false;
     current = current[part];
   }
   return true;
@@ -86,29 +87,43 @@ function multipart(req: Request, _res: Response, next: NextFunction): void {
   }
   const pairs: [string, string][] = [];
   let failure: GitLabError | null = null;
+  let finished = false;
+  const finish = (err?: unknown) => {
+    if (finished) return;
+    finished = true;
+    req.unpipe(parser);
+    next(err);
+  };
   parser.on('field', (name, value, info) => {
     if (info.valueTruncated) failure ??= new GitLabError(413, { message: '413 Request Entity Too Large' });
     pairs.push([name, value]);
   });
   parser.on('filesLimit', () => (failure ??= badRequest('file uploads are not accepted')));
   parser.on('fieldsLimit', () => (failure ??= badRequest('too many parameters')));
-  parser.on('error', () => {
-    failure ??= badRequest('invalid multipart body');
-    next(failure);
-  });
+  parser.on('error', () => finish((failure ??= badRequest('invalid multipart body'))));
   parser.on('close', () => {
-    if (failure) return next(failure);
+    if (failure) return finish(failure);
     try {
       req.body = railsParams(pairs);
     } catch (err) {
-      return next(err instanceof ParamNestingError ? badRequest(err.message) : err);
+      return finish(err instanceof ParamNestingError ? badRequest(err.message) : err);
     }
-    next();
+    finish();
   });
   req.pipe(parser);
 }
 
+/** A body announced as too large is refused before a byte of it is read; the connection then closes. */
+function announcedSizeLimit(req: Request, res: Response, next: NextFunction): void {
+  const length = Number(req.get('content-length') ?? 0);
+  if (length > BODY_LIMITS.bytes) {
+    res.setHeader('Connection', 'close');
+    return next(new GitLabError(413, { message: '413 Request Entity Too Large' }));
+  }
+  next();
+}
+
 /** Every body format clients send: JSON (python-gitlab, gitbeaker), urlencoded (Jenkins), multipart. */
 export function bodyParsers() {
-  return [express.json({ limit: BODY_LIMITS.bytes, strict: false }), ...urlencoded, multipart];
+  return [announcedSizeLimit, express.json({ limit: BODY_LIMITS.bytes, strict: false }), ...urlencoded, multipart];
 }

@@ -4,7 +4,7 @@ import { TreeIndex } from '../git/index-tree.js';
 import type { GitRepo } from '../git/git-repo.js';
 import type { User } from '../users.js';
 import { publishBranch, RefUpdateError, serializeWrite, writeBlob, writeCommitObject } from './commit-writer.js';
-import { invalidBranchName, normalizeFilePath } from './paths.js';
+import { invalidBranchName, isGitmodules, normalizeFilePath, unsafeGitmodules } from './paths.js';
 
 export type ActionKind = 'create' | 'update' | 'move' | 'delete' | 'chmod';
 
@@ -106,7 +106,9 @@ async function applyAction(repo: GitRepo, base: string | null, index: TreeIndex,
   const filePath = normalizeFilePath(action.file_path);
   const content = () => {
     const text = action.content ?? '';
-    return action.encoding === 'base64' ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+    const data = action.encoding === 'base64' ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+    if (isGitmodules(filePath) && unsafeGitmodules(data)) throw apiError('Invalid .gitmodules: a submodule url or path may not start with "-"');
+    return data;
   };
   // A blob staged earlier in this request counts as present.
   const staged = (p: string) => pendingBlobs.find((b) => b.path === p);

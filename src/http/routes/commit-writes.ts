@@ -4,7 +4,6 @@ import { commitDetailV3, commitDetailV4, commitV3, commitV4 } from '../../gitlab
 import { pickOnto } from '../../writes/pick.js';
 import { pipelineView } from '../../gitlab/ci-entities.js';
 import { type ActionKind, type CommitAction, createCommit } from '../../writes/create-commit.js';
-import { requireUser } from '../auth.js';
 import { context, findProject, projectFor, projectView, resolveCommitOr404, type Services } from '../context.js';
 import { params } from '../params.js';
 import { allParams } from './statuses.js';
@@ -103,8 +102,9 @@ function parseActions(raw: unknown, allowed: readonly ActionKind[], errors: stri
 export function commitWritesRouter(services: Services): Router {
   const router = Router();
 
-  router.post('/projects/:id/repository/commits', requireUser, async (req, res) => {
+  router.post('/projects/:id/repository/commits', async (req, res) => {
     const { dialect, urls, grant } = context(res);
+    // The project first (404 for one the caller cannot see), then the right to push (401/403).
     const project = await projectFor(services, req, res, 'read_project');
     const input = allParams(req);
     // start_project is an id or a path: Grape takes [Integer, String].
@@ -162,7 +162,7 @@ export function commitWritesRouter(services: Services): Router {
   const pickParams = params({ branch: { type: 'string', required: true }, dry_run: { type: 'boolean', default: false }, message: { type: 'string' } });
 
   for (const [route, kind] of [['cherry_pick', 'cherry-pick'], ['revert', 'revert']] as const) {
-    router.post(`/projects/:id/repository/commits/:sha/${route}`, requireUser, async (req, res, next) => {
+    router.post(`/projects/:id/repository/commits/:sha/${route}`, async (req, res, next) => {
       const { dialect, urls, grant } = context(res);
       // GitLab 8.x had cherry_pick (8.15+) but no revert.
       if (dialect === 'v3' && kind === 'revert') return next(routeNotFound());

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import { notFound } from '../../errors.js';
 import type { Commit } from '../../git/objects.js';
 import type { Ref } from '../../git/repository.js';
@@ -49,7 +49,17 @@ function legacyRefCommit(c: Commit): Record<string, unknown> {
 export function refsRouter(services: Services): Router {
   const router = Router();
 
-  async function presentBranch(project: Project, ref: Ref, defaultBranch: string | null, dialect: Dialect, urls: Urls) {
+  /** Whether the caller may push to a branch (the branch entity's can_push). */
+  const pushRight = (res: Response, project: Project) => (branch: string) => {
+    try {
+      services.access.require(context(res).grant, project.path, 'push_code', branch);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  async function presentBranch(project: Project, ref: Ref, defaultBranch: string | null, dialect: Dialect, urls: Urls, canPush: (branch: string) => boolean) {
     const commit = await project.repo.repo.readCommit(ref.oid);
     const isDefault = ref.name === defaultBranch;
     if (dialect === 'v3') {
@@ -67,7 +77,7 @@ export function refsRouter(services: Services): Router {
       protected: isDefault,
       developers_can_push: false,
       developers_can_merge: false,
-      can_push: true,
+      can_push: canPush(ref.name),
       default: isDefault,
       web_url: `${urls.project(project.path)}/-/tree/${ref.name.split('/').map(encodeURIComponent).join('/')}`,
     };
@@ -102,7 +112,7 @@ export function refsRouter(services: Services): Router {
     const window = pageWindow(p.page, p.per_page);
     const page = branches.slice(window.offset, window.offset + window.perPage);
     setPaginationHeaders(req, res, { window, count: page.length, total: branches.length, params: { ...req.query, ...p, id: projectParam(req) }, baseUrl });
-    res.json(await Promise.all(page.map((b) => presentBranch(project, b, defaultBranch, dialect, urls))));
+    res.json(await Promise.all(page.map((b) => presentBranch(project, b, defaultBranch, dialect, urls, pushRight(res, project)))));
   });
 
   router.get('/projects/:id/repository/branches/:branch', async (req, res) => {
@@ -112,7 +122,7 @@ export function refsRouter(services: Services): Router {
     const name = String(req.params.branch);
     const oid = refs.refs.get(`refs/heads/${name}`);
     if (!oid) throw notFound('Branch');
-    res.json(await presentBranch(project, { name, oid }, await project.repo.repo.defaultBranch(refs), dialect, urls));
+    res.json(await presentBranch(project, { name, oid }, await project.repo.repo.defaultBranch(refs), dialect, urls, pushRight(res, project)));
   });
 
   router.get('/projects/:id/repository/tags', async (req, res) => {

@@ -78,7 +78,7 @@ export function statusesRouter(services: Services): Router {
       coverage: p.coverage,
       pipelineId: p.pipeline_id,
     };
-    const row = await services.statuses.post(project, commit.oid, grant!.user, input);
+    const row = await services.statuses.post(project, commit.oid, grant!.user, input, (ref) => services.access.require(grant, project.path, 'create_status', ref));
     res.status(201).json(statusEntity(row, services.users, urls, dialect));
   });
 
@@ -115,7 +115,7 @@ export function statusesRouter(services: Services): Router {
     res.json(page.map((n) => noteEntity(n, services.users, urls)));
   });
 
-  router.post('/projects/:id/repository/commits/:sha/comments', requireUser, async (req, res) => {
+  router.post('/projects/:id/repository/commits/:sha/comments', async (req, res) => {
     const { dialect, urls, grant } = context(res);
     const sha = String(req.params.sha);
     if (dialect === 'v3' && !V3_COMMENT_SHA.test(sha)) throw invalidParams(['sha is invalid']);

@@ -1,0 +1,185 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pino } from 'pino';
+import YAML from 'yaml';
+import { startServer, type RunningServer } from '../../src/index.js';
+import type { BuiltRepository } from '../../src/fixtures/builder.js';
+import { buildNamedFixture, git, removeDir, tempDir } from './fixtures.js';
+
+/**
+ * One access configuration shared by the auth matrix and the fuzz test: an admin, a developer
+ * (private and public project), a reporter and a guest (private project), an outsider, tokens of
+ * every interesting scope and state, and a job token for the developer on the public project.
+ */
+export const PROJECTS = {
+  /** private: dev developer, rep reporter, guest guest */
+  PRIV: 'fakelab/edge-cases',
+  /** internal: no members */
+  INT: 'fakelab/signed',
+  /** public: dev developer, main protected */
+  PUB: 'demo/hello-world',
+} as const;
+export type ProjectKey = keyof typeof PROJECTS;
+
+export interface ConfigUser {
+  id: number;
+  username: string;
+  name: string;
+  email: string;
+  admin?: boolean;
+}
+
+export const USERS: Record<'root' | 'dev' | 'rep' | 'guest' | 'outsider', ConfigUser> = {
+  root: { id: 1, username: 'root', name: 'Administrator', email: 'admin@example.com', admin: true },
+  dev: { id: 2, username: 'dev', name: 'Dev Eloper', email: 'dev@example.com' },
+  rep: { id: 3, username: 'rep', name: 'Rep Orter', email: 'rep@example.com' },
+  guest: { id: 4, username: 'guest', name: 'Gus Guest', email: 'guest@example.com' },
+  outsider: { id: 5, username: 'outsider', name: 'Otto Outsider', email: 'outsider@example.org' },
+};
+
+export const TOKENS = {
+  admin: 'glpat-auth-admin-api-0001',
+  devApi: 'glpat-auth-dev-api-00002',
+  devReadApi: 'glpat-auth-dev-readapi-03',
+  repApi: 'glpat-auth-rep-api-00004',
+  guestApi: 'glpat-auth-guest-api-005',
+  outsiderApi: 'glpat-auth-outsider-api-6',
+  readUser: 'glpat-auth-dev-readuser-7',
+  readRepository: 'glpat-auth-dev-readrepo-8',
+  expired: 'glpat-auth-dev-expired-09',
+  revoked: 'glpat-auth-dev-revoked-10',
+  job: 'glcbt-auth-dev-job-public-11',
+  /** Not in the configuration. */
+  bad: 'glpat-auth-not-a-token-12',
+} as const;
+
+export function accessConfig(): Record<string, unknown> {
+  return {
+    users: Object.values(USERS),
+    tokens: [
+      { token: TOKENS.admin, user: 'root', scopes: ['api'] },
+      { token: TOKENS.devApi, user: 'dev', scopes: ['api'] },
+      { token: TOKENS.devReadApi, user: 'dev', scopes: ['read_api'] },
+      { token: TOKENS.repApi, user: 'rep', scopes: ['api'] },
+      { token: TOKENS.guestApi, user: 'guest', scopes: ['api'] },
+      { token: TOKENS.outsiderApi, user: 'outsider', scopes: ['api'] },
+      { token: TOKENS.readUser, user: 'dev', scopes: ['read_user'] },
+      { token: TOKENS.readRepository, user: 'dev', scopes: ['read_repository'] },
+      { token: TOKENS.expired, user: 'dev', scopes: ['api'], expires_at: '2020-01-01' },
+      { token: TOKENS.revoked, user: 'dev', scopes: ['api'], revoked: true },
+    ],
+    job_tokens: [{ token: TOKENS.job, user: 'dev', project: PROJECTS.PUB }],
+    projects: {
+      [PROJECTS.PRIV]: { visibility: 'private', members: { dev: 'developer', rep: 'reporter', guest: 'guest' } },
+      [PROJECTS.INT]: { visibility: 'internal' },
+      [PROJECTS.PUB]: { visibility: 'public', members: { dev: 'developer' }, protected_branches: ['main'] },
+    },
+  };
+}
+
+export interface AuthServer extends RunningServer {
+  root: string;
+  reposDir: string;
+  dataDir: string;
+  configFile: string;
+  built: Record<ProjectKey, BuiltRepository>;
+  gitdir(key: ProjectKey): string;
+  stop(): Promise<void>;
+}
+
+/** Builds the three fixtures under `<root>/repos`, writes the config, starts fakelab (silent) on 127.0.0.1:0. */
+export async function startAuthServer(options: { root?: string; beforeStart?: (built: Record<ProjectKey, BuiltRepository>) => void | Promise<void> } = {}): Promise<AuthServer> {
+  const root = options.root ?? tempDir('fakelab-auth-');
+  const reposDir = path.join(root, 'repos');
+  const dataDir = path.join(root, 'data');
+  const configDir = path.join(root, 'config');
+  mkdirSync(reposDir, { recursive: true });
+  mkdirSync(configDir, { recursive: true });
+  const built = {
+    PUB: await buildNamedFixture('hello-world', reposDir),
+    PRIV: await buildNamedFixture('edge-cases', reposDir),
+    INT: await buildNamedFixture('signed', reposDir),
+  };
+  const configFile = path.join(configDir, 'access.yaml');
+  writeFileSync(configFile, YAML.stringify(accessConfig()));
+  await options.beforeStart?.(built);
+  const server = await startServer({ reposDir, dataDir, port: 0, host: '127.0.0.1', configFile, logger: pino({ level: 'silent' }) });
+  return {
+    ...server,
+    root,
+    reposDir,
+    dataDir,
+    configFile,
+    built,
+    gitdir: (key) => built[key].gitdir,
+    stop: async () => {
+      await server.close();
+      if (!options.root) removeDir(root);
+    },
+  };
+}
+
+/** `git for-each-ref` (name, oid), the oracle for "nothing moved". */
+export function refSnapshot(gitdir: string): string {
+  return git(gitdir, 'for-each-ref', '--format=%(refname) %(objectname)');
+}
+
+export function refMap(gitdir: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of refSnapshot(gitdir).split('\n')) {
+    if (!line) continue;
+    const [name, oid] = line.split(' ');
+    map.set(name, oid);
+  }
+  return map;
+}
+
+/** Runs `git fsck --strict --no-dangling`; returns its exit code and all output. */
+export function fsck(gitdir: string): { code: number; output: string } {
+  try {
+    const out = execFileSync('git', ['--git-dir', gitdir, 'fsck', '--strict', '--no-dangling', '--no-progress'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C' },
+    });
+    return { code: 0, output: out };
+  } catch (err) {
+    const e = err as { status?: number; stdout?: string; stderr?: string };
+    return { code: e.status ?? 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+
+/** Creates (or moves) `refs/heads/<name>` to `oid` directly in the bare repository. */
+export function setBranch(gitdir: string, name: string, oid: string): void {
+  git(gitdir, 'update-ref', `refs/heads/${name}`, oid);
+}
+
+/**
+ * A commit on top of `parent` adding one file (git plumbing, no working tree), for cherry-pick
+ * sources that apply cleanly anywhere.
+ */
+export function commitAddingFile(gitdir: string, parent: string, file: string, content: string, message: string): string {
+  const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C', GIT_INDEX_FILE: path.join(gitdir, `tmp-index-${process.pid}`) };
+  const run = (args: string[], input?: string) =>
+    execFileSync('git', ['--git-dir', gitdir, ...args], {
+      encoding: 'utf8',
+      input,
+      env: {
+        ...env,
+        GIT_AUTHOR_NAME: 'Side Author',
+        GIT_AUTHOR_EMAIL: 'side@example.com',
+        GIT_COMMITTER_NAME: 'Side Author',
+        GIT_COMMITTER_EMAIL: 'side@example.com',
+        GIT_AUTHOR_DATE: '2024-03-01T12:00:00Z',
+        GIT_COMMITTER_DATE: '2024-03-01T12:00:00Z',
+      },
+    }).trim();
+  run(['read-tree', parent]);
+  const blob = run(['hash-object', '-w', '--stdin'], content);
+  run(['update-index', '--add', '--cacheinfo', `100644,${blob},${file}`]);
+  const tree = run(['write-tree']);
+  const oid = run(['commit-tree', tree, '-p', parent, '-m', message]);
+  removeDir(env.GIT_INDEX_FILE);
+  return oid;
+}
