@@ -1,3 +1,4 @@
+import { CommitGraphFile } from './commit-graph-file.js';
 import type { Repository } from './repository.js';
 
 /** Lets other requests run during long walks: objects are read synchronously, so a walk never waits on I/O. */
@@ -29,11 +30,26 @@ export class CommitGraph {
     return this.nodes.size;
   }
 
+  private graphFile: { stamp: string | null; file: CommitGraphFile | null; checkedAt: number } = { stamp: null, file: null, checkedAt: 0 };
+
+  /** git's commit-graph file, when the repository has one (re-checked at most once a second). */
+  private graph(): CommitGraphFile | null {
+    const now = Date.now();
+    if (now - this.graphFile.checkedAt < 1000) return this.graphFile.file;
+    const stamp = CommitGraphFile.stamp(this.repo.gitdir);
+    if (stamp !== this.graphFile.stamp) this.graphFile = { stamp, file: stamp ? CommitGraphFile.open(this.repo.gitdir) : null, checkedAt: now };
+    else this.graphFile.checkedAt = now;
+    return this.graphFile.file;
+  }
+
   async node(oid: string): Promise<CommitNode> {
     const known = this.nodes.get(oid);
     if (known) return known;
-    const commit = await this.repo.readCommit(oid);
-    const node: CommitNode = { oid, parents: commit.parents, time: commit.committer.timestamp, tree: commit.tree, generation: 0 };
+    const fromGraph = this.graph()?.lookup(oid);
+    const commit = fromGraph ? null : await this.repo.readCommit(oid);
+    const node: CommitNode = fromGraph
+      ? { oid, parents: fromGraph.parents, time: fromGraph.time, tree: fromGraph.tree, generation: 0 }
+      : { oid, parents: commit!.parents, time: commit!.committer.timestamp, tree: commit!.tree, generation: 0 };
     this.nodes.set(oid, node);
     return node;
   }
