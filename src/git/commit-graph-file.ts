@@ -27,6 +27,7 @@ export class CommitGraphFile {
     private readonly lookupAt: number,
     private readonly commitDataAt: number,
     private readonly extraEdgesAt: number | null,
+    private readonly bloom: { version: number; hashes: number; indexAt: number; dataAt: number; dataEnd: number } | null,
   ) {}
 
   /** The file's key (inode, size, mtime) so a rewritten graph is noticed. */
@@ -61,7 +62,17 @@ export class CommitGraphFile {
     if (fanoutAt === undefined || lookupAt === undefined || commitDataAt === undefined) return null;
     const count = data.readUInt32BE(fanoutAt + 255 * 4);
     if (commitDataAt + count * 36 > data.length) return null;
-    return new CommitGraphFile(data, count, fanoutAt, lookupAt, commitDataAt, offsets.get('EDGE') ?? null);
+    let bloom = null;
+    const indexAt = offsets.get('BIDX');
+    const bdatAt = offsets.get('BDAT');
+    if (indexAt !== undefined && bdatAt !== undefined) {
+      const version = data.readUInt32BE(bdatAt);
+      const hashes = data.readUInt32BE(bdatAt + 4);
+      // The chunk after BDAT (or the trailing checksum) bounds its data.
+      const after = [...offsets.values()].filter((o) => o > bdatAt).sort((a, b) => a - b)[0] ?? data.length - 20;
+      if ((version === 1 || version === 2) && hashes > 0 && hashes < 64) bloom = { version, hashes, indexAt, dataAt: bdatAt + 12, dataEnd: after };
+    }
+    return new CommitGraphFile(data, count, fanoutAt, lookupAt, commitDataAt, offsets.get('EDGE') ?? null, bloom);
   }
 
   get size(): number {
@@ -90,6 +101,31 @@ export class CommitGraphFile {
     return this.data.toString('hex', at, at + 20);
   }
 
+  /**
+   * Could `oid` have changed `path` against its first parent? false only when its changed-path
+   * Bloom filter says definitely not; null when the file has no filter for it (or for such a path).
+   */
+  maybeChanged(oid: string, path: string): boolean | null {
+    const b = this.bloom;
+    if (!b) return null;
+    // Version 1 filters hash bytes as signed chars (a git bug kept for compatibility): only ASCII paths agree.
+    if (b.version === 1 && /[^\x00-\x7f]/.test(path)) return null;
+    const position = this.position(oid);
+    if (position < 0) return null;
+    const start = b.dataAt + (position === 0 ? 0 : this.data.readUInt32BE(b.indexAt + (position - 1) * 4));
+    const end = b.dataAt + this.data.readUInt32BE(b.indexAt + position * 4);
+    if (end <= start || end > b.dataEnd) return null;
+    const bits = (end - start) * 8;
+    const key = Buffer.from(path, 'utf8');
+    const h0 = murmur3(0x293ae76f, key);
+    const h1 = murmur3(0x7e646e2c, key);
+    for (let i = 0; i < b.hashes; i++) {
+      const bit = ((h0 + Math.imul(i, h1)) >>> 0) % bits;
+      if (!(this.data[start + (bit >> 3)] & (1 << (bit & 7)))) return false;
+    }
+    return true;
+  }
+
   lookup(oid: string): GraphCommit | null {
     const position = this.position(oid);
     if (position < 0) return null;
@@ -115,4 +151,44 @@ export class CommitGraphFile {
     const time = (high & 0x3) * 2 ** 32 + low;
     return { parents, tree, time };
   }
+}
+
+/** MurmurHash3 (x86, 32-bit) as git's bloom.c computes it for changed-path filters. */
+function murmur3(seed: number, data: Buffer): number {
+  const c1 = 0xcc9e2d51;
+  const c2 = 0x1b873593;
+  let h = seed >>> 0;
+  const blocks = data.length >> 2;
+  for (let i = 0; i < blocks; i++) {
+    let k = data.readUInt32LE(i * 4);
+    k = Math.imul(k, c1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, c2);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const tail = blocks * 4;
+  let k1 = 0;
+  switch (data.length & 3) {
+    case 3:
+      k1 ^= data[tail + 2] << 16;
+    // falls through
+    case 2:
+      k1 ^= data[tail + 1] << 8;
+    // falls through
+    case 1:
+      k1 ^= data[tail];
+      k1 = Math.imul(k1, c1);
+      k1 = (k1 << 15) | (k1 >>> 17);
+      k1 = Math.imul(k1, c2);
+      h ^= k1;
+  }
+  h ^= data.length;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }

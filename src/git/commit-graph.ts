@@ -42,6 +42,16 @@ export class CommitGraph {
     return this.graphFile.file;
   }
 
+  /**
+   * Might `oid` have changed any of `paths` against its first parent? false only when git's
+   * changed-path Bloom filters rule it out; true when they cannot (or there are none).
+   */
+  mayHaveChanged(oid: string, paths: string[]): boolean {
+    const file = this.graph();
+    if (!file) return true;
+    return paths.some((p) => file.maybeChanged(oid, p) !== false);
+  }
+
   async node(oid: string): Promise<CommitNode> {
     const known = this.nodes.get(oid);
     if (known) return known;

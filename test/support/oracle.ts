@@ -17,16 +17,16 @@ export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 const execFileAsync = promisify(execFile);
 
 /** The same environment as fixtures.ts' git(): C locale, UTC, no user or system config. */
-const GIT_ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C', TZ: 'UTC' };
+const gitEnv = () => ({ ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C', TZ: 'UTC' });
 
 /** git with stdin and a binary stdout (for cat-file --batch). */
 function gitBuffer(gitdir: string, args: string[], input: string): Buffer {
-  return execFileSync('git', ['--git-dir', gitdir, ...args], { input, maxBuffer: 1024 * 1024 * 1024, env: GIT_ENV });
+  return execFileSync('git', ['--git-dir', gitdir, ...args], { input, maxBuffer: 1024 * 1024 * 1024, env: gitEnv() });
 }
 
 /** git, asynchronously (many small diffs run a few at a time). */
 async function gitAsync(gitdir: string, args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync('git', ['--git-dir', gitdir, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: GIT_ENV });
+  const { stdout } = await execFileAsync('git', ['--git-dir', gitdir, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: gitEnv() });
   return stdout;
 }
 
@@ -185,7 +185,7 @@ export function gitRevParse(gitdir: string, rev: string): string | null {
   try {
     const out = execFileSync('git', ['--git-dir', gitdir, 'rev-parse', '--verify', '-q', `${rev}^{commit}`], {
       encoding: 'utf8',
-      env: GIT_ENV,
+      env: gitEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return out.trim() || null;
@@ -200,7 +200,7 @@ export function gitLog(gitdir: string, args: string[]): string[] {
     const out = execFileSync('git', ['--git-dir', gitdir, 'log', '--format=%H', ...args], {
       encoding: 'utf8',
       maxBuffer: 256 * 1024 * 1024,
-      env: GIT_ENV,
+      env: gitEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return out.split('\n').filter((l) => l.length > 0);
