@@ -23,10 +23,11 @@ export class GitRepo {
   readonly repo: Repository;
   readonly graph: CommitGraph;
   // Walks keep per-commit state; bound them by the commits they have visited.
-  private readonly walks = new Lru<string, HistoryWalk>(1_500_000, (walk) => walk.size);
+  private readonly walks = new Lru<string, HistoryWalk>(400_000, (walk) => walk.size);
   private readonly stats = new Lru<string, Promise<CommitStats>>(20_000);
   private readonly counts = new Lru<string, Promise<number>>(1_000);
-  private readonly diffs = new Lru<string, Promise<DiffResult>>(256);
+  // Diffs can be megabytes (GitLab's limits allow 50,000 lines): keep only a few dozen.
+  private readonly diffs = new Lru<string, Promise<DiffResult>>(64);
 
   constructor(gitdir: string) {
     this.repo = new Repository(gitdir);

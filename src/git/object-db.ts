@@ -57,7 +57,6 @@ class Pack {
   private readonly namesAt: number;
   private readonly offsetsAt: number;
   private readonly largeAt: number;
-  private sortedOffsets: Float64Array | null = null;
   private readonly packSize: number;
 
   constructor(
@@ -116,22 +115,31 @@ class Pack {
     return this.idx.readUInt32BE(at) * 2 ** 32 + this.idx.readUInt32BE(at + 4);
   }
 
-  /** Where the object at `offset` ends: the next object's offset (or the pack trailer). */
-  private endOf(offset: number): number {
-    if (!this.sortedOffsets) {
-      const all = new Float64Array(this.count);
-      for (let i = 0; i < this.count; i++) all[i] = this.offsetOf(i);
-      this.sortedOffsets = all.sort();
+  /**
+   * The object's bytes from `offset`: its header, then enough of the deflated stream for an
+   * object of `size` bytes (zlib's worst-case bound), so no table of object ends is needed.
+   * Inflating stops at the end of the stream; the extra bytes read are ignored.
+   */
+  private readAt(offset: number): { buf: Buffer; type: number; p: number } {
+    const limit = this.packSize - 20;
+    let buf = Buffer.allocUnsafe(Math.min(4096, limit - offset));
+    fs.readSync(this.fd, buf, 0, buf.length, offset);
+    let p = 0;
+    let c = buf[p++];
+    const type = (c >> 4) & 7;
+    let size = c & 0x0f;
+    let shift = 16;
+    while (c & 0x80) {
+      c = buf[p++];
+      size += (c & 0x7f) * shift;
+      shift *= 128;
     }
-    const s = this.sortedOffsets;
-    let lo = 0;
-    let hi = s.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (s[mid] <= offset) lo = mid + 1;
-      else hi = mid;
+    const need = p + 20 + 10 + size + (size >> 3) + (size >> 6) + 64;
+    if (need > buf.length && offset + buf.length < limit) {
+      buf = Buffer.allocUnsafe(Math.min(need, limit - offset));
+      fs.readSync(this.fd, buf, 0, buf.length, offset);
     }
-    return lo < s.length ? s[lo] : this.packSize - 20;
+    return { buf, type, p };
   }
 
   /** The object at `offset`, deltas resolved (bases through `resolveRef` for REF_DELTA). */
@@ -139,13 +147,10 @@ class Pack {
     const key = `${this.name}:${offset}`;
     const cached = cache.get(key);
     if (cached) return cached;
-    const end = this.endOf(offset);
-    const buf = Buffer.allocUnsafe(end - offset);
-    fs.readSync(this.fd, buf, 0, buf.length, offset);
-    let p = 0;
-    let c = buf[p++];
-    const type = (c >> 4) & 7;
-    while (c & 0x80) c = buf[p++]; // the size varint; inflate tells us the size anyway
+    const read = this.readAt(offset);
+    const { buf, type } = read;
+    let p = read.p;
+    let c: number;
     let result: RawObject;
     if (type === OFS_DELTA || type === REF_DELTA) {
       let base: RawObject | null;
