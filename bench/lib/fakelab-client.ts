@@ -1,4 +1,6 @@
-/** Timed requests to the fakelab server over one kept-alive connection (Node's global fetch). */
+/** Timed requests to the fakelab server over kept-alive connections (Node's global fetch). */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 export interface TimedResponse {
@@ -7,7 +9,9 @@ export interface TimedResponse {
 }
 
 export class FakelabClient {
-  private readonly base: string;
+  /** http://host:port/api/v4/projects/<id> */
+  readonly projectUrl: string;
+  private readonly repositoryBase: string;
 
   constructor(
     serverUrl: string,
@@ -17,21 +21,36 @@ export class FakelabClient {
     /** Explains a failed request, e.g. "the server exited with ...". */
     private readonly diagnose: () => string | null,
   ) {
-    this.base = `${serverUrl}/api/v4/projects/${project}/repository/`;
+    this.projectUrl = `${serverUrl}/api/v4/projects/${project}`;
+    this.repositoryBase = `${this.projectUrl}/repository/`;
+  }
+
+  /** The headers every request carries (also for autocannon). */
+  get headers(): Record<string, string> {
+    return { 'PRIVATE-TOKEN': this.token };
+  }
+
+  /** A request under /api/v4/projects/:id/repository/. */
+  get(request: string): Promise<TimedResponse> {
+    return this.timedGet(this.repositoryBase + request);
+  }
+
+  /** GET /api/v4/projects/:id: cheap, needs no history; the latency probe. */
+  getProject(): Promise<TimedResponse> {
+    return this.timedGet(this.projectUrl);
   }
 
   /**
    * The round trip including the whole body: a client cannot use a page before it has all of
-   * it. undici's global dispatcher keeps the connection alive between calls, so after the
-   * first request no sample pays a TCP handshake.
+   * it. undici's global dispatcher keeps connections alive between calls, so after the first
+   * request (per concurrent caller) no sample pays a TCP handshake.
    */
-  async get(request: string): Promise<TimedResponse> {
-    const url = this.base + request;
+  private async timedGet(url: string): Promise<TimedResponse> {
     const start = performance.now();
     let status: number;
     let body: string;
     try {
-      const response = await fetch(url, { headers: { 'PRIVATE-TOKEN': this.token } });
+      const response = await fetch(url, { headers: this.headers });
       status = response.status;
       body = await response.text();
     } catch (err) {
@@ -45,5 +64,22 @@ export class FakelabClient {
   private explanation(): string {
     const reason = this.diagnose();
     return reason ? ` (${reason})` : '';
+  }
+}
+
+/**
+ * Node loads undici on the first `fetch` of a process (tens of milliseconds). One fetch to a
+ * throwaway in-process server pays that before anything is timed, so that the server's very first
+ * request (the cold-start figure) is not charged with the bench's own lazy loading.
+ */
+export async function warmUpFetch(): Promise<void> {
+  const server = createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    await (await fetch(`http://127.0.0.1:${port}/`)).text();
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

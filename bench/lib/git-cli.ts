@@ -71,6 +71,13 @@ export function timeGit(target: GitTarget, args: string[]): Promise<number> {
   });
 }
 
+/** One sample of several git processes run one after another (e.g. compare's log + diff): their times added. */
+export async function timeGitCommands(target: GitTarget, commands: string[][]): Promise<number> {
+  let total = 0;
+  for (const args of commands) total += await timeGit(target, args);
+  return total;
+}
+
 export async function gitVersion(): Promise<string> {
   return (await gitOutput(null, ['--version'])).trim().replace(/^git version /, '');
 }
@@ -111,9 +118,9 @@ const GRAPH_MARKER = 'fakelab-bench-graph.json';
 
 /**
  * A copy of `sourceDir` at `targetDir` with a commit-graph and changed-path Bloom filters, as
- * Gitaly's housekeeping keeps them. A copy, so that the generated repository (which fakelab
- * serves and the tests expect without a graph) stays as generated. Reused while the source's
- * head is unchanged.
+ * Gitaly's housekeeping keeps them. Both fakelab and the "git" column work on this copy; the
+ * generated repository stays as generated (no graph), for the "git, no graph" column and for the
+ * tests, which expect no graph. Reused while the source's head is unchanged.
  */
 export async function ensureCommitGraphCopy(sourceDir: string, targetDir: string, head: string): Promise<{ graphBytes: number }> {
   const graphFile = path.join(targetDir, 'objects', 'info', 'commit-graph');
@@ -121,6 +128,7 @@ export async function ensureCommitGraphCopy(sourceDir: string, targetDir: string
   if (marker?.head !== head || !(await exists(graphFile))) {
     // Build next to the target and rename, so an interrupted run never leaves a half-made copy behind.
     const scratch = `${targetDir}.tmp-${process.pid}`;
+    await fsp.mkdir(path.dirname(targetDir), { recursive: true });
     await removeLeftoverScratchDirs(targetDir);
     try {
       await fsp.cp(sourceDir, scratch, { recursive: true });

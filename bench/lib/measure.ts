@@ -20,6 +20,14 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** Nearest-rank percentile (p in 0..100): the smallest sample at or above p% of them. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) throw new Error('no samples');
+  const sorted = [...values].sort((x, y) => x - y);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
 /** Wall-clock time of one awaited call, in milliseconds, with its result. */
 export async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const start = performance.now();
@@ -42,6 +50,11 @@ export function formatRatio(ratio: number): string {
 
 export function formatMiB(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** 2,345 req/s */
+export function formatRate(perSecond: number): string {
+  return `${formatCount(Math.round(perSecond))} req/s`;
 }
 
 export function formatCount(n: number): string {

@@ -10,8 +10,21 @@ export const PER_PAGE = 20;
 export const DEEP_PAGE = 1000;
 /** How far down the first-parent chain the single commit is taken from. */
 export const SINGLE_COMMIT_DEPTH = 500;
+/** How many commits the compare row spans (half the history on smaller repositories). */
+export const COMPARE_COMMITS = 1000;
 export const HOT_PATH = 'src/core/engine.txt';
 export const DEEP_PATH = 'src/modules/alpha/beta/deep.txt';
+
+/** Issue 7's targets: fakelab warm ÷ git (with its commit-graph) must be at most this. */
+export const TARGETS = {
+  listing: 1.0,
+  deepPage: 1.0,
+  path: 1.5,
+  withStats: 1.5,
+  singleCommit: 1.0,
+  diff: 1.0,
+  compare: 1.5,
+} as const;
 
 export class WrongAnswerError extends Error {}
 
@@ -19,8 +32,13 @@ export interface Operation {
   label: string;
   /** Path and query under /api/v4/projects/:id/repository/ */
   request: string;
-  /** After `git --git-dir <repo>`. */
-  gitArgs: string[];
+  /**
+   * The git processes doing the same work, each after `git --git-dir <repo>`. A sample runs
+   * them one after another and adds their times (only compare needs two).
+   */
+  gitCommands: string[][];
+  /** The highest acceptable ratio fakelab warm ÷ git (with commit-graph). */
+  target: number;
   /** Throws WrongAnswerError when fakelab's answer is wrong; returns warnings for softer differences. */
   verify(body: unknown, oracle: GitTarget): Promise<string[]>;
 }
@@ -30,7 +48,7 @@ export interface OperationContext {
   commitsOnHead: number;
   firstParentDepth: number;
   samplePaths: string[];
-  /** The no-graph repository, to resolve the single commit. */
+  /** The no-graph repository, to resolve the single commit and the compare base. */
   oracle: GitTarget;
 }
 
@@ -46,19 +64,23 @@ export async function buildOperations(context: OperationContext): Promise<Operat
   const page = deepPage(context.commitsOnHead);
   const single = await singleCommit(context);
   const root = (await gitOutput(context.oracle, ['rev-list', '--max-parents=0', 'HEAD'])).trim().split('\n')[0];
+  const base = await compareBase(context);
   return [
-    listing(`first page (${PER_PAGE})`, `per_page=${PER_PAGE}`, [`-${PER_PAGE}`]),
+    listing(`first page (${PER_PAGE})`, `per_page=${PER_PAGE}`, [`-${PER_PAGE}`], [], TARGETS.listing),
     listing(
       `page ${formatCount(page)} of ${PER_PAGE} (skip ${formatCount((page - 1) * PER_PAGE)})`,
       `per_page=${PER_PAGE}&page=${page}`,
       [`--skip=${(page - 1) * PER_PAGE}`, `-${PER_PAGE}`],
+      [],
+      TARGETS.deepPage,
     ),
-    listing(`path ${HOT_PATH}, first page`, `per_page=${PER_PAGE}&path=${encodeURIComponent(HOT_PATH)}`, [`-${PER_PAGE}`], [HOT_PATH]),
-    listing(`path ${DEEP_PATH}, first page`, `per_page=${PER_PAGE}&path=${encodeURIComponent(DEEP_PATH)}`, [`-${PER_PAGE}`], [DEEP_PATH]),
+    listing(`path ${HOT_PATH}, first page`, `per_page=${PER_PAGE}&path=${encodeURIComponent(HOT_PATH)}`, [`-${PER_PAGE}`], [HOT_PATH], TARGETS.path),
+    listing(`path ${DEEP_PATH}, first page`, `per_page=${PER_PAGE}&path=${encodeURIComponent(DEEP_PATH)}`, [`-${PER_PAGE}`], [DEEP_PATH], TARGETS.path),
     listingWithStats(),
     commitWithStats(single.sha, single.label),
     commitDiff(`commit diff (${single.label})`, single.sha),
     commitDiff('diff of the root import (hundreds of files, GitLab limits)', root),
+    compare(base),
   ];
 }
 
@@ -80,12 +102,13 @@ async function singleCommit(context: OperationContext): Promise<{ sha: string; l
   return { sha, label: `HEAD~${depth}` };
 }
 
-function listing(label: string, query: string, revOptions: string[], paths: string[] = []): Operation {
+function listing(label: string, query: string, revOptions: string[], paths: string[], target: number): Operation {
   const pathspec = paths.length ? ['--', ...paths] : [];
   return {
     label,
     request: `commits?${query}`,
-    gitArgs: ['log', ...revOptions, GITLAB_COMMIT_FORMAT, ...pathspec],
+    gitCommands: [['log', ...revOptions, GITLAB_COMMIT_FORMAT, ...pathspec]],
+    target,
     async verify(body, oracle) {
       const expected = await expectedShas(oracle, [...revOptions, ...pathspec]);
       assertSameShas(label, listedShas(body), expected);
@@ -104,7 +127,8 @@ function listingWithStats(): Operation {
   return {
     label,
     request: `commits?per_page=${PER_PAGE}&with_stats=true`,
-    gitArgs: ['log', `-${PER_PAGE}`, ...statsOptions, GITLAB_COMMIT_FORMAT],
+    gitCommands: [['log', `-${PER_PAGE}`, ...statsOptions, GITLAB_COMMIT_FORMAT]],
+    target: TARGETS.withStats,
     async verify(body, oracle) {
       const commits = body as CommitJson[];
       assertSameShas(label, listedShas(body), await expectedShas(oracle, [`-${PER_PAGE}`]));
@@ -119,7 +143,8 @@ function commitWithStats(sha: string, where: string): Operation {
   return {
     label,
     request: `commits/${sha}?stats=true`,
-    gitArgs: ['show', '--numstat', GITLAB_COMMIT_FORMAT, sha],
+    gitCommands: [['show', '--numstat', GITLAB_COMMIT_FORMAT, sha]],
+    target: TARGETS.singleCommit,
     async verify(body, oracle) {
       const commit = body as CommitJson;
       if (commit?.id !== sha) throw new WrongAnswerError(`${label}: fakelab answered ${commit?.id}, expected ${sha}`);
@@ -143,7 +168,8 @@ function commitDiff(label: string, sha: string): Operation {
   return {
     label,
     request: `commits/${sha}/diff?per_page=100`,
-    gitArgs: ['diff-tree', '-p', '-M', '--root', '--no-commit-id', sha],
+    gitCommands: [['diff-tree', '-p', '-M', '--root', '--no-commit-id', sha]],
+    target: TARGETS.diff,
     async verify(body, oracle) {
       if (!Array.isArray(body)) throw new WrongAnswerError(`${label}: expected a JSON array of diffs`);
       const files = (body as DiffJson[]).map((f) => f.new_path);
@@ -153,6 +179,95 @@ function commitDiff(label: string, sha: string): Operation {
         throw new WrongAnswerError(`${label}: fakelab's files differ from git's (${files.slice(0, 3).join(', ')} vs ${expected.slice(0, 3).join(', ')})`);
       }
       return [];
+    },
+  };
+}
+
+interface CompareBase {
+  /** The base commit A: a first-parent ancestor of HEAD. */
+  from: string;
+  /** HEAD's sha (B). */
+  to: string;
+  /** How many first-parent steps below HEAD A is. */
+  depth: number;
+  /** `git rev-list --count A..B` */
+  commits: number;
+}
+
+/**
+ * A = the nearest first-parent ancestor of HEAD with at least COMPARE_COMMITS commits in A..HEAD,
+ * so that the row compares about 1,000 commits whatever the merge shape (HEAD~1000 alone spans
+ * several times that: every first-parent step may merge a feature branch). Binary search: the
+ * count only grows with the depth.
+ */
+async function compareBase(context: OperationContext): Promise<CompareBase> {
+  const wanted = Math.max(1, Math.min(COMPARE_COMMITS, Math.floor(context.commitsOnHead / 2)));
+  const to = (await gitOutput(context.oracle, ['rev-parse', 'HEAD'])).trim();
+  const count = async (depth: number) => Number((await gitOutput(context.oracle, ['rev-list', '--count', `HEAD~${depth}..HEAD`])).trim());
+  let low = 1;
+  let high = Math.max(1, context.firstParentDepth - 1);
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if ((await count(mid)) >= wanted) high = mid;
+    else low = mid + 1;
+  }
+  const from = (await gitOutput(context.oracle, ['rev-parse', `HEAD~${low}`])).trim();
+  return { from, to, depth: low, commits: await count(low) };
+}
+
+interface CompareJson {
+  commits?: CommitJson[];
+  diffs?: DiffJson[];
+  compare_timeout?: boolean;
+}
+
+/**
+ * `compare?from=A&to=B`: GitLab lists the commits of A..B (oldest first) and the diff from the
+ * merge base of A and B to B. git needs two processes for that: `git log A..B` and
+ * `git diff A...B` (three dots: from the merge base), whose times are added.
+ */
+function compare(base: CompareBase): Operation {
+  const label = `compare of ${formatCount(base.commits)} commits (HEAD~${base.depth}..HEAD)`;
+  const range = `${base.from}..${base.to}`;
+  return {
+    label,
+    request: `compare?from=${base.from}&to=${base.to}`,
+    gitCommands: [
+      ['log', GITLAB_COMMIT_FORMAT, range],
+      ['diff', `${base.from}...${base.to}`],
+    ],
+    target: TARGETS.compare,
+    async verify(body, oracle) {
+      const answer = body as CompareJson;
+      if (!answer || !Array.isArray(answer.commits) || !Array.isArray(answer.diffs)) {
+        throw new WrongAnswerError(`${label}: expected { commits: [...], diffs: [...] }, got ${JSON.stringify(body).slice(0, 200)}`);
+      }
+      const expectedCount = Number((await gitOutput(oracle, ['rev-list', '--count', range])).trim());
+      const listed = answer.commits.map((c) => c.id);
+      if (listed.length !== expectedCount) {
+        throw new WrongAnswerError(`${label}: fakelab lists ${listed.length} commits, git rev-list --count ${range} says ${expectedCount}`);
+      }
+      const warnings: string[] = [];
+      const expected = await expectedShas(oracle, ['--reverse', range]);
+      const expectedSet = new Set(expected);
+      const missing = listed.filter((sha) => !expectedSet.has(sha));
+      if (missing.length > 0 || new Set(listed).size !== listed.length) {
+        throw new WrongAnswerError(`${label}: fakelab's commits are not git's ${range} (e.g. ${missing[0] ?? 'a duplicate'})`);
+      }
+      if (listed.some((sha, i) => sha !== expected[i])) {
+        warnings.push(`${label}: the right commits, in another order than \`git log --reverse ${range}\``);
+      }
+      const files = answer.diffs.map((f) => f.new_path);
+      const output = await gitOutput(oracle, ['-c', 'core.quotepath=off', 'diff', '-M', '--name-only', `${base.from}...${base.to}`]);
+      const gitFiles = output.split('\n').filter(Boolean);
+      const prefix = gitFiles.slice(0, files.length);
+      if (files.length === 0 || files.some((f, i) => f !== prefix[i])) {
+        throw new WrongAnswerError(`${label}: fakelab's diff files differ from git's (${files.slice(0, 3).join(', ')} vs ${prefix.slice(0, 3).join(', ')})`);
+      }
+      if (files.length < gitFiles.length && !answer.compare_timeout) {
+        warnings.push(`${label}: fakelab lists ${files.length} of git's ${gitFiles.length} files without setting compare_timeout`);
+      }
+      return warnings;
     },
   };
 }

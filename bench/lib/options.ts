@@ -5,32 +5,37 @@ export interface BenchOptions {
   sizes: number[];
   /** Timed samples per operation and tool (after one warm-up each). */
   runs: number;
+  /** Length of the measured autocannon run, in seconds. */
+  throughputSeconds: number;
 }
 
-export const DEFAULT_COMMITS = 50_000;
+export const DEFAULT_COMMITS = [1_000, 10_000, 100_000];
 export const DEFAULT_RUNS = 15;
+export const DEFAULT_THROUGHPUT_SECONDS = 10;
 
-export const USAGE = `usage: node dist/bench/run.js [--commits N[,N...]] [--runs N]
+export const USAGE = `usage: node dist/bench/run.js [--commits N[,N...]] [--runs N] [--throughput-seconds N]
 
-  --commits  repository size(s) in commits; a comma list runs several sizes in turn
-             (default ${DEFAULT_COMMITS})
-  --runs     timed samples per operation, fakelab and git alike (default ${DEFAULT_RUNS})
+  --commits             repository size(s) in commits; a comma list runs several sizes in turn
+                        (default ${DEFAULT_COMMITS.join(',')})
+  --runs                timed samples per operation, fakelab and git alike (default ${DEFAULT_RUNS})
+  --throughput-seconds  length of the measured autocannon run (default ${DEFAULT_THROUGHPUT_SECONDS})
 `;
 
 export class UsageError extends Error {}
 
 /** Parses `--name value` and `--name=value`; returns null for --help. */
 export function parseOptions(argv: string[]): BenchOptions | null {
-  const options: BenchOptions = { sizes: [DEFAULT_COMMITS], runs: DEFAULT_RUNS };
+  const options: BenchOptions = { sizes: DEFAULT_COMMITS, runs: DEFAULT_RUNS, throughputSeconds: DEFAULT_THROUGHPUT_SECONDS };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') return null;
-    const match = /^--(commits|runs)(?:=(.*))?$/.exec(arg);
+    const match = /^--(commits|runs|throughput-seconds)(?:=(.*))?$/.exec(arg);
     if (!match) throw new UsageError(`unknown argument: ${arg}`);
     const value = match[2] ?? argv[++i];
     if (value === undefined) throw new UsageError(`--${match[1]} needs a value`);
     if (match[1] === 'commits') options.sizes = value.split(',').map((part) => positiveInteger('--commits', part));
-    else options.runs = positiveInteger('--runs', value);
+    else if (match[1] === 'runs') options.runs = positiveInteger('--runs', value);
+    else options.throughputSeconds = positiveInteger('--throughput-seconds', value);
   }
   return options;
 }

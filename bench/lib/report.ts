@@ -1,8 +1,12 @@
-/** The results: one aligned table per repository size (plain text that is also Markdown), and JSON. */
+/**
+ * The results: one aligned table per repository size, then a summary block against issue 7's
+ * targets (plain text that is also Markdown), and all of it as JSON.
+ */
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { formatCount, formatMiB, formatMs, formatRatio, type Samples } from './measure.js';
+import type { ProbeLatency, Throughput } from './load.js';
+import { formatCount, formatMiB, formatMs, formatRate, formatRatio, type Samples } from './measure.js';
 
 export interface Machine {
   cpu: string;
@@ -17,37 +21,64 @@ export interface ResultRow {
   operation: string;
   /** fakelab's request, under /api/v4/projects/:id/repository/ */
   request: string;
-  /** The git command line timed against it (without the --git-dir). */
-  gitCommand: string;
+  /** The git command line(s) timed against it (without the --git-dir); several are added up. */
+  gitCommands: string[];
   fakelabWarm: Samples;
   /** The first request of this kind; for the first row, the first request the server ever got. */
   fakelabFirstCallMs: number;
+  /** git on the repository with its commit-graph: the baseline of the target. */
   git: Samples;
-  gitWithCommitGraph: Samples;
-  /** fakelab warm median ÷ git median */
-  ratioVsGit: number;
-  ratioVsGitWithCommitGraph: number;
+  /** git on the generated repository, which has no commit-graph (and core.commitGraph=false). */
+  gitNoGraph: Samples;
+  /** fakelab warm median ÷ git (with graph) median */
+  ratio: number;
+  /** The highest acceptable ratio. */
+  target: number;
+  pass: boolean;
+  /** fakelab warm median ÷ git (no graph) median */
+  ratioNoGraph: number;
+}
+
+export interface ColdStart {
+  /** The request answered: the first one the server ever gets. */
+  request: string;
+  /** spawn → the "listening" line */
+  listeningMs: number;
+  /** The first request's own round trip. */
+  firstRequestMs: number;
+  /** spawn → the first request's whole answer received */
+  totalMs: number;
 }
 
 export interface SizeResult {
   commitsRequested: number;
   runs: number;
   repository: {
+    /** The generated repository (no commit-graph): the "git, no graph" column and the oracle. */
     gitDir: string;
+    /** Its copy with a commit-graph: what fakelab serves and the "git" column runs on. */
+    servedGitDir: string;
     project: string;
     commits: number;
     commitsOnHead: number;
+    firstParentDepth: number;
     merges: number;
     packBytes: number;
     commitGraphBytes: number;
   };
+  /** The server that answered the table (and the throughput run). */
   server: {
     pid: number;
     startupMs: number;
     rssAtStartBytes: number | null;
+    /** After every row and the throughput run. */
     rssAfterRunBytes: number | null;
     peakRssBytes: number | null;
   };
+  coldStart: ColdStart;
+  /** Measured on a second, fresh server. */
+  coldBuild: ProbeLatency & { serverPid: number; serverStartupMs: number };
+  throughput: Throughput & { request: string; label: string };
   /** 1-minute load average before and after measuring: other work on the machine skews everything. */
   loadAverage: { before: number; after: number };
   rows: ResultRow[];
@@ -55,10 +86,35 @@ export interface SizeResult {
   warnings: string[];
 }
 
+/** Issue 7's targets beside the table's per-row ratios. */
+export const SUMMARY_TARGETS = {
+  coldStartMs: 3000,
+  coldBuildP99Ms: 50,
+  rssBytes: 400e6,
+  requestsPerSecond: 2000,
+} as const;
+
+export interface SummaryItem {
+  measure: string;
+  result: string;
+  target: string;
+  pass: boolean;
+}
+
+export interface Summary {
+  /** The size the summary is taken from: the largest measured (100,000 commits by default). */
+  commits: number;
+  items: SummaryItem[];
+}
+
 export interface Report {
   date: string;
+  finishedAt?: string;
   machine: Machine;
+  /** 1-minute load average before the first size and after the last. */
+  loadAverage: { before: number; after: number | null };
   results: SizeResult[];
+  summary: Summary | null;
 }
 
 export function describeMachine(gitVersion: string): Machine {
@@ -73,51 +129,137 @@ export function describeMachine(gitVersion: string): Machine {
   };
 }
 
-const HEADER = ['operation', 'fakelab warm median', 'fakelab first call', 'git', 'git + commit-graph', 'ratio vs git', 'ratio vs git+graph'];
+const HEADER = ['operation', 'fakelab warm', 'fakelab first call', 'git', 'ratio', 'target', '', 'git, no graph', 'ratio vs no graph'];
 
-export function renderTable(result: SizeResult, machine: Machine, date: string): string {
+export function renderTable(result: SizeResult): string {
   const cells = result.rows.map((row) => [
     row.operation,
     formatMs(row.fakelabWarm.median),
     formatMs(row.fakelabFirstCallMs),
     formatMs(row.git.median),
-    formatMs(row.gitWithCommitGraph.median),
-    formatRatio(row.ratioVsGit),
-    formatRatio(row.ratioVsGitWithCommitGraph),
+    formatRatio(row.ratio),
+    `≤ ${row.target.toFixed(1)}×`,
+    passMark(row.pass),
+    formatMs(row.gitNoGraph.median),
+    formatRatio(row.ratioNoGraph),
   ]);
+  const passed = result.rows.filter((row) => row.pass).length;
   const lines = [
-    `fakelab vs git CLI, ${formatCount(result.repository.commits)} commits: medians of ${result.runs} runs; ratio = fakelab warm ÷ git`,
+    `fakelab vs git CLI, ${formatCount(result.repository.commits)} commits: medians of ${result.runs} runs; ` +
+      `ratio = fakelab warm ÷ git; fakelab and "git" use the repository's commit-graph`,
     '',
     ...alignedMarkdownTable(HEADER, cells),
     '',
-    ...footer(result, machine, date).map((line) => `- ${line}`),
+    ...footer(result, passed).map((line) => `- ${line}`),
   ];
   return lines.join('\n');
 }
 
+function passMark(pass: boolean): string {
+  return pass ? 'pass' : 'FAIL';
+}
+
 /** Column 0 left-aligned, the numbers right-aligned, every column padded to its widest cell. */
-function alignedMarkdownTable(header: string[], rows: string[][]): string[] {
+function alignedMarkdownTable(header: string[], rows: string[][], leftColumns = 1): string[] {
   const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col].length)));
-  const pad = (text: string, col: number) => (col === 0 ? text.padEnd(widths[col]) : text.padStart(widths[col]));
+  const left = (col: number) => col < leftColumns;
+  const pad = (text: string, col: number) => (left(col) ? text.padEnd(widths[col]) : text.padStart(widths[col]));
   const line = (cells: string[]) => `| ${cells.map(pad).join(' | ')} |`;
-  const rule = `|${widths.map((w, col) => (col === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  const rule = `|${widths.map((w, col) => (left(col) ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [line(header), rule, ...rows.map(line)];
 }
 
-function footer(result: SizeResult, machine: Machine, date: string): string[] {
+const mib = (bytes: number | null) => (bytes === null || Number.isNaN(bytes) ? 'n/a' : formatMiB(bytes));
+const mb = (bytes: number | null) => (bytes === null || Number.isNaN(bytes) ? 'n/a' : `${(bytes / 1e6).toFixed(0)} MB`);
+
+function footer(result: SizeResult, passed: number): string[] {
   const repo = result.repository;
   const server = result.server;
-  const mib = (bytes: number | null) => (bytes === null || Number.isNaN(bytes) ? 'n/a' : formatMiB(bytes));
+  const cold = result.coldStart;
+  const build = result.coldBuild;
+  const load = result.throughput;
   return [
-    `repository: ${formatCount(repo.commits)} commits (${formatCount(repo.commitsOnHead)} reachable from HEAD), ` +
-      `${formatCount(repo.merges)} merges, pack ${formatMiB(repo.packBytes)}, commit-graph with Bloom filters ${formatMiB(repo.commitGraphBytes)} (git + commit-graph column only)`,
+    `ratio targets met: ${passed} of ${result.rows.length} rows`,
+    `repository: ${formatCount(repo.commits)} commits (${formatCount(repo.commitsOnHead)} reachable from HEAD, ` +
+      `${formatCount(repo.firstParentDepth)} on its first-parent chain), ${formatCount(repo.merges)} merges, pack ${formatMiB(repo.packBytes)}, ` +
+      `commit-graph with Bloom filters ${formatMiB(repo.commitGraphBytes)}`,
+    `cold start: ${formatMs(cold.totalMs)} from spawn to the first answer (\`${cold.request}\`): ` +
+      `${formatMs(cold.listeningMs)} to "listening" + ${formatMs(cold.firstRequestMs)} for the request`,
+    `under a cold index build (second, fresh server): \`${build.expensiveRequest}\` took ${formatMs(build.expensiveMs)}; ` +
+      `meanwhile ${formatCount(build.probes)} × GET /projects/:id, ${build.concurrency} at a time: ` +
+      `p50 ${formatMs(build.p50Ms)}, p99 ${formatMs(build.p99Ms)}, max ${formatMs(build.maxMs)}`,
+    `throughput: GET \`${load.request.replace(/[0-9a-f]{40}/, (sha) => sha.slice(0, 12))}\` (${load.label}), ${load.connections} connections, ${Math.round(load.seconds)} s: ` +
+      `${formatRate(load.requestsPerSecond)} (latency p50 ${formatMs(load.latencyP50Ms)}, p99 ${formatMs(load.latencyP99Ms)})`,
     `fakelab server: ready in ${formatMs(server.startupMs)}; RSS ${mib(server.rssAtStartBytes)} at start, ` +
-      `${mib(server.rssAfterRunBytes)} after the run (peak ${mib(server.peakRssBytes)})`,
-    `machine: ${machine.cpu}, ${machine.cores} cores, ${(machine.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB RAM, ` +
-      `${machine.os}, node ${machine.node}, git ${machine.git}; ` +
-      `load average ${result.loadAverage.before.toFixed(2)} before, ${result.loadAverage.after.toFixed(2)} after`,
-    `date: ${date}`,
+      `${mib(server.rssAfterRunBytes)} after the whole run (peak ${mib(server.peakRssBytes)})`,
+    `load average ${result.loadAverage.before.toFixed(2)} before, ${result.loadAverage.after.toFixed(2)} after`,
   ];
+}
+
+/** The summary is taken from the largest size measured. */
+export function summarize(results: SizeResult[]): Summary | null {
+  if (results.length === 0) return null;
+  const result = results.reduce((a, b) => (b.repository.commits > a.repository.commits ? b : a));
+  const t = SUMMARY_TARGETS;
+  const cold = result.coldStart;
+  const build = result.coldBuild;
+  const rss = result.server.rssAfterRunBytes;
+  const load = result.throughput;
+  const items: SummaryItem[] = [
+    {
+      measure: 'cold start: spawn → first commits page answered',
+      result: `${formatMs(cold.totalMs)} (listening ${formatMs(cold.listeningMs)} + first request ${formatMs(cold.firstRequestMs)})`,
+      target: `≤ ${formatMs(t.coldStartMs)}`,
+      pass: cold.totalMs <= t.coldStartMs,
+    },
+    {
+      measure: `GET /projects/:id during a cold \`sequence\` of HEAD (${formatMs(build.expensiveMs)}; ${formatCount(build.probes)} probes, ${build.concurrency} at a time)`,
+      result: `p50 ${formatMs(build.p50Ms)}, p99 ${formatMs(build.p99Ms)}`,
+      target: `p99 < ${formatMs(t.coldBuildP99Ms)}`,
+      pass: build.p99Ms < t.coldBuildP99Ms,
+    },
+    {
+      measure: 'server RSS (VmRSS) after the whole run',
+      result: `${mb(rss)} (${mib(rss)})`,
+      target: `< ${mb(t.rssBytes)}`,
+      pass: rss !== null && !Number.isNaN(rss) && rss < t.rssBytes,
+    },
+    {
+      measure: `throughput GET commits/:sha (${load.label}), ${load.connections} connections, ${Math.round(load.seconds)} s`,
+      result: formatRate(load.requestsPerSecond),
+      target: `≥ ${formatRate(t.requestsPerSecond)}`,
+      pass: load.requestsPerSecond >= t.requestsPerSecond,
+    },
+  ];
+  for (const r of results) {
+    const passed = r.rows.filter((row) => row.pass).length;
+    const failing = r.rows.filter((row) => !row.pass).map((row) => row.operation);
+    items.push({
+      measure: `ratio rows, ${formatCount(r.repository.commits)} commits`,
+      result: `${passed} of ${r.rows.length} within target${failing.length ? ` (over: ${failing.join('; ')})` : ''}`,
+      target: 'all',
+      pass: failing.length === 0,
+    });
+  }
+  return { commits: result.repository.commits, items };
+}
+
+export function renderSummary(report: Report): string {
+  const lines: string[] = [];
+  const summary = report.summary;
+  if (summary) {
+    lines.push(`summary (${formatCount(summary.commits)} commits unless stated)`, '');
+    lines.push(...alignedMarkdownTable(['measure', 'result', 'target', ''], summary.items.map((i) => [i.measure, i.result, i.target, passMark(i.pass)]), 1));
+    lines.push('');
+  }
+  const m = report.machine;
+  const after = report.loadAverage.after;
+  lines.push(
+    `- machine: ${m.cpu}, ${m.cores} cores, ${(m.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB RAM, ${m.os}, node ${m.node}, git ${m.git}`,
+    `- load average (1 min): ${report.loadAverage.before.toFixed(2)} before, ${after === null ? 'n/a' : after.toFixed(2)} after`,
+    `- date: ${report.date}${report.finishedAt ? ` (finished ${report.finishedAt})` : ''}`,
+  );
+  return lines.join('\n');
 }
 
 export async function writeJsonReport(file: string, report: Report): Promise<void> {

@@ -31,6 +31,8 @@ export class ServerProcess {
   private static readonly live = new Set<ServerProcess>();
   private stderr = '';
   url = '';
+  /** performance.now() just before spawn: the origin of the cold-start figure. */
+  spawnedAt = 0;
   /** From spawn to the "listening" line. */
   startupMs = 0;
 
@@ -46,6 +48,7 @@ export class ServerProcess {
     args.push('--token', options.token, '--log-level', 'silent');
     const started = performance.now();
     const server = new ServerProcess(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    server.spawnedAt = started;
     try {
       server.url = await waitForReadyLine(server.child, () => server.stderr);
       server.startupMs = performance.now() - started;
