@@ -1,5 +1,6 @@
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { writeSyncedThenRename } from '../store/atomic-file.js';
 
 /**
  * The file system isomorphic-git writes objects through. isomorphic-git writes a loose object
@@ -28,19 +29,7 @@ export class DurableFs {
     // Like git's own temporaries: objects/tmp_obj_*, which fsck ignores and git prune removes.
     const temp = path.join(path.dirname(dir), `tmp_obj_${process.pid}_${Math.random().toString(36).slice(2)}`);
     await fsp.mkdir(dir, { recursive: true });
-    const handle = await fsp.open(temp, 'wx', 0o444);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await fsp.rename(temp, file);
-    } catch (err) {
-      await fsp.rm(temp, { force: true });
-      throw err;
-    }
+    await writeSyncedThenRename(temp, file, data, 0o444);
     this.dirtyDirs.add(dir);
     this.dirtyDirs.add(path.dirname(dir));
   }) as unknown as typeof fsp.writeFile;

@@ -31,12 +31,12 @@ export class ObjectMissingError extends Error {}
 export class Repository {
   private readonly db: ObjectDb;
   // Bounded by weight: a big root tree costs as much as thousands of small ones.
-  private readonly commits = new Lru<string, Commit>(8 * 1024 * 1024, (c) => 200 + c.message.length);
-  private readonly trees = new Lru<string, TreeEntry[]>(200_000, (entries) => entries.length);
+  private readonly commits = new Lru<string, Commit>(4 * 1024 * 1024, (c) => 200 + c.message.length);
+  private readonly trees = new Lru<string, TreeEntry[]>(100_000, (entries) => entries.length);
   private readonly peeled = new Map<string, string | null>();
 
   constructor(readonly gitdir: string) {
-    this.db = new ObjectDb(gitdir, 32 * 1024 * 1024);
+    this.db = new ObjectDb(gitdir, 24 * 1024 * 1024);
   }
 
   /** Re-list packs (after writes or a repack). */

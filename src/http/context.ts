@@ -68,11 +68,12 @@ export async function resolveCommitOr404(project: Project, revision: string): Pr
 /** The fields of a project GitLab clients read, from the repository and the registry. */
 export async function projectView(project: Project, visibility: ProjectView['visibility']): Promise<ProjectView> {
   const repo = project.repo.repo;
-  const refs = await repo.refs();
-  const defaultBranch = await repo.defaultBranch(refs);
+  // Only HEAD's branch is read (not every ref): this is the cheapest request clients make.
+  const defaultBranch = await repo.defaultBranch();
   let lastActivity = project.createdAt;
-  if (defaultBranch) {
-    const head = await repo.readCommit(refs.refs.get(`refs/heads/${defaultBranch}`)!);
+  const headOid = defaultBranch ? repo.readRef(`refs/heads/${defaultBranch}`) : null;
+  if (headOid) {
+    const head = await repo.readCommit(headOid);
     lastActivity = new Date(head.committer.timestamp * 1000).toISOString();
   }
   const segments = project.path.split('/');

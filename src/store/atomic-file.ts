@@ -9,19 +9,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   const dir = path.dirname(file);
   await fsp.mkdir(dir, { recursive: true });
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const handle = await fsp.open(temp, 'w', 0o644);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fsp.rename(temp, file);
-  } catch (err) {
-    await fsp.rm(temp, { force: true });
-    throw err;
-  }
+  await writeSyncedThenRename(temp, file, data, 0o644);
   const dirHandle = await fsp.open(dir, 'r');
   try {
     await dirHandle.sync();
@@ -70,4 +58,21 @@ export async function removeStaleTempFiles(dir: string): Promise<number> {
     }
   }
   return removed;
+}
+
+/** Writes `data` to `temp`, fsyncs it and renames it to `file` (removing `temp` if that fails). */
+export async function writeSyncedThenRename(temp: string, file: string, data: string | Uint8Array, mode: number): Promise<void> {
+  const handle = await fsp.open(temp, 'wx', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fsp.rename(temp, file);
+  } catch (err) {
+    await fsp.rm(temp, { force: true });
+    throw err;
+  }
 }
