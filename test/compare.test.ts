@@ -10,10 +10,8 @@
  * with GitLab's diff limits applied to git's list (support/patch-oracle.ts).
  */
 import { expect } from 'chai';
-import { mkdirSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { ensureRepository } from '../bench/generate-repo.js';
+import { statSync } from 'node:fs';
+import { ensureGenerated, GENERATED_GITDIR, GENERATED_PROJECT, GENERATED_ROOT } from './support/generated.js';
 import { buildNamedFixture, git, gitLines, removeDir, tempDir } from './support/fixtures.js';
 import { type CommitFacts, gitLog, readCommitFacts } from './support/oracle.js';
 import {
@@ -26,31 +24,10 @@ import {
 } from './support/patch-oracle.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
-const CACHE_ROOT = path.join(os.tmpdir(), 'fakelab-test-gen-2000-seed1-repos');
-const GEN_PROJECT = 'generated/history-2000';
-const GEN_GITDIR = path.join(CACHE_ROOT, `${GEN_PROJECT}.git`);
+const CACHE_ROOT = GENERATED_ROOT;
+const GEN_PROJECT = GENERATED_PROJECT;
+const GEN_GITDIR = GENERATED_GITDIR;
 
-/** As in differential-generated.test.ts: one build of the cached repository at a time. */
-async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 5 * 60_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > 3 * 60_000) rmSync(lock, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`${lock} is held by another process`);
-      else await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
 
 const enc = encodeURIComponent;
 const rev = (gitdir: string, name: string) => git(gitdir, 'rev-parse', '--verify', `${name}^{commit}`).trim();
@@ -156,7 +133,7 @@ describe('GET /projects/:id/repository/compare vs git', function () {
     reposDir = tempDir('fakelab-compare-');
     const hwBuilt = await buildNamedFixture('hello-world', reposDir);
     const ecBuilt = await buildNamedFixture('edge-cases', reposDir);
-    await withLock(`${CACHE_ROOT}.lock`, () => ensureRepository({ dir: GEN_GITDIR, commits: 2000 }));
+    await ensureGenerated();
     server = await startTestServer(reposDir);
     genServer = await startTestServer(CACHE_ROOT);
     hw = { project: 'demo/hello-world', gitdir: hwBuilt.gitdir, server, facts: readCommitFacts(hwBuilt.gitdir) };

@@ -16,10 +16,9 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { cpSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ensureRepository } from '../bench/generate-repo.js';
+import { ensureGenerated, GENERATED_GITDIR, GENERATED_PROJECT, GENERATED_ROOT } from './support/generated.js';
 import { buildNamedFixture, git, gitLines, removeDir, tempDir } from './support/fixtures.js';
 import { mapLimit } from './support/oracle.js';
 import {
@@ -40,31 +39,10 @@ import {
 import { startTestServer, type TestServer } from './support/server.js';
 
 /** The generated repository's cache, shared with test/differential-generated.test.ts. */
-const CACHE_ROOT = path.join(os.tmpdir(), 'fakelab-test-gen-2000-seed1-repos');
-const GEN_PROJECT = 'generated/history-2000';
-const GEN_GITDIR = path.join(CACHE_ROOT, `${GEN_PROJECT}.git`);
+const CACHE_ROOT = GENERATED_ROOT;
+const GEN_PROJECT = GENERATED_PROJECT;
+const GEN_GITDIR = GENERATED_GITDIR;
 
-/** As in differential-generated.test.ts: one build of the cached repository at a time. */
-async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 5 * 60_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > 3 * 60_000) rmSync(lock, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`${lock} is held by another process`);
-      else await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
 
 
 /**
@@ -219,7 +197,7 @@ describe('differential: commit diff (GET .../commits/:sha/diff) vs git diff-tree
       gitdirs.set(`packed/${f.fixture}`, packed);
     }
     gitdirs.set(EXTRA_PROJECT, buildExtraShapes(reposDir));
-    await withLock(`${CACHE_ROOT}.lock`, () => ensureRepository({ dir: GEN_GITDIR, commits: 2000 }));
+    await ensureGenerated();
     gitdirs.set(GEN_PROJECT, GEN_GITDIR);
     fixtureServer = await startTestServer(reposDir);
     genServer = await startTestServer(CACHE_ROOT);

@@ -6,10 +6,11 @@
  * matches; it is never committed.
  */
 import { expect } from 'chai';
-import { cpSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureRepository, type GeneratedRepo } from '../bench/generate-repo.js';
+import type { GeneratedRepo } from '../bench/generate-repo.js';
+import { ensureGenerated, GENERATED_GITDIR, GENERATED_PROJECT, GENERATED_ROOT } from './support/generated.js';
 import { git, gitLines } from './support/fixtures.js';
 import {
   Api,
@@ -36,9 +37,9 @@ import { startTestServer, type TestServer } from './support/server.js';
  * The server wants <reposDir>/<namespace>/<name>.git, so the cache directory is a repos dir
  * holding the one generated repository.
  */
-const BASE_ROOT = path.join(os.tmpdir(), 'fakelab-test-gen-2000-seed1-repos');
-const PROJECT = 'generated/history-2000';
-const BASE_GITDIR = path.join(BASE_ROOT, `${PROJECT}.git`);
+const PROJECT = GENERATED_PROJECT;
+const BASE_ROOT = GENERATED_ROOT;
+const BASE_GITDIR = GENERATED_GITDIR;
 
 /**
  * The same history served two ways: as generated (fakelab reads commit objects), and with git's
@@ -63,31 +64,6 @@ function ensureGraphCopy(root: string): void {
 
 const PATH_ROLES = ['hot', 'dir', 'renamed', 'renamedFrom', 'deleted', 'unicode', 'binary', 'deep', 'topDir', 'missing', 'missingInNewDir'];
 
-/**
- * Runs `fn` holding a lock directory, so that two test processes sharing os.tmpdir() do not
- * build the cached repository at the same time (a lock older than 3 minutes is stale: a build
- * takes seconds).
- */
-async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 5 * 60_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > 3 * 60_000) rmSync(lock, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`${lock} is held by another process`);
-      else await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
 
 /** A deterministic pseudo-random pick of `n` items (same repository, same sample). */
 function spread<T>(items: T[], n: number): T[] {
@@ -111,11 +87,7 @@ for (const variant of VARIANTS) describe(`differential: generated repository (2,
 
   before(async function () {
     this.timeout(300_000);
-    generated = await withLock(`${BASE_ROOT}.lock`, async () => {
-      const repo = await ensureRepository({ dir: BASE_GITDIR, commits: 2000 });
-      if (variant.graph) ensureGraphCopy(CACHE_ROOT);
-      return repo;
-    });
+    generated = await ensureGenerated(variant.graph ? () => ensureGraphCopy(CACHE_ROOT) : undefined);
     if (variant.graph) {
       expect(existsSync(path.join(GITDIR, 'objects', 'info', 'commit-graph')), 'commit-graph written').to.equal(true);
       // The oracle git ignores the graph: with one, git switches --topo-order to its incremental
