@@ -33,8 +33,11 @@ async function main(): Promise<void> {
     for (const t of access.job_tokens) process.stdout.write(`  job token:    ${t.token} (${t.user}, ${t.project})\n`);
   }
   process.stdout.write(`  try: curl ${server.url}/api/v4/projects\n`);
+  // Closing the server (and its keep-alive connections) lets the process end by itself.
   const stop = () => {
-    server.close().then(() => process.exit(0), () => process.exit(1));
+    server.close().catch(() => {
+      process.exitCode = 1;
+    });
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -42,5 +45,5 @@ async function main(): Promise<void> {
 
 main().catch((err: Error) => {
   process.stderr.write(`fakelab: ${err.message}\n`);
-  process.exit(1);
+  process.exitCode = 1;
 });

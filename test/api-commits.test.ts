@@ -3,9 +3,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { buildNamedFixture, git, gitLines, removeDir, tempDir } from './support/fixtures.js';
 import { startTestServer, type TestServer } from './support/server.js';
+import { expectError as expectErrorFrom, getJson as getJsonFrom, type Json, type RequestOptions } from './support/http.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-type Json = any;
 
 const HW = 'demo%2Fhello-world';
 const EC = 'fakelab%2Fedge-cases';
@@ -89,18 +89,8 @@ describe('API v4: repository commits', () => {
 
   const commitsPath = (project: string, query = '') => `/api/v4/projects/${project}/repository/commits${query ? `?${query}` : ''}`;
 
-  async function getJson(url: string, init?: RequestInit & { token?: string | null }): Promise<{ res: Response; body: Json }> {
-    const res = await server.get(url, init);
-    const text = await res.text();
-    let body: Json = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      /* keep the text */
-    }
-    expect(res.status, `${url} must never answer 500`).to.be.below(500);
-    return { res, body };
-  }
+  const getJson = (url: string, init?: RequestOptions) => getJsonFrom(server, url, init);
+
 
   async function listIds(project: string, query: string): Promise<string[]> {
     const { res, body } = await getJson(commitsPath(project, `per_page=100&${query}`));
@@ -109,12 +99,9 @@ describe('API v4: repository commits', () => {
     return (body as Json[]).map((c) => c.id);
   }
 
-  async function expectError(url: string, status: number, body: Record<string, unknown>): Promise<void> {
-    const { res, body: actual } = await getJson(url);
-    expect(res.status, url).to.equal(status);
-    expect(res.headers.get('content-type') ?? '', url).to.match(/^application\/json\b/);
-    expect(actual, url).to.deep.equal(body);
-  }
+  const expectError = (url: string, status: number, body: Record<string, unknown>, init?: RequestOptions) =>
+    expectErrorFrom(server, url, status, body, init);
+
 
   /** A GET whose path goes out byte for byte (fetch would resolve dot segments first). */
   function rawGet(rawPath: string): Promise<{ status: number; body: Json }> {

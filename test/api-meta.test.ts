@@ -3,9 +3,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { buildNamedFixture, git, gitLines, removeDir, tempDir } from './support/fixtures.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.js';
+import { expectError as expectErrorFrom, getJson as getJsonFrom, type Json, type RequestOptions } from './support/http.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-type Json = any;
 
 const HW = 'demo%2Fhello-world';
 
@@ -25,25 +25,12 @@ describe('API: projects, user, version, branches, tags, credentials', () => {
   let hw: string;
   let ids: Record<string, number>;
 
-  async function getJson(url: string, init?: RequestInit & { token?: string | null }): Promise<{ res: Response; body: Json }> {
-    const res = await server.get(url, init);
-    const text = await res.text();
-    let body: Json = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      /* keep the text */
-    }
-    expect(res.status, `${url} must never answer 500`).to.be.below(500);
-    return { res, body };
-  }
+  const getJson = (url: string, init?: RequestOptions) => getJsonFrom(server, url, init);
 
-  async function expectError(url: string, status: number, body: Record<string, unknown>, init?: RequestInit & { token?: string | null }) {
-    const { res, body: actual } = await getJson(url, init);
-    expect(res.status, url).to.equal(status);
-    expect(res.headers.get('content-type') ?? '', url).to.match(/^application\/json\b/);
-    expect(actual, url).to.deep.equal(body);
-  }
+
+  const expectError = (url: string, status: number, body: Record<string, unknown>, init?: RequestOptions) =>
+    expectErrorFrom(server, url, status, body, init);
+
 
   /** A GET with a chosen Host header (fetch does not allow setting it). */
   function getWithHost(rawPath: string, host: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Json }> {

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { buildFixture } from '../src/fixtures/builder.js';
 import { buildNamedFixture, git, gitLines, removeDir, tempDir } from './support/fixtures.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.js';
+import { expectError as expectErrorFrom, getJson as getJsonFrom, type Json, type RequestOptions } from './support/http.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-type Json = any;
 
 const HW = 'demo%2Fhello-world';
 const EC = 'fakelab%2Fedge-cases';
@@ -58,25 +58,12 @@ describe('API v3 (GitLab 8.x dialect)', () => {
   let ec: string;
   let hwId: number;
 
-  async function getJson(url: string, init?: RequestInit & { token?: string | null }): Promise<{ res: Response; body: Json }> {
-    const res = await server.get(url, init);
-    const text = await res.text();
-    let body: Json = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      /* keep the text */
-    }
-    expect(res.status, `${url} must never answer 500`).to.be.below(500);
-    return { res, body };
-  }
+  const getJson = (url: string, init?: RequestOptions) => getJsonFrom(server, url, init);
 
-  async function expectError(url: string, status: number, body: Record<string, unknown>, init?: RequestInit & { token?: string | null }) {
-    const { res, body: actual } = await getJson(url, init);
-    expect(res.status, url).to.equal(status);
-    expect(res.headers.get('content-type') ?? '', url).to.match(/^application\/json\b/);
-    expect(actual, url).to.deep.equal(body);
-  }
+
+  const expectError = (url: string, status: number, body: Record<string, unknown>, init?: RequestOptions) =>
+    expectErrorFrom(server, url, status, body, init);
+
 
   const list = (project: string, query = '') => `/api/v3/projects/${project}/repository/commits${query ? `?${query}` : ''}`;
   const show = (project: string, sha: string, query = '') => `/api/v3/projects/${project}/repository/commits/${sha}${query ? `?${query}` : ''}`;
