@@ -18,8 +18,6 @@ export const notFound = (what: string) => new GitLabError(404, { message: `404 $
 export const routeNotFound = () => new GitLabError(404, { error: '404 Not Found' });
 /** Grape parameter validation: 400 {"error":"since is invalid"} (messages comma-joined). */
 export const invalidParams = (messages: string[]) => new GitLabError(400, { error: messages.join(', ') });
-/** `bad_request!(reason)` → 400 {"message":"400 Bad request - reason"} */
-export const badRequest = (reason: string) => new GitLabError(400, { message: `400 Bad request - ${reason}` });
 /** `render_api_error!(msg, 400)` → 400 {"message": msg} */
 export const apiError = (message: unknown, status = 400) => new GitLabError(status, { message });
 export const unauthorized = () => new GitLabError(401, { message: '401 Unauthorized' });

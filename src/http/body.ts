@@ -1,6 +1,6 @@
 import busboy from 'busboy';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { GitLabError } from '../errors.js';
+import { GitLabError, invalidParams } from '../errors.js';
 
 /** Bounds for hostile bodies. */
 export const BODY_LIMITS = { bytes: 10 * 1024 * 1024, fields: 10_000, depth: 16 };
@@ -58,7 +58,8 @@ function hasNestedKey(hash: Record<string, unknown>, key: string): boolean {
   return true;
 }
 
-const badRequest = (error: string) => new GitLabError(400, { error });
+/** Grape-style 400 {"error": ...} for a body that cannot be read. */
+const badRequest = (error: string) => invalidParams([error]);
 
 /** application/x-www-form-urlencoded, with Rack's nesting. */
 const urlencoded = [
