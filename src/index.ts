@@ -90,6 +90,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
+  // In the background: requests are served meanwhile, and wait only for the repository they need.
+  void registry.preloadAll();
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {

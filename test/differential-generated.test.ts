@@ -6,10 +6,12 @@
  * matches; it is never committed.
  */
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { GeneratedRepo } from '../bench/generate-repo.js';
+import { CommitGraphFile } from '../src/git/commit-graph-file.js';
 import { ensureGenerated, GENERATED_GITDIR, GENERATED_PROJECT, GENERATED_ROOT } from './support/generated.js';
 import { git, gitLines } from './support/fixtures.js';
 import {
@@ -42,24 +44,39 @@ const BASE_ROOT = GENERATED_ROOT;
 const BASE_GITDIR = GENERATED_GITDIR;
 
 /**
- * The same history served two ways: as generated (fakelab reads commit objects), and with git's
- * commit-graph and changed-path Bloom filters written, as GitLab's housekeeping keeps them
- * (fakelab then walks the graph file and skips tree reads the filters rule out).
+ * The same history served three ways: as generated (fakelab reads commit objects); with git's
+ * commit-graph and changed-path Bloom filters written for every commit, as GitLab's
+ * housekeeping keeps them (fakelab then walks the graph file and skips tree reads the filters
+ * rule out); and with a graph written before the newest commits arrived, so that walks cross
+ * from commits only in objects into commits in the file.
  */
 const VARIANTS = [
-  { label: '', root: BASE_ROOT, graph: false },
-  { label: ', with commit-graph and Bloom filters', root: path.join(os.tmpdir(), 'fakelab-test-gen-2000-seed1-graph-repos'), graph: true },
-];
+  { label: '', root: BASE_ROOT, graph: null },
+  { label: ', with commit-graph and Bloom filters', root: path.join(os.tmpdir(), 'fakelab-test-gen-2000-seed1-graph-repos'), graph: 'full' },
+  {
+    label: ', with a commit-graph older than its newest 300 commits',
+    root: path.join(os.tmpdir(), 'fakelab-test-gen-2000-seed1-stale-graph-repos'),
+    graph: 'stale',
+  },
+] as const;
+
+/** How many of main's newest commits the stale graph leaves out. */
+const STALE_GRAPH_LAG = 300;
 
 /** A copy of the generated repository with a commit-graph (rebuilt when the source head changes). */
-function ensureGraphCopy(root: string): void {
+function ensureGraphCopy(root: string, kind: 'full' | 'stale'): void {
   const gitdir = path.join(root, `${PROJECT}.git`);
   const head = git(BASE_GITDIR, 'rev-parse', 'main').trim();
   if (existsSync(path.join(gitdir, 'objects', 'info', 'commit-graph')) && git(gitdir, 'rev-parse', 'main').trim() === head) return;
   rmSync(root, { recursive: true, force: true });
   mkdirSync(path.dirname(gitdir), { recursive: true });
   cpSync(BASE_GITDIR, gitdir, { recursive: true });
-  git(gitdir, 'commit-graph', 'write', '--reachable', '--changed-paths');
+  if (kind === 'full') git(gitdir, 'commit-graph', 'write', '--reachable', '--changed-paths');
+  else {
+    // The graph holds main~N and its ancestors only: what housekeeping wrote before the last pushes.
+    const old = git(gitdir, 'rev-parse', `main~${STALE_GRAPH_LAG}`).trim();
+    execFileSync('git', ['--git-dir', gitdir, 'commit-graph', 'write', '--stdin-commits', '--changed-paths'], { input: `${old}\n` });
+  }
 }
 
 const PATH_ROLES = ['hot', 'dir', 'renamed', 'renamedFrom', 'deleted', 'unicode', 'binary', 'deep', 'topDir', 'missing', 'missingInNewDir'];
@@ -87,9 +104,13 @@ for (const variant of VARIANTS) describe(`differential: generated repository (2,
 
   before(async function () {
     this.timeout(300_000);
-    generated = await ensureGenerated(variant.graph ? () => ensureGraphCopy(CACHE_ROOT) : undefined);
-    if (variant.graph) {
+    const graph = variant.graph;
+    generated = await ensureGenerated(graph ? () => ensureGraphCopy(CACHE_ROOT, graph) : undefined);
+    if (graph) {
       expect(existsSync(path.join(GITDIR, 'objects', 'info', 'commit-graph')), 'commit-graph written').to.equal(true);
+      const inGraph = CommitGraphFile.open(GITDIR)!.size;
+      const expected = graph === 'full' ? gitLines(GITDIR, 'rev-list', '--all').length : Number(git(GITDIR, 'rev-list', '--count', `main~${STALE_GRAPH_LAG}`));
+      expect(inGraph, 'commits in the graph file').to.equal(expected);
       // The oracle git ignores the graph: with one, git switches --topo-order to its incremental
       // generation-number walk, which for until+path+topo prints a different list (including a
       // commit that does not touch the path). fakelab keeps git's graph-less semantics whether or

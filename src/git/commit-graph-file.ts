@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 /** What the commit-graph file knows about a commit: enough to walk history without inflating it. */
@@ -33,7 +33,7 @@ export class CommitGraphFile {
   /** The file's key (inode, size, mtime) so a rewritten graph is noticed. */
   static stamp(gitdir: string): string | null {
     try {
-      const st = fs.statSync(path.join(gitdir, 'objects', 'info', 'commit-graph'));
+      const st = fs.statSync(CommitGraphFile.pathIn(gitdir));
       return `${st.ino}:${st.size}:${st.mtimeMs}`;
     } catch {
       return null;
@@ -44,10 +44,29 @@ export class CommitGraphFile {
   static open(gitdir: string): CommitGraphFile | null {
     let data: Buffer;
     try {
-      data = fs.readFileSync(path.join(gitdir, 'objects', 'info', 'commit-graph'));
+      data = fs.readFileSync(CommitGraphFile.pathIn(gitdir));
     } catch {
       return null;
     }
+    return CommitGraphFile.parse(data);
+  }
+
+  /** As `open`, reading the file without blocking the event loop (it is megabytes on a big repository). */
+  static async openAsync(gitdir: string): Promise<CommitGraphFile | null> {
+    let data: Buffer;
+    try {
+      data = await fsp.readFile(CommitGraphFile.pathIn(gitdir));
+    } catch {
+      return null;
+    }
+    return CommitGraphFile.parse(data);
+  }
+
+  private static pathIn(gitdir: string): string {
+    return path.join(gitdir, 'objects', 'info', 'commit-graph');
+  }
+
+  private static parse(data: Buffer): CommitGraphFile | null {
     if (data.length < 8 || data.toString('latin1', 0, 4) !== 'CGPH' || data[4] !== 1 || data[5] !== 1) return null;
     const chunks = data[6];
     if (data[7] !== 0) return null; // split graph chains are left to the object reader
@@ -77,6 +96,58 @@ export class CommitGraphFile {
 
   get size(): number {
     return this.count;
+  }
+
+  /** Whether the file has `oid`; if so, all of its ancestors are in the file too (git writes closed graphs). */
+  has(oid: string): boolean {
+    return this.position(oid) >= 0;
+  }
+
+  /**
+   * How many commits are reachable from `tips` (`git rev-list --count`), walking positions in
+   * the file instead of oids: a bitmap and an integer stack, no strings, no objects. `pause`
+   * is awaited now and then so that a walk over a big history shares the event loop.
+   */
+  async countReachable(tips: string[], firstParent: boolean, pause: () => Promise<void> | undefined): Promise<number> {
+    const seen = new Uint8Array(this.count);
+    const stack: number[] = [];
+    let count = 0;
+    const visit = (position: number) => {
+      if (seen[position]) return;
+      seen[position] = 1;
+      count++;
+      stack.push(position);
+    };
+    for (const tip of tips) {
+      const position = this.position(tip);
+      if (position < 0) throw new Error(`commit-graph: ${tip} is not in the file`);
+      visit(position);
+    }
+    let steps = 0;
+    while (stack.length > 0) {
+      if ((++steps & 1023) === 0) {
+        const paused = pause();
+        if (paused) await paused;
+      }
+      const at = this.commitDataAt + stack.pop()! * 36;
+      const p1 = this.data.readUInt32BE(at + 20);
+      if (p1 === NO_PARENT) continue;
+      visit(p1);
+      if (firstParent) continue;
+      const p2 = this.data.readUInt32BE(at + 24);
+      if (p2 === NO_PARENT) continue;
+      if (!(p2 & EXTRA_EDGES)) {
+        visit(p2);
+        continue;
+      }
+      if (this.extraEdgesAt === null) throw new Error('commit-graph: octopus merge without an EDGE chunk');
+      for (let i = p2 & 0x7fffffff; ; i++) {
+        const edge = this.data.readUInt32BE(this.extraEdgesAt + i * 4);
+        visit(edge & 0x7fffffff);
+        if (edge & EXTRA_EDGES) break;
+      }
+    }
+    return count;
   }
 
   private position(oid: string): number {

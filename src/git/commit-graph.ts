@@ -1,9 +1,7 @@
 import { CommitGraphFile } from './commit-graph-file.js';
 import type { Repository } from './repository.js';
 
-/** Lets other requests run during long walks: objects are read synchronously, so a walk never waits on I/O. */
-export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-export const YIELD_EVERY = 256;
+import { sliceUsedUp, yieldToEventLoop, CHECK_EVERY } from './cooperative.js';
 
 /** What a history walk needs of a commit: kept for every commit ever seen (commits never change). */
 export interface CommitNode {
@@ -42,6 +40,26 @@ export class CommitGraph {
     return this.graphFile.file;
   }
 
+  private preloading: Promise<void> | null = null;
+
+  /**
+   * Reads git's commit-graph file without blocking the event loop, when it has not been read or
+   * has changed; `graph()` then finds it current. Concurrent callers share one read.
+   */
+  preload(): Promise<void> {
+    if (Date.now() - this.graphFile.checkedAt < 1000) return Promise.resolve();
+    if (!this.preloading) {
+      this.preloading = (async () => {
+        const stamp = CommitGraphFile.stamp(this.repo.gitdir);
+        if (stamp === this.graphFile.stamp) return;
+        const file = stamp ? await CommitGraphFile.openAsync(this.repo.gitdir) : null;
+        // Re-check: the file may have been replaced while it was being read.
+        if (CommitGraphFile.stamp(this.repo.gitdir) === stamp) this.graphFile = { stamp, file, checkedAt: Date.now() };
+      })().finally(() => (this.preloading = null));
+    }
+    return this.preloading;
+  }
+
   /**
    * Might `oid` have changed any of `paths` against its first parent? false only when git's
    * changed-path Bloom filters rule it out; true when they cannot (or there are none).
@@ -71,7 +89,7 @@ export class CommitGraph {
     const stack: CommitNode[] = [start];
     let steps = 0;
     while (stack.length > 0) {
-      if (++steps % YIELD_EVERY === 0) await yieldToEventLoop();
+      if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
       const top = stack[stack.length - 1];
       if (top.generation) {
         stack.pop();
@@ -102,7 +120,7 @@ export class CommitGraph {
     const stack = [tip];
     let steps = 0;
     while (stack.length > 0) {
-      if (++steps % YIELD_EVERY === 0) await yieldToEventLoop();
+      if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
       const node = await this.node(stack.pop()!);
       for (const p of node.parents) {
         if (p === ancestor) return true;
@@ -116,12 +134,23 @@ export class CommitGraph {
 
   /** `git rev-list --count [--first-parent] oid`. */
   async countAncestors(oid: string, firstParent: boolean): Promise<number> {
+    // Commits newer than git's commit-graph file are walked as objects; as soon as the walk
+    // enters the file (whose commits' ancestors are all in it), the rest is counted there.
+    const file = this.graph();
     const seen = new Set<string>([oid]);
     const stack = [oid];
+    const entries: string[] = [];
+    let outside = 0;
     let steps = 0;
     while (stack.length > 0) {
-      if (++steps % YIELD_EVERY === 0) await yieldToEventLoop();
-      const node = await this.node(stack.pop()!);
+      if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
+      const next = stack.pop()!;
+      if (file?.has(next)) {
+        entries.push(next);
+        continue;
+      }
+      outside++;
+      const node = await this.node(next);
       const parents = firstParent ? node.parents.slice(0, 1) : node.parents;
       for (const p of parents) {
         if (!seen.has(p)) {
@@ -130,6 +159,7 @@ export class CommitGraph {
         }
       }
     }
-    return seen.size;
+    if (!file || entries.length === 0) return outside;
+    return outside + (await file.countReachable(entries, firstParent, () => (sliceUsedUp() ? yieldToEventLoop() : undefined)));
   }
 }

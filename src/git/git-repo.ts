@@ -34,6 +34,14 @@ export class GitRepo {
     this.graph = new CommitGraph(this.repo);
   }
 
+  /**
+   * Reads what every request needs (pack indexes, git's commit-graph) asynchronously, so the
+   * first request on a big repository does not block the others while megabytes are read.
+   */
+  async preload(): Promise<void> {
+    await Promise.all([this.repo.preload(), this.graph.preload()]);
+  }
+
   /** The walk for a query, shared by every request with the same arguments and tips. */
   history(query: HistoryQuery): HistoryWalk {
     const key = JSON.stringify({ ...query, author: query.author?.source ?? null });

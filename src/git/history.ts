@@ -1,5 +1,6 @@
 import { RE2JS } from 're2js';
-import { type CommitGraph, type CommitNode, YIELD_EVERY, yieldToEventLoop } from './commit-graph.js';
+import type { CommitGraph, CommitNode } from './commit-graph.js';
+import { CHECK_EVERY, sliceUsedUp, yieldToEventLoop } from './cooperative.js';
 import type { Repository } from './repository.js';
 
 /**
@@ -158,7 +159,7 @@ export class HistoryWalk {
   }
 
   private async parse(oid: string): Promise<CommitNode> {
-    if (++this.steps % YIELD_EVERY === 0) await yieldToEventLoop();
+    if (++this.steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
     const node = await this.graph.node(oid);
     this.parsed.set(oid, node);
     return node;
@@ -383,7 +384,7 @@ export async function mergeBases(graph: CommitGraph, a: string, b: string): Prom
   const found: CommitNode[] = [];
   let steps = 0;
   while (queue.all().some((n) => !((flags.get(n.oid) ?? 0) & STALE))) {
-    if (++steps % YIELD_EVERY === 0) await yieldToEventLoop();
+    if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
     const node = queue.pop()!;
     let f = (flags.get(node.oid) ?? 0) & (ONE | TWO | STALE);
     if ((f & (ONE | TWO)) === (ONE | TWO)) {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
@@ -242,6 +243,42 @@ export class ObjectDb {
   refresh(): void {
     for (const pack of this.packs ?? []) pack.close();
     this.packs = null;
+  }
+
+  private preloading: Promise<void> | null = null;
+
+  /**
+   * Reads the pack indexes without blocking the event loop (they are tens of megabytes on a big
+   * repository), so that a request opening a cold repository does not stall every other one.
+   * Later reads find them loaded; the synchronous path below stays as the fallback.
+   */
+  preload(): Promise<void> {
+    if (this.packs) return Promise.resolve();
+    if (!this.preloading) {
+      this.preloading = this.readPacksAsync().finally(() => (this.preloading = null));
+    }
+    return this.preloading;
+  }
+
+  private async readPacksAsync(): Promise<void> {
+    const dir = path.join(this.objectsDir, 'pack');
+    let names: string[] = [];
+    try {
+      names = (await fsp.readdir(dir)).filter((n) => n.endsWith('.idx')).sort();
+    } catch {
+      /* no packs */
+    }
+    const packs: Pack[] = [];
+    for (const name of names) {
+      try {
+        packs.push(new Pack(name, await fsp.readFile(path.join(dir, name)), path.join(dir, name.replace(/\.idx$/, '.pack'))));
+      } catch {
+        // A pack being written or removed concurrently: the synchronous path retries later.
+      }
+    }
+    // A synchronous reader may have loaded them meanwhile: keep its list, release ours.
+    if (this.packs) for (const pack of packs) pack.close();
+    else this.packs = packs;
   }
 
   private loadPacks(): Pack[] {

@@ -39,6 +39,11 @@ export class Repository {
     this.db = new ObjectDb(gitdir, 24 * 1024 * 1024);
   }
 
+  /** Loads the pack indexes in the background of the event loop (see ObjectDb.preload). */
+  preload(): Promise<void> {
+    return this.db.preload();
+  }
+
   /** Re-list packs (after writes or a repack). */
   invalidate(): void {
     this.db.refresh();

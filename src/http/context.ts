@@ -47,6 +47,7 @@ export async function findProject(services: Services, idParam: string): Promise<
 export async function projectFor(services: Services, req: Request, res: Response, ability: Ability, branch?: string): Promise<Project> {
   const project = await findProject(services, projectParam(req));
   services.access.require(context(res).grant, project.path, ability, branch);
+  await project.repo.preload();
   return project;
 }
 

@@ -56,6 +56,17 @@ export class ProjectRegistry {
     return this.byId.get(id);
   }
 
+  /**
+   * Reads every known repository's pack indexes and commit-graph, one repository at a time and
+   * without blocking the event loop, so that first requests find them ready. Failures are left
+   * for the request that needs the repository to report.
+   */
+  async preloadAll(): Promise<void> {
+    for (const project of [...this.byId.values()].sort((a, b) => a.id - b.id)) {
+      await project.repo.preload().catch(() => undefined);
+    }
+  }
+
   /** Case-insensitive, like GitLab's path lookup. */
   async findByPath(fullPath: string): Promise<Project | undefined> {
     const key = fullPath.toLowerCase();
