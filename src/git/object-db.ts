@@ -20,6 +20,9 @@ export interface RawObject {
   data: Buffer;
 }
 
+/** The first read of every packed object lands here (see Pack.readAt). */
+const scratch = Buffer.allocUnsafeSlow(4096);
+
 const KINDS: Record<number, ObjectKind> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
@@ -121,9 +124,11 @@ class Pack {
    * object of `size` bytes (zlib's worst-case bound), so no table of object ends is needed.
    * Inflating stops at the end of the stream; the extra bytes read are ignored.
    */
-  private readAt(offset: number): { buf: Buffer; type: number; p: number } {
+  private readAt(offset: number): { buf: Buffer; type: number; p: number; size: number } {
     const limit = this.packSize - 20;
-    let buf = Buffer.allocUnsafe(Math.min(4096, limit - offset));
+    // Most objects fit in the first read: it goes to a shared scratch buffer (reads are
+    // synchronous, and callers consume it before reading another object).
+    let buf = scratch.subarray(0, Math.min(scratch.length, limit - offset));
     fs.readSync(this.fd, buf, 0, buf.length, offset);
     let p = 0;
     let c = buf[p++];
@@ -140,7 +145,7 @@ class Pack {
       buf = Buffer.allocUnsafe(Math.min(need, limit - offset));
       fs.readSync(this.fd, buf, 0, buf.length, offset);
     }
-    return { buf, type, p };
+    return { buf, type, p, size };
   }
 
   /** The object at `offset`, deltas resolved (bases through `resolveRef` for REF_DELTA). */
@@ -154,7 +159,9 @@ class Pack {
     let c: number;
     let result: RawObject;
     if (type === OFS_DELTA || type === REF_DELTA) {
-      let base: RawObject | null;
+      // Everything is taken from `buf` before the base is read: that read reuses the scratch buffer.
+      let baseOffset = -1;
+      let baseOid: Buffer | null = null;
       if (type === OFS_DELTA) {
         c = buf[p++];
         let back = c & 0x7f;
@@ -162,23 +169,33 @@ class Pack {
           c = buf[p++];
           back = (back + 1) * 128 + (c & 0x7f);
         }
-        base = this.read(offset - back, cache, resolveRef);
+        baseOffset = offset - back;
       } else {
-        base = resolveRef(buf.subarray(p, p + 20));
+        baseOid = Buffer.from(buf.subarray(p, p + 20));
         p += 20;
-        if (!base) throw new Error(`${this.name}: missing delta base`);
       }
-      const delta = zlib.inflateSync(buf.subarray(p));
+      const delta = inflateExactly(buf.subarray(p), read.size);
+      const base = baseOid ? resolveRef(baseOid) : this.read(baseOffset, cache, resolveRef);
+      if (!base) throw new Error(`${this.name}: missing delta base`);
       result = { type: base.type, data: applyDelta(base.data, delta) };
     } else {
       const kind = KINDS[type];
       if (!kind) throw new Error(`${this.name}: bad object type ${type} at ${offset}`);
-      result = { type: kind, data: zlib.inflateSync(buf.subarray(p)) };
+      result = { type: kind, data: inflateExactly(buf.subarray(p), read.size) };
     }
     // Blobs are rarely delta bases for the next read; trees and commits are.
     if (result.type !== 'blob' || type === OFS_DELTA || type === REF_DELTA) cache.set(key, result);
     return result;
   }
+}
+
+/**
+ * Inflates an object whose size the pack header gave. zlib's default output chunk is 16 KiB and
+ * a one-chunk result is a view of it: every cached 200-byte commit would pin 16 KiB (and every
+ * read would allocate it). Sizing the chunk to the object avoids both.
+ */
+function inflateExactly(deflated: Buffer, size: number): Buffer {
+  return zlib.inflateSync(deflated, { chunkSize: Math.max(64, size + 1) });
 }
 
 function readVarint(delta: Buffer, start: number): [number, number] {
