@@ -51,7 +51,10 @@ export class CommitGraph {
     if (!this.preloading) {
       this.preloading = (async () => {
         const stamp = CommitGraphFile.stamp(this.repo.gitdir);
-        if (stamp === this.graphFile.stamp) return;
+        if (stamp === this.graphFile.stamp) {
+          this.graphFile.checkedAt = Date.now();
+          return;
+        }
         const file = stamp ? await CommitGraphFile.openAsync(this.repo.gitdir) : null;
         // Re-check: the file may have been replaced while it was being read.
         if (CommitGraphFile.stamp(this.repo.gitdir) === stamp) this.graphFile = { stamp, file, checkedAt: Date.now() };
