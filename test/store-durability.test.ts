@@ -256,6 +256,25 @@ describe('Sidecar store durability', function () {
     expect(await snapshot()).to.deep.equal(again);
   });
 
+  it('serves a sidecar file as it is on disk: an edit made behind the running server is seen, a removed file reads as empty', async () => {
+    const sha = shas[3];
+    expect((await postStatus(sha, { state: 'running', name: 'edited-behind', ref: 'main', description: 'before' })).status).to.equal(201);
+    expect((await statusesOf(sha)).find((s) => s.name === 'edited-behind')?.description).to.equal('before');
+    const file = sidecarFile(sha);
+    const original = await fsp.readFile(file, 'utf8');
+    try {
+      const record = JSON.parse(original);
+      for (const row of record.statuses) if (row.name === 'edited-behind') row.description = 'edited on disk';
+      await fsp.writeFile(file, JSON.stringify(record));
+      expect((await statusesOf(sha)).find((s) => s.name === 'edited-behind')?.description).to.equal('edited on disk');
+      await fsp.rm(file);
+      expect(await statusesOf(sha)).to.deep.equal([]);
+    } finally {
+      await fsp.writeFile(file, original);
+    }
+    expect((await statusesOf(sha)).find((s) => s.name === 'edited-behind')?.description).to.equal('before');
+  });
+
   describe('a corrupt sidecar file', () => {
     const garbage: [string, string][] = [
       ['garbage', 'this is not JSON at all \u0000\u00ff'],

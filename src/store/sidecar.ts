@@ -1,5 +1,6 @@
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { Lru } from '../git/lru.js';
 import { CorruptFileError, readJsonFile, removeStaleTempFiles, writeFileAtomic } from './atomic-file.js';
 import { KeyedQueue } from './key-lock.js';
 
@@ -125,14 +126,43 @@ export class JsonSidecarStore implements SidecarStore {
     return path.join(this.dataDir, 'sidecar', String(projectId), sha.slice(0, 2), `${sha}.json`);
   }
 
+  /** Recently read files' text, valid while the file's stamp is unchanged. */
+  private readonly recent = new Lru<string, { stamp: string; text: string }>(8 * 1024 * 1024, (entry) => 64 + entry.text.length);
+
   async read(projectId: number, sha: string): Promise<CommitRecord> {
     const file = this.fileFor(projectId, sha);
-    const record = await readJsonFile<unknown>(file, emptyRecord());
+    // A stat instead of open+read+close on every GET of a commit: most commits have no record
+    // at all, and a record is re-read only when its file changed. The file stays the truth, so
+    // a file edited or damaged behind fakelab's back is still noticed.
+    const st = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+    if (!st) {
+      this.recent.delete(file);
+      return emptyRecord();
+    }
+    const stamp = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    const cached = this.recent.get(file);
+    let text = cached?.stamp === stamp ? cached.text : null;
+    if (text === null) {
+      try {
+        text = await fsp.readFile(file, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyRecord();
+        throw err;
+      }
+    }
+    let record: unknown;
+    try {
+      record = JSON.parse(text);
+    } catch (err) {
+      throw new CorruptFileError(file, (err as Error).message);
+    }
     // Valid JSON of the wrong shape is as corrupt as garbage: never "repair" it by overwriting.
     const ok =
       typeof record === 'object' && record !== null && !Array.isArray(record) &&
       (['pipelines', 'statuses', 'notes'] as const).every((k) => (record as Record<string, unknown>)[k] === undefined || Array.isArray((record as Record<string, unknown>)[k]));
     if (!ok) throw new CorruptFileError(file, 'not a commit record');
+    // Cached under the stamp seen before reading: if the file changed in between, the next stat differs.
+    if (cached?.stamp !== stamp) this.recent.set(file, { stamp, text });
     return { ...emptyRecord(), ...(record as Partial<CommitRecord>) };
   }
 
