@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import v8 from 'node:v8';
 import { configFrom } from './config.js';
 import { bundledFixtures, startServer } from './index.js';
 import { loadAccessConfig } from './auth/config-file.js';
@@ -8,6 +9,18 @@ import { loadAccessConfig } from './auth/config-file.js';
  * (each also FAKELAB_REPOS, FAKELAB_DATA, FAKELAB_HOST, FAKELAB_PORT, FAKELAB_TOKEN, ...).
  * An empty repos root is seeded from the bundled fixtures unless --fixtures says otherwise.
  */
+/**
+ * V8 lets the old generation grow to up to four times what survived the last full GC when
+ * collecting is cheap, as it is for a server whose garbage is per-request. Under load that
+ * is 150+ MB of RSS above the live heap (60 MB live, 250 MB heap on the 100k-commit bench).
+ * Growing by half instead keeps RSS near the live set at no measured throughput cost. Only
+ * the CLI does this: the library leaves its host's V8 alone. NODE_OPTIONS can override it.
+ */
+function limitHeapGrowth(): void {
+  if (/--heap[-_]growing[-_]percent/.test(process.env.NODE_OPTIONS ?? '') || process.execArgv.some((a) => /--heap[-_]growing[-_]percent/.test(a))) return;
+  v8.setFlagsFromString('--heap-growing-percent=50');
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args.includes('--help') || args.includes('-h')) {
@@ -21,6 +34,7 @@ async function main(): Promise<void> {
   }
   const config = configFrom(args);
   config.fixturesDir ??= bundledFixtures;
+  limitHeapGrowth();
   const server = await startServer(config);
   process.stdout.write(`fakelab listening on ${server.url}\n`);
   process.stdout.write(`  repositories: ${config.reposDir}\n  data:         ${config.dataDir}\n`);
