@@ -192,6 +192,10 @@ describe('Create commit under concurrency', function () {
       '  old=$(git rev-parse refs/heads/main) || exit 1',
       '  c=$(git commit-tree "$old^{tree}" -p "$old" -m "cli $i") || exit 1',
       '  if git update-ref refs/heads/main "$c" "$old" 2>/dev/null; then echo "ok $c"; i=$((i+1)); else echo retry; fi',
+      // A short pause: flat out, the loop moves main faster than an API commit (tree, objects,
+      // fsyncs) completes, so every API write would lose its compare-and-swap (a correct 400,
+      // but then the test would prove nothing about interleaving).
+      '  sleep 0.01',
       'done',
     ].join('\n');
     const cliOut: string[] = [];
