@@ -7,6 +7,8 @@ export interface GraphCommit {
   tree: string;
   /** Committer time, seconds. */
   time: number;
+  /** The commit's row in the file (for its Bloom filter). */
+  position: number;
 }
 
 const NO_PARENT = 0x70000000;
@@ -150,18 +152,26 @@ export class CommitGraphFile {
     return count;
   }
 
-  private position(oid: string): number {
-    const raw = Buffer.from(oid, 'hex');
-    if (raw.length !== 20) return -1;
-    const first = raw[0];
+  /** The oid's row in the file, or -1. A binary search on the first four bytes, then a full compare. */
+  position(oid: string): number {
+    if (oid.length !== 40) return -1;
+    const head = parseInt(oid.slice(0, 8), 16);
+    if (Number.isNaN(head)) return -1;
+    const first = head >>> 24;
     let lo = first === 0 ? 0 : this.data.readUInt32BE(this.fanoutAt + (first - 1) * 4);
     let hi = this.data.readUInt32BE(this.fanoutAt + first * 4);
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const at = this.lookupAt + mid * 20;
-      const c = this.data.compare(raw, 0, 20, at, at + 20);
-      if (c === 0) return mid;
-      if (c > 0) hi = mid;
+      const word = this.data.readUInt32BE(at);
+      let c = head - word;
+      if (c === 0) {
+        const full = this.data.toString('hex', at, at + 20);
+        const key = oid.toLowerCase();
+        c = key < full ? -1 : key > full ? 1 : 0;
+        if (c === 0) return mid;
+      }
+      if (c < 0) hi = mid;
       else lo = mid + 1;
     }
     return -1;
@@ -177,24 +187,39 @@ export class CommitGraphFile {
    * Bloom filter says definitely not; null when the file has no filter for it (or for such a path).
    */
   maybeChanged(oid: string, path: string): boolean | null {
+    return this.maybeChangedAt(this.position(oid), path);
+  }
+
+  /** As maybeChanged, for the commit at `position` (from `lookup`), sparing the search. */
+  maybeChangedAt(position: number, path: string): boolean | null {
     const b = this.bloom;
-    if (!b) return null;
+    if (!b || position < 0) return null;
     // Version 1 filters hash bytes as signed chars (a git bug kept for compatibility): only ASCII paths agree.
     if (b.version === 1 && /[^\x00-\x7f]/.test(path)) return null;
-    const position = this.position(oid);
-    if (position < 0) return null;
     const start = b.dataAt + (position === 0 ? 0 : this.data.readUInt32BE(b.indexAt + (position - 1) * 4));
     const end = b.dataAt + this.data.readUInt32BE(b.indexAt + position * 4);
     if (end <= start || end > b.dataEnd) return null;
     const bits = (end - start) * 8;
-    const key = Buffer.from(path, 'utf8');
-    const h0 = murmur3(0x293ae76f, key);
-    const h1 = murmur3(0x7e646e2c, key);
+    const [h0, h1] = this.pathHashes(path);
     for (let i = 0; i < b.hashes; i++) {
       const bit = ((h0 + Math.imul(i, h1)) >>> 0) % bits;
       if (!(this.data[start + (bit >> 3)] & (1 << (bit & 7)))) return false;
     }
     return true;
+  }
+
+  /** A walk asks about the same few paths for every commit: hash each once. */
+  private readonly hashes = new Map<string, [number, number]>();
+
+  private pathHashes(path: string): [number, number] {
+    let known = this.hashes.get(path);
+    if (!known) {
+      const key = Buffer.from(path, 'utf8');
+      known = [murmur3(0x293ae76f, key), murmur3(0x7e646e2c, key)];
+      if (this.hashes.size >= 1024) this.hashes.clear();
+      this.hashes.set(path, known);
+    }
+    return known;
   }
 
   lookup(oid: string): GraphCommit | null {
@@ -220,7 +245,7 @@ export class CommitGraphFile {
     const high = this.data.readUInt32BE(at + 28);
     const low = this.data.readUInt32BE(at + 32);
     const time = (high & 0x3) * 2 ** 32 + low;
-    return { parents, tree, time };
+    return { parents, tree, time, position };
   }
 }
 

@@ -12,6 +12,9 @@ export interface CommitNode {
   tree: string;
   /** Generation number (1 + max of parents'), computed on demand. 0 = not yet known. */
   generation: number;
+  /** The commit-graph file the node was read from, and its row there (-1 when read from objects). */
+  graphFile: CommitGraphFile | null;
+  graphPosition: number;
 }
 
 /**
@@ -67,20 +70,23 @@ export class CommitGraph {
    * Might `oid` have changed any of `paths` against its first parent? false only when git's
    * changed-path Bloom filters rule it out; true when they cannot (or there are none).
    */
-  mayHaveChanged(oid: string, paths: string[]): boolean {
+  mayHaveChanged(node: CommitNode, paths: string[]): boolean {
     const file = this.graph();
     if (!file) return true;
-    return paths.some((p) => file.maybeChanged(oid, p) !== false);
+    // The row remembered with the node is valid only in the file it was read from.
+    const position = node.graphFile === file ? node.graphPosition : file.position(node.oid);
+    return paths.some((p) => file.maybeChangedAt(position, p) !== false);
   }
 
   async node(oid: string): Promise<CommitNode> {
     const known = this.nodes.get(oid);
     if (known) return known;
-    const fromGraph = this.graph()?.lookup(oid);
+    const file = this.graph();
+    const fromGraph = file?.lookup(oid);
     const commit = fromGraph ? null : await this.repo.readCommit(oid);
     const node: CommitNode = fromGraph
-      ? { oid, parents: fromGraph.parents, time: fromGraph.time, tree: fromGraph.tree, generation: 0 }
-      : { oid, parents: commit!.parents, time: commit!.committer.timestamp, tree: commit!.tree, generation: 0 };
+      ? { oid, parents: fromGraph.parents, time: fromGraph.time, tree: fromGraph.tree, generation: 0, graphFile: file!, graphPosition: fromGraph.position }
+      : { oid, parents: commit!.parents, time: commit!.committer.timestamp, tree: commit!.tree, generation: 0, graphFile: null, graphPosition: -1 };
     this.nodes.set(oid, node);
     return node;
   }

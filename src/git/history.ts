@@ -264,7 +264,7 @@ export class HistoryWalk {
       if (i === 1 && this.query.firstParent) break;
       const parent = await this.parse(p);
       // The first parent may be ruled out by git's changed-path Bloom filter without reading trees.
-      const unchanged = (i === 0 && !this.graph.mayHaveChanged(node.oid, this.query.paths)) || (await this.sameTrees(parent.tree, node.tree));
+      const unchanged = (i === 0 && !this.graph.mayHaveChanged(node, this.query.paths)) || (await this.sameTrees(parent.tree, node.tree));
       if (unchanged) {
         if (!relevant) continue;
         this.rewritten.set(node.oid, [p]);
