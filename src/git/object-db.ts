@@ -195,8 +195,11 @@ class Pack {
  * read would allocate it). Sizing the chunk to the object avoids both.
  */
 function inflateExactly(deflated: Buffer, size: number): Buffer {
-  return zlib.inflateSync(deflated, { chunkSize: Math.max(64, size + 1) });
+  // Capped: a damaged header must not make us allocate whatever size it claims up front.
+  return zlib.inflateSync(deflated, { chunkSize: Math.min(Math.max(64, size + 1), MAX_INFLATE_CHUNK) });
 }
+
+const MAX_INFLATE_CHUNK = 16 * 1024 * 1024;
 
 function readVarint(delta: Buffer, start: number): [number, number] {
   let p = start;
