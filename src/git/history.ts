@@ -158,8 +158,16 @@ export class HistoryWalk {
     return this.flags.size;
   }
 
-  private async parse(oid: string): Promise<CommitNode> {
-    if (++this.steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
+  /** The commit's node, recorded as parsed; synchronous when the commit index has it (see CommitGraph.nodeIfIndexed). */
+  private parse(oid: string): CommitNode | Promise<CommitNode> {
+    if (++this.steps % CHECK_EVERY === 0 && sliceUsedUp()) return yieldToEventLoop().then(() => this.parseSlowly(oid));
+    const node = this.graph.nodeIfIndexed(oid);
+    if (!node) return this.parseSlowly(oid);
+    this.parsed.set(oid, node);
+    return node;
+  }
+
+  private async parseSlowly(oid: string): Promise<CommitNode> {
     const node = await this.graph.node(oid);
     this.parsed.set(oid, node);
     return node;
@@ -187,8 +195,10 @@ export class HistoryWalk {
         break;
       }
       if (this.query.since !== null && node.time < this.query.since) continue;
-      await this.processParents(node);
-      if (await this.isShown(node)) this.shown.push(node.oid);
+      if (++this.steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
+      if (!this.processParentsNow(node)) await this.processParents(node);
+      const shown = this.query.author ? await this.isShown(node) : this.isShownNow(node);
+      if (shown) this.shown.push(node.oid);
     }
   }
 
@@ -225,6 +235,30 @@ export class HistoryWalk {
     }
   }
 
+  /**
+   * processParents for the common case, without a promise: an interesting commit, no paths to
+   * simplify by, every parent already in the commit index. false = not handled.
+   */
+  private processParentsNow(node: CommitNode): boolean {
+    if (this.query.paths.length > 0 || this.flag(node.oid) & UNINTERESTING) return false;
+    const parents = this.parentsOf(node);
+    const unseen: CommitNode[] = [];
+    for (const p of parents) {
+      if (!(this.flag(p) & SEEN)) {
+        const parent = this.graph.nodeIfIndexed(p);
+        if (!parent) return false;
+        unseen.push(parent);
+      }
+      if (this.query.firstParent) break;
+    }
+    for (const parent of unseen) {
+      this.parsed.set(parent.oid, parent);
+      this.setFlag(parent.oid, SEEN);
+      this.queue.push(parent);
+    }
+    return true;
+  }
+
   private async processParents(node: CommitNode): Promise<void> {
     if (this.flag(node.oid) & UNINTERESTING) {
       // Uninteresting commits pass the mark to every parent (even with --first-parent).
@@ -242,7 +276,8 @@ export class HistoryWalk {
     for (const p of this.parentsOf(node)) {
       if (!(this.flag(p) & SEEN)) {
         this.setFlag(p, SEEN);
-        this.queue.push(await this.parse(p));
+        const parsed = this.parse(p);
+        this.queue.push(parsed instanceof Promise ? await parsed : parsed);
       }
       if (this.query.firstParent) break;
     }
@@ -262,7 +297,8 @@ export class HistoryWalk {
       const relevant = (this.flag(p) & (UNINTERESTING | BOTTOM)) !== UNINTERESTING;
       if (relevant) relevantParents++;
       if (i === 1 && this.query.firstParent) break;
-      const parent = await this.parse(p);
+      const parsed = this.parse(p);
+      const parent = parsed instanceof Promise ? await parsed : parsed;
       // The first parent may be ruled out by git's changed-path Bloom filter without reading trees.
       const unchanged = (i === 0 && !this.graph.mayHaveChanged(node, this.query.paths)) || (await this.sameTrees(parent.tree, node.tree));
       if (unchanged) {
@@ -349,11 +385,17 @@ export class HistoryWalk {
     return out;
   }
 
-  private async isShown(node: CommitNode): Promise<boolean> {
+  /** isShown without the author test (the only part that reads a commit object). */
+  private isShownNow(node: CommitNode): boolean {
     const flags = this.flag(node.oid);
     if (flags & UNINTERESTING) return false;
     if (this.query.until !== null && node.time > this.query.until) return false;
     if (this.query.paths.length > 0 && flags & TREESAME) return false;
+    return true;
+  }
+
+  private async isShown(node: CommitNode): Promise<boolean> {
+    if (!this.isShownNow(node)) return false;
     if (this.query.author) {
       const { author } = await this.repo.readCommit(node.oid);
       if (!this.query.author.test(`${author.name} <${author.email}>`)) return false;
