@@ -240,7 +240,8 @@ export class HistoryWalk {
    * simplify by, every parent already in the commit index. false = not handled.
    */
   private processParentsNow(node: CommitNode): boolean {
-    if (this.query.paths.length > 0 || this.flag(node.oid) & UNINTERESTING) return false;
+    if (this.flag(node.oid) & UNINTERESTING) return false;
+    if (this.query.paths.length > 0 && !this.simplifyByBloomNow(node)) return false;
     const parents = this.parentsOf(node);
     const unseen: CommitNode[] = [];
     for (const p of parents) {
@@ -256,6 +257,23 @@ export class HistoryWalk {
       this.setFlag(parent.oid, SEEN);
       this.queue.push(parent);
     }
+    return true;
+  }
+
+  /**
+   * simplify()'s most common outcome, decided without reading a tree: the changed-path Bloom
+   * filter rules out a change against a relevant first parent, so the commit is TREESAME and
+   * follows that parent alone. false = undecided here (simplify must run).
+   */
+  private simplifyByBloomNow(node: CommitNode): boolean {
+    if (node.parents.length === 0) return false;
+    const first = node.parents[0];
+    if ((this.flag(first) & (UNINTERESTING | BOTTOM)) === UNINTERESTING) return false;
+    const parent = this.graph.nodeIfIndexed(first);
+    if (!parent || this.graph.mayHaveChanged(node, this.query.paths)) return false;
+    this.parsed.set(first, parent);
+    this.rewritten.set(node.oid, [first]);
+    this.setFlag(node.oid, TREESAME);
     return true;
   }
 
