@@ -1,5 +1,6 @@
-import fs, { promises as fsp } from 'node:fs';
+import fs from 'node:fs';
 import path from 'node:path';
+import { readWholeFile } from './read-whole.js';
 
 /** What the commit-graph file knows about a commit: enough to walk history without inflating it. */
 export interface GraphCommit {
@@ -57,7 +58,7 @@ export class CommitGraphFile {
   static async openAsync(gitdir: string): Promise<CommitGraphFile | null> {
     let data: Buffer;
     try {
-      data = await fsp.readFile(CommitGraphFile.pathIn(gitdir));
+      data = await readWholeFile(CommitGraphFile.pathIn(gitdir));
     } catch {
       return null;
     }

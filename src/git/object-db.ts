@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { readWholeFile } from './read-whole.js';
 
 /**
  * A read-only git object database: pack files (version 2 indexes) and loose objects.
@@ -291,7 +292,7 @@ export class ObjectDb {
     const packs: Pack[] = [];
     for (const name of names) {
       try {
-        packs.push(new Pack(name, await fsp.readFile(path.join(dir, name)), path.join(dir, name.replace(/\.idx$/, '.pack'))));
+        packs.push(new Pack(name, await readWholeFile(path.join(dir, name)), path.join(dir, name.replace(/\.idx$/, '.pack'))));
       } catch {
         // A pack being written or removed concurrently: the synchronous path retries later.
       }
