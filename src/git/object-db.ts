@@ -377,6 +377,25 @@ export class ObjectDb {
   }
 }
 
+/** The entry called `name` in a raw tree object, found by scanning names only (see parseTreeEntries). */
+export function findTreeEntry(data: Buffer, name: string): { mode: string; path: string; oid: string; type: 'blob' | 'tree' | 'commit' } | undefined {
+  const wanted = Buffer.from(name, 'utf8');
+  let p = 0;
+  while (p < data.length) {
+    const space = data.indexOf(0x20, p);
+    const nul = data.indexOf(0, space);
+    if (space < 0 || nul < 0) return undefined;
+    if (nul - space - 1 === wanted.length && data.compare(wanted, 0, wanted.length, space + 1, nul) === 0) {
+      let mode = data.toString('latin1', p, space);
+      if (mode === '40000') mode = '040000';
+      const type = mode === '040000' ? 'tree' : mode === '160000' ? 'commit' : 'blob';
+      return { mode, path: name, oid: data.toString('hex', nul + 1, nul + 21), type };
+    }
+    p = nul + 21;
+  }
+  return undefined;
+}
+
 /** Parses a tree object: "<mode> <name>\0<20-byte oid>" entries. */
 export function parseTreeEntries(data: Buffer): { mode: string; path: string; oid: string; type: 'blob' | 'tree' | 'commit' }[] {
   const out: { mode: string; path: string; oid: string; type: 'blob' | 'tree' | 'commit' }[] = [];

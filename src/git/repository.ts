@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Lru } from './lru.js';
-import { ObjectDb, parseTreeEntries } from './object-db.js';
+import { ObjectDb, findTreeEntry, parseTreeEntries } from './object-db.js';
 import { type AnnotatedTag, type Commit, type TreeEntry, parseCommit, parseTag } from './objects.js';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
@@ -133,9 +133,18 @@ export class Repository {
 
   private readonly treeIndexes = new WeakMap<TreeEntry[], Map<string, TreeEntry>>();
 
-  /** The entry named `name` in tree `treeOid` (indexed by name on first use). */
+  /**
+   * The entry named `name` in tree `treeOid`. A tree already parsed is looked up by name (indexed
+   * on first use); otherwise the raw object is scanned for that one name, which spares a path
+   * walk over thousands of trees the cost of parsing every entry of each.
+   */
   async childEntry(treeOid: string, name: string): Promise<TreeEntry | undefined> {
-    const entries = await this.readTree(treeOid);
+    const entries = this.trees.get(treeOid);
+    if (!entries) {
+      const { type, content } = await this.readObject(treeOid);
+      if (type !== 'tree') throw new ObjectMissingError(`${treeOid} is a ${type}, not a tree`);
+      return findTreeEntry(content, name);
+    }
     let index = this.treeIndexes.get(entries);
     if (!index) {
       index = new Map(entries.map((e) => [e.path, e]));
