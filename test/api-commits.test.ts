@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import path from 'node:path';
-import { buildNamedFixture, git, gitLines, removeDir, tempDir } from './support/fixtures.js';
+import { buildNamedFixture, git, gitLines, gitLogShas as gitLog, gitNumstatTotals as numstat, removeDir, tempDir } from './support/fixtures.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { expectError as expectErrorFrom, getJson as getJsonFrom, type Json, type RequestOptions } from './support/http.js';
 
@@ -10,34 +10,18 @@ import { expectError as expectErrorFrom, getJson as getJsonFrom, type Json, type
 const HW = 'demo%2Fhello-world';
 const EC = 'fakelab%2Fedge-cases';
 const EMPTY = 'demo%2Fempty';
-const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 
 /** git's strict ISO date as GitLab renders it: milliseconds added, the commit's own offset kept. */
 function gitlabDate(iso: string): string {
   return iso.replace(/Z$/, '+00:00').replace(/([+-]\d\d:\d\d)$/, '.000$1');
 }
 
-function gitLog(gitdir: string, ...args: string[]): string[] {
-  return gitLines(gitdir, 'log', '--format=%H', ...args);
-}
 
 function rawMessage(gitdir: string, sha: string): string {
   const raw = git(gitdir, 'cat-file', 'commit', sha);
   return raw.slice(raw.indexOf('\n\n') + 2);
 }
 
-/** Sum of `git diff --numstat` against the first parent (the empty tree for a root); binary counts 0. */
-function numstat(gitdir: string, sha: string): { additions: number; deletions: number; total: number } {
-  const parents = git(gitdir, 'rev-list', '--parents', '-n', '1', sha).trim().split(' ').slice(1);
-  let additions = 0;
-  let deletions = 0;
-  for (const line of gitLines(gitdir, 'diff', '--numstat', parents[0] ?? EMPTY_TREE, sha)) {
-    const [a, d] = line.split('\t');
-    additions += a === '-' ? 0 : Number(a);
-    deletions += d === '-' ? 0 : Number(d);
-  }
-  return { additions, deletions, total: additions + deletions };
-}
 
 /** Trailers as git parses them: [key, value] pairs in message order. */
 function gitTrailers(gitdir: string, sha: string): [string, string][] {

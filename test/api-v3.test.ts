@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import path from 'node:path';
 import { buildFixture } from '../src/fixtures/builder.js';
-import { buildNamedFixture, git, gitLines, removeDir, tempDir } from './support/fixtures.js';
+import { buildNamedFixture, git, gitLines, gitLogShas as gitLog, gitNumstatTotals as numstat, removeDir, tempDir } from './support/fixtures.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.js';
 import { expectError as expectErrorFrom, getJson as getJsonFrom, type Json, type RequestOptions } from './support/http.js';
 
@@ -9,7 +9,6 @@ import { expectError as expectErrorFrom, getJson as getJsonFrom, type Json, type
 
 const HW = 'demo%2Fhello-world';
 const EC = 'fakelab%2Fedge-cases';
-const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 
 const LIST_KEYS = ['id', 'short_id', 'title', 'author_name', 'author_email', 'created_at', 'message'];
 const DETAIL_KEYS = [...LIST_KEYS, 'parent_ids', 'committed_date', 'authored_date', 'stats', 'status'];
@@ -19,21 +18,7 @@ function gitlabDate(iso: string): string {
   return iso.replace(/Z$/, '+00:00').replace(/([+-]\d\d:\d\d)$/, '.000$1');
 }
 
-function gitLog(gitdir: string, ...args: string[]): string[] {
-  return gitLines(gitdir, 'log', '--format=%H', ...args);
-}
 
-function numstat(gitdir: string, sha: string): { additions: number; deletions: number; total: number } {
-  const parents = git(gitdir, 'rev-list', '--parents', '-n', '1', sha).trim().split(' ').slice(1);
-  let additions = 0;
-  let deletions = 0;
-  for (const line of gitLines(gitdir, 'diff', '--numstat', parents[0] ?? EMPTY_TREE, sha)) {
-    const [a, d] = line.split('\t');
-    additions += a === '-' ? 0 : Number(a);
-    deletions += d === '-' ? 0 : Number(d);
-  }
-  return { additions, deletions, total: additions + deletions };
-}
 
 /** The 8.x `RepoCommit` for `sha`, from the git CLI. */
 function expectedV3(gitdir: string, sha: string): Record<string, unknown> {

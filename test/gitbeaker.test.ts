@@ -1,29 +1,14 @@
 import { Gitlab } from '@gitbeaker/rest';
 import { expect } from 'chai';
 import path from 'node:path';
-import { buildNamedFixture, git, gitLines, removeDir, tempDir } from './support/fixtures.js';
+import { buildNamedFixture, git, gitLines, gitLogShas as gitLog, gitNumstatTotals as numstat, removeDir, tempDir } from './support/fixtures.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
-const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 
-function gitLog(gitdir: string, ...args: string[]): string[] {
-  return gitLines(gitdir, 'log', '--format=%H', ...args);
-}
 
-function numstat(gitdir: string, sha: string): { additions: number; deletions: number; total: number } {
-  const parents = git(gitdir, 'rev-list', '--parents', '-n', '1', sha).trim().split(' ').slice(1);
-  let additions = 0;
-  let deletions = 0;
-  for (const line of gitLines(gitdir, 'diff', '--numstat', parents[0] ?? EMPTY_TREE, sha)) {
-    const [a, d] = line.split('\t');
-    additions += a === '-' ? 0 : Number(a);
-    deletions += d === '-' ? 0 : Number(d);
-  }
-  return { additions, deletions, total: additions + deletions };
-}
 
 describe('gitbeaker (@gitbeaker/rest) against fakelab', () => {
   let reposDir: string;
