@@ -2,9 +2,8 @@ import { expect } from 'chai';
 import { buildFixture, type Fixture } from '../src/fixtures/builder.js';
 import { buildNamedFixture, git, removeDir, tempDir } from './support/fixtures.js';
 import { startTestServer, type TestServer } from './support/server.js';
+import { type Json, type Reply, type RequestOptions, send as sendTo } from './support/http.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Json = any;
 
 /**
  * Commit comments (reference 5.4, 6.9, 6.10, 7.5, 12.1). Diff-line matching is checked against
@@ -78,25 +77,7 @@ describe('Commit comments API', () => {
 
   const fresh = () => commits.lab[`c${labNext++}`];
 
-  interface Reply {
-    status: number;
-    body: Json;
-    headers: Headers;
-  }
-
-  async function send(url: string, init: RequestInit & { token?: string | null } = {}): Promise<Reply> {
-    const res = await server.get(url, init);
-    const text = await res.text();
-    let body: Json = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      /* keep the text */
-    }
-    expect(res.status, `${init.method ?? 'GET'} ${url} must never answer 5xx: ${text}`).to.be.below(500);
-    if (res.status >= 400) expect(res.headers.get('content-type') ?? '', url).to.match(/^application\/json\b/);
-    return { status: res.status, body, headers: res.headers };
-  }
+  const send = (url: string, init: RequestOptions = {}): Promise<Reply> => sendTo(server, url, init);
 
   function postComment(project: string, sha: string, params: Record<string, unknown>, opts: { dialect?: 'v4' | 'v3'; how?: 'json' | 'form'; token?: string | null } = {}): Promise<Reply> {
     const { dialect = 'v4', how = 'json', token } = opts;

@@ -8,9 +8,8 @@ import { JsonSidecarStore } from '../src/store/sidecar.js';
 import { administrator, type User } from '../src/users.js';
 import { buildNamedFixture, gitLines, removeDir, tempDir } from './support/fixtures.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.js';
+import { type Json, type Reply, type RequestOptions, send as sendTo } from './support/http.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Json = any;
 
 /**
  * Commit statuses (reference sections 5.5, 6.12, 6.13, 7.6, 8): the state machine of 8.3, the
@@ -69,25 +68,7 @@ describe('Commit statuses API', () => {
     return labCommits[`c${next++}`];
   };
 
-  interface Reply {
-    status: number;
-    body: Json;
-    headers: Headers;
-  }
-
-  async function send(url: string, init: RequestInit & { token?: string | null } = {}): Promise<Reply> {
-    const res = await server.get(url, init);
-    const text = await res.text();
-    let body: Json = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      /* keep the text */
-    }
-    expect(res.status, `${init.method ?? 'GET'} ${url} must never answer 5xx: ${text}`).to.be.below(500);
-    if (res.status >= 400) expect(res.headers.get('content-type') ?? '', url).to.match(/^application\/json\b/);
-    return { status: res.status, body, headers: res.headers };
-  }
+  const send = (url: string, init: RequestOptions = {}): Promise<Reply> => sendTo(server, url, init);
 
   type Carrier = 'json' | 'form' | 'query' | 'multipart';
   interface PostOpts {

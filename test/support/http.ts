@@ -26,3 +26,16 @@ export async function expectError(server: TestServer, url: string, status: numbe
   expect(res.headers.get('content-type') ?? '', url).to.match(/^application\/json\b/);
   expect(actual, url).to.deep.equal(body);
 }
+
+export interface Reply {
+  status: number;
+  body: Json;
+  headers: Headers;
+}
+
+/** A request of any method: never a 5xx, and every error answered as JSON (as GitLab does). */
+export async function send(server: TestServer, url: string, init: RequestOptions = {}): Promise<Reply> {
+  const { res, body } = await getJson(server, url, init);
+  if (res.status >= 400) expect(res.headers.get('content-type') ?? '', `${init.method ?? 'GET'} ${url}`).to.match(/^application\/json\b/);
+  return { status: res.status, body, headers: res.headers };
+}
