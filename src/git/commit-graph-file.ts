@@ -178,7 +178,7 @@ export class CommitGraphFile {
     return -1;
   }
 
-  private oidAt(position: number): string {
+  oidAt(position: number): string {
     const at = this.lookupAt + position * 20;
     return this.data.toString('hex', at, at + 20);
   }
@@ -221,6 +221,32 @@ export class CommitGraphFile {
       this.hashes.set(path, known);
     }
     return known;
+  }
+
+  /** Committer time (seconds) of the commit at `position`. */
+  timeAt(position: number): number {
+    const at = this.commitDataAt + position * 36;
+    return (this.data.readUInt32BE(at + 28) & 0x3) * 2 ** 32 + this.data.readUInt32BE(at + 32);
+  }
+
+  /** Appends the rows of the parents of the commit at `position`, in order, to `out`; false when the file is malformed. */
+  parentPositions(position: number, out: number[]): boolean {
+    const at = this.commitDataAt + position * 36;
+    const p1 = this.data.readUInt32BE(at + 20);
+    if (p1 === NO_PARENT) return true;
+    out.push(p1);
+    const p2 = this.data.readUInt32BE(at + 24);
+    if (p2 === NO_PARENT) return true;
+    if (!(p2 & EXTRA_EDGES)) {
+      out.push(p2);
+      return true;
+    }
+    if (this.extraEdgesAt === null) return false;
+    for (let i = p2 & 0x7fffffff; ; i++) {
+      const edge = this.data.readUInt32BE(this.extraEdgesAt + i * 4);
+      out.push(edge & 0x7fffffff);
+      if (edge & EXTRA_EDGES) return true;
+    }
   }
 
   lookup(oid: string): GraphCommit | null {

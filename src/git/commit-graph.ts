@@ -34,6 +34,10 @@ export class CommitGraph {
   private graphFile: { stamp: string | null; file: CommitGraphFile | null; checkedAt: number } = { stamp: null, file: null, checkedAt: 0 };
 
   /** git's commit-graph file, when the repository has one (re-checked at most once a second). */
+  file(): CommitGraphFile | null {
+    return this.graph();
+  }
+
   private graph(): CommitGraphFile | null {
     const now = Date.now();
     if (now - this.graphFile.checkedAt < 1000) return this.graphFile.file;

@@ -1,4 +1,5 @@
 import { CommitGraph } from './commit-graph.js';
+import { GraphListWalk, type Listing } from './graph-walk.js';
 import { type HistoryQuery, HistoryWalk } from './history.js';
 import { countLines } from './line-stats.js';
 import { type DiffResult, diffBetween } from './patch.js';
@@ -23,7 +24,7 @@ export class GitRepo {
   readonly repo: Repository;
   readonly graph: CommitGraph;
   // Walks keep per-commit state; bound them by the commits they have visited.
-  private readonly walks = new Lru<string, HistoryWalk>(400_000, (walk) => walk.size);
+  private readonly walks = new Lru<string, Listing>(400_000, (walk) => walk.size);
   private readonly stats = new Lru<string, Promise<CommitStats>>(20_000);
   private readonly counts = new Lru<string, Promise<number>>(1_000);
   // Diffs can be megabytes (GitLab's limits allow 50,000 lines): keep only a few dozen.
@@ -42,12 +43,16 @@ export class GitRepo {
     await Promise.all([this.repo.preload(), this.graph.preload()]);
   }
 
-  /** The walk for a query, shared by every request with the same arguments and tips. */
-  history(query: HistoryQuery): HistoryWalk {
+  /**
+   * The walk for a query, shared by every request with the same arguments and tips: over the
+   * commit-graph file's rows when the query is a plain listing of commits the file holds,
+   * else git's general revision walk over the commit index.
+   */
+  history(query: HistoryQuery): Listing {
     const key = JSON.stringify({ ...query, author: query.author?.source ?? null });
     let walk = this.walks.get(key);
     if (!walk) {
-      walk = new HistoryWalk(this.repo, this.graph, query, () => this.walks.touch(key));
+      walk = GraphListWalk.tryCreate(this.graph.file(), query) ?? new HistoryWalk(this.repo, this.graph, query, () => this.walks.touch(key));
       this.walks.set(key, walk);
     }
     return walk;
