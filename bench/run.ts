@@ -369,24 +369,24 @@ async function throughputOfOneCommit(prepared: PreparedRepository, client: Fakel
 }
 
 /**
- * On a server that has answered nothing yet: the last page of HEAD's commits, which fakelab can
- * only answer by walking (and indexing) the whole history in git's order. GET /projects/:id
- * loops run until it has answered. (`sequence` used to be the expensive request; it now counts
- * over the commit-graph file's positions in tens of milliseconds, too short to load anything.)
+ * On a server that has answered nothing yet: the last page of HEAD's history in topological
+ * order, which fakelab answers with git's limit_list over every commit (the general walker,
+ * building its commit index). GET /projects/:id loops run until it has answered. (`sequence`
+ * and then the plain last page were used before; both now run over the commit-graph file's
+ * rows in tens to a hundred milliseconds, too short to load anything.)
  */
 async function measureColdBuild(prepared: PreparedRepository, server: ServerProcess): Promise<SizeResult['coldBuild']> {
   const client = clientFor(server);
-  // The last page of HEAD's history: fakelab must walk (and index) every commit to answer it.
   const perPage = 100;
   const lastPage = Math.ceil(prepared.facts.commitsOnHead / perPage);
-  const request = `commits?ref_name=${prepared.head}&per_page=${perPage}&page=${lastPage}`;
+  const request = `commits?ref_name=${prepared.head}&order=topo&per_page=${perPage}&page=${lastPage}`;
   log(`latency under a cold index build: GET ${request}, meanwhile GET /projects/:id ${PROBE_CONCURRENCY} at a time`);
   const { latency, expensiveBody } = await latencyUnderColdBuild(client, { request, fetch: () => client.get(request) }, PROBE_CONCURRENCY);
   const ours = (JSON.parse(expensiveBody) as { id: string }[]).map((c) => c.id);
   const skip = (lastPage - 1) * perPage;
-  const theirs = (await gitOutput(prepared.plainGit, ['log', '--format=%H', `--skip=${skip}`, `-${perPage}`, prepared.head])).split('\n').filter(Boolean);
+  const theirs = (await gitOutput(prepared.plainGit, ['log', '--topo-order', '--format=%H', `--skip=${skip}`, `-${perPage}`, prepared.head])).split('\n').filter(Boolean);
   if (ours.length === 0 || ours.join() !== theirs.join()) {
-    throw new WrongAnswerError(`${request}: fakelab lists ${ours.length} commits that differ from git log --skip=${skip} -${perPage} (${theirs.length})`);
+    throw new WrongAnswerError(`${request}: fakelab lists ${ours.length} commits that differ from git log --topo-order --skip=${skip} -${perPage} (${theirs.length})`);
   }
   log(
     `cold build: ${request} took ${formatMs(latency.expensiveMs)}; ${latency.probes} probes: ` +
@@ -394,7 +394,7 @@ async function measureColdBuild(prepared: PreparedRepository, server: ServerProc
   );
   return {
     ...latency,
-    expensiveRequest: `GET …/repository/commits?ref_name=<HEAD ${prepared.head.slice(0, 12)}>&per_page=${perPage}&page=${lastPage} (the last page)`,
+    expensiveRequest: `GET …/repository/commits?ref_name=<HEAD ${prepared.head.slice(0, 12)}>&order=topo&per_page=${perPage}&page=${lastPage} (the last page)`,
     serverPid: server.pid,
     serverStartupMs: server.startupMs,
   };
