@@ -183,8 +183,14 @@ export class HistoryWalk {
       await this.addTips();
       if (this.limited) {
         const list = await this.limitList();
-        const ordered = this.query.topo ? this.topoSort(list) : list;
-        for (const node of ordered) if (await this.isShown(node)) this.shown.push(node.oid);
+        const ordered = this.query.topo ? await this.topoSort(list) : list;
+        let steps = 0;
+        for (const node of ordered) {
+          // Awaiting isShown for each of 100,000 commits would never let the event loop in.
+          if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
+          const shown = this.query.author ? await this.isShown(node) : this.isShownNow(node);
+          if (shown) this.shown.push(node.oid);
+        }
         this.finished = true;
       }
     }
@@ -376,20 +382,34 @@ export class HistoryWalk {
     return slop - 1;
   }
 
-  /** git's sort_in_topological_order(REV_SORT_IN_GRAPH_ORDER): a LIFO of ready commits. */
-  private topoSort(list: CommitNode[]): CommitNode[] {
+  /** git's sort_in_topological_order(REV_SORT_IN_GRAPH_ORDER): a LIFO of ready commits. Yields like the walks. */
+  private async topoSort(list: CommitNode[]): Promise<CommitNode[]> {
+    let steps = 0;
+    const pause = async () => {
+      if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
+    };
     const indegree = new Map<string, number>();
-    for (const node of list) indegree.set(node.oid, 1);
+    const byOid = new Map<string, CommitNode>();
     for (const node of list) {
+      await pause();
+      indegree.set(node.oid, 1);
+      byOid.set(node.oid, node);
+    }
+    for (const node of list) {
+      await pause();
       for (const p of this.parentsOf(node)) {
         const d = indegree.get(p);
         if (d) indegree.set(p, d + 1);
       }
     }
-    const byOid = new Map(list.map((n) => [n.oid, n]));
-    const stack = list.filter((n) => indegree.get(n.oid) === 1).reverse();
+    const stack: CommitNode[] = [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      await pause();
+      if (indegree.get(list[i].oid) === 1) stack.push(list[i]);
+    }
     const out: CommitNode[] = [];
     while (stack.length > 0) {
+      await pause();
       const node = stack.pop()!;
       for (const p of this.parentsOf(node)) {
         const d = indegree.get(p);
