@@ -1,7 +1,6 @@
 import { CommitGraphFile } from './commit-graph-file.js';
+import { CHECK_EVERY, sliceUsedUp, yieldToEventLoop } from './cooperative.js';
 import type { Repository } from './repository.js';
-
-import { sliceUsedUp, yieldToEventLoop, CHECK_EVERY } from './cooperative.js';
 
 /** What a history walk needs of a commit: kept for every commit ever seen (commits never change). */
 export interface CommitNode {
@@ -39,6 +38,7 @@ export class CommitGraph {
   }
 
   private graph(): CommitGraphFile | null {
+    // A file object is immutable: a rewritten graph is a new object, so rows never go stale under a walk.
     const now = Date.now();
     if (now - this.graphFile.checkedAt < 1000) return this.graphFile.file;
     const stamp = CommitGraphFile.stamp(this.repo.gitdir);
