@@ -37,7 +37,12 @@ export class GraphListWalk implements Listing {
   ) {
     this.seen = new Uint8Array(file.size);
     // git sorts the starting commits by date, stably, before queueing them.
-    const start = tips.filter((row) => !this.seen[row] && (this.seen[row] = 1));
+    const start: number[] = [];
+    for (const row of tips) {
+      if (this.seen[row]) continue;
+      this.seen[row] = 1;
+      start.push(row);
+    }
     start.sort((a, b) => file.timeAt(b) - file.timeAt(a));
     for (const row of start) this.push(row);
   }
