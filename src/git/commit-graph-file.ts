@@ -184,14 +184,10 @@ export class CommitGraphFile {
   }
 
   /**
-   * Could `oid` have changed `path` against its first parent? false only when its changed-path
-   * Bloom filter says definitely not; null when the file has no filter for it (or for such a path).
+   * Could the commit at `position` (from `lookup` or `position`) have changed `path` against its
+   * first parent? false only when its changed-path Bloom filter says definitely not; null when
+   * the file has no filter for it (or for such a path).
    */
-  maybeChanged(oid: string, path: string): boolean | null {
-    return this.maybeChangedAt(this.position(oid), path);
-  }
-
-  /** As maybeChanged, for the commit at `position` (from `lookup`), sparing the search. */
   maybeChangedAt(position: number, path: string): boolean | null {
     const b = this.bloom;
     if (!b || position < 0) return null;
