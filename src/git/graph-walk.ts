@@ -1,5 +1,6 @@
 import type { CommitGraphFile } from './commit-graph-file.js';
 import { sliceUsedUp, yieldToEventLoop } from './cooperative.js';
+import { DateQueue } from './date-queue.js';
 import type { HistoryQuery } from './history.js';
 
 /** What the commits endpoints need of a walk: pages of the listing, in order. */
@@ -12,19 +13,15 @@ export interface Listing {
 
 /**
  * The plain listing, `git log [--first-parent] [--since] [--until] <tips>`, walked over the rows
- * of git's commit-graph file instead of commit objects: a bitmap of seen rows and a heap of
- * (time, insertion order, row), with an oid string made only for commits shown. It follows
+ * of git's commit-graph file instead of commit objects: a bitmap of seen rows and git's date
+ * queue of rows, with an oid string made only for commits shown. It follows
  * HistoryWalk's unlimited walk step for step (the same date queue with first-in-first-out
  * ties), so the pages are identical; it is only used when every tip is in the file, which
  * then holds all their ancestors.
  */
 export class GraphListWalk implements Listing {
   private readonly seen: Uint8Array;
-  // A binary heap in three parallel arrays: newest time first, then lowest insertion number.
-  private readonly times: number[] = [];
-  private readonly seqs: number[] = [];
-  private readonly rows: number[] = [];
-  private seq = 0;
+  private readonly queue: DateQueue<number>;
   private readonly shown: string[] = [];
   private finished = false;
   private busy: Promise<unknown> = Promise.resolve();
@@ -36,6 +33,7 @@ export class GraphListWalk implements Listing {
     tips: number[],
   ) {
     this.seen = new Uint8Array(file.size);
+    this.queue = new DateQueue<number>((row) => file.timeAt(row));
     // git sorts the starting commits by date, stably, before queueing them.
     const start: number[] = [];
     for (const row of tips) {
@@ -44,7 +42,7 @@ export class GraphListWalk implements Listing {
       start.push(row);
     }
     start.sort((a, b) => file.timeAt(b) - file.timeAt(a));
-    for (const row of start) this.push(row);
+    for (const row of start) this.queue.push(row);
   }
 
   /** The walk for `query` over `file`, or null when the query or its tips need the general walker. */
@@ -77,69 +75,24 @@ export class GraphListWalk implements Listing {
     let steps = 0;
     while (!this.finished && this.shown.length < wanted) {
       if ((++steps & 255) === 0 && sliceUsedUp()) await yieldToEventLoop();
-      if (this.rows.length === 0) {
+      const row = this.queue.pop();
+      if (row === undefined) {
         this.finished = true;
         break;
       }
-      const time = this.times[0];
-      const row = this.pop();
+      const time = this.file.timeAt(row);
       if (since !== null && time < since) continue;
       this.parents.length = 0;
       if (!this.file.parentPositions(row, this.parents)) throw new Error('commit-graph: octopus merge without an EDGE chunk');
       for (const parent of this.parents) {
         if (!this.seen[parent]) {
           this.seen[parent] = 1;
-          this.push(parent);
+          this.queue.push(parent);
         }
         if (firstParent) break;
       }
       if (until !== null && time > until) continue;
       this.shown.push(this.file.oidAt(row));
     }
-  }
-
-  private before(i: number, j: number): boolean {
-    return this.times[i] > this.times[j] || (this.times[i] === this.times[j] && this.seqs[i] < this.seqs[j]);
-  }
-
-  private swap(i: number, j: number): void {
-    [this.times[i], this.times[j]] = [this.times[j], this.times[i]];
-    [this.seqs[i], this.seqs[j]] = [this.seqs[j], this.seqs[i]];
-    [this.rows[i], this.rows[j]] = [this.rows[j], this.rows[i]];
-  }
-
-  private push(row: number): void {
-    this.times.push(this.file.timeAt(row));
-    this.seqs.push(this.seq++);
-    this.rows.push(row);
-    let i = this.rows.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.before(i, parent)) break;
-      this.swap(i, parent);
-      i = parent;
-    }
-  }
-
-  private pop(): number {
-    const top = this.rows[0];
-    const last = this.rows.length - 1;
-    this.swap(0, last);
-    this.times.pop();
-    this.seqs.pop();
-    this.rows.pop();
-    let i = 0;
-    const n = this.rows.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let best = i;
-      if (l < n && this.before(l, best)) best = l;
-      if (r < n && this.before(r, best)) best = r;
-      if (best === i) break;
-      this.swap(i, best);
-      i = best;
-    }
-    return top;
   }
 }

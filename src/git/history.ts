@@ -1,6 +1,7 @@
 import { RE2JS } from 're2js';
 import type { CommitGraph, CommitNode } from './commit-graph.js';
 import { CHECK_EVERY, sliceUsedUp, yieldToEventLoop } from './cooperative.js';
+import { DateQueue } from './date-queue.js';
 import type { Repository } from './repository.js';
 
 /**
@@ -47,68 +48,13 @@ const BOTTOM = 8;
 /** git's SLOP: keep walking this many uninteresting commits past the last interesting one. */
 const SLOP = 5;
 
-class DateQueue {
-  private heap: { node: CommitNode; seq: number }[] = [];
-  private seq = 0;
-
-  get length(): number {
-    return this.heap.length;
-  }
-
-  private before(a: { node: CommitNode; seq: number }, b: { node: CommitNode; seq: number }): boolean {
-    return a.node.time > b.node.time || (a.node.time === b.node.time && a.seq < b.seq);
-  }
-
-  push(node: CommitNode): void {
-    const heap = this.heap;
-    heap.push({ node, seq: this.seq++ });
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.before(heap[i], heap[parent])) break;
-      [heap[i], heap[parent]] = [heap[parent], heap[i]];
-      i = parent;
-    }
-  }
-
-  peek(): CommitNode | undefined {
-    return this.heap[0]?.node;
-  }
-
-  pop(): CommitNode | undefined {
-    const heap = this.heap;
-    if (heap.length === 0) return undefined;
-    const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let best = i;
-        if (l < heap.length && this.before(heap[l], heap[best])) best = l;
-        if (r < heap.length && this.before(heap[r], heap[best])) best = r;
-        if (best === i) break;
-        [heap[i], heap[best]] = [heap[best], heap[i]];
-        i = best;
-      }
-    }
-    return top.node;
-  }
-
-  all(): CommitNode[] {
-    return this.heap.map((e) => e.node);
-  }
-}
-
 export class HistoryWalk {
   private readonly flags = new Map<string, number>();
   /** Commits git would have parsed: the only ones whose parents UNINTERESTING propagates through. */
   private readonly parsed = new Map<string, CommitNode>();
   /** Parents rewritten by simplification (only when a merge collapsed onto one parent). */
   private readonly rewritten = new Map<string, string[]>();
-  private readonly queue = new DateQueue();
+  private readonly queue = new DateQueue<CommitNode>((node) => node.time);
   private readonly shown: string[] = [];
   private started = false;
   private finished = false;
@@ -454,7 +400,7 @@ export async function mergeBases(graph: CommitGraph, a: string, b: string): Prom
   const TWO = 2;
   const STALE = 4;
   const flags = new Map<string, number>();
-  const queue = new DateQueue();
+  const queue = new DateQueue<CommitNode>((node) => node.time);
   const push = async (oid: string, bits: number) => {
     flags.set(oid, (flags.get(oid) ?? 0) | bits);
     queue.push(await graph.node(oid));
