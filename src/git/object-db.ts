@@ -190,6 +190,11 @@ class Pack {
   }
 }
 
+/** The pack index files of a pack directory listing, in a stable order. */
+function indexNames(listing: string[]): string[] {
+  return listing.filter((n) => n.endsWith('.idx')).sort();
+}
+
 /**
  * Inflates an object whose size the pack header gave. zlib's default output chunk is 16 KiB and
  * a one-chunk result is a view of it: every cached 200-byte commit would pin 16 KiB (and every
@@ -282,17 +287,16 @@ export class ObjectDb {
   }
 
   private async readPacksAsync(): Promise<void> {
-    const dir = path.join(this.objectsDir, 'pack');
-    let names: string[] = [];
+    let listing: string[] = [];
     try {
-      names = (await fsp.readdir(dir)).filter((n) => n.endsWith('.idx')).sort();
+      listing = await fsp.readdir(this.packDir);
     } catch {
       /* no packs */
     }
     const packs: Pack[] = [];
-    for (const name of names) {
+    for (const name of indexNames(listing)) {
       try {
-        packs.push(new Pack(name, await readWholeFile(path.join(dir, name)), path.join(dir, name.replace(/\.idx$/, '.pack'))));
+        packs.push(this.openPack(name, await readWholeFile(path.join(this.packDir, name))));
       } catch {
         // A pack being written or removed concurrently: the synchronous path retries later.
       }
@@ -304,24 +308,31 @@ export class ObjectDb {
 
   private loadPacks(): Pack[] {
     if (this.packs) return this.packs;
-    const dir = path.join(this.objectsDir, 'pack');
-    let names: string[] = [];
+    let listing: string[] = [];
     try {
-      names = fs.readdirSync(dir).filter((n) => n.endsWith('.idx')).sort();
+      listing = fs.readdirSync(this.packDir);
     } catch {
       /* no packs */
     }
     const packs: Pack[] = [];
-    for (const name of names) {
-      const packPath = path.join(dir, name.replace(/\.idx$/, '.pack'));
+    for (const name of indexNames(listing)) {
       try {
-        packs.push(new Pack(name, fs.readFileSync(path.join(dir, name)), packPath));
+        packs.push(this.openPack(name, fs.readFileSync(path.join(this.packDir, name))));
       } catch {
         // A pack being written or removed concurrently: skip it this time.
       }
     }
     this.packs = packs;
     return packs;
+  }
+
+  private get packDir(): string {
+    return path.join(this.objectsDir, 'pack');
+  }
+
+  /** The pack whose index `name` (pack-*.idx) holds `idx`. */
+  private openPack(name: string, idx: Buffer): Pack {
+    return new Pack(name, idx, path.join(this.packDir, name.replace(/\.idx$/, '.pack')));
   }
 
   /** The object, or null when it is not in this repository. */
@@ -377,39 +388,47 @@ export class ObjectDb {
   }
 }
 
-/** The entry called `name` in a raw tree object, found by scanning names only (see parseTreeEntries). */
-export function findTreeEntry(data: Buffer, name: string): { mode: string; path: string; oid: string; type: 'blob' | 'tree' | 'commit' } | undefined {
-  const wanted = Buffer.from(name, 'utf8');
+type RawTreeEntry = { mode: string; path: string; oid: string; type: 'blob' | 'tree' | 'commit' };
+
+/**
+ * Calls `visit` with the bounds of each "<mode> <name>\0<20-byte oid>" entry of a tree object
+ * until it returns true; the entry's start, the space before its name and the NUL after it.
+ */
+function scanTree(data: Buffer, visit: (start: number, space: number, nul: number) => boolean): void {
   let p = 0;
   while (p < data.length) {
     const space = data.indexOf(0x20, p);
-    const nul = data.indexOf(0, space);
-    if (space < 0 || nul < 0) return undefined;
-    if (nul - space - 1 === wanted.length && data.compare(wanted, 0, wanted.length, space + 1, nul) === 0) {
-      let mode = data.toString('latin1', p, space);
-      if (mode === '40000') mode = '040000';
-      const type = mode === '040000' ? 'tree' : mode === '160000' ? 'commit' : 'blob';
-      return { mode, path: name, oid: data.toString('hex', nul + 1, nul + 21), type };
-    }
+    const nul = space < 0 ? -1 : data.indexOf(0, space);
+    if (nul < 0 || visit(p, space, nul)) return;
     p = nul + 21;
   }
-  return undefined;
 }
 
-/** Parses a tree object: "<mode> <name>\0<20-byte oid>" entries. */
-export function parseTreeEntries(data: Buffer): { mode: string; path: string; oid: string; type: 'blob' | 'tree' | 'commit' }[] {
-  const out: { mode: string; path: string; oid: string; type: 'blob' | 'tree' | 'commit' }[] = [];
-  let p = 0;
-  while (p < data.length) {
-    const space = data.indexOf(0x20, p);
-    const nul = data.indexOf(0, space);
-    let mode = data.toString('latin1', p, space);
-    if (mode === '40000') mode = '040000';
-    const name = data.toString('utf8', space + 1, nul);
-    const oid = data.toString('hex', nul + 1, nul + 21);
-    const type = mode === '040000' ? 'tree' : mode === '160000' ? 'commit' : 'blob';
-    out.push({ mode, path: name, oid, type });
-    p = nul + 21;
-  }
+function decodeEntry(data: Buffer, start: number, space: number, nul: number, name: string): RawTreeEntry {
+  let mode = data.toString('latin1', start, space);
+  if (mode === '40000') mode = '040000';
+  const type = mode === '040000' ? 'tree' : mode === '160000' ? 'commit' : 'blob';
+  return { mode, path: name, oid: data.toString('hex', nul + 1, nul + 21), type };
+}
+
+/** The entry called `name` in a raw tree object, found by comparing names only. */
+export function findTreeEntry(data: Buffer, name: string): RawTreeEntry | undefined {
+  const wanted = Buffer.from(name, 'utf8');
+  let found: RawTreeEntry | undefined;
+  scanTree(data, (start, space, nul) => {
+    if (nul - space - 1 !== wanted.length || data.compare(wanted, 0, wanted.length, space + 1, nul) !== 0) return false;
+    found = decodeEntry(data, start, space, nul, name);
+    return true;
+  });
+  return found;
+}
+
+/** Parses a tree object into all of its entries. */
+export function parseTreeEntries(data: Buffer): RawTreeEntry[] {
+  const out: RawTreeEntry[] = [];
+  scanTree(data, (start, space, nul) => {
+    out.push(decodeEntry(data, start, space, nul, data.toString('utf8', space + 1, nul)));
+    return false;
+  });
   return out;
 }
