@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import http from 'node:http';
 import path from 'node:path';
 import { buildNamedFixture, git, gitLines, gitLogShas as gitLog, gitNumstatTotals as numstat, removeDir, tempDir } from './support/fixtures.js';
 import { startTestServer, type TestServer } from './support/server.js';
-import { expectError as expectErrorFrom, getJson as getJsonFrom, type Json, type RequestOptions } from './support/http.js';
+import { expectError as expectErrorFrom, getJson as getJsonFrom, rawGet, type Json, type RequestOptions } from './support/http.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -88,26 +87,7 @@ describe('API v4: repository commits', () => {
 
 
   /** A GET whose path goes out byte for byte (fetch would resolve dot segments first). */
-  function rawGet(rawPath: string): Promise<{ status: number; body: Json }> {
-    const url = new URL(server.url);
-    return new Promise((resolve, reject) => {
-      const req = http.get({ host: url.hostname, port: url.port, path: rawPath, headers: { 'private-token': 'test-admin-token' } }, (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => (data += chunk));
-        res.on('end', () => {
-          let body: Json = data;
-          try {
-            body = JSON.parse(data);
-          } catch {
-            /* keep the text */
-          }
-          resolve({ status: res.statusCode ?? 0, body });
-        });
-      });
-      req.on('error', reject);
-    });
-  }
+  const rawGetPath = (rawPath: string) => rawGet(server, rawPath, { 'private-token': 'test-admin-token' });
 
   /** Hostile input: any client error with a JSON body, never a 5xx. */
   async function expectClientError(url: string): Promise<Json> {
@@ -742,12 +722,12 @@ describe('API v4: repository commits', () => {
 
     it('treats dot segments in :sha and :id as names, not as path navigation', async () => {
       for (const sha of ['..', '%2E%2E', '.', '%2e%2e%2f%2e%2e%2fconfig']) {
-        const { status, body } = await rawGet(`/api/v4/projects/${HW}/repository/commits/${sha}`);
+        const { status, body } = await rawGetPath(`/api/v4/projects/${HW}/repository/commits/${sha}`);
         expect(status, sha).to.equal(404);
         expect(body, sha).to.deep.equal({ message: '404 Commit Not Found' });
       }
       for (const id of ['..', '%2E%2E', '%2E%2E%2F%2E%2E', 'demo%2F%2E%2E%2Fdemo%2Fhello-world']) {
-        const { status, body } = await rawGet(`/api/v4/projects/${id}/repository/commits`);
+        const { status, body } = await rawGetPath(`/api/v4/projects/${id}/repository/commits`);
         expect(status, id).to.equal(404);
         expect(body, id).to.deep.equal({ message: '404 Project Not Found' });
       }

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import http from 'node:http';
 import path from 'node:path';
 import { buildNamedFixture, git, gitLines, removeDir, tempDir } from './support/fixtures.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.js';
-import { expectError as expectErrorFrom, getJson as getJsonFrom, type Json, type RequestOptions } from './support/http.js';
+import { expectError as expectErrorFrom, getJson as getJsonFrom, rawGet, type Json, type RequestOptions } from './support/http.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -33,26 +32,7 @@ describe('API: projects, user, version, branches, tags, credentials', () => {
 
 
   /** A GET with a chosen Host header (fetch does not allow setting it). */
-  function getWithHost(rawPath: string, host: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Json }> {
-    const url = new URL(server.url);
-    return new Promise((resolve, reject) => {
-      const req = http.get({ host: url.hostname, port: url.port, path: rawPath, headers: { host, 'private-token': ADMIN_TOKEN } }, (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (data += c));
-        res.on('end', () => {
-          let body: Json = data;
-          try {
-            body = JSON.parse(data);
-          } catch {
-            /* keep the text */
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-        });
-      });
-      req.on('error', reject);
-    });
-  }
+  const getWithHost = (rawPath: string, host: string) => rawGet(server, rawPath, { host, 'private-token': ADMIN_TOKEN });
 
   before(async () => {
     reposDir = tempDir();

@@ -2,9 +2,8 @@ import { expect } from 'chai';
 import { buildFixture } from '../src/fixtures/builder.js';
 import { killHard, linearFixture, scanDataDir, sidecarRows, spawnFakelab, stopGracefully, type ChildServer } from './support/crash-harness.js';
 import { removeDir, tempDir } from './support/fixtures.js';
+import { callApi, type Json } from './support/http.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Json = any;
 
 /**
  * kill -9 in the middle of a stream of writes. fakelab runs as a child process; several client
@@ -43,21 +42,7 @@ describe('Store crash safety: SIGKILL during a stream of writes', function () {
   const log: string[] = [];
   const leftoverTmp = new Set<string>();
 
-  async function call(base: string, method: string, p: string, body?: unknown): Promise<{ status: number; body: Json; headers: Headers }> {
-    const res = await fetch(`${base}/api/v4${p}`, {
-      method,
-      headers: { 'private-token': TOKEN, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    let parsed: Json = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* keep the text */
-    }
-    return { status: res.status, body: parsed, headers: res.headers };
-  }
+  const call = (base: string, method: string, p: string, body?: unknown) => callApi(base, TOKEN, method, p, body);
 
   async function allStatuses(base: string, sha: string): Promise<Json[]> {
     const out: Json[] = [];

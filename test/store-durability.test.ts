@@ -6,10 +6,9 @@ import { buildFixture } from '../src/fixtures/builder.js';
 import { startServer, type RunningServer } from '../src/index.js';
 import { linearFixture, prng, scanDataDir, sidecarRows } from './support/crash-harness.js';
 import { removeDir, tempDir } from './support/fixtures.js';
+import { callApi, type Json, type Reply } from './support/http.js';
 import { ADMIN_TOKEN } from './support/server.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Json = any;
 
 /**
  * The JSON sidecar store under load and across restarts: concurrent writers to the same and to
@@ -39,27 +38,7 @@ describe('Sidecar store durability', function () {
     server = null;
   };
 
-  interface Reply {
-    status: number;
-    body: Json;
-    headers: Headers;
-  }
-
-  async function call(method: string, p: string, body?: Record<string, unknown>): Promise<Reply> {
-    const res = await fetch(`${server!.url}/api/v4${p}`, {
-      method,
-      headers: { 'private-token': ADMIN_TOKEN, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    let parsed: Json = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* keep the text */
-    }
-    return { status: res.status, body: parsed, headers: res.headers };
-  }
+  const call = (method: string, p: string, body?: Record<string, unknown>): Promise<Reply> => callApi(server!.url, ADMIN_TOKEN, method, p, body);
 
   const postStatus = (sha: string, body: Record<string, unknown>) => call('POST', `/projects/${PID}/statuses/${sha}`, body);
   const postComment = (sha: string, note: string) => call('POST', `/projects/${PID}/repository/commits/${sha}/comments`, { note });

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { buildFixture, type BuiltRepository, type Fixture } from '../../src/fixtures/builder.js';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { buildNamedFixture, removeDir, tempDir } from './fixtures.js';
+import { parseBody } from './http.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type Json = any;
@@ -277,13 +278,7 @@ export async function call(base: string, method: string, urlPath: string, opts: 
   }
   const res = await fetch(`${base}${urlPath}`, { method, headers, body: payload, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
-  let parsed: Json = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* keep the text */
-  }
-  return { status: res.status, body: parsed, text, headers: res.headers };
+  return { status: res.status, body: parseBody(text), text, headers: res.headers };
 }
 
 // ---- a sandbox with its own repositories, data dir and server --------------------------------
