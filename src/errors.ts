@@ -23,4 +23,6 @@ export const apiError = (message: unknown, status = 400) => new GitLabError(stat
 export const unauthorized = () => new GitLabError(401, { message: '401 Unauthorized' });
 export const forbidden = (reason?: string) =>
   new GitLabError(403, { message: reason ? `403 Forbidden - ${reason}` : '403 Forbidden' });
+/** Another writer kept moving the branch (or holds its lock): GitLab's Commits service answer. */
+export const branchUpdateFailed = (branch: string) => apiError(`Could not update branch ${branch}. Please refresh and try again.`);
 export const internalError = () => new GitLabError(500, { message: '500 Internal Server Error' });

@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { CommitGraphFile } from '../src/git/commit-graph-file.js';
+import { CommitGraphFile } from '../src/git/graph/commit-graph-file.js';
 import { ensureGenerated, GENERATED_GITDIR, GENERATED_PROJECT } from './support/generated.js';
 import { git, gitLines } from './support/fixtures.js';
 import { Api, expectSameShas, gitCommand } from './support/oracle.js';

@@ -11,7 +11,7 @@ import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { GeneratedRepo } from '../bench/generate-repo.js';
-import { CommitGraphFile } from '../src/git/commit-graph-file.js';
+import { CommitGraphFile } from '../src/git/graph/commit-graph-file.js';
 import { ensureGenerated, GENERATED_GITDIR, GENERATED_PROJECT, GENERATED_ROOT } from './support/generated.js';
 import { git, gitLines } from './support/fixtures.js';
 import {

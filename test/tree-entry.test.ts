@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { findTreeEntry } from '../src/git/object-db.js';
+import { findTreeEntry } from '../src/git/objects.js';
 import { buildNamedFixture, git, gitLines, removeDir, tempDir } from './support/fixtures.js';
 
 describe('findTreeEntry: one name in a raw tree object', () => {

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { diffHunks, lineCounts, unifiedBody } from '../src/git/xdiff.js';
+import { diffHunks, lineCounts, unifiedBody } from '../src/git/diff/xdiff.js';
 import { ambiguousPair, commonTailPair, Random, randomLines, randomPair, sliderPair, type TextPair } from './support/random-text.js';
 
 const workDir = mkdtempSync(path.join(tmpdir(), 'fakelab-xdiff-'));

@@ -1,4 +1,20 @@
-/** Git object shapes as fakelab uses them, parsed from raw object content. */
+/** Git's object model as fakelab uses it: types, file modes, and parsers of raw object content. */
+
+export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
+
+export const isObjectType = (text: string): text is ObjectType => text === 'commit' || text === 'tree' || text === 'blob' || text === 'tag';
+
+/** Tree entry modes, as git's own output and GitLab's API write them. */
+export const FileMode = {
+  Tree: '040000',
+  Regular: '100644',
+  Executable: '100755',
+  Symlink: '120000',
+  Submodule: '160000',
+} as const;
+
+/** The empty tree's oid (`git hash-object -t tree /dev/null`): the "parent tree" of a root commit. */
+export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 
 export interface Signature {
   name: string;
@@ -23,8 +39,10 @@ export interface Commit {
 
 export interface TreeEntry {
   mode: string;
+  /** The entry's name within its tree. */
   path: string;
   oid: string;
+  /** What the entry points at: a submodule's entry is a commit. */
   type: 'blob' | 'tree' | 'commit';
 }
 
@@ -95,4 +113,48 @@ export function parseTag(oid: string, content: Uint8Array): AnnotatedTag {
     else if (key === 'tagger') tag.tagger = parseSignature(value);
   }
   return tag;
+}
+
+/**
+ * Calls `visit` with the bounds of each "<mode> <name>\0<20-byte oid>" entry of a tree object
+ * until it returns true; the entry's start, the space before its name and the NUL after it.
+ */
+function scanTree(data: Buffer, visit: (start: number, space: number, nul: number) => boolean): void {
+  let p = 0;
+  while (p < data.length) {
+    const space = data.indexOf(0x20, p);
+    const nul = space < 0 ? -1 : data.indexOf(0, space);
+    if (nul < 0 || visit(p, space, nul)) return;
+    p = nul + 21;
+  }
+}
+
+function decodeEntry(data: Buffer, start: number, space: number, nul: number, name: string): TreeEntry {
+  let mode = data.toString('latin1', start, space);
+  // git writes trees' mode without the leading zero; GitLab and git's output show six digits.
+  if (mode === '40000') mode = FileMode.Tree;
+  const type = mode === FileMode.Tree ? 'tree' : mode === FileMode.Submodule ? 'commit' : 'blob';
+  return { mode, path: name, oid: data.toString('hex', nul + 1, nul + 21), type };
+}
+
+/** The entry called `name` in a raw tree object, found by comparing names only. */
+export function findTreeEntry(data: Buffer, name: string): TreeEntry | undefined {
+  const wanted = Buffer.from(name, 'utf8');
+  let found: TreeEntry | undefined;
+  scanTree(data, (start, space, nul) => {
+    if (nul - space - 1 !== wanted.length || data.compare(wanted, 0, wanted.length, space + 1, nul) !== 0) return false;
+    found = decodeEntry(data, start, space, nul, name);
+    return true;
+  });
+  return found;
+}
+
+/** Parses a tree object into all of its entries. */
+export function parseTree(data: Buffer): TreeEntry[] {
+  const out: TreeEntry[] = [];
+  scanTree(data, (start, space, nul) => {
+    out.push(decodeEntry(data, start, space, nul, data.toString('utf8', space + 1, nul)));
+    return false;
+  });
+  return out;
 }

@@ -1,11 +1,20 @@
-import { CommitGraph } from './commit-graph.js';
-import { GraphListWalk, type Listing } from './graph-walk.js';
-import { type HistoryQuery, HistoryWalk } from './history.js';
-import { countLines } from './line-stats.js';
-import { type DiffResult, diffBetween } from './patch.js';
-import { Lru } from './lru.js';
-import { type RefSnapshot, Repository } from './repository.js';
-import { diffTrees } from './tree-diff.js';
+import path from 'node:path';
+import { KeyedQueue } from '../util/keyed-queue.js';
+import { Lru } from '../util/lru.js';
+import { type DiffLimits, type DiffResult, diffBetween } from './diff/patch.js';
+import { countLines } from './diff/line-stats.js';
+import { type FileChange, diffTrees, isBinary } from './diff/tree-diff.js';
+import { diffHunks, type Hunk } from './diff/xdiff.js';
+import { CommitIndex } from './graph/commit-index.js';
+import { GraphListWalk } from './graph/graph-walk.js';
+import { HistoryWalk } from './graph/history-walk.js';
+import type { HistoryQuery, Listing } from './graph/listing.js';
+import { mergeBases } from './graph/merge-base.js';
+import { ObjectMissingError, ObjectStore } from './object-store.js';
+import { type AnnotatedTag, type Commit, FileMode } from './objects.js';
+import { type Ref, RefStore } from './refs.js';
+import { type LogOptions, logQuery, rangeQuery, resolveCommit } from './revision.js';
+import { WriteBatch } from './write/write-batch.js';
 
 export interface CommitStats {
   additions: number;
@@ -13,26 +22,55 @@ export interface CommitStats {
   total: number;
 }
 
+/** A tag with what it names: the commit it peels to, and its annotation when it is a tag object. */
+export interface TagInfo extends Ref {
+  commit: Commit | null;
+  annotation: AnnotatedTag | null;
+}
+
+/** `compare(from, to)`: the commits in to and not in from (oldest first) and the diff from the base. */
+export interface Comparison {
+  commits: Commit[];
+  diff: DiffResult;
+  /** from and to name the same commit. */
+  sameCommit: boolean;
+}
+
+export interface GitRepoOptions {
+  /** Where diffs stop (files, lines, bytes of one patch): the host's policy, e.g. GitLab's limits. */
+  diffLimits: DiffLimits;
+}
+
 const EMPTY = new Uint8Array(0);
 
+/** One process-wide queue per repository: writes to a repository run one at a time here. */
+const writeQueue = new KeyedQueue();
+
 /**
- * Everything fakelab reads from one repository, with the caches that make repeated requests
- * cheap: the commit index, walks by query (page N+1 continues page N's walk), and per-commit
- * stats (immutable, so cached by oid).
+ * One bare repository, asked in user terms: the only entry into git/ from the rest of fakelab.
+ * It keeps the caches that make repeated requests cheap: the commit index, walks by query
+ * (page N+1 continues page N's walk), and per-commit stats and diffs (immutable, so cached by
+ * oid or tree pair).
  */
 export class GitRepo {
-  readonly repo: Repository;
-  readonly graph: CommitGraph;
+  private readonly objects: ObjectStore;
+  private readonly refs: RefStore;
+  private readonly index: CommitIndex;
   // Walks keep per-commit state; bound them by the commits they have visited.
   private readonly walks = new Lru<string, Listing>(400_000, (walk) => walk.size);
   private readonly stats = new Lru<string, Promise<CommitStats>>(20_000);
   private readonly counts = new Lru<string, Promise<number>>(1_000);
+  private readonly changes = new Lru<string, Promise<FileChange[]>>(256);
   // Diffs can be megabytes (GitLab's limits allow 50,000 lines): keep only a few dozen.
   private readonly diffs = new Lru<string, Promise<DiffResult>>(64);
 
-  constructor(gitdir: string) {
-    this.repo = new Repository(gitdir);
-    this.graph = new CommitGraph(this.repo);
+  constructor(
+    readonly gitdir: string,
+    private readonly options: GitRepoOptions,
+  ) {
+    this.objects = new ObjectStore(gitdir);
+    this.refs = new RefStore(gitdir);
+    this.index = new CommitIndex(this.objects);
   }
 
   /**
@@ -40,7 +78,111 @@ export class GitRepo {
    * first request on a big repository does not block the others while megabytes are read.
    */
   async preload(): Promise<void> {
-    await Promise.all([this.repo.preload(), this.graph.preload()]);
+    await Promise.all([this.objects.preload(), this.index.preload()]);
+  }
+
+  // ---- refs ----------------------------------------------------------------------------------
+
+  /** Branches by name (short names), read fresh: refs move under us. */
+  async branches(): Promise<Ref[]> {
+    return this.refs.branches();
+  }
+
+  /** The branch called `name`, or null. */
+  branch(name: string): Ref | null {
+    const oid = this.refs.readRef(`refs/heads/${name}`);
+    return oid ? { name, oid } : null;
+  }
+
+  /** The branch HEAD names (GitLab's default branch), or null for an empty repository. */
+  defaultBranch(): Promise<string | null> {
+    return this.refs.defaultBranch();
+  }
+
+  /** Every tag with the commit it names and its annotation, by name. */
+  async tags(): Promise<TagInfo[]> {
+    return Promise.all((await this.refs.tags()).map((ref) => this.tagInfo(ref)));
+  }
+
+  async tag(name: string): Promise<TagInfo | null> {
+    const oid = this.refs.readRef(`refs/tags/${name}`);
+    return oid ? this.tagInfo({ name, oid }) : null;
+  }
+
+  private async tagInfo(ref: Ref): Promise<TagInfo> {
+    const commitOid = await this.objects.peelToCommit(ref.oid);
+    const commit = commitOid ? await this.objects.readCommit(commitOid) : null;
+    const annotation = (await this.objects.objectType(ref.oid)) === 'tag' ? await this.objects.readTag(ref.oid) : null;
+    return { ...ref, commit, annotation };
+  }
+
+  /** Branch and tag names whose tip reaches `oid` (`git branch/tag --contains`). */
+  async refsContaining(oid: string): Promise<{ branches: string[]; tags: string[] }> {
+    const snapshot = await this.refs.snapshot();
+    const containing = async (list: Ref[]) => {
+      const out: string[] = [];
+      for (const ref of list) {
+        const tip = await this.objects.peelToCommit(ref.oid);
+        if (tip && (await this.index.reaches(tip, oid))) out.push(ref.name);
+      }
+      return out;
+    };
+    return {
+      branches: await containing(await this.refs.branches(snapshot)),
+      tags: await containing(await this.refs.tags(snapshot)),
+    };
+  }
+
+  /** Is `ancestor` reachable from `tip` (a commit reaches itself)? */
+  reaches(tip: string, ancestor: string): Promise<boolean> {
+    return this.index.reaches(tip, ancestor);
+  }
+
+  // ---- commits and history -------------------------------------------------------------------
+
+  readCommit(oid: string): Promise<Commit> {
+    return this.objects.readCommit(oid);
+  }
+
+  /** The commit a revision names (`git rev-parse --verify REV^{commit}`), or null. */
+  async resolveCommit(revision: string): Promise<Commit | null> {
+    const oid = await resolveCommit(this.objects, this.refs, revision);
+    if (!oid) return null;
+    try {
+      return await this.objects.readCommit(oid);
+    } catch (err) {
+      if (err instanceof ObjectMissingError) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Commits offset..offset+limit-1 of `git log` for a listing (and their stats when asked);
+   * [] when the listing names nothing. Throws InvalidRevisionError for what Gitaly refuses.
+   */
+  async log(options: LogOptions, offset: number, limit: number, withStats = false): Promise<{ commits: Commit[]; stats: CommitStats[] }> {
+    const query = await logQuery(this.objects, this.refs, this.index, options);
+    const oids = query ? await this.walk(query).page(offset, limit) : [];
+    const commits = await Promise.all(oids.map((oid) => this.objects.readCommit(oid)));
+    const stats = withStats ? await Promise.all(commits.map((c) => this.commitStats(c))) : [];
+    return { commits, stats };
+  }
+
+  /** The newest commit at or below `tip` that touched `path` (git log -1 tip -- path), or null. */
+  async lastCommitTouching(tip: string, path: string): Promise<string | null> {
+    const [last] = await this.walk(rangeQuery([tip], [], [path])).page(0, 1);
+    return last ?? null;
+  }
+
+  /** `git rev-list --count [--first-parent] oid`, cached: history below a commit never changes. */
+  countAncestors(oid: string, firstParent: boolean): Promise<number> {
+    const key = `${oid}:${firstParent}`;
+    let count = this.counts.get(key);
+    if (!count) {
+      count = this.index.countAncestors(oid, firstParent);
+      this.counts.set(key, count);
+    }
+    return count;
   }
 
   /**
@@ -48,45 +190,47 @@ export class GitRepo {
    * commit-graph file's rows when the query is a plain listing of commits the file holds,
    * else git's general revision walk over the commit index.
    */
-  history(query: HistoryQuery): Listing {
+  private walk(query: HistoryQuery): Listing {
     const key = JSON.stringify({ ...query, author: query.author?.source ?? null });
     let walk = this.walks.get(key);
     if (!walk) {
-      walk = GraphListWalk.tryCreate(this.graph.file(), query) ?? new HistoryWalk(this.repo, this.graph, query, () => this.walks.touch(key));
+      walk = GraphListWalk.tryCreate(this.index.file(), query) ?? new HistoryWalk(this.objects, this.index, query, () => this.walks.touch(key));
       this.walks.set(key, walk);
     }
     return walk;
   }
 
-  /** Line stats of a commit against its first parent (the empty tree for a root), renames detected. */
-  commitStats(oid: string): Promise<CommitStats> {
-    let stats = this.stats.get(oid);
+  // ---- diffs ---------------------------------------------------------------------------------
+
+  /** The tree a commit is diffed against: its first parent's, or null (the empty tree) for a root. */
+  async parentTree(commit: Commit): Promise<string | null> {
+    return commit.parents.length > 0 ? (await this.index.node(commit.parents[0])).tree : null;
+  }
+
+  /** Line stats of a commit against its first parent, renames detected (`git diff --numstat -M`). */
+  commitStats(commit: Commit): Promise<CommitStats> {
+    let stats = this.stats.get(commit.oid);
     if (!stats) {
-      stats = this.computeStats(oid);
-      this.stats.set(oid, stats);
-      stats.catch(() => this.stats.delete(oid));
+      stats = this.computeStats(commit);
+      this.stats.set(commit.oid, stats);
+      stats.catch(() => this.stats.delete(commit.oid));
     }
     return stats;
   }
 
-  private async computeStats(oid: string): Promise<CommitStats> {
-    const commit = await this.repo.readCommit(oid);
-    const parentTree = commit.parents.length > 0 ? (await this.repo.readCommit(commit.parents[0])).tree : null;
-    const changes = await diffTrees(this.repo, parentTree, commit.tree);
+  private async computeStats(commit: Commit): Promise<CommitStats> {
+    const changes = await this.treeChanges(await this.parentTree(commit), commit.tree);
     let additions = 0;
     let deletions = 0;
     await Promise.all(
       changes.map(async (change) => {
-        if (change.oldMode === '160000' || change.newMode === '160000') {
+        if (change.oldMode === FileMode.Submodule || change.newMode === FileMode.Submodule) {
           // A submodule counts as one line: "Subproject commit <sha>".
-          additions += change.newOid && change.newMode === '160000' ? 1 : 0;
-          deletions += change.oldOid && change.oldMode === '160000' ? 1 : 0;
+          additions += change.newOid && change.newMode === FileMode.Submodule ? 1 : 0;
+          deletions += change.oldOid && change.oldMode === FileMode.Submodule ? 1 : 0;
           return;
         }
-        const [before, after] = await Promise.all([
-          change.oldOid ? this.repo.readBlob(change.oldOid) : EMPTY,
-          change.newOid ? this.repo.readBlob(change.newOid) : EMPTY,
-        ]);
+        const [before, after] = await this.contents(change);
         const counts = countLines(before, after);
         additions += counts.additions;
         deletions += counts.deletions;
@@ -95,50 +239,77 @@ export class GitRepo {
     return { additions, deletions, total: additions + deletions };
   }
 
-  /** The diff between two trees (GitLab's limits applied), cached: trees never change. */
-  treeDiff(oldTree: string | null, newTree: string): Promise<DiffResult> {
+  /** A commit's diff against its first parent (the empty tree for a root commit), limits applied. */
+  async commitDiff(commit: Commit): Promise<DiffResult> {
+    return this.treeDiff(await this.parentTree(commit), commit.tree);
+  }
+
+  /**
+   * The hunks of the file whose new path is `path` in a commit's diff (unlimited: a comment may
+   * sit on any line), or null when the commit does not change that file as text.
+   */
+  async fileHunks(commit: Commit, path: string): Promise<Hunk[] | null> {
+    const change = (await this.treeChanges(await this.parentTree(commit), commit.tree)).find((c) => c.newPath === path);
+    if (!change || change.oldMode === FileMode.Submodule || change.newMode === FileMode.Submodule) return null;
+    const [before, after] = await this.contents(change);
+    if (isBinary(before) || isBinary(after)) return null;
+    return diffHunks(before, after);
+  }
+
+  /**
+   * `compare from...to` as GitLab answers it: the commits in `to` and not in `from`, oldest
+   * first, and the diff from their merge base (from itself when `straight`) to `to`; null when
+   * either does not resolve.
+   */
+  async compare(fromRevision: string, toRevision: string, straight: boolean): Promise<Comparison | null> {
+    const snapshot = await this.refs.snapshot();
+    const [from, to] = await Promise.all([resolveCommit(this.objects, this.refs, fromRevision, snapshot), resolveCommit(this.objects, this.refs, toRevision, snapshot)]);
+    if (!from || !to) return null;
+    // GitLab compares the resolved commits, not the names.
+    if (from === to) return { commits: [], diff: { files: [], overflow: false }, sameCommit: true };
+    const newestFirst = await this.walk(rangeQuery([to], [from])).all();
+    const commits = await Promise.all(newestFirst.slice().reverse().map((oid) => this.objects.readCommit(oid)));
+    const base = straight ? from : ((await mergeBases(this.index, from, to))[0] ?? null);
+    const baseTree = base ? (await this.index.node(base)).tree : null;
+    const diff = await this.treeDiff(baseTree, (await this.index.node(to)).tree);
+    return { commits, diff, sameCommit: false };
+  }
+
+  /** The changes between two trees (renames detected), cached: trees never change. */
+  private treeChanges(oldTree: string | null, newTree: string): Promise<FileChange[]> {
+    const key = `${oldTree}:${newTree}`;
+    let changes = this.changes.get(key);
+    if (!changes) {
+      changes = diffTrees(this.objects, oldTree, newTree);
+      this.changes.set(key, changes);
+      changes.catch(() => this.changes.delete(key));
+    }
+    return changes;
+  }
+
+  /** The diff between two trees (the limits applied), cached: trees never change. */
+  private treeDiff(oldTree: string | null, newTree: string): Promise<DiffResult> {
     const key = `${oldTree}:${newTree}`;
     let diff = this.diffs.get(key);
     if (!diff) {
-      diff = diffBetween(this.repo, oldTree, newTree);
+      diff = this.treeChanges(oldTree, newTree).then((changes) => diffBetween(this.objects, changes, this.options.diffLimits));
       this.diffs.set(key, diff);
       diff.catch(() => this.diffs.delete(key));
     }
     return diff;
   }
 
-  /** A commit's diff against its first parent (the empty tree for a root commit), as GitLab shows it. */
-  async commitDiff(oid: string): Promise<DiffResult> {
-    const commit = await this.repo.readCommit(oid);
-    const parentTree = commit.parents.length > 0 ? (await this.repo.readCommit(commit.parents[0])).tree : null;
-    return this.treeDiff(parentTree, commit.tree);
+  private contents(change: FileChange): Promise<[Uint8Array, Uint8Array]> {
+    return Promise.all([change.oldOid ? this.objects.readBlob(change.oldOid) : EMPTY, change.newOid ? this.objects.readBlob(change.newOid) : EMPTY]);
   }
 
-  /** `git rev-list --count [--first-parent] oid`, cached: history below a commit never changes. */
-  countAncestors(oid: string, firstParent: boolean): Promise<number> {
-    const key = `${oid}:${firstParent}`;
-    let count = this.counts.get(key);
-    if (!count) {
-      count = this.graph.countAncestors(oid, firstParent);
-      this.counts.set(key, count);
-    }
-    return count;
-  }
+  // ---- writes --------------------------------------------------------------------------------
 
-  /** Branch and tag names whose tip reaches `oid` (`git branch/tag --contains`). */
-  async refsContaining(oid: string, snapshot?: RefSnapshot): Promise<{ branches: string[]; tags: string[] }> {
-    const refs = snapshot ?? (await this.repo.refs());
-    const containing = async (list: { name: string; oid: string }[]) => {
-      const out: string[] = [];
-      for (const ref of list) {
-        const tip = await this.repo.peelToCommit(ref.oid);
-        if (tip && (await this.graph.reaches(tip, oid))) out.push(ref.name);
-      }
-      return out;
-    };
-    return {
-      branches: await containing(await this.repo.branches(refs)),
-      tags: await containing(await this.repo.tags(refs)),
-    };
+  /**
+   * Runs `work` with a fresh write batch, alone among this process's writes to the repository
+   * (another process may still move a branch: publishBranch's compare-and-swap catches that).
+   */
+  write<T>(work: (batch: WriteBatch) => Promise<T>): Promise<T> {
+    return writeQueue.run(path.resolve(this.gitdir), () => work(new WriteBatch(this.objects, this.refs)));
   }
 }

@@ -1,4 +1,4 @@
-import type { FileDiff } from '../git/patch.js';
+import type { FileDiff } from '../git/index.js';
 import type { Dialect } from './entities.js';
 
 /**

@@ -1,5 +1,4 @@
-import type { Commit } from '../git/objects.js';
-import type { CommitStats } from '../git/git-repo.js';
+import type { Commit, CommitStats } from '../git/index.js';
 import type { User } from '../users.js';
 import { fullTitle, gitDate, legacyTitle, parseTrailers } from './format.js';
 

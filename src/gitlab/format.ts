@@ -1,4 +1,4 @@
-import type { Signature } from '../git/objects.js';
+import type { Signature } from '../git/index.js';
 
 /** A git signature's time as GitLab writes it: milliseconds and the signature's own offset. */
 export function gitDate(sig: Signature): string {

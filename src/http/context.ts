@@ -1,7 +1,6 @@
 import type { Request, Response } from 'express';
 import { notFound } from '../errors.js';
-import type { Commit } from '../git/objects.js';
-import { ObjectMissingError } from '../git/repository.js';
+import type { Commit } from '../git/index.js';
 import type { Dialect, ProjectView } from '../gitlab/entities.js';
 import { Urls } from '../gitlab/entities.js';
 import type { Project, ProjectRegistry } from '../projects/registry.js';
@@ -56,23 +55,18 @@ export function projectParam(req: Request): string {
 }
 
 export async function resolveCommitOr404(project: Project, revision: string): Promise<Commit> {
-  const oid = await project.repo.repo.resolveCommit(revision);
-  if (!oid) throw notFound('Commit');
-  try {
-    return await project.repo.repo.readCommit(oid);
-  } catch (err) {
-    if (err instanceof ObjectMissingError) throw notFound('Commit');
-    throw err;
-  }
+  const commit = await project.repo.resolveCommit(revision);
+  if (!commit) throw notFound('Commit');
+  return commit;
 }
 
 /** The fields of a project GitLab clients read, from the repository and the registry. */
 export async function projectView(project: Project, visibility: ProjectView['visibility']): Promise<ProjectView> {
-  const repo = project.repo.repo;
+  const repo = project.repo;
   // Only HEAD's branch is read (not every ref): this is the cheapest request clients make.
   const defaultBranch = await repo.defaultBranch();
   let lastActivity = project.createdAt;
-  const headOid = defaultBranch ? repo.readRef(`refs/heads/${defaultBranch}`) : null;
+  const headOid = defaultBranch ? repo.branch(defaultBranch)?.oid : null;
   if (headOid) {
     const head = await repo.readCommit(headOid);
     lastActivity = new Date(head.committer.timestamp * 1000).toISOString();

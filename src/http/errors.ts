@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { GitLabError, internalError } from '../errors.js';
-import { CorruptFileError } from '../store/atomic-file.js';
+import { CorruptFileError } from '../util/atomic-file.js';
 import type { Logger } from 'pino';
 
 /** Turns anything thrown into GitLab's exact body; never a stack trace. */

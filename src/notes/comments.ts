@@ -1,6 +1,5 @@
 import { apiError } from '../errors.js';
-import { isBinary, diffTrees } from '../git/tree-diff.js';
-import { diffHunks } from '../git/xdiff.js';
+import type { Commit } from '../git/index.js';
 import type { Project } from '../projects/registry.js';
 import type { NoteRow, SidecarStore } from '../store/sidecar.js';
 import type { User } from '../users.js';
@@ -34,7 +33,7 @@ export class CommitComments {
    */
   async post(
     project: Project,
-    sha: string,
+    commit: Commit,
     user: User,
     input: PostComment,
     failurePrefix: string,
@@ -45,27 +44,17 @@ export class CommitComments {
     let position: Pick<NoteRow, 'path' | 'line' | 'lineType'> = { path: null, line: null, lineType: null };
     if (input.path !== undefined && input.line !== undefined) {
       const lineType = input.lineType ?? 'new';
-      if (await this.diffHasLine(project, sha, input.path, input.line, lineType, numbering)) position = { path: input.path, line: input.line, lineType };
+      if (await this.diffHasLine(project, commit, input.path, input.line, lineType, numbering)) position = { path: input.path, line: input.line, lineType };
     }
-    return this.store.update(project.id, sha, async (record, ids) => {
+    return this.store.update(project.id, commit.oid, async (record, ids) => {
       const row: NoteRow = { id: await ids.next('note'), note: input.note, ...position, userId: user.id, createdAt: now };
       record.notes.push(row);
       return row;
     });
   }
 
-  private async diffHasLine(project: Project, sha: string, path: string, line: number, lineType: 'new' | 'old', numbering: LineNumbering): Promise<boolean> {
-    const repo = project.repo.repo;
-    const commit = await repo.readCommit(sha);
-    const parentTree = commit.parents.length > 0 ? (await repo.readCommit(commit.parents[0])).tree : null;
-    const change = (await diffTrees(repo, parentTree, commit.tree)).find((c) => c.newPath === path);
-    if (!change || change.oldMode === '160000' || change.newMode === '160000') return false;
-    const [before, after] = await Promise.all([
-      change.oldOid ? repo.readBlob(change.oldOid) : Buffer.alloc(0),
-      change.newOid ? repo.readBlob(change.newOid) : Buffer.alloc(0),
-    ]);
-    if (isBinary(before) || isBinary(after)) return false;
-    for (const hunk of diffHunks(before, after)) {
+  private async diffHasLine(project: Project, commit: Commit, path: string, line: number, lineType: 'new' | 'old', numbering: LineNumbering): Promise<boolean> {
+    for (const hunk of (await project.repo.fileHunks(commit, path)) ?? []) {
       let oldNo = hunk.oldLines === 0 ? hunk.oldStart + 1 : hunk.oldStart;
       let newNo = hunk.newLines === 0 ? hunk.newStart + 1 : hunk.newStart;
       for (const text of hunk.lines) {

@@ -1,7 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { GitRepo } from '../git/git-repo.js';
-import { readJsonFile, writeFileAtomic } from '../store/atomic-file.js';
+import { GitRepo } from '../git/index.js';
+import { GITLAB_DIFF_LIMITS } from '../gitlab/diff-limits.js';
+import { readJsonFile, writeFileAtomic } from '../util/atomic-file.js';
 
 export interface Project {
   id: number;
@@ -102,7 +103,7 @@ export class ProjectRegistry {
         path: projectPath,
         gitdir: path.join(this.reposDir, rel),
         createdAt: record.created_at,
-        repo: new GitRepo(path.join(this.reposDir, rel)),
+        repo: new GitRepo(path.join(this.reposDir, rel), { diffLimits: GITLAB_DIFF_LIMITS }),
       };
       byPath.set(projectPath.toLowerCase(), project);
       byId.set(project.id, project);

@@ -1,8 +1,8 @@
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { Lru } from '../git/lru.js';
-import { CorruptFileError, readJsonFile, removeStaleTempFiles, writeFileAtomic } from './atomic-file.js';
-import { KeyedQueue } from './key-lock.js';
+import { Lru } from '../util/lru.js';
+import { CorruptFileError, readJsonFile, removeStaleTempFiles, writeFileAtomic } from '../util/atomic-file.js';
+import { KeyedQueue } from '../util/keyed-queue.js';
 
 /** A commit status row (GitLab's GenericCommitStatus). */
 export interface StatusRow {

@@ -9,6 +9,8 @@ export class Lru<K, V> {
   constructor(
     private readonly capacity: number,
     private readonly weigh: (value: V) => number = () => 1,
+    /** An entry heavier than this is not kept at all (it would evict everything else). */
+    private readonly maxEntryWeight = Number.POSITIVE_INFINITY,
   ) {}
 
   get(key: K): V | undefined {
@@ -20,8 +22,9 @@ export class Lru<K, V> {
   }
 
   set(key: K, value: V): void {
-    this.delete(key);
     const weight = Math.max(1, this.weigh(value));
+    if (weight > this.maxEntryWeight) return;
+    this.delete(key);
     this.map.set(key, { value, weight });
     this.total += weight;
     while (this.total > this.capacity && this.map.size > 1) {
@@ -42,11 +45,6 @@ export class Lru<K, V> {
     if (!entry) return;
     this.map.delete(key);
     this.total -= entry.weight;
-  }
-
-  clear(): void {
-    this.map.clear();
-    this.total = 0;
   }
 
   get size(): number {

@@ -1,9 +1,7 @@
 import { apiError } from '../errors.js';
-import { DurableFs } from '../git/durable-fs.js';
-import { TreeIndex } from '../git/index-tree.js';
-import type { GitRepo } from '../git/git-repo.js';
+import { FileMode, type GitRepo, type TreeIndex, type WriteBatch } from '../git/index.js';
 import type { User } from '../users.js';
-import { publishBranch, RefUpdateError, serializeWrite, writeBlob, writeCommitObject } from './commit-writer.js';
+import { writeBranch } from './retry.js';
 import { invalidBranchName, isGitmodules, normalizeFilePath, unsafeGitmodules } from './paths.js';
 
 export type ActionKind = 'create' | 'update' | 'move' | 'delete' | 'chmod';
@@ -29,8 +27,6 @@ export interface CreateCommitRequest {
   force: boolean;
 }
 
-const MAX_ATTEMPTS = 3;
-
 /**
  * GitLab's Commits::CreateService over a bare repository: the actions apply in order to an index
  * built from the base commit, and the branch moves by compare-and-swap. Every check runs before
@@ -38,34 +34,26 @@ const MAX_ATTEMPTS = 3;
  * repository are queued in this process; if another process moves the branch meanwhile, the
  * request is re-validated against the new head (a few times), never written over it.
  */
-export async function createCommit(repo: GitRepo, user: User, request: CreateCommitRequest): Promise<string> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await serializeWrite(repo.repo.gitdir, () => attemptCommit(repo, user, request));
-    } catch (err) {
-      if (!(err instanceof RefUpdateError)) throw err;
-      if (err.reason === 'conflict') throw apiError(`Something went wrong when we tried to create '${request.branch}' for you: ${err.message}`);
-      if (attempt >= MAX_ATTEMPTS) throw apiError(`Could not update branch ${request.branch}. Please refresh and try again.`);
-    }
-  }
+export function createCommit(repo: GitRepo, user: User, request: CreateCommitRequest): Promise<string> {
+  return writeBranch(repo, request.branch, (batch) => attemptCommit(repo, batch, user, request), (err) =>
+    apiError(`Something went wrong when we tried to create '${request.branch}' for you: ${err.message}`),
+  );
 }
 
-async function attemptCommit(repo: GitRepo, user: User, request: CreateCommitRequest): Promise<string> {
-  const git = repo.repo;
+async function attemptCommit(repo: GitRepo, batch: WriteBatch, user: User, request: CreateCommitRequest): Promise<string> {
   const { branch } = request;
-  const branchHead = git.readRef(`refs/heads/${branch}`);
-  const refs = await git.refs();
-  const emptyRepository = ![...refs.refs.keys()].some((r) => r.startsWith('refs/heads/'));
+  const branchHead = batch.branchHead(branch);
+  const emptyRepository = !(await batch.hasBranches());
 
   // The base commit: start_sha, else start_branch (which defaults to the target branch).
   let base: string | null = null;
   if (request.startSha !== undefined) {
     if (!/^[0-9a-fA-F]{7,40}$/.test(request.startSha)) throw apiError(`Invalid start_sha '${request.startSha}'`);
-    base = await git.resolveCommit(request.startSha.toLowerCase());
+    base = (await repo.resolveCommit(request.startSha.toLowerCase()))?.oid ?? null;
     if (!base) throw apiError(`Cannot find start_sha '${request.startSha}'`);
   } else {
     const startBranch = request.startBranch ?? branch;
-    base = git.readRef(`refs/heads/${startBranch}`);
+    base = batch.branchHead(startBranch);
     if (base === null && !emptyRepository) throw apiError('You can only create or edit files when you are on a branch');
   }
   const differentBranch = request.startSha !== undefined || (request.startBranch !== undefined && request.startBranch !== branch);
@@ -77,20 +65,19 @@ async function attemptCommit(repo: GitRepo, user: User, request: CreateCommitReq
     if (reason) throw apiError(`Something went wrong when we tried to create '${branch}' for you: ${reason}`);
   }
 
-  const baseCommit = base ? await git.readCommit(base) : null;
-  const index = await TreeIndex.fromTree(git, baseCommit?.tree ?? null);
-  const fs = new DurableFs();
+  const baseCommit = base ? await repo.readCommit(base) : null;
+  const index = await batch.readIndex(baseCommit?.tree ?? null);
   const pendingBlobs: { path: string; mode: string; data: Buffer }[] = [];
   for (const action of request.actions) await applyAction(repo, base, index, action, pendingBlobs);
 
   // Every check passed: now write.
   for (const blob of pendingBlobs) {
-    index.set(blob.path, { mode: blob.mode, oid: await writeBlob(fs, git.gitdir, blob.data) });
+    index.set(blob.path, { mode: blob.mode, oid: await batch.writeBlob(blob.data) });
   }
-  const tree = await index.write(fs, git.gitdir);
+  const tree = await batch.writeTree(index);
   const when = new Date();
   const author = { name: request.authorName ?? user.name, email: request.authorEmail ?? user.email };
-  const commit = await writeCommitObject(fs, git.gitdir, {
+  const commit = await batch.writeCommit({
     tree,
     parents: base ? [base] : [],
     author,
@@ -98,7 +85,7 @@ async function attemptCommit(repo: GitRepo, user: User, request: CreateCommitReq
     message: request.message,
     when,
   });
-  await publishBranch(git, fs, branch, branchHead, commit);
+  await batch.publishBranch(branch, branchHead, commit);
   return commit;
 }
 
@@ -125,12 +112,10 @@ async function applyAction(repo: GitRepo, base: string | null, index: TreeIndex,
     if (i >= 0) pendingBlobs.splice(i, 1);
     index.delete(p);
   };
-  const modeOf = (p: string) => staged(p)?.mode ?? index.files.get(p)?.mode ?? '100644';
+  const modeOf = (p: string) => staged(p)?.mode ?? index.files.get(p)?.mode ?? FileMode.Regular;
   const checkLastCommit = async (p: string) => {
     if (action.last_commit_id === undefined || !base) return;
-    const [last] = await repo
-      .history({ include: [base], exclude: [], firstParent: false, topo: false, since: null, until: null, paths: [p], author: null })
-      .page(0, 1);
+    const last = await repo.lastCommitTouching(base, p);
     if (last !== action.last_commit_id.toLowerCase()) {
       throw apiError(`The file has changed since you started editing it: ${p}`);
     }
@@ -144,7 +129,7 @@ async function applyAction(repo: GitRepo, base: string | null, index: TreeIndex,
   switch (action.action) {
     case 'create':
       mustNotCollide(filePath);
-      stage(filePath, '100644', content());
+      stage(filePath, FileMode.Regular, content());
       break;
     case 'update':
       if (!exists(filePath)) throw apiError("A file with this name doesn't exist");
@@ -173,7 +158,7 @@ async function applyAction(repo: GitRepo, base: string | null, index: TreeIndex,
     }
     case 'chmod': {
       if (!exists(filePath)) throw apiError("A file with this name doesn't exist");
-      const mode = action.execute_filemode ? '100755' : '100644';
+      const mode = action.execute_filemode ? FileMode.Executable : FileMode.Regular;
       const pending = staged(filePath);
       if (pending) pending.mode = mode;
       const entry = index.files.get(filePath)!;

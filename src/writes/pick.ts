@@ -1,12 +1,9 @@
-import { GitLabError, notFound } from '../errors.js';
-import { DurableFs } from '../git/durable-fs.js';
-import type { GitRepo } from '../git/git-repo.js';
-import type { Commit } from '../git/objects.js';
+import { branchUpdateFailed, GitLabError, apiError, notFound } from '../errors.js';
+import type { Commit, GitRepo, WriteBatch } from '../git/index.js';
 import { fullTitle } from '../gitlab/format.js';
 import type { User } from '../users.js';
-import { publishBranch, RefUpdateError, serializeWrite, writeBlob, writeCommitObject } from './commit-writer.js';
-import { mergeTrees } from './merge.js';
 import { invalidBranchName } from './paths.js';
+import { writeBranch } from './retry.js';
 
 export type PickKind = 'cherry-pick' | 'revert';
 
@@ -42,35 +39,26 @@ function messageFor(request: PickRequest): string {
  * Cherry-picks or reverts `commit` onto `branch` with a three-way merge (a merge commit is
  * taken against its first parent). Returns the new commit, or null for a successful dry run.
  */
-export async function pickOnto(repo: GitRepo, user: User, request: PickRequest): Promise<string | null> {
-  if (invalidBranchName(request.branch)) throw new GitLabError(400, { message: 'The branch refname is invalid' });
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await serializeWrite(repo.repo.gitdir, () => attemptPick(repo, user, request));
-    } catch (err) {
-      if (!(err instanceof RefUpdateError)) throw err;
-      if (err.reason === 'conflict' || attempt >= 3) throw new GitLabError(400, { message: `Could not update branch ${request.branch}. Please refresh and try again.` });
-    }
-  }
+export function pickOnto(repo: GitRepo, user: User, request: PickRequest): Promise<string | null> {
+  if (invalidBranchName(request.branch)) throw apiError('The branch refname is invalid');
+  return writeBranch(repo, request.branch, (batch) => attemptPick(repo, batch, user, request), () => branchUpdateFailed(request.branch));
 }
 
-async function attemptPick(repo: GitRepo, user: User, request: PickRequest): Promise<string | null> {
-  const git = repo.repo;
-  const head = git.readRef(`refs/heads/${request.branch}`);
+async function attemptPick(repo: GitRepo, batch: WriteBatch, user: User, request: PickRequest): Promise<string | null> {
+  const head = batch.branchHead(request.branch);
   if (!head) throw notFound('Branch');
   const { commit } = request;
-  const headCommit = await git.readCommit(head);
-  const parentTree = commit.parents.length > 0 ? (await git.readCommit(commit.parents[0])).tree : null;
+  const headCommit = await repo.readCommit(head);
+  const parentTree = await repo.parentTree(commit);
   const [base, theirs] = request.kind === 'cherry-pick' ? [parentTree, commit.tree] : [commit.tree, parentTree];
-  const merge = await mergeTrees(git, base, headCommit.tree, theirs);
+  const merge = await batch.mergeTrees(base, headCommit.tree, theirs);
   if (merge.conflict) throw failure(request.kind, 'conflict', request.dryRun);
-  const fs = new DurableFs();
   // Writing the tree is how we learn whether anything changed; unreferenced objects are harmless.
-  for (const [path, blob] of merge.blobs) merge.index.set(path, { mode: blob.mode, oid: await writeBlob(fs, git.gitdir, blob.data) });
-  const tree = await merge.index.write(fs, git.gitdir);
+  for (const [path, blob] of merge.blobs) merge.index.set(path, { mode: blob.mode, oid: await batch.writeBlob(blob.data) });
+  const tree = await batch.writeTree(merge.index);
   if (tree === headCommit.tree) throw failure(request.kind, 'empty', request.dryRun);
   if (request.dryRun) return null;
-  const oid = await writeCommitObject(fs, git.gitdir, {
+  const oid = await batch.writeCommit({
     tree,
     parents: [head],
     author: request.kind === 'cherry-pick' ? commit.author : { name: user.name, email: user.email },
@@ -78,6 +66,6 @@ async function attemptPick(repo: GitRepo, user: User, request: PickRequest): Pro
     message: messageFor(request),
     when: new Date(),
   });
-  await publishBranch(git, fs, request.branch, head, oid);
+  await batch.publishBranch(request.branch, head, oid);
   return oid;
 }

@@ -1,8 +1,9 @@
-import type { Repository } from './repository.js';
-import { type FileChange, diffTrees, isBinary } from './tree-diff.js';
+import type { ObjectStore } from '../object-store.js';
+import { type FileChange, isBinary } from './tree-diff.js';
 import { unifiedBody } from './xdiff.js';
+import { FileMode } from '../objects.js';
 
-/** One file of a diff, as GitLab's Diff entity needs it. */
+/** One file of a diff: what git prints for it, split the way a diff API presents it. */
 export interface FileDiff {
   oldPath: string;
   newPath: string;
@@ -28,8 +29,6 @@ export interface DiffLimits {
   maxPatchBytes: number;
 }
 
-export const GITLAB_DIFF_LIMITS: DiffLimits = { maxFiles: 1000, maxLines: 50000, maxPatchBytes: 204800 };
-
 export interface DiffResult {
   files: FileDiff[];
   /** True when the collection limits cut the list short (GitLab's compare_timeout / overflow). */
@@ -39,12 +38,11 @@ export interface DiffResult {
 const EMPTY = Buffer.alloc(0);
 
 /**
- * The diff between two trees as GitLab presents it (`git diff -M` semantics, 3 lines of
- * context), bounded by GitLab's limits: a single patch over maxPatchBytes is "too large"
- * and empty; the list stops once maxFiles or maxLines is reached.
+ * The patches of a list of tree changes (`git diff -M` semantics, 3 lines of context), bounded
+ * by `limits`: a single patch over maxPatchBytes is "too large" and empty; the list stops once
+ * maxFiles or maxLines is reached.
  */
-export async function diffBetween(repo: Repository, oldTree: string | null, newTree: string | null, limits = GITLAB_DIFF_LIMITS): Promise<DiffResult> {
-  const changes = await diffTrees(repo, oldTree, newTree);
+export async function diffBetween(repo: ObjectStore, changes: FileChange[], limits: DiffLimits): Promise<DiffResult> {
   const files: FileDiff[] = [];
   let lines = 0;
   for (const change of changes) {
@@ -57,14 +55,14 @@ export async function diffBetween(repo: Repository, oldTree: string | null, newT
   return { files, overflow: false };
 }
 
-async function contentOf(repo: Repository, mode: string, oid: string | null): Promise<Buffer> {
+async function contentOf(repo: ObjectStore, mode: string, oid: string | null): Promise<Buffer> {
   if (!oid) return EMPTY;
   // git shows a submodule as one line naming its commit.
-  if (mode === '160000') return Buffer.from(`Subproject commit ${oid}\n`);
+  if (mode === FileMode.Submodule) return Buffer.from(`Subproject commit ${oid}\n`);
   return repo.readBlob(oid);
 }
 
-async function fileDiff(repo: Repository, change: FileChange, limits: DiffLimits): Promise<FileDiff> {
+async function fileDiff(repo: ObjectStore, change: FileChange, limits: DiffLimits): Promise<FileDiff> {
   const file: FileDiff = {
     oldPath: change.oldPath,
     newPath: change.newPath,
@@ -78,7 +76,7 @@ async function fileDiff(repo: Repository, change: FileChange, limits: DiffLimits
     tooLarge: false,
     lines: 0,
   };
-  const sameContent = change.oldOid === change.newOid && change.oldMode !== '160000';
+  const sameContent = change.oldOid === change.newOid && change.oldMode !== FileMode.Submodule;
   if (sameContent) return file; // pure rename or mode change: git prints no hunks
   const [before, after] = await Promise.all([contentOf(repo, change.oldMode, change.oldOid), contentOf(repo, change.newMode, change.newOid)]);
   const a = change.oldOid ? `a/${change.oldPath}` : '/dev/null';

@@ -1,5 +1,5 @@
-import type { TreeEntry } from './objects.js';
-import type { Repository } from './repository.js';
+import { FileMode, EMPTY_TREE, type TreeEntry } from '../objects.js';
+import type { ObjectStore } from '../object-store.js';
 
 /** One file-level change between two trees, after rename detection. */
 export interface FileChange {
@@ -15,25 +15,24 @@ export interface FileChange {
   similarity?: number;
 }
 
-const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 const MAX_SCORE = 60000;
 const RENAME_SCORE = MAX_SCORE / 2; // git's default -M50%
 const BASENAME_SCORE = RENAME_SCORE + (MAX_SCORE - RENAME_SCORE) / 2;
 const RENAME_LIMIT = 1000; // git's diff.renameLimit default
 
-const isSubmodule = (mode: string) => mode === '160000';
-const isTree = (mode: string) => mode === '040000' || mode === '40000';
+const isSubmodule = (mode: string) => mode === FileMode.Submodule;
+const isTree = (mode: string) => mode === FileMode.Tree;
 
 /**
  * The changes between two trees (`null` for the empty tree), like `git diff-tree -r -M`:
  * identical subtrees are skipped without being read, then deleted/added pairs are matched
  * as renames the way git's diffcore-rename does by default.
  */
-export async function diffTrees(repo: Repository, oldTree: string | null, newTree: string | null, detectRenames = true): Promise<FileChange[]> {
+export async function diffTrees(repo: ObjectStore, oldTree: string | null, newTree: string | null): Promise<FileChange[]> {
   const changes: FileChange[] = [];
   await walk(repo, oldTree === EMPTY_TREE ? null : oldTree, newTree === EMPTY_TREE ? null : newTree, '', changes);
   const sorted = changes.sort((a, b) => comparePaths(a.newPath, b.newPath) || order(a) - order(b));
-  return detectRenames ? detectRenamesIn(repo, sorted) : sorted;
+  return detectRenamesIn(repo, sorted);
 }
 
 // A deletion sorts before an addition at the same path (file replaced by a directory, or a type change).
@@ -46,7 +45,7 @@ function comparePaths(a: string, b: string): number {
   return Buffer.compare(x, y);
 }
 
-async function walk(repo: Repository, oldOid: string | null, newOid: string | null, prefix: string, out: FileChange[]): Promise<void> {
+async function walk(repo: ObjectStore, oldOid: string | null, newOid: string | null, prefix: string, out: FileChange[]): Promise<void> {
   if (oldOid === newOid) return;
   const [oldEntries, newEntries] = await Promise.all([
     oldOid ? repo.readTree(oldOid) : Promise.resolve([] as TreeEntry[]),
@@ -83,7 +82,7 @@ async function walk(repo: Repository, oldOid: string | null, newOid: string | nu
   await Promise.all(pending);
 }
 
-const fileKind = (mode: string) => (mode === '120000' ? 'link' : isSubmodule(mode) ? 'submodule' : 'file');
+const fileKind = (mode: string) => (mode === FileMode.Symlink ? 'link' : isSubmodule(mode) ? 'submodule' : 'file');
 
 function added(path: string, e: TreeEntry): FileChange {
   return { status: 'added', oldPath: path, newPath: path, oldMode: '0', newMode: e.mode, oldOid: null, newOid: e.oid };
@@ -95,7 +94,7 @@ function deleted(path: string, e: TreeEntry): FileChange {
 
 const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 
-async function detectRenamesIn(repo: Repository, changes: FileChange[]): Promise<FileChange[]> {
+async function detectRenamesIn(repo: ObjectStore, changes: FileChange[]): Promise<FileChange[]> {
   const sources = changes.filter((c) => c.status === 'deleted' && !isSubmodule(c.oldMode));
   const targets = changes.filter((c) => c.status === 'added' && !isSubmodule(c.newMode));
   if (sources.length === 0 || targets.length === 0) return changes;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { readWholeFile } from './read-whole.js';
+import { readWholeFile } from '../../util/read-whole.js';
 
 /** What the commit-graph file knows about a commit: enough to walk history without inflating it. */
 export interface GraphCommit {

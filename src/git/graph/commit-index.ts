@@ -1,6 +1,6 @@
 import { CommitGraphFile } from './commit-graph-file.js';
-import { CHECK_EVERY, sliceUsedUp, yieldToEventLoop } from './cooperative.js';
-import type { Repository } from './repository.js';
+import { CHECK_EVERY, sliceUsedUp, yieldToEventLoop } from '../../util/cooperative.js';
+import type { ObjectStore } from '../object-store.js';
 
 /** What a history walk needs of a commit: kept for every commit ever seen (commits never change). */
 export interface CommitNode {
@@ -21,14 +21,10 @@ export interface CommitNode {
  * as walks reach commits and kept for the life of the process, so a page-N request or a
  * reachability question re-reads no commit objects.
  */
-export class CommitGraph {
+export class CommitIndex {
   private readonly nodes = new Map<string, CommitNode>();
 
-  constructor(private readonly repo: Repository) {}
-
-  get size(): number {
-    return this.nodes.size;
-  }
+  constructor(private readonly repo: ObjectStore) {}
 
   private graphFile: { stamp: string | null; file: CommitGraphFile | null; checkedAt: number } = { stamp: null, file: null, checkedAt: 0 };
 

@@ -1,15 +1,7 @@
 import type { CommitGraphFile } from './commit-graph-file.js';
-import { sliceUsedUp, yieldToEventLoop } from './cooperative.js';
+import { sliceUsedUp, yieldToEventLoop } from '../../util/cooperative.js';
 import { DateQueue } from './date-queue.js';
-import type { HistoryQuery } from './history.js';
-
-/** What the commits endpoints need of a walk: pages of the listing, in order. */
-export interface Listing {
-  page(offset: number, limit: number): Promise<string[]>;
-  all(): Promise<string[]>;
-  /** The walk's weight in the walk cache (commits it holds state for). */
-  readonly size: number;
-}
+import type { HistoryQuery, Listing } from './listing.js';
 
 /**
  * The plain listing, `git log [--first-parent] [--since] [--until] <tips>`, walked over the rows

@@ -1,8 +1,16 @@
-import { RE2JS } from 're2js';
-import type { CommitGraph, CommitNode } from './commit-graph.js';
-import { CHECK_EVERY, sliceUsedUp, yieldToEventLoop } from './cooperative.js';
+import type { CommitIndex, CommitNode } from './commit-index.js';
+import { CHECK_EVERY, sliceUsedUp, yieldToEventLoop } from '../../util/cooperative.js';
 import { DateQueue } from './date-queue.js';
-import type { Repository } from './repository.js';
+import type { HistoryQuery, Listing } from './listing.js';
+import type { ObjectStore } from '../object-store.js';
+
+const UNINTERESTING = 1;
+const SEEN = 2;
+const TREESAME = 4;
+/** A negative tip of the range (`a` in a..b, merge bases of a...b): uninteresting, yet relevant to simplification. */
+const BOTTOM = 8;
+/** git's SLOP: keep walking this many uninteresting commits past the last interesting one. */
+const SLOP = 5;
 
 /**
  * `git log` semantics over the commit index, reproduced from git's revision walker so that
@@ -19,36 +27,7 @@ import type { Repository } from './repository.js';
  * Walks are lazy where git's are (no range, date order): page N costs a walk of N pages once,
  * and the walk is kept, so the next page costs only its own commits.
  */
-export interface HistoryQuery {
-  include: string[];
-  exclude: string[];
-  firstParent: boolean;
-  topo: boolean;
-  /** git --since/--after, seconds: commits committed before it are dropped. */
-  since: number | null;
-  /** git --until/--before, seconds: commits committed after it are hidden. */
-  until: number | null;
-  /** Literal pathspecs without leading/trailing slashes; [] for no limiting. */
-  paths: string[];
-  /** git --author: matched against "Name <email>" of the author line. */
-  author: AuthorMatcher | null;
-}
-
-/** Matches an author line; linear-time, like git's POSIX regex (no catastrophic backtracking). */
-export interface AuthorMatcher {
-  source: string;
-  test(text: string): boolean;
-}
-
-const UNINTERESTING = 1;
-const SEEN = 2;
-const TREESAME = 4;
-/** A negative tip of the range (`a` in a..b, merge bases of a...b): uninteresting, yet relevant to simplification. */
-const BOTTOM = 8;
-/** git's SLOP: keep walking this many uninteresting commits past the last interesting one. */
-const SLOP = 5;
-
-export class HistoryWalk {
+export class HistoryWalk implements Listing {
   private readonly flags = new Map<string, number>();
   /** Commits git would have parsed: the only ones whose parents UNINTERESTING propagates through. */
   private readonly parsed = new Map<string, CommitNode>();
@@ -63,8 +42,8 @@ export class HistoryWalk {
   private busy: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly repo: Repository,
-    private readonly graph: CommitGraph,
+    private readonly repo: ObjectStore,
+    private readonly graph: CommitIndex,
     private readonly query: HistoryQuery,
     /** Told when the walk has grown (so a cache can re-weigh it). */
     private readonly onGrow: () => void = () => undefined,
@@ -104,7 +83,7 @@ export class HistoryWalk {
     return this.flags.size;
   }
 
-  /** The commit's node, recorded as parsed; synchronous when the commit index has it (see CommitGraph.nodeIfIndexed). */
+  /** The commit's node, recorded as parsed; synchronous when the commit index has it (see CommitIndex.nodeIfIndexed). */
   private parse(oid: string): CommitNode | Promise<CommitNode> {
     if (++this.steps % CHECK_EVERY === 0 && sliceUsedUp()) return yieldToEventLoop().then(() => this.parseSlowly(oid));
     const node = this.graph.nodeIfIndexed(oid);
@@ -386,74 +365,4 @@ export class HistoryWalk {
     }
     return true;
   }
-}
-
-/**
- * The merge bases of a and b (all best common ancestors), as `git merge-base --all`, by git's
- * paint-down-to-common: walk down from both in commit-date order, painting each commit with the
- * side(s) it is reachable from, and stop once only commits below a common one remain. The walk
- * ends at the common ancestors instead of covering the whole history.
- */
-export async function mergeBases(graph: CommitGraph, a: string, b: string): Promise<string[]> {
-  if (a === b) return [a];
-  const ONE = 1;
-  const TWO = 2;
-  const STALE = 4;
-  const flags = new Map<string, number>();
-  const queue = new DateQueue<CommitNode>((node) => node.time);
-  const push = async (oid: string, bits: number) => {
-    flags.set(oid, (flags.get(oid) ?? 0) | bits);
-    queue.push(await graph.node(oid));
-  };
-  await push(a, ONE);
-  await push(b, TWO);
-  const found: CommitNode[] = [];
-  let steps = 0;
-  while (queue.all().some((n) => !((flags.get(n.oid) ?? 0) & STALE))) {
-    if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
-    const node = queue.pop()!;
-    let f = (flags.get(node.oid) ?? 0) & (ONE | TWO | STALE);
-    if ((f & (ONE | TWO)) === (ONE | TWO)) {
-      if (!(f & STALE) && !found.some((n) => n.oid === node.oid)) found.push(node);
-      f |= STALE;
-      flags.set(node.oid, (flags.get(node.oid) ?? 0) | STALE);
-    }
-    for (const p of node.parents) {
-      const current = flags.get(p) ?? 0;
-      if ((current & f) === f) continue;
-      await push(p, f);
-    }
-  }
-  // Clock skew can let a non-best common ancestor through: drop any reachable from another.
-  const bases: CommitNode[] = [];
-  for (const candidate of found) {
-    let redundant = false;
-    for (const other of found) if (other !== candidate && (await graph.reaches(other.oid, candidate.oid))) redundant = true;
-    if (!redundant) bases.push(candidate);
-  }
-  return bases.sort((x, y) => y.time - x.time).map((n) => n.oid);
-}
-
-/**
- * git --author takes a POSIX basic regular expression. Converted to RE2 syntax and matched with
- * RE2JS, whose time is linear in the input: a pattern can never stall the server.
- */
-export function authorPattern(pattern: string): AuthorMatcher {
-  let out = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i];
-    if (ch === '\\' && i + 1 < pattern.length) {
-      const next = pattern[++i];
-      out += '(){}|+?'.includes(next) ? next : `\\${next}`;
-    } else {
-      out += '(){}|+?'.includes(ch) ? `\\${ch}` : ch;
-    }
-  }
-  let compiled: RE2JS;
-  try {
-    compiled = RE2JS.compile(out);
-  } catch {
-    compiled = RE2JS.compile(RE2JS.quote(pattern));
-  }
-  return { source: pattern, test: (text: string) => compiled.matcher(text).find() };
 }

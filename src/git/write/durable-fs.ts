@@ -1,6 +1,6 @@
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { writeSyncedThenRename } from '../store/atomic-file.js';
+import { writeSyncedThenRename } from '../../util/atomic-file.js';
 
 /**
  * The file system isomorphic-git writes objects through. isomorphic-git writes a loose object

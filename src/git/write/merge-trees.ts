@@ -1,7 +1,22 @@
-import { TreeIndex, type IndexEntry } from '../git/index-tree.js';
-import type { Repository } from '../git/repository.js';
-import { diffTrees, isBinary } from '../git/tree-diff.js';
-import { diffHunks, NO_NEWLINE } from '../git/xdiff.js';
+import { TreeIndex, type IndexEntry } from './tree-index.js';
+import type { ObjectStore } from '../object-store.js';
+import { diffTrees, isBinary } from '../diff/tree-diff.js';
+import { diffHunks, NO_NEWLINE } from '../diff/xdiff.js';
+import { FileMode } from '../objects.js';
+
+export interface MergeResult {
+  index: TreeIndex;
+  /** New blob contents to write, by path. */
+  blobs: Map<string, { mode: string; data: Buffer }>;
+  conflict: boolean;
+}
+
+async function flatten(repo: ObjectStore, tree: string | null): Promise<Map<string, IndexEntry>> {
+  return (await TreeIndex.fromTree(repo, tree)).files;
+}
+
+const same = (a?: IndexEntry, b?: IndexEntry) => a?.oid === b?.oid && a?.mode === b?.mode;
+const isRegular = (e?: IndexEntry) => e !== undefined && (e.mode === FileMode.Regular || e.mode === FileMode.Executable);
 
 /**
  * A three-way merge of trees and file contents, as cherry-pick and revert need. Renames on
@@ -11,21 +26,7 @@ import { diffHunks, NO_NEWLINE } from '../git/xdiff.js';
  * neither overlap nor touch (git's rule: changes to adjacent lines conflict); anything else,
  * including renames of one file to two places, is a conflict.
  */
-export interface MergeResult {
-  index: TreeIndex;
-  /** New blob contents to write, by path. */
-  blobs: Map<string, { mode: string; data: Buffer }>;
-  conflict: boolean;
-}
-
-async function flatten(repo: Repository, tree: string | null): Promise<Map<string, IndexEntry>> {
-  return (await TreeIndex.fromTree(repo, tree)).files;
-}
-
-const same = (a?: IndexEntry, b?: IndexEntry) => a?.oid === b?.oid && a?.mode === b?.mode;
-const isRegular = (e?: IndexEntry) => e !== undefined && (e.mode === '100644' || e.mode === '100755');
-
-export async function mergeTrees(repo: Repository, baseTree: string | null, oursTree: string, theirsTree: string | null): Promise<MergeResult> {
+export async function mergeTrees(repo: ObjectStore, baseTree: string | null, oursTree: string, theirsTree: string | null): Promise<MergeResult> {
   const [base, ours, theirs] = await Promise.all([flatten(repo, baseTree), flatten(repo, oursTree), flatten(repo, theirsTree)]);
   const index = await TreeIndex.fromTree(repo, oursTree);
   const blobs = new Map<string, { mode: string; data: Buffer }>();

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { syncDir } from './durable-fs.js';
-import type { Repository } from './repository.js';
+import type { RefStore } from '../refs.js';
 
 export class RefUpdateError extends Error {
   constructor(
@@ -12,21 +12,21 @@ export class RefUpdateError extends Error {
   }
 }
 
+/** A lock older than this was left by a crashed writer (git writers hold one for milliseconds). */
+const STALE_LOCK_MS = 30_000;
+
 /**
  * Moves `ref` from `expected` (null: the ref must not exist) to `next`, the way git does:
  * take `<ref>.lock` exclusively, check the current value, write and fsync the lock, rename it
  * over the ref, fsync the directory. Readers see the old or the new value, never a torn one,
  * and a crash before the rename leaves the old value.
  */
-/** A lock older than this was left by a crashed writer (git writers hold one for milliseconds). */
-const STALE_LOCK_MS = 30_000;
-
-export async function compareAndSwapRef(repo: Repository, ref: string, expected: string | null, next: string): Promise<void> {
-  const file = path.join(repo.gitdir, ref);
+export async function compareAndSwapRef(refs: RefStore, ref: string, expected: string | null, next: string): Promise<void> {
+  const file = path.join(refs.gitdir, ref);
   const lock = `${file}.lock`;
   // git's directory/file rule: refs/heads/a and refs/heads/a/b cannot both exist.
   if (expected === null) {
-    for (const existing of (await repo.refs()).refs.keys()) {
+    for (const existing of (await refs.snapshot()).refs.keys()) {
       if (existing.startsWith(`${ref}/`) || ref.startsWith(`${existing}/`)) {
         throw new RefUpdateError(`'${existing}' exists; cannot create '${ref}'`, 'conflict');
       }
@@ -48,7 +48,7 @@ export async function compareAndSwapRef(repo: Repository, ref: string, expected:
   }
   let renamed = false;
   try {
-    const current = repo.readRef(ref);
+    const current = refs.readRef(ref);
     if (current !== expected) throw new RefUpdateError(`${ref} moved (expected ${expected ?? 'nothing'}, found ${current ?? 'nothing'})`, 'moved');
     await handle.writeFile(`${next}\n`);
     await handle.sync();

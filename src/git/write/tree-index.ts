@@ -1,5 +1,6 @@
 import git from 'isomorphic-git';
-import type { Repository } from './repository.js';
+import type { ObjectStore } from '../object-store.js';
+import { FileMode } from '../objects.js';
 
 /** Any file system isomorphic-git accepts (node's fs, or the durable one used for API writes). */
 export type GitFs = Parameters<typeof git.writeTree>[0]['fs'];
@@ -18,13 +19,13 @@ export class TreeIndex {
   private readonly baseTrees = new Map<string, string>();
   private readonly dirty = new Set<string>();
 
-  static async fromTree(repo: Repository, tree: string | null): Promise<TreeIndex> {
+  static async fromTree(repo: ObjectStore, tree: string | null): Promise<TreeIndex> {
     const index = new TreeIndex();
     if (tree) await index.load(repo, tree, '');
     return index;
   }
 
-  private async load(repo: Repository, tree: string, prefix: string): Promise<void> {
+  private async load(repo: ObjectStore, tree: string, prefix: string): Promise<void> {
     this.baseTrees.set(prefix, tree);
     for (const entry of await repo.readTree(tree)) {
       const p = prefix ? `${prefix}/${entry.path}` : entry.path;
@@ -90,8 +91,8 @@ export class TreeIndex {
       const unchanged = this.baseTrees.get(prefix);
       if (unchanged && !this.dirty.has(prefix)) return unchanged;
       const tree: { mode: string; path: string; oid: string; type: 'blob' | 'tree' | 'commit' }[] = [];
-      for (const [name, sub] of dir.dirs) tree.push({ mode: '040000', path: name, oid: await writeDir(sub, prefix ? `${prefix}/${name}` : name), type: 'tree' });
-      for (const [name, e] of dir.files) tree.push({ mode: e.mode, path: name, oid: e.oid, type: e.mode === '160000' ? 'commit' : 'blob' });
+      for (const [name, sub] of dir.dirs) tree.push({ mode: FileMode.Tree, path: name, oid: await writeDir(sub, prefix ? `${prefix}/${name}` : name), type: 'tree' });
+      for (const [name, e] of dir.files) tree.push({ mode: e.mode, path: name, oid: e.oid, type: e.mode === FileMode.Submodule ? 'commit' : 'blob' });
       return git.writeTree({ fs, gitdir, tree });
     };
     return writeDir(root, '');

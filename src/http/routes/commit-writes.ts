@@ -151,8 +151,8 @@ export function commitWritesRouter(services: Services): Router {
       authorEmail: top.authorEmail,
       force: top.force,
     });
-    const commit = await project.repo.repo.readCommit(oid);
-    const stats = top.stats ? await project.repo.commitStats(oid) : null;
+    const commit = await project.repo.readCommit(oid);
+    const stats = top.stats ? await project.repo.commitStats(commit) : null;
     const latest = await services.statuses.latestPipeline(project.id, oid);
     res.status(201);
     if (dialect === 'v3') res.json(commitDetailV3(commit, stats, latest?.status ?? null));
@@ -182,7 +182,7 @@ export function commitWritesRouter(services: Services): Router {
         res.status(200).json({ dry_run: 'success' });
         return;
       }
-      const created = await project.repo.repo.readCommit(oid);
+      const created = await project.repo.readCommit(oid);
       res.status(201).json(dialect === 'v3' ? commitV3(created) : commitV4(created, project.path, urls));
     });
   }

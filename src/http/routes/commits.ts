@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { apiError, routeNotFound } from '../../errors.js';
-import { authorPattern, type HistoryQuery, mergeBases } from '../../git/history.js';
-import type { GitRepo } from '../../git/git-repo.js';
+import { type GitRepo, InvalidRevisionError, type LogOptions } from '../../git/index.js';
 import { pipelineView } from '../../gitlab/ci-entities.js';
 import { commitDetailV3, commitDetailV4, commitV3, commitV4 } from '../../gitlab/entities.js';
 import { context, projectFor, projectParam, resolveCommitOr404, type Services } from '../context.js';
@@ -35,9 +34,6 @@ const showParams = params({ stats: { type: 'boolean', default: true } });
 const refsParams = params({ type: { type: 'string', values: ['branch', 'tag', 'all'], default: 'all' }, ...paginationSpecs });
 const sequenceParams = params({ first_parent: { type: 'boolean', default: false } });
 
-/** Gitaly refuses these as revisions before git sees them. */
-const REJECTED_REVISION = /^-|[\s\x00:]/;
-
 export function commitsRouter(services: Services): Router {
   const router = Router({ mergeParams: true });
 
@@ -48,18 +44,23 @@ export function commitsRouter(services: Services): Router {
     if (dialect === 'v3') {
       const p = listV3(req.query as Record<string, unknown>);
       const perPage = Math.min(p.per_page, 100);
-      const query = await historyQuery(repo, { ref_name: p.ref_name, since: p.since, until: p.until, path: p.path });
-      const oids = query ? await repo.history(query).page(p.page * perPage, perPage) : [];
-      const commits = await Promise.all(oids.map((oid) => repo.repo.readCommit(oid)));
+      const { commits } = await log(repo, { revision: p.ref_name, since: p.since, until: p.until, path: p.path }, p.page * perPage, perPage);
       res.json(commits.map((c) => commitV3(c)));
       return;
     }
     const p = listV4(req.query as Record<string, unknown>);
     const window = pageWindow(p.page, p.per_page);
-    const query = await historyQuery(repo, p);
-    const oids = query ? await repo.history(query).page(window.offset, window.perPage) : [];
-    const commits = await Promise.all(oids.map((oid) => repo.repo.readCommit(oid)));
-    const stats = p.with_stats ? await Promise.all(oids.map((oid) => repo.commitStats(oid))) : [];
+    const options: LogOptions = {
+      revision: p.ref_name,
+      all: p.all,
+      path: p.path,
+      since: p.since,
+      until: p.until,
+      author: p.author,
+      firstParent: p.first_parent,
+      order: p.order as LogOptions['order'],
+    };
+    const { commits, stats } = await log(repo, options, window.offset, window.perPage, p.with_stats);
     setPaginationHeaders(req, res, {
       window,
       count: commits.length,
@@ -78,11 +79,11 @@ export function commitsRouter(services: Services): Router {
     const latest = await services.statuses.latestPipeline(project.id, commit.oid);
     const pipeline = latest ? pipelineView(latest, project.id, project.path, urls) : null;
     if (dialect === 'v3') {
-      res.json(commitDetailV3(commit, await project.repo.commitStats(commit.oid), pipeline?.status ?? null));
+      res.json(commitDetailV3(commit, await project.repo.commitStats(commit), pipeline?.status ?? null));
       return;
     }
     const p = showParams(req.query as Record<string, unknown>);
-    const stats = p.stats ? await project.repo.commitStats(commit.oid) : null;
+    const stats = p.stats ? await project.repo.commitStats(commit) : null;
     res.json(commitDetailV4(commit, project, urls, stats, pipeline));
   });
 
@@ -120,74 +121,11 @@ export function commitsRouter(services: Services): Router {
   return router;
 }
 
-interface ListArgs {
-  ref_name?: string;
-  since?: Date;
-  until?: Date;
-  path?: string;
-  author?: string;
-  all?: boolean;
-  first_parent?: boolean;
-  order?: string;
-}
-
-/** The walk a commit-list request asks for, or null when it names nothing (GitLab answers []). */
-export async function historyQuery(repo: GitRepo, args: ListArgs): Promise<HistoryQuery | null> {
-  const base = {
-    firstParent: args.first_parent ?? false,
-    topo: args.order === 'topo',
-    since: args.since ? Math.floor(args.since.getTime() / 1000) : null,
-    until: args.until ? Math.floor(args.until.getTime() / 1000) : null,
-    paths: args.path !== undefined ? normalizePathspec(args.path) : [],
-    author: args.author ? authorPattern(args.author) : null,
-  };
-  if (base.paths.length === 1 && base.paths[0] === '\0') return null; // outside the repository
-  if (args.all) {
-    const refs = await repo.repo.refs();
-    const include: string[] = [];
-    // git log --all: every ref in name order, then HEAD.
-    for (const [, oid] of [...refs.refs].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const commit = await repo.repo.peelToCommit(oid);
-      if (commit) include.push(commit);
-    }
-    if (refs.head.oid) include.push(refs.head.oid);
-    return include.length > 0 ? { include, exclude: [], ...base } : null;
+async function log(repo: GitRepo, options: LogOptions, offset: number, limit: number, withStats = false) {
+  try {
+    return await repo.log(options, offset, limit, withStats);
+  } catch (err) {
+    if (err instanceof InvalidRevisionError) throw apiError('ref_name is invalid');
+    throw err;
   }
-  const revision = args.ref_name || (await repo.repo.defaultBranch());
-  if (!revision) return null;
-  const range = splitRange(revision);
-  for (const part of range.parts) if (REJECTED_REVISION.test(part)) throw apiError('ref_name is invalid');
-  const resolve = (rev: string) => repo.repo.resolveCommit(rev === '' ? 'HEAD' : rev);
-  if (range.kind === 'single') {
-    const oid = await resolve(range.parts[0]);
-    return oid ? { include: [oid], exclude: [], ...base } : null;
-  }
-  const [from, to] = await Promise.all(range.parts.map(resolve));
-  if (!from || !to) return null;
-  if (range.kind === 'dotdot') return { include: [to], exclude: [from], ...base };
-  return { include: [from, to], exclude: await mergeBases(repo.graph, from, to), ...base };
-}
-
-function splitRange(revision: string): { kind: 'single' | 'dotdot' | 'symmetric'; parts: string[] } {
-  const sym = revision.indexOf('...');
-  if (sym >= 0) return { kind: 'symmetric', parts: [revision.slice(0, sym), revision.slice(sym + 3)] };
-  const dd = revision.indexOf('..');
-  if (dd >= 0) return { kind: 'dotdot', parts: [revision.slice(0, dd), revision.slice(dd + 2)] };
-  return { kind: 'single', parts: [revision] };
-}
-
-/**
- * A `path` param as a literal pathspec: './a/b/' → 'a/b'; '' or '.' is the whole tree; a path that
- * climbs out of the repository matches nothing (returned as a NUL marker).
- */
-export function normalizePathspec(raw: string): string[] {
-  const out: string[] = [];
-  for (const part of raw.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length === 0) return ['\0'];
-      out.pop();
-    } else out.push(part);
-  }
-  return out.length === 0 ? [] : [out.join('/')];
 }

@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { apiError, notFound, routeNotFound } from '../../errors.js';
-import { mergeBases } from '../../git/history.js';
-import type { Commit } from '../../git/objects.js';
+import type { Commit } from '../../git/index.js';
 import { diffEntity } from '../../gitlab/diff-entity.js';
 import { commitV3, commitV4 } from '../../gitlab/entities.js';
 import { signatureEntity } from '../../gitlab/signature.js';
@@ -26,7 +25,7 @@ export function diffsRouter(services: Services): Router {
     const { dialect, baseUrl } = context(res);
     const project = await projectFor(services, req, res, 'read_code');
     const commit = await resolveCommitOr404(project, String(req.params.sha));
-    const { files } = await project.repo.commitDiff(commit.oid);
+    const { files } = await project.repo.commitDiff(commit);
     if (dialect === 'v3') {
       res.json(files.map((f) => diffEntity(f, 'v3')));
       return;
@@ -52,24 +51,14 @@ export function diffsRouter(services: Services): Router {
     if (p.from_project_id !== undefined && p.from_project_id !== project.id) {
       throw apiError(`Target project id:${p.from_project_id} is not a fork of project id:${projectParam(req)}`);
     }
-    const repo = project.repo;
-    const refs = await repo.repo.refs();
-    const [from, to] = await Promise.all([repo.repo.resolveCommit(p.from, refs), repo.repo.resolveCommit(p.to, refs)]);
-    // GitLab compares the resolved commits, not the names.
-    const sameRef = from !== null && from === to;
-    if (!from || !to) {
+    const comparison = await project.repo.compare(p.from, p.to, p.straight);
+    if (!comparison) {
       // GitLab 8.x answered an empty comparison; modern GitLab a 404.
       if (dialect === 'v4') throw notFound('Ref');
-      res.json({ commit: null, commits: [], diffs: [], compare_timeout: false, compare_same_ref: sameRef });
+      res.json({ commit: null, commits: [], diffs: [], compare_timeout: false, compare_same_ref: false });
       return;
     }
-    const newestFirst = sameRef ? [] : await repo.history({ include: [to], exclude: [from], firstParent: false, topo: false, since: null, until: null, paths: [], author: null }).all();
-    const commits: Commit[] = await Promise.all(newestFirst.slice().reverse().map((oid) => repo.repo.readCommit(oid)));
-    let base: string | null = from;
-    if (!p.straight) base = (await mergeBases(repo.graph, from, to))[0] ?? null;
-    const toCommit = await repo.repo.readCommit(to);
-    const baseTree = base ? (await repo.repo.readCommit(base)).tree : null;
-    const diff = sameRef ? { files: [], overflow: false } : await repo.treeDiff(baseTree, toCommit.tree);
+    const { commits, diff, sameCommit: sameRef } = comparison;
     const present = (c: Commit) => (dialect === 'v3' ? commitV3(c) : commitV4(c, project.path, urls));
     const body: Record<string, unknown> = {
       commit: commits.length > 0 ? present(commits[commits.length - 1]) : null,

@@ -1,7 +1,6 @@
 import { Router, type Response } from 'express';
 import { notFound } from '../../errors.js';
-import type { Commit } from '../../git/objects.js';
-import type { Ref } from '../../git/repository.js';
+import type { Commit, Ref, TagInfo } from '../../git/index.js';
 import { commitV4, type Dialect, type Urls } from '../../gitlab/entities.js';
 import { gitDate } from '../../gitlab/format.js';
 import type { Project } from '../../projects/registry.js';
@@ -60,15 +59,15 @@ export function refsRouter(services: Services): Router {
   };
 
   async function presentBranch(project: Project, ref: Ref, defaultBranch: string | null, dialect: Dialect, urls: Urls, canPush: (branch: string) => boolean) {
-    const commit = await project.repo.repo.readCommit(ref.oid);
+    const commit = await project.repo.readCommit(ref.oid);
     const isDefault = ref.name === defaultBranch;
     if (dialect === 'v3') {
       return { name: ref.name, commit: legacyRefCommit(commit), merged: false, protected: isDefault, developers_can_push: false, developers_can_merge: false };
     }
     let merged = false;
     if (!isDefault && defaultBranch) {
-      const head = await project.repo.repo.resolveCommit(`refs/heads/${defaultBranch}`);
-      merged = head ? await project.repo.graph.reaches(head, ref.oid) : false;
+      const head = project.repo.branch(defaultBranch);
+      merged = head ? await project.repo.reaches(head.oid, ref.oid) : false;
     }
     return {
       name: ref.name,
@@ -83,11 +82,9 @@ export function refsRouter(services: Services): Router {
     };
   }
 
-  async function presentTag(project: Project, ref: Ref, dialect: Dialect, urls: Urls) {
-    const repo = project.repo.repo;
-    const commitOid = await repo.peelToCommit(ref.oid);
-    const commit = commitOid ? await repo.readCommit(commitOid) : null;
-    const annotated = (await repo.objectType(ref.oid)) === 'tag' ? await repo.readTag(ref.oid) : null;
+  function presentTag(project: Project, tag: TagInfo, dialect: Dialect, urls: Urls) {
+    const { commit, annotation: annotated } = tag;
+    const ref = tag;
     if (dialect === 'v3') {
       return { name: ref.name, message: annotated?.message.replace(/\n$/, '') ?? null, commit: commit ? legacyRefCommit(commit) : null, release: null };
     }
@@ -106,9 +103,8 @@ export function refsRouter(services: Services): Router {
     const { dialect, urls, baseUrl } = context(res);
     const project = await projectFor(services, req, res, 'read_code');
     const p = branchList(req.query as Record<string, unknown>);
-    const refs = await project.repo.repo.refs();
-    const defaultBranch = await project.repo.repo.defaultBranch(refs);
-    const branches = (await project.repo.repo.branches(refs)).filter((b) => matchesSearch(b.name, p.search));
+    const defaultBranch = await project.repo.defaultBranch();
+    const branches = (await project.repo.branches()).filter((b) => matchesSearch(b.name, p.search));
     const window = pageWindow(p.page, p.per_page);
     const page = branches.slice(window.offset, window.offset + window.perPage);
     setPaginationHeaders(req, res, { window, count: page.length, total: branches.length, params: { ...req.query, ...p, id: projectParam(req) }, baseUrl });
@@ -118,25 +114,17 @@ export function refsRouter(services: Services): Router {
   router.get('/projects/:id/repository/branches/:branch', async (req, res) => {
     const { dialect, urls } = context(res);
     const project = await projectFor(services, req, res, 'read_code');
-    const refs = await project.repo.repo.refs();
-    const name = String(req.params.branch);
-    const oid = refs.refs.get(`refs/heads/${name}`);
-    if (!oid) throw notFound('Branch');
-    res.json(await presentBranch(project, { name, oid }, await project.repo.repo.defaultBranch(refs), dialect, urls, pushRight(res, project)));
+    const branch = project.repo.branch(String(req.params.branch));
+    if (!branch) throw notFound('Branch');
+    res.json(await presentBranch(project, branch, await project.repo.defaultBranch(), dialect, urls, pushRight(res, project)));
   });
 
   router.get('/projects/:id/repository/tags', async (req, res) => {
     const { dialect, urls, baseUrl } = context(res);
     const project = await projectFor(services, req, res, 'read_code');
     const p = tagList(req.query as Record<string, unknown>);
-    const repo = project.repo.repo;
-    const tags = (await repo.tags()).filter((t) => matchesSearch(t.name, p.search));
-    const keyed = await Promise.all(
-      tags.map(async (t) => {
-        const commit = await repo.peelToCommit(t.oid);
-        return { tag: t, time: commit ? (await repo.readCommit(commit)).committer.timestamp : 0 };
-      }),
-    );
+    const tags = (await project.repo.tags()).filter((t) => matchesSearch(t.name, p.search));
+    const keyed = tags.map((t) => ({ tag: t, time: t.commit?.committer.timestamp ?? 0 }));
     const cmp = (a: (typeof keyed)[number], b: (typeof keyed)[number]) => {
       if (p.order_by === 'updated') return a.time - b.time || (a.tag.name < b.tag.name ? -1 : 1);
       if (p.order_by === 'version') return a.tag.name.localeCompare(b.tag.name, undefined, { numeric: true });
@@ -146,16 +134,15 @@ export function refsRouter(services: Services): Router {
     const window = pageWindow(p.page, p.per_page);
     const page = keyed.slice(window.offset, window.offset + window.perPage);
     setPaginationHeaders(req, res, { window, count: page.length, total: keyed.length, params: { ...req.query, ...p, id: projectParam(req) }, baseUrl });
-    res.json(await Promise.all(page.map((k) => presentTag(project, k.tag, dialect, urls))));
+    res.json(page.map((k) => presentTag(project, k.tag, dialect, urls)));
   });
 
   router.get('/projects/:id/repository/tags/:tag', async (req, res) => {
     const { dialect, urls } = context(res);
     const project = await projectFor(services, req, res, 'read_code');
-    const name = String(req.params.tag);
-    const oid = (await project.repo.repo.refs()).refs.get(`refs/tags/${name}`);
-    if (!oid) throw notFound('Tag');
-    res.json(await presentTag(project, { name, oid }, dialect, urls));
+    const tag = await project.repo.tag(String(req.params.tag));
+    if (!tag) throw notFound('Tag');
+    res.json(presentTag(project, tag, dialect, urls));
   });
 
   return router;

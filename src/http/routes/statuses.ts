@@ -128,7 +128,7 @@ export function statusesRouter(services: Services): Router {
     const prefix = dialect === 'v3' ? 'Failed to save note' : '400 Bad request - Failed to save note';
     const note = await services.comments.post(
       project,
-      commit.oid,
+      commit,
       grant!.user,
       { note: p.note, path: p.path, line: p.line, lineType: p.path !== undefined ? (p.line_type as 'new' | 'old') : undefined },
       prefix,

@@ -1,0 +1,14 @@
+/**
+ * What the rest of fakelab may use of git/: the repository facade and the types it answers in.
+ * Nothing outside git/ imports a file of git/ other than this one.
+ */
+export { type CommitStats, type Comparison, GitRepo, type GitRepoOptions, type TagInfo } from './repo.js';
+export type { DiffLimits, DiffResult, FileDiff } from './diff/patch.js';
+export type { Hunk } from './diff/xdiff.js';
+export { type AnnotatedTag, type Commit, EMPTY_TREE, FileMode, type Signature } from './objects.js';
+export { ObjectMissingError } from './object-store.js';
+export type { Ref } from './refs.js';
+export { InvalidRevisionError, type LogOptions } from './revision.js';
+export { RefUpdateError } from './write/ref-update.js';
+export { TreeIndex } from './write/tree-index.js';
+export type { NewCommit, WriteBatch } from './write/write-batch.js';

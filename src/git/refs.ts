@@ -1,0 +1,126 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface Ref {
+  /** Short name within its namespace, e.g. main for refs/heads/main. */
+  name: string;
+  /** What the ref points at (a tag object for annotated tags). */
+  oid: string;
+}
+
+/** Every ref (full name → oid) and HEAD, read at one moment. */
+export interface RefSnapshot {
+  head: { symbolic: string | null; oid: string | null };
+  refs: Map<string, string>;
+}
+
+const HEX40 = /^[0-9a-f]{40}$/;
+
+/** The refs of one bare repository: loose over packed, HEAD, and GitLab's default branch. */
+export class RefStore {
+  constructor(readonly gitdir: string) {}
+
+  private packed: { key: string; refs: Map<string, string> } | null = null;
+
+  /** packed-refs, re-parsed only when the file changes (checked with one stat). */
+  private packedRefs(): Map<string, string> {
+    const file = path.join(this.gitdir, 'packed-refs');
+    let key = 'none';
+    try {
+      const st = fs.statSync(file);
+      key = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      /* no packed-refs */
+    }
+    if (this.packed?.key === key) return this.packed.refs;
+    const refs = new Map<string, string>();
+    const text = key === 'none' ? '' : readText(file);
+    for (const line of text.split('\n')) {
+      const m = /^([0-9a-f]{40}) (refs\/.+)$/.exec(line);
+      if (m) refs.set(m[2], m[1]);
+    }
+    this.packed = { key, refs };
+    return refs;
+  }
+
+  /** One ref by full name, loose over packed, following symbolic refs: what git reads for `git log <ref>`. */
+  readRef(name: string, depth = 0): string | null {
+    if (depth > 5 || !/^(?:refs\/|HEAD$)/.test(name) || name.split('/').some((p) => p === '..' || p === '.' || p === '')) return null;
+    const text = readText(path.join(this.gitdir, name)).trim();
+    if (HEX40.test(text)) return text;
+    if (text.startsWith('ref: ')) return this.readRef(text.slice(5).trim(), depth + 1);
+    return this.packedRefs().get(name) ?? null;
+  }
+
+  /** All refs (loose over packed) and HEAD, read fresh: refs move under us. Synchronous reads: a few µs each. */
+  async snapshot(): Promise<RefSnapshot> {
+    const refs = new Map(this.packedRefs());
+    this.readLooseRefs('refs', refs);
+    return { head: this.head(refs), refs };
+  }
+
+  head(refs?: Map<string, string>): RefSnapshot['head'] {
+    const headText = readText(path.join(this.gitdir, 'HEAD')).trim();
+    if (headText.startsWith('ref: ')) {
+      const target = headText.slice(5).trim();
+      return { symbolic: target, oid: refs ? (refs.get(target) ?? null) : this.readRef(target) };
+    }
+    return { symbolic: null, oid: HEX40.test(headText) ? headText : null };
+  }
+
+  private readLooseRefs(rel: string, into: Map<string, string>): void {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(path.join(this.gitdir, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const name = `${rel}/${entry.name}`;
+      if (entry.isDirectory()) {
+        this.readLooseRefs(name, into);
+        continue;
+      }
+      if (entry.name.endsWith('.lock')) continue;
+      const text = readText(path.join(this.gitdir, name)).trim();
+      if (HEX40.test(text)) into.set(name, text);
+      else if (text.startsWith('ref: ')) {
+        const target = this.readRef(text.slice(5).trim());
+        if (target) into.set(name, target);
+      }
+    }
+  }
+
+  async branches(snapshot?: RefSnapshot): Promise<Ref[]> {
+    return prefixed(snapshot ?? (await this.snapshot()), 'refs/heads/');
+  }
+
+  async tags(snapshot?: RefSnapshot): Promise<Ref[]> {
+    return prefixed(snapshot ?? (await this.snapshot()), 'refs/tags/');
+  }
+
+  /** The branch HEAD names (GitLab's default branch), or null for an empty repository. */
+  async defaultBranch(snapshot?: RefSnapshot): Promise<string | null> {
+    const head = snapshot?.head ?? this.head();
+    const target = head.symbolic;
+    if (target?.startsWith('refs/heads/') && head.oid) return target.slice('refs/heads/'.length);
+    // HEAD names a missing branch: GitLab falls back to the first branch.
+    const refs = snapshot ?? (await this.snapshot());
+    const first = [...refs.refs.keys()].filter((n) => n.startsWith('refs/heads/')).sort()[0];
+    return first ? first.slice('refs/heads/'.length) : null;
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function prefixed(snapshot: RefSnapshot, prefix: string): Ref[] {
+  const out: Ref[] = [];
+  for (const [name, oid] of snapshot.refs) if (name.startsWith(prefix)) out.push({ name: name.slice(prefix.length), oid });
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

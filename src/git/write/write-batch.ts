@@ -1,0 +1,104 @@
+import git from 'isomorphic-git';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { ObjectStore } from '../object-store.js';
+import type { Signature } from '../objects.js';
+import type { RefStore } from '../refs.js';
+import { DurableFs } from './durable-fs.js';
+import { type MergeResult, mergeTrees } from './merge-trees.js';
+import { compareAndSwapRef } from './ref-update.js';
+import { TreeIndex } from './tree-index.js';
+
+export interface NewCommit {
+  tree: string;
+  parents: string[];
+  /** A name and email (dated `when`), or a signature kept as it was (cherry-picks keep the original author). */
+  author: { name: string; email: string } | Signature;
+  committer: { name: string; email: string };
+  message: string;
+  when: Date;
+}
+
+/**
+ * One write to a repository: objects go in through isomorphic-git over a durable fs (fsynced,
+ * renamed into place), and become reachable only when `publishBranch` moves a ref by
+ * compare-and-swap after making them durable. Objects written by a batch that is abandoned are
+ * unreferenced, which git tolerates (gc prunes them).
+ */
+export class WriteBatch {
+  private readonly fs = new DurableFs();
+
+  constructor(
+    private readonly objects: ObjectStore,
+    private readonly refs: RefStore,
+  ) {}
+
+  private get gitdir(): string {
+    return this.refs.gitdir;
+  }
+
+  /** The branch's tip now, or null. */
+  branchHead(branch: string): string | null {
+    return this.refs.readRef(`refs/heads/${branch}`);
+  }
+
+  /** Does the repository have any branch (an empty one has none)? */
+  async hasBranches(): Promise<boolean> {
+    return [...(await this.refs.snapshot()).refs.keys()].some((r) => r.startsWith('refs/heads/'));
+  }
+
+  /** The tree as an editable index (null: an empty index). */
+  readIndex(tree: string | null): Promise<TreeIndex> {
+    return TreeIndex.fromTree(this.objects, tree);
+  }
+
+  mergeTrees(base: string | null, ours: string, theirs: string | null): Promise<MergeResult> {
+    return mergeTrees(this.objects, base, ours, theirs);
+  }
+
+  writeBlob(data: Uint8Array): Promise<string> {
+    return git.writeObject({ fs: this.fs, gitdir: this.gitdir, type: 'blob', object: data, format: 'content' });
+  }
+
+  writeTree(index: TreeIndex): Promise<string> {
+    return index.write(this.fs, this.gitdir);
+  }
+
+  /** Writes a commit object (raw, so the message is stored exactly as given). */
+  writeCommit(c: NewCommit): Promise<string> {
+    const author = 'timestamp' in c.author ? rawSignature(c.author) : signatureLine(c.author, c.when);
+    const lines = [`tree ${c.tree}`, ...c.parents.map((p) => `parent ${p}`), `author ${author}`, `committer ${signatureLine(c.committer, c.when)}`];
+    const object = Buffer.from(`${lines.join('\n')}\n\n${c.message}`, 'utf8');
+    return git.writeObject({ fs: this.fs, gitdir: this.gitdir, type: 'commit', object, format: 'content' });
+  }
+
+  /**
+   * Points `branch` at `commit` if it still points at `expected` (null: must not exist), after
+   * making every object written by this batch durable. An empty repository whose HEAD names a
+   * missing branch gets HEAD pointed at the new branch (the first branch becomes the default).
+   */
+  async publishBranch(branch: string, expected: string | null, commit: string): Promise<void> {
+    await this.fs.flush();
+    await compareAndSwapRef(this.refs, `refs/heads/${branch}`, expected, commit);
+    const head = await fsp.readFile(path.join(this.gitdir, 'HEAD'), 'utf8').catch(() => '');
+    const target = /^ref: (refs\/heads\/.+)$/m.exec(head)?.[1];
+    if (target && target !== `refs/heads/${branch}` && this.refs.readRef(target) === null) {
+      const temp = path.join(this.gitdir, `HEAD.${process.pid}.tmp`);
+      await fsp.writeFile(temp, `ref: refs/heads/${branch}\n`);
+      await fsp.rename(temp, path.join(this.gitdir, 'HEAD'));
+    }
+  }
+}
+
+function signatureLine(who: { name: string; email: string }, when: Date): string {
+  // Names and emails cannot carry the characters that delimit them in a commit header.
+  const clean = (s: string) => s.replace(/[<>\n\r\0]/g, '').trim();
+  return `${clean(who.name)} <${clean(who.email)}> ${Math.floor(when.getTime() / 1000)} +0000`;
+}
+
+/** A signature kept as it was (cherry-picks keep the original author and date). */
+function rawSignature(s: Signature): string {
+  const sign = s.offsetMinutes < 0 ? '-' : '+';
+  const abs = Math.abs(s.offsetMinutes);
+  return `${s.name} <${s.email}> ${s.timestamp} ${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
+}
