@@ -301,7 +301,8 @@ describe('API: projects, user, version, branches, tags, credentials', () => {
       expect(body.commit.id).to.equal(git(hw, 'rev-parse', 'feature/login').trim());
       const main = await getJson(`/api/v4/projects/${HW}/repository/branches/main`);
       expect(main.body.default).to.equal(true);
-      expect(main.body.protected).to.equal(true);
+      // `protected` is the access policy's rule (the config's protected_branches; none here), not "is default".
+      expect(main.body.protected).to.equal(false);
     });
 
     it('answers 404 Branch Not Found for unknown branches, tags and traversal', async () => {

@@ -1,5 +1,5 @@
 /**
- * src/git/xdiff.ts against `git diff --no-index`: hand-made cases for each of git's rules, a few
+ * src/git/diff/xdiff.ts against `git diff --no-index`: hand-made cases for each of git's rules, a few
  * thousand seeded random text pairs and some large inputs. Every expectation comes from git.
  *
  * Many pairs are compared per git process: the old and new texts are written as same-named files

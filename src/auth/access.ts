@@ -106,6 +106,17 @@ export class AccessPolicy {
     return this.role(principal, path) !== null;
   }
 
+  /** Whether `principal` may do `ability` (the branch entity's can_push, for one). */
+  can(principal: Principal | null, path: string, ability: Ability, branch?: string): boolean {
+    try {
+      this.require(principal, path, ability, branch);
+      return true;
+    } catch (err) {
+      if (err instanceof GitLabError) return false;
+      throw err;
+    }
+  }
+
   /** Throws GitLab's answer when `principal` may not do `ability` on the project at `path`. */
   require(principal: Principal | null, path: string, ability: Ability, branch?: string): void {
     if (!this.canSee(principal, path)) throw notFound('Project');

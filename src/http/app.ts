@@ -6,14 +6,9 @@ import { authenticate, requireUser } from './auth.js';
 import type { Services } from './context.js';
 import { errorHandler } from './errors.js';
 import { requestLogger } from './logging.js';
-import { commitsRouter } from './routes/commits.js';
-import { commitWritesRouter } from './routes/commit-writes.js';
-import { diffsRouter } from './routes/diffs.js';
-import { metaRouter } from './routes/meta.js';
-import { projectsRouter } from './routes/projects.js';
-import { refsRouter } from './routes/refs.js';
-import { statusesRouter } from './routes/statuses.js';
 import { bodyParsers } from './body.js';
+import { handle } from './handle.js';
+import { ROUTES } from './routes.js';
 
 /** The Express app: /api/v4 and /api/v3, each in its own dialect, over the same services. */
 export function createApp(services: Services): express.Express {
@@ -44,12 +39,12 @@ function apiRouter(services: Services, dialect: Dialect): express.Router {
   router.use(authenticate(services.access, dialect));
   // GitLab 8.x authenticated every API call, even reads of public projects.
   if (dialect === 'v3') router.use(requireUser);
-  router.use(metaRouter());
-  router.use(projectsRouter(services));
-  router.use(commitsRouter(services));
-  router.use(commitWritesRouter(services));
-  router.use(diffsRouter(services));
-  router.use(refsRouter(services));
-  router.use(statusesRouter(services));
+  // The route table; a route this dialect lacks falls through to the 404 below the routers.
+  for (const route of ROUTES) {
+    const implementation = route[dialect];
+    if (!implementation) continue;
+    const method = route.method === 'GET' ? 'get' : 'post';
+    router[method](route.path, handle(route, dialect, implementation, services));
+  }
   return router;
 }

@@ -33,8 +33,8 @@ const RUBY_FLOAT = /^\s*[+-]?(?:\d+(?:_\d+)*)?(?:\.\d+)?(?:[eE][+-]?\d+)?\s*$/;
 /** Ruby's Integer(text, 10), which Grape uses: digits, optional sign, underscores between digits, surrounding blanks. */
 const RUBY_INTEGER = /^\s*[+-]?\d+(?:_\d+)*\s*$/;
 
-const TRUE = new Set(['true', 'True', 'TRUE', '1', 'yes', 't', 'on']);
-const FALSE = new Set(['false', 'False', 'FALSE', '0', 'no', 'f', 'off']);
+export const BOOLEAN_TRUE = new Set(['true', 'True', 'TRUE', '1', 'yes', 't', 'on']);
+export const BOOLEAN_FALSE = new Set(['false', 'False', 'FALSE', '0', 'no', 'f', 'off']);
 
 const ajv = new Ajv({ allErrors: true, coerceTypes: false, useDefaults: true, strict: true });
 
@@ -47,8 +47,8 @@ ajv.addKeyword({
     if (typeof data === 'boolean') return true;
     const text = typeof data === 'number' ? String(data) : data;
     if (typeof text !== 'string') return false;
-    if (!TRUE.has(text) && !FALSE.has(text)) return false;
-    if (ctx) ctx.parentData[ctx.parentDataProperty] = TRUE.has(text);
+    if (!BOOLEAN_TRUE.has(text) && !BOOLEAN_FALSE.has(text)) return false;
+    if (ctx) ctx.parentData[ctx.parentDataProperty] = BOOLEAN_TRUE.has(text);
     return true;
   },
   errors: false,
@@ -161,7 +161,7 @@ export interface ParamParser<T extends ParamSpecs> {
 }
 
 /** Compiles `specs` once; the returned parser throws GitLab's 400 for bad input. */
-export function params<T extends ParamSpecs>(specs: T): ParamParser<T> {
+export function params<const T extends ParamSpecs>(specs: T): ParamParser<T> {
   const validate: ValidateFunction = ajv.compile(schemaFor(specs));
   const parser = (input: Record<string, unknown>): Parsed<T> => {
     const data: Record<string, unknown> = {};

@@ -1,0 +1,69 @@
+import type { PipelineSummary } from '../ci/statuses.js';
+import type { Commit, CommitStats, FileDiff, TagInfo } from '../git/index.js';
+import type { NoteRow, StatusRow } from '../store/sidecar.js';
+import type { User, UserDirectory } from '../users.js';
+import { noteEntity, pipelineView, statusEntity } from './ci-entities.js';
+import { diffEntity } from './diff-entity.js';
+import { commitDetailV3, commitDetailV4, commitV3, commitV4, currentUser, type Dialect, projectV3, projectV4, type ProjectView, Urls } from './entities.js';
+import { type BranchFacts, branchV3, branchV4, tagV3, tagV4 } from './refs.js';
+import { versionEntity } from './version.js';
+
+type Entity = Record<string, unknown>;
+interface ProjectRef {
+  id: number;
+  path: string;
+}
+
+/**
+ * How one dialect writes each entity. Handlers present through this and never ask which dialect
+ * they serve; the route table decides which handler a dialect has at all.
+ */
+export interface Presenter {
+  readonly urls: Urls;
+  commit(commit: Commit, project: ProjectRef, options?: { trailers?: boolean; stats?: CommitStats | null }): Entity;
+  commitDetail(commit: Commit, project: ProjectRef, stats: CommitStats | null, pipeline: PipelineSummary | null): Entity;
+  diff(file: FileDiff, unidiff: boolean): Entity;
+  project(view: ProjectView): Entity;
+  branch(branch: BranchFacts, project: ProjectRef): Entity;
+  tag(tag: TagInfo, project: ProjectRef): Entity;
+  status(row: StatusRow, users: UserDirectory): Entity;
+  note(row: NoteRow, users: UserDirectory): Entity;
+  currentUser(user: User): Entity;
+  version(): Entity;
+}
+
+function v4(urls: Urls): Presenter {
+  return {
+    urls,
+    commit: (c, project, options = {}) => commitV4(c, project.path, urls, { trailers: options.trailers, stats: options.stats ?? null }),
+    commitDetail: (c, project, stats, pipeline) => commitDetailV4(c, project, urls, stats, pipeline ? pipelineView(pipeline, project.id, project.path, urls) : null),
+    diff: (file, unidiff) => diffEntity(file, 'v4', unidiff),
+    project: (view) => projectV4(view, urls),
+    branch: (branch, project) => branchV4(branch, project.path, urls),
+    tag: (tag, project) => tagV4(tag, project.path, urls),
+    status: (row, users) => statusEntity(row, users, urls, 'v4'),
+    note: (row, users) => noteEntity(row, users, urls),
+    currentUser: (user) => currentUser(user, urls, 'v4'),
+    version: () => versionEntity('v4'),
+  };
+}
+
+function v3(urls: Urls): Presenter {
+  return {
+    urls,
+    commit: (c) => commitV3(c),
+    commitDetail: (c, _project, stats, pipeline) => commitDetailV3(c, stats, pipeline?.status ?? null),
+    // GitLab 8.x always sent the ---/+++ lines.
+    diff: (file) => diffEntity(file, 'v3'),
+    project: (view) => projectV3(view, urls),
+    branch: (branch) => branchV3(branch),
+    tag: (tag) => tagV3(tag),
+    status: (row, users) => statusEntity(row, users, urls, 'v3'),
+    note: (row, users) => noteEntity(row, users, urls),
+    currentUser: (user) => currentUser(user, urls, 'v3'),
+    version: () => versionEntity('v3'),
+  };
+}
+
+/** The presenter of a dialect, for the URLs the client used. */
+export const presenterFor = (dialect: Dialect, urls: Urls): Presenter => (dialect === 'v4' ? v4(urls) : v3(urls));

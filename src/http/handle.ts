@@ -1,0 +1,131 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Ability, Principal } from '../auth/access.js';
+import { invalidParams, notFound, unauthorized } from '../errors.js';
+import type { Dialect } from '../gitlab/entities.js';
+import { type Presenter, presenterFor } from '../gitlab/present.js';
+import type { Urls } from '../gitlab/entities.js';
+import type { Project } from '../projects/registry.js';
+import { context, findProject, type Services } from './context.js';
+import { type PageWindow, pageWindow, setPaginationHeaders } from './pagination.js';
+import type { ParamParser } from './params.js';
+
+/** What a handler answers: a status (200 by default), a JSON body, and for lists the page it is. */
+export interface Reply {
+  status?: number;
+  body: unknown;
+  /** A page of a list: the adapter writes GitLab's pagination headers (with a total, or only whether a next page exists). */
+  page?: { total: number } | { hasNext: boolean };
+}
+
+/** Everything a handler may use: the caller, the dialect's presenter, the project, the path's params. */
+export interface HandlerContext {
+  dialect: Dialect;
+  present: Presenter;
+  grant: Principal | null;
+  urls: Urls;
+  services: Services;
+  /** The project `:id` names, found and authorised (routes under /projects/:id only). */
+  project: Project;
+  /** `:id` as the client wrote it (a number or a full path), for messages that echo it. */
+  projectParam: string;
+  /** Path parameters other than `:id` (sha, branch, tag), decoded. */
+  path: Record<string, string>;
+  /** The offset window of `page`/`per_page` (v4 rules), for routes that declare them. */
+  window: PageWindow;
+  /** Throws GitLab's answer when the caller may not do `ability` on the project (e.g. push_code on a branch). */
+  require(ability: Ability, branch?: string): void;
+}
+
+export interface Endpoint {
+  parse: (input: Record<string, unknown>) => Record<string, unknown>;
+  /** Where the parameters come from: the query string, or query and body (the body wins), as Grape reads them. */
+  source: 'query' | 'all';
+  run: (ctx: HandlerContext, params: Record<string, unknown>) => Promise<Reply>;
+}
+
+/** One dialect's implementation of a route: its declared parameters and its handler. */
+// The handler declares the parameters it reads; the parser in the route table produces them.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function endpoint(parser: ParamParser<any>, run: (ctx: HandlerContext, params: any) => Promise<Reply>, source: 'query' | 'all' = 'query'): Endpoint {
+  return { parse: parser, source, run: run as Endpoint['run'] };
+}
+
+export interface Route {
+  method: 'GET' | 'POST';
+  path: string;
+  /**
+   * What the caller needs: an ability on the project `:id` names (404 when they cannot see it,
+   * else 401/403), `user` (any signed-in user, 401 otherwise), or `none`.
+   */
+  ability: Ability | 'user' | 'none';
+  /** For project routes with `ability`, also require a signed-in user first (GitLab's `authenticate!` before the lookup). */
+  signedIn?: boolean;
+  /** Path parameters a dialect checks before anything else (GitLab 8.x's `requirements`). */
+  pathRules?: Partial<Record<Dialect, Record<string, RegExp>>>;
+  v4?: Endpoint;
+  v3?: Endpoint;
+}
+
+/** Query string and body alike (Grape reads both; the body wins). */
+export function allParams(req: Request): Record<string, unknown> {
+  const body = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : {};
+  return { ...(req.query as Record<string, unknown>), ...body };
+}
+
+/**
+ * The adapter between Express and a handler: the path rules, the user check, the project lookup
+ * and access check, the parameters (per dialect), the handler, then the pagination headers and
+ * the JSON answer. Errors go to the error middleware as thrown.
+ */
+export function handle(route: Route, dialect: Dialect, implementation: Endpoint, services: Services): RequestHandler {
+  return async (req: Request, res: Response, _next: NextFunction) => {
+    const { grant, urls, baseUrl } = context(res);
+    const { id, ...rest } = req.params as Record<string, string>;
+    const path: Record<string, string> = {};
+    for (const [name, value] of Object.entries(rest)) path[name] = String(value);
+    for (const [name, rule] of Object.entries(route.pathRules?.[dialect] ?? {})) {
+      if (!rule.test(path[name] ?? '')) throw invalidParams([`${name} is invalid`]);
+    }
+    if ((route.ability === 'user' || route.signedIn) && !grant) throw unauthorized();
+    let project: Project | undefined;
+    if (route.ability !== 'user' && route.ability !== 'none') {
+      project = await findProject(services, String(id ?? ''));
+      services.access.require(grant, project.path, route.ability);
+      await project.repo.preload();
+    }
+    const input = implementation.source === 'all' ? allParams(req) : (req.query as Record<string, unknown>);
+    const params = implementation.parse(input);
+    const window = pageWindow(Number(params.page ?? 1), Number(params.per_page ?? 20));
+    const ctx: HandlerContext = {
+      dialect,
+      present: presenterFor(dialect, urls),
+      grant,
+      urls,
+      services,
+      get project(): Project {
+        if (!project) throw notFound('Project');
+        return project;
+      },
+      projectParam: String(id ?? ''),
+      path,
+      window,
+      require: (ability, branch) => services.access.require(grant, project!.path, ability, branch),
+    };
+    const reply = await implementation.run(ctx, params);
+    if (reply.page) {
+      setPaginationHeaders(req, res, {
+        window,
+        count: Array.isArray(reply.body) ? reply.body.length : 0,
+        ...reply.page,
+        params: { ...(req.query as Record<string, unknown>), ...params, ...(req.params as Record<string, string>) },
+        baseUrl,
+      });
+    }
+    res.status(reply.status ?? 200).json(reply.body);
+  };
+}
+
+/** One page of a whole list, with its total (what most lists answer). */
+export function pageOf<T>(ctx: HandlerContext, all: T[]): { items: T[]; page: { total: number } } {
+  return { items: all.slice(ctx.window.offset, ctx.window.offset + ctx.window.perPage), page: { total: all.length } };
+}

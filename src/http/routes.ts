@@ -1,0 +1,226 @@
+import * as commitWrites from './handlers/commit-writes.js';
+import * as comments from './handlers/comments.js';
+import * as commits from './handlers/commits.js';
+import * as diffs from './handlers/diffs.js';
+import * as meta from './handlers/meta.js';
+import * as projects from './handlers/projects.js';
+import * as refs from './handlers/refs.js';
+import * as statuses from './handlers/statuses.js';
+import { endpoint, type Route } from './handle.js';
+import { paginationSpecs as paged, params } from './params.js';
+
+/**
+ * Every endpoint of the API, one entry each: method and path (under /api/v4 and /api/v3), the
+ * ability it needs (checked on the project `:id` names before anything else), and per dialect
+ * its parameters and handler. A dialect without an entry answers 404 `{"error":"404 Not Found"}`
+ * as GitLab does for a route it lacks.
+ */
+
+const none = params({});
+/** The request body and query as they came: the handler parses them itself (create commit collects Grape's messages for its top-level params and its actions together). */
+const raw = Object.assign((input: Record<string, unknown>) => input, { specs: {} }) as unknown as typeof none;
+
+const STATUS_STATES = ['pending', 'running', 'success', 'failed', 'canceled', 'skipped'] as const;
+const statusPost = {
+  ref: { type: 'string' },
+  name: { type: 'string' },
+  context: { type: 'string' },
+  target_url: { type: 'string' },
+  description: { type: 'string' },
+  coverage: { type: 'number' },
+} as const;
+const statusFilters = { ref: { type: 'string' }, stage: { type: 'string' }, name: { type: 'string' }, all: { type: 'boolean', default: false } } as const;
+const commentPost = {
+  note: { type: 'string', required: true },
+  path: { type: 'string' },
+  line: { type: 'integer' },
+  line_type: { type: 'string', values: ['new', 'old'], default: 'new' },
+} as const;
+const compareParams = {
+  from: { type: 'string', required: true },
+  to: { type: 'string', required: true },
+  from_project_id: { type: 'integer' },
+  straight: { type: 'boolean', default: false },
+  unidiff: { type: 'boolean', default: false },
+} as const;
+const pickParams = params({ branch: { type: 'string', required: true }, dry_run: { type: 'boolean', default: false }, message: { type: 'string' } });
+const tagList = params({
+  search: { type: 'string' },
+  order_by: { type: 'string', values: ['name', 'updated', 'version'], default: 'updated' },
+  sort: { type: 'string', values: ['asc', 'desc'], default: 'desc' },
+  ...paged,
+});
+const branchList = params({ search: { type: 'string' }, ...paged });
+
+export const ROUTES: Route[] = [
+  // ---- meta
+  { method: 'GET', path: '/user', ability: 'user', v4: endpoint(none, meta.currentUser), v3: endpoint(none, meta.currentUser) },
+  { method: 'GET', path: '/version', ability: 'user', v4: endpoint(none, meta.version), v3: endpoint(none, meta.version) },
+
+  // ---- projects
+  ...(() => {
+    const list = endpoint(
+      params({
+        search: { type: 'string' },
+        order_by: { type: 'string', values: ['id', 'name', 'path', 'created_at', 'updated_at', 'last_activity_at'], default: 'created_at' },
+        sort: { type: 'string', values: ['asc', 'desc'], default: 'desc' },
+        simple: { type: 'boolean' },
+        ...paged,
+      }),
+      projects.list,
+    );
+    return [{ method: 'GET', path: '/projects', ability: 'none', v4: list, v3: list } satisfies Route];
+  })(),
+  { method: 'GET', path: '/projects/:id', ability: 'read_project', v4: endpoint(none, projects.show), v3: endpoint(none, projects.show) },
+
+  // ---- commits
+  {
+    method: 'GET',
+    path: '/projects/:id/repository/commits',
+    ability: 'read_code',
+    v4: endpoint(
+      params({
+        ref_name: { type: 'string' },
+        since: { type: 'datetime' },
+        until: { type: 'datetime' },
+        path: { type: 'string' },
+        author: { type: 'string' },
+        all: { type: 'boolean' },
+        with_stats: { type: 'boolean' },
+        first_parent: { type: 'boolean' },
+        order: { type: 'string', values: ['default', 'topo'], default: 'default' },
+        trailers: { type: 'boolean', default: false },
+        ...paged,
+      }),
+      commits.list,
+    ),
+    // GitLab 8.x: 0-based pages, no pagination headers.
+    v3: endpoint(
+      params({
+        ref_name: { type: 'string' },
+        since: { type: 'datetime' },
+        until: { type: 'datetime' },
+        path: { type: 'string' },
+        page: { type: 'integer', min: 0, default: 0 },
+        per_page: { type: 'integer', min: 1, default: 20 },
+      }),
+      commits.listV3,
+    ),
+  },
+  {
+    method: 'POST',
+    path: '/projects/:id/repository/commits',
+    // The project first (404 for one the caller cannot see); push_code on `branch` once the params are valid.
+    ability: 'read_project',
+    v4: endpoint(
+      raw,
+      commitWrites.createV4(
+        params({
+          branch: { type: 'string', required: true },
+          commit_message: { type: 'string', required: true },
+          start_branch: { type: 'string' },
+          start_sha: { type: 'string' },
+          start_project: { type: 'string' },
+          author_email: { type: 'string' },
+          author_name: { type: 'string' },
+          stats: { type: 'boolean', default: true },
+          force: { type: 'boolean', default: false },
+          // actions: Grape's array of hashes, validated in handlers/commit-writes.ts
+        }),
+      ),
+      'all',
+    ),
+    v3: endpoint(
+      raw,
+      commitWrites.createV3(
+        params({
+          branch_name: { type: 'string', required: true },
+          commit_message: { type: 'string', required: true },
+          author_email: { type: 'string' },
+          author_name: { type: 'string' },
+        }),
+      ),
+      'all',
+    ),
+  },
+  {
+    method: 'GET',
+    path: '/projects/:id/repository/commits/:sha',
+    ability: 'read_code',
+    v4: endpoint(params({ stats: { type: 'boolean', default: true } }), commits.show),
+    // 8.x always sent stats.
+    v3: endpoint(none, commits.show),
+  },
+  {
+    method: 'GET',
+    path: '/projects/:id/repository/commits/:sha/refs',
+    ability: 'read_code',
+    v4: endpoint(params({ type: { type: 'string', values: ['branch', 'tag', 'all'], default: 'all' }, ...paged }), commits.refs),
+  },
+  { method: 'GET', path: '/projects/:id/repository/commits/:sha/sequence', ability: 'read_code', v4: endpoint(params({ first_parent: { type: 'boolean', default: false } }), commits.sequence) },
+  {
+    method: 'GET',
+    path: '/projects/:id/repository/commits/:sha/diff',
+    ability: 'read_code',
+    v4: endpoint(params({ unidiff: { type: 'boolean', default: false }, ...paged }), diffs.commitDiff),
+    v3: endpoint(none, diffs.commitDiffV3),
+  },
+  { method: 'GET', path: '/projects/:id/repository/compare', ability: 'read_code', v4: endpoint(params(compareParams), diffs.compare), v3: endpoint(params(compareParams), diffs.compareV3) },
+  {
+    method: 'GET',
+    path: '/projects/:id/repository/commits/:sha/merge_requests',
+    ability: 'read_code',
+    v4: endpoint(params({ state: { type: 'string', values: ['opened', 'closed', 'locked', 'merged'] }, ...paged }), commits.mergeRequests),
+  },
+  { method: 'GET', path: '/projects/:id/repository/commits/:sha/signature', ability: 'read_code', v4: endpoint(none, diffs.signature) },
+  // push_code on `branch` is checked once the params are valid. 8.x had cherry_pick (8.15+) but no revert.
+  { method: 'POST', path: '/projects/:id/repository/commits/:sha/cherry_pick', ability: 'read_project', v4: endpoint(pickParams, commitWrites.pick('cherry-pick'), 'all'), v3: endpoint(pickParams, commitWrites.pick('cherry-pick'), 'all') },
+  { method: 'POST', path: '/projects/:id/repository/commits/:sha/revert', ability: 'read_project', v4: endpoint(pickParams, commitWrites.pick('revert'), 'all') },
+
+  // ---- branches and tags
+  { method: 'GET', path: '/projects/:id/repository/branches', ability: 'read_code', v4: endpoint(branchList, refs.branches), v3: endpoint(branchList, refs.branches) },
+  { method: 'GET', path: '/projects/:id/repository/branches/:branch', ability: 'read_code', v4: endpoint(none, refs.branch), v3: endpoint(none, refs.branch) },
+  { method: 'GET', path: '/projects/:id/repository/tags', ability: 'read_code', v4: endpoint(tagList, refs.tags), v3: endpoint(tagList, refs.tags) },
+  { method: 'GET', path: '/projects/:id/repository/tags/:tag', ability: 'read_code', v4: endpoint(none, refs.tag), v3: endpoint(none, refs.tag) },
+
+  // ---- statuses (a signed-in user first, as GitLab's authenticate! runs before the lookup)
+  {
+    method: 'POST',
+    path: '/projects/:id/statuses/:sha',
+    ability: 'create_status',
+    signedIn: true,
+    v4: endpoint(params({ state: { type: 'string', required: true, values: STATUS_STATES }, ...statusPost, pipeline_id: { type: 'integer' } }), statuses.post, 'all'),
+    // GitLab 8.x: no `skipped` state and no pipeline_id (an unknown parameter, ignored).
+    v3: endpoint(params({ state: { type: 'string', required: true, values: STATUS_STATES.filter((s) => s !== 'skipped') }, ...statusPost }), statuses.post, 'all'),
+  },
+  {
+    method: 'GET',
+    path: '/projects/:id/repository/commits/:sha/statuses',
+    ability: 'read_status',
+    signedIn: true,
+    v4: endpoint(
+      params({
+        ...statusFilters,
+        pipeline_id: { type: 'integer' },
+        order_by: { type: 'string', values: ['id', 'pipeline_id'], default: 'id' },
+        sort: { type: 'string', values: ['asc', 'desc'], default: 'asc' },
+        ...paged,
+      }),
+      statuses.list,
+    ),
+    // GitLab 8.x's statuses list knew only ref, stage, name and all.
+    v3: endpoint(params({ ...statusFilters, ...paged }), statuses.list),
+  },
+
+  // ---- commit comments
+  { method: 'GET', path: '/projects/:id/repository/commits/:sha/comments', ability: 'read_code', v4: endpoint(params({ ...paged }), comments.list), v3: endpoint(params({ ...paged }), comments.list) },
+  {
+    method: 'POST',
+    path: '/projects/:id/repository/commits/:sha/comments',
+    ability: 'create_note',
+    // GitLab 8.x accepted only a hex SHA here, before anything else.
+    pathRules: { v3: { sha: /^[0-9a-fA-F]{6,40}$/ } },
+    v4: endpoint(params(commentPost), comments.post, 'all'),
+    v3: endpoint(params(commentPost), comments.postV3, 'all'),
+  },
+];
