@@ -1,3 +1,4 @@
+import { ROUTES } from '../src/http/routes.js';
 import { expect } from 'chai';
 import { isDeepStrictEqual } from 'node:util';
 import { git } from './support/fixtures.js';
@@ -848,4 +849,23 @@ describe('auth matrix: every endpoint × credential × dialect against GitLab’
       }
     });
   });
+});
+
+describe('auth matrix covers the route table', () => {
+  // Every row of src/http/routes.ts, in every dialect it has, is one of the matrix's endpoints (and
+  // the matrix's v3 column agrees with the table): a route added to the table without a row here fails.
+  const anything: any = new Proxy({}, { get: () => new Proxy({}, { get: () => 'x' }) });
+  const requested = ENDPOINTS.map((ep) => {
+    const req = ep.request(anything, { n: 1, project: 'PUB', cred: { user: 'dev' } } as any);
+    return { ep, path: req.path.split('?')[0] };
+  });
+  for (const route of ROUTES) {
+    const pattern = new RegExp(`^${route.path.replace(/:[a-z_]+/g, '[^/]+')}$`);
+    const dialects = (['v4', 'v3'] as const).filter((d) => route[d]);
+    it(`${route.method} ${route.path} (${dialects.join(', ')})`, () => {
+      const rows = requested.filter((r) => r.ep.method === route.method && pattern.test(r.path));
+      expect(rows, 'a matrix row requests this route').to.not.be.empty;
+      for (const { ep } of rows) expect(ep.v3, `${ep.key}: the matrix's v3 column`).to.equal(route.v3 !== undefined);
+    });
+  }
 });
