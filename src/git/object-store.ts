@@ -5,9 +5,9 @@ import { FileMode, type AnnotatedTag, type Commit, type TreeEntry, parseCommit, 
 export class ObjectMissingError extends Error {}
 
 /**
- * The parsed objects of one bare repository: its object database (kept open for the life of the
- * process) plus LRUs of parsed objects, tree navigation and tag peeling. Objects never change, so these caches need no
- * invalidation beyond "a new object may have appeared", which the database handles itself.
+ * The parsed objects of one bare repository: its object database (open until close()) plus
+ * LRUs of parsed objects, tree navigation and tag peeling. Objects never change, so these caches
+ * need no invalidation beyond "a new object may have appeared", which the database handles itself.
  */
 export class ObjectStore {
   private readonly db: ObjectDb;
@@ -153,5 +153,10 @@ export class ObjectStore {
   /** Full oids starting with a hex prefix (at least 4 characters). */
   expand(prefix: string): string[] {
     return this.db.expand(prefix);
+  }
+
+  /** Closes the object database's pack files; reads afterwards fail (see ObjectDb.close). */
+  close(): Promise<void> {
+    return this.db.close();
   }
 }

@@ -312,4 +312,17 @@ export class GitRepo {
   write<T>(work: (batch: WriteBatch) => Promise<T>): Promise<T> {
     return writeQueue.run(path.resolve(this.gitdir), () => work(new WriteBatch(this.objects, this.refs)));
   }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  /**
+   * Releases the repository once this process's writes to it and a preload in flight are done:
+   * closes its pack files (reads afterwards throw ObjectDbClosedError) and forgets the walks.
+   */
+  async close(): Promise<void> {
+    // Queued behind the writes already waiting, so it runs when they are done.
+    await writeQueue.run(path.resolve(this.gitdir), async () => undefined);
+    await Promise.all([this.objects.close(), this.index.close()]);
+    this.walks.clear();
+  }
 }

@@ -47,6 +47,11 @@ export class Lru<K, V> {
     this.total -= entry.weight;
   }
 
+  clear(): void {
+    this.map.clear();
+    this.total = 0;
+  }
+
   get size(): number {
     return this.map.size;
   }

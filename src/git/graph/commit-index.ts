@@ -66,6 +66,11 @@ export class CommitIndex {
     return this.preloading;
   }
 
+  /** Waits for a commit-graph read in flight, so that none outlives the repository's close. */
+  async close(): Promise<void> {
+    await this.preloading?.catch(() => undefined);
+  }
+
   /**
    * Might `oid` have changed any of `paths` against its first parent? false only when git's
    * changed-path Bloom filters rule it out; true when they cannot (or there are none).

@@ -18,6 +18,9 @@ import { Pack } from './pack.js';
  * does. isomorphic-git is still used to write objects and refs.
  */
 
+/** A read from a database after close(): its pack files are no longer open. */
+export class ObjectDbClosedError extends Error {}
+
 export interface RawObject {
   type: ObjectType;
   data: Buffer;
@@ -30,6 +33,7 @@ function indexNames(listing: string[]): string[] {
 
 export class ObjectDb {
   private packs: Pack[] | null = null;
+  private closed = false;
   private readonly cache: Lru<string, RawObject>;
   private readonly objectsDir: string;
 
@@ -53,7 +57,7 @@ export class ObjectDb {
    * Later reads find them loaded; the synchronous path below stays as the fallback.
    */
   preload(): Promise<void> {
-    if (this.packs) return Promise.resolve();
+    if (this.packs || this.closed) return Promise.resolve();
     if (!this.preloading) {
       this.preloading = this.readPacksAsync().finally(() => (this.preloading = null));
     }
@@ -75,13 +79,16 @@ export class ObjectDb {
         // A pack being written or removed concurrently: the synchronous path retries later.
       }
     }
-    // A synchronous reader may have loaded them meanwhile: keep its list, release ours.
-    if (this.packs) for (const pack of packs) pack.close();
+    // A synchronous reader may have loaded them meanwhile, or the database was closed: keep
+    // its list (or none), release ours.
+    if (this.packs || this.closed) for (const pack of packs) pack.close();
     else this.packs = packs;
   }
 
   private loadPacks(): Pack[] {
     if (this.packs) return this.packs;
+    // Reopening would take descriptors that nobody is left to close.
+    if (this.closed) throw new ObjectDbClosedError(`${this.objectsDir}: object database is closed`);
     let listing: string[] = [];
     try {
       listing = fs.readdirSync(this.packDir);
@@ -139,5 +146,16 @@ export class ObjectDb {
     for (const oid of looseWithPrefix(this.objectsDir, p)) found.add(oid);
     return [...found];
   }
-}
 
+  /**
+   * Closes every pack file (after a preload in flight has finished). Reads afterwards throw
+   * ObjectDbClosedError instead of reopening packs: a straggling reader (a request whose
+   * connection was cut) must not take descriptors back after its owner has let go.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.preloading?.catch(() => undefined);
+    for (const pack of this.packs ?? []) pack.close();
+    this.packs = null;
+  }
+}
