@@ -31,6 +31,7 @@ export class ProjectRegistry {
   private ids: IdFile = { nextId: 1, projects: {} };
   private lastScan = 0;
   private scanning: Promise<void> | null = null;
+  private closed = false;
 
   constructor(
     readonly reposDir: string,
@@ -60,12 +61,27 @@ export class ProjectRegistry {
   /**
    * Reads every known repository's pack indexes and commit-graph, one repository at a time and
    * without blocking the event loop, so that first requests find them ready. Failures are left
-   * for the request that needs the repository to report.
+   * for the request that needs the repository to report. `signal` stops it between two
+   * repositories (the one being read is finished).
    */
-  async preloadAll(): Promise<void> {
+  async preloadAll(signal?: AbortSignal): Promise<void> {
     for (const project of [...this.byId.values()].sort((a, b) => a.id - b.id)) {
+      if (signal?.aborted || this.closed) return;
       await project.repo.preload().catch(() => undefined);
     }
+  }
+
+  /**
+   * Closes every repository (their pack files) once a scan in flight is done. Lookups afterwards
+   * throw: a straggling request must not open repositories again.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.scanning?.catch(() => undefined);
+    const projects = [...this.byId.values()];
+    this.byPath.clear();
+    this.byId.clear();
+    await Promise.all(projects.map((p) => p.repo.close()));
   }
 
   /** Case-insensitive, like GitLab's path lookup. */
@@ -76,6 +92,7 @@ export class ProjectRegistry {
   }
 
   private async rescan(throttled = false): Promise<void> {
+    if (this.closed) throw new Error(`project registry of ${this.reposDir} is closed`);
     if (throttled && Date.now() - this.lastScan < RESCAN_INTERVAL_MS) return;
     this.scanning ??= this.scan().finally(() => {
       this.scanning = null;

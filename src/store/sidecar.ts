@@ -110,6 +110,7 @@ class BlockIdAllocator implements IdAllocator {
 export class JsonSidecarStore implements SidecarStore {
   private readonly queue = new KeyedQueue();
   private readonly ids: BlockIdAllocator;
+  private closed = false;
 
   constructor(private readonly dataDir: string) {
     this.ids = new BlockIdAllocator(path.join(dataDir, 'ids.json'));
@@ -167,6 +168,7 @@ export class JsonSidecarStore implements SidecarStore {
   }
 
   update<T>(projectId: number, sha: string, change: (record: CommitRecord, ids: IdAllocator) => Promise<T> | T): Promise<T> {
+    if (this.closed) return Promise.reject(new Error(`the store in ${this.dataDir} is closed`));
     const file = this.fileFor(projectId, sha);
     return this.queue.run(file, async () => {
       const record = await this.read(projectId, sha);
@@ -176,5 +178,15 @@ export class JsonSidecarStore implements SidecarStore {
       if (after !== before) await writeFileAtomic(file, after + '\n');
       return result;
     });
+  }
+
+  /**
+   * Waits for the updates in flight (each ends durably written or failed) and refuses later
+   * ones. The store keeps no file open between operations, so there is nothing else to release.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.queue.drained();
+    this.recent.clear();
   }
 }

@@ -16,4 +16,9 @@ export class KeyedQueue {
     });
     return result;
   }
+
+  /** Resolves once no work is queued on any key (work queued meanwhile is waited for too). */
+  async drained(): Promise<void> {
+    while (this.tails.size > 0) await Promise.all(this.tails.values());
+  }
 }
