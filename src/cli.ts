@@ -1,14 +1,9 @@
 #!/usr/bin/env node
 import v8 from 'node:v8';
-import { configFrom } from './config.js';
-import { bundledFixtures, startServer } from './index.js';
-import { loadAccessConfig } from './auth/config-file.js';
+import { helpText, parseCommandLine } from './config.js';
+import { bundledFixtures } from './index.js';
+import { FakelabServer } from './server.js';
 
-/**
- * fakelab --repos DIR --data DIR --host H --port N [--token T] [--fixtures DIR]
- * (each also FAKELAB_REPOS, FAKELAB_DATA, FAKELAB_HOST, FAKELAB_PORT, FAKELAB_TOKEN, ...).
- * An empty repos root is seeded from the bundled fixtures unless --fixtures says otherwise.
- */
 /**
  * V8 lets the old generation grow to up to four times what survived the last full GC when
  * collecting is cheap, as it is for a server whose garbage is per-request. Under load that
@@ -21,33 +16,34 @@ function limitHeapGrowth(): void {
   v8.setFlagsFromString('--heap-growing-percent=50');
 }
 
+/**
+ * The fakelab command: options from flags, FAKELAB_* variables and defaults (OPTIONS in
+ * config.ts; --help lists them). An empty repos root is seeded from the bundled fixtures unless
+ * --fixtures says otherwise.
+ */
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(
-      'usage: fakelab [--repos DIR] [--data DIR] [--host HOST] [--port N] [--token TOKEN] [--config FILE]\n' +
-        '               [--external-url URL] [--fixtures DIR] [--log-level LEVEL]\n' +
-        'Environment: FAKELAB_REPOS, FAKELAB_DATA, FAKELAB_HOST, FAKELAB_PORT, FAKELAB_TOKEN, FAKELAB_CONFIG,\n' +
-        '             FAKELAB_EXTERNAL_URL, FAKELAB_FIXTURES, FAKELAB_LOG_LEVEL\n',
-    );
+  const commandLine = parseCommandLine(process.argv.slice(2));
+  if (commandLine.help) {
+    process.stdout.write(helpText());
     return;
   }
-  const config = configFrom(args);
+  const { config } = commandLine;
   config.fixturesDir ??= bundledFixtures;
   limitHeapGrowth();
-  const server = await startServer(config);
+  const server = new FakelabServer(config);
+  await server.start();
   process.stdout.write(`fakelab listening on ${server.url}\n`);
-  process.stdout.write(`  repositories: ${config.reposDir}\n  data:         ${config.dataDir}\n`);
-  if (config.token) process.stdout.write(`  admin token:  ${config.token} (api scope)\n`);
-  if (config.configFile) {
+  process.stdout.write(`  repositories: ${server.config.reposDir}\n  data:         ${server.config.dataDir}\n`);
+  if (server.config.token) process.stdout.write(`  admin token:  ${server.config.token} (api scope)\n`);
+  if (server.config.configFile) {
     // The demo's tokens are meant to be seen; a real config's are the operator's own.
-    const access = await loadAccessConfig(config.configFile);
-    process.stdout.write(`  access:       ${config.configFile}\n`);
-    for (const t of access.tokens) process.stdout.write(`  token:        ${t.token} (${t.user}, ${t.scopes.join(' ')})\n`);
-    for (const t of access.job_tokens) process.stdout.write(`  job token:    ${t.token} (${t.user}, ${t.project})\n`);
+    const { tokens, job_tokens } = server.access.config;
+    process.stdout.write(`  access:       ${server.config.configFile}\n`);
+    for (const t of tokens) process.stdout.write(`  token:        ${t.token} (${t.user}, ${t.scopes.join(' ')})\n`);
+    for (const t of job_tokens) process.stdout.write(`  job token:    ${t.token} (${t.user}, ${t.project})\n`);
   }
   process.stdout.write(`  try: curl ${server.url}/api/v4/projects\n`);
-  // Closing the server (and its keep-alive connections) lets the process end by itself.
+  // Closing the server (its connections, packs and preload) lets the process end by itself.
   const stop = () => {
     server.close().catch(() => {
       process.exitCode = 1;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export interface Config {
   /** Root of the bare repositories: <root>/group/sub/name.git is project group/sub/name. */
@@ -20,38 +21,190 @@ export interface Config {
   logLevel?: string;
 }
 
-export const defaults = {
-  reposDir: './repos',
-  dataDir: './data',
-  host: '127.0.0.1',
-  port: 8080,
+/** One command-line option: its flag, its environment variable, its default and its documentation. */
+export interface OptionSpec<K extends keyof Config = keyof Config> {
+  key: K;
+  /** Without the leading dashes. */
+  flag: string;
+  env: string;
+  /** The value's placeholder in the usage line. */
+  metavar: string;
+  /** Used when neither the flag nor the variable is set. */
+  default?: string;
+  /** The default as the README and --help state it (Markdown); by default `default`, or none. */
+  shownDefault?: string;
+  /** What the option means (Markdown: the README's table cell; --help drops the backticks). */
+  help: string;
+  /** The Config value for the flag's (else the variable's, else the default's) text. */
+  parse(raw: string | undefined): Config[K];
+}
+
+const option = <K extends keyof Config>(spec: OptionSpec<K>): OptionSpec<K> => spec;
+const resolvedPath = (raw: string | undefined) => path.resolve(raw!);
+const optionalPath = (raw: string | undefined) => (raw ? path.resolve(raw) : undefined);
+const optionalText = (raw: string | undefined) => raw || undefined;
+
+/**
+ * Every option of fakelab, in the order of --help and the README. The command-line parser,
+ * --help and the README's options table (checked by test/options.test.ts) are made from it.
+ */
+export const OPTIONS: readonly OptionSpec[] = [
+  option({
+    key: 'reposDir',
+    flag: 'repos',
+    env: 'FAKELAB_REPOS',
+    metavar: 'DIR',
+    default: './repos',
+    help: 'root of the bare repositories: `group/sub/name.git` is project `group/sub/name`',
+    parse: resolvedPath,
+  }),
+  option({ key: 'dataDir', flag: 'data', env: 'FAKELAB_DATA', metavar: 'DIR', default: './data', help: "fakelab's own state (project ids, comments, statuses)", parse: resolvedPath }),
+  option({ key: 'host', flag: 'host', env: 'FAKELAB_HOST', metavar: 'HOST', default: '127.0.0.1', help: 'listen address', parse: (raw) => raw! }),
+  option({
+    key: 'port',
+    flag: 'port',
+    env: 'FAKELAB_PORT',
+    metavar: 'N',
+    default: '8080',
+    help: 'listen port; `0` picks a free one',
+    parse: (raw) => {
+      const port = Number(raw);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${raw}`);
+      return port;
+    },
+  }),
+  option({ key: 'token', flag: 'token', env: 'FAKELAB_TOKEN', metavar: 'TOKEN', help: 'an admin token with the `api` scope', parse: optionalText }),
+  option({
+    key: 'configFile',
+    flag: 'config',
+    env: 'FAKELAB_CONFIG',
+    metavar: 'FILE',
+    shownDefault: 'none (`npm start`: `config/demo.yaml`)',
+    help: 'users, tokens (scopes, expiry, revocation), job tokens, per-project visibility, members and protected branches',
+    parse: optionalPath,
+  }),
+  option({
+    key: 'externalUrl',
+    flag: 'external-url',
+    env: 'FAKELAB_EXTERNAL_URL',
+    metavar: 'URL',
+    shownDefault: "the request's Host",
+    help: 'base URL used in `web_url` and `Link` headers',
+    parse: optionalText,
+  }),
+  option({
+    key: 'fixturesDir',
+    flag: 'fixtures',
+    env: 'FAKELAB_FIXTURES',
+    metavar: 'DIR',
+    // The CLI's default (bundledFixtures); the library seeds nothing unless asked.
+    shownDefault: 'bundled `fixtures/`',
+    help: 'fixtures to seed an empty repos root from',
+    parse: optionalPath,
+  }),
+  option({ key: 'logLevel', flag: 'log-level', env: 'FAKELAB_LOG_LEVEL', metavar: 'LEVEL', default: 'info', help: 'pino level (`silent` turns request logs off)', parse: (raw) => raw! }),
+];
+
+/** What a command line asks for: the usage text, or a server with this configuration. */
+export type CommandLine = { help: true } | { help: false; config: Config };
+
+const HELP_FLAG = { flag: 'help', short: 'h' } as const;
+
+const parserOptions: NonNullable<ParseArgsConfig['options']> = {
+  ...Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const }])),
+  [HELP_FLAG.flag]: { type: 'boolean', short: HELP_FLAG.short },
 };
 
-/** Command-line flags over FAKELAB_* variables over defaults. */
-export function configFrom(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Parses a command line: flags over FAKELAB_* variables over defaults. --help (or -h) anywhere
+ * wins over everything else, as it always has.
+ */
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): CommandLine {
+  // Not strict: strict mode calls `--port -1` ambiguous before the port check can say what is
+  // wrong, and words its errors its own way. The tokens are checked here instead.
+  const { tokens } = parseArgs({ args: argv, options: parserOptions, strict: false, allowPositionals: true, tokens: true });
+  if (tokens.some((t) => t.kind === 'option' && t.name === HELP_FLAG.flag)) return { help: true };
   const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new Error(`unexpected argument: ${arg}`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) throw new Error(`--${m[1]} needs a value`);
-    flags.set(m[1], value);
+  for (const token of tokens) {
+    if (token.kind === 'positional') throw new Error(`unexpected argument: ${token.value}`);
+    if (token.kind !== 'option') continue;
+    if (!Object.hasOwn(parserOptions, token.name)) {
+      throw new Error(`unknown option ${token.rawName} (known: ${[...OPTIONS.map((o) => `--${o.flag}`), `--${HELP_FLAG.flag}`].join(', ')})`);
+    }
+    // A separate value that looks like a flag is the next flag: this one's value is missing.
+    // (A value starting with "--" can still be given as --flag=--value.)
+    if (token.value === undefined || (!token.inlineValue && token.value.startsWith('--'))) throw new Error(`${token.rawName} needs a value`);
+    flags.set(token.name, token.value);
   }
-  const known = ['repos', 'data', 'host', 'port', 'token', 'config', 'external-url', 'fixtures', 'log-level'];
-  for (const name of flags.keys()) if (!known.includes(name)) throw new Error(`unknown option --${name} (known: ${known.map((k) => `--${k}`).join(', ')})`);
-  const pick = (flag: string, variable: string) => flags.get(flag) ?? env[variable];
-  const port = Number(pick('port', 'FAKELAB_PORT') ?? defaults.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${pick('port', 'FAKELAB_PORT')}`);
-  return {
-    reposDir: path.resolve(pick('repos', 'FAKELAB_REPOS') ?? defaults.reposDir),
-    dataDir: path.resolve(pick('data', 'FAKELAB_DATA') ?? defaults.dataDir),
-    host: pick('host', 'FAKELAB_HOST') ?? defaults.host,
-    port,
-    token: pick('token', 'FAKELAB_TOKEN') || undefined,
-    configFile: pick('config', 'FAKELAB_CONFIG') ? path.resolve(pick('config', 'FAKELAB_CONFIG')!) : undefined,
-    externalUrl: pick('external-url', 'FAKELAB_EXTERNAL_URL') || undefined,
-    fixturesDir: pick('fixtures', 'FAKELAB_FIXTURES') ? path.resolve(pick('fixtures', 'FAKELAB_FIXTURES')!) : undefined,
-    logLevel: pick('log-level', 'FAKELAB_LOG_LEVEL') ?? 'info',
-  };
+  return { help: false, config: resolveConfig((o) => flags.get(o.flag) ?? env[o.env]) };
+}
+
+/** The configuration with every option at its default (the library's starting point). */
+export function defaultConfig(): Config {
+  return resolveConfig(() => undefined);
+}
+
+function resolveConfig(given: (o: OptionSpec) => string | undefined): Config {
+  const config: Partial<Record<keyof Config, unknown>> = {};
+  for (const o of OPTIONS) config[o.key] = o.parse(given(o) ?? o.default);
+  return config as Config;
+}
+
+// ---- documentation, generated from OPTIONS --------------------------------------------------
+
+const WIDTH = 100;
+
+function shownDefault(o: OptionSpec): string {
+  return o.shownDefault ?? (o.default !== undefined ? `\`${o.default}\`` : 'none');
+}
+
+const plain = (markdown: string) => markdown.replaceAll('`', '');
+
+/** `fakelab [--repos DIR] ...`, wrapped under its first option. */
+export function synopsis(lead = 'fakelab'): string {
+  const parts = OPTIONS.map((o) => `[--${o.flag} ${o.metavar}]`);
+  const indent = ' '.repeat(lead.length + 1);
+  const lines: string[] = [];
+  let line = lead;
+  for (const part of parts) {
+    if (line.length + 1 + part.length > WIDTH && line !== lead) {
+      lines.push(line);
+      line = indent + part;
+    } else line += ` ${part}`;
+  }
+  lines.push(line);
+  return lines.join('\n') + '\n';
+}
+
+/** What `fakelab --help` prints. */
+export function helpText(): string {
+  const rows = OPTIONS.map((o) => [`--${o.flag} ${o.metavar}`, o.env, `${plain(o.help)} [default: ${plain(shownDefault(o))}]`]);
+  rows.push([`-${HELP_FLAG.short}, --${HELP_FLAG.flag}`, '', 'print this and exit']);
+  const flagWidth = Math.max(...rows.map((r) => r[0].length));
+  const envWidth = Math.max(...rows.map((r) => r[1].length));
+  const textAt = 2 + flagWidth + 2 + envWidth + 2;
+  return (
+    synopsis('usage: fakelab') +
+    '\nEach option can also be set by its environment variable; a flag wins over the variable.\n\n' +
+    rows.map(([flag, env, text]) => `  ${flag.padEnd(flagWidth)}  ${env.padEnd(envWidth)}  ${wrap(text, WIDTH - textAt).join('\n' + ' '.repeat(textAt))}`.trimEnd() + '\n').join('')
+  );
+}
+
+/** `text` in lines of at most `width` characters, broken at spaces. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
+}
+
+/** The README's options table (Markdown). */
+export function optionsTable(): string {
+  const rows = OPTIONS.map((o) => `| \`--${o.flag}\` | \`${o.env}\` | ${shownDefault(o)} | ${o.help} |`);
+  return ['| option | variable | default | meaning |', '|---|---|---|---|', ...rows].join('\n') + '\n';
 }

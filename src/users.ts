@@ -1,4 +1,7 @@
-/** A user of the fake GitLab. The auth issue adds config-file users; until then the CLI token's admin. */
+/**
+ * A user of the fake GitLab: the built-in administrator (whom the CLI's --token acts as) or one
+ * declared in the access configuration (see AccessPolicy.fromConfig).
+ */
 export interface User {
   id: number;
   username: string;

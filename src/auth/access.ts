@@ -1,5 +1,5 @@
 import { GitLabError, forbidden, notFound, unauthorized } from '../errors.js';
-import type { User } from '../users.js';
+import { administrator, type User } from '../users.js';
 import type { AccessConfig, Role, Visibility } from './config-file.js';
 
 /** Who is calling, and with what token. */
@@ -45,13 +45,33 @@ export class AccessPolicy {
   // Maps and own-property lookups only: a name like "constructor" must not find Object.prototype.
   private readonly projects: Map<string, AccessConfig['projects'][string]>;
 
-  constructor(config: AccessConfig, users: Map<string, User>, adminToken?: { token: string; user: User }) {
+  /**
+   * The policy an access configuration declares, with its users as User records. `adminToken`
+   * (the CLI's --token) acts as root: the configuration's own root when it makes root an admin,
+   * else the built-in administrator.
+   */
+  static fromConfig(config: AccessConfig, adminToken?: string): AccessPolicy {
+    const users = config.users.map((u): User => ({ id: u.id, username: u.username, name: u.name, email: u.email, admin: u.admin ?? false, createdAt: administrator.createdAt }));
+    const byName = new Map<string, User>([[administrator.username, administrator]]);
+    for (const user of users) byName.set(user.username, user);
+    const root = byName.get(administrator.username)!;
+    return new AccessPolicy(config, users, byName, adminToken ? { token: adminToken, user: root.admin ? root : administrator } : undefined);
+  }
+
+  private constructor(
+    /** What the policy was built from (the CLI prints its tokens). */
+    readonly config: AccessConfig,
+    /** The users the configuration declares. */
+    readonly users: readonly User[],
+    byName: Map<string, User>,
+    adminToken?: { token: string; user: User },
+  ) {
     this.projects = new Map(Object.entries(config.projects).map(([path, p]) => [path.toLowerCase(), p]));
     for (const t of config.tokens) {
-      this.tokens.set(t.token, { principal: { user: users.get(t.user)!, scopes: t.scopes }, expiresAt: t.expires_at, revoked: t.revoked, job: false });
+      this.tokens.set(t.token, { principal: { user: byName.get(t.user)!, scopes: t.scopes }, expiresAt: t.expires_at, revoked: t.revoked, job: false });
     }
     for (const t of config.job_tokens) {
-      this.tokens.set(t.token, { principal: { user: users.get(t.user)!, scopes: ['api'], jobProject: t.project.toLowerCase() }, job: true });
+      this.tokens.set(t.token, { principal: { user: byName.get(t.user)!, scopes: ['api'], jobProject: t.project.toLowerCase() }, job: true });
     }
     if (adminToken) this.tokens.set(adminToken.token, { principal: { user: adminToken.user, scopes: ['api'] }, job: false });
   }

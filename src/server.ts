@@ -1,0 +1,196 @@
+import { promises as fsp } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { pino, type Logger } from 'pino';
+import { AccessPolicy } from './auth/access.js';
+import { type AccessConfig, loadAccessConfig } from './auth/config-file.js';
+import { CommitStatuses } from './ci/statuses.js';
+import { type Config, defaultConfig } from './config.js';
+import { seedIfEmpty } from './fixtures/seed.js';
+import { createApp } from './http/app.js';
+import { CommitComments } from './notes/comments.js';
+import { ProjectRegistry } from './projects/registry.js';
+import { JsonSidecarStore } from './store/sidecar.js';
+import { UserDirectory } from './users.js';
+
+export interface StartOptions extends Partial<Config> {
+  /** A pino logger to use instead of the default (stdout at `logLevel`). */
+  logger?: Logger;
+}
+
+/**
+ * idle → starting → running → closing → closed. A start that fails releases what it took and
+ * ends closed. A server is started once; a new one is cheap.
+ */
+export type ServerState = 'idle' | 'starting' | 'running' | 'closing' | 'closed';
+
+const NO_ACCESS_CONFIG: AccessConfig = { users: [], tokens: [], job_tokens: [], projects: {} };
+
+/**
+ * fakelab's composition root: start() builds the services (projects, access, store) over the
+ * configured directories and listens; close() gives back everything start() took, so a host
+ * that starts and closes servers all day (a test suite) ends with the descriptors it had.
+ */
+export class FakelabServer {
+  /** The configuration in effect: defaults, then the options given; directories made absolute. */
+  readonly config: Config;
+  private current: ServerState = 'idle';
+  private readonly givenLogger: Logger | undefined;
+  private startup: Promise<void> | null = null;
+  private shutdown: Promise<void> | null = null;
+  private released: Promise<void> | null = null;
+  // What start() took, in the order it took it; close() gives it back in reverse.
+  private logger: Logger | null = null;
+  private registry: ProjectRegistry | null = null;
+  private policy: AccessPolicy | null = null;
+  private store: JsonSidecarStore | null = null;
+  private httpServer: http.Server | null = null;
+  private preloading: Promise<void> | null = null;
+  private readonly stopPreloading = new AbortController();
+
+  constructor(options: StartOptions = {}) {
+    const { logger, ...given } = options;
+    this.givenLogger = logger;
+    const config: Config = { ...defaultConfig(), ...stripUndefined(given) };
+    config.reposDir = path.resolve(config.reposDir);
+    config.dataDir = path.resolve(config.dataDir);
+    this.config = config;
+  }
+
+  get state(): ServerState {
+    return this.current;
+  }
+
+  /** The access configuration as loaded at start (users, tokens, projects). */
+  get access(): AccessPolicy {
+    if (!this.policy) throw new Error(`fakelab server is ${this.current}: nothing loaded yet`);
+    return this.policy;
+  }
+
+  get port(): number {
+    return this.address().port;
+  }
+
+  /** Base URL, e.g. http://127.0.0.1:40123 (the API is under /api/v4 and /api/v3). */
+  get url(): string {
+    const { host } = this.config;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+  }
+
+  private address(): AddressInfo {
+    const address = this.current === 'running' ? this.httpServer?.address() : null;
+    if (!address || typeof address === 'string') throw new Error(`fakelab server is ${this.current}, not listening`);
+    return address;
+  }
+
+  /** Composes the services and listens; rejects (having released what it took) when it cannot. */
+  start(): Promise<void> {
+    if (this.current !== 'idle') return Promise.reject(new Error(`fakelab server is ${this.current}; start() is called once`));
+    this.current = 'starting';
+    this.startup = this.compose().then(
+      () => {
+        this.current = 'running';
+      },
+      async (err: unknown) => {
+        await this.release();
+        this.current = 'closed';
+        throw err;
+      },
+    );
+    return this.startup;
+  }
+
+  /**
+   * Stops accepting requests and cuts open connections (keep-alive ones too), stops the
+   * background preload after the repository it is reading, closes every repository's pack
+   * files, waits for the store's writes in flight, and resolves when all of that is done.
+   * Safe to call at any time, and more than once.
+   */
+  close(): Promise<void> {
+    this.shutdown ??= (async () => {
+      if (this.current === 'starting') await this.startup!.catch(() => undefined);
+      if (this.current === 'idle' || this.current === 'running') this.current = 'closing';
+      await this.release();
+      this.current = 'closed';
+    })();
+    return this.shutdown;
+  }
+
+  private async compose(): Promise<void> {
+    const { config } = this;
+    this.logger = this.givenLogger ?? pino({ level: config.logLevel ?? 'info' });
+    if (config.fixturesDir) await seedIfEmpty(config.reposDir, config.fixturesDir);
+    await fsp.mkdir(config.dataDir, { recursive: true });
+    const registry = (this.registry = new ProjectRegistry(config.reposDir, config.dataDir));
+    await registry.open();
+    const access = (this.policy = AccessPolicy.fromConfig(config.configFile ? await loadAccessConfig(config.configFile) : NO_ACCESS_CONFIG, config.token));
+    const users = new UserDirectory();
+    for (const user of access.users) users.add(user);
+    // Refuses to start (with the file's name) when the id file is corrupt.
+    const store = (this.store = new JsonSidecarStore(config.dataDir));
+    await store.open();
+
+    const app = createApp({
+      registry,
+      access,
+      users,
+      statuses: new CommitStatuses(store),
+      comments: new CommitComments(store),
+      externalUrl: config.externalUrl,
+      logger: this.logger,
+    });
+    const server = (this.httpServer = http.createServer(app));
+    server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    // In the background: requests are served meanwhile, and wait only for the repository they need.
+    this.preloading = registry.preloadAll(this.stopPreloading.signal).catch(() => undefined);
+  }
+
+  /**
+   * Gives back what compose() took, however far it got, in reverse order; every step runs even
+   * when an earlier one fails, and the first failure is reported. Runs once.
+   */
+  private release(): Promise<void> {
+    this.released ??= (async () => {
+      const server = this.httpServer;
+      const logger = this.logger;
+      const steps: (() => Promise<void> | undefined)[] = [
+        () => (server?.listening ? closeHttpServer(server) : undefined),
+        () => {
+          this.stopPreloading.abort();
+          return this.preloading ?? undefined;
+        },
+        () => this.registry?.close(),
+        () => this.store?.close(),
+        // A logger of our own may still hold lines for stdout; one given to us is the host's.
+        () => (logger && !this.givenLogger ? new Promise<void>((resolve) => logger.flush(() => resolve())) : undefined),
+      ];
+      let failure: unknown = null;
+      for (const step of steps) {
+        try {
+          await step();
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+      if (failure) throw failure;
+    })();
+    return this.released;
+  }
+}
+
+/** Stops listening and cuts every connection, idle keep-alive ones and those mid-request. */
+function closeHttpServer(server: http.Server): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.close((err) => (err ? reject(err) : resolve()));
+    server.closeAllConnections();
+  });
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
