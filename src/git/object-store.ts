@@ -155,8 +155,11 @@ export class ObjectStore {
     return this.db.expand(prefix);
   }
 
-  /** Closes the object database's pack files; reads afterwards fail (see ObjectDb.close). */
-  close(): Promise<void> {
-    return this.db.close();
+  /** Closes the object database's pack files and empties the caches: reads afterwards fail (see ObjectDb.close). */
+  async close(): Promise<void> {
+    await this.db.close();
+    this.commits.clear();
+    this.trees.clear();
+    this.peeled.clear();
   }
 }

@@ -79,9 +79,8 @@ export class ObjectDb {
         // A pack being written or removed concurrently: the synchronous path retries later.
       }
     }
-    // A synchronous reader may have loaded them meanwhile, or the database was closed: keep
-    // its list (or none), release ours.
-    if (this.packs || this.closed) for (const pack of packs) pack.close();
+    // A synchronous reader may have loaded them meanwhile: keep its list, release ours.
+    if (this.packs) for (const pack of packs) pack.close();
     else this.packs = packs;
   }
 
