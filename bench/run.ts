@@ -50,7 +50,7 @@ import {
   writeJsonReport,
 } from './lib/report.js';
 import { ServerProcess } from './lib/server-process.js';
-import { ensureRepository } from './generate-repo.js';
+import { ensureRepository } from '../tools/generate-repo.js';
 
 /** dist/bench/run.js → <project>/bench/.cache (gitignored). */
 const CACHE_DIR = fileURLToPath(new URL('../../bench/.cache/', import.meta.url));

@@ -1,6 +1,6 @@
 /**
  * Differential tests: fakelab's Commits API against the git CLI on a generated repository of
- * 2,000 commits (bench/generate-repo.ts: merges, octopus merges, criss-cross merges, renames,
+ * 2,000 commits (tools/generate-repo.ts: merges, octopus merges, criss-cross merges, renames,
  * clock skew, equal timestamps, time zones, unicode names, tags). The repository is built once
  * with `git fast-import` into a cache directory under os.tmpdir() and reused while its marker
  * matches; it is never committed.
@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { GeneratedRepo } from '../bench/generate-repo.js';
+import type { GeneratedRepo } from '../tools/generate-repo.js';
 import { CommitGraphFile } from '../src/git/graph/commit-graph-file.js';
 import { ensureGenerated, GENERATED_GITDIR, GENERATED_PROJECT, GENERATED_ROOT } from './support/generated.js';
 import { git, gitLines } from './support/fixtures.js';

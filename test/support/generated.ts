@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureRepository, type GeneratedRepo } from '../../bench/generate-repo.js';
+import { ensureRepository, type GeneratedRepo } from '../../tools/generate-repo.js';
 
 /**
  * The generated 2,000-commit history shared by the differential, diff and compare tests: built

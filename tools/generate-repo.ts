@@ -27,7 +27,7 @@
  * No commit-graph is written (fast-import does not write one, and nothing
  * else is run that would).
  *
- * Usage as a script: `node dist/bench/generate-repo.js DIR COMMITS [SEED]`.
+ * Usage as a script: `node dist/tools/generate-repo.js DIR COMMITS [SEED]`.
  */
 import { spawn, execFile } from 'node:child_process';
 import { once } from 'node:events';
@@ -1151,7 +1151,7 @@ function isMain(): boolean {
 if (isMain()) {
   const [dir, commitsArg, seedArg] = process.argv.slice(2);
   if (!dir || !commitsArg) {
-    process.stderr.write('usage: node dist/bench/generate-repo.js DIR COMMITS [SEED]\n');
+    process.stderr.write('usage: node dist/tools/generate-repo.js DIR COMMITS [SEED]\n');
     process.exit(2);
   }
   ensureRepository({ dir, commits: Number(commitsArg), seed: seedArg === undefined ? undefined : Number(seedArg) }).then(
