@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import path from 'node:path';
-import { buildNamedFixture, git, gitLines, gitLogShas as gitLog, gitNumstatTotals as numstat, removeDir, tempDir } from './support/fixtures.js';
+import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
+import { commitFields, git, gitLines, gitLog, gitNumstat as numstat, gitTrailers, v4Commit } from './support/git.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { expectError as expectErrorFrom, getJson as getJsonFrom, rawGet, type Json, type RequestOptions } from './support/http.js';
 
@@ -10,57 +11,9 @@ const HW = 'demo%2Fhello-world';
 const EC = 'fakelab%2Fedge-cases';
 const EMPTY = 'demo%2Fempty';
 
-/** git's strict ISO date as GitLab renders it: milliseconds added, the commit's own offset kept. */
-function gitlabDate(iso: string): string {
-  return iso.replace(/Z$/, '+00:00').replace(/([+-]\d\d:\d\d)$/, '.000$1');
-}
-
-
-function rawMessage(gitdir: string, sha: string): string {
-  const raw = git(gitdir, 'cat-file', 'commit', sha);
-  return raw.slice(raw.indexOf('\n\n') + 2);
-}
-
-
-/** Trailers as git parses them: [key, value] pairs in message order. */
-function gitTrailers(gitdir: string, sha: string): [string, string][] {
-  return gitLines(gitdir, 'log', '-1', '--format=%(trailers:only,unfold)', sha).map((line) => {
-    const i = line.indexOf(':');
-    return [line.slice(0, i).trim(), line.slice(i + 1).trim()];
-  });
-}
-
 /** The v4 `Commit` entity for `sha`, every field derived from the git CLI. */
 function expectedCommit(gitdir: string, base: string, projectPath: string, sha: string, withTrailers = false): Record<string, unknown> {
-  const [id, parents, an, ae, aI, cn, ce, cI] = git(gitdir, 'log', '-1', '--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI', sha)
-    .replace(/\n$/, '')
-    .split('\0');
-  const message = rawMessage(gitdir, sha);
-  const trailers: Record<string, string> = {};
-  const extended: Record<string, string[]> = {};
-  if (withTrailers) {
-    for (const [k, v] of gitTrailers(gitdir, sha)) {
-      trailers[k] = v;
-      (extended[k] ??= []).push(v);
-    }
-  }
-  return {
-    id,
-    short_id: id.slice(0, 8),
-    created_at: gitlabDate(cI),
-    parent_ids: parents === '' ? [] : parents.split(' '),
-    title: message.split(/[\r\n]/)[0],
-    message,
-    author_name: an,
-    author_email: ae,
-    authored_date: gitlabDate(aI),
-    committer_name: cn,
-    committer_email: ce,
-    committed_date: gitlabDate(cI),
-    trailers,
-    extended_trailers: extended,
-    web_url: `${base}/${projectPath}/-/commit/${id}`,
-  };
+  return v4Commit(commitFields(gitdir, sha), base, projectPath, withTrailers ? gitTrailers(gitdir, sha) : []);
 }
 
 describe('API v4: repository commits', () => {

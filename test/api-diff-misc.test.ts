@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildNamedFixture, fixturesDir, git, removeDir, tempDir } from './support/fixtures.js';
+import { buildNamedFixture, fixturesDir, removeDir, tempDir } from './support/fixtures.js';
+import { git, rawCommit } from './support/git.js';
 import { getJson } from './support/patch-oracle.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -16,9 +17,7 @@ const enc = encodeURIComponent;
 
 /** The gpgsig header of a commit, from `git cat-file commit` (continuation lines unindented). */
 function gpgsig(gitdir: string, sha: string): string | null {
-  const raw = git(gitdir, 'cat-file', 'commit', sha);
-  const header = raw.slice(0, raw.indexOf('\n\n'));
-  const lines = header.split('\n');
+  const lines = rawCommit(gitdir, sha).headers.split('\n');
   const start = lines.findIndex((l) => l.startsWith('gpgsig '));
   if (start < 0) return null;
   const out = [lines[start].slice('gpgsig '.length)];

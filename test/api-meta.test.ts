@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import path from 'node:path';
-import { buildNamedFixture, git, gitLines, removeDir, tempDir } from './support/fixtures.js';
+import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
+import { git, gitLines } from './support/git.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.js';
 import { expectError as expectErrorFrom, getJson as getJsonFrom, rawGet, type Json, type RequestOptions } from './support/http.js';
 

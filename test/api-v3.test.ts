@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import path from 'node:path';
 import { buildFixture } from '../src/fixtures/builder.js';
-import { buildNamedFixture, git, gitLines, gitLogShas as gitLog, gitNumstatTotals as numstat, removeDir, tempDir } from './support/fixtures.js';
+import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
+import { commitFields, git, gitlabDate, gitLines, gitLog, gitNumstat as numstat, v3Commit } from './support/git.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.js';
 import { expectError as expectErrorFrom, getJson as getJsonFrom, type Json, type RequestOptions } from './support/http.js';
 
@@ -14,26 +15,9 @@ const LIST_KEYS = ['id', 'short_id', 'title', 'author_name', 'author_email', 'cr
 const DETAIL_KEYS = [...LIST_KEYS, 'parent_ids', 'committed_date', 'authored_date', 'stats', 'status'];
 const PAGINATION_HEADERS = ['x-page', 'x-per-page', 'x-next-page', 'x-prev-page', 'x-total', 'x-total-pages', 'link'];
 
-function gitlabDate(iso: string): string {
-  return iso.replace(/Z$/, '+00:00').replace(/([+-]\d\d:\d\d)$/, '.000$1');
-}
-
-
-
 /** The 8.x `RepoCommit` for `sha`, from the git CLI. */
 function expectedV3(gitdir: string, sha: string): Record<string, unknown> {
-  const [id, an, ae, cI] = git(gitdir, 'log', '-1', '--format=%H%x00%an%x00%ae%x00%cI', sha).replace(/\n$/, '').split('\0');
-  const raw = git(gitdir, 'cat-file', 'commit', sha);
-  const message = raw.slice(raw.indexOf('\n\n') + 2);
-  return {
-    id,
-    short_id: id.slice(0, 11),
-    title: message.split('\n')[0],
-    author_name: an,
-    author_email: ae,
-    created_at: gitlabDate(cI),
-    message,
-  };
+  return v3Commit(commitFields(gitdir, sha));
 }
 
 describe('API v3 (GitLab 8.x dialect)', () => {

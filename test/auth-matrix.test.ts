@@ -1,19 +1,8 @@
 import { ROUTES } from '../src/http/routes.js';
 import { expect } from 'chai';
 import { isDeepStrictEqual } from 'node:util';
-import { git } from './support/fixtures.js';
-import {
-  type AuthServer,
-  commitAddingFile,
-  PROJECTS,
-  type ProjectKey,
-  refMap,
-  refSnapshot,
-  setBranch,
-  startAuthServer,
-  TOKENS,
-  USERS,
-} from './support/auth-harness.js';
+import { type AuthServer, PROJECTS, type ProjectKey, startAuthServer, TOKENS, USERS } from './support/auth-harness.js';
+import { commitAddingFile, git, refMap, refSnapshot, setBranch } from './support/git.js';
 
 /**
  * Every endpoint × every kind of credential × both dialects (× each project visibility), with the

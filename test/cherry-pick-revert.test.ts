@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import type { Fixture, FixtureCommit } from '../src/fixtures/builder.js';
 import { prng } from './support/crash-harness.js';
-import {
-  API_USER, enc, expectFsckClean, expectReply, g, HEX40, Lab, lsTree, rawCommit, revParse, Scratch, snapshot, type Json, type Reply, type RepoSnapshot,
-} from './support/write-harness.js';
+import { blobText, expectFsckClean, git, lsTree, rawCommit, revParse } from './support/git.js';
+import { API_USER, enc, expectReply, HEX40, Lab, Scratch, snapshot, type Json, type Reply, type RepoSnapshot } from './support/write-harness.js';
 
 /**
  * POST /projects/:id/repository/commits/:sha/cherry_pick and .../revert (reference 1.3, 5.1, 6.6,
@@ -278,7 +277,7 @@ describe('Cherry-pick and revert against git', function () {
 
   function diffTrees(gitdir: string, a: string, b: string): string {
     if (a === b) return 'same';
-    return g(gitdir, 'diff', '--stat', '--no-renames', a, b).trim().split('\n').slice(0, 8).join('; ');
+    return git(gitdir, 'diff', '--stat', '--no-renames', a, b).trim().split('\n').slice(0, 8).join('; ');
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -414,12 +413,12 @@ describe('Cherry-pick and revert against git', function () {
         const got: Outcome = r.status === 201 ? 'success' : r.body?.error_code ?? `HTTP ${r.status}`;
         const tree = r.status === 201 ? rawCommit(gitdir, r.body.id).tree : undefined;
         if (got !== git.outcome || tree !== git.tree) {
-          const show = (rev: string) => JSON.stringify(g(gitdir, 'cat-file', 'blob', `${rev}:r${i}.txt`));
+          const show = (rev: string) => JSON.stringify(blobText(gitdir, rev, `r${i}.txt`));
           mismatches.push(
             `case ${i}: git ${git.outcome}, fakelab ${got}${tree && git.tree && tree !== git.tree ? ' (different tree)' : ''}\n` +
               `          base ${show('root')}\n          theirs ${show(sha)}\n          ours ${show(onto)}` +
-              (tree ? `\n          fakelab ${JSON.stringify(g(gitdir, 'cat-file', 'blob', `${tree}:r${i}.txt`))}` : '') +
-              (git.tree ? `\n          git ${JSON.stringify(g(gitdir, 'cat-file', 'blob', `${git.tree}:r${i}.txt`))}` : ''),
+              (tree ? `\n          fakelab ${JSON.stringify(blobText(gitdir, tree, `r${i}.txt`))}` : '') +
+              (git.tree ? `\n          git ${JSON.stringify(blobText(gitdir, git.tree, `r${i}.txt`))}` : ''),
           );
         }
       }
@@ -575,7 +574,7 @@ describe('Cherry-pick and revert against git', function () {
       made.push(reply.body.id);
     }
     const gitdir = lab!.gitdir(HW);
-    expect(g(gitdir, 'rev-list', '--reverse', `${start}..release/1.x`).trim().split('\n')).to.deep.equal(made);
+    expect(git(gitdir, 'rev-list', '--reverse', `${start}..release/1.x`).trim().split('\n')).to.deep.equal(made);
     expectFsckClean(gitdir);
     const list = await lab!.call('GET', `/api/v4/projects/${enc(HW)}/repository/commits?ref_name=release/1.x&per_page=5`);
     expect(list.body.map((x: Json) => x.id)).to.deep.equal([...made].reverse());

@@ -4,7 +4,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildNamedFixture, gitLines, removeDir, tempDir } from './support/fixtures.js';
+import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
+import { gitLines } from './support/git.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
 

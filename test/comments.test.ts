@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { buildFixture, type Fixture } from '../src/fixtures/builder.js';
-import { buildNamedFixture, git, removeDir, tempDir } from './support/fixtures.js';
+import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
+import { EMPTY_TREE, git } from './support/git.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { type Json, type Reply, type RequestOptions, send as sendTo } from './support/http.js';
 
@@ -14,7 +15,6 @@ import { type Json, type Reply, type RequestOptions, send as sendTo } from './su
 const HW = 'demo%2Fhello-world';
 const EC = 'fakelab%2Fedge-cases';
 const LAB = 'lab%2Fcomments';
-const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 const ISO_UTC_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const PLAIN = { path: null, line: null, line_type: null };
 

@@ -2,9 +2,8 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  API_USER, enc, expectFsckClean, g, gLines, isAncestor, Lab, lsTree, rawCommit, revParse, type Reply,
-} from './support/write-harness.js';
+import { expectFsckClean, git, gitEnv, gitLines, isAncestor, lsTree, rawCommit, revParse } from './support/git.js';
+import { API_USER, enc, Lab, type Reply } from './support/write-harness.js';
 
 /**
  * Many create-commit requests at once (reference 9.4: one commit per request, the branch moves by
@@ -15,7 +14,6 @@ import {
 
 const HW = 'demo/hello-world';
 const P = `/api/v4/projects/${enc(HW)}`;
-const GIT_ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C' };
 
 describe('Create commit under concurrency', function () {
   this.timeout(120_000);
@@ -48,15 +46,15 @@ describe('Create commit under concurrency', function () {
 
   /** The branch from `base` is a first-parent chain of exactly `ids`, each adding its one file. */
   function expectLinearChain(gitdir: string, branch: string, base: string, acked: Map<string, string>): void {
-    const chain = gLines(gitdir, 'rev-list', '--first-parent', `${base}..refs/heads/${branch}`);
-    expect(gLines(gitdir, 'rev-list', '--min-parents=2', `${base}..refs/heads/${branch}`), 'no merges').to.deep.equal([]);
-    expect(gLines(gitdir, 'rev-list', `${base}..refs/heads/${branch}`), 'linear').to.deep.equal(chain);
+    const chain = gitLines(gitdir, 'rev-list', '--first-parent', `${base}..refs/heads/${branch}`);
+    expect(gitLines(gitdir, 'rev-list', '--min-parents=2', `${base}..refs/heads/${branch}`), 'no merges').to.deep.equal([]);
+    expect(gitLines(gitdir, 'rev-list', `${base}..refs/heads/${branch}`), 'linear').to.deep.equal(chain);
     expect(chain.length, `${branch}: one commit per 201`).to.equal(acked.size);
     expect(new Set(chain), `${branch}: every 201 is on the branch`).to.deep.equal(new Set(acked.keys()));
     expect(isAncestor(gitdir, base, `refs/heads/${branch}`), 'the old head is still below').to.equal(true);
     for (const id of chain) {
       const parent = rawCommit(gitdir, id).parents[0];
-      const changes = gLines(gitdir, 'diff-tree', '--no-commit-id', '-r', '--name-status', parent, id);
+      const changes = gitLines(gitdir, 'diff-tree', '--no-commit-id', '-r', '--name-status', parent, id);
       expect(changes, `${id.slice(0, 8)} adds exactly its own file (no lost update)`).to.deep.equal([`A\t${acked.get(id)}`]);
     }
     const tree = lsTree(gitdir, `refs/heads/${branch}`);
@@ -109,7 +107,7 @@ describe('Create commit under concurrency', function () {
 
     // Reads: never an error, always a head the branch has had, never going backwards.
     expect(readErrors, 'reads during the writes').to.deep.equal([]);
-    const history = new Set(gLines(gitdir, 'rev-list', 'refs/heads/main'));
+    const history = new Set(gitLines(gitdir, 'rev-list', 'refs/heads/main'));
     for (const h of observed) expect(history.has(h), `observed head ${h} is on the branch`).to.equal(true);
     for (let i = 1; i < observed.length; i++) {
       if (observed[i] !== observed[i - 1]) expect(isAncestor(gitdir, observed[i - 1], observed[i]), `branch moved backwards: ${observed[i - 1]} → ${observed[i]}`).to.equal(true);
@@ -122,7 +120,7 @@ describe('Create commit under concurrency', function () {
     const gitdir = lab.gitdir(HW);
     const branches = ['b0', 'b1', 'b2', 'team/b3', 'team/b4'];
     const main = revParse(gitdir, 'refs/heads/main')!;
-    for (const b of branches) g(gitdir, 'branch', b, main);
+    for (const b of branches) git(gitdir, 'branch', b, main);
     const jobs: { branch: string; file: string; extra?: Record<string, unknown> }[] = [];
     for (let i = 0; i < 10; i++) for (const b of branches) jobs.push({ branch: b, file: `${b}/f${i}.txt` });
     for (let i = 0; i < 5; i++) jobs.push({ branch: `new/n${i}`, file: `n${i}.txt`, extra: { start_branch: 'release/1.x' } });
@@ -164,7 +162,7 @@ describe('Create commit under concurrency', function () {
     lab = await Lab.create({ fixtures: ['hello-world'] });
     const gitdir = lab.gitdir(HW);
     const base = revParse(gitdir, 'refs/heads/main')!;
-    const last = g(gitdir, 'log', '-1', '--format=%H', base, '--', 'README.md').trim();
+    const last = git(gitdir, 'log', '-1', '--format=%H', base, '--', 'README.md').trim();
     const replies = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         lab!.call('POST', `${P}/repository/commits`, {
@@ -200,7 +198,7 @@ describe('Create commit under concurrency', function () {
     ].join('\n');
     const cliOut: string[] = [];
     const child = spawn('bash', ['-c', script], {
-      env: { ...GIT_ENV, GIT_DIR: gitdir, STOP: stop, GIT_AUTHOR_NAME: 'CLI', GIT_AUTHOR_EMAIL: 'cli@example.com', GIT_COMMITTER_NAME: 'CLI', GIT_COMMITTER_EMAIL: 'cli@example.com' },
+      env: gitEnv({ GIT_DIR: gitdir, STOP: stop, GIT_AUTHOR_NAME: 'CLI', GIT_AUTHOR_EMAIL: 'cli@example.com', GIT_COMMITTER_NAME: 'CLI', GIT_COMMITTER_EMAIL: 'cli@example.com' }),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let buffered = '';
@@ -224,13 +222,13 @@ describe('Create commit under concurrency', function () {
     const { ok, refused } = classify(replies, 'API beside the CLI');
     expect(ok.length, 'some API commits got through').to.be.greaterThan(0);
     console.log(`      API beside git CLI: ${ok.length} API 201s, ${refused.length} API 400s (${[...new Set(refused.map((r) => r.body.message))].join(' | ')}); ${cliAcked.length} CLI commits, ${cliFailures} CLI retries`);
-    const authors = gLines(gitdir, 'log', '--reverse', '--format=%an', `${base}..refs/heads/main`).map((a) => (a === 'CLI' ? 'c' : 'a')).join('');
+    const authors = gitLines(gitdir, 'log', '--reverse', '--format=%an', `${base}..refs/heads/main`).map((a) => (a === 'CLI' ? 'c' : 'a')).join('');
     const switches = authors.split('').filter((ch, i) => i > 0 && ch !== authors[i - 1]).length;
     console.log(`      interleaving on main: ${authors.length} commits, ${switches} API/CLI switches`);
-    const history = new Set(gLines(gitdir, 'rev-list', 'refs/heads/main'));
+    const history = new Set(gitLines(gitdir, 'rev-list', 'refs/heads/main'));
     for (const r of ok) expect(history.has(r.body.id), `API commit ${r.body.id} on main`).to.equal(true);
     for (const c of cliAcked) expect(history.has(c), `CLI commit ${c} on main`).to.equal(true);
-    expect(gLines(gitdir, 'rev-list', `${base}..refs/heads/main`).length).to.equal(ok.length + cliAcked.length);
+    expect(gitLines(gitdir, 'rev-list', `${base}..refs/heads/main`).length).to.equal(ok.length + cliAcked.length);
     const tree = lsTree(gitdir, 'refs/heads/main');
     replies.forEach((r, i) => expect(tree.has(files[i]), `${files[i]} (${r.status})`).to.equal(r.status === 201));
     expectFsckClean(gitdir);

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildFixture } from '../src/fixtures/builder.js';
 import { killHard, linearFixture, spawnFakelab, stopGracefully, type ChildServer } from './support/crash-harness.js';
 import { removeDir, tempDir } from './support/fixtures.js';
-import { call, fsck, g, gLines, rawCommit, revParse, type Reply } from './support/write-harness.js';
+import { git, gitFsck, gitLines, isAncestor, rawCommit, revParse, runGit } from './support/git.js';
+import { call, type Reply } from './support/write-harness.js';
 
 /**
  * kill -9 in the middle of a stream of create-commit requests. fakelab runs as a child process
@@ -68,7 +68,7 @@ describe('Create commit crash safety: SIGKILL during a stream of commits', funct
     dataDir = tempDir('fakelab-commit-crash-data-');
     await buildFixture(linearFixture(PROJECT, 3), reposDir);
     gitdir = path.join(reposDir, `${PROJECT}.git`);
-    for (const b of BRANCHES.slice(1)) g(gitdir, 'branch', b, 'main');
+    for (const b of BRANCHES.slice(1)) git(gitdir, 'branch', b, 'main');
     server = await spawnFakelab(reposDir, dataDir, TOKEN);
   });
 
@@ -117,24 +117,24 @@ describe('Create commit crash safety: SIGKILL during a stream of commits', funct
       expect(cycleAcks, 'the streams got going before the kill').to.be.greaterThan(0);
 
       // On disk, right after the kill.
-      const check = fsck(gitdir);
+      const check = gitFsck(gitdir);
       const fsckLines = check.output.split('\n').filter(Boolean);
       const garbage = fsckLines.filter((l) => /^bad sha1 file: /.test(l));
       expect({ status: check.status, errors: fsckLines.filter((l) => !garbage.includes(l)) }, 'git fsck --strict --no-dangling after the kill').to.deep.equal({ status: 0, errors: [] });
       const tmp = findFiles((r) => r.startsWith('objects/') && /(^|\/)\.tmp-/.test(r)).filter((t) => !leftoverTmp.has(t));
       for (const t of tmp) leftoverTmp.add(t);
       const lost: string[] = [];
-      const onBranch = new Map(BRANCHES.map((b) => [b, new Set(gLines(gitdir, 'rev-list', `refs/heads/${b}`))]));
+      const onBranch = new Map(BRANCHES.map((b) => [b, new Set(gitLines(gitdir, 'rev-list', `refs/heads/${b}`))]));
       for (const [id, ack] of acked) if (!onBranch.get(ack.branch)!.has(id)) lost.push(`${id.slice(0, 8)} (${ack.branch} ${ack.file}, cycle ${ack.cycle})`);
       expect(lost, 'acknowledged commits missing from their branch after the kill').to.deep.equal([]);
       for (const b of BRANCHES) {
         const head = revParse(gitdir, `refs/heads/${b}`)!;
-        expect(gLines(gitdir, 'rev-list', '--min-parents=2', `${headsBefore[b]}..${head}`), `${b} stays linear`).to.deep.equal([]);
-        expect(gitRunOk(['merge-base', '--is-ancestor', headsBefore[b], head]), `${b} did not move backwards`).to.equal(true);
+        expect(gitLines(gitdir, 'rev-list', '--min-parents=2', `${headsBefore[b]}..${head}`), `${b} stays linear`).to.deep.equal([]);
+        expect(isAncestor(gitdir, headsBefore[b], head), `${b} did not move backwards`).to.equal(true);
         // Every commit on the branch is complete (its tree and blobs readable).
-        for (const id of gLines(gitdir, 'rev-list', `${headsBefore[b]}..${head}`)) {
+        for (const id of gitLines(gitdir, 'rev-list', `${headsBefore[b]}..${head}`)) {
           const c = rawCommit(gitdir, id);
-          expect(gLines(gitdir, 'diff-tree', '--no-commit-id', '-r', '--name-status', c.parents[0], id)).to.have.length(1);
+          expect(gitLines(gitdir, 'diff-tree', '--no-commit-id', '-r', '--name-status', c.parents[0], id)).to.have.length(1);
         }
       }
       const locks = findFiles((r) => r.endsWith('.lock'));
@@ -153,7 +153,7 @@ describe('Create commit crash safety: SIGKILL during a stream of commits', funct
         if (locks.includes(lockFile)) {
           // A lock left by the kill: the next write must be refused clearly (git itself refuses too).
           const age = Math.round(Date.now() - statSync(path.join(gitdir, lockFile)).mtimeMs);
-          const viaGit = gitRunOk(['update-ref', `refs/heads/${b}`, prev, prev]);
+          const viaGit = runGit(['--git-dir', gitdir, 'update-ref', `refs/heads/${b}`, prev, prev]).status === 0;
           expect({ status: r.status, body: r.body }, `write to ${b} with a stale ${lockFile}`).to.deep.equal({ status: 400, body: LOCKED(b) });
           lockEvents.push(`cycle ${cycle}: ${lockFile} (${age} ms old) → API 400 "${r.body.message}", git update-ref ${viaGit ? 'succeeds' : 'refuses too'}; removed by hand`);
           lockNote += ` ${lockFile}`;
@@ -166,7 +166,7 @@ describe('Create commit crash safety: SIGKILL during a stream of commits', funct
         acked.set(r.body.id, { branch: b, file: `after-restart-${b}`, cycle });
       }
       expect(findFiles((r) => r.endsWith('.lock')), 'no lock files after the restart writes').to.deep.equal([]);
-      const final = fsck(gitdir);
+      const final = gitFsck(gitdir);
       expect(final.status, final.output).to.equal(0);
       log.push(`#${cycle}: killed after ${delay} ms, ${cycleAcks} × 201, ${tmp.length} new object temp files, ${garbage.length} fsck "bad sha1 file" lines${lockNote ? `, stale lock:${lockNote}` : ''}`);
     });
@@ -194,16 +194,7 @@ describe('Create commit crash safety: SIGKILL during a stream of commits', funct
     const healed = await post(url, 'b1', 'stale-lock/after.txt');
     expect(healed.status, healed.text).to.equal(201);
     expect(healed.body.parent_ids).to.deep.equal([prev]);
-    expect(fsck(gitdir).status).to.equal(0);
+    expect(gitFsck(gitdir).status).to.equal(0);
     lockEvents.push(`deterministic: refs/heads/b1.lock → create and revert 400 "${r.body.message}" in ${Date.now() - started} ms; dry_run ${dry.status}`);
   });
-
-  function gitRunOk(args: string[]): boolean {
-    try {
-      execFileSync('git', ['--git-dir', gitdir, ...args], { stdio: 'ignore', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } });
-      return true;
-    } catch {
-      return false;
-    }
-  }
 });

@@ -8,11 +8,10 @@ import { expect } from 'chai';
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { CommitGraphFile } from '../src/git/graph/commit-graph-file.js';
 import { ensureGenerated, GENERATED_GITDIR, GENERATED_PROJECT } from './support/generated.js';
-import { git, gitLines } from './support/fixtures.js';
-import { Api, expectSameShas, gitCommand } from './support/oracle.js';
+import { checked, git, gitLines, gitLogCommand, runGit } from './support/git.js';
+import { Api, expectSameShas } from './support/oracle.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 const ROOT = path.join(os.tmpdir(), `fakelab-test-graph-rewrite-${process.pid}`);
@@ -32,7 +31,7 @@ describe('commit-graph file replaced while the server runs', function () {
     mkdirSync(path.dirname(GITDIR), { recursive: true });
     cpSync(GENERATED_GITDIR, GITDIR, { recursive: true });
     const old = git(GITDIR, 'rev-parse', `main~${LAG}`).trim();
-    execFileSync('git', ['--git-dir', GITDIR, 'commit-graph', 'write', '--stdin-commits', '--changed-paths'], { input: `${old}\n` });
+    checked(runGit(['--git-dir', GITDIR, 'commit-graph', 'write', '--stdin-commits', '--changed-paths'], { input: `${old}\n` }));
     // The most often changed files: every page of their history crosses many Bloom filters.
     const counts = new Map<string, number>();
     for (const p of gitLines(GITDIR, '-c', 'core.quotePath=false', 'log', '--format=', '--name-only', 'main')) if (p) counts.set(p, (counts.get(p) ?? 0) + 1);
@@ -53,15 +52,13 @@ describe('commit-graph file replaced while the server runs', function () {
       const args = ['HEAD', '--', p];
       // The oracle git ignores the graph, so that only fakelab's reading of it is under test.
       const theirs = gitLogPlain(args);
-      expectSameShas(ours, theirs, { request: `${label}: GET commits?path=${p} (every page)`, git: gitCommand(GITDIR, args) });
+      expectSameShas(ours, theirs, { request: `${label}: GET commits?path=${p} (every page)`, git: gitLogCommand(GITDIR, args) });
       expect(ours.length, `path=${p} has history`).to.be.greaterThan(5);
     }
   }
 
   function gitLogPlain(args: string[]): string[] {
-    return execFileSync('git', ['--git-dir', GITDIR, '-c', 'core.commitGraph=false', 'log', '--format=%H', ...args], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean);
+    return gitLines(GITDIR, '-c', 'core.commitGraph=false', 'log', '--format=%H', ...args);
   }
 
   it('path histories equal git log before and after the graph is rewritten with more commits', async () => {

@@ -12,8 +12,8 @@
 import { expect } from 'chai';
 import { statSync } from 'node:fs';
 import { ensureGenerated, GENERATED_GITDIR, GENERATED_PROJECT, GENERATED_ROOT } from './support/generated.js';
-import { buildNamedFixture, git, gitLines, removeDir, tempDir } from './support/fixtures.js';
-import { type CommitFacts, gitLog, readCommitFacts } from './support/oracle.js';
+import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
+import { type CommitFacts, git, gitLines, gitLogListing, readCommitFacts, v3Commit, v4Commit } from './support/git.js';
 import {
   expectedV3,
   expectedV4,
@@ -31,34 +31,6 @@ const GEN_GITDIR = GENERATED_GITDIR;
 
 const enc = encodeURIComponent;
 const rev = (gitdir: string, name: string) => git(gitdir, 'rev-parse', '--verify', `${name}^{commit}`).trim();
-
-/** The v4 Commit entity, every field from git (compare items are plain Commit entities, no stats). */
-function v4Commit(facts: Map<string, CommitFacts>, base: string, project: string, sha: string): Record<string, unknown> {
-  const e = facts.get(sha)!.expected;
-  return {
-    id: sha,
-    short_id: sha.slice(0, 8),
-    created_at: e.created_at,
-    parent_ids: e.parent_ids,
-    title: e.title,
-    message: e.message,
-    author_name: e.author_name,
-    author_email: e.author_email,
-    authored_date: e.authored_date,
-    committer_name: e.committer_name,
-    committer_email: e.committer_email,
-    committed_date: e.committed_date,
-    trailers: {},
-    extended_trailers: {},
-    web_url: `${base}/${project}/-/commit/${sha}`,
-  };
-}
-
-/** The 8.x RepoCommit entity: seven keys (11-character short_id, created_at = committed date). */
-function v3Commit(facts: Map<string, CommitFacts>, sha: string): Record<string, unknown> {
-  const e = facts.get(sha)!.expected;
-  return { id: sha, short_id: sha.slice(0, 11), title: e.title, author_name: e.author_name, author_email: e.author_email, created_at: e.committed_date, message: e.message };
-}
 
 interface Repo {
   project: string;
@@ -81,8 +53,9 @@ async function checkCompare(r: Repo, from: string, to: string, opts: { straight?
   const body = res.body;
   const what = `GET ${url}`;
 
-  const expectedShas = gitLog(r.gitdir, ['--reverse', `${from}..${to}`]);
-  const present = (sha: string) => (dialect === 'v4' ? v4Commit(r.facts, r.server.url, r.project, sha) : v3Commit(r.facts, sha));
+  const expectedShas = gitLogListing(r.gitdir, ['--reverse', `${from}..${to}`]);
+  // Compare items are plain Commit entities: no stats, trailers empty.
+  const present = (sha: string) => (dialect === 'v4' ? v4Commit(r.facts.get(sha)!.expected, r.server.url, r.project) : v3Commit(r.facts.get(sha)!.expected));
   expect(
     (body.commits as { id: string }[]).map((c) => c.id),
     `${what}: commits vs git log --reverse --format=%H ${from}..${to}`,

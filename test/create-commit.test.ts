@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { blobText, EMPTY_TREE, expectFsckClean, git, gitLines, gitNumstat, lsDirs, lsTree, rawCommit, revParse } from './support/git.js';
 import {
-  API_USER, blobText, enc, EMPTY_TREE, exists, expectFsckClean, expectReply, expectUnchanged, g, gLines, HEX40, Lab, lsDirs, lsTree,
-  numstat, rawCommit, revParse, snapshot, treeListing, type Carrier, type Json, type Reply,
+  API_USER, enc, exists, expectReply, expectUnchanged, HEX40, Lab, snapshot, treeListing, type Carrier, type Json, type Reply,
 } from './support/write-harness.js';
 
 /**
@@ -100,7 +100,7 @@ describe('Create commit: POST /projects/:id/repository/commits', function () {
     expect(b.title).to.equal(e.message.split('\n')[0]);
     expect([b.author_name, b.author_email]).to.deep.equal([author.name, author.email]);
     expect(b.status).to.equal(null);
-    if (stats) expect(b.stats, 'stats = git diff --numstat against the first parent').to.deep.equal(numstat(gitdir, id));
+    if (stats) expect(b.stats, 'stats = git diff --numstat against the first parent').to.deep.equal(gitNumstat(gitdir, id));
     else expect(b).to.not.have.property('stats');
 
     // Readable at once: single commit, list, diff, refs.
@@ -113,12 +113,12 @@ describe('Create commit: POST /projects/:id/repository/commits', function () {
     expect(byBranch.body.id, 'GET commit by branch name').to.equal(id);
     const list = await lab!.call('GET', `${P}/repository/commits?ref_name=${encodeURIComponent(e.branch)}&per_page=100`);
     expectReply(list, 200, undefined, 'list');
-    expect(list.body.map((x: Json) => x.id), 'list of the branch').to.deep.equal(gLines(gitdir, 'rev-list', '-n', '100', id));
+    expect(list.body.map((x: Json) => x.id), 'list of the branch').to.deep.equal(gitLines(gitdir, 'rev-list', '-n', '100', id));
     const diff = await lab!.call('GET', `${P}/repository/commits/${id}/diff?per_page=100`);
     expectReply(diff, 200, undefined, 'diff');
     const touched = new Set<string>();
     for (const d of diff.body) touched.add(d.old_path).add(d.new_path);
-    const gitTouched = gLines(gitdir, 'diff', '--name-only', '--no-renames', c.parents[0] ?? EMPTY_TREE, id);
+    const gitTouched = gitLines(gitdir, 'diff', '--name-only', '--no-renames', c.parents[0] ?? EMPTY_TREE, id);
     expect([...touched].sort(), 'diff paths = git diff --name-only').to.deep.equal([...new Set(gitTouched)].sort());
     const refs = await lab!.call('GET', `${P}/repository/commits/${id}/refs?type=branch`);
     expectReply(refs, 200, undefined, 'refs');
@@ -300,7 +300,7 @@ describe('Create commit: POST /projects/:id/repository/commits', function () {
       const gitdir = lab!.gitdir(HW);
       const oid = lsTree(gitdir, id).get('assets/blob.bin')!.oid;
       expect(oid, 'the blob holds exactly the decoded bytes').to.equal(hashBlob(bytes));
-      expect(g(gitdir, 'cat-file', '-s', oid).trim()).to.equal(String(bytes.length));
+      expect(git(gitdir, 'cat-file', '-s', oid).trim()).to.equal(String(bytes.length));
       expect(blobText(gitdir, id, 'README.md')).to.equal('décodé ✓\n');
       expect(blobText(gitdir, id, 'plain.txt'), 'text content is not decoded').to.equal('aGVsbG8=');
     });
@@ -345,7 +345,7 @@ describe('Create commit: POST /projects/:id/repository/commits', function () {
       await open('hello-world');
       const gitdir = lab!.gitdir(HW);
       const base = head(HW, 'main')!;
-      const last = (p: string) => g(gitdir, 'log', '-1', '--format=%H', base, '--', p).trim();
+      const last = (p: string) => git(gitdir, 'log', '-1', '--format=%H', base, '--', p).trim();
       const r = await post(HW, {
         branch: 'main',
         commit_message: 'Locked edits',
@@ -372,7 +372,7 @@ describe('Create commit: POST /projects/:id/repository/commits', function () {
     it('start_sha (full and abbreviated, any case): a new branch from that commit', async () => {
       await open('hello-world');
       const gitdir = lab!.gitdir(HW);
-      const tests = g(gitdir, 'rev-parse', 'main~5').trim();
+      const tests = git(gitdir, 'rev-parse', 'main~5').trim();
       const docs = lab!.repo(HW).commits.docs;
       let r = await post(HW, { branch: 'from-sha', start_sha: tests, commit_message: 'From sha', actions: [{ action: 'create', file_path: 'x.txt' }] });
       await verifyCreated(r, { branch: 'from-sha', parents: [tests], message: 'From sha' });
@@ -387,7 +387,7 @@ describe('Create commit: POST /projects/:id/repository/commits', function () {
       const main = head(HW, 'main')!;
       const r = await post(HW, { branch: 'release/1.x', start_branch: 'main', force: true, commit_message: 'Forced', actions: [{ action: 'create', file_path: 'forced.txt' }] });
       const id = await verifyCreated(r, { branch: 'release/1.x', parents: [main], message: 'Forced' });
-      expect(gLines(gitdir, 'rev-list', 'release/1.x'), 'old head no longer on the branch').to.not.include(oldRelease);
+      expect(gitLines(gitdir, 'rev-list', 'release/1.x'), 'old head no longer on the branch').to.not.include(oldRelease);
       expect(rawCommit(gitdir, id).parents).to.deep.equal([main]);
     });
 
@@ -398,7 +398,7 @@ describe('Create commit: POST /projects/:id/repository/commits', function () {
       const init = lab!.repo(HW).commits.init;
       const r = await post(HW, { branch: 'main', start_sha: init, force: 'true', commit_message: 'Reset main', actions: [{ action: 'create', file_path: 'again.txt' }] }, { how: 'form' });
       await verifyCreated(r, { branch: 'main', parents: [init], message: 'Reset main' });
-      expect(gLines(gitdir, 'rev-list', 'main')).to.not.include(oldMain);
+      expect(gitLines(gitdir, 'rev-list', 'main')).to.not.include(oldMain);
     });
 
     it('force without start_* (start = the branch itself) is an ordinary commit', async () => {
@@ -561,7 +561,7 @@ describe('Create commit: POST /projects/:id/repository/commits', function () {
       const r = await post(EMPTY, { branch: 'main', commit_message: 'First', actions: [{ action: 'create', file_path: 'README.md', content: '# Empty no more\n' }, { action: 'create', file_path: 'a/b/c.txt', content: 'c\n' }] });
       const id = await verifyCreated(r, { project: EMPTY, branch: 'main', parents: [], message: 'First' });
       expect(r.body.stats).to.deep.equal({ additions: 2, deletions: 0, total: 2 });
-      expect(g(gitdir, 'symbolic-ref', 'HEAD').trim()).to.equal('refs/heads/main');
+      expect(git(gitdir, 'symbolic-ref', 'HEAD').trim()).to.equal('refs/heads/main');
       const p = (await lab!.call('GET', `/api/v4/projects/${enc(EMPTY)}`)).body;
       expect([p.default_branch, p.empty_repo]).to.deep.equal(['main', false]);
       const r2 = await post(EMPTY, { branch: 'main', commit_message: 'Second', actions: [{ action: 'update', file_path: 'README.md', content: 'x\n' }] });
@@ -573,13 +573,13 @@ describe('Create commit: POST /projects/:id/repository/commits', function () {
       const gitdir = lab!.gitdir(EMPTY);
       const r = await post(EMPTY, { branch: 'develop', commit_message: 'Root on develop', actions: [{ action: 'create', file_path: 'x' }] });
       await verifyCreated(r, { project: EMPTY, branch: 'develop', parents: [], message: 'Root on develop' });
-      expect(g(gitdir, 'symbolic-ref', 'HEAD').trim()).to.equal('refs/heads/develop');
+      expect(git(gitdir, 'symbolic-ref', 'HEAD').trim()).to.equal('refs/heads/develop');
       const p = (await lab!.call('GET', `/api/v4/projects/${enc(EMPTY)}`)).body;
       expect(p.default_branch).to.equal('develop');
       // A second branch does not take HEAD away.
       const r2 = await post(EMPTY, { branch: 'other', start_branch: 'develop', commit_message: 'Other', actions: [{ action: 'create', file_path: 'y' }] });
       await verifyCreated(r2, { project: EMPTY, branch: 'other', parents: [r.body.id], message: 'Other' });
-      expect(g(gitdir, 'symbolic-ref', 'HEAD').trim()).to.equal('refs/heads/develop');
+      expect(git(gitdir, 'symbolic-ref', 'HEAD').trim()).to.equal('refs/heads/develop');
     });
 
     it('update/delete in an empty repository → 400 A file with this name doesn\'t exist; nothing written', async () => {
@@ -665,7 +665,7 @@ describe('Create commit: POST /projects/:id/repository/commits', function () {
         const after = snapshot(gitdir);
         expect([after.refs, after.head]).to.deep.equal([before.refs, before.head]);
         expectFsckClean(gitdir);
-        expect(gLines(gitdir, 'for-each-ref', '--format=%(refname)').length).to.equal(before.refs.trim().split('\n').length);
+        expect(gitLines(gitdir, 'for-each-ref', '--format=%(refname)').length).to.equal(before.refs.trim().split('\n').length);
         expect(treeListing(path.join(gitdir, 'refs')).filter((f) => f.endsWith('.lock')), 'lock files').to.deep.equal([]);
       });
     }

@@ -15,19 +15,17 @@
  * removed before comparing (GitFileDiff.header in support/patch-oracle.ts).
  */
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, statSync } from 'node:fs';
+import { cpSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ensureGenerated, GENERATED_GITDIR, GENERATED_PROJECT, GENERATED_ROOT } from './support/generated.js';
-import { buildNamedFixture, git, gitLines, removeDir, tempDir } from './support/fixtures.js';
+import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
+import { EMPTY_TREE, fastImport, git, gitLines } from './support/git.js';
 import { mapLimit } from './support/oracle.js';
 import {
   allCommitsWithFirstParent,
-  EMPTY_TREE,
   expectedV3,
   expectedV4,
   fetchAllDiffPages,
-  GIT_ENV,
   firstDifference,
   getJson,
   gitCommitDiffs,
@@ -56,9 +54,6 @@ const GEN_GITDIR = GENERATED_GITDIR;
 const EXTRA_PROJECT = 'extra/shapes';
 function buildExtraShapes(reposDir: string): string {
   const gitdir = path.join(reposDir, `${EXTRA_PROJECT}.git`);
-  mkdirSync(gitdir, { recursive: true });
-  execFileSync('git', ['init', '-q', '--bare', gitdir], { env: GIT_ENV });
-  execFileSync('git', ['--git-dir', gitdir, 'symbolic-ref', 'HEAD', 'refs/heads/main'], { env: GIT_ENV });
   const numbered = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag} line ${i + 1}\n`).join('');
   type Op = ['M', string, string, string] | ['D', string] | ['G', string, string]; // G: gitlink
   const commits: { message: string; ops: Op[] }[] = [
@@ -141,7 +136,7 @@ function buildExtraShapes(reposDir: string): string {
     text('\n');
   });
   text('done\n');
-  execFileSync('git', ['--git-dir', gitdir, 'fast-import', '--quiet', '--done'], { input: Buffer.concat(parts), env: GIT_ENV });
+  fastImport(gitdir, Buffer.concat(parts));
   return gitdir;
 }
 

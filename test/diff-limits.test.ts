@@ -14,17 +14,14 @@
  * Single-commit `stats` are not limited: they equal `git diff --numstat`.
  */
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { removeDir, tempDir } from './support/fixtures.js';
-import { gitStats } from './support/oracle.js';
+import { fastImport, gitStats } from './support/git.js';
 import {
   expectedV4,
   fetchAllDiffPages,
   firstDifference,
   getJson,
-  GIT_ENV,
   gitTreeDiff,
   type GitFileDiff,
   GITLAB_LIMITS,
@@ -76,9 +73,6 @@ describe('GitLab diff limits (1,000 files, 50,000 lines, 200 KB per patch)', fun
     this.timeout(120_000);
     reposDir = tempDir('fakelab-limits-');
     gitdir = path.join(reposDir, `${PROJECT}.git`);
-    mkdirSync(gitdir, { recursive: true });
-    execFileSync('git', ['init', '-q', '--bare', gitdir], { env: GIT_ENV });
-    execFileSync('git', ['--git-dir', gitdir, 'symbolic-ref', 'HEAD', 'refs/heads/main'], { env: GIT_ENV });
     const t = 1_700_000_000;
     const stream = fastImportStream([
       {
@@ -114,7 +108,7 @@ describe('GitLab diff limits (1,000 files, 50,000 lines, 200 KB per patch)', fun
         files: Array.from({ length: 1000 }, (_, i) => [`thousand/t-${String(i).padStart(4, '0')}.txt`, `t ${i}\n`] as [string, string]),
       },
     ]);
-    execFileSync('git', ['--git-dir', gitdir, 'fast-import', '--quiet', '--done'], { input: stream, env: GIT_ENV, maxBuffer: 64 * 1024 * 1024 });
+    fastImport(gitdir, stream);
     const log = gitText(gitdir, ['rev-list', '--reverse', 'main']).trim().split('\n');
     expect(log).to.have.length(5);
     [sha.root, sha.many, sha.big, sha.lines, sha.thousand] = log;

@@ -6,33 +6,28 @@
  * matches; it is never committed.
  */
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { GeneratedRepo } from '../tools/generate-repo.js';
 import { CommitGraphFile } from '../src/git/graph/commit-graph-file.js';
 import { ensureGenerated, GENERATED_GITDIR, GENERATED_PROJECT, GENERATED_ROOT } from './support/generated.js';
-import { git, gitLines } from './support/fixtures.js';
 import {
-  Api,
-  checkQuery,
+  checked,
   type CommitFacts,
-  expectCommitFields,
-  expectSameShas,
-  gitCommand,
-  gitLog,
+  git,
   gitCount,
+  gitLines,
+  gitLogCommand,
+  gitLogListing,
   gitRefsContaining,
-  gitRevParse,
   gitStats,
-  mapLimit,
-  pickCutoff,
   readCommitFacts,
-  type RepoPlan,
+  revParse,
+  runGit,
   type Stats,
-  standardQueries,
-} from './support/oracle.js';
+} from './support/git.js';
+import { Api, checkQuery, expectCommitFields, expectSameShas, mapLimit, pickCutoff, type RepoPlan, standardQueries } from './support/oracle.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 /**
@@ -75,7 +70,7 @@ function ensureGraphCopy(root: string, kind: 'full' | 'stale'): void {
   else {
     // The graph holds main~N and its ancestors only: what housekeeping wrote before the last pushes.
     const old = git(gitdir, 'rev-parse', `main~${STALE_GRAPH_LAG}`).trim();
-    execFileSync('git', ['--git-dir', gitdir, 'commit-graph', 'write', '--stdin-commits', '--changed-paths'], { input: `${old}\n` });
+    checked(runGit(['--git-dir', gitdir, 'commit-graph', 'write', '--stdin-commits', '--changed-paths'], { input: `${old}\n` }));
   }
 }
 
@@ -182,7 +177,7 @@ for (const variant of VARIANTS) describe(`differential: generated repository (2,
     const log = gitLines(GITDIR, 'log', '--format=%H', '--all');
     let shortSha = log[Math.floor(log.length / 4)].slice(0, 7);
     for (const sha of log.slice(Math.floor(log.length / 4))) {
-      if (gitRevParse(GITDIR, sha.slice(0, 7)) === sha) {
+      if (revParse(GITDIR, sha.slice(0, 7)) === sha) {
         shortSha = sha.slice(0, 7);
         break;
       }
@@ -220,7 +215,7 @@ for (const variant of VARIANTS) describe(`differential: generated repository (2,
   });
 
   it('is the repository the generator promised (sanity of the setup)', () => {
-    expect(gitRevParse(GITDIR, 'main')).to.equal(generated.head);
+    expect(revParse(GITDIR, 'main')).to.equal(generated.head);
     expect(gitLines(GITDIR, 'rev-list', '--all', '--merges').length, 'merges').to.be.greaterThan(50);
     expect(gitLines(GITDIR, 'rev-list', '--all', '--min-parents=3').length, 'octopus merges').to.be.greaterThan(0);
     expect(gitLines(GITDIR, 'merge-base', '--all', ...plan.symmetric).length, 'merge bases of the symmetric range').to.be.greaterThan(0);
@@ -258,11 +253,11 @@ for (const variant of VARIANTS) describe(`differential: generated repository (2,
   it('list: pages fetched concurrently on one fresh walk equal git log', async () => {
     const params = { order: 'topo', path: 'src' };
     const gitArgs = ['--topo-order', 'HEAD', '--', 'src'];
-    const expected = gitLog(GITDIR, gitArgs);
+    const expected = gitLogListing(GITDIR, gitArgs);
     const pages = Math.ceil(expected.length / 50) + 1;
     const results = await Promise.all(Array.from({ length: pages }, (_, i) => api.listPage(params, pages - i, 50)));
     const ours = results.reverse().flat().map((c) => c.id);
-    expectSameShas(ours, expected, { request: api.url('/repository/commits', { ...params, per_page: 50 }) + ` (pages 1..${pages} at once)`, git: gitCommand(GITDIR, gitArgs), facts });
+    expectSameShas(ours, expected, { request: api.url('/repository/commits', { ...params, per_page: 50 }) + ` (pages 1..${pages} at once)`, git: gitLogCommand(GITDIR, gitArgs), facts });
   });
 
   it('list: deep pages at small page sizes (per_page=7, pages 300, 250, 100) equal git log --skip', async () => {
@@ -274,7 +269,7 @@ for (const variant of VARIANTS) describe(`differential: generated repository (2,
       for (const page of [300, 250, 100]) {
         const gitArgs = [`--skip=${(page - 1) * 7}`, '--max-count=7', ...args];
         const ours = await api.listPage(params, page, 7);
-        expectSameShas(ours.map((c) => c.id), gitLog(GITDIR, gitArgs), { request: api.url('/repository/commits', { ...params, page, per_page: 7 }), git: gitCommand(GITDIR, gitArgs), facts });
+        expectSameShas(ours.map((c) => c.id), gitLogListing(GITDIR, gitArgs), { request: api.url('/repository/commits', { ...params, page, per_page: 7 }), git: gitLogCommand(GITDIR, gitArgs), facts });
       }
     }
   });
@@ -345,7 +340,7 @@ for (const variant of VARIANTS) describe(`differential: generated repository (2,
       let checked = 0;
       for (const sha of spread(allShas, 150)) {
         const short = sha.slice(0, 7);
-        const expected = gitRevParse(GITDIR, short);
+        const expected = revParse(GITDIR, short);
         if (!expected) continue; // ambiguous for git
         const commit = await api.json<{ id: string }>(`/repository/commits/${short}`);
         expect(commit.id, `GET /repository/commits/${short}`).to.equal(expected);
@@ -357,7 +352,7 @@ for (const variant of VARIANTS) describe(`differential: generated repository (2,
     it('revision expressions (main~10, main^2~1, v0.3^{}, ...) resolve to git rev-parse', async () => {
       for (const rev of ['main~10', 'main^2', 'main^2~1', 'develop^', 'v0.3^{}', 'refs/tags/v0.2', 'heads/develop', `${allShas[7]}~2`]) {
         const commit = await api.json<{ id: string }>(`/repository/commits/${encodeURIComponent(rev)}`);
-        expect(commit.id, `GET /repository/commits/${rev}`).to.equal(gitRevParse(GITDIR, rev));
+        expect(commit.id, `GET /repository/commits/${rev}`).to.equal(revParse(GITDIR, rev));
       }
     });
 
@@ -365,7 +360,7 @@ for (const variant of VARIANTS) describe(`differential: generated repository (2,
       const names = gitLines(GITDIR, 'for-each-ref', '--format=%(refname:lstrip=2)', 'refs/tags', 'refs/heads');
       for (const name of names) {
         const commit = await api.json<{ id: string }>(`/repository/commits/${encodeURIComponent(name)}`);
-        expect(commit.id, `GET /repository/commits/${name}`).to.equal(gitRevParse(GITDIR, name));
+        expect(commit.id, `GET /repository/commits/${name}`).to.equal(revParse(GITDIR, name));
       }
     });
   });

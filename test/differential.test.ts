@@ -6,27 +6,21 @@
 import { expect } from 'chai';
 import { cpSync } from 'node:fs';
 import path from 'node:path';
-import { buildNamedFixture, git, gitLines, removeDir, tempDir } from './support/fixtures.js';
+import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
 import {
-  Api,
   type CommitFacts,
-  expectCommitFields,
+  git,
   gitCount,
+  gitLines,
+  gitLogCommand,
+  gitLogListing,
   gitRefsContaining,
-  gitRevParse,
   gitStats,
-  gitLog,
-  gitCommand,
-  expectSameShas,
-  mapLimit,
-  pickCutoff,
   readCommitFacts,
-  type Query,
-  type RepoPlan,
+  revParse,
   type Stats,
-  standardQueries,
-  checkQuery,
-} from './support/oracle.js';
+} from './support/git.js';
+import { Api, checkQuery, expectCommitFields, expectSameShas, mapLimit, pickCutoff, type Query, type RepoPlan, standardQueries } from './support/oracle.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 interface FixturePlan {
@@ -211,9 +205,9 @@ describe('differential: fixtures vs git', function () {
             for (const page of [0, 1, 2]) {
               const gitArgs = [`--skip=${page * 4}`, '--max-count=4', ...args];
               const ours = await v3.listPage(params, page, 4);
-              expectSameShas(ours.map((c) => c.id), gitLog(plan.gitdir, gitArgs), {
+              expectSameShas(ours.map((c) => c.id), gitLogListing(plan.gitdir, gitArgs), {
                 request: v3.url('/repository/commits', { ...params, page, per_page: 4 }),
-                git: gitCommand(plan.gitdir, gitArgs),
+                git: gitLogCommand(plan.gitdir, gitArgs),
                 facts,
               });
             }
@@ -264,7 +258,7 @@ describe('differential: fixtures vs git', function () {
           it('a 7-character short SHA resolves to git rev-parse <short>^{commit}', async () => {
             for (const sha of allShas) {
               const short = sha.slice(0, 7);
-              const expected = gitRevParse(plan.gitdir, short);
+              const expected = revParse(plan.gitdir, short);
               if (!expected) continue; // ambiguous for git: not a fair question
               const commit = await api.json<{ id: string }>(`/repository/commits/${short}`);
               expect(commit.id, `GET /repository/commits/${short}`).to.equal(expected);
@@ -276,7 +270,7 @@ describe('differential: fixtures vs git', function () {
             expect(names.length).to.be.greaterThan(2);
             for (const name of names) {
               const commit = await api.json<{ id: string }>(`/repository/commits/${encodeURIComponent(name)}`);
-              expect(commit.id, `GET /repository/commits/${name}`).to.equal(gitRevParse(plan.gitdir, name));
+              expect(commit.id, `GET /repository/commits/${name}`).to.equal(revParse(plan.gitdir, name));
             }
           });
         });

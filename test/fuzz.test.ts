@@ -5,8 +5,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { git, removeDir, tempDir } from './support/fixtures.js';
-import { type AuthServer, fsck, PROJECTS, type ProjectKey, refMap, startAuthServer, TOKENS } from './support/auth-harness.js';
+import { removeDir, tempDir } from './support/fixtures.js';
+import { type AuthServer, PROJECTS, type ProjectKey, startAuthServer, TOKENS } from './support/auth-harness.js';
+import { git, gitFsck, refMap } from './support/git.js';
 
 /**
  * A seeded generator of hostile requests across every route and method, sent with bounded
@@ -668,8 +669,8 @@ describe('fuzz: hostile requests against every route', function () {
 
     // Snapshots.
     const refsBefore = new Map(keys.map((k) => [k, refMap(server.gitdir(k))]));
-    const fsckBefore = new Map(keys.map((k) => [k, fsck(server.gitdir(k))]));
-    for (const k of keys) expect(fsckBefore.get(k)!.code, `fixture ${k} is fsck-clean to begin with:\n${fsckBefore.get(k)!.output}`).to.equal(0);
+    const fsckBefore = new Map(keys.map((k) => [k, gitFsck(server.gitdir(k))]));
+    for (const k of keys) expect(fsckBefore.get(k)!.status, `fixture ${k} is fsck-clean to begin with:\n${fsckBefore.get(k)!.output}`).to.equal(0);
     const gitMeta = (k: ProjectKey) => tree(server.gitdir(k), (r) => r === 'objects' || r === 'refs' || r === 'logs' || r === 'packed-refs');
     const metaBefore = new Map(keys.map((k) => [k, gitMeta(k)]));
     // Everything under the parent temp dir except the data root and the insides of the bare repositories.
@@ -799,10 +800,10 @@ describe('fuzz: hostile requests against every route', function () {
         if (!name.startsWith('refs/heads/')) refProblems.push(`${PROJECTS[k]}: ${name} changed (${before.get(name) ?? 'new'} → ${oid}) outside refs/heads`);
         else if (!acceptedCommits.has(oid)) refProblems.push(`${PROJECTS[k]}: ${name} → ${oid}, a commit no 201 answered with`);
       }
-      const check = fsck(server.gitdir(k));
+      const check = gitFsck(server.gitdir(k));
       const baseline = new Set(fsckBefore.get(k)!.output.split('\n'));
       const fresh = check.output.split('\n').filter((l) => l && !baseline.has(l));
-      if (check.code !== 0 || fresh.length > 0) {
+      if (check.status !== 0 || fresh.length > 0) {
         // Name the tree entries fsck objects to (the paths an accepted write let in).
         const names = new Set<string>();
         for (const line of fresh) {
@@ -817,7 +818,7 @@ describe('fuzz: hostile requests against every route', function () {
         }
         const kinds = [...new Set(fresh.map((l) => /: (\w+):/.exec(l)?.[1] ?? l))];
         refProblems.push(
-          `${PROJECTS[k]}: git fsck --strict exit ${check.code}, ${fresh.length} new lines (${kinds.join(', ')}); dot-git entries accepted: ${[...names].join(' ') || '-'}\n      ${fresh.filter((l) => !/hasDotgit/.test(l)).concat(fresh.filter((l) => /hasDotgit/.test(l)).slice(0, 3)).slice(0, 6).join('\n      ')}`,
+          `${PROJECTS[k]}: git fsck --strict exit ${check.status}, ${fresh.length} new lines (${kinds.join(', ')}); dot-git entries accepted: ${[...names].join(' ') || '-'}\n      ${fresh.filter((l) => !/hasDotgit/.test(l)).concat(fresh.filter((l) => /hasDotgit/.test(l)).slice(0, 3)).slice(0, 6).join('\n      ')}`,
         );
       }
       for (const f of leftovers(server.gitdir(k))) refProblems.push(`${PROJECTS[k]}: leftover ${f}`);

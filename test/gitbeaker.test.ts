@@ -1,7 +1,8 @@
 import { Gitlab } from '@gitbeaker/rest';
 import { expect } from 'chai';
 import path from 'node:path';
-import { buildNamedFixture, git, gitLines, gitLogShas as gitLog, gitNumstatTotals as numstat, removeDir, tempDir } from './support/fixtures.js';
+import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
+import { git, gitLines, gitLog, gitNumstat as numstat } from './support/git.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

@@ -6,7 +6,8 @@ import { buildFixture, type Fixture } from '../src/fixtures/builder.js';
 import { ProjectRegistry } from '../src/projects/registry.js';
 import { JsonSidecarStore } from '../src/store/sidecar.js';
 import { administrator, type User } from '../src/users.js';
-import { buildNamedFixture, gitLines, removeDir, tempDir } from './support/fixtures.js';
+import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
+import { gitLines } from './support/git.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.js';
 import { type Json, type Reply, type RequestOptions, send as sendTo } from './support/http.js';
 

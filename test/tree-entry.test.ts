@@ -4,9 +4,9 @@
  * of the edge-cases fixture (unicode, spaces, submodules, executables, symlinks, deep paths).
  */
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import { findTreeEntry } from '../src/git/objects.js';
-import { buildNamedFixture, git, gitLines, removeDir, tempDir } from './support/fixtures.js';
+import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
+import { checked, git, gitLines, runGit } from './support/git.js';
 
 describe('findTreeEntry: one name in a raw tree object', () => {
   let reposDir: string;
@@ -26,8 +26,8 @@ describe('findTreeEntry: one name in a raw tree object', () => {
     expect(trees.length, 'trees in the fixture').to.be.greaterThan(5);
     let entries = 0;
     for (const tree of trees) {
-      const raw = execFileSync('git', ['--git-dir', gitdir, 'cat-file', 'tree', tree]);
-      const listed = execFileSync('git', ['--git-dir', gitdir, 'ls-tree', '-z', tree], { encoding: 'utf8' }).split('\0').filter(Boolean);
+      const raw = checked(runGit(['--git-dir', gitdir, 'cat-file', 'tree', tree], { binary: true }));
+      const listed = git(gitdir, 'ls-tree', '-z', tree).split('\0').filter(Boolean);
       for (const line of listed) {
         const [meta, name] = [line.slice(0, line.indexOf('\t')), line.slice(line.indexOf('\t') + 1)];
         const [mode, type, oid] = meta.split(' ');

@@ -6,39 +6,22 @@
  * into two directories and `git diff --no-index old new` diffs them all at once.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { diffHunks, lineCounts, unifiedBody } from '../src/git/diff/xdiff.js';
+import { runGitAsync } from './support/git.js';
 import { ambiguousPair, commonTailPair, Random, randomLines, randomPair, sliderPair, type TextPair } from './support/random-text.js';
 
 const workDir = mkdtempSync(path.join(tmpdir(), 'fakelab-xdiff-'));
 const homeDir = path.join(workDir, 'home');
 mkdirSync(homeDir);
-/** No system, global or XDG config, no attributes file: git's defaults. */
-const GIT_ENV = {
-  ...process.env,
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  HOME: homeDir,
-  XDG_CONFIG_HOME: homeDir,
-  LC_ALL: 'C',
-};
 
-function run(args: string[], cwd: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd, env: GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0 || code === 1) resolve(Buffer.concat(out));
-      else reject(new Error(`git ${args.join(' ')}: exit ${code}: ${Buffer.concat(err).toString()}`));
-    });
-  });
+/** git in `cwd`, with no XDG config or attributes file either (git's defaults); exit 1 is `diff`'s "the texts differ". */
+async function run(args: string[], cwd: string): Promise<Buffer> {
+  const r = await runGitAsync(args, { cwd, env: { HOME: homeDir, XDG_CONFIG_HOME: homeDir }, binary: true });
+  if (r.status !== 0 && r.status !== 1) throw new Error(`git ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
 }
 
 let batchNo = 0;

@@ -1,11 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import YAML from 'yaml';
 import { startServer, type RunningServer } from '../../src/index.js';
 import type { BuiltRepository } from '../../src/fixtures/builder.js';
-import { buildNamedFixture, git, removeDir, tempDir } from './fixtures.js';
+import { buildNamedFixture, removeDir, tempDir } from './fixtures.js';
 
 /**
  * One access configuration shared by the auth matrix and the fuzz test: an admin, a developer
@@ -118,68 +117,4 @@ export async function startAuthServer(options: { root?: string; beforeStart?: (b
       if (!options.root) removeDir(root);
     },
   };
-}
-
-/** `git for-each-ref` (name, oid), the oracle for "nothing moved". */
-export function refSnapshot(gitdir: string): string {
-  return git(gitdir, 'for-each-ref', '--format=%(refname) %(objectname)');
-}
-
-export function refMap(gitdir: string): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const line of refSnapshot(gitdir).split('\n')) {
-    if (!line) continue;
-    const [name, oid] = line.split(' ');
-    map.set(name, oid);
-  }
-  return map;
-}
-
-/** Runs `git fsck --strict --no-dangling`; returns its exit code and all output. */
-export function fsck(gitdir: string): { code: number; output: string } {
-  try {
-    const out = execFileSync('git', ['--git-dir', gitdir, 'fsck', '--strict', '--no-dangling', '--no-progress'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C' },
-    });
-    return { code: 0, output: out };
-  } catch (err) {
-    const e = err as { status?: number; stdout?: string; stderr?: string };
-    return { code: e.status ?? 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
-
-/** Creates (or moves) `refs/heads/<name>` to `oid` directly in the bare repository. */
-export function setBranch(gitdir: string, name: string, oid: string): void {
-  git(gitdir, 'update-ref', `refs/heads/${name}`, oid);
-}
-
-/**
- * A commit on top of `parent` adding one file (git plumbing, no working tree), for cherry-pick
- * sources that apply cleanly anywhere.
- */
-export function commitAddingFile(gitdir: string, parent: string, file: string, content: string, message: string): string {
-  const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C', GIT_INDEX_FILE: path.join(gitdir, `tmp-index-${process.pid}`) };
-  const run = (args: string[], input?: string) =>
-    execFileSync('git', ['--git-dir', gitdir, ...args], {
-      encoding: 'utf8',
-      input,
-      env: {
-        ...env,
-        GIT_AUTHOR_NAME: 'Side Author',
-        GIT_AUTHOR_EMAIL: 'side@example.com',
-        GIT_COMMITTER_NAME: 'Side Author',
-        GIT_COMMITTER_EMAIL: 'side@example.com',
-        GIT_AUTHOR_DATE: '2024-03-01T12:00:00Z',
-        GIT_COMMITTER_DATE: '2024-03-01T12:00:00Z',
-      },
-    }).trim();
-  run(['read-tree', parent]);
-  const blob = run(['hash-object', '-w', '--stdin'], content);
-  run(['update-index', '--add', '--cacheinfo', `100644,${blob},${file}`]);
-  const tree = run(['write-tree']);
-  const oid = run(['commit-tree', tree, '-p', parent, '-m', message]);
-  removeDir(env.GIT_INDEX_FILE);
-  return oid;
 }

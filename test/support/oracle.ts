@@ -1,34 +1,15 @@
 /**
- * The git CLI as an oracle for fakelab's Commits API, shared by test/differential.test.ts
- * (fixtures, loose and packed) and test/differential-generated.test.ts (a generated repository).
+ * The commit list against the git CLI, shared by test/differential.test.ts (fixtures, loose and
+ * packed) and test/differential-generated.test.ts (a generated repository): fakelab's pages
+ * (Api), the query matrix and its git log equivalents, and comparisons with readable failures.
  *
- * Everything expected here comes from `git` run against the same bare repository the server
- * reads; nothing is ever compared with fakelab's own output. A failing comparison names the
- * request, the git command and the first differing position with both SHAs.
+ * What git says comes from ./git.js, run against the same bare repository the server reads;
+ * nothing is ever compared with fakelab's own output. A failing comparison names the request,
+ * the git command and the first differing position with both SHAs.
  */
 import { expect } from 'chai';
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
-import { git, gitLines } from './fixtures.js';
+import { type CommitFacts, type ExpectedCommit, gitLines, gitLogCommand, gitLogListing, type Stats } from './git.js';
 import type { TestServer } from './server.js';
-
-export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
-
-const execFileAsync = promisify(execFile);
-
-/** The same environment as fixtures.ts' git(): C locale, UTC, no user or system config. */
-const gitEnv = () => ({ ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C', TZ: 'UTC' });
-
-/** git with stdin and a binary stdout (for cat-file --batch). */
-function gitBuffer(gitdir: string, args: string[], input: string): Buffer {
-  return execFileSync('git', ['--git-dir', gitdir, ...args], { input, maxBuffer: 1024 * 1024 * 1024, env: gitEnv() });
-}
-
-/** git, asynchronously (many small diffs run a few at a time). */
-async function gitAsync(gitdir: string, args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync('git', ['--git-dir', gitdir, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: gitEnv() });
-  return stdout;
-}
 
 /** Runs `fn` over `items` with at most `limit` in flight, results in input order. */
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
@@ -42,173 +23,6 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, in
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
-}
-
-// ---------------------------------------------------------------------------
-// What git says about commits
-
-export interface ExpectedCommit {
-  id: string;
-  parent_ids: string[];
-  title: string;
-  message: string;
-  author_name: string;
-  author_email: string;
-  authored_date: string;
-  committer_name: string;
-  committer_email: string;
-  committed_date: string;
-  created_at: string;
-}
-
-export interface CommitFacts {
-  expected: ExpectedCommit;
-  /** %ct: committer time in seconds (what --since/--until compare). */
-  commitTime: number;
-  subject: string;
-}
-
-/**
- * git's strict ISO 8601 (%aI/%cI, e.g. 2024-01-15T09:30:00+01:00) in GitLab's form: GitLab
- * (Ruby's iso8601(3)) writes milliseconds, always .000 for git's whole-second times, so `.000`
- * is inserted before the offset. Newer gits write `Z` for +00:00 in %aI; GitLab keeps `+00:00`.
- */
-export function gitlabDate(iso: string): string {
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(Z|[+-]\d\d:\d\d)$/.exec(iso);
-  if (!m) throw new Error(`unexpected git date ${JSON.stringify(iso)}`);
-  return `${m[1]}.000${m[2] === 'Z' ? '+00:00' : m[2]}`;
-}
-
-/** GitLab's title (full_title): the message up to the first CR or LF; a blank message has a placeholder. */
-export function gitlabTitle(message: string): string {
-  if (message.trim() === '') return 'No commit message';
-  return message.split(/[\r\n]/, 1)[0];
-}
-
-/** Raw commit messages (everything after the header's blank line), via one `git cat-file --batch`. */
-export function commitMessages(gitdir: string, shas: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  if (shas.length === 0) return out;
-  const buf = gitBuffer(gitdir, ['cat-file', '--batch'], shas.join('\n') + '\n');
-  let pos = 0;
-  while (pos < buf.length) {
-    const eol = buf.indexOf(10, pos);
-    const header = buf.subarray(pos, eol).toString('utf8');
-    const [sha, type, size] = header.split(' ');
-    if (type !== 'commit') throw new Error(`cat-file: ${header}`);
-    const start = eol + 1;
-    const end = start + Number(size);
-    const content = buf.subarray(start, end);
-    const blank = content.indexOf('\n\n');
-    out.set(sha, blank < 0 ? '' : content.subarray(blank + 2).toString('utf8'));
-    pos = end + 1; // the LF after the content
-  }
-  return out;
-}
-
-const FIELD = '\x1f';
-const RECORD = '\x1e';
-
-/** The API fields of every commit reachable from any ref (or HEAD), straight from git. */
-export function readCommitFacts(gitdir: string): Map<string, CommitFacts> {
-  const format = ['%H', '%P', '%an', '%ae', '%aI', '%cn', '%ce', '%cI', '%ct', '%s'].join('%x1f') + '%x1e';
-  const raw = git(gitdir, 'log', '--all', 'HEAD', `--format=${format}`);
-  const records = raw.split(RECORD).map((r) => r.replace(/^\n/, '')).filter((r) => r.length > 0);
-  const messages = commitMessages(gitdir, records.map((r) => r.slice(0, 40)));
-  const facts = new Map<string, CommitFacts>();
-  for (const record of records) {
-    const [id, parents, an, ae, aI, cn, ce, cI, ct, subject] = record.split(FIELD);
-    const message = messages.get(id)!;
-    facts.set(id, {
-      commitTime: Number(ct),
-      subject,
-      expected: {
-        id,
-        parent_ids: parents === '' ? [] : parents.split(' '),
-        title: gitlabTitle(message),
-        message,
-        author_name: an,
-        author_email: ae,
-        authored_date: gitlabDate(aI),
-        committer_name: cn,
-        committer_email: ce,
-        committed_date: gitlabDate(cI),
-        // GitLab: created_at is always the committed date.
-        created_at: gitlabDate(cI),
-      },
-    });
-  }
-  return facts;
-}
-
-export interface Stats {
-  additions: number;
-  deletions: number;
-  total: number;
-}
-
-/**
- * `git diff --numstat -M <first parent | empty tree> <sha>`, summed; binary files (`-`) count 0.
- */
-export async function gitStats(gitdir: string, sha: string, firstParent: string | undefined): Promise<Stats> {
-  const out = await gitAsync(gitdir, ['diff', '--numstat', '-M', firstParent ?? EMPTY_TREE, sha]);
-  let additions = 0;
-  let deletions = 0;
-  for (const line of out.split('\n')) {
-    if (line === '') continue;
-    const [a, d] = line.split('\t');
-    additions += a === '-' ? 0 : Number(a);
-    deletions += d === '-' ? 0 : Number(d);
-  }
-  return { additions, deletions, total: additions + deletions };
-}
-
-/** `git branch --contains` then `git tag --contains`, each in git's own (refname) order. */
-export async function gitRefsContaining(gitdir: string, sha: string): Promise<{ type: string; name: string }[]> {
-  const lines = (out: string) => out.split('\n').filter((l) => l.length > 0);
-  const [branches, tags] = (
-    await Promise.all([
-      gitAsync(gitdir, ['branch', '--contains', sha, '--format=%(refname:lstrip=2)']),
-      gitAsync(gitdir, ['tag', '--contains', sha, '--format=%(refname:lstrip=2)']),
-    ])
-  ).map(lines);
-  return [...branches.map((name) => ({ type: 'branch', name })), ...tags.map((name) => ({ type: 'tag', name }))];
-}
-
-/** `git rev-list --count [--first-parent] <sha>`. */
-export async function gitCount(gitdir: string, sha: string, firstParent: boolean): Promise<number> {
-  return Number((await gitAsync(gitdir, ['rev-list', '--count', ...(firstParent ? ['--first-parent'] : []), sha])).trim());
-}
-
-/** `git rev-parse --verify -q <rev>^{commit}`, or null when git cannot resolve it. */
-export function gitRevParse(gitdir: string, rev: string): string | null {
-  try {
-    const out = execFileSync('git', ['--git-dir', gitdir, 'rev-parse', '--verify', '-q', `${rev}^{commit}`], {
-      encoding: 'utf8',
-      env: gitEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return out.trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-/** `git log --format=%H <args>`; a revision git cannot resolve lists nothing (as GitLab answers []). */
-export function gitLog(gitdir: string, args: string[]): string[] {
-  try {
-    const out = execFileSync('git', ['--git-dir', gitdir, 'log', '--format=%H', ...args], {
-      encoding: 'utf8',
-      maxBuffer: 256 * 1024 * 1024,
-      env: gitEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return out.split('\n').filter((l) => l.length > 0);
-  } catch (err) {
-    const stderr = String((err as { stderr?: unknown }).stderr ?? '');
-    if (/unknown revision|bad revision|ambiguous argument/.test(stderr)) return [];
-    throw err;
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -259,12 +73,6 @@ export class Api {
 
 // ---------------------------------------------------------------------------
 // Comparisons with readable failures
-
-/** `git log` args as a copy-pasteable command line. */
-export function gitCommand(gitdir: string, args: string[]): string {
-  const quote = (a: string) => (/^[\w@%=:./^~+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  return ['git', '--git-dir', gitdir, 'log', '--format=%H', ...args].map(quote).join(' ');
-}
 
 /**
  * Fails unless the two SHA lists are equal, naming the first differing index, both SHAs (with
@@ -446,16 +254,16 @@ export async function checkQuery(api: Api, plan: RepoPlan, facts: Map<string, Co
     const skip = (page - 1) * perPage;
     const gitArgs = [`--skip=${skip}`, `--max-count=${perPage}`, ...query.git];
     const ours = await api.listPage(query.params, page, perPage);
-    expectSameShas(ours.map((c) => c.id), gitLog(plan.gitdir, gitArgs), {
+    expectSameShas(ours.map((c) => c.id), gitLogListing(plan.gitdir, gitArgs), {
       request: api.url('/repository/commits', { ...query.params, page, per_page: perPage }),
-      git: gitCommand(plan.gitdir, gitArgs),
+      git: gitLogCommand(plan.gitdir, gitArgs),
       facts,
     });
   }
   const all = await api.listAll(query.params);
   if (process.env.DIFF_DEBUG) console.log(`    [${all.length}] ${JSON.stringify(query.params)} :: git log ${query.git.join(' ')}`);
   const request = api.url('/repository/commits', { ...query.params, per_page: 100 }) + ' (all pages)';
-  expectSameShas(all.map((c) => c.id), gitLog(plan.gitdir, query.git), { request, git: gitCommand(plan.gitdir, query.git), facts });
+  expectSameShas(all.map((c) => c.id), gitLogListing(plan.gitdir, query.git), { request, git: gitLogCommand(plan.gitdir, query.git), facts });
   expectCommitFields(all, facts, request);
 }
 

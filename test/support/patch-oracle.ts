@@ -7,38 +7,19 @@
  * the same git output; where Gitaly versions disagree on how lines are counted, the result is
  * a window of allowed cut-offs rather than a single one (see limitWindow).
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
+import { checked, EMPTY_TREE, runGit, runGitAsync } from './git.js';
 import type { TestServer } from './server.js';
-
-export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
-
-/** C locale, UTC, no user or system config (as fixtures.ts' git()). */
-export const GIT_ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C', TZ: 'UTC' };
-
-const execFileAsync = promisify(execFile);
 
 /** The diff options every oracle command uses: rename detection as GitLab asks Gitaly for it. */
 const DIFF_ARGS = ['-r', '-M', '--raw', '-p', '--full-index'];
 
 /** git with `-c core.quotepath=off` (non-ASCII paths unquoted, as GitLab shows them). */
 export function gitText(gitdir: string, args: string[], input?: string): string {
-  return execFileSync('git', ['-c', 'core.quotepath=off', '--git-dir', gitdir, ...args], {
-    input,
-    encoding: 'utf8',
-    maxBuffer: 1024 * 1024 * 1024,
-    env: GIT_ENV,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  return checked(runGit(['-c', 'core.quotepath=off', '--git-dir', gitdir, ...args], { input }));
 }
 
 export async function gitTextAsync(gitdir: string, args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync('git', ['-c', 'core.quotepath=off', '--git-dir', gitdir, ...args], {
-    encoding: 'utf8',
-    maxBuffer: 1024 * 1024 * 1024,
-    env: GIT_ENV,
-  });
-  return stdout;
+  return checked(await runGitAsync(['-c', 'core.quotepath=off', '--git-dir', gitdir, ...args]));
 }
 
 /** One file of git's diff, in GitLab's terms. */

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, lstatSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { buildFixture, type BuiltRepository, type Fixture } from '../../src/fixtures/builder.js';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { buildNamedFixture, removeDir, tempDir } from './fixtures.js';
+import { expectFsckClean, type GitRun, refSnapshot, runGit } from './git.js';
 import { parseBody } from './http.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -14,144 +14,14 @@ export type Json = any;
 /**
  * Helpers for the commit-write tests (create commit, cherry-pick, revert, concurrency, crash):
  * a sandbox holding its own repositories and data dir with an in-process server, requests in
- * every body format (JSON, Rails-style urlencoded, multipart), and the git CLI as the oracle.
+ * every body format (JSON, Rails-style urlencoded, multipart), repository snapshots, and a scratch
+ * clone for running git cherry-pick / revert (the git oracles are in ./git.js).
  */
 
 export const WRITE_TOKEN = 'write-test-token';
 /** The user the admin token acts as. */
 export const API_USER = { name: 'Administrator', email: 'admin@example.com' };
-export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 export const HEX40 = /^[0-9a-f]{40}$/;
-
-// ---- git CLI -------------------------------------------------------------------------------
-
-const GIT_ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C', TZ: 'UTC' };
-
-export interface GitRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs git (any args, e.g. `-C dir` or `--git-dir d`); never throws. */
-export function gitRun(args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string } = {}): GitRun {
-  const r = spawnSync('git', args, {
-    cwd: opts.cwd,
-    input: opts.input,
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-    env: { ...GIT_ENV, ...(opts.env ?? {}) },
-  });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
-/** git --git-dir <gitdir> ...; throws with stderr on failure. */
-export function g(gitdir: string, ...args: string[]): string {
-  const r = gitRun(['--git-dir', gitdir, ...args]);
-  if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
-
-export function gLines(gitdir: string, ...args: string[]): string[] {
-  return g(gitdir, ...args).split('\n').filter((l) => l.length > 0);
-}
-
-/** `git fsck --strict --no-dangling`: exit status and everything it printed. */
-export function fsck(gitdir: string): { status: number | null; output: string } {
-  const r = gitRun(['--git-dir', gitdir, 'fsck', '--strict', '--no-dangling']);
-  return { status: r.status, output: (r.stdout + r.stderr).trim() };
-}
-
-/** fsck exits 0 and reports nothing but notices about an unborn HEAD. */
-export function expectFsckClean(gitdir: string, what = ''): void {
-  const r = fsck(gitdir);
-  const noise = r.output.split('\n').filter((l) => l && !/^notice: (HEAD points to an unborn branch|No default references)/.test(l));
-  expect({ status: r.status, output: noise }, `git fsck --strict --no-dangling ${what}`).to.deep.equal({ status: 0, output: [] });
-}
-
-export interface RawCommit {
-  tree: string;
-  parents: string[];
-  author: { name: string; email: string; time: number; tz: string };
-  committer: { name: string; email: string; time: number; tz: string };
-  /** Everything after the header, byte for byte. */
-  message: string;
-  headers: string;
-}
-
-function parseSignature(text: string): RawCommit['author'] {
-  const m = /^(.*) <(.*)> (\d+) ([+-]\d{4})$/.exec(text);
-  if (!m) throw new Error(`unparsable signature: ${text}`);
-  return { name: m[1], email: m[2], time: Number(m[3]), tz: m[4] };
-}
-
-/** `git cat-file commit` parsed (the oracle for parents, author, committer and the exact message). */
-export function rawCommit(gitdir: string, rev: string): RawCommit {
-  const raw = g(gitdir, 'cat-file', 'commit', rev);
-  const split = raw.indexOf('\n\n');
-  const headers = raw.slice(0, split);
-  const message = raw.slice(split + 2);
-  const out: RawCommit = { tree: '', parents: [], author: null as never, committer: null as never, message, headers };
-  for (const line of headers.split('\n')) {
-    const sp = line.indexOf(' ');
-    const key = line.slice(0, sp);
-    const value = line.slice(sp + 1);
-    if (key === 'tree') out.tree = value;
-    else if (key === 'parent') out.parents.push(value);
-    else if (key === 'author') out.author = parseSignature(value);
-    else if (key === 'committer') out.committer = parseSignature(value);
-  }
-  return out;
-}
-
-export interface TreeEntry {
-  mode: string;
-  type: string;
-  oid: string;
-}
-
-/** `git ls-tree -r -z <rev>` as path → entry. */
-export function lsTree(gitdir: string, rev: string): Map<string, TreeEntry> {
-  const out = new Map<string, TreeEntry>();
-  for (const rec of g(gitdir, 'ls-tree', '-r', '-z', '--full-tree', rev).split('\0')) {
-    if (!rec) continue;
-    const tab = rec.indexOf('\t');
-    const [mode, type, oid] = rec.slice(0, tab).split(' ');
-    out.set(rec.slice(tab + 1), { mode, type, oid });
-  }
-  return out;
-}
-
-/** Directories (trees) of a commit, from `git ls-tree -r -d`. */
-export function lsDirs(gitdir: string, rev: string): string[] {
-  return g(gitdir, 'ls-tree', '-r', '-d', '-z', '--name-only', '--full-tree', rev).split('\0').filter(Boolean);
-}
-
-export function blobText(gitdir: string, rev: string, file: string): string {
-  return g(gitdir, 'cat-file', 'blob', `${rev}:${file}`);
-}
-
-export function revParse(gitdir: string, rev: string): string | null {
-  const r = gitRun(['--git-dir', gitdir, 'rev-parse', '--verify', '-q', `${rev}^{commit}`]);
-  return r.status === 0 ? r.stdout.trim() : null;
-}
-
-/** `git diff --numstat` (git's default rename detection) against the first parent (the empty tree for a root commit), summed as GitLab's stats. */
-export function numstat(gitdir: string, sha: string): { additions: number; deletions: number; total: number } {
-  const parent = rawCommit(gitdir, sha).parents[0] ?? EMPTY_TREE;
-  let additions = 0;
-  let deletions = 0;
-  for (const line of gLines(gitdir, 'diff', '--numstat', parent, sha)) {
-    const [a, d] = line.split('\t');
-    additions += a === '-' ? 0 : Number(a);
-    deletions += d === '-' ? 0 : Number(d);
-  }
-  return { additions, deletions, total: additions + deletions };
-}
-
-export function isAncestor(gitdir: string, a: string, b: string): boolean {
-  return gitRun(['--git-dir', gitdir, 'merge-base', '--is-ancestor', a, b]).status === 0;
-}
 
 // ---- repository snapshots ------------------------------------------------------------------
 
@@ -189,7 +59,7 @@ export function snapshot(gitdir: string): RepoSnapshot {
   }
   for (const d of ['hooks/', 'info/']) other[`dir:${d}`] = walkFiles(path.join(gitdir, d)).join('\n');
   return {
-    refs: g(gitdir, 'for-each-ref', '--format=%(refname) %(objectname)'),
+    refs: refSnapshot(gitdir),
     head: readFileSync(path.join(gitdir, 'HEAD'), 'utf8'),
     packedRefs: existsSync(path.join(gitdir, 'packed-refs')) ? readFileSync(path.join(gitdir, 'packed-refs'), 'utf8') : '',
     objects: walkFiles(path.join(gitdir, 'objects')),
@@ -366,12 +236,12 @@ export class Scratch {
   readonly dir: string;
   constructor(gitdir: string) {
     this.dir = tempDir('fakelab-scratch-');
-    const r = gitRun(['clone', '-q', '--no-checkout', gitdir, this.dir]);
+    const r = runGit(['clone', '-q', '--no-checkout', gitdir, this.dir]);
     if (r.status !== 0) throw new Error(`git clone failed: ${r.stderr}`);
   }
   /** git -C <clone> with an identity (as the API user) on the command line. */
   run(...args: string[]): GitRun {
-    return gitRun(['-C', this.dir, '-c', `user.name=${API_USER.name}`, '-c', `user.email=${API_USER.email}`, '-c', 'advice.detachedHead=false', ...args]);
+    return runGit(['-C', this.dir, '-c', `user.name=${API_USER.name}`, '-c', `user.email=${API_USER.email}`, '-c', 'advice.detachedHead=false', ...args]);
   }
   must(...args: string[]): string {
     const r = this.run(...args);
