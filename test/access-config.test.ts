@@ -1,14 +1,9 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import YAML from 'yaml';
-import { startServer, type RunningServer } from '../src/index.js';
 import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
-
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
+import { cliEnv, type CliProcess, runCli, signal, startTestServer, type TestServer, waitForOutput } from './support/server.js';
 
 const USERS = [
   { id: 1, username: 'root', name: 'Administrator', email: 'admin@example.com', admin: true },
@@ -40,7 +35,7 @@ describe('access configuration file', function () {
   this.timeout(120_000);
   let reposDir: string;
   let work: string;
-  const servers: RunningServer[] = [];
+  const servers: TestServer[] = [];
 
   before(async () => {
     reposDir = tempDir('fakelab-cfg-repos-');
@@ -49,7 +44,7 @@ describe('access configuration file', function () {
   });
 
   after(async () => {
-    for (const s of servers) await s.close().catch(() => undefined);
+    for (const s of servers) await s.stop().catch(() => undefined);
     removeDir(reposDir);
     removeDir(work);
   });
@@ -65,13 +60,13 @@ describe('access configuration file', function () {
   /** A fresh data dir inside the work dir (removed with it). */
   const freshData = () => path.join(work, `data-${++dataCounter}`);
 
-  async function start(configFile: string): Promise<RunningServer> {
-    const server = await startServer({ reposDir, dataDir: freshData(), port: 0, host: '127.0.0.1', configFile, logger: pino({ level: 'silent' }) });
+  async function start(configFile: string): Promise<TestServer> {
+    const server = await startTestServer({ reposDir, dataDir: freshData(), host: '127.0.0.1', configFile, token: null });
     servers.push(server);
     return server;
   }
 
-  async function get(server: RunningServer, p: string, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
+  async function get(server: TestServer, p: string, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
     const res = await fetch(`${server.url}${p}`, { headers });
     return { status: res.status, json: await res.json(), headers: res.headers };
   }
@@ -141,7 +136,7 @@ describe('access configuration file', function () {
   });
 
   describe('roles and protected branches from the file apply', () => {
-    let server: RunningServer;
+    let server: TestServer;
     const users = [
       ...structuredClone(USERS),
       { id: 4, username: 'mae', name: 'Mae Maintainer', email: 'mae@example.com' },
@@ -371,7 +366,7 @@ describe('access configuration file', function () {
   });
 
   describe('token expiry and revocation', () => {
-    let server: RunningServer;
+    let server: TestServer;
     const expiredBody = { error: 'invalid_token', error_description: 'Token is expired. You can either do re-authorization or token refresh.' };
     const revokedBody = { error: 'invalid_token', error_description: 'Token was revoked. You have to re-authorize from the user.' };
 
@@ -423,52 +418,25 @@ describe('access configuration file', function () {
   });
 
   describe('command line', () => {
-    const children: ChildProcess[] = [];
+    const children: CliProcess[] = [];
 
-    after(() => {
-      for (const child of children) if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(child.pid, 'SIGKILL');
+    after(async () => {
+      for (const child of children) await signal(child, 'SIGKILL');
     });
 
-    function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-      const env: NodeJS.ProcessEnv = {};
-      for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FAKELAB_')) env[k] = v;
-      return { ...env, FAKELAB_LOG_LEVEL: 'silent', ...extra };
-    }
-
-    interface Run {
-      child: ChildProcess;
-      stdout(): string;
-      stderr(): string;
-      exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-    }
-
-    function run(args: string[], env: NodeJS.ProcessEnv): Run {
-      const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      children.push(child);
-      let out = '';
-      let err = '';
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-      return { child, stdout: () => out, stderr: () => err, exited };
+    function run(args: string[], env: NodeJS.ProcessEnv): CliProcess {
+      const r = runCli(args, env);
+      children.push(r);
+      return r;
     }
 
     /** Waits for the start-up banner to be complete (its last line is the curl hint). */
-    async function banner(r: Run): Promise<{ url: string; text: string }> {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const m = /fakelab listening on (\S+)\n[\s\S]*try: curl .*\n/.exec(r.stdout());
-        if (m) return { url: m[1], text: r.stdout() };
-        if (r.child.exitCode !== null) throw new Error(`fakelab exited ${r.child.exitCode}:\n${r.stdout()}\n${r.stderr()}`);
-        if (Date.now() > deadline) throw new Error(`no banner:\n${r.stdout()}\n${r.stderr()}`);
-        await new Promise((res) => setTimeout(res, 25));
-      }
+    async function banner(r: CliProcess): Promise<{ url: string; text: string }> {
+      const m = await waitForOutput(r, /fakelab listening on (\S+)\n[\s\S]*try: curl .*\n/);
+      return { url: m[1], text: r.output().stdout };
     }
 
-    async function stopByPid(r: Run): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-      process.kill(r.child.pid!, 'SIGTERM');
-      return r.exited;
-    }
+    const stopByPid = (r: CliProcess) => signal(r, 'SIGTERM');
 
     function cliConfig(): string {
       return writeConfig(YAML.stringify(validConfig()), 'yaml');
@@ -476,7 +444,7 @@ describe('access configuration file', function () {
 
     it('--config: prints every token of the configuration at start-up, and they work', async () => {
       const file = cliConfig();
-      const r = run(['--config', file, '--port', '0', '--host', '127.0.0.1', '--repos', reposDir, '--data', freshData()], cleanEnv());
+      const r = run(['--config', file, '--port', '0', '--host', '127.0.0.1', '--repos', reposDir, '--data', freshData()], cliEnv());
       const { url, text } = await banner(r);
       try {
         for (const t of validConfig().tokens) {
@@ -491,13 +459,13 @@ describe('access configuration file', function () {
         expect((await res.json()).username).to.equal('alice');
       } finally {
         const exit = await stopByPid(r);
-        expect(exit.code, r.stderr()).to.equal(0);
+        expect(exit.code, r.output().stderr).to.equal(0);
       }
     });
 
     it('--config: the job tokens are printed too (README: npm start "prints its tokens", the job token among them)', async () => {
       const file = cliConfig();
-      const r = run(['--config', file, '--port', '0', '--host', '127.0.0.1', '--repos', reposDir, '--data', freshData()], cleanEnv());
+      const r = run(['--config', file, '--port', '0', '--host', '127.0.0.1', '--repos', reposDir, '--data', freshData()], cliEnv());
       const { text } = await banner(r);
       try {
         const line = text.split('\n').find((l) => l.includes('glcbt-cfg-bob-job'));
@@ -511,7 +479,7 @@ describe('access configuration file', function () {
 
     it('FAKELAB_CONFIG works like --config', async () => {
       const file = cliConfig();
-      const r = run(['--port', '0', '--host', '127.0.0.1', '--repos', reposDir, '--data', freshData()], cleanEnv({ FAKELAB_CONFIG: file }));
+      const r = run(['--port', '0', '--host', '127.0.0.1', '--repos', reposDir, '--data', freshData()], cliEnv({ FAKELAB_CONFIG: file }));
       const { url, text } = await banner(r);
       try {
         expect(text).to.include('glpat-cfg-root-api');
@@ -532,20 +500,20 @@ describe('access configuration file', function () {
       const c = validConfig();
       c.tokens[0].scopes = ['root_everything'];
       const file = writeConfig(YAML.stringify(c), 'yaml');
-      const r = run(['--config', file, '--port', '0', '--host', '127.0.0.1', '--repos', reposDir, '--data', freshData()], cleanEnv());
+      const r = run(['--config', file, '--port', '0', '--host', '127.0.0.1', '--repos', reposDir, '--data', freshData()], cliEnv());
       const exit = await r.exited;
       expect(exit.code).to.equal(1);
-      expect(r.stderr()).to.include(file);
-      expect(r.stderr()).to.match(/scopes/);
-      expect(r.stdout()).not.to.include('listening');
+      expect(r.output().stderr).to.include(file);
+      expect(r.output().stderr).to.match(/scopes/);
+      expect(r.output().stdout).not.to.include('listening');
     });
 
     it('FAKELAB_CONFIG naming a missing file: exits 1 naming it', async () => {
       const file = path.join(work, 'nope.yaml');
-      const r = run(['--port', '0', '--host', '127.0.0.1', '--repos', reposDir, '--data', freshData()], cleanEnv({ FAKELAB_CONFIG: file }));
+      const r = run(['--port', '0', '--host', '127.0.0.1', '--repos', reposDir, '--data', freshData()], cliEnv({ FAKELAB_CONFIG: file }));
       const exit = await r.exited;
       expect(exit.code).to.equal(1);
-      expect(r.stderr()).to.include(file);
+      expect(r.output().stderr).to.include(file);
     });
   });
 });

@@ -58,7 +58,7 @@ describe('API v4: repository commits', () => {
     await buildNamedFixture('empty', reposDir);
     hw = path.join(reposDir, 'demo/hello-world.git');
     ec = path.join(reposDir, 'fakelab/edge-cases.git');
-    server = await startTestServer(reposDir);
+    server = await startTestServer({ reposDir });
     const res = await server.get(`/api/v4/projects/${HW}`);
     hwId = ((await res.json()) as { id: number }).id;
   });
@@ -434,7 +434,7 @@ describe('API v4: repository commits', () => {
       });
 
       it('uses the configured external URL for Link and web_url', async () => {
-        const external = await startTestServer(reposDir, { externalUrl: 'https://gitlab.example.com' });
+        const external = await startTestServer({ reposDir, externalUrl: 'https://gitlab.example.com' });
         try {
           const res = await external.get(commitsPath(HW, 'per_page=1'));
           const body = (await res.json()) as Json[];

@@ -79,7 +79,7 @@ describe('commit merge_requests and signature', () => {
       if (s === 'PGP-signed commit') sha.pgp = id;
       if (s === 'SSH-signed commit') sha.ssh = id;
     }
-    server = await startTestServer(reposDir);
+    server = await startTestServer({ reposDir });
   });
 
   after(async () => {

@@ -41,7 +41,7 @@ describe('API: projects, user, version, branches, tags, credentials', () => {
     await buildNamedFixture('edge-cases', reposDir);
     await buildNamedFixture('empty', reposDir);
     hw = path.join(reposDir, 'demo/hello-world.git');
-    server = await startTestServer(reposDir);
+    server = await startTestServer({ reposDir });
     ids = {};
     for (const p of ['demo/hello-world', 'fakelab/edge-cases', 'demo/empty']) {
       ids[p] = ((await (await server.get(`/api/v4/projects/${encodeURIComponent(p)}`)).json()) as { id: number }).id;

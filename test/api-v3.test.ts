@@ -56,7 +56,7 @@ describe('API v3 (GitLab 8.x dialect)', () => {
     );
     hw = path.join(reposDir, 'demo/hello-world.git');
     ec = path.join(reposDir, 'fakelab/edge-cases.git');
-    server = await startTestServer(reposDir);
+    server = await startTestServer({ reposDir });
     hwId = ((await (await server.get(`/api/v4/projects/${HW}`)).json()) as { id: number }).id;
   });
 

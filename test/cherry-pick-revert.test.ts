@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Fixture, FixtureCommit } from '../src/fixtures/builder.js';
-import { prng } from './support/crash-harness.js';
 import { blobText, expectFsckClean, git, lsTree, rawCommit, revParse } from './support/git.js';
+import { rng } from './support/random-text.js';
 import { API_USER, enc, expectReply, HEX40, Lab, Scratch, snapshot, type Json, type Reply, type RepoSnapshot } from './support/write-harness.js';
 
 /**
@@ -112,7 +112,7 @@ function picksFixture(): Fixture {
 /** Random three-way cases: r<i>.txt edited differently on t<i> (theirs) and o<i> (ours), both from root. */
 const RANDOM_CASES = 40;
 function randomFixture(seed: number): Fixture {
-  const rand = prng(seed);
+  const rand = rng(seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
   const words = ['apple', 'banana', 'cherry', 'apple', '}', '', 'return x;', 'banana'];
   const bases: string[][] = [];

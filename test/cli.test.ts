@@ -1,37 +1,17 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
 import { gitLines } from './support/git.js';
+import { cliEnv, type CliExit, type CliProcess, runCli, signal, waitForOutput } from './support/server.js';
 
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Running {
-  child: ChildProcess;
+interface Running extends CliProcess {
   url: string;
-  output(): { stdout: string; stderr: string };
-  exited: Promise<Exit>;
-}
-
-/** The environment without any FAKELAB_* variable of the outer shell. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FAKELAB_')) env[k] = v;
-  return { ...env, FAKELAB_LOG_LEVEL: 'silent', ...extra };
 }
 
 describe('CLI (node dist/src/cli.js)', () => {
-  const children: ChildProcess[] = [];
+  const children: CliProcess[] = [];
   const dirs: string[] = [];
   let fixtureRepos: string; // hello-world only
 
@@ -41,38 +21,22 @@ describe('CLI (node dist/src/cli.js)', () => {
     return d;
   }
 
-  function run(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; exited: Promise<Exit>; output(): { stdout: string; stderr: string } } {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const exited = new Promise<Exit>((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-    return { child, exited, output: () => ({ stdout, stderr }) };
+  function run(args: string[], env: NodeJS.ProcessEnv): CliProcess {
+    const proc = runCli(args, env);
+    children.push(proc);
+    return proc;
   }
 
   /** Starts the CLI and resolves once it prints `fakelab listening on <url>`. */
-  async function start(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Running> {
+  async function start(args: string[], env: NodeJS.ProcessEnv = cliEnv()): Promise<Running> {
     const proc = run(args, env);
-    const url = await new Promise<string>((resolve, reject) => {
-      const onData = () => {
-        const m = /fakelab listening on (\S+)\n/.exec(proc.output().stdout);
-        if (m) {
-          proc.child.stdout!.off('data', onData);
-          resolve(m[1]);
-        }
-      };
-      proc.child.stdout!.on('data', onData);
-      void proc.exited.then((e) => reject(new Error(`fakelab exited (${e.code ?? e.signal}) before listening:\n${e.stdout}\n${e.stderr}`)));
-    });
+    const url = (await waitForOutput(proc, /fakelab listening on (\S+)\n/))[1];
     return { ...proc, url };
   }
 
   /** SIGTERM by process id, then wait for the exit. */
-  async function stop(r: Running): Promise<Exit> {
-    r.child.kill('SIGTERM');
-    return r.exited;
+  function stop(r: Running): Promise<CliExit> {
+    return signal(r, 'SIGTERM');
   }
 
   before(async () => {
@@ -80,10 +44,8 @@ describe('CLI (node dist/src/cli.js)', () => {
     await buildNamedFixture('hello-world', fixtureRepos);
   });
 
-  afterEach(() => {
-    for (const child of children.splice(0)) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+  afterEach(async () => {
+    for (const proc of children.splice(0)) await signal(proc, 'SIGKILL');
   });
 
   after(() => {
@@ -112,7 +74,7 @@ describe('CLI (node dist/src/cli.js)', () => {
 
   it('reads FAKELAB_REPOS, FAKELAB_DATA, FAKELAB_HOST, FAKELAB_PORT and FAKELAB_TOKEN', async () => {
     const data = dir('fakelab-cli-data-');
-    const r = await start([], cleanEnv({ FAKELAB_REPOS: fixtureRepos, FAKELAB_DATA: data, FAKELAB_HOST: '127.0.0.1', FAKELAB_PORT: '0', FAKELAB_TOKEN: 'env-token' }));
+    const r = await start([], cliEnv({ FAKELAB_REPOS: fixtureRepos, FAKELAB_DATA: data, FAKELAB_HOST: '127.0.0.1', FAKELAB_PORT: '0', FAKELAB_TOKEN: 'env-token' }));
     expect(r.url).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
     const projects = await fetch(`${r.url}/api/v4/projects`);
     expect(((await projects.json()) as { path_with_namespace: string }[]).map((p) => p.path_with_namespace)).to.deep.equal(['demo/hello-world']);
@@ -123,7 +85,7 @@ describe('CLI (node dist/src/cli.js)', () => {
   });
 
   it('lets flags win over environment variables', async () => {
-    const r = await start(['--token', 'flag-token', '--port', '0'], cleanEnv({ FAKELAB_REPOS: fixtureRepos, FAKELAB_DATA: dir('fakelab-cli-data-'), FAKELAB_PORT: '1', FAKELAB_TOKEN: 'env-token' }));
+    const r = await start(['--token', 'flag-token', '--port', '0'], cliEnv({ FAKELAB_REPOS: fixtureRepos, FAKELAB_DATA: dir('fakelab-cli-data-'), FAKELAB_PORT: '1', FAKELAB_TOKEN: 'env-token' }));
     expect((await fetch(`${r.url}/api/v4/user`, { headers: { 'private-token': 'flag-token' } })).status).to.equal(200);
     expect((await fetch(`${r.url}/api/v4/user`, { headers: { 'private-token': 'env-token' } })).status).to.equal(401);
     expect((await stop(r)).code).to.equal(0);
@@ -154,13 +116,13 @@ describe('CLI (node dist/src/cli.js)', () => {
   it('exits non-zero with a message for bad options', async () => {
     const data = dir('fakelab-cli-data-');
     const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
-      [['--bogus', 'x'], cleanEnv(), /unknown option --bogus/],
-      [['--port', 'abc'], cleanEnv(), /invalid port/],
-      [['--port', '70000'], cleanEnv(), /invalid port/],
-      [['--port', '-1'], cleanEnv(), /invalid port/],
-      [['--repos'], cleanEnv(), /--repos needs a value/],
-      [['stray'], cleanEnv(), /unexpected argument: stray/],
-      [[], cleanEnv({ FAKELAB_PORT: 'eighty', FAKELAB_REPOS: fixtureRepos, FAKELAB_DATA: data }), /invalid port/],
+      [['--bogus', 'x'], cliEnv(), /unknown option --bogus/],
+      [['--port', 'abc'], cliEnv(), /invalid port/],
+      [['--port', '70000'], cliEnv(), /invalid port/],
+      [['--port', '-1'], cliEnv(), /invalid port/],
+      [['--repos'], cliEnv(), /--repos needs a value/],
+      [['stray'], cliEnv(), /unexpected argument: stray/],
+      [[], cliEnv({ FAKELAB_PORT: 'eighty', FAKELAB_REPOS: fixtureRepos, FAKELAB_DATA: data }), /invalid port/],
     ];
     const exits = await Promise.all(cases.map(([args, env]) => run(args, env).exited));
     for (const [i, [args, , message]] of cases.entries()) {
@@ -177,7 +139,7 @@ describe('CLI (node dist/src/cli.js)', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     try {
       const port = (blocker.address() as net.AddressInfo).port;
-      const { exited } = run(['--repos', fixtureRepos, '--data', dir('fakelab-cli-data-'), '--host', '127.0.0.1', '--port', String(port)], cleanEnv());
+      const { exited } = run(['--repos', fixtureRepos, '--data', dir('fakelab-cli-data-'), '--host', '127.0.0.1', '--port', String(port)], cliEnv());
       const exit = await exited;
       expect(exit.code).to.not.equal(0);
       expect(exit.stderr).to.match(/^fakelab: .*EADDRINUSE/m);
@@ -190,7 +152,7 @@ describe('CLI (node dist/src/cli.js)', () => {
   it('prints usage for --help and -h and exits 0 without starting a server', async () => {
     const flags = ['--help', '-h'];
     const repos = flags.map(() => path.join(dir('fakelab-cli-help-'), 'repos'));
-    const exits = await Promise.all(flags.map((flag, i) => run([flag], cleanEnv({ FAKELAB_REPOS: repos[i], FAKELAB_PORT: '0' })).exited));
+    const exits = await Promise.all(flags.map((flag, i) => run([flag], cliEnv({ FAKELAB_REPOS: repos[i], FAKELAB_PORT: '0' })).exited));
     for (const [i, flag] of flags.entries()) {
       const exit = exits[i];
       expect(exit.code, flag).to.equal(0);

@@ -127,7 +127,7 @@ describe('Commit comments API', () => {
     commits[HW] = hw.commits;
     commits[EC] = ec.commits;
     commits.lab = built.commits;
-    server = await startTestServer(reposDir);
+    server = await startTestServer({ reposDir });
   });
 
   after(async () => {

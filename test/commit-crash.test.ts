@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildFixture } from '../src/fixtures/builder.js';
-import { killHard, linearFixture, spawnFakelab, stopGracefully, type ChildServer } from './support/crash-harness.js';
-import { removeDir, tempDir } from './support/fixtures.js';
+import { linearFixture, removeDir, tempDir } from './support/fixtures.js';
 import { git, gitFsck, gitLines, isAncestor, rawCommit, revParse, runGit } from './support/git.js';
+import { type ChildTestServer, spawnTestServer } from './support/server.js';
 import { call, type Reply } from './support/write-harness.js';
 
 /**
@@ -36,7 +36,7 @@ describe('Create commit crash safety: SIGKILL during a stream of commits', funct
   let reposDir: string;
   let dataDir: string;
   let gitdir: string;
-  let server: ChildServer | null = null;
+  let server: ChildTestServer | null = null;
   const acked = new Map<string, Ack>();
   const log: string[] = [];
   const leftoverTmp = new Set<string>();
@@ -69,11 +69,11 @@ describe('Create commit crash safety: SIGKILL during a stream of commits', funct
     await buildFixture(linearFixture(PROJECT, 3), reposDir);
     gitdir = path.join(reposDir, `${PROJECT}.git`);
     for (const b of BRANCHES.slice(1)) git(gitdir, 'branch', b, 'main');
-    server = await spawnFakelab(reposDir, dataDir, TOKEN);
+    server = await spawnTestServer({ reposDir, dataDir, token: TOKEN });
   });
 
   after(async function () {
-    if (server) await stopGracefully(server);
+    if (server) await server.stop();
     console.log(`      crash cycles: ${log.join('; ')}`);
     console.log(`      lock files left by kills: ${lockEvents.length ? lockEvents.join('; ') : 'none'}`);
     console.log(`      object temp files left by kills (never cleaned up; git fsck, prune and gc report them as "bad sha1 file"/garbage): ${leftoverTmp.size}${leftoverTmp.size ? ` e.g. ${[...leftoverTmp][0]}` : ''}`);
@@ -110,7 +110,7 @@ describe('Create commit crash safety: SIGKILL during a stream of commits', funct
       const streams = Array.from({ length: STREAMS }, (_, i) => stream(i));
       const delay = 200 + Math.floor(Math.random() * 600);
       await new Promise((resolve) => setTimeout(resolve, delay));
-      await killHard(victim);
+      await victim.kill();
       server = null;
       await Promise.all(streams);
       expect(unexpected, 'only 201s while alive').to.deep.equal([]);
@@ -140,7 +140,7 @@ describe('Create commit crash safety: SIGKILL during a stream of commits', funct
       const locks = findFiles((r) => r.endsWith('.lock'));
 
       // Restart on the same repositories and data.
-      server = await spawnFakelab(reposDir, dataDir, TOKEN);
+      server = await spawnTestServer({ reposDir, dataDir, token: TOKEN });
       const url = server.url;
       let lockNote = '';
       for (const b of BRANCHES) {

@@ -36,7 +36,7 @@ describe('commit-graph file replaced while the server runs', function () {
     const counts = new Map<string, number>();
     for (const p of gitLines(GITDIR, '-c', 'core.quotePath=false', 'log', '--format=', '--name-only', 'main')) if (p) counts.set(p, (counts.get(p) ?? 0) + 1);
     paths = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 8).map(([p]) => p);
-    server = await startTestServer(ROOT);
+    server = await startTestServer({ reposDir: ROOT });
     api = new Api(server, GENERATED_PROJECT);
   });
 

@@ -107,8 +107,8 @@ describe('GET /projects/:id/repository/compare vs git', function () {
     const hwBuilt = await buildNamedFixture('hello-world', reposDir);
     const ecBuilt = await buildNamedFixture('edge-cases', reposDir);
     await ensureGenerated();
-    server = await startTestServer(reposDir);
-    genServer = await startTestServer(CACHE_ROOT);
+    server = await startTestServer({ reposDir });
+    genServer = await startTestServer({ reposDir: CACHE_ROOT });
     hw = { project: 'demo/hello-world', gitdir: hwBuilt.gitdir, server, facts: readCommitFacts(hwBuilt.gitdir) };
     ec = { project: 'fakelab/edge-cases', gitdir: ecBuilt.gitdir, server, facts: readCommitFacts(ecBuilt.gitdir) };
     gen = { project: GEN_PROJECT, gitdir: GEN_GITDIR, server: genServer, facts: readCommitFacts(GEN_GITDIR) };

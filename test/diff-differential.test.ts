@@ -194,8 +194,8 @@ describe('differential: commit diff (GET .../commits/:sha/diff) vs git diff-tree
     gitdirs.set(EXTRA_PROJECT, buildExtraShapes(reposDir));
     await ensureGenerated();
     gitdirs.set(GEN_PROJECT, GEN_GITDIR);
-    fixtureServer = await startTestServer(reposDir);
-    genServer = await startTestServer(CACHE_ROOT);
+    fixtureServer = await startTestServer({ reposDir });
+    genServer = await startTestServer({ reposDir: CACHE_ROOT });
   });
 
   after(async () => {

@@ -116,7 +116,7 @@ describe('GitLab diff limits (1,000 files, 50,000 lines, 200 KB per patch)', fun
     gitDiffs.big = await gitTreeDiff(gitdir, sha.many, sha.big);
     gitDiffs.lines = await gitTreeDiff(gitdir, sha.big, sha.lines);
     gitDiffs.thousand = await gitTreeDiff(gitdir, sha.lines, sha.thousand);
-    server = await startTestServer(reposDir);
+    server = await startTestServer({ reposDir });
   });
 
   after(async () => {

@@ -205,7 +205,7 @@ for (const variant of VARIANTS) describe(`differential: generated repository (2,
       until: pickCutoff(GITDIR, 0.25),
     };
 
-    server = await startTestServer(CACHE_ROOT);
+    server = await startTestServer({ reposDir: CACHE_ROOT });
     api = new Api(server, PROJECT);
   });
 

@@ -130,7 +130,7 @@ describe('differential: fixtures vs git', function () {
       git(packed, 'repack', '-adq');
       gitdirs.set(`packed/${f.fixture}`, packed);
     }
-    server = await startTestServer(reposDir);
+    server = await startTestServer({ reposDir });
   });
 
   after(async () => {

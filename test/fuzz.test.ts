@@ -1,13 +1,12 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { removeDir, tempDir } from './support/fixtures.js';
-import { type AuthServer, PROJECTS, type ProjectKey, startAuthServer, TOKENS } from './support/auth-harness.js';
+import { type AuthLab, type AuthServer, buildAuthLab, PROJECTS, type ProjectKey, startAuthServer, TOKENS } from './support/auth-harness.js';
 import { git, gitFsck, refMap } from './support/git.js';
+import { type ChildTestServer, spawnTestServer } from './support/server.js';
 
 /**
  * A seeded generator of hostile requests across every route and method, sent with bounded
@@ -32,7 +31,6 @@ const REQUEST_TIMEOUT_MS = 20_000;
 const OVERSIZE_TIMEOUT_MS = 5_000;
 const CANARY = `/tmp/fakelab-fuzz-canary-${SEED}`;
 const ALL_TOKENS = Object.values(TOKENS);
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
 
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness.
@@ -850,76 +848,35 @@ describe('fuzz: hostile requests against every route', function () {
   // Payloads that would freeze or poison this test process: against a child-process fakelab.
 
   describe('isolated (child-process fakelab)', () => {
-    let child: ChildProcess | null = null;
+    let lab: AuthLab;
+    let child: ChildTestServer | null = null;
     let url = '';
-    let isolatedRoot = '';
+
+    /** Same repositories and access configuration as the in-process server, in a separate process (a fresh data dir each time). */
+    async function spawnIsolated(data: string): Promise<void> {
+      child = await spawnTestServer({ reposDir: lab.reposDir, dataDir: path.join(lab.root, data), configFile: lab.configFile, host: '127.0.0.1', token: null });
+      url = child.url;
+    }
 
     before(async function () {
       this.timeout(60_000);
-      isolatedRoot = path.join(parent, 'isolated');
+      const isolatedRoot = path.join(parent, 'isolated');
       mkdirSync(isolatedRoot);
-      // Same repositories and access configuration as the in-process server, in a separate process.
-      const built = await startAuthServer({ root: isolatedRoot });
-      await built.close();
-      const env: NodeJS.ProcessEnv = {};
-      for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FAKELAB_')) env[k] = v;
-      env.FAKELAB_LOG_LEVEL = 'silent';
-      child = spawn(process.execPath, [CLI, '--config', built.configFile, '--repos', built.reposDir, '--data', path.join(isolatedRoot, 'data2'), '--host', '127.0.0.1', '--port', '0'], {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-      child.stderr!.resume();
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const m = /fakelab listening on (\S+)\n/.exec(out);
-        if (m) {
-          url = m[1];
-          break;
-        }
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`fakelab did not start:\n${out}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      lab = await buildAuthLab(isolatedRoot);
+      await spawnIsolated('data2');
     });
 
     afterEach(async function () {
       // A frozen or poisoned child is replaced for the next test.
-      if (this.currentTest?.state === 'failed' && child?.pid && child.exitCode === null) {
-        const closed = new Promise((r) => child!.once('close', r));
-        process.kill(child.pid, 'SIGKILL');
-        await closed;
-        await restart();
+      if (this.currentTest?.state === 'failed' && child && child.child.exitCode === null) {
+        await child.kill();
+        await spawnIsolated(`data-${Date.now()}`);
       }
     });
 
     after(async () => {
-      if (child?.pid && child.exitCode === null) {
-        const closed = new Promise((r) => child!.once('close', r));
-        process.kill(child.pid, 'SIGKILL');
-        await closed;
-      }
+      await child?.kill();
     });
-
-    async function restart(): Promise<void> {
-      const env: NodeJS.ProcessEnv = {};
-      for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FAKELAB_')) env[k] = v;
-      env.FAKELAB_LOG_LEVEL = 'silent';
-      child = spawn(
-        process.execPath,
-        [CLI, '--config', path.join(isolatedRoot, 'config', 'access.yaml'), '--repos', path.join(isolatedRoot, 'repos'), '--data', path.join(isolatedRoot, `data-${Date.now()}`), '--host', '127.0.0.1', '--port', '0'],
-        { env, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let out = '';
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-      child.stderr!.resume();
-      const deadline = Date.now() + 30_000;
-      while (!/fakelab listening on (\S+)\n/.test(out)) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`fakelab did not restart:\n${out}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      url = /fakelab listening on (\S+)\n/.exec(out)![1];
-    }
 
     async function timed(p: string, init: RequestInit = {}, ms = 5000): Promise<{ status: number; json: any } | 'timeout'> {
       const ac = new AbortController();

@@ -26,7 +26,7 @@ describe('gitbeaker (@gitbeaker/rest) against fakelab', () => {
     await buildNamedFixture('edge-cases', reposDir);
     hw = path.join(reposDir, 'demo/hello-world.git');
     ec = path.join(reposDir, 'fakelab/edge-cases.git');
-    server = await startTestServer(reposDir);
+    server = await startTestServer({ reposDir });
     api = new Gitlab({ host: server.url, token: ADMIN_TOKEN });
     hwId = ((await (await server.get('/api/v4/projects/demo%2Fhello-world')).json()) as { id: number }).id;
     ecId = ((await (await server.get('/api/v4/projects/fakelab%2Fedge-cases')).json()) as { id: number }).id;

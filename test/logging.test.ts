@@ -1,19 +1,17 @@
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { startServer, type RunningServer } from '../src/index.js';
 import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
+import { startTestServer, type TestServer } from './support/server.js';
 
 describe('request logs', () => {
   const token = 'glpat-SuperSecret-0123456789';
   const lines: string[] = [];
-  let server: RunningServer;
+  let server: TestServer;
   let reposDir: string;
-  let dataDir: string;
 
   before(async () => {
     reposDir = tempDir();
-    dataDir = tempDir();
     await buildNamedFixture('hello-world', reposDir);
     const sink = new Writable({
       write(chunk, _enc, done) {
@@ -21,13 +19,12 @@ describe('request logs', () => {
         done();
       },
     });
-    server = await startServer({ reposDir, dataDir, port: 0, token, logger: pino({ level: 'info' }, sink) });
+    server = await startTestServer({ reposDir, token, logger: pino({ level: 'info' }, sink) });
   });
 
   after(async () => {
-    await server.close();
+    await server.stop();
     removeDir(reposDir);
-    removeDir(dataDir);
   });
 
   it('logs one line per request with the id sent back as X-Request-Id', async () => {

@@ -12,7 +12,7 @@ describe('projects', () => {
     reposDir = tempDir();
     await buildNamedFixture('hello-world', reposDir);
     await buildNamedFixture('edge-cases', reposDir);
-    server = await startTestServer(reposDir);
+    server = await startTestServer({ reposDir });
   });
 
   after(async () => {
@@ -71,11 +71,9 @@ describe('projects', () => {
 
   it('keeps ids across restarts on the same data dir', async () => {
     await server.close();
-    const { startServer } = await import('../src/index.js');
-    const { pino } = await import('pino');
     // A new repository that sorts first must not take an existing id.
     cpSync(path.join(reposDir, 'demo/hello-world.git'), path.join(reposDir, 'aaa/first.git'), { recursive: true });
-    const again = await startServer({ reposDir, dataDir: server.dataDir, port: 0, token: 't', logger: pino({ level: 'silent' }) });
+    const again = await startTestServer({ reposDir, dataDir: server.dataDir, token: 't' });
     try {
       const res = await fetch(`${again.url}/api/v4/projects?order_by=id&sort=asc`);
       const body = (await res.json()) as { id: number; path_with_namespace: string }[];
@@ -86,8 +84,8 @@ describe('projects', () => {
         [4, 'aaa/first'],
       ]);
     } finally {
-      await again.close();
+      await again.stop();
     }
-    server = await startTestServer(reposDir); // for after()
+    server = await startTestServer({ reposDir }); // for after()
   });
 });

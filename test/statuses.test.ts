@@ -135,7 +135,7 @@ describe('Commit statuses API', () => {
     labCommits = built.commits;
     await buildNamedFixture('hello-world', reposDir);
     hwGitdir = path.join(reposDir, 'demo/hello-world.git');
-    server = await startTestServer(reposDir);
+    server = await startTestServer({ reposDir });
     labProjectId = (await send(`/api/v4/projects/${LAB_ID}`)).body.id;
     expect(labProjectId).to.be.a('number');
   });

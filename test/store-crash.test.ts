@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { buildFixture } from '../src/fixtures/builder.js';
-import { killHard, linearFixture, scanDataDir, sidecarRows, spawnFakelab, stopGracefully, type ChildServer } from './support/crash-harness.js';
-import { removeDir, tempDir } from './support/fixtures.js';
+import { scanDataDir, sidecarRows } from './support/data-dir.js';
+import { linearFixture, removeDir, tempDir } from './support/fixtures.js';
 import { callApi, type Json } from './support/http.js';
+import { type ChildTestServer, spawnTestServer } from './support/server.js';
 
 
 /**
@@ -34,7 +35,7 @@ describe('Store crash safety: SIGKILL during a stream of writes', function () {
   let reposDir: string;
   let dataDir: string;
   let shas: string[];
-  let server: ChildServer | null = null;
+  let server: ChildTestServer | null = null;
   /** Every status id ever answered 201, with its furthest answered state. */
   const acked = new Map<number, AckStatus>();
   /** Every note text ever answered 201. */
@@ -69,11 +70,11 @@ describe('Store crash safety: SIGKILL during a stream of writes', function () {
     dataDir = tempDir('fakelab-crash-data-');
     const built = await buildFixture(linearFixture(PROJECT, 4), reposDir);
     shas = [built.commits.c0, built.commits.c1, built.commits.c2];
-    server = await spawnFakelab(reposDir, dataDir, TOKEN);
+    server = await spawnTestServer({ reposDir, dataDir, token: TOKEN });
   });
 
   after(async function () {
-    if (server) await stopGracefully(server);
+    if (server) await server.stop();
     // Reported, not asserted: temporary files a kill left behind.
     console.log(`      crash cycles: ${log.join('; ')}; distinct leftover *.tmp files (never cleaned up) after all kills: ${leftoverTmp.size}`);
     removeDir(reposDir);
@@ -120,7 +121,7 @@ describe('Store crash safety: SIGKILL during a stream of writes', function () {
       const streams = Array.from({ length: STREAMS }, (_, i) => stream(i));
       const delay = 200 + Math.floor(Math.random() * 600);
       await new Promise((resolve) => setTimeout(resolve, delay));
-      await killHard(victim);
+      await victim.kill();
       server = null;
       await Promise.all(streams);
       expect(unexpected, 'only 201 and transition 400s while alive').to.deep.equal([]);
@@ -145,7 +146,7 @@ describe('Store crash safety: SIGKILL during a stream of writes', function () {
       expect(reserved.pipeline ?? 0, 'ids.json pipeline reservation').to.be.greaterThan(max(rows.pipelines.map((p) => p.id)));
 
       // Restart on the same data dir.
-      server = await spawnFakelab(reposDir, dataDir, TOKEN);
+      server = await spawnTestServer({ reposDir, dataDir, token: TOKEN });
       const url = server.url;
       const stored = new Map<number, Json>();
       for (const sha of shas) {

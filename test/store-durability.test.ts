@@ -1,13 +1,12 @@
 import { expect } from 'chai';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
 import { buildFixture } from '../src/fixtures/builder.js';
-import { startServer, type RunningServer } from '../src/index.js';
-import { linearFixture, prng, scanDataDir, sidecarRows } from './support/crash-harness.js';
-import { removeDir, tempDir } from './support/fixtures.js';
+import { scanDataDir, sidecarRows } from './support/data-dir.js';
+import { linearFixture, removeDir, tempDir } from './support/fixtures.js';
+import { rng } from './support/random-text.js';
 import { callApi, type Json, type Reply } from './support/http.js';
-import { ADMIN_TOKEN } from './support/server.js';
+import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.js';
 
 
 /**
@@ -26,15 +25,15 @@ describe('Sidecar store durability', function () {
 
   let reposDir: string;
   let dataDir: string;
-  let server: RunningServer | null = null;
+  let server: TestServer | null = null;
   let shas: string[];
   let projectId: number;
 
   const start = async () => {
-    server = await startServer({ reposDir, dataDir, port: 0, token: ADMIN_TOKEN, logger: pino({ level: 'silent' }) });
+    server = await startTestServer({ reposDir, dataDir, token: ADMIN_TOKEN });
   };
   const stop = async () => {
-    if (server) await server.close();
+    if (server) await server.stop();
     server = null;
   };
 
@@ -74,7 +73,7 @@ describe('Sidecar store durability', function () {
   });
 
   it('answers 500 concurrent status posts (5 SHAs × 10 names × mixed states) and stores every 201', async () => {
-    const random = prng(42);
+    const random = rng(42);
     const work: { sha: string; name: string; state: string; ref?: string }[] = [];
     for (const sha of shas.slice(0, 5)) {
       for (let n = 0; n < 10; n++) {
@@ -313,9 +312,9 @@ describe('Sidecar store durability', function () {
       await fsp.writeFile(idsFile(), content);
       try {
         let error: Error | null = null;
-        let started: RunningServer | null = null;
+        let started: TestServer | null = null;
         try {
-          started = await startServer({ reposDir, dataDir, port: 0, token: ADMIN_TOKEN, logger: pino({ level: 'silent' }) });
+          started = await startTestServer({ reposDir, dataDir, token: ADMIN_TOKEN });
         } catch (err) {
           error = err as Error;
         }
@@ -328,7 +327,7 @@ describe('Sidecar store durability', function () {
             body: JSON.stringify({ state: 'success', name: `probe-${Date.now()}` }),
           });
           const probeId = ((await probe.json()) as Json).id;
-          await started.close();
+          await started.stop();
           expect.fail(`startServer accepted ids.json = ${JSON.stringify(content)}; the next status got id ${probeId} while ids up to ${maxId} exist`);
         }
         expect(error, `startServer must reject ids.json = ${JSON.stringify(content)}`).to.be.instanceOf(Error);

@@ -1,10 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
 import YAML from 'yaml';
-import { startServer, type RunningServer } from '../../src/index.js';
 import type { BuiltRepository } from '../../src/fixtures/builder.js';
 import { buildNamedFixture, removeDir, tempDir } from './fixtures.js';
+import { startTestServer, type TestServer } from './server.js';
 
 /**
  * One access configuration shared by the auth matrix and the fuzz test: an admin, a developer
@@ -77,21 +76,19 @@ export function accessConfig(): Record<string, unknown> {
   };
 }
 
-export interface AuthServer extends RunningServer {
+/** The three fixtures under `<root>/repos` and the access configuration in `<root>/config/access.yaml`. */
+export interface AuthLab {
   root: string;
   reposDir: string;
+  /** `<root>/data`, for a server started on the lab. */
   dataDir: string;
   configFile: string;
   built: Record<ProjectKey, BuiltRepository>;
   gitdir(key: ProjectKey): string;
-  stop(): Promise<void>;
 }
 
-/** Builds the three fixtures under `<root>/repos`, writes the config, starts fakelab (silent) on 127.0.0.1:0. */
-export async function startAuthServer(options: { root?: string; beforeStart?: (built: Record<ProjectKey, BuiltRepository>) => void | Promise<void> } = {}): Promise<AuthServer> {
-  const root = options.root ?? tempDir('fakelab-auth-');
+export async function buildAuthLab(root: string): Promise<AuthLab> {
   const reposDir = path.join(root, 'repos');
-  const dataDir = path.join(root, 'data');
   const configDir = path.join(root, 'config');
   mkdirSync(reposDir, { recursive: true });
   mkdirSync(configDir, { recursive: true });
@@ -102,19 +99,22 @@ export async function startAuthServer(options: { root?: string; beforeStart?: (b
   };
   const configFile = path.join(configDir, 'access.yaml');
   writeFileSync(configFile, YAML.stringify(accessConfig()));
-  await options.beforeStart?.(built);
-  const server = await startServer({ reposDir, dataDir, port: 0, host: '127.0.0.1', configFile, logger: pino({ level: 'silent' }) });
+  return { root, reposDir, dataDir: path.join(root, 'data'), configFile, built, gitdir: (key) => built[key].gitdir };
+}
+
+export interface AuthServer extends TestServer, AuthLab {}
+
+/** The lab (in a fresh temporary root unless `root` is given) with fakelab on 127.0.0.1:0, no admin token: only the configuration's. */
+export async function startAuthServer(options: { root?: string; beforeStart?: (built: Record<ProjectKey, BuiltRepository>) => void | Promise<void> } = {}): Promise<AuthServer> {
+  const lab = await buildAuthLab(options.root ?? tempDir('fakelab-auth-'));
+  await options.beforeStart?.(lab.built);
+  const server = await startTestServer({ reposDir: lab.reposDir, dataDir: lab.dataDir, host: '127.0.0.1', configFile: lab.configFile, token: null });
   return {
     ...server,
-    root,
-    reposDir,
-    dataDir,
-    configFile,
-    built,
-    gitdir: (key) => built[key].gitdir,
+    ...lab,
     stop: async () => {
-      await server.close();
-      if (!options.root) removeDir(root);
+      await server.stop();
+      if (!options.root) removeDir(lab.root);
     },
   };
 }

@@ -3,7 +3,7 @@
  * an "old" text in one of several styles and a "new" text made from it by block edits.
  */
 
-/** mulberry32: a small, fast, seedable PRNG. */
+/** mulberry32: a small, fast, seedable PRNG (also the seeded tests' randomness: store durability, random cherry-picks). */
 export function rng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {

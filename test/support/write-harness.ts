@@ -1,12 +1,11 @@
 import { expect } from 'chai';
 import { existsSync, mkdirSync, readdirSync, readFileSync, lstatSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
 import { buildFixture, type BuiltRepository, type Fixture } from '../../src/fixtures/builder.js';
-import { startServer, type RunningServer } from '../../src/index.js';
 import { buildNamedFixture, removeDir, tempDir } from './fixtures.js';
 import { expectFsckClean, type GitRun, refSnapshot, runGit } from './git.js';
 import { parseBody } from './http.js';
+import { startTestServer, type TestServer } from './server.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type Json = any;
@@ -165,7 +164,7 @@ export class Lab {
   readonly reposDir: string;
   readonly dataDir: string;
   readonly built = new Map<string, BuiltRepository>();
-  server: RunningServer | null = null;
+  server: TestServer | null = null;
 
   private constructor() {
     this.root = tempDir('fakelab-writes-');
@@ -192,7 +191,7 @@ export class Lab {
   }
 
   async start(): Promise<void> {
-    this.server = await startServer({ reposDir: this.reposDir, dataDir: this.dataDir, port: 0, token: WRITE_TOKEN, logger: pino({ level: 'silent' }) });
+    this.server = await startTestServer({ reposDir: this.reposDir, dataDir: this.dataDir, token: WRITE_TOKEN });
   }
 
   get url(): string {
@@ -215,7 +214,7 @@ export class Lab {
   }
 
   async dispose(): Promise<void> {
-    if (this.server) await this.server.close();
+    if (this.server) await this.server.stop();
     this.server = null;
     removeDir(this.root);
   }
