@@ -3,7 +3,7 @@ import path from 'node:path';
 import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
 import { git, gitLines } from './support/git.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.js';
-import { expectError as expectErrorFrom, getJson as getJsonFrom, rawGet, type Json, type RequestOptions } from './support/http.js';
+import { expectError as expectErrorFrom, expectPagination, getJson as getJsonFrom, pagePosition, rawGet, type Json, type RequestOptions } from './support/http.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -58,12 +58,7 @@ describe('API: projects, user, version, branches, tags, credentials', () => {
       const { res, body } = await getJson('/api/v4/projects');
       expect(res.status).to.equal(200);
       expect(body.map((p: Json) => p.path_with_namespace).sort()).to.deep.equal(['demo/empty', 'demo/hello-world', 'fakelab/edge-cases']);
-      expect(res.headers.get('x-total')).to.equal('3');
-      expect(res.headers.get('x-total-pages')).to.equal('1');
-      expect(res.headers.get('x-page')).to.equal('1');
-      expect(res.headers.get('x-per-page')).to.equal('20');
-      expect(res.headers.get('x-next-page')).to.equal('');
-      expect(res.headers.get('x-prev-page')).to.equal('');
+      expectPagination(res.headers, { total: 3, totalPages: 1, page: 1, perPage: 20, next: null, prev: null });
       expect(linkPages(res.headers.get('link'))).to.deep.equal([['first', 1], ['last', 1]]);
     });
 
@@ -71,11 +66,7 @@ describe('API: projects, user, version, branches, tags, credentials', () => {
       const seen: string[] = [];
       for (let page = 1; page <= 3; page++) {
         const { res, body } = await getJson(`/api/v4/projects?per_page=1&page=${page}&order_by=id&sort=asc`);
-        expect(res.headers.get('x-total')).to.equal('3');
-        expect(res.headers.get('x-total-pages')).to.equal('3');
-        expect(res.headers.get('x-page')).to.equal(String(page));
-        expect(res.headers.get('x-next-page')).to.equal(page < 3 ? String(page + 1) : '');
-        expect(res.headers.get('x-prev-page')).to.equal(page > 1 ? String(page - 1) : '');
+        expectPagination(res.headers, { total: 3, totalPages: 3, ...pagePosition(page, 3) });
         const expected: [string, number][] = [
           ...(page > 1 ? [['prev', page - 1] as [string, number]] : []),
           ...(page < 3 ? [['next', page + 1] as [string, number]] : []),
@@ -96,8 +87,7 @@ describe('API: projects, user, version, branches, tags, credentials', () => {
       for (const [search, expected] of [['hello', ['demo/hello-world']], ['HELLO', ['demo/hello-world']], ['edge', ['fakelab/edge-cases']], ['zzz', []]] as const) {
         const { res, body } = await getJson(`/api/v4/projects?search=${search}`);
         expect(body.map((p: Json) => p.path_with_namespace), search).to.deep.equal(expected);
-        expect(res.headers.get('x-total'), search).to.equal(String(expected.length));
-        expect(res.headers.get('x-total-pages'), search).to.equal('1');
+        expectPagination(res.headers, { total: expected.length, totalPages: 1 }, search);
       }
     });
 
@@ -287,8 +277,7 @@ describe('API: projects, user, version, branches, tags, credentials', () => {
     it('paginates and searches', async () => {
       const { res, body } = await getJson(branches('per_page=1&page=2'));
       expect(body).to.have.length(1);
-      expect(res.headers.get('x-total')).to.equal('3');
-      expect(res.headers.get('x-total-pages')).to.equal('3');
+      expectPagination(res.headers, { total: 3, totalPages: 3 });
       expect(linkPages(res.headers.get('link'))).to.deep.equal([['prev', 1], ['next', 3], ['first', 1], ['last', 3]]);
       expect((await getJson(branches('search=LOGIN'))).body.map((b: Json) => b.name)).to.deep.equal(['feature/login']);
       expect((await getJson(branches('search=%5Erel'))).body.map((b: Json) => b.name)).to.deep.equal(['release/1.x']);

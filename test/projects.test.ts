@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { buildNamedFixture, removeDir, tempDir } from './support/fixtures.js';
+import { expectPagination } from './support/http.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 describe('projects', () => {
@@ -28,8 +29,7 @@ describe('projects', () => {
       [1, 'demo/hello-world'],
       [2, 'fakelab/edge-cases'],
     ]);
-    expect(res.headers.get('x-total')).to.equal('2');
-    expect(res.headers.get('x-total-pages')).to.equal('1');
+    expectPagination(res.headers, { total: 2, totalPages: 1 });
   });
 
   it('finds a project by numeric id and by URL-encoded path, case-insensitively', async () => {

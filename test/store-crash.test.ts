@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { buildFixture } from '../src/fixtures/builder.js';
 import { scanDataDir, sidecarRows } from './support/data-dir.js';
 import { linearFixture, removeDir, tempDir } from './support/fixtures.js';
-import { callApi, type Json } from './support/http.js';
+import { callAllPages, callApi, type Json } from './support/http.js';
 import { type ChildTestServer, spawnTestServer } from './support/server.js';
 
 
@@ -45,25 +45,8 @@ describe('Store crash safety: SIGKILL during a stream of writes', function () {
 
   const call = (base: string, method: string, p: string, body?: unknown) => callApi(base, TOKEN, method, p, body);
 
-  async function allStatuses(base: string, sha: string): Promise<Json[]> {
-    const out: Json[] = [];
-    for (let page = 1; ; page++) {
-      const r = await call(base, 'GET', `/projects/${PID}/repository/commits/${sha}/statuses?all=true&per_page=100&page=${page}`);
-      expect(r.status, JSON.stringify(r.body)).to.equal(200);
-      out.push(...r.body);
-      if (!r.headers.get('x-next-page')) return out;
-    }
-  }
-
-  async function allComments(base: string, sha: string): Promise<Json[]> {
-    const out: Json[] = [];
-    for (let page = 1; ; page++) {
-      const r = await call(base, 'GET', `/projects/${PID}/repository/commits/${sha}/comments?per_page=100&page=${page}`);
-      expect(r.status, JSON.stringify(r.body)).to.equal(200);
-      out.push(...r.body);
-      if (!r.headers.get('x-next-page')) return out;
-    }
-  }
+  const allStatuses = (base: string, sha: string) => callAllPages(base, TOKEN, `/projects/${PID}/repository/commits/${sha}/statuses?all=true`);
+  const allComments = (base: string, sha: string) => callAllPages(base, TOKEN, `/projects/${PID}/repository/commits/${sha}/comments`);
 
   before(async () => {
     reposDir = tempDir('fakelab-crash-repos-');

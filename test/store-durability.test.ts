@@ -5,7 +5,7 @@ import { buildFixture } from '../src/fixtures/builder.js';
 import { scanDataDir, sidecarRows } from './support/data-dir.js';
 import { linearFixture, removeDir, tempDir } from './support/fixtures.js';
 import { rng } from './support/random-text.js';
-import { callApi, type Json, type Reply } from './support/http.js';
+import { callAllPages, callApi, type Json, type Reply } from './support/http.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/server.js';
 
 
@@ -42,16 +42,7 @@ describe('Sidecar store durability', function () {
   const postStatus = (sha: string, body: Record<string, unknown>) => call('POST', `/projects/${PID}/statuses/${sha}`, body);
   const postComment = (sha: string, note: string) => call('POST', `/projects/${PID}/repository/commits/${sha}/comments`, { note });
 
-  /** Every page of a list. */
-  async function listAll(p: string): Promise<Json[]> {
-    const out: Json[] = [];
-    for (let page = 1; ; page++) {
-      const r = await call('GET', `${p}${p.includes('?') ? '&' : '?'}per_page=100&page=${page}`);
-      expect(r.status, `${p}: ${JSON.stringify(r.body)}`).to.equal(200);
-      out.push(...r.body);
-      if (!r.headers.get('x-next-page')) return out;
-    }
-  }
+  const listAll = (p: string) => callAllPages(server!.url, ADMIN_TOKEN, p);
 
   const statusesOf = (sha: string, all = true) => listAll(`/projects/${PID}/repository/commits/${sha}/statuses?all=${all}`);
   const commentsOf = (sha: string) => listAll(`/projects/${PID}/repository/commits/${sha}/comments`);

@@ -54,6 +54,17 @@ export async function callApi(baseUrl: string, token: string, method: string, ap
   return { status: res.status, body: parseBody(await res.text()), headers: res.headers };
 }
 
+/** Every page of a list at per_page=100 (following X-Next-Page), each of them answered 200. */
+export async function callAllPages(baseUrl: string, token: string, apiPath: string): Promise<Json[]> {
+  const out: Json[] = [];
+  for (let page = 1; ; page++) {
+    const r = await callApi(baseUrl, token, 'GET', `${apiPath}${apiPath.includes('?') ? '&' : '?'}per_page=100&page=${page}`);
+    expect(r.status, `${apiPath}: ${JSON.stringify(r.body)}`).to.equal(200);
+    out.push(...r.body);
+    if (!r.headers.get('x-next-page')) return out;
+  }
+}
+
 /**
  * A GET sent with node:http: its path goes out byte for byte (fetch resolves dot segments) and
  * headers fetch refuses (Host) can be set.
@@ -69,4 +80,39 @@ export function rawGet(server: TestServer, rawPath: string, headers: Record<stri
     });
     req.on('error', reject);
   });
+}
+
+/** What a list's pagination headers must say; only the fields given are checked. */
+export interface Pagination {
+  page?: number;
+  perPage?: number;
+  /** The previous and next page; null when there is none (the header is sent, empty). */
+  prev?: number | null;
+  next?: number | null;
+  total?: number;
+  totalPages?: number;
+  /** false: a list GitLab does not count (commits, refs): no X-Total, no X-Total-Pages, no rel="last". */
+  counted?: false;
+}
+
+/** `page` of `last` pages: its number and its neighbours (none before the first page or from the last on). */
+export function pagePosition(page: number, last: number): Pick<Pagination, 'page' | 'prev' | 'next'> {
+  return { page, prev: page > 1 ? page - 1 : null, next: page < last ? page + 1 : null };
+}
+
+/** The X-Page, X-Per-Page, X-Prev-Page, X-Next-Page, X-Total and X-Total-Pages headers (and Link's rel="last") `want` names. */
+export function expectPagination(headers: Headers, want: Pagination, what = ''): void {
+  const say = (header: string) => (what ? `${what}: ${header}` : header);
+  const value = (n: number | null) => (n === null ? '' : String(n));
+  if (want.page !== undefined) expect(headers.get('x-page'), say('X-Page')).to.equal(String(want.page));
+  if (want.perPage !== undefined) expect(headers.get('x-per-page'), say('X-Per-Page')).to.equal(String(want.perPage));
+  if (want.prev !== undefined) expect(headers.get('x-prev-page'), say('X-Prev-Page')).to.equal(value(want.prev));
+  if (want.next !== undefined) expect(headers.get('x-next-page'), say('X-Next-Page')).to.equal(value(want.next));
+  if (want.total !== undefined) expect(headers.get('x-total'), say('X-Total')).to.equal(String(want.total));
+  if (want.totalPages !== undefined) expect(headers.get('x-total-pages'), say('X-Total-Pages')).to.equal(String(want.totalPages));
+  if (want.counted === false) {
+    expect(headers.has('x-total'), say('X-Total is sent')).to.equal(false);
+    expect(headers.has('x-total-pages'), say('X-Total-Pages is sent')).to.equal(false);
+    expect(headers.get('link') ?? '', say('Link')).to.not.contain('rel="last"');
+  }
 }
