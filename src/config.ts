@@ -46,7 +46,7 @@ const optionalText = (raw: string | undefined) => raw || undefined;
 
 /**
  * Every option of fakelab, in the order of --help and the README. The command-line parser,
- * --help and the README's options table (checked by test/options.test.ts) are made from it.
+ * --help and the README's options table (checked by test/server/options.test.ts) are made from it.
  */
 export const OPTIONS: readonly OptionSpec[] = [
   option({

@@ -1,6 +1,6 @@
 /**
- * The commit list against the git CLI, shared by test/differential.test.ts (fixtures, loose and
- * packed) and test/differential-generated.test.ts (a generated repository): fakelab's pages
+ * The commit list against the git CLI, shared by test/git/differential.test.ts (fixtures, loose and
+ * packed) and test/git/differential-generated.test.ts (a generated repository): fakelab's pages
  * (Api), the query matrix and its git log equivalents, and comparisons with readable failures.
  *
  * What git says comes from ./git.js, run against the same bare repository the server reads;

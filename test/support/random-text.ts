@@ -1,5 +1,5 @@
 /**
- * Seeded random text pairs for differential tests of the line diff (test/xdiff.test.ts):
+ * Seeded random text pairs for differential tests of the line diff (test/git/xdiff.test.ts):
  * an "old" text in one of several styles and a "new" text made from it by block edits.
  */
 

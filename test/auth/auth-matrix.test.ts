@@ -1,0 +1,860 @@
+import { ROUTES } from '../../src/http/routes.js';
+import { expect } from 'chai';
+import { isDeepStrictEqual } from 'node:util';
+import { type AuthServer, PROJECTS, type ProjectKey, startAuthServer, TOKENS, USERS } from '../support/auth-harness.js';
+import { commitAddingFile, git, refMap, refSnapshot, setBranch } from '../support/git.js';
+
+/**
+ * Every endpoint × every kind of credential × both dialects (× each project visibility), with the
+ * expected answer derived from GitLab's rules (reference sections 1.3, 2, 3.3, 3.4, 7.7), never
+ * from running fakelab. Each case is one `it`. Refused writes must leave refs, statuses and
+ * comments untouched; accepted ones must be attributed to the token's user.
+ *
+ * Rules used where the reference is silent or ambiguous (marked "assumption" in the why-text):
+ * - internal projects behave like public ones for any signed-in user (reads, comments);
+ * - v3 (8.x) applies the same token validity and scope rules as v4;
+ * - a job token sees its own project and public projects; an internal project outside its
+ *   allowlist may answer either way (both accepted);
+ * - on v3, routes that 8.x did not have answer 404 {"error":"404 Not Found"}; whether the missing
+ *   token/scope is reported first is not specified, so either answer is accepted there;
+ * - ordering follows Grape: token validity and scope first, then (v3, and the CommitStatuses API)
+ *   `authenticate!`, then the project lookup (404 when invisible), then the ability.
+ */
+
+type Dialect = 'v3' | 'v4';
+type Role = 'guest' | 'reporter' | 'developer' | 'maintainer' | 'owner';
+type UserKey = keyof typeof USERS;
+const RANK: Record<Role, number> = { guest: 10, reporter: 20, developer: 30, maintainer: 40, owner: 50 };
+
+const VISIBILITY: Record<ProjectKey, 'private' | 'internal' | 'public'> = { PRIV: 'private', INT: 'internal', PUB: 'public' };
+const MEMBERS: Record<ProjectKey, Partial<Record<UserKey, Role>>> = {
+  PRIV: { dev: 'developer', rep: 'reporter', guest: 'guest' },
+  INT: {},
+  PUB: { dev: 'developer' },
+};
+const PROTECTED: Record<ProjectKey, string[]> = { PRIV: [], INT: [], PUB: ['main'] };
+
+interface Cred {
+  key: string;
+  token: string | null;
+  job?: boolean;
+  user: UserKey | null;
+  scopes: string[];
+  state: 'none' | 'unknown' | 'expired' | 'revoked' | 'valid';
+}
+
+const CREDS: Cred[] = [
+  { key: 'no token', token: null, user: null, scopes: [], state: 'none' },
+  { key: 'unknown token', token: TOKENS.bad, user: null, scopes: [], state: 'unknown' },
+  { key: 'expired api token', token: TOKENS.expired, user: 'dev', scopes: ['api'], state: 'expired' },
+  { key: 'revoked api token', token: TOKENS.revoked, user: 'dev', scopes: ['api'], state: 'revoked' },
+  { key: 'read_api (dev)', token: TOKENS.devReadApi, user: 'dev', scopes: ['read_api'], state: 'valid' },
+  { key: 'read_user (dev)', token: TOKENS.readUser, user: 'dev', scopes: ['read_user'], state: 'valid' },
+  { key: 'read_repository (dev)', token: TOKENS.readRepository, user: 'dev', scopes: ['read_repository'], state: 'valid' },
+  { key: 'api admin', token: TOKENS.admin, user: 'root', scopes: ['api'], state: 'valid' },
+  { key: 'api developer', token: TOKENS.devApi, user: 'dev', scopes: ['api'], state: 'valid' },
+  { key: 'api reporter', token: TOKENS.repApi, user: 'rep', scopes: ['api'], state: 'valid' },
+  { key: 'api guest', token: TOKENS.guestApi, user: 'guest', scopes: ['api'], state: 'valid' },
+  { key: 'api outsider', token: TOKENS.outsiderApi, user: 'outsider', scopes: ['api'], state: 'valid' },
+  { key: 'job token (dev, public project)', token: TOKENS.job, job: true, user: 'dev', scopes: ['api'], state: 'valid' },
+];
+
+type Kind = 'user' | 'version' | 'projects' | 'project' | 'compare' | 'code' | 'read_status' | 'create_status' | 'note' | 'push';
+
+interface Ctx {
+  server: AuthServer;
+  /** The commit each project's routes use (non-merge, has a parent). */
+  sha: Record<ProjectKey, string>;
+  parent: Record<ProjectKey, string>;
+  sequence: Record<ProjectKey, number>;
+  /** Cherry-pick sources for the protected main of the public project, one per dialect. */
+  side: Record<Dialect, string>;
+}
+
+interface Case {
+  n: number;
+  ep: Endpoint;
+  cred: Cred;
+  dialect: Dialect;
+  project?: ProjectKey;
+}
+
+interface Req {
+  path: string;
+  body?: Record<string, unknown>;
+  form?: boolean;
+}
+
+interface Endpoint {
+  key: string;
+  method: 'GET' | 'POST';
+  kind: Kind;
+  project: boolean;
+  /** Exists in GitLab 8.x (v3). */
+  v3: boolean;
+  /** Grape `job_token_allowed`. */
+  job?: boolean;
+  userRoute?: boolean;
+  /** The API calls authenticate! before looking the project up (CommitStatuses). */
+  authFirst?: boolean;
+  /** Writes into the protected `main` of the public project (and only there). */
+  protectedMain?: boolean;
+  /** For pushes into a per-case branch: where that branch starts. */
+  caseBranchAt?: 'tip' | 'parent' | 'sha';
+  /** The status of a granted request when it is not the plain 200/201. */
+  successStatus?(c: Case): number;
+  request(ctx: Ctx, c: Case): Req;
+  /** Assertions on a success answer (status already matched). */
+  success(ctx: Ctx, c: Case, json: any): void | Promise<void>;
+}
+
+const enc = (p: ProjectKey) => encodeURIComponent(PROJECTS[p]);
+const caseBranch = (c: Case) => `auth/c${c.n}`;
+const userOf = (c: Case) => USERS[c.cred.user!];
+const statusRef = (p: ProjectKey) => (p === 'PUB' ? 'feature/login' : 'main');
+const TAG: Record<ProjectKey, string> = { PUB: 'v1.0.0', PRIV: 'v0.1', INT: 'v1.0.0' };
+
+function visibleProjects(cred: Cred): ProjectKey[] {
+  return (['PRIV', 'INT', 'PUB'] as ProjectKey[]).filter((p) => canSee(cred, p) === 'yes');
+}
+
+function expectCommitBy(ctx: Ctx, c: Case, branch: string, json: any): void {
+  const gitdir = ctx.server.gitdir(c.project!);
+  const tip = git(gitdir, 'rev-parse', `refs/heads/${branch}`).trim();
+  expect(json.id, 'the answer is the new tip').to.equal(tip);
+  const u = userOf(c);
+  expect(git(gitdir, 'log', '-1', '--format=%cn/%ce', tip).trim(), 'committer is the token user').to.equal(`${u.name}/${u.email}`);
+  if (c.dialect === 'v4') {
+    expect(json.committer_name).to.equal(u.name);
+    expect(json.committer_email).to.equal(u.email);
+  }
+}
+
+const ENDPOINTS: Endpoint[] = [
+  {
+    key: 'GET /user',
+    method: 'GET',
+    kind: 'user',
+    project: false,
+    v3: true,
+    userRoute: true,
+    request: () => ({ path: '/user' }),
+    success: (ctx, c, json) => {
+      const u = userOf(c);
+      expect({ id: json.id, username: json.username, name: json.name, email: json.email }).to.deep.equal({ id: u.id, username: u.username, name: u.name, email: u.email });
+      if (u.admin) expect(json.is_admin).to.equal(true);
+      else expect(json, 'is_admin only for admins').not.to.have.property('is_admin');
+      expect(json.web_url).to.be.a('string');
+      expect(json.web_url.startsWith(`${ctx.server.url}/`), `web_url ${json.web_url} starts with ${ctx.server.url}`).to.equal(true);
+    },
+  },
+  {
+    key: 'GET /version',
+    method: 'GET',
+    kind: 'version',
+    project: false,
+    v3: true,
+    userRoute: true,
+    request: () => ({ path: '/version' }),
+    success: (_ctx, _c, json) => {
+      expect(json.version).to.be.a('string');
+      expect(json.revision).to.be.a('string');
+    },
+  },
+  {
+    key: 'GET /projects',
+    method: 'GET',
+    kind: 'projects',
+    project: false,
+    v3: true,
+    request: () => ({ path: '/projects?per_page=100' }),
+    success: (_ctx, c, json) => {
+      expect(json).to.be.an('array');
+      const listed = (json as { path_with_namespace: string }[]).map((p) => p.path_with_namespace).sort();
+      const visible = visibleProjects(c.cred).map((p) => PROJECTS[p]).sort();
+      // 8.x's GET /projects listed the caller's projects; the only hard rule is "nothing invisible".
+      if (c.dialect === 'v3') for (const p of listed) expect(visible, 'listed project is visible to the caller').to.include(p);
+      else expect(listed).to.deep.equal(visible);
+    },
+  },
+  {
+    key: 'GET /projects/:id',
+    method: 'GET',
+    kind: 'project',
+    project: true,
+    v3: true,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}` }),
+    success: (_ctx, c, json) => {
+      expect(json.path_with_namespace).to.equal(PROJECTS[c.project!]);
+      expect(json.id).to.be.a('number');
+      if (c.dialect === 'v4') expect(json.visibility).to.equal(VISIBILITY[c.project!]);
+      else expect(json.visibility_level).to.equal({ private: 0, internal: 10, public: 20 }[VISIBILITY[c.project!]]);
+    },
+  },
+  {
+    key: 'GET commits',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: true,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array').that.is.not.empty;
+    },
+  },
+  {
+    key: 'GET commit',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: true,
+    job: true,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}` }),
+    success: (ctx, c, json) => {
+      expect(json.id).to.equal(ctx.sha[c.project!]);
+    },
+  },
+  {
+    key: 'GET commit diff',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: true,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/diff` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array').that.is.not.empty;
+    },
+  },
+  {
+    key: 'GET commit refs',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/refs?per_page=100` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array');
+      expect(json.map((r: { name: string }) => r.name)).to.include('main');
+    },
+  },
+  {
+    key: 'GET commit sequence',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/sequence` }),
+    success: (ctx, c, json) => {
+      expect(json).to.deep.equal({ count: ctx.sequence[c.project!] });
+    },
+  },
+  {
+    key: 'GET commit signature',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    successStatus: (c) => (c.project === 'INT' ? 200 : 404),
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/signature` }),
+    // Only the signed project's commit is signed; the others answer 404 Signature (after the access checks).
+    success: (_ctx, c, json) => {
+      if (c.project === 'INT') expect(json.signature_type).to.equal('PGP');
+      else expect(json).to.deep.equal({ message: '404 Signature Not Found' });
+    },
+  },
+  {
+    key: 'GET commit merge_requests',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    job: true,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/merge_requests` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.deep.equal([]);
+    },
+  },
+  {
+    key: 'GET commit comments',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: true,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/comments` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array');
+    },
+  },
+  {
+    key: 'POST commit comments',
+    method: 'POST',
+    kind: 'note',
+    project: true,
+    v3: true,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/comments`, body: { note: `auth case ${c.n}` } }),
+    success: (_ctx, c, json) => {
+      expect(json.note).to.equal(`auth case ${c.n}`);
+      expect(json.author.username, 'comment author is the token user').to.equal(userOf(c).username);
+      expect(json.author.id).to.equal(userOf(c).id);
+    },
+  },
+  {
+    key: 'GET commit statuses',
+    method: 'GET',
+    kind: 'read_status',
+    project: true,
+    v3: true,
+    authFirst: true,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/statuses` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array');
+    },
+  },
+  {
+    key: 'POST /statuses/:sha',
+    method: 'POST',
+    kind: 'create_status',
+    project: true,
+    v3: true,
+    authFirst: true,
+    request: (ctx, c) => ({
+      path: `/projects/${enc(c.project!)}/statuses/${ctx.sha[c.project!]}`,
+      body: { state: 'success', context: `auth-${c.n}`, ref: statusRef(c.project!), target_url: 'https://ci.example.com/1' },
+      form: c.dialect === 'v3', // as Jenkins sends it
+    }),
+    success: (ctx, c, json) => {
+      expect(json.name).to.equal(`auth-${c.n}`);
+      expect(json.status).to.equal('success');
+      expect(json.sha).to.equal(ctx.sha[c.project!]);
+      expect(json.author.username, 'status author is the token user').to.equal(userOf(c).username);
+    },
+  },
+  {
+    key: 'POST /statuses/:sha on protected ref main',
+    method: 'POST',
+    kind: 'create_status',
+    project: true,
+    v3: true,
+    authFirst: true,
+    protectedMain: true,
+    request: (ctx, c) => ({
+      path: `/projects/${enc(c.project!)}/statuses/${ctx.sha[c.project!]}`,
+      body: { state: 'running', name: `auth-${c.n}`, ref: 'main' },
+      form: c.dialect === 'v3',
+    }),
+    success: (_ctx, c, json) => {
+      expect(json.name).to.equal(`auth-${c.n}`);
+      expect(json.ref).to.equal('main');
+      expect(json.author.username).to.equal(userOf(c).username);
+    },
+  },
+  {
+    key: 'GET compare',
+    method: 'GET',
+    kind: 'compare',
+    project: true,
+    v3: true,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/compare?from=${ctx.parent[c.project!]}&to=${ctx.sha[c.project!]}` }),
+    success: (ctx, c, json) => {
+      expect(json.commits).to.be.an('array').with.lengthOf(1);
+      expect(json.commits[0].id).to.equal(ctx.sha[c.project!]);
+    },
+  },
+  {
+    key: 'GET branches',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: true,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/branches` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array').that.is.not.empty;
+    },
+  },
+  {
+    key: 'GET branch',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: true,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/branches/main` }),
+    success: (_ctx, _c, json) => {
+      expect(json.name).to.equal('main');
+    },
+  },
+  {
+    key: 'GET tags',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: true,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/tags` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array');
+    },
+  },
+  {
+    key: 'GET tag',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: true,
+    successStatus: (c) => (c.project === 'INT' ? 404 : 200),
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/tags/${encodeURIComponent(TAG[c.project!])}` }),
+    // The signed project has no tags: 404 Tag once access is granted.
+    success: (_ctx, c, json) => {
+      if (c.project === 'INT') expect(json).to.deep.equal({ message: '404 Tag Not Found' });
+      else expect(json.name).to.equal(TAG[c.project!]);
+    },
+  },
+  {
+    key: 'POST commits (unprotected branch)',
+    method: 'POST',
+    kind: 'push',
+    project: true,
+    v3: true,
+    caseBranchAt: 'tip',
+    request: (_ctx, c) => {
+      const actions = [{ action: 'create', file_path: `auth/c${c.n}.txt`, content: `case ${c.n}\n` }];
+      const message = `auth case ${c.n}`;
+      const path = `/projects/${enc(c.project!)}/repository/commits`;
+      return c.dialect === 'v3'
+        ? { path, body: { branch_name: caseBranch(c), commit_message: message, actions } }
+        : { path, body: { branch: caseBranch(c), commit_message: message, actions } };
+    },
+    success: (ctx, c, json) => expectCommitBy(ctx, c, caseBranch(c), json),
+  },
+  {
+    key: 'POST commits (protected main)',
+    method: 'POST',
+    kind: 'push',
+    project: true,
+    v3: true,
+    protectedMain: true,
+    request: (_ctx, c) => {
+      const actions = [{ action: 'create', file_path: `auth/main-c${c.n}.txt`, content: `case ${c.n}\n` }];
+      const path = `/projects/${enc(c.project!)}/repository/commits`;
+      return c.dialect === 'v3'
+        ? { path, body: { branch_name: 'main', commit_message: `auth case ${c.n}`, actions } }
+        : { path, body: { branch: 'main', commit_message: `auth case ${c.n}`, actions } };
+    },
+    success: (ctx, c, json) => expectCommitBy(ctx, c, 'main', json),
+  },
+  {
+    key: 'POST cherry_pick (unprotected branch)',
+    method: 'POST',
+    kind: 'push',
+    project: true,
+    v3: true,
+    caseBranchAt: 'parent',
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/cherry_pick`, body: { branch: caseBranch(c) } }),
+    success: (ctx, c, json) => {
+      expectCommitBy(ctx, c, caseBranch(c), json);
+      const gitdir = ctx.server.gitdir(c.project!);
+      expect(git(gitdir, 'log', '-1', '--format=%an', json.id).trim(), 'author stays the original').to.equal(git(gitdir, 'log', '-1', '--format=%an', ctx.sha[c.project!]).trim());
+    },
+  },
+  {
+    key: 'POST cherry_pick (protected main)',
+    method: 'POST',
+    kind: 'push',
+    project: true,
+    v3: true,
+    protectedMain: true,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.side[c.dialect]}/cherry_pick`, body: { branch: 'main' } }),
+    success: (ctx, c, json) => expectCommitBy(ctx, c, 'main', json),
+  },
+  {
+    key: 'POST revert (unprotected branch)',
+    method: 'POST',
+    kind: 'push',
+    project: true,
+    v3: false,
+    caseBranchAt: 'sha',
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/revert`, body: { branch: caseBranch(c) } }),
+    success: (ctx, c, json) => expectCommitBy(ctx, c, caseBranch(c), json),
+  },
+  {
+    key: 'POST revert (protected main)',
+    method: 'POST',
+    kind: 'push',
+    project: true,
+    v3: false,
+    protectedMain: true,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/revert`, body: { branch: 'main' } }),
+    success: (ctx, c, json) => expectCommitBy(ctx, c, 'main', json),
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// The rules (GitLab's, as data): what each case must answer.
+
+interface Outcome {
+  status: number;
+  body?: unknown;
+  /** OAuth-style answer: needs `WWW-Authenticate: Bearer realm=...`. */
+  oauth?: boolean;
+  success?: boolean;
+}
+
+const U401: Outcome = { status: 401, body: { message: '401 Unauthorized' } };
+const EXPIRED: Outcome = {
+  status: 401,
+  oauth: true,
+  body: { error: 'invalid_token', error_description: 'Token is expired. You can either do re-authorization or token refresh.' },
+};
+const REVOKED: Outcome = { status: 401, oauth: true, body: { error: 'invalid_token', error_description: 'Token was revoked. You have to re-authorize from the user.' } };
+const scopeError = (scope: string): Outcome => ({
+  status: 403,
+  body: { error: 'insufficient_scope', error_description: 'The request requires higher privileges than provided by the access token.', scope },
+});
+const F403: Outcome = { status: 403, body: { message: '403 Forbidden' } };
+const PUSH403: Outcome = { status: 403, body: { message: '403 Forbidden - You are not allowed to push into this branch' } };
+const P404: Outcome = { status: 404, body: { message: '404 Project Not Found' } };
+const ROUTE404: Outcome = { status: 404, body: { error: '404 Not Found' } };
+
+function roleOf(cred: Cred, p: ProjectKey): Role | null {
+  if (!cred.user) return null;
+  if (USERS[cred.user].admin) return 'owner';
+  return MEMBERS[p][cred.user] ?? null;
+}
+
+/** Can the caller see the project at all? ('maybe': a job token on an internal project outside its allowlist.) */
+function canSee(cred: Cred, p: ProjectKey): 'yes' | 'no' | 'maybe' {
+  if (cred.user && USERS[cred.user].admin) return 'yes';
+  if (VISIBILITY[p] === 'public') return 'yes';
+  if (cred.job) return p === 'PUB' ? 'yes' : VISIBILITY[p] === 'internal' ? 'maybe' : 'no';
+  if (!cred.user) return 'no';
+  if (VISIBILITY[p] === 'internal') return 'yes';
+  return roleOf(cred, p) ? 'yes' : 'no';
+}
+
+interface Expectation {
+  options: Outcome[];
+  why: string;
+}
+
+/** Token validity, job-token routes, scopes, and v3's "every call needs a token". */
+function credentialOutcome(c: Case): [Outcome, string] | null {
+  const { ep, cred, dialect } = c;
+  if (cred.state === 'unknown') return [U401, 'unknown token (1.3)'];
+  if (cred.state === 'expired') return [EXPIRED, 'expired token (1.3)'];
+  if (cred.state === 'revoked') return [REVOKED, 'revoked token (1.3)'];
+  if (cred.job && dialect === 'v3') return [U401, 'no job tokens on v3 (2.1)'];
+  if (cred.job && !(ep.job && ep.method === 'GET')) return [U401, 'job tokens only on single commit / commit MRs GET (2.1)'];
+  const read = ep.method === 'GET';
+  const accepted = ['api', ...(read ? ['read_api'] : []), ...(read && ep.userRoute ? ['read_user'] : [])];
+  if (cred.token && !cred.scopes.some((s) => accepted.includes(s))) return [scopeError(accepted.join(' ')), `scope ${cred.scopes} not in ${accepted} (2.2)`];
+  if (dialect === 'v3' && !cred.token) return [U401, 'v3: every call needs a token (2.3, 7.7)'];
+  return null;
+}
+
+function accessOutcome(c: Case): Expectation {
+  const { ep, cred } = c;
+  const signedIn = cred.user !== null;
+  const ok: Outcome = { status: ep.successStatus?.(c) ?? (ep.method === 'POST' ? 201 : 200), success: true };
+  switch (ep.kind) {
+    case 'user':
+    case 'version':
+      return signedIn ? { options: [ok], why: 'signed in' } : { options: [U401], why: '/user and /version need authentication (3.3, 3.4)' };
+    case 'projects':
+      return { options: [ok], why: 'list of visible projects' };
+    default:
+  }
+  const p = c.project!;
+  if (ep.authFirst && !signedIn) return { options: [U401], why: 'statuses API calls authenticate! first (2.3)' };
+  const seen = canSee(cred, p);
+  if (seen === 'no') return { options: [P404], why: `${VISIBILITY[p]} project invisible to the caller: 404, never 403 (2.3)` };
+  const role = roleOf(cred, p);
+  const rank = role ? RANK[role] : 0;
+  const isPrivate = VISIBILITY[p] === 'private';
+  let result: Expectation;
+  switch (ep.kind) {
+    case 'project':
+      result = { options: [ok], why: 'GET /projects/:id: any caller who can see it (2.3)' };
+      break;
+    case 'compare':
+      // The reference's 2.3 row says "any member", but GitLab's Repositories API (which holds
+      // compare) runs `authorize! :download_code` first, so it follows the code rule: guests of
+      // a private project get 403.
+      result =
+        isPrivate && rank < RANK.reporter
+          ? { options: [F403], why: 'compare needs download_code: private project code needs Reporter' }
+          : { options: [ok], why: 'GET compare: anyone who can read the code' };
+      break;
+    case 'code':
+      result =
+        isPrivate && rank < RANK.reporter
+          ? { options: [F403], why: 'private project code needs Reporter (2.3)' }
+          : { options: [ok], why: 'may read code (internal: assumption, any signed-in user)' };
+      break;
+    case 'read_status':
+      result =
+        role === 'guest' || (isPrivate && rank < RANK.reporter)
+          ? { options: [F403], why: 'read_commit_status needs Reporter; Guest 403 (2.3)' }
+          : { options: [ok], why: 'may read statuses' };
+      break;
+    case 'create_status':
+      if (rank < RANK.developer) result = { options: [F403], why: 'create_commit_status needs Developer (2.3)' };
+      else if (ep.protectedMain && PROTECTED[p].includes('main') && rank < RANK.maintainer)
+        result = { options: [F403], why: 'status on a protected ref needs push rights to it (2.3)' };
+      else result = { options: [ok], why: 'Developer+' };
+      break;
+    case 'note':
+      if (!signedIn) result = { options: [U401], why: 'no anonymous comments (2.3)' };
+      else if (isPrivate && rank < RANK.reporter) result = { options: [F403], why: 'commenting needs read access to the code (2.3)' };
+      else result = { options: [ok], why: 'may read the code, may comment' };
+      break;
+    case 'push': {
+      const protectedBranch = ep.protectedMain === true && PROTECTED[p].includes('main');
+      if (!signedIn) result = { options: [U401], why: 'anonymous write on a visible project (2.3)' };
+      else if (rank < (protectedBranch ? RANK.maintainer : RANK.developer))
+        result = { options: [PUSH403], why: protectedBranch ? 'protected branch needs Maintainer (2.3)' : 'push needs Developer (2.3)' };
+      else result = { options: [ok], why: 'may push to the branch' };
+      break;
+    }
+    default:
+      throw new Error(`unhandled kind ${ep.kind}`);
+  }
+  if (seen === 'maybe') return { options: [P404, ...result.options], why: `job token on an internal project outside its allowlist (assumption: either) / ${result.why}` };
+  return result;
+}
+
+function expectationFor(c: Case): Expectation {
+  const pre = credentialOutcome(c);
+  if (c.dialect === 'v3' && !c.ep.v3) {
+    return pre
+      ? { options: [pre[0], ROUTE404], why: `route absent in 8.x (7.1); ${pre[1]} (order unspecified)` }
+      : { options: [ROUTE404], why: 'route absent in 8.x (7.1)' };
+  }
+  if (pre) return { options: [pre[0]], why: pre[1] };
+  return accessOutcome(c);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cases, as data.
+
+const CASES: Case[] = [];
+for (const dialect of ['v4', 'v3'] as Dialect[]) {
+  for (const ep of ENDPOINTS) {
+    const projects: (ProjectKey | undefined)[] = !ep.project ? [undefined] : ep.protectedMain ? ['PUB'] : ['PRIV', 'INT', 'PUB'];
+    for (const project of projects) for (const cred of CREDS) CASES.push({ n: CASES.length + 1, ep, cred, dialect, project });
+  }
+}
+
+function describeOutcome(o: Outcome): string {
+  return o.success ? `${o.status} (success)` : `${o.status} ${JSON.stringify(o.body)}`;
+}
+
+async function send(ctx: Ctx, c: Case, req: Req): Promise<{ status: number; text: string; json: any; headers: Headers }> {
+  const headers: Record<string, string> = {};
+  if (c.cred.token) headers[c.cred.job ? 'JOB-TOKEN' : 'PRIVATE-TOKEN'] = c.cred.token;
+  let body: string | undefined;
+  if (req.body) {
+    if (req.form) {
+      headers['Content-Type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(Object.entries(req.body).map(([k, v]) => [k, String(v)])).toString();
+    } else {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(req.body);
+    }
+  }
+  const res = await fetch(`${ctx.server.url}/api/${c.dialect}${req.path}`, { method: c.ep.method, headers, body });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, text, json, headers: res.headers };
+}
+
+async function adminList(ctx: Ctx, path: string): Promise<unknown> {
+  const res = await fetch(`${ctx.server.url}/api/v4${path}`, { headers: { 'PRIVATE-TOKEN': TOKENS.admin } });
+  expect(res.status, `admin GET ${path}`).to.equal(200);
+  return res.json();
+}
+
+interface State {
+  refs: string;
+  statuses: unknown;
+  comments: unknown;
+}
+
+async function snapshot(ctx: Ctx, p: ProjectKey): Promise<State> {
+  const base = `/projects/${enc(p)}/repository/commits/${ctx.sha[p]}`;
+  return {
+    refs: refSnapshot(ctx.server.gitdir(p)),
+    statuses: await adminList(ctx, `${base}/statuses?all=true&per_page=100`),
+    comments: await adminList(ctx, `${base}/comments?per_page=100`),
+  };
+}
+
+describe('auth matrix: every endpoint × credential × dialect against GitLab’s rules', function () {
+  this.timeout(300_000);
+  const ctx = {} as Ctx;
+
+  before(async () => {
+    ctx.server = await startAuthServer({
+      beforeStart: (built) => {
+        ctx.sha = { PUB: built.PUB.commits.docs, PRIV: built.PRIV.commits.edits, INT: built.INT.commits.pgp };
+        ctx.parent = { PUB: built.PUB.commits.tests, PRIV: built.PRIV.commits.root, INT: built.INT.commits.unsigned };
+        ctx.sequence = {} as Ctx['sequence'];
+        for (const p of ['PUB', 'PRIV', 'INT'] as ProjectKey[]) {
+          const gitdir = built[p].gitdir;
+          expect(git(gitdir, 'rev-parse', `${ctx.sha[p]}^`).trim(), `fixture parent of ${p}`).to.equal(ctx.parent[p]);
+          ctx.sequence[p] = Number(git(gitdir, 'rev-list', '--count', ctx.sha[p]).trim());
+        }
+        const pubMain = git(built.PUB.gitdir, 'rev-parse', 'refs/heads/main').trim();
+        ctx.side = {
+          v3: commitAddingFile(built.PUB.gitdir, pubMain, 'side-v3.txt', 'v3 side\n', 'Side commit for v3\n'),
+          v4: commitAddingFile(built.PUB.gitdir, pubMain, 'side-v4.txt', 'v4 side\n', 'Side commit for v4\n'),
+        };
+        setBranch(built.PUB.gitdir, 'side/v3', ctx.side.v3);
+        setBranch(built.PUB.gitdir, 'side/v4', ctx.side.v4);
+        // A branch of its own for every write case that targets an unprotected branch.
+        for (const c of CASES) {
+          if (!c.ep.caseBranchAt || (c.dialect === 'v3' && !c.ep.v3)) continue;
+          const gitdir = built[c.project!].gitdir;
+          const at = c.ep.caseBranchAt === 'tip' ? git(gitdir, 'rev-parse', 'refs/heads/main').trim() : c.ep.caseBranchAt === 'parent' ? ctx.parent[c.project!] : ctx.sha[c.project!];
+          setBranch(gitdir, caseBranch(c), at);
+        }
+      },
+    });
+  });
+
+  after(async () => {
+    await ctx.server?.stop();
+  });
+
+  it(`has ${CASES.length} cases covering ${ENDPOINTS.length} endpoint variants × ${CREDS.length} credentials × 2 dialects`, () => {
+    expect(CASES.length).to.be.greaterThan(1500);
+  });
+
+  for (const dialect of ['v4', 'v3'] as Dialect[]) {
+    describe(dialect, () => {
+      for (const ep of ENDPOINTS) {
+        describe(ep.key, () => {
+          for (const c of CASES.filter((x) => x.dialect === dialect && x.ep === ep)) {
+            const exp = expectationFor(c);
+            const title = `${c.project ? `${PROJECTS[c.project]} (${VISIBILITY[c.project]}) ` : ''}as ${c.cred.key} → ${exp.options.map(describeOutcome).join(' | ')}`;
+            it(title, async () => {
+              const req = ep.request(ctx, c);
+              const write = ep.method === 'POST';
+              const before = write ? await snapshot(ctx, c.project!) : null;
+              const res = await send(ctx, c, req);
+              const label = `${ep.method} /api/${dialect}${req.path} as ${c.cred.key}`;
+              const match = exp.options.find((o) => o.status === res.status && (o.success || isDeepStrictEqual(res.json, o.body)));
+              if (!match) {
+                expect.fail(`${label}\n  expected: ${exp.options.map(describeOutcome).join(' or ')}  [${exp.why}]\n  actual:   ${res.status} ${res.text.slice(0, 400)}`);
+              }
+              if (match.oauth) {
+                const www = res.headers.get('www-authenticate') ?? '';
+                expect(www, `${label}: WWW-Authenticate`).to.match(/^Bearer realm="[^"]*"/);
+                expect(www).to.include('error="invalid_token"');
+              }
+              if (match.success) await ep.success(ctx, c, res.json);
+              if (!write) return;
+              const after = await snapshot(ctx, c.project!);
+              if (!match.success) {
+                expect(after.refs, `${label}: refused write moved no ref`).to.equal(before!.refs);
+                expect(after.statuses, `${label}: refused write left statuses alone`).to.deep.equal(before!.statuses);
+                expect(after.comments, `${label}: refused write left comments alone`).to.deep.equal(before!.comments);
+                return;
+              }
+              // Accepted: exactly the intended change.
+              if (ep.kind === 'push') {
+                const beforeRefs = new Map(before!.refs.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+                const afterRefs = refMap(ctx.server.gitdir(c.project!));
+                const moved = [...new Set([...beforeRefs.keys(), ...afterRefs.keys()])].filter((r) => beforeRefs.get(r) !== afterRefs.get(r));
+                const branch = ep.protectedMain ? 'main' : caseBranch(c);
+                expect(moved, `${label}: only the target branch moved`).to.deep.equal([`refs/heads/${branch}`]);
+                expect(after.statuses).to.deep.equal(before!.statuses);
+              } else {
+                expect(after.refs, `${label}: no ref moved`).to.equal(before!.refs);
+                const grew = ep.kind === 'note' ? ['comments', 'statuses'] : ['statuses', 'comments'];
+                expect((after as any)[grew[0]], `${label}: one more ${grew[0]}`).to.have.lengthOf((before as any)[grew[0]].length + 1);
+                expect((after as any)[grew[1]]).to.deep.equal((before as any)[grew[1]]);
+              }
+            });
+          }
+        });
+      }
+    });
+  }
+
+  describe('credential carriers (2.1)', () => {
+    const basic = (token: string) => `Basic ${Buffer.from(`dev:${token}`).toString('base64')}`;
+    const cases: [string, string, Record<string, string>, number, string | null][] = [
+      ['v4 PRIVATE-TOKEN header', '/api/v4/user', { 'PRIVATE-TOKEN': TOKENS.devApi }, 200, 'dev'],
+      ['v4 Authorization: Bearer', '/api/v4/user', { Authorization: `Bearer ${TOKENS.devApi}` }, 200, 'dev'],
+      ['v4 HTTP Basic with the PAT as password', '/api/v4/user', { Authorization: basic(TOKENS.devApi) }, 200, 'dev'],
+      ['v4 private_token query', `/api/v4/user?private_token=${TOKENS.devApi}`, {}, 200, 'dev'],
+      ['v4 access_token query', `/api/v4/user?access_token=${TOKENS.devApi}`, {}, 200, 'dev'],
+      ['v3 PRIVATE-TOKEN header', '/api/v3/user', { 'PRIVATE-TOKEN': TOKENS.repApi }, 200, 'rep'],
+      ['v3 private_token query', `/api/v3/user?private_token=${TOKENS.repApi}`, {}, 200, 'rep'],
+      ['v3 Authorization: Bearer', '/api/v3/user', { Authorization: `Bearer ${TOKENS.repApi}` }, 200, 'rep'],
+      ['v4 job token as PRIVATE-TOKEN is not a personal token', `/api/v4/user`, { 'PRIVATE-TOKEN': TOKENS.job }, 401, null],
+    ];
+    for (const [name, path, headers, status, username] of cases) {
+      it(name, async () => {
+        const res = await fetch(`${ctx.server.url}${path}`, { headers });
+        const json = await res.json();
+        expect(res.status, JSON.stringify(json)).to.equal(status);
+        if (username) expect(json.username).to.equal(username);
+        else expect(json).to.deep.equal({ message: '401 Unauthorized' });
+      });
+    }
+
+    it('v4 job token in the job_token query on a single commit of its project', async () => {
+      const res = await fetch(`${ctx.server.url}/api/v4/projects/${enc('PUB')}/repository/commits/${ctx.sha.PUB}?job_token=${TOKENS.job}`);
+      expect(res.status).to.equal(200);
+      expect((await res.json()).id).to.equal(ctx.sha.PUB);
+    });
+
+    it('v4 job token in the JOB-TOKEN header on a single commit of a private project it is not scoped to: 404', async () => {
+      const res = await fetch(`${ctx.server.url}/api/v4/projects/${enc('PRIV')}/repository/commits/${ctx.sha.PRIV}`, { headers: { 'JOB-TOKEN': TOKENS.job } });
+      expect(res.status).to.equal(404);
+      expect(await res.json()).to.deep.equal({ message: '404 Project Not Found' });
+    });
+
+    it('HEAD is answered wherever GET is (1.1): HEAD /user with and without a token', async () => {
+      const ok = await fetch(`${ctx.server.url}/api/v4/user`, { method: 'HEAD', headers: { 'PRIVATE-TOKEN': TOKENS.devApi } });
+      expect(ok.status).to.equal(200);
+      expect(await ok.text()).to.equal('');
+      const v3 = await fetch(`${ctx.server.url}/api/v3/user`, { method: 'HEAD', headers: { 'PRIVATE-TOKEN': TOKENS.devApi } });
+      expect(v3.status).to.equal(200);
+      const anonymous = await fetch(`${ctx.server.url}/api/v4/user`, { method: 'HEAD' });
+      expect(anonymous.status).to.equal(401);
+    });
+
+    it('no response body ever carries a token', async () => {
+      for (const token of Object.values(TOKENS)) {
+        for (const path of ['/api/v4/user', '/api/v3/user', `/api/v4/projects/${enc('PUB')}/repository/commits/${ctx.sha.PUB}`]) {
+          const res = await fetch(`${ctx.server.url}${path}?private_token=${token}`);
+          expect(await res.text()).not.to.include(token);
+        }
+      }
+    });
+  });
+});
+
+describe('auth matrix covers the route table', () => {
+  // Every row of src/http/routes.ts, in every dialect it has, is one of the matrix's endpoints (and
+  // the matrix's v3 column agrees with the table): a route added to the table without a row here fails.
+  const anything: any = new Proxy({}, { get: () => new Proxy({}, { get: () => 'x' }) });
+  const requested = ENDPOINTS.map((ep) => {
+    const req = ep.request(anything, { n: 1, project: 'PUB', cred: { user: 'dev' } } as any);
+    return { ep, path: req.path.split('?')[0] };
+  });
+  for (const route of ROUTES) {
+    const pattern = new RegExp(`^${route.path.replace(/:[a-z_]+/g, '[^/]+')}$`);
+    const dialects = (['v4', 'v3'] as const).filter((d) => route[d]);
+    it(`${route.method} ${route.path} (${dialects.join(', ')})`, () => {
+      const rows = requested.filter((r) => r.ep.method === route.method && pattern.test(r.path));
+      expect(rows, 'a matrix row requests this route').to.not.be.empty;
+      for (const { ep } of rows) expect(ep.v3, `${ep.key}: the matrix's v3 column`).to.equal(route.v3 !== undefined);
+    });
+  }
+});
