@@ -1,11 +1,12 @@
 import type { PipelineSummary } from '../ci/statuses.js';
 import type { NoteRow, StatusRow } from '../store/sidecar.js';
 import type { UserDirectory } from '../users.js';
-import { type Dialect, type PipelineView, type Urls, userBasic } from './entities.js';
+import { type Dialect, type Urls, userBasic } from './entities.js';
+import type { NoteEntity, PipelineBasicEntity, StatusEntity } from './wire.js';
 
 /** GitLab's CommitStatus entity (v3 has no pipeline_id). */
-export function statusEntity(row: StatusRow, users: UserDirectory, urls: Urls, dialect: Dialect): Record<string, unknown> {
-  const out: Record<string, unknown> = {
+export function statusEntity(row: StatusRow, users: UserDirectory, urls: Urls, dialect: Dialect): StatusEntity {
+  const out: StatusEntity = {
     id: row.id,
     sha: row.sha,
     ref: row.ref,
@@ -25,7 +26,7 @@ export function statusEntity(row: StatusRow, users: UserDirectory, urls: Urls, d
 }
 
 /** GitLab's PipelineBasic, as `last_pipeline` of a commit. */
-export function pipelineView(summary: PipelineSummary, projectId: number, projectPath: string, urls: Urls): PipelineView {
+export function pipelineView(summary: PipelineSummary, projectId: number, projectPath: string, urls: Urls): PipelineBasicEntity {
   const p = summary.pipeline;
   return {
     id: p.id,
@@ -42,7 +43,7 @@ export function pipelineView(summary: PipelineSummary, projectId: number, projec
 }
 
 /** GitLab's CommitNote entity. */
-export function noteEntity(row: NoteRow, users: UserDirectory, urls: Urls): Record<string, unknown> {
+export function noteEntity(row: NoteRow, users: UserDirectory, urls: Urls): NoteEntity {
   return {
     note: row.note,
     path: row.path,

@@ -1,12 +1,15 @@
 import type { FileDiff } from '../git/index.js';
 import type { Dialect } from './entities.js';
+import type { DiffEntity, DiffV3Entity } from './wire.js';
 
 /**
  * GitLab's Diff entity. v4: hunks only (from the first '@@') unless `unidiff` asks for the
  * `---`/`+++` lines too, plus collapsed/too_large/generated_file; v3 (8.x): always with the
  * `---`/`+++` lines, and only the original eight keys.
  */
-export function diffEntity(file: FileDiff, dialect: Dialect, unidiff = false): Record<string, unknown> {
+export function diffEntity(file: FileDiff, dialect: 'v4', unidiff?: boolean): DiffEntity;
+export function diffEntity(file: FileDiff, dialect: 'v3'): DiffV3Entity;
+export function diffEntity(file: FileDiff, dialect: Dialect, unidiff = false): DiffEntity | DiffV3Entity {
   const withHeader = dialect === 'v3' || unidiff;
   const diff = withHeader && file.body.startsWith('@@') ? file.header + file.body : file.body;
   const common = {

@@ -1,6 +1,7 @@
 import type { Commit, CommitStats } from '../git/index.js';
 import type { User } from '../users.js';
 import { fullTitle, gitDate, legacyTitle, parseTrailers } from './format.js';
+import type { CommitDetailEntity, CommitDetailV3Entity, CommitEntity, CommitV3Entity, CurrentUserEntity, PipelineBasicEntity, ProjectEntity, ProjectV3Entity, UserBasicEntity } from './wire.js';
 
 export type Dialect = 'v3' | 'v4';
 
@@ -37,7 +38,7 @@ export interface CommitOptions {
 }
 
 /** v4 `Commit` (lists, compare items) and, with `stats`, `CommitWithStats`. */
-export function commitV4(commit: Commit, projectPath: string, urls: Urls, opts: CommitOptions = {}): Record<string, unknown> {
+export function commitV4(commit: Commit, projectPath: string, urls: Urls, opts: CommitOptions = {}): CommitEntity {
   const trailers = opts.trailers ? parseTrailers(commit.message) : [];
   const last: Record<string, string> = {};
   const extended: Record<string, string[]> = {};
@@ -45,7 +46,7 @@ export function commitV4(commit: Commit, projectPath: string, urls: Urls, opts: 
     last[key] = value;
     (extended[key] ??= []).push(value);
   }
-  const out: Record<string, unknown> = {
+  const out: CommitEntity = {
     id: commit.oid,
     short_id: commit.oid.slice(0, 8),
     created_at: gitDate(commit.committer),
@@ -66,40 +67,28 @@ export function commitV4(commit: Commit, projectPath: string, urls: Urls, opts: 
   return out;
 }
 
-export interface PipelineView {
-  id: number;
-  iid: number;
-  project_id: number;
-  sha: string;
-  ref: string;
-  status: string;
-  source: string;
-  created_at: string;
-  updated_at: string;
-  web_url: string;
-}
-
 /** v4 `CommitDetail`: Commit plus stats (when asked), status, project_id, last_pipeline. */
 export function commitDetailV4(
   commit: Commit,
   project: { id: number; path: string },
   urls: Urls,
   stats: CommitStats | null,
-  pipeline: PipelineView | null,
-): Record<string, unknown> {
-  const base = commitV4(commit, project.path, urls);
-  const out: Record<string, unknown> = { ...base };
-  delete out.web_url;
-  if (stats) out.stats = { ...stats };
-  out.status = pipeline?.status ?? null;
-  out.project_id = project.id;
-  out.last_pipeline = pipeline;
-  out.web_url = base.web_url;
-  return out;
+  pipeline: PipelineBasicEntity | null,
+): CommitDetailEntity {
+  // GitLab's order: the Commit fields, then stats, status, project_id, last_pipeline, web_url last.
+  const { web_url, ...fields } = commitV4(commit, project.path, urls);
+  return {
+    ...fields,
+    ...(stats ? { stats: { ...stats } } : {}),
+    status: pipeline?.status ?? null,
+    project_id: project.id,
+    last_pipeline: pipeline,
+    web_url,
+  };
 }
 
 /** v3 (GitLab 8.x) `RepoCommit`: the thin list entity. */
-export function commitV3(commit: Commit): Record<string, unknown> {
+export function commitV3(commit: Commit): CommitV3Entity {
   return {
     id: commit.oid,
     short_id: commit.oid.slice(0, 11),
@@ -112,7 +101,7 @@ export function commitV3(commit: Commit): Record<string, unknown> {
 }
 
 /** v3 `RepoCommitDetail`. */
-export function commitDetailV3(commit: Commit, stats: CommitStats | null, status: string | null): Record<string, unknown> {
+export function commitDetailV3(commit: Commit, stats: CommitStats | null, status: string | null): CommitDetailV3Entity {
   return {
     ...commitV3(commit),
     committed_date: gitDate(commit.committer),
@@ -123,7 +112,7 @@ export function commitDetailV3(commit: Commit, stats: CommitStats | null, status
   };
 }
 
-export function projectV4(p: ProjectView, urls: Urls): Record<string, unknown> {
+export function projectV4(p: ProjectView, urls: Urls): ProjectEntity {
   const web = urls.project(p.path);
   const host = new URL(urls.base).host;
   return {
@@ -131,7 +120,7 @@ export function projectV4(p: ProjectView, urls: Urls): Record<string, unknown> {
     description: p.description,
     name: p.name,
     name_with_namespace: `${p.namespace.name} / ${p.name}`,
-    path: p.path.split('/').pop(),
+    path: p.path.split('/').pop()!,
     path_with_namespace: p.path,
     created_at: p.created_at,
     default_branch: p.default_branch,
@@ -153,9 +142,9 @@ export function projectV4(p: ProjectView, urls: Urls): Record<string, unknown> {
   };
 }
 
-export function projectV3(p: ProjectView, urls: Urls): Record<string, unknown> {
+export function projectV3(p: ProjectView, urls: Urls): ProjectV3Entity {
   const v4 = projectV4(p, urls);
-  const level = { private: 0, internal: 10, public: 20 }[p.visibility];
+  const level = ({ private: 0, internal: 10, public: 20 } as const)[p.visibility];
   return {
     id: p.id,
     description: p.description,
@@ -181,7 +170,7 @@ export function projectV3(p: ProjectView, urls: Urls): Record<string, unknown> {
   };
 }
 
-export function userBasic(user: User, urls: Urls): Record<string, unknown> {
+export function userBasic(user: User, urls: Urls): UserBasicEntity {
   return {
     id: user.id,
     username: user.username,
@@ -194,8 +183,8 @@ export function userBasic(user: User, urls: Urls): Record<string, unknown> {
 }
 
 /** `GET /user`: the token's own user (UserPublic, plus is_admin for admins). */
-export function currentUser(user: User, urls: Urls, dialect: Dialect): Record<string, unknown> {
-  const base = {
+export function currentUser(user: User, urls: Urls, dialect: Dialect): CurrentUserEntity {
+  const base: CurrentUserEntity = {
     ...userBasic(user, urls),
     created_at: user.createdAt,
     bio: '',
@@ -228,6 +217,6 @@ export function currentUser(user: User, urls: Urls, dialect: Dialect): Record<st
     private_profile: false,
     commit_email: user.email,
   };
-  if (dialect === 'v3') delete (base as Record<string, unknown>).locked;
+  if (dialect === 'v3') delete base.locked;
   return user.admin ? { ...base, is_admin: true } : base;
 }

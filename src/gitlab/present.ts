@@ -8,7 +8,8 @@ import { commitDetailV3, commitDetailV4, commitV3, commitV4, currentUser, type D
 import { type BranchFacts, branchV3, branchV4, tagV3, tagV4 } from './refs.js';
 import { versionEntity } from './version.js';
 
-type Entity = Record<string, unknown>;
+import type * as Wire from './wire.js';
+
 interface ProjectRef {
   id: number;
   path: string;
@@ -20,16 +21,40 @@ interface ProjectRef {
  */
 export interface Presenter {
   readonly urls: Urls;
-  commit(commit: Commit, project: ProjectRef, options?: { trailers?: boolean; stats?: CommitStats | null }): Entity;
-  commitDetail(commit: Commit, project: ProjectRef, stats: CommitStats | null, pipeline: PipelineSummary | null): Entity;
-  diff(file: FileDiff, unidiff: boolean): Entity;
-  project(view: ProjectView): Entity;
-  branch(branch: BranchFacts, project: ProjectRef): Entity;
-  tag(tag: TagInfo, project: ProjectRef): Entity;
-  status(row: StatusRow, users: UserDirectory): Entity;
-  note(row: NoteRow, users: UserDirectory): Entity;
-  currentUser(user: User): Entity;
-  version(): Entity;
+  commit(commit: Commit, project: ProjectRef, options?: { trailers?: boolean; stats?: CommitStats | null }): Wire.CommitEntity | Wire.CommitV3Entity;
+  commitDetail(commit: Commit, project: ProjectRef, stats: CommitStats | null, pipeline: PipelineSummary | null): Wire.CommitDetailEntity | Wire.CommitDetailV3Entity;
+  diff(file: FileDiff, unidiff: boolean): Wire.DiffEntity | Wire.DiffV3Entity;
+  /** A comparison's commits (oldest first) and diffs; v4 links its page, v3 had none. */
+  compare(comparison: Comparison, project: ProjectRef, unidiff: boolean): Wire.CompareEntity<Wire.CommitEntity | Wire.CommitV3Entity, Wire.DiffEntity | Wire.DiffV3Entity>;
+  project(view: ProjectView): Wire.ProjectEntity | Wire.ProjectV3Entity;
+  branch(branch: BranchFacts, project: ProjectRef): Wire.BranchEntity | Wire.BranchV3Entity;
+  tag(tag: TagInfo, project: ProjectRef): Wire.TagEntity | Wire.TagV3Entity;
+  status(row: StatusRow, users: UserDirectory): Wire.StatusEntity;
+  note(row: NoteRow, users: UserDirectory): Wire.NoteEntity;
+  currentUser(user: User): Wire.CurrentUserEntity;
+  version(): Wire.VersionEntity;
+}
+
+/** What a compare answers about: the revisions as asked, and what the git facade found. */
+export interface Comparison {
+  from: string;
+  to: string;
+  commits: Commit[];
+  files: FileDiff[];
+  /** The diff was cut at GitLab's limits. */
+  overflow: boolean;
+  sameCommit: boolean;
+}
+
+/** Compare's body: `commit` is the newest of `commits`. */
+function compareEntity<C, D>(c: Comparison, commit: (c: Commit) => C, diff: (f: FileDiff) => D): Wire.CompareEntity<C, D> {
+  return {
+    commit: c.commits.length > 0 ? commit(c.commits[c.commits.length - 1]) : null,
+    commits: c.commits.map(commit),
+    diffs: c.files.map(diff),
+    compare_timeout: c.overflow,
+    compare_same_ref: c.sameCommit,
+  };
 }
 
 function v4(urls: Urls): Presenter {
@@ -38,6 +63,10 @@ function v4(urls: Urls): Presenter {
     commit: (c, project, options = {}) => commitV4(c, project.path, urls, { trailers: options.trailers, stats: options.stats ?? null }),
     commitDetail: (c, project, stats, pipeline) => commitDetailV4(c, project, urls, stats, pipeline ? pipelineView(pipeline, project.id, project.path, urls) : null),
     diff: (file, unidiff) => diffEntity(file, 'v4', unidiff),
+    compare: (c, project, unidiff) => ({
+      ...compareEntity(c, (commit) => commitV4(commit, project.path, urls), (file) => diffEntity(file, 'v4', unidiff)),
+      web_url: `${urls.project(project.path)}/-/compare/${c.from}...${c.to}`,
+    }),
     project: (view) => projectV4(view, urls),
     branch: (branch, project) => branchV4(branch, project.path, urls),
     tag: (tag, project) => tagV4(tag, project.path, urls),
@@ -55,6 +84,7 @@ function v3(urls: Urls): Presenter {
     commitDetail: (c, _project, stats, pipeline) => commitDetailV3(c, stats, pipeline?.status ?? null),
     // GitLab 8.x always sent the ---/+++ lines.
     diff: (file) => diffEntity(file, 'v3'),
+    compare: (c) => compareEntity(c, commitV3, (file) => diffEntity(file, 'v3')),
     project: (view) => projectV3(view, urls),
     branch: (branch) => branchV3(branch),
     tag: (tag) => tagV3(tag),

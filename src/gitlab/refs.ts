@@ -1,6 +1,7 @@
 import type { Commit, TagInfo } from '../git/index.js';
 import { commitV4, type Urls } from './entities.js';
 import { gitDate } from './format.js';
+import type { BranchEntity, BranchV3Entity, RefCommitV3Entity, TagEntity, TagV3Entity } from './wire.js';
 
 /** What a branch entity says about a branch, decided by the caller (access policy, merge state). */
 export interface BranchFacts {
@@ -14,7 +15,7 @@ export interface BranchFacts {
 }
 
 /** The thin commit hash 8.x put inside branches and tags. */
-function legacyRefCommit(c: Commit): Record<string, unknown> {
+function legacyRefCommit(c: Commit): RefCommitV3Entity {
   return {
     id: c.oid,
     message: c.message,
@@ -28,7 +29,7 @@ function legacyRefCommit(c: Commit): Record<string, unknown> {
   };
 }
 
-export function branchV4(b: BranchFacts, projectPath: string, urls: Urls): Record<string, unknown> {
+export function branchV4(b: BranchFacts, projectPath: string, urls: Urls): BranchEntity {
   return {
     name: b.name,
     commit: commitV4(b.commit, projectPath, urls),
@@ -42,11 +43,11 @@ export function branchV4(b: BranchFacts, projectPath: string, urls: Urls): Recor
   };
 }
 
-export function branchV3(b: BranchFacts): Record<string, unknown> {
+export function branchV3(b: BranchFacts): BranchV3Entity {
   return { name: b.name, commit: legacyRefCommit(b.commit), merged: false, protected: b.isProtected, developers_can_push: false, developers_can_merge: false };
 }
 
-export function tagV4(tag: TagInfo, projectPath: string, urls: Urls): Record<string, unknown> {
+export function tagV4(tag: TagInfo, projectPath: string, urls: Urls): TagEntity {
   const annotated = tag.annotation;
   return {
     name: tag.name,
@@ -59,6 +60,6 @@ export function tagV4(tag: TagInfo, projectPath: string, urls: Urls): Record<str
   };
 }
 
-export function tagV3(tag: TagInfo): Record<string, unknown> {
+export function tagV3(tag: TagInfo): TagV3Entity {
   return { name: tag.name, message: tag.annotation?.message.replace(/\n$/, '') ?? null, commit: tag.commit ? legacyRefCommit(tag.commit) : null, release: null };
 }

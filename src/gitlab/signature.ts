@@ -1,10 +1,12 @@
+import type { SignatureEntity } from './wire.js';
+
 /**
  * GitLab's CommitSignature for a signed commit. fakelab has no keys to verify against, so every
  * signature is "unverified"; what can be read from the signature itself (its type and, for
  * OpenPGP, the issuer key id) is filled in.
  */
-export function signatureEntity(armored: string): Record<string, unknown> | null {
-  const base = { verification_status: 'unverified', commit_source: 'gitaly' };
+export function signatureEntity(armored: string): SignatureEntity | null {
+  const base = { verification_status: 'unverified', commit_source: 'gitaly' } as const;
   if (armored.includes('-----BEGIN PGP SIGNATURE-----')) {
     const keyId = pgpIssuerKeyId(armored);
     return {

@@ -1,4 +1,5 @@
 import type { Dialect } from './entities.js';
+import type { VersionEntity } from './wire.js';
 
 /** The GitLab release fakelab answers as: a modern one on v4, the last 8.x on v3. */
 const VERSIONS = {
@@ -7,7 +8,7 @@ const VERSIONS = {
 } as const;
 
 /** `GET /version`. */
-export function versionEntity(dialect: Dialect): Record<string, unknown> {
+export function versionEntity(dialect: Dialect): VersionEntity {
   if (dialect === 'v3') return { ...VERSIONS.v3 };
   return {
     ...VERSIONS.v4,

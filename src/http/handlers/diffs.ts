@@ -34,29 +34,19 @@ async function comparison(ctx: HandlerContext, p: CompareParams) {
   return ctx.project.repo.compare(p.from, p.to, p.straight);
 }
 
-function compareBody(ctx: HandlerContext, p: CompareParams, found: NonNullable<Awaited<ReturnType<typeof comparison>>>): Record<string, unknown> {
-  const { commits, diff, sameCommit } = found;
-  return {
-    commit: commits.length > 0 ? ctx.present.commit(commits[commits.length - 1], ctx.project) : null,
-    commits: commits.map((c) => ctx.present.commit(c, ctx.project)),
-    diffs: diff.files.map((f) => ctx.present.diff(f, p.unidiff)),
-    compare_timeout: diff.overflow,
-    compare_same_ref: sameCommit,
-  };
-}
-
 /** GET compare (v4): 404 Ref Not Found when either side does not resolve. */
 export async function compare(ctx: HandlerContext, p: CompareParams): Promise<Reply> {
   const found = await comparison(ctx, p);
   if (!found) throw notFound('Ref');
-  return { body: { ...compareBody(ctx, p, found), web_url: `${ctx.urls.project(ctx.project.path)}/-/compare/${p.from}...${p.to}` } };
+  return { body: ctx.present.compare({ from: p.from, to: p.to, commits: found.commits, files: found.diff.files, overflow: found.diff.overflow, sameCommit: found.sameCommit }, ctx.project, p.unidiff) };
 }
 
 /** GET compare (v3): GitLab 8.x answered an unknown side with an empty comparison. */
 export async function compareV3(ctx: HandlerContext, p: CompareParams): Promise<Reply> {
   const found = await comparison(ctx, p);
-  if (!found) return { body: { commit: null, commits: [], diffs: [], compare_timeout: false, compare_same_ref: false } };
-  return { body: compareBody(ctx, p, found) };
+  const none = { commits: [], files: [], overflow: false, sameCommit: false };
+  const answer = found ? { commits: found.commits, files: found.diff.files, overflow: found.diff.overflow, sameCommit: found.sameCommit } : none;
+  return { body: ctx.present.compare({ from: p.from, to: p.to, ...answer }, ctx.project, p.unidiff) };
 }
 
 /** GET commits/:sha/signature. */
