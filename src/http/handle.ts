@@ -7,7 +7,7 @@ import type { Urls } from '../gitlab/entities.js';
 import type { Project } from '../projects/registry.js';
 import { context, findProject, type Services } from './context.js';
 import { type PageWindow, pageWindow, setPaginationHeaders } from './pagination.js';
-import type { ParamParser } from './params.js';
+import type { ParamParser, ParamSpecs, Parsed } from './params.js';
 
 /** What a handler answers: a status (200 by default), a JSON body, and for lists the page it is. */
 export interface Reply {
@@ -43,11 +43,25 @@ export interface Endpoint {
   run: (ctx: HandlerContext, params: Record<string, unknown>) => Promise<Reply>;
 }
 
+/**
+ * A handler that reads parameters the parser does not produce (a missing or mistyped one) is a
+ * compile error at its row of the route table: endpoint() then returns this instead of an Endpoint.
+ */
+export interface ParamsMismatch<Produced, Read> {
+  error: 'the handler reads parameters this parser does not produce';
+  produced: Produced;
+  read: Read;
+}
+
 /** One dialect's implementation of a route: its declared parameters and its handler. */
-// The handler declares the parameters it reads; the parser in the route table produces them.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function endpoint(parser: ParamParser<any>, run: (ctx: HandlerContext, params: any) => Promise<Reply>, source: 'query' | 'all' = 'query'): Endpoint {
-  return { parse: parser, source, run: run as Endpoint['run'] };
+// T comes from the parser alone and A from the handler alone (inferring both from one type
+// parameter makes TypeScript fall back to the constraint); the return type then checks A against T.
+export function endpoint<T extends ParamSpecs, A>(
+  parser: ParamParser<T>,
+  run: (ctx: HandlerContext, params: A) => Promise<Reply>,
+  source: 'query' | 'all' = 'query',
+): [Parsed<T>] extends [A] ? Endpoint : ParamsMismatch<Parsed<T>, A> {
+  return { parse: parser, source, run: run as Endpoint['run'] } as Endpoint as [Parsed<T>] extends [A] ? Endpoint : ParamsMismatch<Parsed<T>, A>;
 }
 
 export interface Route {
