@@ -8,7 +8,7 @@ import { JsonSidecarStore } from '../../src/store/sidecar.js';
 import { administrator, type User } from '../../src/users.js';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
 import { gitLines } from '../support/git.js';
-import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 import { expectPagination, type Json, pagePosition, type Reply, type RequestOptions, send as sendTo } from '../support/http.js';
 
 

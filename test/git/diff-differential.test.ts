@@ -15,10 +15,10 @@
  * removed before comparing (GitFileDiff.header in support/patch-oracle.ts).
  */
 import { expect } from 'chai';
-import { cpSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ensureGenerated, GENERATED_GITDIR, GENERATED_PROJECT, GENERATED_ROOT } from '../support/generated.js';
-import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
+import { buildNamedFixture, packedTwin, removeDir, tempDir } from '../support/fixtures.js';
 import { EMPTY_TREE, fastImport, git, gitLines } from '../support/git.js';
 import { mapLimit } from '../support/oracle.js';
 import {
@@ -187,10 +187,7 @@ describe('differential: commit diff (GET .../commits/:sha/diff) vs git diff-tree
     for (const f of FIXTURES) {
       const built = await buildNamedFixture(f.fixture, reposDir);
       gitdirs.set(f.project, built.gitdir);
-      const packed = path.join(reposDir, 'packed', `${f.fixture}.git`);
-      cpSync(built.gitdir, packed, { recursive: true });
-      git(packed, 'repack', '-adq');
-      gitdirs.set(`packed/${f.fixture}`, packed);
+      gitdirs.set(`packed/${f.fixture}`, packedTwin(built.gitdir, reposDir, `packed/${f.fixture}`));
     }
     gitdirs.set(EXTRA_PROJECT, buildExtraShapes(reposDir));
     await ensureGenerated();

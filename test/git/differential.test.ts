@@ -4,12 +4,9 @@
  * `git repack -adq` (one pack), so both storage forms are read.
  */
 import { expect } from 'chai';
-import { cpSync } from 'node:fs';
-import path from 'node:path';
-import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
+import { buildNamedFixture, packedTwin, removeDir, tempDir } from '../support/fixtures.js';
 import {
   type CommitFacts,
-  git,
   gitCount,
   gitLines,
   gitLogCommand,
@@ -124,11 +121,7 @@ describe('differential: fixtures vs git', function () {
     for (const f of FIXTURES) {
       const built = await buildNamedFixture(f.fixture, reposDir);
       gitdirs.set(f.project, built.gitdir);
-      // The packed twin: the same objects, all in one pack.
-      const packed = path.join(reposDir, 'packed', `${f.fixture}.git`);
-      cpSync(built.gitdir, packed, { recursive: true });
-      git(packed, 'repack', '-adq');
-      gitdirs.set(`packed/${f.fixture}`, packed);
+      gitdirs.set(`packed/${f.fixture}`, packedTwin(built.gitdir, reposDir, `packed/${f.fixture}`));
     }
     server = await startTestServer({ reposDir });
   });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { cpSync, readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { startServer } from '../../src/index.js';
 import { ProjectRegistry } from '../../src/projects/registry.js';
 import { FakelabServer } from '../../src/server.js';
 import { JsonSidecarStore } from '../../src/store/sidecar.js';
-import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
+import { buildNamedFixture, packedTwin, removeDir, tempDir } from '../support/fixtures.js';
 import { git } from '../support/git.js';
 
 const TOKEN = 'lifecycle-admin-token';
@@ -89,14 +89,12 @@ describe('server lifecycle: close() gives back everything start() took', () => {
     dataDir = path.join(root, 'data');
     // hello-world stays loose; a packed copy of it and a packed edge-cases (with a
     // commit-graph, which the preload reads too) make requests and the preload open pack fds.
-    await buildNamedFixture('hello-world', reposDir);
-    await buildNamedFixture('edge-cases', reposDir);
-    cpSync(path.join(reposDir, 'demo/hello-world.git'), path.join(reposDir, 'packed/hello-world.git'), { recursive: true });
-    for (const project of packedRepos) {
-      const gitdir = path.join(reposDir, `${project}.git`);
-      git(gitdir, 'repack', '-adq');
-      git(gitdir, 'commit-graph', 'write', '--reachable');
-    }
+    const hello = await buildNamedFixture('hello-world', reposDir);
+    const edge = await buildNamedFixture('edge-cases', reposDir);
+    packedTwin(hello.gitdir, reposDir, 'packed/hello-world', { commitGraph: true });
+    // edge-cases itself is packed in place (the twin helper copies; here the original is wanted).
+    git(edge.gitdir, 'repack', '-adq');
+    git(edge.gitdir, 'commit-graph', 'write', '--reachable');
     edgeMain = git(path.join(reposDir, 'fakelab/edge-cases.git'), 'rev-parse', 'main').trim();
   });
 

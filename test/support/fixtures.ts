@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildFixture, loadFixture, type BuiltRepository, type Fixture } from '../../src/fixtures/builder.js';
+import { git } from './git.js';
 
 /** The repository's fixtures/ folder (tests run from dist/test/...). */
 export const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../fixtures');
@@ -18,6 +19,19 @@ export function removeDir(dir: string): void {
 /** Builds fixtures/<name>.yaml into `reposDir`. */
 export async function buildNamedFixture(name: string, reposDir: string): Promise<BuiltRepository> {
   return buildFixture(await loadFixture(path.join(fixturesDir, `${name}.yaml`)), reposDir);
+}
+
+/**
+ * The packed twin of a repository: a copy at `<reposDir>/<project>.git` with the same objects,
+ * all in one pack (`git repack -adq`), and with `commitGraph` a commit-graph file as well, so
+ * that a test reads both storage forms. Returns the twin's gitdir.
+ */
+export function packedTwin(gitdir: string, reposDir: string, project: string, options: { commitGraph?: boolean } = {}): string {
+  const twin = path.join(reposDir, `${project}.git`);
+  cpSync(gitdir, twin, { recursive: true });
+  git(twin, 'repack', '-adq');
+  if (options.commitGraph) git(twin, 'commit-graph', 'write', '--reachable');
+  return twin;
 }
 
 /** `count` commits on main of project `projectPath`, labelled c0..c<count-1>, each rewriting counter.txt. */
