@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { GitLabError, internalError } from '../errors.js';
 import { CorruptFileError } from '../util/atomic-file.js';
 import type { Logger } from 'pino';
+import { sendJson } from './json.js';
 
 /** Turns anything thrown into GitLab's exact body; never a stack trace. */
 export function errorHandler(logger: Logger) {
@@ -24,6 +25,6 @@ export function errorHandler(logger: Logger) {
     }
     if (res.headersSent) return;
     for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-    res.status(error.status).json(error.body);
+    sendJson(res, error.status, error.body);
   };
 }

@@ -7,6 +7,7 @@ import type { Urls } from '../gitlab/entities.js';
 import type { Project } from '../projects/registry.js';
 import { context, findProject, type Services } from './context.js';
 import { type PageWindow, pageWindow, setPaginationHeaders } from './pagination.js';
+import { sendJson } from './json.js';
 import type { ParamParser, ParamSpecs, Parsed } from './params.js';
 
 /** What a handler answers: a status (200 by default), a JSON body, and for lists the page it is. */
@@ -135,7 +136,7 @@ export function handle(route: Route, dialect: Dialect, implementation: Endpoint,
         baseUrl,
       });
     }
-    res.status(reply.status ?? 200).json(reply.body);
+    sendJson(res, reply.status ?? 200, reply.body);
   };
 }
 

@@ -1,0 +1,19 @@
+import type { Response } from 'express';
+
+/**
+ * Writes a JSON answer with `Content-Type: application/json` and nothing after it, as GitLab
+ * does: python-gitlab before 3.14 compares the header with `==` and cannot read any object
+ * otherwise. Express's res.json/res.send always append `; charset=utf-8`, so the body is
+ * written here (UTF-8, which is JSON's encoding anyway).
+ */
+export function sendJson(res: Response, status: number, body: unknown): void {
+  res.statusCode = status;
+  if (status === 204 || status === 304) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body) ?? '';
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
