@@ -3,7 +3,7 @@ import type { Response } from 'express';
 /**
  * Writes a JSON answer with `Content-Type: application/json` and nothing after it, as GitLab
  * does: python-gitlab before 3.14 compares the header with `==` and cannot read any object
- * otherwise. Express's res.json/res.send always append `; charset=utf-8`, so the body is
+ * otherwise. Express's res.json/res.send always append a charset parameter, so the body is
  * written here (UTF-8, which is JSON's encoding anyway).
  */
 export function sendJson(res: Response, status: number, body: unknown): void {
