@@ -1,4 +1,5 @@
 import { apiError, notFound } from '../errors.js';
+import { isBlank } from '../util/presence.js';
 import type { Project } from '../projects/registry.js';
 import type { PipelineRow, SidecarStore, StatusRow } from '../store/sidecar.js';
 import type { User } from '../users.js';
@@ -158,12 +159,19 @@ function validateLengths(input: PostStatus): void {
   const errors: Record<string, string[]> = {};
   if (input.targetUrl !== undefined) {
     if (!isHttpUrl(input.targetUrl)) errors.target_url = ['is blocked: Only allowed schemes are http, https'];
-    else if (input.targetUrl.length > MAX_FIELD) errors.target_url = [`is too long (maximum is ${MAX_FIELD} characters)`];
+    else if (characters(input.targetUrl) > MAX_FIELD) errors.target_url = [`is too long (maximum is ${MAX_FIELD} characters)`];
   }
+  // CommitStatus validates the name's presence: "" or blanks (not null, which means "default").
+  if (input.name !== undefined && isBlank(input.name)) errors.name = ["can't be blank"];
   for (const [key, value] of [['ref', input.ref], ['name', input.name], ['description', input.description]] as const) {
-    if (value !== undefined && value.length > MAX_FIELD) errors[key] = [`is too long (maximum is ${MAX_FIELD} characters)`];
+    if (value !== undefined && characters(value) > MAX_FIELD) errors[key] = [`is too long (maximum is ${MAX_FIELD} characters)`];
   }
   if (Object.keys(errors).length > 0) throw apiError(errors);
+}
+
+/** Rails' length validation counts characters (code points), not UTF-16 units. */
+function characters(text: string): number {
+  return text.length - (text.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g)?.length ?? 0);
 }
 
 function isHttpUrl(text: string): boolean {

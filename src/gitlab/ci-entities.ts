@@ -1,6 +1,7 @@
 import type { PipelineSummary } from '../ci/statuses.js';
 import type { NoteRow, StatusRow } from '../store/sidecar.js';
 import type { UserDirectory } from '../users.js';
+import { rubyFloat } from './float.js';
 import { type Dialect, type Urls, userBasic } from './entities.js';
 import type { NoteEntity, PipelineBasicEntity, StatusEntity } from './wire.js';
 
@@ -18,7 +19,7 @@ export function statusEntity(row: StatusRow, users: UserDirectory, urls: Urls, d
     started_at: row.startedAt,
     finished_at: row.finishedAt,
     allow_failure: false,
-    coverage: row.coverage,
+    coverage: rubyFloat(row.coverage),
     author: userBasic(users.find(row.userId), urls),
   };
   if (dialect === 'v4') out.pipeline_id = row.pipelineId;

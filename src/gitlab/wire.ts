@@ -1,3 +1,5 @@
+import type { RubyFloat } from './float.js';
+
 /**
  * GitLab's entities as they go on the wire, one interface per Grape entity, in the dialect that
  * has it. Field names are GitLab's (snake_case); `null` is sent, `?` is left out. Key order is
@@ -315,7 +317,8 @@ export interface StatusEntity {
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
   allow_failure: false;
-  coverage: number | null;
+  /** A Float: written as `100.0`. */
+  coverage: RubyFloat | null;
   author: UserBasicEntity;
   pipeline_id?: number;
 }

@@ -6,7 +6,7 @@ import { authenticate, requireUser } from './auth.js';
 import type { Services } from './context.js';
 import { errorHandler } from './errors.js';
 import { requestLogger } from './logging.js';
-import { bodyParsers } from './body.js';
+import { badRequest, bodyParsers, ParamNestingError, railsParams } from './body.js';
 import { handle } from './handle.js';
 import { ROUTES } from './routes.js';
 
@@ -15,7 +15,16 @@ export function createApp(services: Services): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.set('query parser', 'simple');
+  // Rack's rules for the query string too (a repeated scalar keeps its last value, `a[]=` is an
+  // array), so a query parameter means what the same form field means.
+  app.set('query parser', (text: string) => {
+    try {
+      return railsParams(new URLSearchParams(text));
+    } catch (err) {
+      if (err instanceof ParamNestingError) throw badRequest(err.message);
+      throw err;
+    }
+  });
   app.use(requestLogger(services.logger));
 
   for (const dialect of ['v4', 'v3'] as const) {

@@ -59,7 +59,7 @@ function hasNestedKey(hash: Record<string, unknown>, key: string): boolean {
 }
 
 /** Grape-style 400 {"error": ...} for a body that cannot be read. */
-const badRequest = (error: string) => invalidParams([error]);
+export const badRequest = (error: string) => invalidParams([error]);
 
 /** application/x-www-form-urlencoded, with Rack's nesting. */
 const urlencoded = [

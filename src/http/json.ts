@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import { stringifyJson } from '../gitlab/float.js';
 
 /**
  * Writes a JSON answer with `Content-Type: application/json` and nothing after it, as GitLab
@@ -12,7 +13,7 @@ export function sendJson(res: Response, status: number, body: unknown): void {
     res.end();
     return;
   }
-  const text = JSON.stringify(body) ?? '';
+  const text = stringifyJson(body);
   res.setHeader('Content-Type', 'application/json');
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.end(text);

@@ -166,11 +166,17 @@ export function params<const T extends ParamSpecs>(specs: T): ParamParser<T> {
   const parser = (input: Record<string, unknown>): Parsed<T> => {
     const data: Record<string, unknown> = {};
     for (const name of Object.keys(specs)) {
-      // Rack keeps the last of a repeated scalar parameter (a=1&a=2 is a=2).
-      const raw = input[name];
-      const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
-      // Grape treats an empty value for a non-string as absent.
-      if (value === undefined || (value === '' && specs[name].type !== 'string')) continue;
+      // Repeated scalars were already reduced to their last value by Rack's rules (body.ts); an
+      // array here was sent as one (JSON, or `a[]=`), and Grape refuses it for a scalar.
+      const value = input[name];
+      // Grape treats a JSON null as not given (an optional one skips its validators and takes its
+      // default; a required one is missing), and an empty value for a non-string as absent.
+      if (value === undefined || value === null || (value === '' && specs[name].type !== 'string')) continue;
+      // Grape's String coercion turns JSON numbers and booleans into their text.
+      if (specs[name].type === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
+        data[name] = String(value);
+        continue;
+      }
       // Integers are coerced here, as Grape does; anything Ruby would refuse stays a string and fails the type check.
       if (specs[name].type === 'integer' && typeof value === 'string') {
         data[name] = RUBY_INTEGER.test(value) ? Number(value.replace(/_/g, '').trim()) : value;

@@ -41,6 +41,7 @@ function parseActions(raw: unknown, allowed: readonly ActionKind[], errors: stri
     const str = (name: string): string | undefined => {
       const v = a[name];
       if (v === undefined || v === null) return undefined;
+      if (typeof v === 'number' || typeof v === 'boolean') return String(v); // Grape's String coercion
       if (typeof v !== 'string') {
         errors.push(`${key(name)} is invalid`);
         return undefined;
@@ -60,9 +61,9 @@ function parseActions(raw: unknown, allowed: readonly ActionKind[], errors: stri
     if (encoding !== undefined && encoding !== 'text' && encoding !== 'base64') errors.push(`${key('encoding')} does not have a valid value`);
     const lastCommitId = str('last_commit_id');
     let executeFilemode: boolean | undefined;
-    const mode = a.execute_filemode;
+    const mode = a.execute_filemode === null ? undefined : a.execute_filemode; // a null optional is not given
     if (typeof mode === 'boolean') executeFilemode = mode;
-    else if (typeof mode === 'string' && (BOOLEAN_TRUE.has(mode) || BOOLEAN_FALSE.has(mode))) executeFilemode = BOOLEAN_TRUE.has(mode);
+    else if ((typeof mode === 'string' || typeof mode === 'number') && (BOOLEAN_TRUE.has(String(mode)) || BOOLEAN_FALSE.has(String(mode)))) executeFilemode = BOOLEAN_TRUE.has(String(mode));
     else if (mode !== undefined) errors.push(`${key('execute_filemode')} is invalid`);
     if (action === 'chmod' && executeFilemode === undefined && mode === undefined) errors.push(`${key('execute_filemode')} is missing`);
     actions.push({

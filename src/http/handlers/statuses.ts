@@ -1,5 +1,6 @@
 import type { PostStatus } from '../../ci/statuses.js';
 import { type HandlerContext, pageOf, type Reply } from '../handle.js';
+import { present } from '../../util/presence.js';
 import { commitOr404 } from './commits.js';
 
 interface PostParams {
@@ -21,8 +22,9 @@ export async function post(ctx: HandlerContext, p: PostParams): Promise<Reply> {
     state: p.state as PostStatus['state'],
     ref: p.ref,
     name: p.name ?? p.context,
-    targetUrl: p.target_url,
-    description: p.description,
+    // Assigned only when present in Rails' sense: a blank one neither stores "" nor wipes the old value.
+    targetUrl: present(p.target_url),
+    description: present(p.description),
     coverage: p.coverage,
     pipelineId: p.pipeline_id,
   };
