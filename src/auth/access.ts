@@ -16,6 +16,7 @@ export type Ability =
   | 'read_status' // GET statuses
   | 'create_status'
   | 'create_note'
+  | 'admin_note' // change or delete someone else's note
   | 'push_code';
 
 const RANK: Record<Role, number> = { guest: 10, reporter: 20, developer: 30, maintainer: 40, owner: 50 };
@@ -151,6 +152,10 @@ export class AccessPolicy {
         // Guests of a private project may not read its code.
         if (ability === 'create_note' && !principal) throw unauthorized();
         if (isPrivate && rank < RANK.reporter) throw forbidden();
+        return;
+      case 'admin_note':
+        if (!principal) throw unauthorized();
+        if (rank < RANK.maintainer) throw forbidden();
         return;
       case 'read_status':
         // Needs a user; guests lack read_commit_status, and private projects need reporters.

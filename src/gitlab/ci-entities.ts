@@ -3,7 +3,8 @@ import type { NoteRow, StatusRow } from '../store/sidecar.js';
 import type { UserDirectory } from '../users.js';
 import { rubyFloat } from './float.js';
 import { type Dialect, type Urls, userBasic } from './entities.js';
-import type { NoteEntity, PipelineBasicEntity, StatusEntity } from './wire.js';
+import type { DiscussionEntity, DiscussionNoteEntity, NoteEntity, PipelineBasicEntity, StatusEntity } from './wire.js';
+import { type DiscussionView, typeOf } from '../notes/comments.js';
 
 /** GitLab's CommitStatus entity (v3 has no pipeline_id). */
 export function statusEntity(row: StatusRow, users: UserDirectory, urls: Urls, dialect: Dialect): StatusEntity {
@@ -53,4 +54,34 @@ export function noteEntity(row: NoteRow, users: UserDirectory, urls: Urls): Note
     author: userBasic(users.find(row.userId), urls),
     created_at: row.createdAt,
   };
+}
+
+/** GitLab's Note entity for a note on a commit. */
+export function discussionNoteEntity(row: NoteRow, projectId: number, users: UserDirectory, urls: Urls): DiscussionNoteEntity {
+  const type = typeOf(row);
+  const out: DiscussionNoteEntity = {
+    id: row.id,
+    type,
+    body: row.note,
+    author: userBasic(users.find(row.userId), urls),
+    created_at: row.createdAt,
+    updated_at: row.updatedAt ?? row.createdAt,
+    system: false,
+    noteable_id: null,
+    noteable_type: 'Commit',
+    project_id: projectId,
+    resolvable: false,
+    confidential: false,
+    internal: false,
+    imported: false,
+    imported_from: 'none',
+    noteable_iid: null,
+    commands_changes: {},
+  };
+  if (type === 'DiffNote' && row.position) return { ...out, position: row.position, resolvable: false };
+  return out;
+}
+
+export function discussionEntity(view: DiscussionView, projectId: number, users: UserDirectory, urls: Urls): DiscussionEntity {
+  return { id: view.id, individual_note: view.individualNote, notes: view.notes.map((n) => discussionNoteEntity(n, projectId, users, urls)) };
 }

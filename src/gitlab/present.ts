@@ -2,7 +2,8 @@ import type { PipelineSummary } from '../ci/statuses.js';
 import type { Commit, CommitStats, FileDiff, TagInfo } from '../git/index.js';
 import type { NoteRow, StatusRow } from '../store/sidecar.js';
 import type { User, UserDirectory } from '../users.js';
-import { noteEntity, pipelineView, statusEntity } from './ci-entities.js';
+import { discussionEntity, discussionNoteEntity, noteEntity, pipelineView, statusEntity } from './ci-entities.js';
+import type { DiscussionView } from '../notes/comments.js';
 import { diffEntity } from './diff-entity.js';
 import { commitDetailV3, commitDetailV4, commitV3, commitV4, currentUser, type Dialect, projectV3, projectV4, type ProjectView, Urls } from './entities.js';
 import { type BranchFacts, branchV3, branchV4, tagV3, tagV4 } from './refs.js';
@@ -31,6 +32,8 @@ export interface Presenter {
   tag(tag: TagInfo, project: ProjectRef): Wire.TagEntity | Wire.TagV3Entity;
   status(row: StatusRow, users: UserDirectory): Wire.StatusEntity;
   note(row: NoteRow, users: UserDirectory): Wire.NoteEntity;
+  discussion(view: DiscussionView, projectId: number, users: UserDirectory): Wire.DiscussionEntity;
+  discussionNote(row: NoteRow, projectId: number, users: UserDirectory): Wire.DiscussionNoteEntity;
   currentUser(user: User): Wire.CurrentUserEntity;
   version(): Wire.VersionEntity;
 }
@@ -72,6 +75,8 @@ function v4(urls: Urls): Presenter {
     tag: (tag, project) => tagV4(tag, project.path, urls),
     status: (row, users) => statusEntity(row, users, urls, 'v4'),
     note: (row, users) => noteEntity(row, users, urls),
+    discussion: (view, projectId, users) => discussionEntity(view, projectId, users, urls),
+    discussionNote: (row, projectId, users) => discussionNoteEntity(row, projectId, users, urls),
     currentUser: (user) => currentUser(user, urls, 'v4'),
     version: () => versionEntity('v4'),
   };
@@ -90,6 +95,8 @@ function v3(urls: Urls): Presenter {
     tag: (tag) => tagV3(tag),
     status: (row, users) => statusEntity(row, users, urls, 'v3'),
     note: (row, users) => noteEntity(row, users, urls),
+    discussion: (view, projectId, users) => discussionEntity(view, projectId, users, urls),
+    discussionNote: (row, projectId, users) => discussionNoteEntity(row, projectId, users, urls),
     currentUser: (user) => currentUser(user, urls, 'v3'),
     version: () => versionEntity('v3'),
   };

@@ -1,3 +1,4 @@
+import type { DiffPosition } from '../store/sidecar.js';
 import type { RubyFloat } from './float.js';
 
 /**
@@ -331,6 +332,37 @@ export interface NoteEntity {
   line_type: 'new' | 'old' | null;
   author: UserBasicEntity;
   created_at: Timestamp;
+}
+
+/** API::Entities::Note, as a commit's discussions show it (v4 only). */
+export interface DiscussionNoteEntity {
+  id: number;
+  type: 'DiscussionNote' | 'DiffNote' | 'LegacyDiffNote' | null;
+  body: string;
+  author: UserBasicEntity;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  system: false;
+  /** A commit is not a database row: its notes carry no noteable_id. */
+  noteable_id: null;
+  noteable_type: 'Commit';
+  project_id: number;
+  /** DiffNotes only. */
+  position?: DiffPosition;
+  resolvable: false;
+  confidential: false;
+  internal: false;
+  imported: false;
+  imported_from: 'none';
+  noteable_iid: null;
+  commands_changes: Record<string, never>;
+}
+
+/** API::Entities::Discussion. */
+export interface DiscussionEntity {
+  id: string;
+  individual_note: boolean;
+  notes: DiscussionNoteEntity[];
 }
 
 // ---- meta ----------------------------------------------------------------------------------

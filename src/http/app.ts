@@ -52,7 +52,7 @@ function apiRouter(services: Services, dialect: Dialect): express.Router {
   for (const route of ROUTES) {
     const implementation = route[dialect];
     if (!implementation) continue;
-    const method = route.method === 'GET' ? 'get' : 'post';
+    const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
     router[method](route.path, handle(route, dialect, implementation, services));
   }
   return router;

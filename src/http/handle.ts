@@ -66,7 +66,7 @@ export function endpoint<T extends ParamSpecs, A>(
 }
 
 export interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   /**
    * What the caller needs: an ability on the project `:id` names (404 when they cannot see it,

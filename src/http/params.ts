@@ -11,7 +11,9 @@ export type ParamSpec =
   | { type: 'integer'; required?: boolean; min?: number; notAllowed?: readonly number[]; default?: number }
   | { type: 'number'; required?: boolean }
   | { type: 'boolean'; required?: boolean; default?: boolean }
-  | { type: 'datetime'; required?: boolean };
+  | { type: 'datetime'; required?: boolean }
+  /** A Grape Hash: a JSON object, or Rack's `a[b]=` form fields; its keys are checked by the handler. */
+  | { type: 'hash'; required?: boolean };
 
 export type ParamSpecs = Record<string, ParamSpec>;
 
@@ -21,7 +23,9 @@ type ValueOf<S extends ParamSpec> = S extends { type: 'string' }
     ? number
     : S extends { type: 'boolean' }
       ? boolean
-      : Date;
+      : S extends { type: 'hash' }
+        ? Record<string, unknown>
+        : Date;
 
 export type Parsed<T extends ParamSpecs> = {
   [K in keyof T]: T[K] extends { default: unknown } | { required: true } ? ValueOf<T[K]> : ValueOf<T[K]> | undefined;
@@ -123,6 +127,9 @@ function schemaFor(specs: ParamSpecs): object {
         break;
       case 'datetime':
         properties[name] = { gitlabDateTime: true };
+        break;
+      case 'hash':
+        properties[name] = { type: 'object' };
         break;
     }
   }

@@ -2,6 +2,7 @@ import * as commitWrites from './handlers/commit-writes.js';
 import * as comments from './handlers/comments.js';
 import * as commits from './handlers/commits.js';
 import * as diffs from './handlers/diffs.js';
+import * as discussions from './handlers/discussions.js';
 import * as meta from './handlers/meta.js';
 import * as projects from './handlers/projects.js';
 import * as refs from './handlers/refs.js';
@@ -223,4 +224,27 @@ export const ROUTES: Route[] = [
     v4: endpoint(params(commentPost), comments.post, 'all'),
     v3: endpoint(params(commentPost), comments.postV3, 'all'),
   },
+
+  // ---- commit discussions (GitLab 10.x and later: v4 only); the same notes as the comments
+  { method: 'GET', path: '/projects/:id/repository/commits/:sha/discussions', ability: 'read_code', signedIn: true, v4: endpoint(params({ ...paged }), discussions.list) },
+  {
+    method: 'POST',
+    path: '/projects/:id/repository/commits/:sha/discussions',
+    ability: 'create_note',
+    v4: endpoint(params({ body: { type: 'string', required: true }, created_at: { type: 'string' }, position: { type: 'hash' } }), discussions.start, 'all'),
+  },
+  { method: 'GET', path: '/projects/:id/repository/commits/:sha/discussions/:discussion_id', ability: 'read_code', signedIn: true, v4: endpoint(none, discussions.show) },
+  {
+    method: 'POST',
+    path: '/projects/:id/repository/commits/:sha/discussions/:discussion_id/notes',
+    ability: 'create_note',
+    v4: endpoint(params({ body: { type: 'string', required: true }, created_at: { type: 'string' } }), discussions.reply, 'all'),
+  },
+  {
+    method: 'PUT',
+    path: '/projects/:id/repository/commits/:sha/discussions/:discussion_id/notes/:note_id',
+    ability: 'create_note',
+    v4: endpoint(params({ body: { type: 'string' }, resolved: { type: 'boolean' } }), discussions.update, 'all'),
+  },
+  { method: 'DELETE', path: '/projects/:id/repository/commits/:sha/discussions/:discussion_id/notes/:note_id', ability: 'create_note', v4: endpoint(none, discussions.remove) },
 ];

@@ -37,11 +37,38 @@ export interface PipelineRow {
 export interface NoteRow {
   id: number;
   note: string;
+  /** Where a line note sits, as the CommitNote entity shows it (null for a plain note). */
   path: string | null;
   line: number | null;
   lineType: 'new' | 'old' | null;
   userId: number;
   createdAt: string;
+  /** Rows written before discussions existed lack these four; see notes/comments.ts for what they mean then. */
+  discussionId?: string;
+  /** GitLab's STI type: null for a plain note, LegacyDiffNote for a commit comment on a line. */
+  type?: NoteType;
+  /** A DiffNote's position hash, as posted. */
+  position?: DiffPosition;
+  updatedAt?: string;
+}
+
+export type NoteType = 'DiscussionNote' | 'DiffNote' | 'LegacyDiffNote' | null;
+
+/** Gitlab::Diff::Position#to_h for a text or image position. */
+export interface DiffPosition {
+  base_sha: string | null;
+  start_sha: string | null;
+  head_sha: string | null;
+  old_path: string | null;
+  new_path: string | null;
+  position_type: 'text' | 'image' | 'file';
+  old_line?: number | null;
+  new_line?: number | null;
+  line_range?: unknown;
+  width?: number | null;
+  height?: number | null;
+  x?: number | null;
+  y?: number | null;
 }
 
 /** Everything fakelab keeps about one commit of one project. */

@@ -59,7 +59,7 @@ const CREDS: Cred[] = [
   { key: 'job token (dev, public project)', token: TOKENS.job, job: true, user: 'dev', scopes: ['api'], state: 'valid' },
 ];
 
-type Kind = 'user' | 'version' | 'projects' | 'project' | 'compare' | 'code' | 'read_status' | 'create_status' | 'note' | 'push';
+type Kind = 'user' | 'version' | 'projects' | 'project' | 'compare' | 'code' | 'read_status' | 'create_status' | 'note' | 'admin_note' | 'push';
 
 interface Ctx {
   server: AuthServer;
@@ -85,9 +85,15 @@ interface Req {
   form?: boolean;
 }
 
+/** A discussion the administrator started on the case's commit before the request. */
+interface Prepared {
+  discussionId: string;
+  noteId: number;
+}
+
 interface Endpoint {
   key: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   kind: Kind;
   project: boolean;
   /** Exists in GitLab 8.x (v3). */
@@ -103,7 +109,9 @@ interface Endpoint {
   caseBranchAt?: 'tip' | 'parent' | 'sha';
   /** The status of a granted request when it is not the plain 200/201. */
   successStatus?(c: Case): number;
-  request(ctx: Ctx, c: Case): Req;
+  /** Set-up the request needs (run as the administrator, before the state snapshot). */
+  prepare?(ctx: Ctx, c: Case): Promise<Prepared>;
+  request(ctx: Ctx, c: Case, prepared: Prepared): Req;
   /** Assertions on a success answer (status already matched). */
   success(ctx: Ctx, c: Case, json: any): void | Promise<void>;
 }
@@ -128,6 +136,17 @@ function expectCommitBy(ctx: Ctx, c: Case, branch: string, json: any): void {
     expect(json.committer_name).to.equal(u.name);
     expect(json.committer_email).to.equal(u.email);
   }
+}
+
+async function adminDiscussion(ctx: Ctx, c: Case): Promise<Prepared> {
+  const res = await fetch(`${ctx.server.url}/api/v4/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/discussions`, {
+    method: 'POST',
+    headers: { 'PRIVATE-TOKEN': TOKENS.admin, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ body: `admin thread for case ${c.n}` }),
+  });
+  expect(res.status, 'admin starts a discussion').to.equal(201);
+  const json = (await res.json()) as { id: string; notes: { id: number }[] };
+  return { discussionId: json.id, noteId: json.notes[0].id };
 }
 
 const ENDPOINTS: Endpoint[] = [
@@ -296,6 +315,81 @@ const ENDPOINTS: Endpoint[] = [
       expect(json.note).to.equal(`auth case ${c.n}`);
       expect(json.author.username, 'comment author is the token user').to.equal(userOf(c).username);
       expect(json.author.id).to.equal(userOf(c).id);
+    },
+  },
+  {
+    key: 'GET commit discussions',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    authFirst: true,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/discussions` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array');
+    },
+  },
+  {
+    key: 'GET commit discussion',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    authFirst: true,
+    prepare: adminDiscussion,
+    request: (ctx, c, d) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/discussions/${d.discussionId}` }),
+    success: (_ctx, _c, json) => {
+      expect(json.notes[0].body).to.match(/^admin thread/);
+    },
+  },
+  {
+    key: 'POST commit discussions',
+    method: 'POST',
+    kind: 'note',
+    project: true,
+    v3: false,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/discussions`, body: { body: `auth case ${c.n}` } }),
+    success: (_ctx, c, json) => {
+      expect(json.notes[0]).to.include({ body: `auth case ${c.n}`, type: 'DiscussionNote' });
+      expect(json.notes[0].author.username).to.equal(userOf(c).username);
+    },
+  },
+  {
+    key: 'POST commit discussion notes',
+    method: 'POST',
+    kind: 'note',
+    project: true,
+    v3: false,
+    prepare: adminDiscussion,
+    request: (ctx, c, d) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/discussions/${d.discussionId}/notes`, body: { body: `reply ${c.n}` } }),
+    success: (_ctx, c, json) => {
+      expect(json).to.include({ body: `reply ${c.n}`, type: 'DiscussionNote' });
+      expect(json.author.username).to.equal(userOf(c).username);
+    },
+  },
+  {
+    key: "PUT someone else's discussion note",
+    method: 'PUT',
+    kind: 'admin_note',
+    project: true,
+    v3: false,
+    prepare: adminDiscussion,
+    request: (ctx, c, d) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/discussions/${d.discussionId}/notes/${d.noteId}`, body: { body: `edited ${c.n}` } }),
+    success: (_ctx, c, json) => {
+      expect(json.body).to.equal(`edited ${c.n}`);
+    },
+  },
+  {
+    key: "DELETE someone else's discussion note",
+    method: 'DELETE',
+    kind: 'admin_note',
+    project: true,
+    v3: false,
+    successStatus: () => 204,
+    prepare: adminDiscussion,
+    request: (ctx, c, d) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/discussions/${d.discussionId}/notes/${d.noteId}` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.equal(undefined);
     },
   },
   {
@@ -605,6 +699,13 @@ function accessOutcome(c: Case): Expectation {
       else if (isPrivate && rank < RANK.reporter) result = { options: [F403], why: 'commenting needs read access to the code (2.3)' };
       else result = { options: [ok], why: 'may read the code, may comment' };
       break;
+    case 'admin_note':
+      // The note is the administrator's: anyone else needs admin_note (Maintainer) after the create_note checks.
+      if (!signedIn) result = { options: [U401], why: 'no anonymous note changes (2.3)' };
+      else if (isPrivate && rank < RANK.reporter) result = { options: [F403], why: 'notes need read access to the code (2.3)' };
+      else if (rank < RANK.maintainer) result = { options: [F403], why: "changing another user's note needs Maintainer (admin_note)" };
+      else result = { options: [ok], why: 'Maintainer+ may change any note' };
+      break;
     case 'push': {
       const protectedBranch = ep.protectedMain === true && PROTECTED[p].includes('main');
       if (!signedIn) result = { options: [U401], why: 'anonymous write on a visible project (2.3)' };
@@ -740,8 +841,9 @@ describe('auth matrix: every endpoint × credential × dialect against GitLab’
             const exp = expectationFor(c);
             const title = `${c.project ? `${PROJECTS[c.project]} (${VISIBILITY[c.project]}) ` : ''}as ${c.cred.key} → ${exp.options.map(describeOutcome).join(' | ')}`;
             it(title, async () => {
-              const req = ep.request(ctx, c);
-              const write = ep.method === 'POST';
+              const prepared = ep.prepare && !(dialect === 'v3' && !ep.v3) ? await ep.prepare(ctx, c) : ({} as Prepared);
+              const req = ep.request(ctx, c, prepared);
+              const write = ep.method !== 'GET';
               const before = write ? await snapshot(ctx, c.project!) : null;
               const res = await send(ctx, c, req);
               const label = `${ep.method} /api/${dialect}${req.path} as ${c.cred.key}`;
@@ -771,6 +873,11 @@ describe('auth matrix: every endpoint × credential × dialect against GitLab’
                 const branch = ep.protectedMain ? 'main' : caseBranch(c);
                 expect(moved, `${label}: only the target branch moved`).to.deep.equal([`refs/heads/${branch}`]);
                 expect(after.statuses).to.deep.equal(before!.statuses);
+              } else if (ep.kind === 'admin_note') {
+                expect(after.refs, `${label}: no ref moved`).to.equal(before!.refs);
+                const bodies = (after.comments as { note: string }[]).map((n) => n.note);
+                if (ep.method === 'DELETE') expect(after.comments, `${label}: one comment fewer`).to.have.lengthOf((before!.comments as unknown[]).length - 1);
+                else expect(bodies, `${label}: the edit is in the comments`).to.include(`edited ${c.n}`);
               } else {
                 expect(after.refs, `${label}: no ref moved`).to.equal(before!.refs);
                 const grew = ep.kind === 'note' ? ['comments', 'statuses'] : ['statuses', 'comments'];
@@ -845,7 +952,7 @@ describe('auth matrix covers the route table', () => {
   // the matrix's v3 column agrees with the table): a route added to the table without a row here fails.
   const anything: any = new Proxy({}, { get: () => new Proxy({}, { get: () => 'x' }) });
   const requested = ENDPOINTS.map((ep) => {
-    const req = ep.request(anything, { n: 1, project: 'PUB', cred: { user: 'dev' } } as any);
+    const req = ep.request(anything, { n: 1, project: 'PUB', cred: { user: 'dev' } } as any, { discussionId: 'x', noteId: 1 });
     return { ep, path: req.path.split('?')[0] };
   });
   for (const route of ROUTES) {
