@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   await server.start();
   process.stdout.write(`fakelab listening on ${server.url}\n`);
   process.stdout.write(`  repositories: ${server.config.reposDir}\n  data:         ${server.config.dataDir}\n`);
+  if (server.caFile) process.stdout.write(`  CA file:      ${server.caFile} (trust it: NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, git -c http.sslCAInfo=…)\n`);
   if (server.config.token) process.stdout.write(`  admin token:  ${server.config.token} (api scope)\n`);
   if (server.config.configFile) {
     // The demo's tokens are meant to be seen; a real config's are the operator's own.
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
     for (const t of tokens) process.stdout.write(`  token:        ${t.token} (${t.user}, ${t.scopes.join(' ')})\n`);
     for (const t of job_tokens) process.stdout.write(`  job token:    ${t.token} (${t.user}, ${t.project})\n`);
   }
-  process.stdout.write(`  try: curl ${server.url}/api/v4/projects\n`);
+  process.stdout.write(`  try: curl ${server.caFile ? `--cacert ${server.caFile} ` : ''}${server.url}/api/v4/projects\n`);
   // Closing the server (its connections, packs and preload) lets the process end by itself.
   const stop = () => {
     server.close().catch(() => {

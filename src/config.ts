@@ -19,6 +19,11 @@ export interface Config {
   fixturesDir?: string;
   /** pino level; 'silent' turns request logs off. */
   logLevel?: string;
+  /** HTTPS with this certificate (PEM, the chain after the leaf) and key. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** HTTPS with a generated certificate, signed by a CA kept in <data>/tls/ca.pem. */
+  tls?: boolean;
 }
 
 /** One command-line option: its flag, its environment variable, its default and its documentation. */
@@ -27,8 +32,8 @@ export interface OptionSpec<K extends keyof Config = keyof Config> {
   /** Without the leading dashes. */
   flag: string;
   env: string;
-  /** The value's placeholder in the usage line. */
-  metavar: string;
+  /** The value's placeholder in the usage line; none for a switch (a flag without a value). */
+  metavar?: string;
   /** Used when neither the flag nor the variable is set. */
   default?: string;
   /** The default as the README and --help state it (Markdown); by default `default`, or none. */
@@ -43,6 +48,11 @@ const option = <K extends keyof Config>(spec: OptionSpec<K>): OptionSpec<K> => s
 const resolvedPath = (raw: string | undefined) => path.resolve(raw!);
 const optionalPath = (raw: string | undefined) => (raw ? path.resolve(raw) : undefined);
 const optionalText = (raw: string | undefined) => raw || undefined;
+/** A switch: given as a flag (no value), or its variable set to a true word. */
+const switchValue = (raw: string | undefined) => raw !== undefined && /^(?:1|true|yes|on)$/i.test(raw);
+const isSwitch = (o: OptionSpec) => o.metavar === undefined;
+/** `--flag VALUE`, or `--flag` for a switch. */
+const usage = (o: OptionSpec) => (isSwitch(o) ? `--${o.flag}` : `--${o.flag} ${o.metavar}`);
 
 /**
  * Every option of fakelab, in the order of --help and the README. The command-line parser,
@@ -103,6 +113,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     parse: optionalPath,
   }),
   option({ key: 'logLevel', flag: 'log-level', env: 'FAKELAB_LOG_LEVEL', metavar: 'LEVEL', default: 'info', help: 'pino level (`silent` turns request logs off)', parse: (raw) => raw! }),
+  option({ key: 'tlsCert', flag: 'tls-cert', env: 'FAKELAB_TLS_CERT', metavar: 'FILE', help: 'serve HTTPS with this PEM certificate (chain after the leaf); needs `--tls-key`', parse: optionalPath }),
+  option({ key: 'tlsKey', flag: 'tls-key', env: 'FAKELAB_TLS_KEY', metavar: 'FILE', help: 'the PEM private key of `--tls-cert`', parse: optionalPath }),
+  option({
+    key: 'tls',
+    flag: 'tls',
+    env: 'FAKELAB_TLS',
+    shownDefault: 'off',
+    help: 'serve HTTPS with a certificate made at start, signed by a local CA kept in `<data>/tls/ca.pem` (printed at start: give it to clients to trust)',
+    parse: switchValue,
+  }),
 ];
 
 /** What a command line asks for: the usage text, or a server with this configuration. */
@@ -111,7 +131,7 @@ export type CommandLine = { help: true } | { help: false; config: Config };
 const HELP_FLAG = { flag: 'help', short: 'h' } as const;
 
 const parserOptions: NonNullable<ParseArgsConfig['options']> = {
-  ...Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const }])),
+  ...Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: isSwitch(o) ? ('boolean' as const) : ('string' as const) }])),
   [HELP_FLAG.flag]: { type: 'boolean', short: HELP_FLAG.short },
 };
 
@@ -130,6 +150,11 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     if (token.kind !== 'option') continue;
     if (!Object.hasOwn(parserOptions, token.name)) {
       throw new Error(`unknown option ${token.rawName} (known: ${[...OPTIONS.map((o) => `--${o.flag}`), `--${HELP_FLAG.flag}`].join(', ')})`);
+    }
+    if (isSwitch(OPTIONS.find((o) => o.flag === token.name)!)) {
+      if (token.inlineValue) throw new Error(`${token.rawName} takes no value`);
+      flags.set(token.name, 'true');
+      continue;
     }
     // A separate value that looks like a flag is the next flag: this one's value is missing.
     // (A value starting with "--" can still be given as --flag=--value.)
@@ -162,7 +187,7 @@ const plain = (markdown: string) => markdown.replaceAll('`', '');
 
 /** `fakelab [--repos DIR] ...`, wrapped under its first option. */
 export function synopsis(lead = 'fakelab'): string {
-  const parts = OPTIONS.map((o) => `[--${o.flag} ${o.metavar}]`);
+  const parts = OPTIONS.map((o) => `[${usage(o)}]`);
   const indent = ' '.repeat(lead.length + 1);
   const lines: string[] = [];
   let line = lead;
@@ -178,7 +203,7 @@ export function synopsis(lead = 'fakelab'): string {
 
 /** What `fakelab --help` prints. */
 export function helpText(): string {
-  const rows = OPTIONS.map((o) => [`--${o.flag} ${o.metavar}`, o.env, `${plain(o.help)} [default: ${plain(shownDefault(o))}]`]);
+  const rows = OPTIONS.map((o) => [usage(o), o.env, `${plain(o.help)} [default: ${plain(shownDefault(o))}]`]);
   rows.push([`-${HELP_FLAG.short}, --${HELP_FLAG.flag}`, '', 'print this and exit']);
   const flagWidth = Math.max(...rows.map((r) => r[0].length));
   const envWidth = Math.max(...rows.map((r) => r[1].length));

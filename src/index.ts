@@ -12,6 +12,8 @@ export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:40123 (the API is under /api/v4 and /api/v3). */
   url: string;
   port: number;
+  /** With --tls: the generated CA's file, for clients to trust. */
+  caFile?: string;
   /** Stops the server and releases everything it holds (see FakelabServer.close). */
   close(): Promise<void>;
 }
@@ -23,5 +25,5 @@ export const bundledFixtures = path.resolve(path.dirname(fileURLToPath(import.me
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const server = new FakelabServer(options);
   await server.start();
-  return { url: server.url, port: server.port, close: () => server.close() };
+  return { url: server.url, port: server.port, caFile: server.caFile, close: () => server.close() };
 }

@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -12,6 +13,7 @@ import { createApp } from './http/app.js';
 import { CommitComments } from './notes/comments.js';
 import { ProjectRegistry } from './projects/registry.js';
 import { JsonSidecarStore } from './store/sidecar.js';
+import { loadTls, type TlsMaterial } from './tls.js';
 import { UserDirectory } from './users.js';
 
 export interface StartOptions extends Partial<Config> {
@@ -46,6 +48,7 @@ export class FakelabServer {
   private policy: AccessPolicy | null = null;
   private store: JsonSidecarStore | null = null;
   private httpServer: http.Server | null = null;
+  private tlsMaterial: TlsMaterial | null = null;
   private preloading: Promise<void> | null = null;
   private readonly stopPreloading = new AbortController();
 
@@ -72,10 +75,15 @@ export class FakelabServer {
     return this.address().port;
   }
 
+  /** With a generated certificate (--tls): the CA file clients should trust. */
+  get caFile(): string | undefined {
+    return this.tlsMaterial?.caFile;
+  }
+
   /** Base URL, e.g. http://127.0.0.1:40123 (the API is under /api/v4 and /api/v3). */
   get url(): string {
     const { host } = this.config;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+    return `${this.tlsMaterial ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
   }
 
   private address(): AddressInfo {
@@ -140,7 +148,9 @@ export class FakelabServer {
       externalUrl: config.externalUrl,
       logger: this.logger,
     });
-    const server = (this.httpServer = http.createServer(app));
+    // HTTPS when asked: Express's req.protocol then says https, so web_url, Link and clone URLs follow.
+    const tls = (this.tlsMaterial = await loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey, generate: config.tls ?? false, dataDir: config.dataDir, host: config.host, externalUrl: config.externalUrl }));
+    const server = (this.httpServer = tls ? https.createServer({ key: tls.key, cert: tls.cert }, app) : http.createServer(app));
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -24,7 +24,7 @@ describe('options: one table for the parser, --help and the README', () => {
   it('--help lists every flag and variable with its default', () => {
     const help = helpText();
     for (const o of OPTIONS) {
-      expect(help, o.flag).to.contain(`--${o.flag} ${o.metavar}`);
+      expect(help, o.flag).to.contain(o.metavar === undefined ? `--${o.flag} ` : `--${o.flag} ${o.metavar}`);
       expect(help, o.env).to.contain(o.env);
     }
     expect(help).to.contain('[default: ./repos]');

@@ -32,6 +32,10 @@ export interface TestServerOptions {
   logger?: Logger;
   /** As a child process: --log-level (default silent). */
   logLevel?: string;
+  /** HTTPS: a generated certificate, or these files. */
+  tls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 interface Resolved {
@@ -71,6 +75,9 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       token: o.token,
       configFile: options.configFile,
       externalUrl: options.externalUrl,
+      tls: options.tls,
+      tlsCert: options.tlsCert,
+      tlsKey: options.tlsKey,
       logger: options.logger ?? pino({ level: 'silent' }),
     });
   } catch (err) {
@@ -185,6 +192,9 @@ export async function spawnTestServer(options: TestServerOptions): Promise<Child
   if (o.token) args.push('--token', o.token);
   if (options.configFile) args.push('--config', options.configFile);
   if (options.externalUrl) args.push('--external-url', options.externalUrl);
+  if (options.tls) args.push('--tls');
+  if (options.tlsCert) args.push('--tls-cert', options.tlsCert);
+  if (options.tlsKey) args.push('--tls-key', options.tlsKey);
   args.push('--log-level', options.logLevel ?? 'silent');
   const proc = runCli(args);
   let url: string;
