@@ -6,7 +6,7 @@ import { type Presenter, presenterFor } from '../gitlab/present.js';
 import type { Urls } from '../gitlab/entities.js';
 import type { Project } from '../projects/registry.js';
 import { context, findProject, type Services } from './context.js';
-import { type PageWindow, pageWindow, setPaginationHeaders } from './pagination.js';
+import { type PageWindow, pageWindow, setKeysetHeaders, setPaginationHeaders } from './pagination.js';
 import { sendJson } from './json.js';
 import type { ParamParser, ParamSpecs, Parsed } from './params.js';
 
@@ -15,7 +15,8 @@ export interface Reply {
   status?: number;
   body: unknown;
   /** A page of a list: the adapter writes GitLab's pagination headers (with a total, or only whether a next page exists). */
-  page?: { total: number } | { hasNext: boolean };
+  /** Offset pagination (with a total, or only whether there is more), or keyset: the next page's bounds (null: none). */
+  page?: { total: number } | { hasNext: boolean } | { keysetNext: Record<string, number> | null };
 }
 
 /** Everything a handler may use: the caller, the dialect's presenter, the project, the path's params. */
@@ -127,7 +128,9 @@ export function handle(route: Route, dialect: Dialect, implementation: Endpoint,
       require: (ability, branch) => services.access.require(grant, project!.path, ability, branch),
     };
     const reply = await implementation.run(ctx, params);
-    if (reply.page) {
+    if (reply.page && 'keysetNext' in reply.page) {
+      setKeysetHeaders(req, res, { next: reply.page.keysetNext, params: { ...(req.query as Record<string, unknown>), ...params }, baseUrl });
+    } else if (reply.page) {
       setPaginationHeaders(req, res, {
         window,
         count: Array.isArray(reply.body) ? reply.body.length : 0,

@@ -60,17 +60,20 @@ export const ROUTES: Route[] = [
 
   // ---- projects
   ...(() => {
-    const list = endpoint(
-      params({
-        search: { type: 'string' },
-        order_by: { type: 'string', values: ['id', 'name', 'path', 'created_at', 'updated_at', 'last_activity_at'], default: 'created_at' },
-        sort: { type: 'string', values: ['asc', 'desc'], default: 'desc' },
-        simple: { type: 'boolean' },
-        ...paged,
-      }),
+    const common = {
+      search: { type: 'string' },
+      order_by: { type: 'string', values: ['id', 'name', 'path', 'created_at', 'updated_at', 'last_activity_at'], default: 'created_at' },
+      sort: { type: 'string', values: ['asc', 'desc'], default: 'desc' },
+      simple: { type: 'boolean' },
+      ...paged,
+    } as const;
+    // Keyset pagination and the id bounds came after 8.x; GitLab 8.x ignored them as unknown.
+    const v4 = endpoint(
+      params({ ...common, search_namespaces: { type: 'boolean' }, id_after: { type: 'integer' }, id_before: { type: 'integer' }, pagination: { type: 'string', values: ['offset', 'keyset'], default: 'offset' } }),
       projects.list,
     );
-    return [{ method: 'GET', path: '/projects', ability: 'none', v4: list, v3: list } satisfies Route];
+    const v3 = endpoint(params(common), projects.list);
+    return [{ method: 'GET', path: '/projects', ability: 'none', v4, v3 } satisfies Route];
   })(),
   { method: 'GET', path: '/projects/:id', ability: 'read_project', v4: endpoint(none, projects.show), v3: endpoint(none, projects.show) },
 
