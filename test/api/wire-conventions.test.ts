@@ -239,6 +239,21 @@ describe('wire conventions: nulls, presence, lengths, Floats, coercions', functi
       expect((await send(`${HW}/repository/commits?ref_name=main&per_page=0x10`)).body).to.deep.equal({ error: 'per_page is invalid' });
     });
 
+    it("Array[JSON] actions: a single object is wrapped, JSON text is parsed, null is missing", async () => {
+      const single = await postJson(`${HW}/repository/commits`, { branch: 'main', commit_message: 'one action, unwrapped', actions: { action: 'create', file_path: 'single.txt', content: 's\n' } });
+      expect(single.status, JSON.stringify(single.body)).to.equal(201);
+      expect(git(gitdir, 'show', `${single.body.id}:single.txt`)).to.equal('s\n');
+      const text = JSON.stringify([{ action: 'create', file_path: 'from-text.txt', content: 't\n' }]);
+      const form = await send(`${HW}/repository/commits`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ branch: 'main', commit_message: 'actions as JSON text', actions: text }).toString() });
+      expect(form.status, JSON.stringify(form.body)).to.equal(201);
+      expect(git(gitdir, 'show', `${form.body.id}:from-text.txt`)).to.equal('t\n');
+      main = form.body.id;
+      const tip = git(gitdir, 'rev-parse', 'main').trim();
+      expect((await postJson(`${HW}/repository/commits`, { branch: 'main', commit_message: 'x', actions: null })).body).to.deep.equal({ error: 'actions is missing' });
+      expect((await postJson(`${HW}/repository/commits`, { branch: 'main', commit_message: 'x', actions: 'not json' })).body).to.deep.equal({ error: 'actions is invalid' });
+      expect(git(gitdir, 'rev-parse', 'main').trim()).to.equal(tip);
+    });
+
     it('the query string follows Rack: a repeated scalar keeps the last value, `a[]=` is an array, deep nesting is refused', async () => {
       expect((await send(`${HW}/repository/commits?ref_name=main&per_page=1&per_page=3`)).body).to.have.length(3);
       expect((await send(`${HW}/repository/commits?ref_name[]=main`)).body).to.deep.equal({ error: 'ref_name is invalid' });

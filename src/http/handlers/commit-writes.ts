@@ -11,13 +11,32 @@ const MAX_ACTIONS = 10_000;
 const V4_ACTIONS: readonly ActionKind[] = ['create', 'update', 'move', 'delete', 'chmod'];
 const V3_ACTIONS: readonly ActionKind[] = ['create', 'update', 'move', 'delete'];
 
+/**
+ * Grape's Array[JSON] coercion: an array; a Rails form's hash keyed by index (actions[0][action]);
+ * a single action object, wrapped; or JSON text of either (a query string can carry it).
+ */
+function actionList(raw: unknown): unknown[] | null {
+  let value = raw;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return null;
+    }
+  }
+  if (Array.isArray(value)) return value;
+  if (!value || typeof value !== 'object') return null;
+  const keys = Object.keys(value);
+  return keys.length > 0 && keys.every((k) => /^\d+$/.test(k)) ? Object.values(value) : [value];
+}
+
 /** Grape's validation of `actions`, with its indexed keys (`actions[0][action] ...`). */
 function parseActions(raw: unknown, allowed: readonly ActionKind[], errors: string[]): CommitAction[] {
-  if (raw === undefined) {
+  if (raw === undefined || raw === null) {
     errors.push('actions is missing');
     return [];
   }
-  const list = Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? Object.values(raw) : null;
+  const list = actionList(raw);
   if (!list) {
     errors.push('actions is invalid');
     return [];
