@@ -15,6 +15,7 @@ import { ProjectRegistry } from './projects/registry.js';
 import { JsonSidecarStore } from './store/sidecar.js';
 import { loadTls, type TlsMaterial } from './tls.js';
 import { UserDirectory } from './users.js';
+import { DirectoryLock } from './util/dir-lock.js';
 
 export interface StartOptions extends Partial<Config> {
   /** A pino logger to use instead of the default (stdout at `logLevel`). */
@@ -49,6 +50,7 @@ export class FakelabServer {
   private store: JsonSidecarStore | null = null;
   private httpServer: http.Server | null = null;
   private tlsMaterial: TlsMaterial | null = null;
+  private dataLock: DirectoryLock | null = null;
   private preloading: Promise<void> | null = null;
   private readonly stopPreloading = new AbortController();
 
@@ -130,7 +132,9 @@ export class FakelabServer {
     this.logger = this.givenLogger ?? pino({ level: config.logLevel ?? 'info' });
     if (config.fixturesDir) await seedIfEmpty(config.reposDir, config.fixturesDir);
     await fsp.mkdir(config.dataDir, { recursive: true });
-    const registry = (this.registry = new ProjectRegistry(config.reposDir, config.dataDir));
+    // Before anything in it is read: a second process on the same data dir would lose writes.
+    this.dataLock = await DirectoryLock.acquire(config.dataDir);
+    const registry = (this.registry = new ProjectRegistry(config.reposDir, config.dataDir, this.logger));
     await registry.open();
     const access = (this.policy = AccessPolicy.fromConfig(config.configFile ? await loadAccessConfig(config.configFile) : NO_ACCESS_CONFIG, config.token));
     const users = new UserDirectory();
@@ -176,6 +180,7 @@ export class FakelabServer {
         },
         () => this.registry?.close(),
         () => this.store?.close(),
+        () => this.dataLock?.release(),
         // A logger of our own may still hold lines for stdout; one given to us is the host's.
         () => (logger && !this.givenLogger ? new Promise<void>((resolve) => logger.flush(() => resolve())) : undefined),
       ];

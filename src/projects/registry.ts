@@ -1,8 +1,9 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import type { Logger } from 'pino';
 import { GitRepo } from '../git/index.js';
 import { GITLAB_DIFF_LIMITS } from '../gitlab/diff-limits.js';
-import { readJsonFile, writeFileAtomic } from '../util/atomic-file.js';
+import { InvalidStateFileError, readJsonFile, writeFileAtomic } from '../util/atomic-file.js';
 
 export interface Project {
   id: number;
@@ -33,9 +34,14 @@ export class ProjectRegistry {
   private scanning: Promise<void> | null = null;
   private closed = false;
 
+  /** Paths already reported as refused, so the log says it once. */
+  private readonly refused = new Set<string>();
+  private rootReal: string | null = null;
+
   constructor(
     readonly reposDir: string,
     private readonly dataDir: string,
+    private readonly logger?: Pick<Logger, 'warn'>,
   ) {}
 
   private get idFile(): string {
@@ -43,19 +49,83 @@ export class ProjectRegistry {
   }
 
   async open(): Promise<void> {
-    this.ids = await readJsonFile<IdFile>(this.idFile, { nextId: 1, projects: {} });
+    this.ids = this.checkedIds(await readJsonFile<unknown>(this.idFile, { nextId: 1, projects: {} }));
     await this.rescan();
+  }
+
+  /** projects.json as it must be: unique positive ids, and a nextId above them all (raised if low, which loses nothing). */
+  private checkedIds(data: unknown): IdFile {
+    const fail = (problem: string): never => {
+      throw new InvalidStateFileError(this.idFile, problem);
+    };
+    if (!data || typeof data !== 'object' || Array.isArray(data)) fail(`expected an object with "nextId" and "projects", found ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
+    const { nextId, projects } = data as Partial<IdFile>;
+    if (!Number.isSafeInteger(nextId) || nextId! < 1) fail(`"nextId" must be a positive integer, found ${JSON.stringify(nextId)}`);
+    if (!projects || typeof projects !== 'object' || Array.isArray(projects)) fail('"projects" must be an object of project paths');
+    const owners = new Map<number, string>();
+    let maxId = 0;
+    for (const [projectPath, record] of Object.entries(projects!)) {
+      if (!record || typeof record !== 'object' || !Number.isSafeInteger(record.id) || record.id < 1 || typeof record.created_at !== 'string') {
+        fail(`the record of "${projectPath}" must be {"id": <positive integer>, "created_at": <time>}`);
+      }
+      const other = owners.get(record.id);
+      if (other !== undefined) fail(`id ${record.id} belongs to both "${other}" and "${projectPath}"`);
+      owners.set(record.id, projectPath);
+      maxId = Math.max(maxId, record.id);
+    }
+    if (nextId! <= maxId) {
+      this.logger?.warn({ file: this.idFile, nextId, maxId }, `projects.json: nextId ${nextId} is not above the ids in use; new projects get ids from ${maxId + 1}`);
+    }
+    return { nextId: Math.max(nextId!, maxId + 1), projects: projects! };
   }
 
   /** All projects, ordered by id. */
   async list(): Promise<Project[]> {
     await this.rescan(true);
-    return [...this.byId.values()].sort((a, b) => a.id - b.id);
+    const all = [...this.byId.values()].sort((a, b) => a.id - b.id);
+    const kept = await Promise.all(all.map((p) => this.servable(p)));
+    return all.filter((_, i) => kept[i]);
   }
 
   async findById(id: number): Promise<Project | undefined> {
     if (!this.byId.has(id)) await this.rescan(true);
-    return this.byId.get(id);
+    const project = this.byId.get(id);
+    return project && (await this.servable(project)) ? project : undefined;
+  }
+
+  /**
+   * Whether the repository is still there and still inside the repos root: its directory, its
+   * objects and its refs, with symlinks resolved. One that left (deleted, or replaced by a link
+   * elsewhere) is dropped, so nothing is read from or written to outside the root, and nothing
+   * is re-created where it was.
+   */
+  private async servable(project: Project): Promise<boolean> {
+    const root = (this.rootReal ??= await fsp.realpath(this.reposDir).catch(() => path.resolve(this.reposDir)));
+    const inside = async (dir: string) => {
+      const real = await fsp.realpath(dir);
+      return real.startsWith(root + path.sep);
+    };
+    let why: string | null = null;
+    try {
+      const results = await Promise.all([project.gitdir, path.join(project.gitdir, 'objects'), path.join(project.gitdir, 'refs')].map(inside));
+      if (results.includes(false)) why = 'it resolves (through a symbolic link) to a place outside the repos root';
+    } catch (err) {
+      why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it is gone' : `it cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+    }
+    if (why === null) return true;
+    if (this.byId.get(project.id) === project) {
+      this.byId.delete(project.id);
+      this.byPath.delete(project.path.toLowerCase());
+      void project.repo.close().catch(() => undefined);
+    }
+    this.report(project.path, `repository ${project.path} is not served: ${why}`);
+    return false;
+  }
+
+  private report(projectPath: string, message: string): void {
+    if (this.refused.has(projectPath)) return;
+    this.refused.add(projectPath);
+    this.logger?.warn({ project: projectPath }, message);
   }
 
   /**
@@ -88,7 +158,8 @@ export class ProjectRegistry {
   async findByPath(fullPath: string): Promise<Project | undefined> {
     const key = fullPath.toLowerCase();
     if (!this.byPath.has(key)) await this.rescan(true);
-    return this.byPath.get(key);
+    const project = this.byPath.get(key);
+    return project && (await this.servable(project)) ? project : undefined;
   }
 
   private async rescan(throttled = false): Promise<void> {
@@ -102,13 +173,14 @@ export class ProjectRegistry {
   }
 
   private async scan(): Promise<void> {
-    const found = await findBareRepositories(this.reposDir);
+    const found = await findBareRepositories(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`));
     let changed = false;
     const byPath = new Map<string, Project>();
     const byId = new Map<number, Project>();
     for (const rel of found) {
       const projectPath = rel.slice(0, -'.git'.length);
-      let record = this.ids.projects[projectPath];
+      // Own keys only: a repository named `constructor` is a project, not Object's property.
+      let record = Object.hasOwn(this.ids.projects, projectPath) ? this.ids.projects[projectPath] : undefined;
       if (!record) {
         record = { id: this.ids.nextId++, created_at: new Date().toISOString() };
         this.ids.projects[projectPath] = record;
@@ -132,7 +204,7 @@ export class ProjectRegistry {
 }
 
 /** Relative paths (with '/' separators) of bare repositories below `root`, not descending into them. */
-async function findBareRepositories(root: string, rel = '', depth = 0): Promise<string[]> {
+async function findBareRepositories(root: string, onLink: (rel: string) => void, rel = '', depth = 0): Promise<string[]> {
   if (depth > 8) return [];
   let entries: import('node:fs').Dirent[];
   try {
@@ -142,10 +214,16 @@ async function findBareRepositories(root: string, rel = '', depth = 0): Promise<
   }
   const out: string[] = [];
   for (const entry of entries) {
-    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    if (entry.name.startsWith('.')) continue;
     const child = rel ? `${rel}/${entry.name}` : entry.name;
+    // Dirents are lstat's: a symbolic link is never descended into, wherever it points.
+    if (entry.isSymbolicLink()) {
+      if (entry.name.endsWith('.git')) onLink(child);
+      continue;
+    }
+    if (!entry.isDirectory()) continue;
     if (entry.name.endsWith('.git') && (await isBareRepository(path.join(root, child)))) out.push(child);
-    else out.push(...(await findBareRepositories(root, child, depth + 1)));
+    else out.push(...(await findBareRepositories(root, onLink, child, depth + 1)));
   }
   return out.sort();
 }

@@ -34,6 +34,13 @@ export async function readJsonFile<T>(file: string, fallback: T): Promise<T> {
   }
 }
 
+/** A state file that parses but does not hold what it must: named, with the problem, and never overwritten. */
+export class InvalidStateFileError extends Error {
+  constructor(readonly file: string, problem: string) {
+    super(`${file}: ${problem}; fakelab will not overwrite it. Repair or move it away.`);
+  }
+}
+
 export class CorruptFileError extends Error {
   constructor(readonly file: string, reason: string) {
     super(`${file} is not valid JSON (${reason}); fakelab will not overwrite it. Repair or move it away.`);
