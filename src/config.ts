@@ -24,6 +24,12 @@ export interface Config {
   tlsKey?: string;
   /** HTTPS with a generated certificate, signed by a CA kept in <data>/tls/ca.pem. */
   tls?: boolean;
+  /** Milliseconds a client has to send a request's headers (and a new connection its first request). */
+  headerTimeout: number;
+  /** Milliseconds a client has to send a whole request, body included. */
+  requestTimeout: number;
+  /** Open connections served at once; past it, a new one is answered 503 and closed. */
+  maxConnections: number;
 }
 
 /** One command-line option: its flag, its environment variable, its default and its documentation. */
@@ -45,6 +51,11 @@ export interface OptionSpec<K extends keyof Config = keyof Config> {
 }
 
 const option = <K extends keyof Config>(spec: OptionSpec<K>): OptionSpec<K> => spec;
+const positiveInteger = (what: string) => (raw: string | undefined) => {
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`invalid ${what}: ${raw}`);
+  return n;
+};
 const resolvedPath = (raw: string | undefined) => path.resolve(raw!);
 const optionalPath = (raw: string | undefined) => (raw ? path.resolve(raw) : undefined);
 const optionalText = (raw: string | undefined) => raw || undefined;
@@ -113,6 +124,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     parse: optionalPath,
   }),
   option({ key: 'logLevel', flag: 'log-level', env: 'FAKELAB_LOG_LEVEL', metavar: 'LEVEL', default: 'info', help: 'pino level (`silent` turns request logs off)', parse: (raw) => raw! }),
+  option({ key: 'headerTimeout', flag: 'header-timeout', env: 'FAKELAB_HEADER_TIMEOUT', metavar: 'MS', default: '10000', help: 'time a client has to send its headers (a silent or byte-at-a-time client is cut off)', parse: positiveInteger('header timeout') }),
+  option({ key: 'requestTimeout', flag: 'request-timeout', env: 'FAKELAB_REQUEST_TIMEOUT', metavar: 'MS', default: '60000', help: 'time a client has to send a whole request, body included', parse: positiveInteger('request timeout') }),
+  option({ key: 'maxConnections', flag: 'max-connections', env: 'FAKELAB_MAX_CONNECTIONS', metavar: 'N', default: '512', help: 'connections served at once; past it a new one gets `503` and is closed', parse: positiveInteger('connection limit') }),
   option({ key: 'tlsCert', flag: 'tls-cert', env: 'FAKELAB_TLS_CERT', metavar: 'FILE', help: 'serve HTTPS with this PEM certificate (chain after the leaf); needs `--tls-key`', parse: optionalPath }),
   option({ key: 'tlsKey', flag: 'tls-key', env: 'FAKELAB_TLS_KEY', metavar: 'FILE', help: 'the PEM private key of `--tls-cert`', parse: optionalPath }),
   option({

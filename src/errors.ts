@@ -25,4 +25,6 @@ export const forbidden = (reason?: string) =>
   new GitLabError(403, { message: reason ? `403 Forbidden - ${reason}` : '403 Forbidden' });
 /** Another writer kept moving the branch (or holds its lock): GitLab's Commits service answer. */
 export const branchUpdateFailed = (branch: string) => apiError(`Could not update branch ${branch}. Please refresh and try again.`);
+/** A body over the size limit (Rack/nginx's answer): 413 {"message":"413 Request Entity Too Large"} */
+export const tooLarge = () => new GitLabError(413, { message: '413 Request Entity Too Large' });
 export const internalError = () => new GitLabError(500, { message: '500 Internal Server Error' });

@@ -154,8 +154,10 @@ export class FakelabServer {
     });
     // HTTPS when asked: Express's req.protocol then says https, so web_url, Link and clone URLs follow.
     const tls = (this.tlsMaterial = await loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey, generate: config.tls ?? false, dataDir: config.dataDir, host: config.host, externalUrl: config.externalUrl }));
-    const server = (this.httpServer = tls ? https.createServer({ key: tls.key, cert: tls.cert }, app) : http.createServer(app));
-    server.keepAliveTimeout = 5000;
+    // Slow, silent and idle clients are cut off within seconds (Node's defaults hold sockets for minutes).
+    const limits = { headersTimeout: config.headerTimeout, requestTimeout: config.requestTimeout, keepAliveTimeout: 5000, connectionsCheckingInterval: Math.min(1000, config.headerTimeout) };
+    const server = (this.httpServer = tls ? https.createServer({ key: tls.key, cert: tls.cert, ...limits }, app) : http.createServer(limits, app));
+    limitConnections(server, config.maxConnections, tls !== null);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
@@ -196,6 +198,24 @@ export class FakelabServer {
     })();
     return this.released;
   }
+}
+
+/**
+ * At most `max` open connections. Past it, a plain-HTTP client reads a 503 (GitLab's error shape)
+ * before the socket closes; over TLS there is no HTTP yet to answer with, so it is closed.
+ */
+function limitConnections(server: http.Server, max: number, tls: boolean): void {
+  let open = 0;
+  const body = JSON.stringify({ message: '503 Service Unavailable: too many connections' });
+  server.on('connection', (socket) => {
+    if (open >= max) {
+      if (tls) socket.destroy();
+      else socket.end(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
+    open++;
+    socket.once('close', () => open--);
+  });
 }
 
 /** Stops listening and cuts every connection, idle keep-alive ones and those mid-request. */

@@ -1,6 +1,7 @@
 import busboy from 'busboy';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { GitLabError, invalidParams } from '../errors.js';
+import { GitLabError, invalidParams, tooLarge } from '../errors.js';
+import { sendJson } from './json.js';
 
 /** Bounds for hostile bodies. */
 export const BODY_LIMITS = { bytes: 10 * 1024 * 1024, fields: 10_000, depth: 16 };
@@ -96,7 +97,7 @@ function multipart(req: Request, _res: Response, next: NextFunction): void {
     next(err);
   };
   parser.on('field', (name, value, info) => {
-    if (info.valueTruncated) failure ??= new GitLabError(413, { message: '413 Request Entity Too Large' });
+    if (info.valueTruncated) failure ??= tooLarge();
     pairs.push([name, value]);
   });
   parser.on('filesLimit', () => (failure ??= badRequest('file uploads are not accepted')));
@@ -119,12 +120,36 @@ function announcedSizeLimit(req: Request, res: Response, next: NextFunction): vo
   const length = Number(req.get('content-length') ?? 0);
   if (length > BODY_LIMITS.bytes) {
     res.setHeader('Connection', 'close');
-    return next(new GitLabError(413, { message: '413 Request Entity Too Large' }));
+    return next(tooLarge());
   }
+  next();
+}
+
+/**
+ * A body that announces no length (chunked) is counted as it arrives and cut at the limit with
+ * 413: body-parser and busboy would read such a body to its end, forever for an endless one.
+ * The parsers still run beside the count; once the answer is written they see the connection
+ * close and give up, and the error handler writes nothing more.
+ */
+function streamedSizeLimit(req: Request, res: Response, next: NextFunction): void {
+  if (req.get('content-length') !== undefined || req.get('transfer-encoding') === undefined) return next();
+  let received = 0;
+  const count = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received <= BODY_LIMITS.bytes) return;
+    req.off('data', count);
+    req.unpipe();
+    req.pause();
+    if (res.headersSent) return;
+    const error = tooLarge();
+    res.setHeader('Connection', 'close');
+    sendJson(res, error.status, error.body);
+  };
+  req.on('data', count);
   next();
 }
 
 /** Every body format clients send: JSON (python-gitlab, gitbeaker), urlencoded (Jenkins), multipart. */
 export function bodyParsers() {
-  return [announcedSizeLimit, express.json({ limit: BODY_LIMITS.bytes, strict: false }), ...urlencoded, multipart];
+  return [announcedSizeLimit, streamedSizeLimit, express.json({ limit: BODY_LIMITS.bytes, strict: false }), ...urlencoded, multipart];
 }

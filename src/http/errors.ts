@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { GitLabError, internalError } from '../errors.js';
+import { GitLabError, internalError, tooLarge } from '../errors.js';
 import { CorruptFileError } from '../util/atomic-file.js';
 import type { Logger } from 'pino';
 import { sendJson } from './json.js';
@@ -12,7 +12,7 @@ export function errorHandler(logger: Logger) {
     else {
       const e = err as { type?: string; status?: number; message?: string };
       if (e.type === 'entity.parse.failed') error = new GitLabError(400, { error: 'message body does not match declared format' });
-      else if (e.type === 'entity.too.large') error = new GitLabError(413, { message: '413 Request Entity Too Large' });
+      else if (e.type === 'entity.too.large') error = tooLarge();
       else if (err instanceof CorruptFileError) {
         (req.log ?? logger).error({ file: err.file }, err.message);
         error = new GitLabError(500, { message: `500 Internal Server Error - ${err.message}` });

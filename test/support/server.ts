@@ -36,6 +36,10 @@ export interface TestServerOptions {
   tls?: boolean;
   tlsCert?: string;
   tlsKey?: string;
+  /** In process: HTTP limits (milliseconds, connections). */
+  headerTimeout?: number;
+  requestTimeout?: number;
+  maxConnections?: number;
 }
 
 interface Resolved {
@@ -78,6 +82,9 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       tls: options.tls,
       tlsCert: options.tlsCert,
       tlsKey: options.tlsKey,
+      headerTimeout: options.headerTimeout,
+      requestTimeout: options.requestTimeout,
+      maxConnections: options.maxConnections,
       logger: options.logger ?? pino({ level: 'silent' }),
     });
   } catch (err) {
