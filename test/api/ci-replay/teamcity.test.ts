@@ -1,0 +1,186 @@
+import { expect } from 'chai';
+import { removeDir, tempDir } from '../../support/fixtures.js';
+import { ADMIN_TOKEN, startTestServer, type TestServer } from '../../support/server.js';
+import { ciRepository, expectJson, javaUrlEncode, raw, type RawReply, transition } from './replay.js';
+
+/**
+ * TeamCity's Commit Status Publisher, GitLab flavour. Follows JetBrains/commit-status-publisher:
+ * - commit-status-publisher-server/src/main/java/jetbrains/buildServer/commitPublisher/gitlab/GitlabPublisher.java
+ *   (buildQueued → pending, buildStarted → running, buildFinished → success/failed,
+ *   buildRemovedFromQueue/buildInterrupted → canceled; createMessage; processResponse, which
+ *   ignores a 400 containing `Cannot transition status via :enqueue from :pending`,
+ *   `:enqueue from :running` or `:run from :running`; loadGitLabStatuses/buildRevisionStatusesUrl
+ *   and getRevisionStatus/getTriggeredEvent, which read `status`, `description`, `name`,
+ *   `target_url`);
+ * - .../gitlab/GitlabSettings.java getProjectsUrl: the owner's `.` and `/` and the name's `.`
+ *   escaped by hand (`%2E`, `%2F`);
+ * - .../gitlab/data/GitLabPublishCommitStatus.java, GitLabCommitStatus.java: the Gson body
+ *   (subclass fields first: state, ref; then name, description, target_url; nulls left out);
+ * - .../HttpBasedCommitStatusPublisher.java postJson and HttpHelper.java: Apache HttpClient
+ *   with ContentType.APPLICATION_JSON (`application/json; charset=UTF-8`), header PRIVATE-TOKEN;
+ *   the statuses read is `?name=` + URLEncoder.encode(build type full name).
+ */
+
+const PROJECT = 'ci/status.publisher';
+const BUILD = 'Replay :: Build & Test';
+const QUEUED = 'TeamCity build was queued';
+const STARTED = 'TeamCity build started';
+const REMOVED = 'TeamCity build was removed from queue';
+
+describe('CI replay: TeamCity Commit Status Publisher', () => {
+  let reposDir: string;
+  let server: TestServer;
+  let commits: Record<string, string>;
+  const api = () => `${new URL(server.url).pathname.replace(/\/$/, '')}/api/v4`;
+  /** getProjectsUrl("ci", "status.publisher"). */
+  const projectUrl = () => `${api()}/projects/ci%2Fstatus%2Epublisher`;
+  const viewUrl = (id: number) => `https://teamcity.example.com/buildConfiguration/Replay_Build/${id}`;
+
+  /** GitlabPublisher.publish → postJson: the Gson text of GitLabPublishCommitStatus. */
+  function publish(sha: string, state: string, description: string, buildId: number, vcsBranch: string | null): Promise<RawReply> {
+    // createMessage/getBranchRefForApi: refs/heads/ and refs/tags/ are stripped, other refs give no ref.
+    const ref = vcsBranch?.startsWith('refs/heads/') ? vcsBranch.slice(11) : vcsBranch?.startsWith('refs/tags/') ? vcsBranch.slice(10) : undefined;
+    const body: Record<string, string> = { state };
+    if (ref !== undefined) body.ref = ref;
+    Object.assign(body, { name: BUILD, description, target_url: viewUrl(buildId) });
+    return raw(server.url, {
+      method: 'POST',
+      target: `${projectUrl()}/statuses/${sha}`,
+      headers: [
+        ['PRIVATE-TOKEN', ADMIN_TOKEN],
+        ['Content-Type', 'application/json; charset=UTF-8'],
+        ['User-Agent', 'TeamCity Server 2025.07'],
+        ['Accept-Encoding', 'gzip,deflate'],
+      ],
+      body: JSON.stringify(body),
+    });
+  }
+
+  /** loadGitLabStatuses: GET .../repository/commits/{sha}/statuses?name=<URLEncoder> and [0]. */
+  async function latest(sha: string): Promise<Json[]> {
+    const r = await raw(server.url, {
+      method: 'GET',
+      target: `${projectUrl()}/repository/commits/${sha}/statuses?name=${javaUrlEncode(BUILD)}`,
+      headers: [['PRIVATE-TOKEN', ADMIN_TOKEN], ['User-Agent', 'TeamCity Server 2025.07'], ['Accept-Encoding', 'gzip,deflate']],
+    });
+    expectJson(r, 200, 'GET statuses?name=');
+    expect(r.body).to.be.an('array');
+    return r.body;
+  }
+
+  /** processResponse: which answers the publisher lets pass. */
+  function tolerated(r: RawReply): boolean {
+    if (r.status < 400) return true;
+    return [transition('enqueue', 'pending'), transition('enqueue', 'running'), transition('run', 'running')].some((t) => r.text.includes(t));
+  }
+
+  before(async () => {
+    reposDir = tempDir('fakelab-replay-teamcity-');
+    commits = (await ciRepository(PROJECT, reposDir)).commits;
+    server = await startTestServer({ reposDir });
+  });
+
+  after(async () => {
+    await server?.stop();
+    if (reposDir) removeDir(reposDir);
+  });
+
+  it('queued → started → finished: 201 each, one row moved along, read back as [0] of ?name=', async () => {
+    const sha = commits.c5;
+    const queued = await publish(sha, 'pending', QUEUED, 101, 'refs/heads/main');
+    expectJson(queued, 201, 'pending');
+    expect(queued.body).to.include({ sha, ref: 'main', status: 'pending', name: BUILD, description: QUEUED, target_url: viewUrl(101) });
+
+    let read = await latest(sha);
+    expect(read).to.have.length(1);
+    expect(read[0]).to.include({ id: queued.body.id, status: 'pending', name: BUILD }); // getTriggeredEvent: QUEUED
+
+    const started = await publish(sha, 'running', STARTED, 101, 'refs/heads/main');
+    expectJson(started, 201, 'running');
+    expect(started.body.id).to.equal(queued.body.id);
+    read = await latest(sha);
+    expect(read).to.have.length(1);
+    expect(read[0]).to.include({ status: 'running', description: STARTED, target_url: viewUrl(101) }); // STARTED, same build
+    expect(read[0].started_at).to.be.a('string');
+
+    const finished = await publish(sha, 'success', 'Tests passed: 42', 101, 'refs/heads/main');
+    expectJson(finished, 201, 'success');
+    expect(finished.body).to.include({ id: queued.body.id, status: 'success', description: 'Tests passed: 42' });
+    read = await latest(sha);
+    expect(read.map((s) => [s.id, s.status])).to.deep.equal([[queued.body.id, 'success']]);
+  });
+
+  it('the three tolerated 400s carry exactly the text the publisher looks for, and change nothing', async () => {
+    const sha = commits.c4;
+    expectJson(await publish(sha, 'pending', QUEUED, 201, 'refs/heads/main'), 201, 'pending');
+    // The same build queued twice (two triggers): enqueue from pending.
+    let r = await publish(sha, 'pending', QUEUED, 201, 'refs/heads/main');
+    expectJson(r, 400, 'pending twice');
+    expect(r.body.message).to.be.a('string').and.satisfy((m: string) => m.startsWith(transition('enqueue', 'pending')));
+    expect(tolerated(r)).to.equal(true);
+
+    expectJson(await publish(sha, 'running', STARTED, 201, 'refs/heads/main'), 201, 'running');
+    // A queued event arriving after the start: enqueue from running.
+    r = await publish(sha, 'pending', QUEUED, 201, 'refs/heads/main');
+    expectJson(r, 400, 'pending after running');
+    expect(r.body.message.startsWith(transition('enqueue', 'running'))).to.equal(true);
+    expect(tolerated(r)).to.equal(true);
+    // buildMarkedAsSuccessful while in progress posts running again: run from running.
+    r = await publish(sha, 'running', 'TeamCity build was marked as successful', 201, 'refs/heads/main');
+    expectJson(r, 400, 'running twice');
+    expect(r.body.message.startsWith(transition('run', 'running'))).to.equal(true);
+    expect(tolerated(r)).to.equal(true);
+
+    const read = await latest(sha);
+    expect(read).to.have.length(1);
+    expect(read[0]).to.include({ status: 'running', description: STARTED });
+  });
+
+  it('a build of a finished revision starts a new row; [0] of ?name= is the newest (the only one listed)', async () => {
+    const sha = commits.c3;
+    const first = await publish(sha, 'running', STARTED, 301, 'refs/heads/main');
+    expectJson(first, 201, 'running');
+    expectJson(await publish(sha, 'failed', 'Tests failed: 1 (1 new)', 301, 'refs/heads/main'), 201, 'failed');
+    const again = await publish(sha, 'pending', QUEUED, 302, 'refs/heads/main');
+    expectJson(again, 201, 'pending of a rebuild');
+    expect(again.body.id).to.not.equal(first.body.id);
+    const read = await latest(sha);
+    // The newer publisher caches every element by name (the last one wins), the older took [0]:
+    // both read the newest only because the list holds one row per name.
+    expect(read.map((s) => [s.id, s.status, s.target_url])).to.deep.equal([[again.body.id, 'pending', viewUrl(302)]]);
+  });
+
+  it('removed from queue: canceled with the description getTriggeredEvent recognises', async () => {
+    const sha = commits.c2;
+    expectJson(await publish(sha, 'pending', QUEUED, 401, 'refs/heads/main'), 201, 'pending');
+    const r = await publish(sha, 'canceled', REMOVED, 401, 'refs/heads/main');
+    expectJson(r, 201, 'canceled');
+    const [s] = await latest(sha);
+    expect(s).to.include({ status: 'canceled', description: REMOVED });
+    expect(s.finished_at).to.be.a('string');
+  });
+
+  it('a tag build sends the tag as ref; a merge-request ref sends none, and the status lands on the first branch containing the commit', async () => {
+    const tagged = await publish(commits.c2, 'running', STARTED, 501, 'refs/tags/v1.0.0');
+    expectJson(tagged, 201, 'tag build');
+    expect(tagged.body.ref).to.equal('v1.0.0');
+
+    const mr = await publish(commits.f1, 'running', STARTED, 502, 'refs/merge-requests/7/head');
+    expectJson(mr, 201, 'merge request build');
+    expect(mr.body.ref).to.equal('feature');
+  });
+
+  it('an unknown repository answers 404 JSON (the publisher reports "Repository not found")', async () => {
+    const r = await raw(server.url, {
+      method: 'POST',
+      target: `${api()}/projects/ci%2Fno%2Esuch/statuses/${commits.c1}`,
+      headers: [['PRIVATE-TOKEN', ADMIN_TOKEN], ['Content-Type', 'application/json; charset=UTF-8']],
+      body: JSON.stringify({ state: 'pending', name: BUILD, description: QUEUED, target_url: viewUrl(1) }),
+    });
+    expectJson(r, 404, 'unknown project');
+    expect(r.body).to.deep.equal({ message: '404 Project Not Found' });
+  });
+});
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
