@@ -164,3 +164,44 @@ export async function ciRepository(projectPath: string, reposDir: string, count 
   };
   return buildFixture(fixture, reposDir);
 }
+
+/**
+ * What encoding/json needs to decode a status into go-gitlab's CommitStatus (commits.go): ints
+ * for id and pipeline_id, RFC 3339 or null for the times, a number or null for coverage, a
+ * boolean allow_failure, strings or null for the texts (null decodes to "").
+ */
+export function expectGoCommitStatus(s: Record<string, unknown>): void {
+  const intOf = (k: string) => expect(Number.isInteger(s[k]), `${k} is an int`).to.equal(true);
+  intOf('id');
+  intOf('pipeline_id');
+  for (const k of ['sha', 'ref', 'status', 'name']) expect(s[k], k).to.be.a('string');
+  for (const k of ['description', 'target_url']) expect(s[k] === null || typeof s[k] === 'string', `${k} is a string or null`).to.equal(true);
+  for (const k of ['created_at', 'started_at', 'finished_at']) {
+    const v = s[k];
+    expect(v === null || (typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v)), `${k} is RFC 3339 or null`).to.equal(true);
+  }
+  expect(s.coverage === null || typeof s.coverage === 'number', 'coverage is a number or null').to.equal(true);
+  expect(s.allow_failure, 'allow_failure').to.be.a('boolean');
+  expect(s.author, 'author').to.be.an('object');
+}
+
+/** go-gitlab's PathEscape (gitlab.go): url.PathEscape, then every `.` as %2E (for project paths, whose characters are letters, digits and -_./, exactly). */
+export function goPathEscape(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/\./g, '%2E');
+}
+
+/** The headers go-gitlab's NewRequest and Do send, in the order net/http writes them. */
+export function goGitlabHeaders(token: string, json: boolean): [string, string][] {
+  return [
+    ['User-Agent', 'go-gitlab'],
+    ['Accept', 'application/json'],
+    ...(json ? ([['Content-Type', 'application/json']] as [string, string][]) : []),
+    ['Private-Token', token],
+    ['Accept-Encoding', 'gzip'],
+  ];
+}
+
+/** encoding/json's Marshal of a string: HTML-safe (<, > and & as \u003c, \u003e, \u0026). */
+export function goJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+}
