@@ -18,7 +18,13 @@ import { ciRepository, expectJson, javaUrlEncode, raw, type RawReply, transition
  *   (subclass fields first: state, ref; then name, description, target_url; nulls left out);
  * - .../HttpBasedCommitStatusPublisher.java postJson and HttpHelper.java: Apache HttpClient
  *   with ContentType.APPLICATION_JSON (`application/json; charset=UTF-8`), header PRIVATE-TOKEN;
- *   the statuses read is `?name=` + URLEncoder.encode(build type full name).
+ *   the statuses read is `?name=` + URLEncoder.encode(build type full name);
+ * - GitlabPublisher.java determineStatusCommit/isOnlyInSourceBranch: for merge-result builds,
+ *   GET .../repository/commits/{parent}/refs?type=branch (GitLabCommitReference: type, name).
+ * The settings page's testConnection (GET /projects/{path} `permissions`, then
+ * /projects?min_access_level=30&search=) is not replayed: fakelab answers `permissions` with
+ * both accesses null and ignores min_access_level, so a member's token would not be judged as
+ * GitLab judges it.
  */
 
 const PROJECT = 'ci/status.publisher';
@@ -168,6 +174,18 @@ describe('CI replay: TeamCity Commit Status Publisher', () => {
     const mr = await publish(commits.f1, 'running', STARTED, 502, 'refs/merge-requests/7/head');
     expectJson(mr, 201, 'merge request build');
     expect(mr.body.ref).to.equal('feature');
+  });
+
+  it('merge results: isOnlyInSourceBranch reads commits/{parent}/refs?type=branch, `type` and `name` of each', async () => {
+    const refs = async (sha: string) => {
+      const r = await raw(server.url, { method: 'GET', target: `${projectUrl()}/repository/commits/${sha}/refs?type=branch`, headers: [['PRIVATE-TOKEN', ADMIN_TOKEN]] });
+      expectJson(r, 200, 'refs');
+      return r.body as { type: string; name: string }[];
+    };
+    // The source branch's own commit: in `feature` only, so it is the parent to publish to.
+    expect(await refs(commits.f1)).to.deep.equal([{ type: 'branch', name: 'feature' }]);
+    // The fork point is in the target branch too, so it is not.
+    expect((await refs(commits.c1)).map((r) => [r.type, r.name]).sort()).to.deep.equal([['branch', 'feature'], ['branch', 'main']]);
   });
 
   it('an unknown repository answers 404 JSON (the publisher reports "Repository not found")', async () => {
