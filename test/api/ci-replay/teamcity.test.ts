@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { removeDir, tempDir } from '../../support/fixtures.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../../support/server.js';
 import { ciRepository, expectJson, javaUrlEncode, raw, type RawReply, transition } from './replay.js';
@@ -21,10 +23,10 @@ import { ciRepository, expectJson, javaUrlEncode, raw, type RawReply, transition
  *   the statuses read is `?name=` + URLEncoder.encode(build type full name);
  * - GitlabPublisher.java determineStatusCommit/isOnlyInSourceBranch: for merge-result builds,
  *   GET .../repository/commits/{parent}/refs?type=branch (GitLabCommitReference: type, name).
- * The settings page's testConnection (GET /projects/{path} `permissions`, then
- * /projects?min_access_level=30&search=) is not replayed: fakelab answers `permissions` with
- * both accesses null and ignores min_access_level, so a member's token would not be judged as
- * GitLab judges it.
+ * - GitlabSettings.java testConnection: GET /projects/{path} must have `id` and `permissions`;
+ *   project_access/group_access access_level of 30 or more passes; both null means
+ *   GET /projects?min_access_level=30&search=<name> must list the project; a lower level means
+ *   GET /user must say is_admin.
  */
 
 const PROJECT = 'ci/status.publisher';
@@ -197,6 +199,98 @@ describe('CI replay: TeamCity Commit Status Publisher', () => {
     });
     expectJson(r, 404, 'unknown project');
     expect(r.body).to.deep.equal({ message: '404 Project Not Found' });
+  });
+});
+
+describe('CI replay: TeamCity Commit Status Publisher, Test connection', () => {
+  let root: string;
+  let server: TestServer;
+  const TOKENS = { admin: 'tc-admin-token', maintainer: 'tc-maintainer-token', reporter: 'tc-reporter-token', outsider: 'tc-outsider-token' };
+
+  const get = (token: string, target: string) => raw(server.url, { method: 'GET', target: `/api/v4${target}`, headers: [['PRIVATE-TOKEN', token], ['User-Agent', 'TeamCity Server 2025.07']] });
+
+  /** testConnection, as GitlabSettings runs it: which requests and what it concludes. */
+  async function testConnection(token: string): Promise<{ calls: string[]; verdict: 'ok' | 'not enough permissions' }> {
+    const calls = ['GET /projects/ci%2Fstatus%2Epublisher'];
+    const project = await get(token, '/projects/ci%2Fstatus%2Epublisher');
+    expectJson(project, 200, 'project');
+    expect(project.body.id, 'id').to.be.a('number');
+    expect(project.body.permissions, 'permissions').to.be.an('object');
+    const { project_access: pa, group_access: ga } = project.body.permissions;
+    const level = Math.max(pa?.access_level ?? 0, ga?.access_level ?? 0);
+    let enough = true;
+    if (pa === null && ga === null) {
+      calls.push('GET /projects?min_access_level=30&search=status.publisher');
+      const list = await get(token, '/projects?min_access_level=30&search=status.publisher');
+      expectJson(list, 200, 'authorized projects');
+      enough = (list.body as Json[]).some((p) => String(p.id) === String(project.body.id));
+    } else if (level < 30) {
+      calls.push('GET /user');
+      const user = await get(token, '/user');
+      expectJson(user, 200, 'user');
+      expect(user.body.id).to.be.a('number');
+      enough = user.body.is_admin === true;
+    }
+    return { calls, verdict: enough ? 'ok' : 'not enough permissions' };
+  }
+
+  before(async () => {
+    root = tempDir('fakelab-replay-teamcity-conn-');
+    const reposDir = path.join(root, 'repos');
+    await ciRepository(PROJECT, reposDir);
+    const configFile = path.join(root, 'access.json');
+    writeFileSync(configFile, JSON.stringify({
+      users: [
+        { id: 1, username: 'root', name: 'Administrator', email: 'admin@example.com', admin: true },
+        { id: 2, username: 'maria', name: 'Maria Maintainer', email: 'maria@example.com' },
+        { id: 3, username: 'rita', name: 'Rita Reporter', email: 'rita@example.com' },
+        { id: 4, username: 'otto', name: 'Otto Outsider', email: 'otto@example.com' },
+      ],
+      tokens: [
+        { token: TOKENS.admin, user: 'root', scopes: ['api'] },
+        { token: TOKENS.maintainer, user: 'maria', scopes: ['api'] },
+        { token: TOKENS.reporter, user: 'rita', scopes: ['api'] },
+        { token: TOKENS.outsider, user: 'otto', scopes: ['api'] },
+      ],
+      projects: { [PROJECT]: { visibility: 'public', members: { maria: 'maintainer', rita: 'reporter' } } },
+    }));
+    server = await startTestServer({ reposDir, dataDir: path.join(root, 'data'), token: null, configFile });
+  });
+
+  after(async () => {
+    await server?.stop();
+    if (root) removeDir(root);
+  });
+
+  it('a maintainer\'s token: permissions.project_access is {access_level: 40, notification_level: 3}; nothing more is asked', async () => {
+    const project = await get(TOKENS.maintainer, '/projects/ci%2Fstatus%2Epublisher');
+    expect(project.body.permissions).to.deep.equal({ project_access: { access_level: 40, notification_level: 3 }, group_access: null });
+    expect(await testConnection(TOKENS.maintainer)).to.deep.equal({ calls: ['GET /projects/ci%2Fstatus%2Epublisher'], verdict: 'ok' });
+  });
+
+  it('a reporter\'s token: access level 20, so GET /user decides, and a non-admin is refused', async () => {
+    expect(await testConnection(TOKENS.reporter)).to.deep.equal({ calls: ['GET /projects/ci%2Fstatus%2Epublisher', 'GET /user'], verdict: 'not enough permissions' });
+  });
+
+  it('a token of no member (an admin too): both accesses null, and min_access_level=30 lists only memberships', async () => {
+    for (const token of [TOKENS.outsider, TOKENS.admin]) {
+      const project = await get(token, '/projects/ci%2Fstatus%2Epublisher');
+      expect(project.body.permissions).to.deep.equal({ project_access: null, group_access: null });
+      expect(await testConnection(token)).to.deep.equal({
+        calls: ['GET /projects/ci%2Fstatus%2Epublisher', 'GET /projects?min_access_level=30&search=status.publisher'],
+        verdict: 'not enough permissions',
+      });
+    }
+    const mine = await get(TOKENS.maintainer, '/projects?min_access_level=30&search=status.publisher');
+    expect(mine.body.map((p: Json) => [p.path_with_namespace, p.permissions.project_access.access_level])).to.deep.equal([[PROJECT, 40]]);
+    expect((await get(TOKENS.reporter, '/projects?min_access_level=30')).body).to.deep.equal([]);
+    expect((await get(TOKENS.reporter, '/projects?min_access_level=20')).body.map((p: Json) => p.path_with_namespace)).to.deep.equal([PROJECT]);
+  });
+
+  it('min_access_level takes Gitlab::Access values only', async () => {
+    const r = await get(TOKENS.maintainer, '/projects?min_access_level=35');
+    expectJson(r, 400, 'min_access_level=35');
+    expect(r.body).to.deep.equal({ error: 'min_access_level does not have a valid value' });
   });
 });
 
