@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { removeDir, tempDir } from '../../support/fixtures.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../../support/server.js';
 import { ciRepository, expectJson, raw, type RawReply } from './replay.js';
@@ -13,6 +15,9 @@ import { ciRepository, expectJson, raw, type RawReply } from './replay.js';
  *   element read as s["status"] (through its _states table), s["description"], s["name"] (plain
  *   indexing: a missing key is a KeyError), s.get("finished_at", s.get("created_at")) (a present
  *   null finished_at gives time None and a warning) and s.get("target_url");
+ * - get_authenticated: GET /projects/${service_id}, can_edit when the larger of
+ *   res["permissions"]["group_access"] and ["project_access"] access_level is above 20; a
+ *   client error is raised only for a private repository;
  * - fetch_and_handle_errors: headers Accept: application/json, User-Agent (USER_AGENT or
  *   "Default"), Content-Type: application/json for a dict body, Authorization: Bearer; sent with
  *   httpx, which asks for gzip.
@@ -134,5 +139,75 @@ describe('CI replay: Codecov (codecov/shared torngit GitLab)', () => {
     const r = await setCommitStatus('0'.repeat(40), 'success', 'codecov/project', 'x', 1);
     expectJson(r, 404, 'unknown commit');
     expect(r.body).to.deep.equal({ message: '404 Commit Not Found' });
+  });
+});
+
+describe('CI replay: Codecov get_authenticated (project permissions)', () => {
+  let root: string;
+  let server: TestServer;
+  const TOKENS = { developer: 'cc-developer-token', reporter: 'cc-reporter-token', outsider: 'cc-outsider-token' };
+  const ids: Record<string, number> = {};
+
+  /** get_authenticated: (True, can_edit), or the client error it raises for a private repository. */
+  async function getAuthenticated(token: string, project: string, isPrivate: boolean): Promise<[boolean, boolean] | { raised: number }> {
+    const r = await raw(server.url, {
+      method: 'GET',
+      target: `/api/v4/projects/${ids[project]}`,
+      headers: [['Accept', 'application/json'], ['User-Agent', 'Default'], ['Authorization', `Bearer ${token}`]],
+    });
+    if (r.status >= 400 && r.status < 500) {
+      if (isPrivate) return { raised: r.status };
+      return [true, false];
+    }
+    expectJson(r, 200, 'get_authenticated');
+    const permissions = r.body.permissions; // res["permissions"]: a KeyError if missing
+    const permission = Math.max(permissions.group_access?.access_level ?? 0, permissions.project_access?.access_level ?? 0);
+    return [true, permission > 20];
+  }
+
+  before(async () => {
+    root = tempDir('fakelab-replay-codecov-auth-');
+    const reposDir = path.join(root, 'repos');
+    await ciRepository('ci/open', reposDir);
+    await ciRepository('ci/closed', reposDir);
+    const configFile = path.join(root, 'access.json');
+    writeFileSync(configFile, JSON.stringify({
+      users: [
+        { id: 1, username: 'root', name: 'Administrator', email: 'admin@example.com', admin: true },
+        { id: 2, username: 'dev', name: 'Dev Eloper', email: 'dev@example.com' },
+        { id: 3, username: 'rep', name: 'Rep Orter', email: 'rep@example.com' },
+        { id: 4, username: 'out', name: 'Out Sider', email: 'out@example.com' },
+      ],
+      tokens: [
+        { token: 'cc-admin-token', user: 'root', scopes: ['api'] },
+        { token: TOKENS.developer, user: 'dev', scopes: ['api'] },
+        { token: TOKENS.reporter, user: 'rep', scopes: ['api'] },
+        { token: TOKENS.outsider, user: 'out', scopes: ['api'] },
+      ],
+      projects: {
+        'ci/open': { visibility: 'public', members: { dev: 'developer', rep: 'reporter' } },
+        'ci/closed': { visibility: 'private', members: { dev: 'maintainer' } },
+      },
+    }));
+    server = await startTestServer({ reposDir, dataDir: path.join(root, 'data'), token: null, configFile });
+    for (const project of ['ci/open', 'ci/closed']) {
+      ids[project] = (await (await server.get(`/api/v4/projects/${encodeURIComponent(project)}`, { token: 'cc-admin-token' })).json()).id;
+    }
+  });
+
+  after(async () => {
+    await server?.stop();
+    if (root) removeDir(root);
+  });
+
+  it('a developer can edit, a reporter and a non-member of a public project cannot', async () => {
+    expect(await getAuthenticated(TOKENS.developer, 'ci/open', false)).to.deep.equal([true, true]);
+    expect(await getAuthenticated(TOKENS.reporter, 'ci/open', false)).to.deep.equal([true, false]);
+    expect(await getAuthenticated(TOKENS.outsider, 'ci/open', false)).to.deep.equal([true, false]);
+  });
+
+  it('a private repository: its maintainer can edit; anyone else gets the 404 Codecov raises', async () => {
+    expect(await getAuthenticated(TOKENS.developer, 'ci/closed', true)).to.deep.equal([true, true]);
+    expect(await getAuthenticated(TOKENS.outsider, 'ci/closed', true)).to.deep.equal({ raised: 404 });
   });
 });
