@@ -143,7 +143,7 @@ export function expectJson(reply: RawReply, status: number, what: string): void 
 /** The exact prefix GitLab's transition errors start with (reference 8.3); tools match on it. */
 export const transition = (event: string, from: string) => `Cannot transition status via :${event} from :${from}`;
 
-/** A small repository: `count` commits on main, plus a `feature` branch off c1 with one commit. */
+/** A small repository: `count` commits on main, a `feature` branch off c1 with one commit, tags v0.9.0 (c1) and v1.0.0 (c2). */
 export async function ciRepository(projectPath: string, reposDir: string, count = 6): Promise<BuiltRepository> {
   const fixture: Fixture = {
     path: projectPath,
@@ -160,7 +160,7 @@ export async function ciRepository(projectPath: string, reposDir: string, count 
       })),
       { id: 'f1', branch: 'feature', from: 'c1', author: 't', date: '2024-05-02T00:00:00Z', message: 'Feature\n', files: { 'feature.txt': 'f\n' } },
     ],
-    tags: [{ name: 'v1.0.0', target: 'c2' }],
+    tags: [{ name: 'v0.9.0', target: 'c1' }, { name: 'v1.0.0', target: 'c2' }],
   };
   return buildFixture(fixture, reposDir);
 }

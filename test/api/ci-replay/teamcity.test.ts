@@ -178,6 +178,20 @@ describe('CI replay: TeamCity Commit Status Publisher', () => {
     expect(mr.body.ref).to.equal('feature');
   });
 
+  it('a branch build and a tag build of one commit: ?name= lists both rows id ascending, so the newest is the last', async () => {
+    const sha = commits.c1;
+    const onBranch = await publish(sha, 'success', 'Success', 601, 'refs/heads/main');
+    expectJson(onBranch, 201, 'branch build');
+    const onTag = await publish(sha, 'running', STARTED, 602, 'refs/tags/v0.9.0');
+    expectJson(onTag, 201, 'tag build');
+    const read = await latest(sha);
+    // Two pipelines (one per ref), each with its latest row: GitLab orders them by id.
+    expect(read.map((s) => [s.id, s.ref, s.status])).to.deep.equal([[onBranch.body.id, 'main', 'success'], [onTag.body.id, 'v0.9.0', 'running']]);
+    // CommitStatusesCache.putStatusesToCache keeps the last row per name: the newest.
+    const cached = new Map(read.map((s) => [s.name, s]));
+    expect(cached.get(BUILD).id).to.equal(onTag.body.id);
+  });
+
   it('merge results: isOnlyInSourceBranch reads commits/{parent}/refs?type=branch, `type` and `name` of each', async () => {
     const refs = async (sha: string) => {
       const r = await raw(server.url, { method: 'GET', target: `${projectUrl()}/repository/commits/${sha}/refs?type=branch`, headers: [['PRIVATE-TOKEN', ADMIN_TOKEN]] });
