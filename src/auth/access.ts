@@ -113,6 +113,17 @@ export class AccessPolicy {
     return members && Object.hasOwn(members, principal.user.username) ? members[principal.user.username] : null;
   }
 
+  /**
+   * The access level (Gitlab::Access: guest 10 ... owner 50) of the caller's own membership of
+   * the project, as its member row says: an admin who is not a member, a job token or an
+   * anonymous caller has none (null).
+   */
+  memberAccessLevel(principal: Principal | null, path: string): number | null {
+    if (!principal || principal.jobProject !== undefined) return null;
+    const members = this.projects.get(path.toLowerCase())?.members;
+    return members && Object.hasOwn(members, principal.user.username) ? RANK[members[principal.user.username]] : null;
+  }
+
   isProtected(path: string, branch: string): boolean {
     return (this.projects.get(path.toLowerCase())?.protected_branches ?? []).includes(branch);
   }

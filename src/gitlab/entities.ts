@@ -16,6 +16,8 @@ export interface ProjectView {
   created_at: string;
   last_activity_at: string;
   visibility: 'public' | 'internal' | 'private';
+  /** The caller's own project membership level (ProjectWithAccess' permissions.project_access), if any. */
+  project_access?: number | null;
 }
 
 /** URLs clients see, built from the base URL they used. */
@@ -138,7 +140,8 @@ export function projectV4(p: ProjectView, urls: Urls): ProjectEntity {
     empty_repo: p.empty_repo,
     archived: false,
     visibility: p.visibility,
-    permissions: { project_access: null, group_access: null },
+    // A member's notification setting starts at "global", NotificationSetting.levels[:global] = 3.
+    permissions: { project_access: p.project_access ? { access_level: p.project_access, notification_level: 3 } : null, group_access: null },
   };
 }
 

@@ -275,7 +275,7 @@ export interface ProjectEntity {
   empty_repo: boolean;
   archived: false;
   visibility: Visibility;
-  permissions: { project_access: null; group_access: null };
+  permissions: { project_access: { access_level: number; notification_level: number } | null; group_access: null };
 }
 
 /** v3 (8.x) Project. */

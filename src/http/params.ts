@@ -8,7 +8,7 @@ import { invalidParams } from '../errors.js';
  */
 export type ParamSpec =
   | { type: 'string'; required?: boolean; values?: readonly string[]; default?: string; maxLength?: number }
-  | { type: 'integer'; required?: boolean; min?: number; notAllowed?: readonly number[]; default?: number }
+  | { type: 'integer'; required?: boolean; min?: number; notAllowed?: readonly number[]; values?: readonly number[]; default?: number }
   | { type: 'number'; required?: boolean }
   | { type: 'boolean'; required?: boolean; default?: boolean }
   | { type: 'datetime'; required?: boolean }
@@ -116,6 +116,7 @@ function schemaFor(specs: ParamSpecs): object {
           type: 'integer',
           ...(spec.min !== undefined ? { minimum: spec.min } : {}),
           ...(spec.notAllowed ? { not: { enum: spec.notAllowed } } : {}),
+          ...(spec.values ? { enum: spec.values } : {}),
           ...(spec.default !== undefined ? { default: spec.default } : {}),
         };
         break;

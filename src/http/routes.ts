@@ -69,7 +69,14 @@ export const ROUTES: Route[] = [
     } as const;
     // Keyset pagination and the id bounds came after 8.x; GitLab 8.x ignored them as unknown.
     const v4 = endpoint(
-      params({ ...common, search_namespaces: { type: 'boolean' }, id_after: { type: 'integer' }, id_before: { type: 'integer' }, pagination: { type: 'string', values: ['offset', 'keyset'], default: 'offset' } }),
+      params({
+        ...common,
+        search_namespaces: { type: 'boolean' },
+        id_after: { type: 'integer' },
+        id_before: { type: 'integer' },
+        pagination: { type: 'string', values: ['offset', 'keyset'], default: 'offset' },
+        min_access_level: { type: 'integer', values: [10, 20, 30, 40, 50] },
+      }),
       projects.list,
     );
     const v3 = endpoint(params(common), projects.list);

@@ -11,6 +11,7 @@ interface ListParams {
   id_after?: number;
   id_before?: number;
   pagination?: string;
+  min_access_level?: number;
 }
 
 /**
@@ -23,8 +24,13 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
   const { registry, access } = ctx.services;
   const keyset = p.pagination === 'keyset';
   if (keyset && p.order_by !== 'id') throw keysetUnavailable();
-  const visible = (await registry.list()).filter((project) => access.canSee(ctx.grant, project.path));
-  let views = await Promise.all(visible.map((project) => projectView(project, access.visibility(project.path))));
+  // min_access_level lists the caller's authorized projects only: their memberships of at least that level.
+  const visible = (await registry.list()).filter((project) =>
+    p.min_access_level === undefined ? access.canSee(ctx.grant, project.path) : (access.memberAccessLevel(ctx.grant, project.path) ?? 0) >= p.min_access_level,
+  );
+  let views = await Promise.all(
+    visible.map(async (project) => ({ ...(await projectView(project, access.visibility(project.path))), project_access: access.memberAccessLevel(ctx.grant, project.path) })),
+  );
   if (p.id_after !== undefined) views = views.filter((v) => v.id > p.id_after!);
   if (p.id_before !== undefined) views = views.filter((v) => v.id < p.id_before!);
   if (p.search) {
@@ -70,7 +76,9 @@ function searchMatcher(query: string): (columns: string[]) => boolean {
   });
 }
 
-/** GET /projects/:id. */
+/** GET /projects/:id, with the caller's own membership as permissions.project_access. */
 export async function show(ctx: HandlerContext): Promise<Reply> {
-  return { body: ctx.present.project(await projectView(ctx.project, ctx.services.access.visibility(ctx.project.path))) };
+  const { access } = ctx.services;
+  const view = await projectView(ctx.project, access.visibility(ctx.project.path));
+  return { body: ctx.present.project({ ...view, project_access: access.memberAccessLevel(ctx.grant, ctx.project.path) }) };
 }
