@@ -576,7 +576,7 @@ result = {'state': err(lambda: p.commits.get('main', lazy=True).statuses.create(
         expect(result.commit).to.deep.equal({ error: 'GitlabCreateError', code: 404, message: '404 Commit Not Found' });
       });
 
-      it('commit.discussions: create, list, get, notes.create (reply), note.save() and note.delete(); the API reads the result', async () => {
+      it('commit.discussions: create, list, get, notes.create (reply), notes.get, note.save() and note.delete(); the API reads the result', async () => {
         const { sha } = (await commitsAddingLines(ec))[2];
         const { result } = await py(
           `
@@ -585,10 +585,12 @@ d = c.discussions.create({'body': 'Why this way?'})
 reply = d.notes.create({'body': 'Because.'})
 second = d.notes.create({'body': 'To be deleted'})
 got = c.discussions.get(d.id)
+note = got.notes.get(reply.id)
 reply.body = 'Because it is simpler.'
 reply.save()
 second.delete()
-result = {'created': d, 'reply': reply, 'got': got,
+result = {'created': d, 'reply': reply, 'got': got, 'note': note,
+          'no_note': err(lambda: got.notes.get(second.id)),
           'list': c.discussions.list(get_all=True), 'missing': err(lambda: c.discussions.get('0' * 40)),
           'blank': err(lambda: c.discussions.create({'body': ''}))}
 `,
@@ -598,6 +600,9 @@ result = {'created': d, 'reply': reply, 'got': got,
         expect(d.notes.map((n: Json) => n.body)).to.deep.equal(['Why this way?']);
         expect(result.got.notes.map((n: Json) => n.body)).to.deep.equal(['Why this way?', 'Because.', 'To be deleted']);
         expect(result.reply.body).to.equal('Because it is simpler.');
+        // discussion.notes.get: GET .../discussions/:id/notes/:note_id, the note as the thread shows it; gone once deleted.
+        expect(result.note).to.deep.equal(result.got.notes[1]);
+        expect(result.no_note).to.deep.equal({ error: 'GitlabGetError', code: 404, message: '404 Note Not Found' });
         const readBack = await apiGet(`/projects/${ecId}/repository/commits/${sha}/discussions/${d.id}`);
         expect(readBack.notes.map((n: Json) => n.body)).to.deep.equal(['Why this way?', 'Because it is simpler.']);
         expect(result.list).to.deep.equal([readBack]);
