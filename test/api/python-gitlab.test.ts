@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { buildNamedFixture, packedTwin, removeDir, tempDir } from '../support/fixtures.js';
-import { blobText, commitFields, git, gitLines, gitLog, gitNumstat, gitRefsContaining, gitTrailers, rawCommit, v4Commit } from '../support/git.js';
+import { blobText, commitFields, git, gitLines, gitLog, gitNumstat, gitRefsContaining, gitTrailers, rawCommit, runGit, v4Commit } from '../support/git.js';
 import { type Json } from '../support/http.js';
 import { expectedV4, type GitFileDiff, gitTreeDiff } from '../support/patch-oracle.js';
 import { type CliRun, PythonGitlabCli, type PythonError, type PythonGitlabTarget, requirePythonGitlab, runPythonGitlab } from '../support/python.js';
@@ -28,6 +28,9 @@ import { startTestServer, type TestServer } from '../support/server.js';
 
 const ADMIN = 'glpat-python-admin';
 const READER = 'glpat-python-reader';
+const JOB = 'glcbt-python-job';
+/** Bytes that are not UTF-8, for a base64 action. */
+const BYTES = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x0a, 0x89, 0x50, 0x4e, 0x47]);
 
 describe('python-gitlab (Debian python3-gitlab 3.12) against fakelab', function () {
   this.timeout(120_000);
@@ -61,6 +64,7 @@ describe('python-gitlab (Debian python3-gitlab 3.12) against fakelab', function 
           { token: ADMIN, user: 'root', scopes: ['api'] },
           { token: READER, user: 'alice', scopes: ['read_api'] },
         ],
+        job_tokens: [{ token: JOB, user: 'alice', project: 'demo/hello-world' }],
         projects: { 'demo/writable': { visibility: 'public', members: { alice: 'developer' } } },
       }),
     );
@@ -140,6 +144,31 @@ result = {
         expect(result.comment).to.deep.equal({ error: 'GitlabAuthenticationError', code: 401, message: '401 Unauthorized' });
       });
 
+      it('oauth_token= sends Authorization: Bearer (a personal token works there); job_token= sends JOB-TOKEN, accepted only where GitLab allows it', async () => {
+        const bearer = await runPythonGitlab(
+          { url: server.url, token: null },
+          `
+gl = gitlab.Gitlab(os.environ['FAKELAB_PY_URL'], oauth_token=V['token'])
+gl.auth()
+c = gl.projects.get(V['id'], lazy=True).commits.get(V['sha'], lazy=True)
+result = {'user': gl.user.username, 'status': c.statuses.create({'state': 'success', 'name': 'py/bearer'}).status}
+`,
+          { token: ADMIN, id: hwId, sha: rev(hw, 'main~3') },
+        );
+        expect(bearer.result).to.deep.equal({ user: 'root', status: 'success' });
+        const job = await runPythonGitlab(
+          { url: server.url, token: null },
+          `
+gl = gitlab.Gitlab(os.environ['FAKELAB_PY_URL'], job_token=V['token'])
+p = gl.projects.get(V['id'], lazy=True)
+result = {'commit': p.commits.get('main').id, 'status': err(lambda: p.commits.get('main', lazy=True).statuses.create({'state': 'success'}))}
+`,
+          { token: JOB, id: hwId },
+        );
+        expect(job.result.commit).to.equal(rev(hw, 'main'));
+        expect(job.result.status).to.deep.equal({ error: 'GitlabAuthenticationError', code: 401, message: '401 Unauthorized' });
+      });
+
       it('a read_api token: reads work, writes raise the operation error 403 insufficient_scope', async () => {
         const { result } = await py(
           `
@@ -186,6 +215,31 @@ result = {
         expect(result.by_id.default_branch).to.equal(git(hw, 'symbolic-ref', '--short', 'HEAD').trim());
         expect(result.list).to.deep.equal(['demo/hello-world', 'demo/writable', 'fakelab/edge-cases']);
         expect(result.lazy_commit).to.equal(rev(ec, 'main'));
+      });
+
+      it('projects.list: search, order_by/sort, and keyset pagination (pagination="keyset", order_by="id") walked by get_all and iterator', async () => {
+        const { result } = await runPythonGitlab(
+          admin,
+          `
+keyset = gitlab.Gitlab(os.environ['FAKELAB_PY_URL'], private_token=os.environ['FAKELAB_PY_TOKEN'], pagination='keyset', order_by='id', per_page=1)
+it = keyset.projects.list(iterator=True)
+result = {
+  'search': [p.path_with_namespace for p in gl.projects.list(search='hello', get_all=True)],
+  'by_path': [p.path_with_namespace for p in gl.projects.list(order_by='path', sort='asc', get_all=True)],
+  'keyset': [p.id for p in keyset.projects.list(get_all=True)],
+  'keyset_asc': [p.id for p in keyset.projects.list(get_all=True, sort='asc')],
+  'iterator': [p.id for p in it],
+}
+`,
+        );
+        expect(result.search).to.deep.equal(['demo/hello-world']);
+        // order_by=path is the project's own path (edge-cases, hello-world, writable), not the full path.
+        expect(result.by_path).to.deep.equal(['fakelab/edge-cases', 'demo/hello-world', 'demo/writable']);
+        const ids = [hwId, ecId, wrId].sort((a, b) => a - b);
+        // GitLab's default sort is desc; one project per page, every page reached through rel="next".
+        expect(result.keyset).to.deep.equal([...ids].reverse());
+        expect(result.keyset_asc).to.deep.equal(ids);
+        expect(result.iterator).to.deep.equal([...ids].reverse());
       });
 
       it('an unknown project: GitlabGetError 404 Project Not Found; listing its commits: GitlabListError 404', async () => {
@@ -443,6 +497,7 @@ result = {
   'script': h.commits.get(V['script'], lazy=True).diff(get_all=True),
   'merge': e.commits.get(V['merge'], lazy=True).diff(get_all=True),
   'unidiff': h.commits.get(V['script'], lazy=True).diff(unidiff=True),
+  'paged': h.commits.get(V['rename'], lazy=True).diff(per_page=1, get_all=True),
 }
 `,
           { hw: hwId, ec: ecId, rename: renameSha, script: scriptSha, merge: mergeSha },
@@ -453,6 +508,8 @@ result = {
           expect(got, sha).to.deep.equal(files.map((f) => expectedV4(f)));
         }
         expect(result.rename.some((f: Json) => f.renamed_file)).to.equal(true);
+        expect(result.rename.length).to.be.greaterThan(1);
+        expect(result.paged, 'one file per page, pages followed').to.deep.equal(result.rename);
         expect(result.script.map((f: Json) => f.b_mode)).to.include('100755');
         const scriptFiles = await gitTreeDiff(hw, rawCommit(hw, scriptSha).parents[0], scriptSha);
         expect(result.unidiff).to.deep.equal(scriptFiles.map((f) => expectedV4(f, true)));
@@ -613,6 +670,29 @@ result = {'created': d, 'reply': reply, 'got': got, 'note': note,
         const comments = await apiGet(`/projects/${ecId}/repository/commits/${sha}/comments`);
         expect(comments.map((n: Json) => n.note)).to.include('Why this way?');
       });
+      it('commit.discussions.create with a position (nested JSON) makes a DiffNote, which the comments API shows on its line', async () => {
+        const { sha, file, line } = (await commitsAddingLines(ec))[3];
+        const parent = rawCommit(ec, sha).parents[0];
+        const position = { base_sha: parent, start_sha: parent, head_sha: sha, position_type: 'text', old_path: file.old_path, new_path: file.new_path, new_line: line };
+        const { result } = await py(
+          `
+c = gl.projects.get(V['id'], lazy=True).commits.get(V['sha'], lazy=True)
+d = c.discussions.create({'body': 'On this line', 'position': V['position']})
+wrong = dict(V['position'], new_line=100000)
+result = {'d': d, 'off_diff': err(lambda: c.discussions.create({'body': 'nowhere', 'position': wrong}))}
+`,
+          { id: ecId, sha, position },
+        );
+        const [note] = result.d.notes;
+        expect(note).to.include({ type: 'DiffNote', body: 'On this line' });
+        expect(note.position).to.deep.equal({ ...position, old_line: null, line_range: null });
+        const comments = await apiGet(`/projects/${ecId}/repository/commits/${sha}/comments`);
+        expect(comments.map((n: Json) => ({ note: n.note, path: n.path, line: n.line, line_type: n.line_type }))).to.deep.equal([
+          { note: 'On this line', path: file.new_path, line, line_type: 'new' },
+        ]);
+        expect(result.off_diff.error).to.equal('GitlabCreateError');
+        expect(result.off_diff.code).to.equal(400);
+      });
     });
 
     describe('writes: create commit, cherry-pick, revert (checked in the bare repository)', () => {
@@ -631,11 +711,12 @@ c = p.commits.create({
     {'action': 'move', 'previous_path': 'package.json', 'file_path': 'pkg/package.json'},
     {'action': 'delete', 'file_path': 'test/hello.test.js'},
     {'action': 'chmod', 'file_path': 'bin/run', 'execute_filemode': False},
+    {'action': 'create', 'file_path': 'docs/bytes.bin', 'content': V['b64'], 'encoding': 'base64'},
   ],
 })
 result = c
 `,
-          { id: wrId },
+          { id: wrId, b64: BYTES.toString('base64') },
         );
         const head = rev(wr, 'main');
         expect(result.id).to.equal(head);
@@ -643,9 +724,10 @@ result = c
         expect(result).to.include({ title: 'Reorganise from python-gitlab', author_name: 'Py Thon', author_email: 'py@example.com' });
         expect(rawCommit(wr, head).message).to.equal('Reorganise from python-gitlab\n\nwith five actions');
         expect(gitLines(wr, 'diff-tree', '-r', '-M', '--name-status', '--no-commit-id', before, head).sort()).to.deep.equal(
-          ['A\tdocs/new.md', 'D\ttest/hello.test.js', 'M\tREADME.md', 'M\tbin/run', 'R100\tpackage.json\tpkg/package.json'].sort(),
+          ['A\tdocs/new.md', 'A\tdocs/bytes.bin', 'D\ttest/hello.test.js', 'M\tREADME.md', 'M\tbin/run', 'R100\tpackage.json\tpkg/package.json'].sort(),
         );
         expect(blobText(wr, head, 'docs/new.md')).to.equal('new file\n');
+        expect(runGit(['--git-dir', wr, 'cat-file', 'blob', `${head}:docs/bytes.bin`], { binary: true }).stdout.equals(BYTES)).to.equal(true);
         expect(blobText(wr, head, 'README.md')).to.equal('# Hello from python\n');
         expect(git(wr, 'ls-tree', head, 'bin/run').split(' ')[0]).to.equal('100644');
         expect(result.stats).to.deep.equal(gitNumstat(wr, head));
@@ -950,7 +1032,7 @@ async function commitsAddingLines(gitdir: string): Promise<{ sha: string; file: 
     const file = (await gitTreeDiff(gitdir, parent, sha)).find((f) => /^\+/m.test(f.body));
     if (file) out.push({ sha, file, line: firstAddedLine(file.body) });
   }
-  expect(out.length, 'commits adding lines').to.be.greaterThan(2);
+  expect(out.length, 'commits adding lines').to.be.greaterThan(3);
   return out;
 }
 
