@@ -29,6 +29,7 @@ import { startTestServer, type TestServer } from '../support/server.js';
 const ADMIN = 'glpat-python-admin';
 const READER = 'glpat-python-reader';
 const JOB = 'glcbt-python-job';
+const SUDOER = 'glpat-python-sudo';
 /** Bytes that are not UTF-8, for a base64 action. */
 const BYTES = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x0a, 0x89, 0x50, 0x4e, 0x47]);
 
@@ -63,6 +64,7 @@ describe('python-gitlab (Debian python3-gitlab 3.12) against fakelab', function 
         tokens: [
           { token: ADMIN, user: 'root', scopes: ['api'] },
           { token: READER, user: 'alice', scopes: ['read_api'] },
+          { token: SUDOER, user: 'root', scopes: ['api', 'sudo'] },
         ],
         job_tokens: [{ token: JOB, user: 'alice', project: 'demo/hello-world' }],
         projects: { 'demo/writable': { visibility: 'public', members: { alice: 'developer' } } },
@@ -167,6 +169,48 @@ result = {'commit': p.commits.get('main').id, 'status': err(lambda: p.commits.ge
         );
         expect(job.result.commit).to.equal(rev(hw, 'main'));
         expect(job.result.status).to.deep.equal({ error: 'GitlabAuthenticationError', code: 401, message: '401 Unauthorized' });
+      });
+
+      it('sudo= (python-gitlab sends ?sudo=): an admin token with the sudo scope acts as that user; others get GitLab’s refusals', async () => {
+        const sha = rev(hw, 'main~4');
+        const body = `
+c = gl.projects.get(V['id'], lazy=True).commits.get(V['sha'], lazy=True)
+result = {
+  'user': err(lambda: gl.http_get('/user', sudo='alice')) if V['expect_error'] else gl.http_get('/user', sudo='alice')['username'],
+  'by_id': None if V['expect_error'] else gl.http_get('/user', sudo=2)['username'],
+  'comment': err(lambda: c.comments.create({'note': 'sudo'}, sudo='alice')) if V['expect_error'] else c.comments.create({'note': 'as alice'}, sudo='alice').author['username'],
+  'nobody': None if V['expect_error'] else err(lambda: gl.http_get('/user', sudo='nobody')),
+  'project': err(lambda: gl.projects.get(V['id'], sudo='alice')) if V['expect_error'] else gl.projects.get(V['id'], sudo='alice').id,
+}
+`;
+        const as = (token: string | null, expectError: boolean) => runPythonGitlab({ url: server.url, token }, body, { id: hwId, sha, expect_error: expectError }).then((r) => r.result);
+        const [sudoer, apiOnly, reader, anonymous] = await Promise.all([as(SUDOER, false), as(ADMIN, true), as(READER, true), as(null, true)]);
+        expect(sudoer).to.deep.equal({
+          user: 'alice',
+          by_id: 'alice',
+          comment: 'alice',
+          nobody: { error: 'GitlabHttpError', code: 404, message: "404 User with ID or username 'nobody' Not Found" },
+          project: hwId,
+        });
+        const comments = await apiGet(`/projects/${hwId}/repository/commits/${sha}/comments`);
+        expect(comments.map((n: Json) => [n.note, n.author.username])).to.deep.equal([['as alice', 'alice']]);
+        // An admin token without the sudo scope: validate_access_token!(scopes: [:sudo]).
+        expect(apiOnly.user).to.deep.equal({ error: 'GitlabHttpError', code: 403, message: 'insufficient_scope' });
+        expect(apiOnly.comment).to.deep.equal({ error: 'GitlabCreateError', code: 403, message: 'insufficient_scope' });
+        expect(reader.user).to.deep.equal({ error: 'GitlabHttpError', code: 403, message: '403 Forbidden - Must be admin to use sudo' });
+        // The route's own scope check comes first (a read_api token cannot POST at all).
+        expect(reader.comment).to.deep.equal({ error: 'GitlabCreateError', code: 403, message: 'insufficient_scope' });
+        expect(apiOnly.project).to.deep.equal({ error: 'GitlabGetError', code: 403, message: 'insufficient_scope' });
+        expect(reader.project).to.deep.equal({ error: 'GitlabGetError', code: 403, message: '403 Forbidden - Must be admin to use sudo' });
+        // A public project is readable anonymously, but not with sudo: unauthorized! unless initial_current_user.
+        expect(anonymous.user).to.deep.equal({ error: 'GitlabAuthenticationError', code: 401, message: '401 Unauthorized' });
+        expect(anonymous.project).to.deep.equal({ error: 'GitlabAuthenticationError', code: 401, message: '401 Unauthorized' });
+        // 8.x (v3) had no sudo scope: an admin's private token was enough (the Sudo header here).
+        const v3 = await server.get('/api/v3/user', { token: ADMIN, headers: { Sudo: 'alice' } });
+        expect(((await v3.json()) as Json).username).to.equal('alice');
+        const v3Missing = await server.get('/api/v3/user', { token: ADMIN, headers: { Sudo: 'nobody' } });
+        expect(v3Missing.status).to.equal(404);
+        expect(await v3Missing.json()).to.deep.equal({ message: '404 No user id or username for: nobody Not Found' });
       });
 
       it('a read_api token: reads work, writes raise the operation error 403 insufficient_scope', async () => {
