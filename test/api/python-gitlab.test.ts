@@ -159,7 +159,7 @@ gl.auth()
 c = gl.projects.get(V['id'], lazy=True).commits.get(V['sha'], lazy=True)
 result = {'user': gl.user.username, 'status': c.statuses.create({'state': 'success', 'name': 'py/bearer'}).status}
 `,
-          { token: ADMIN, id: hwId, sha: rev(hw, 'main~3') },
+          { token: ADMIN, id: wrId, sha: rev(wr, 'main~3') },
         );
         expect(bearer.result).to.deep.equal({ user: 'root', status: 'success' });
         const job = await runPythonGitlab(
@@ -565,6 +565,32 @@ result = {
         expect(result.script.map((f: Json) => f.b_mode)).to.include('100755');
         const scriptFiles = await gitTreeDiff(hw, rawCommit(hw, scriptSha).parents[0], scriptSha);
         expect(result.unidiff).to.deep.equal(scriptFiles.map((f) => expectedV4(f, true)));
+      });
+
+      it('every commit of both repositories: commits.get (with stats) and diff(get_all=True) equal git, unicode paths and messages included', async () => {
+        const repos = [
+          { gitdir: hw, id: hwId, path: 'demo/hello-world' },
+          { gitdir: ec, id: ecId, path: 'fakelab/edge-cases' },
+        ];
+        const shas = repos.map((r) => gitLog(r.gitdir, '--all'));
+        const { result } = await py(
+          `
+result = []
+for pid, shas in zip(V['ids'], V['shas']):
+    p = gl.projects.get(pid, lazy=True)
+    result.append({sha: {'commit': p.commits.get(sha), 'diff': p.commits.get(sha, lazy=True).diff(get_all=True)} for sha in shas})
+`,
+          { ids: repos.map((r) => r.id), shas },
+        );
+        for (const [i, r] of repos.entries()) {
+          expect(Object.keys(result[i])).to.have.length(shas[i].length);
+          for (const sha of shas[i]) {
+            const parent = rawCommit(r.gitdir, sha).parents[0] ?? null;
+            expect(result[i][sha].commit, sha).to.deep.equal({ ...expectedCommit(r.gitdir, r.path, sha), stats: gitNumstat(r.gitdir, sha), status: null, project_id: r.id, last_pipeline: null });
+            expect(result[i][sha].diff, sha).to.deep.equal((await gitTreeDiff(r.gitdir, parent, sha)).map((f) => expectedV4(f)));
+          }
+        }
+        expect(shas[1].some((sha) => /[^\x00-\x7f]/.test(rawCommit(ec, sha).message)), 'edge-cases has a non-ASCII message').to.equal(true);
       });
 
       it('project.repository_compare(from, to) is the merge-base comparison git log and git diff give', async () => {
