@@ -184,7 +184,8 @@ describe('HTTPS', function () {
       const dataDir = path.join(root, 'data-cli');
       const proc = runCli(['--repos', reposDir, '--data', dataDir, '--port', '0', '--tls', '--log-level', 'silent'], cliEnv());
       try {
-        const [, url] = await waitForOutput(proc, /fakelab listening on (\S+)\n[\s\S]*CA file: +(\S+)/);
+        // Up to the "try:" line: the lines may arrive in separate chunks.
+        const [, url] = await waitForOutput(proc, /fakelab listening on (\S+)\n[\s\S]*CA file: +(\S+)[\s\S]*try: curl [^\n]*\n/);
         expect(url).to.match(/^https:\/\/127\.0\.0\.1:\d+$/);
         expect(proc.output().stdout).to.include(path.join(dataDir, 'tls', 'ca.pem'));
         expect(proc.output().stdout).to.include(`try: curl --cacert ${path.join(dataDir, 'tls', 'ca.pem')} ${url}/api/v4/projects`);
