@@ -444,6 +444,7 @@ result = {
         for (const [k, v] of gitTrailers(ec, head)) (extended[k] ??= []).push(v);
         expect(Object.keys(extended)).to.not.have.length(0);
         expect(result.trailers.extended_trailers).to.deep.equal(extended);
+        expect(result.trailers).to.deep.equal(expectedCommit(ec, 'fakelab/edge-cases', head, true));
       });
 
       it('a bad filter: GitlabListError 400 with GitLab’s message', async () => {
