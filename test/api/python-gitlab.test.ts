@@ -34,6 +34,8 @@ const ADMIN = 'glpat-python-admin';
 const READER = 'glpat-python-reader';
 const JOB = 'glcbt-python-job';
 const SUDOER = 'glpat-python-sudo';
+/** The repositories the suite serves, by path. */
+const ALL_PROJECTS = ['demo/empty', 'demo/hello-world', 'demo/writable', 'fakelab/edge-cases', 'fakelab/signed'];
 /** Bytes that are not UTF-8, for a base64 action. */
 const BYTES = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x0a, 0x89, 0x50, 0x4e, 0x47]);
 
@@ -47,6 +49,9 @@ describe('python-gitlab (Debian python3-gitlab 3.12) against fakelab', function 
   let hwId: number;
   let ecId: number;
   let wrId: number;
+  let sg: string;
+  let sgId: number;
+  let emId: number;
   let admin: PythonGitlabTarget;
 
   before(async function () {
@@ -55,6 +60,8 @@ describe('python-gitlab (Debian python3-gitlab 3.12) against fakelab', function 
     const reposDir = path.join(root, 'repos');
     hw = (await buildNamedFixture('hello-world', reposDir)).gitdir;
     ec = (await buildNamedFixture('edge-cases', reposDir)).gitdir;
+    sg = (await buildNamedFixture('signed', reposDir)).gitdir;
+    await buildNamedFixture('empty', reposDir);
     // The writes go to a copy, so that the read tests' oracles do not move under them.
     wr = packedTwin(hw, reposDir, 'demo/writable');
     const configFile = path.join(root, 'access.yaml');
@@ -77,7 +84,7 @@ describe('python-gitlab (Debian python3-gitlab 3.12) against fakelab', function 
     server = await startTestServer({ reposDir, dataDir: path.join(root, 'data'), token: null, configFile });
     admin = { url: server.url, token: ADMIN };
     const idOf = async (p: string) => ((await (await server.get(`/api/v4/projects/${encodeURIComponent(p)}`, { token: ADMIN })).json()) as { id: number }).id;
-    [hwId, ecId, wrId] = [await idOf('demo/hello-world'), await idOf('fakelab/edge-cases'), await idOf('demo/writable')];
+    [hwId, ecId, wrId, sgId, emId] = await Promise.all(['demo/hello-world', 'fakelab/edge-cases', 'demo/writable', 'fakelab/signed', 'demo/empty'].map(idOf));
   });
 
   after(async () => {
@@ -261,7 +268,7 @@ result = {
         expect(result.by_id).to.deep.equal(await apiGet(`/projects/${hwId}`));
         expect(result.by_id).to.include({ id: hwId, path_with_namespace: 'demo/hello-world', web_url: `${server.url}/demo/hello-world` });
         expect(result.by_id.default_branch).to.equal(git(hw, 'symbolic-ref', '--short', 'HEAD').trim());
-        expect(result.list).to.deep.equal(['demo/hello-world', 'demo/writable', 'fakelab/edge-cases']);
+        expect(result.list).to.deep.equal(ALL_PROJECTS);
         expect(result.lazy_commit).to.equal(rev(ec, 'main'));
       });
 
@@ -281,9 +288,9 @@ result = {
 `,
         );
         expect(result.search).to.deep.equal(['demo/hello-world']);
-        // order_by=path is the project's own path (edge-cases, hello-world, writable), not the full path.
-        expect(result.by_path).to.deep.equal(['fakelab/edge-cases', 'demo/hello-world', 'demo/writable']);
-        const ids = [hwId, ecId, wrId].sort((a, b) => a - b);
+        // order_by=path is the project's own path (edge-cases, empty, hello-world, ...), not the full path.
+        expect(result.by_path).to.deep.equal(['fakelab/edge-cases', 'demo/empty', 'demo/hello-world', 'fakelab/signed', 'demo/writable']);
+        const ids = [hwId, ecId, wrId, sgId, emId].sort((a, b) => a - b);
         // GitLab's default sort is desc; one project per page, every page reached through rel="next".
         expect(result.keyset).to.deep.equal([...ids].reverse());
         expect(result.keyset_asc).to.deep.equal(ids);
@@ -535,6 +542,26 @@ result = {
         expect(result.tag).to.deep.equal(expected.filter((r) => r.type === 'tag'));
         expect(result.mrs).to.deep.equal([]);
         expect(result.signature).to.deep.equal({ error: 'GitlabGetError', code: 404, message: '404 Signature Not Found' });
+      });
+
+      it('commit.signature(): PGP and SSH by the gpgsig header git stores, unverified; an unsigned commit is 404', async () => {
+        const shas = gitLog(sg, 'main');
+        const { result } = await py(
+          `
+p = gl.projects.get(V['id'], lazy=True)
+result = {sha: err(lambda: p.commits.get(sha, lazy=True).signature()) if V['unsigned'] == sha else p.commits.get(sha, lazy=True).signature() for sha in V['shas']}
+`,
+          { id: sgId, shas, unsigned: shas[shas.length - 1] },
+        );
+        for (const sha of shas) {
+          const header = /^gpgsig -----BEGIN (PGP|SSH) SIGNATURE-----$/m.exec(rawCommit(sg, sha).headers);
+          if (!header) {
+            expect(result[sha], sha).to.deep.equal({ error: 'GitlabGetError', code: 404, message: '404 Signature Not Found' });
+            continue;
+          }
+          expect(result[sha], sha).to.include({ signature_type: header[1], verification_status: 'unverified', commit_source: 'gitaly' });
+        }
+        expect(Object.values(result).map((r: Json) => r.signature_type ?? r.code)).to.have.members(['PGP', 'SSH', 404]);
       });
 
       it('commit.diff() is git diff-tree -M of the commit against its first parent (renames, modes, added files)', async () => {
@@ -838,6 +865,27 @@ result = {
         expect(result.bad_action).to.deep.equal({ error: 'GitlabCreateError', code: 400, message: 'actions[0][action] does not have a valid value' });
       });
 
+      it('an empty project: no commits, no branches, commits.get 404; commits.create makes its root commit on a new main', async () => {
+        const em = path.join(server.reposDir, 'demo/empty.git');
+        const { result } = await py(
+          `
+p = gl.projects.get(V['id'])
+before = {'default_branch': p.default_branch, 'commits': p.commits.list(), 'branches': p.branches.list(), 'head': err(lambda: p.commits.get('main'))}
+c = p.commits.create({'branch': 'main', 'commit_message': 'First!', 'actions': [{'action': 'create', 'file_path': 'README.md', 'content': '# empty no more\\n'}]})
+result = {'before': before, 'created': c, 'after': p.commits.list(get_all=True), 'branches': [b.name for b in p.branches.list()]}
+`,
+          { id: emId },
+        );
+        // An empty repository has no default branch yet (GitLab: null).
+        expect(result.before).to.deep.equal({ default_branch: null, commits: [], branches: [], head: { error: 'GitlabGetError', code: 404, message: '404 Commit Not Found' } });
+        const head = rev(em, 'main');
+        expect(result.created.id).to.equal(head);
+        expect(rawCommit(em, head).parents).to.deep.equal([]);
+        expect(blobText(em, head, 'README.md')).to.equal('# empty no more\n');
+        expect(result.after.map((c: Json) => c.id)).to.deep.equal(gitLog(em, 'main'));
+        expect(result.branches).to.deep.equal(['main']);
+      });
+
       it('commit.cherry_pick(branch) (which returns nothing in 3.12) adds the pick on the branch; a second pick is GitlabCherryPickError 400', async () => {
         const pick = rev(wr, 'release/1.x');
         const before = rev(wr, 'py/topic');
@@ -956,7 +1004,7 @@ result = {
       ]);
       expect(ok(byId, 'by id')).to.deep.equal(await apiGet(`/projects/${ecId}`));
       expect(ok(byPath, 'by path')).to.deep.equal(ok(byId, 'by id'));
-      expect(ok(list, 'list').map((p: Json) => p.path_with_namespace).sort()).to.deep.equal(['demo/hello-world', 'demo/writable', 'fakelab/edge-cases']);
+      expect(ok(list, 'list').map((p: Json) => p.path_with_namespace).sort()).to.deep.equal(ALL_PROJECTS);
       expect(missing.code).to.equal(1);
       expect(missing.stderr.trim()).to.equal('Impossible to get object (404: 404 Project Not Found)');
     });
