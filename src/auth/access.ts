@@ -45,6 +45,8 @@ export class AccessPolicy {
   private readonly tokens = new Map<string, TokenRecord>();
   // Maps and own-property lookups only: a name like "constructor" must not find Object.prototype.
   private readonly projects: Map<string, AccessConfig['projects'][string]>;
+  /** Every user by lower-case username, the built-in administrator included (sudo's lookup). */
+  private readonly usersByName: Map<string, User>;
 
   /**
    * The policy an access configuration declares, with its users as User records. `adminToken`
@@ -68,6 +70,7 @@ export class AccessPolicy {
     adminToken?: { token: string; user: User },
   ) {
     this.projects = new Map(Object.entries(config.projects).map(([path, p]) => [path.toLowerCase(), p]));
+    this.usersByName = new Map([...byName.values()].map((u) => [u.username.toLowerCase(), u]));
     for (const t of config.tokens) {
       this.tokens.set(t.token, { principal: { user: byName.get(t.user)!, scopes: t.scopes }, expiresAt: t.expires_at, revoked: t.revoked, job: false });
     }
@@ -99,6 +102,25 @@ export class AccessPolicy {
     const accepted = read ? (userRoute ? ['api', 'read_api', 'read_user'] : ['api', 'read_api']) : ['api'];
     if (principal.scopes.some((s) => accepted.includes(s))) return;
     throw oauthError(403, 'insufficient_scope', 'The request requires higher privileges than provided by the access token.', { scope: accepted.join(' ') });
+  }
+
+  /**
+   * GitLab's sudo! (lib/api/helpers.rb): a request naming a user in `sudo` (parameter or header)
+   * acts as that user (an id or a username) when an admin's personal token with the sudo scope
+   * makes it. 8.x (v3) had no sudo scope and its own not-found message.
+   */
+  sudo(principal: Principal | null, kind: 'personal' | 'job' | undefined, identifier: string, dialect: 'v3' | 'v4'): Principal {
+    if (!principal) throw unauthorized();
+    if (!principal.user.admin) throw forbidden('Must be admin to use sudo');
+    if (kind === 'job') throw forbidden('Must be authenticated using an OAuth or Personal Access Token to use sudo');
+    if (dialect === 'v4' && !principal.scopes.includes('sudo')) {
+      throw oauthError(403, 'insufficient_scope', 'The request requires higher privileges than provided by the access token.', { scope: 'sudo' });
+    }
+    const user = /^\d+$/.test(identifier)
+      ? [...this.usersByName.values()].find((u) => u.id === Number(identifier))
+      : this.usersByName.get(identifier.toLowerCase());
+    if (!user) throw notFound(dialect === 'v4' ? `User with ID or username '${identifier}'` : `No user id or username for: ${identifier}`);
+    return { ...principal, user };
   }
 
   visibility(path: string): Visibility {

@@ -27,6 +27,13 @@ export function presentedToken(req: Request): { token: string; kind: 'personal' 
   return null;
 }
 
+/** The user a request asks to act as: the `sudo` query parameter, else the `Sudo` header (GitLab's SUDO_PARAM, SUDO_HEADER). */
+function sudoIdentifier(req: Request): string | null {
+  const param = (req.query as Record<string, unknown>).sudo;
+  if (typeof param === 'string') return param;
+  return req.get('sudo') ?? null;
+}
+
 /** Routes GitLab lets a CI job token call (`job_token_allowed`): a single commit and its merge requests. */
 const JOB_TOKEN_ROUTES = /^\/projects\/[^/]+\/repository\/commits\/[^/]+(?:\/merge_requests)?\/?$/;
 const USER_ROUTES = /^\/(?:user|version)\/?$/;
@@ -43,7 +50,8 @@ export function authenticate(access: AccessPolicy, dialect: 'v3' | 'v4') {
     const jobTokenAllowed = dialect === 'v4' && read && JOB_TOKEN_ROUTES.test(req.path);
     const principal = presented ? access.authenticate(presented.token, presented.kind, jobTokenAllowed) : null;
     access.checkScope(principal, req.method, USER_ROUTES.test(req.path));
-    res.locals.fakelab.grant = principal;
+    const sudo = sudoIdentifier(req);
+    res.locals.fakelab.grant = sudo === null ? principal : access.sudo(principal, presented?.kind, sudo, dialect);
     next();
   };
 }

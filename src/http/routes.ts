@@ -250,6 +250,7 @@ export const ROUTES: Route[] = [
     ability: 'create_note',
     v4: endpoint(params({ body: { type: 'string', required: true }, created_at: { type: 'string' } }), discussions.reply, 'all'),
   },
+  { method: 'GET', path: '/projects/:id/repository/commits/:sha/discussions/:discussion_id/notes/:note_id', ability: 'read_code', signedIn: true, v4: endpoint(none, discussions.showNote) },
   {
     method: 'PUT',
     path: '/projects/:id/repository/commits/:sha/discussions/:discussion_id/notes/:note_id',

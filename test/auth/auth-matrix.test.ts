@@ -343,6 +343,20 @@ const ENDPOINTS: Endpoint[] = [
     },
   },
   {
+    key: 'GET commit discussion note',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    authFirst: true,
+    prepare: adminDiscussion,
+    request: (ctx, c, d) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/discussions/${d.discussionId}/notes/${d.noteId}` }),
+    success: (_ctx, _c, json) => {
+      expect(json.type).to.equal('DiscussionNote');
+      expect(json.body).to.match(/^admin thread/);
+    },
+  },
+  {
     key: 'POST commit discussions',
     method: 'POST',
     kind: 'note',

@@ -114,6 +114,14 @@ function noteId(ctx: HandlerContext): number {
   return Number(id);
 }
 
+/** GET commits/:sha/discussions/:discussion_id/notes/:note_id (lib/api/helpers/notes_helpers.rb get_note): one note. */
+export async function showNote(ctx: HandlerContext): Promise<Reply> {
+  const id = noteId(ctx);
+  const commit = await commitOr404(ctx);
+  const note = await ctx.services.comments.note(ctx.project.id, commit.oid, ctx.path.discussion_id, id);
+  return { body: ctx.present.discussionNote(note, ctx.project.id, ctx.services.users) };
+}
+
 /** PUT commits/:sha/discussions/:discussion_id/notes/:note_id: exactly one of body and resolved. */
 export async function update(ctx: HandlerContext, p: UpdateParams): Promise<Reply> {
   if (p.body === undefined && p.resolved === undefined) throw invalidParams(['body, resolved are missing, exactly one parameter must be provided']);
