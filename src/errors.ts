@@ -26,3 +26,5 @@ export const forbidden = (reason?: string) =>
 /** Another writer kept moving the branch (or holds its lock): GitLab's Commits service answer. */
 export const branchUpdateFailed = (branch: string) => apiError(`Could not update branch ${branch}. Please refresh and try again.`);
 export const internalError = () => new GitLabError(500, { message: '500 Internal Server Error' });
+/** A write refused for lack of space (GitLab answers 500 too); names the area, never a path. */
+export const diskFull = (area: string) => new GitLabError(500, { message: `500 Internal Server Error - no space left on device (${area})` });

@@ -87,6 +87,11 @@ export class ProjectRegistry {
     return all.filter((_, i) => kept[i]);
   }
 
+  /** The path of a known project (for messages), without a scan. */
+  pathOf(id: number): string | undefined {
+    return this.byId.get(id)?.path;
+  }
+
   async findById(id: number): Promise<Project | undefined> {
     if (!this.byId.has(id)) await this.rescan(true);
     const project = this.byId.get(id);
