@@ -134,7 +134,7 @@ export class ProjectRegistry {
   }
 
   /**
-   * Reads every known repository's pack indexes and commit-graph, one repository at a time and
+   * Removes crash leftovers from every known repository and reads its pack indexes and commit-graph, one repository at a time and
    * without blocking the event loop, so that first requests find them ready. Failures are left
    * for the request that needs the repository to report. `signal` stops it between two
    * repositories (the one being read is finished).
@@ -142,6 +142,9 @@ export class ProjectRegistry {
   async preloadAll(signal?: AbortSignal): Promise<void> {
     for (const project of [...this.byId.values()].sort((a, b) => a.id - b.id)) {
       if (signal?.aborted || this.closed) return;
+      // What a killed fakelab left (temporary files, its ref locks) goes first, so the space comes back at start.
+      const removed = await project.repo.removeLeftovers().catch(() => []);
+      if (removed.length > 0) this.logger?.warn({ project: project.path, files: removed }, `removed ${removed.length} file(s) a crash left in ${project.path}`);
       await project.repo.preload().catch(() => undefined);
     }
   }
