@@ -142,7 +142,7 @@ export class FakelabServer {
     for (const user of access.users) users.add(user);
     // Refuses to start (with the file's name) when the id file is corrupt.
     // One per server: a full disk is logged once per episode, for the store and the repositories alike.
-    const space = new SpaceWatch(this.logger);
+    const space = new SpaceWatch(this.logger, { 'data directory': config.dataDir, 'repositories directory': config.reposDir });
     const store = (this.store = new JsonSidecarStore(config.dataDir, { space, projectName: (id) => registry.pathOf(id) }));
     await store.open();
 

@@ -4,7 +4,10 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
+import { readFile } from 'node:fs/promises';
 import { buildFixture, type Fixture } from '../../src/fixtures/builder.js';
+import { decodeJournal } from '../../src/store/journal.js';
+import { journalFile, readJournal } from '../support/data-dir.js';
 import { removeDir, tempDir } from '../support/fixtures.js';
 import { git, gitFsck, revParse } from '../support/git.js';
 import { callApi, type Reply } from '../support/http.js';
@@ -144,6 +147,22 @@ describe('Disk full', function () {
       expect(contents(dataDir), 'the data directory is as it was').to.deep.equal(before);
       expect(temporaries(dataDir)).to.deep.equal([]);
       expect(said('no space left on device in the data directory'), 'logged once, not per request').to.equal(1);
+      // An existing journal may still have room in its last page: posts to it succeed until one
+      // does not, and that one (perhaps half written) is cut away again.
+      const acked: string[] = [];
+      let refused: Reply | null = null;
+      for (let i = 0; i < 100 && !refused; i++) {
+        const r = await postStatus(shas[0], `tail-${i}`);
+        if (r.status === 201) acked.push(`tail-${i}`);
+        else refused = r;
+      }
+      expect(refused && { status: refused.status, body: refused.body }).to.deep.equal({ status: 500, body: FULL('data directory') });
+      const projectId = (await api('GET', `/projects/${PID}`)).body.id;
+      const journal = await readFile(journalFile(dataDir, projectId, shas[0]));
+      expect(decodeJournal(journal).tornBytes, 'no half-written record').to.equal(0);
+      expect((await readJournal(journalFile(dataDir, projectId, shas[0]))).statuses.map((st) => st.name)).to.deep.equal(['before', ...acked]);
+      expect(temporaries(dataDir)).to.deep.equal([]);
+      expect(said('no space left on device in the data directory'), 'still logged once').to.equal(1);
       // Reads work, and the repositories are another disk.
       expect((await api('GET', `/projects/${PID}/repository/commits/${shas[0]}/statuses`)).status).to.equal(200);
       expect((await createCommit('while-data-full.txt')).status).to.equal(201);
