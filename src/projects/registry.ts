@@ -142,8 +142,9 @@ export class ProjectRegistry {
   async preloadAll(signal?: AbortSignal): Promise<void> {
     for (const project of [...this.byId.values()].sort((a, b) => a.id - b.id)) {
       if (signal?.aborted || this.closed) return;
-      // What a killed fakelab left (temporary files, its ref locks) goes first, so the space comes back at start.
-      const removed = await project.repo.removeLeftovers().catch(() => []);
+      // What a killed fakelab left (temporary files, its ref locks) goes first, so the space comes
+      // back at start; only in a repository still inside the root (nothing is removed elsewhere).
+      const removed = (await this.servable(project)) ? await project.repo.removeLeftovers().catch(() => []) : [];
       if (removed.length > 0) this.logger?.warn({ project: project.path, files: removed }, `removed ${removed.length} file(s) a crash left in ${project.path}`);
       await project.repo.preload().catch(() => undefined);
     }
