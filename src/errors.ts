@@ -28,3 +28,5 @@ export const branchUpdateFailed = (branch: string) => apiError(`Could not update
 /** A body over the size limit (Rack/nginx's answer): 413 {"message":"413 Request Entity Too Large"} */
 export const tooLarge = () => new GitLabError(413, { message: '413 Request Entity Too Large' });
 export const internalError = () => new GitLabError(500, { message: '500 Internal Server Error' });
+/** A write refused for lack of space (GitLab answers 500 too); names the area, never a path. */
+export const diskFull = (area: string) => new GitLabError(500, { message: `500 Internal Server Error - no space left on device (${area})` });

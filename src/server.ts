@@ -16,6 +16,7 @@ import { JsonSidecarStore } from './store/sidecar.js';
 import { loadTls, type TlsMaterial } from './tls.js';
 import { UserDirectory } from './users.js';
 import { DirectoryLock } from './util/dir-lock.js';
+import { SpaceWatch } from './util/disk-space.js';
 
 export interface StartOptions extends Partial<Config> {
   /** A pino logger to use instead of the default (stdout at `logLevel`). */
@@ -140,7 +141,9 @@ export class FakelabServer {
     const users = new UserDirectory();
     for (const user of access.users) users.add(user);
     // Refuses to start (with the file's name) when the id file is corrupt.
-    const store = (this.store = new JsonSidecarStore(config.dataDir));
+    // One per server: a full disk is logged once per episode, for the store and the repositories alike.
+    const space = new SpaceWatch(this.logger, { 'data directory': config.dataDir, 'repositories directory': config.reposDir });
+    const store = (this.store = new JsonSidecarStore(config.dataDir, { space, projectName: (id) => registry.pathOf(id) }));
     await store.open();
 
     const app = createApp({
@@ -151,6 +154,7 @@ export class FakelabServer {
       comments: new CommitComments(store),
       externalUrl: config.externalUrl,
       logger: this.logger,
+      space,
     });
     // HTTPS when asked: Express's req.protocol then says https, so web_url, Link and clone URLs follow.
     const tls = (this.tlsMaterial = await loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey, generate: config.tls ?? false, dataDir: config.dataDir, host: config.host, externalUrl: config.externalUrl }));

@@ -11,6 +11,10 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     expectBody?: string;
     title?: string;
+    method?: string;
+    body?: string;
+    /** Each request may be rewritten just before it is sent. */
+    requests?: { method?: string; setupRequest?: (request: Record<string, unknown>) => Record<string, unknown> }[];
   }
 
   export interface Histogram {
@@ -46,6 +50,12 @@ declare module 'autocannon' {
     throughput: Histogram;
   }
 
-  function autocannon(options: Options): Promise<Result> & { stop(): void };
+  export interface Instance extends Promise<Result> {
+    stop(): void;
+    /** Every answer, as it arrives: its status and round trip in milliseconds. */
+    on(event: 'response', listener: (client: unknown, statusCode: number, bytes: number, responseTimeMs: number) => void): this;
+  }
+
+  function autocannon(options: Options): Instance;
   export default autocannon;
 }

@@ -17,6 +17,8 @@ export interface ServerOptions {
   reposDir: string;
   dataDir: string;
   token: string;
+  /** Another build's cli.js (default: this one's). */
+  cli?: string;
 }
 
 export interface Memory {
@@ -44,7 +46,7 @@ export class ServerProcess {
   }
 
   static async start(options: ServerOptions): Promise<ServerProcess> {
-    const args = [CLI, '--repos', options.reposDir, '--data', options.dataDir, '--port', '0', '--host', '127.0.0.1'];
+    const args = [options.cli ?? CLI, '--repos', options.reposDir, '--data', options.dataDir, '--port', '0', '--host', '127.0.0.1'];
     args.push('--token', options.token, '--log-level', 'silent');
     const started = performance.now();
     const server = new ServerProcess(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));

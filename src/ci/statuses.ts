@@ -112,9 +112,10 @@ export class CommitStatuses {
         record.statuses.push(row);
       }
       // Older statuses of the same name in this pipeline are superseded.
-      for (const s of record.statuses) {
-        if (s !== row && s.pipelineId === row.pipelineId && s.name === row.name && !s.retried && s.id < row.id) s.retried = true;
-      }
+      // Rows are immutable: a superseded one is replaced by a retried copy.
+      record.statuses.forEach((s, i) => {
+        if (s !== row && s.pipelineId === row.pipelineId && s.name === row.name && !s.retried && s.id < row.id) record.statuses[i] = { ...s, retried: true };
+      });
       return row;
     });
   }

@@ -15,6 +15,7 @@ import { type AnnotatedTag, type Commit, FileMode } from './objects.js';
 import { type Ref, RefStore } from './refs.js';
 import { type LogOptions, logQuery, rangeQuery, resolveCommit } from './revision.js';
 import { WriteBatch } from './write/write-batch.js';
+import { removeLeftovers } from './write/leftovers.js';
 
 export interface CommitStats {
   additions: number;
@@ -310,7 +311,25 @@ export class GitRepo {
    * (another process may still move a branch: publishBranch's compare-and-swap catches that).
    */
   write<T>(work: (batch: WriteBatch) => Promise<T>): Promise<T> {
-    return writeQueue.run(path.resolve(this.gitdir), () => work(new WriteBatch(this.objects, this.refs)));
+    return writeQueue.run(path.resolve(this.gitdir), async () => {
+      await this.cleanOnce();
+      return work(new WriteBatch(this.objects, this.refs));
+    });
+  }
+
+  private leftovers: Promise<string[]> | null = null;
+
+  /**
+   * Removes what a killed fakelab left in the repository (temporary files, the ref locks it held),
+   * once per instance: at start (the registry's preload) or before the first write, whichever
+   * comes first. Resolves with the files removed, relative to the git dir.
+   */
+  removeLeftovers(): Promise<string[]> {
+    return writeQueue.run(path.resolve(this.gitdir), () => this.cleanOnce());
+  }
+
+  private cleanOnce(): Promise<string[]> {
+    return (this.leftovers ??= removeLeftovers(this.gitdir).catch(() => []));
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------

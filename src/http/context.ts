@@ -7,6 +7,7 @@ import type { AccessPolicy, Principal } from '../auth/access.js';
 import type { CommitStatuses } from '../ci/statuses.js';
 import type { CommitComments } from '../notes/comments.js';
 import type { Logger } from 'pino';
+import type { SpaceWatch } from '../util/disk-space.js';
 
 export interface Services {
   registry: ProjectRegistry;
@@ -16,6 +17,8 @@ export interface Services {
   comments: CommitComments;
   externalUrl?: string;
   logger: Logger;
+  /** Turns a full disk into a clear 500, said once in the log (one per server). */
+  space?: SpaceWatch;
 }
 
 export interface RequestContext {

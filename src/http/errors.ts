@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
-import { GitLabError, internalError, tooLarge } from '../errors.js';
+import { diskFull, GitLabError, internalError, tooLarge } from '../errors.js';
 import { CorruptFileError } from '../util/atomic-file.js';
+import { DiskFullError } from '../util/disk-space.js';
 import type { Logger } from 'pino';
 import { sendJson } from './json.js';
 
@@ -13,6 +14,8 @@ export function errorHandler(logger: Logger) {
       const e = err as { type?: string; status?: number; message?: string };
       if (e.type === 'entity.parse.failed') error = new GitLabError(400, { error: 'message body does not match declared format' });
       else if (e.type === 'entity.too.large') error = tooLarge();
+      // Logged once per episode where it happened (SpaceWatch), not per request.
+      else if (err instanceof DiskFullError) error = diskFull(err.area);
       else if (err instanceof CorruptFileError) {
         (req.log ?? logger).error({ file: err.file }, err.message);
         error = new GitLabError(500, { message: `500 Internal Server Error - ${err.message}` });

@@ -132,10 +132,12 @@ export class CommitComments {
       const thread = record.notes.filter((n) => discussionIdOf(commit.oid, n) === discussionId).sort(byCreation);
       if (thread.length === 0) throw notFound('Discussion');
       if (body.trim() === '') throw noteInvalid({ note: ["can't be blank"] });
-      const first = thread[0];
+      let first = thread[0];
       if (typeOf(first) === null) {
-        first.type = 'DiscussionNote';
-        first.discussionId = discussionId;
+        // Rows are immutable: the converted note replaces the plain one.
+        const converted: NoteRow = { ...first, type: 'DiscussionNote', discussionId };
+        record.notes[record.notes.indexOf(first)] = converted;
+        first = converted;
       }
       const row: NoteRow = {
         id: await ids.next('note'),
@@ -174,9 +176,9 @@ export class CommitComments {
         return null;
       }
       if (change.body.trim() === '') throw noteInvalid({ note: ["can't be blank"] });
-      note.note = change.body;
-      note.updatedAt = now;
-      return note;
+      const edited: NoteRow = { ...note, note: change.body, updatedAt: now };
+      record.notes[index] = edited;
+      return edited;
     });
   }
 

@@ -87,6 +87,11 @@ export class ProjectRegistry {
     return all.filter((_, i) => kept[i]);
   }
 
+  /** The path of a known project (for messages), without a scan. */
+  pathOf(id: number): string | undefined {
+    return this.byId.get(id)?.path;
+  }
+
   async findById(id: number): Promise<Project | undefined> {
     if (!this.byId.has(id)) await this.rescan(true);
     const project = this.byId.get(id);
@@ -129,7 +134,7 @@ export class ProjectRegistry {
   }
 
   /**
-   * Reads every known repository's pack indexes and commit-graph, one repository at a time and
+   * Removes crash leftovers from every known repository and reads its pack indexes and commit-graph, one repository at a time and
    * without blocking the event loop, so that first requests find them ready. Failures are left
    * for the request that needs the repository to report. `signal` stops it between two
    * repositories (the one being read is finished).
@@ -137,6 +142,10 @@ export class ProjectRegistry {
   async preloadAll(signal?: AbortSignal): Promise<void> {
     for (const project of [...this.byId.values()].sort((a, b) => a.id - b.id)) {
       if (signal?.aborted || this.closed) return;
+      // What a killed fakelab left (temporary files, its ref locks) goes first, so the space comes
+      // back at start; only in a repository still inside the root (nothing is removed elsewhere).
+      const removed = (await this.servable(project)) ? await project.repo.removeLeftovers().catch(() => []) : [];
+      if (removed.length > 0) this.logger?.warn({ project: project.path, files: removed }, `removed ${removed.length} file(s) a crash left in ${project.path}`);
       await project.repo.preload().catch(() => undefined);
     }
   }

@@ -10,11 +10,16 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   await fsp.mkdir(dir, { recursive: true });
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   await writeSyncedThenRename(temp, file, data, 0o644);
-  const dirHandle = await fsp.open(dir, 'r');
+  await syncDir(dir);
+}
+
+/** fsyncs a directory, so the entries made, renamed or removed in it are durable. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
   try {
-    await dirHandle.sync();
+    await handle.sync();
   } finally {
-    await dirHandle.close();
+    await handle.close();
   }
 }
 
@@ -67,19 +72,22 @@ export async function removeStaleTempFiles(dir: string): Promise<number> {
   return removed;
 }
 
-/** Writes `data` to `temp`, fsyncs it and renames it to `file` (removing `temp` if that fails). */
+/**
+ * Writes `data` to `temp`, fsyncs it and renames it to `file`. When any step fails (a full disk,
+ * say) `temp` is removed: a failed write leaves nothing behind.
+ */
 export async function writeSyncedThenRename(temp: string, file: string, data: string | Uint8Array, mode: number): Promise<void> {
-  const handle = await fsp.open(temp, 'wx', mode);
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    const handle = await fsp.open(temp, 'wx', mode);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await fsp.rename(temp, file);
   } catch (err) {
-    await fsp.rm(temp, { force: true });
+    await fsp.rm(temp, { force: true }).catch(() => undefined);
     throw err;
   }
 }

@@ -1,6 +1,7 @@
-import { promises as fsp, readFileSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isLiveNodeProcess } from './process-owner.js';
 
 /** Refused: another live process owns the directory. */
 export class DirectoryInUseError extends Error {}
@@ -89,15 +90,5 @@ function parseOwner(text: string): Owner | null {
 function isAlive(owner: Owner): boolean {
   if (owner.host !== os.hostname()) return true;
   if (owner.pid === process.pid) return true; // another server of this process
-  try {
-    process.kill(owner.pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A reused pid: on Linux, a live process that is not Node is not the owner.
-  try {
-    return readFileSync(`/proc/${owner.pid}/cmdline`, 'utf8').includes('node');
-  } catch {
-    return true;
-  }
+  return isLiveNodeProcess(owner.pid);
 }

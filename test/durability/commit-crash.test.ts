@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildFixture } from '../../src/fixtures/builder.js';
 import { linearFixture, removeDir, tempDir } from '../support/fixtures.js';
-import { git, gitFsck, gitLines, isAncestor, rawCommit, revParse, runGit } from '../support/git.js';
+import { git, gitFsck, gitLines, isAncestor, rawCommit, revParse } from '../support/git.js';
 import { type ChildTestServer, spawnTestServer } from '../support/server.js';
 import { call, type Reply } from '../support/write-harness.js';
 
@@ -12,8 +12,8 @@ import { call, type Reply } from '../support/write-harness.js';
  * (node dist/src/cli.js); several clients post commits to a few branches as fast as they can;
  * after a random 200-800 ms the child gets SIGKILL by its pid. Then, on the same repositories:
  * every commit answered 201 is on its branch, git fsck --strict is clean (dangling objects
- * allowed), leftover lock files are reported and the server's answer to them checked (a clear
- * 400, not a hang or a 500), and new commits work after the restart.
+ * allowed), leftover lock files are reported, and new commits work at once after the restart
+ * (a lock left by the kill names its dead owner, so it blocks nothing).
  */
 
 const TOKEN = 'commit-crash-token';
@@ -149,17 +149,11 @@ describe('Create commit crash safety: SIGKILL during a stream of commits', funct
         expect(shown.body.commit.id, `${b} as the API shows it`).to.equal(revParse(gitdir, `refs/heads/${b}`));
         const lockFile = `refs/heads/${b}.lock`;
         const prev = revParse(gitdir, `refs/heads/${b}`)!;
-        let r = await post(url, b, `c${cycle}/after-restart-${b}.txt`, 20_000);
+        const r = await post(url, b, `c${cycle}/after-restart-${b}.txt`, 20_000);
         if (locks.includes(lockFile)) {
-          // A lock left by the kill: the next write must be refused clearly (git itself refuses too).
-          const age = Math.round(Date.now() - statSync(path.join(gitdir, lockFile)).mtimeMs);
-          const viaGit = runGit(['--git-dir', gitdir, 'update-ref', `refs/heads/${b}`, prev, prev]).status === 0;
-          expect({ status: r.status, body: r.body }, `write to ${b} with a stale ${lockFile}`).to.deep.equal({ status: 400, body: LOCKED(b) });
-          lockEvents.push(`cycle ${cycle}: ${lockFile} (${age} ms old) → API 400 "${r.body.message}", git update-ref ${viaGit ? 'succeeds' : 'refuses too'}; removed by hand`);
+          // A lock the kill left names its dead owner: it blocks nothing after the restart (issue 13).
+          lockEvents.push(`cycle ${cycle}: ${lockFile} left by the kill → the first commit after the restart answered ${r.status}`);
           lockNote += ` ${lockFile}`;
-          expect(revParse(gitdir, `refs/heads/${b}`), 'the refused write moved nothing').to.equal(prev);
-          rmSync(path.join(gitdir, lockFile));
-          r = await post(url, b, `c${cycle}/after-unlock-${b}.txt`, 20_000);
         }
         expect(r.status, `a new commit on ${b} after the restart: ${r.text}`).to.equal(201);
         expect(r.body.parent_ids, `${b}: on top of the surviving head`).to.deep.equal([prev]);
@@ -172,7 +166,7 @@ describe('Create commit crash safety: SIGKILL during a stream of commits', funct
     });
   }
 
-  it('a stale refs/heads/<branch>.lock (a kill between lock and rename): writes to that branch get a prompt 400, reads and other branches work, removing the lock heals it', async () => {
+  it('a fresh refs/heads/<branch>.lock that names no fakelab owner (git\'s own, say): writes to that branch get a prompt 400, reads and other branches work, removing the lock heals it', async () => {
     const url = server!.url;
     const lockFile = path.join(gitdir, 'refs/heads/b1.lock');
     const prev = revParse(gitdir, 'refs/heads/b1')!;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { buildFixture } from '../../src/fixtures/builder.js';
-import { scanDataDir, sidecarRows } from '../support/data-dir.js';
+import { journalFile, readJournal, scanDataDir, sidecarRows, writeJournal } from '../support/data-dir.js';
 import { linearFixture, removeDir, tempDir } from '../support/fixtures.js';
 import { rng } from '../support/random-text.js';
 import { callAllPages, callApi, type Json, type Reply } from '../support/http.js';
@@ -46,7 +46,7 @@ describe('Sidecar store durability', function () {
 
   const statusesOf = (sha: string, all = true) => listAll(`/projects/${PID}/repository/commits/${sha}/statuses?all=${all}`);
   const commentsOf = (sha: string) => listAll(`/projects/${PID}/repository/commits/${sha}/comments`);
-  const sidecarFile = (sha: string) => path.join(dataDir, 'sidecar', String(projectId), sha.slice(0, 2), `${sha}.json`);
+  const sidecarFile = (sha: string) => journalFile(dataDir, projectId, sha);
 
   before(async () => {
     reposDir = tempDir('fakelab-durable-repos-');
@@ -165,7 +165,7 @@ describe('Sidecar store durability', function () {
         postStatus(sha, { state: 'pending', name: 'refless-b' }),
       ]);
       for (const r of replies) expect(r.status, JSON.stringify(r.body)).to.equal(201);
-      const record = JSON.parse(await fsp.readFile(sidecarFile(sha), 'utf8'));
+      const record = await readJournal(sidecarFile(sha));
       for (const st of record.statuses) {
         const pipeline = record.pipelines.find((p: Json) => p.id === st.pipelineId);
         if (pipeline?.ref !== st.ref) mismatches.push(`${sha.slice(0, 8)} ${st.name}: status ref ${st.ref}, pipeline ${st.pipelineId} ref ${pipeline?.ref}`);
@@ -230,11 +230,11 @@ describe('Sidecar store durability', function () {
     expect((await postStatus(sha, { state: 'running', name: 'edited-behind', ref: 'main', description: 'before' })).status).to.equal(201);
     expect((await statusesOf(sha)).find((s) => s.name === 'edited-behind')?.description).to.equal('before');
     const file = sidecarFile(sha);
-    const original = await fsp.readFile(file, 'utf8');
+    const original = await fsp.readFile(file);
     try {
-      const record = JSON.parse(original);
+      const record = await readJournal(file);
       for (const row of record.statuses) if (row.name === 'edited-behind') row.description = 'edited on disk';
-      await fsp.writeFile(file, JSON.stringify(record));
+      await writeJournal(file, record);
       expect((await statusesOf(sha)).find((s) => s.name === 'edited-behind')?.description).to.equal('edited on disk');
       await fsp.rm(file);
       expect(await statusesOf(sha)).to.deep.equal([]);
@@ -274,7 +274,9 @@ describe('Sidecar store durability', function () {
             const r = await request();
             expect(r.status, `${label}: ${JSON.stringify(r.body)}`).to.equal(500);
             expect(r.body, label).to.be.an('object');
-            expect(String(r.body.message ?? r.body.error), label).to.include(file);
+            // Named by project, commit and the file's place in the data dir; never an absolute path.
+            const message = String(r.body.message ?? r.body.error);
+            expect(message, label).to.include(`commit ${sha} in project ${PROJECT}`).and.include(path.relative(dataDir, file)).and.not.include(dataDir);
             expect(await fsp.readFile(file), `${label} must not modify ${file}`).to.deep.equal(bytes);
           }
           // Other SHAs are unaffected.
@@ -284,7 +286,7 @@ describe('Sidecar store durability', function () {
           expect((await postComment(shas[2], `while ${what}`)).status).to.equal(201);
           // No temporary file was left next to it.
           const siblings = await fsp.readdir(path.dirname(file));
-          expect(siblings.filter((n) => n.includes(sha) && n !== `${sha}.json`)).to.deep.equal([]);
+          expect(siblings.filter((n) => n.includes(sha) && n !== `${sha}.journal`)).to.deep.equal([]);
         } finally {
           await fsp.writeFile(file, original);
         }

@@ -1,10 +1,11 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { encodeEntry, replayJournal } from '../../src/store/journal.js';
 
 /** fakelab's data dir on disk, for the store durability and crash tests: every file parsed, the sidecar rows. */
 
 export interface DataScan {
-  /** Every non-temporary file, relative path → parsed JSON. */
+  /** Every non-temporary file, relative path → parsed JSON (a commit journal → the record it holds). */
   json: Map<string, unknown>;
   /** Files that do not parse, with the parser's message. */
   unparsable: { file: string; error: string }[];
@@ -27,9 +28,9 @@ export async function scanDataDir(dataDir: string): Promise<DataScan> {
         scan.tmp.push(rel);
         continue;
       }
-      const text = await fsp.readFile(full, 'utf8');
+      const data = await fsp.readFile(full);
       try {
-        scan.json.set(rel, JSON.parse(text));
+        scan.json.set(rel, entry.name.endsWith('.journal') ? replayJournal(data).rows : JSON.parse(data.toString('utf8')));
       } catch (err) {
         scan.unparsable.push({ file: rel, error: (err as Error).message });
       }
@@ -51,4 +52,19 @@ export function sidecarRows(scan: DataScan): { statuses: any[]; pipelines: any[]
     out.notes.push(...(record.notes ?? []));
   }
   return out;
+}
+
+/** The commit record a sidecar journal holds (a torn tail dropped; damage throws). */
+export async function readJournal(file: string): Promise<{ pipelines: any[]; statuses: any[]; notes: any[] }> {
+  return replayJournal(await fsp.readFile(file)).rows as any;
+}
+
+/** Replaces a journal by one holding `record` (as a compaction writes it): an edit made behind fakelab's back. */
+export async function writeJournal(file: string, record: { pipelines?: any[]; statuses?: any[]; notes?: any[] }): Promise<void> {
+  await fsp.writeFile(file, encodeEntry({ snapshot: record as any }));
+}
+
+/** Where the store keeps the record of one commit. */
+export function journalFile(dataDir: string, projectId: number, sha: string): string {
+  return path.join(dataDir, 'sidecar', String(projectId), sha.slice(0, 2), `${sha}.journal`);
 }

@@ -1,6 +1,7 @@
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { writeSyncedThenRename } from '../../util/atomic-file.js';
+import { syncDir, writeSyncedThenRename } from '../../util/atomic-file.js';
+import { PROCESS_TOKEN } from '../../util/process-owner.js';
 
 /**
  * The file system isomorphic-git writes objects through. isomorphic-git writes a loose object
@@ -26,8 +27,9 @@ export class DurableFs {
 
   private writeFile = (async (file: string, data: string | Uint8Array) => {
     const dir = path.dirname(file);
-    // Like git's own temporaries: objects/tmp_obj_*, which fsck ignores and git prune removes.
-    const temp = path.join(path.dirname(dir), `tmp_obj_${process.pid}_${Math.random().toString(36).slice(2)}`);
+    // Like git's own temporaries: objects/tmp_obj_*, which fsck ignores and git prune removes;
+    // with the pid and the process token, so that a crash's are known and removed at the next start.
+    const temp = path.join(path.dirname(dir), `tmp_obj_${process.pid}_${PROCESS_TOKEN}${Math.random().toString(36).slice(2)}`);
     await fsp.mkdir(dir, { recursive: true });
     await writeSyncedThenRename(temp, file, data, 0o444);
     this.dirtyDirs.add(dir);
@@ -45,14 +47,5 @@ export class DurableFs {
     const dirs = [...this.dirtyDirs];
     this.dirtyDirs.clear();
     await Promise.all(dirs.map(syncDir));
-  }
-}
-
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { syncDir } from './durable-fs.js';
+import { syncDir, writeSyncedThenRename } from '../../util/atomic-file.js';
+import { isNoSpace } from '../../util/disk-space.js';
+import { currentLockOwner, lockOwnerAlive, parseLockOwner, PROCESS_TOKEN } from '../../util/process-owner.js';
 import type { RefStore } from '../refs.js';
 
 export class RefUpdateError extends Error {
@@ -12,14 +15,26 @@ export class RefUpdateError extends Error {
   }
 }
 
-/** A lock older than this was left by a crashed writer (git writers hold one for milliseconds). */
+/**
+ * A lock that does not name a fakelab owner (git's own, or an older fakelab's) older than this was
+ * left by a crashed writer (git writers hold one for milliseconds). A lock that names its owner
+ * is stale as soon as that process is gone.
+ */
 const STALE_LOCK_MS = 30_000;
 
+/** A temporary file in the git dir: fakelab-<what>.<pid>.<token><random>.tmp (see leftovers.ts). */
+export function gitdirTemp(gitdir: string, what: string): string {
+  return path.join(gitdir, `fakelab-${what}.${process.pid}.${PROCESS_TOKEN}${randomBytes(4).toString('hex')}.tmp`);
+}
+
 /**
- * Moves `ref` from `expected` (null: the ref must not exist) to `next`, the way git does:
- * take `<ref>.lock` exclusively, check the current value, write and fsync the lock, rename it
- * over the ref, fsync the directory. Readers see the old or the new value, never a torn one,
- * and a crash before the rename leaves the old value.
+ * Moves `ref` from `expected` (null: the ref must not exist) to `next`, excluding other writers
+ * the way git does, with `<ref>.lock` created exclusively. The lock names its owner (pid, host,
+ * a token of the process), so that one left by a killed fakelab is known stale at once; it
+ * appears whole, by a hard link of a written file. With the lock held: check the current value,
+ * write the new one to a temporary file, fsync it, rename it over the ref, fsync the directory,
+ * drop the lock. Readers see the old or the new value, never a torn one; a crash before the
+ * rename leaves the old value; a failure (a full disk) leaves no file behind.
  */
 export async function compareAndSwapRef(refs: RefStore, ref: string, expected: string | null, next: string): Promise<void> {
   const file = path.join(refs.gitdir, ref);
@@ -32,47 +47,97 @@ export async function compareAndSwapRef(refs: RefStore, ref: string, expected: s
       }
     }
   }
-  await breakStaleLock(lock);
+  await breakStaleLock(refs.gitdir, lock);
   try {
     await fsp.mkdir(path.dirname(file), { recursive: true });
-  } catch {
+  } catch (err) {
+    if (isNoSpace(err)) throw err;
     throw new RefUpdateError(`cannot create ${ref}: a ref is in the way`, 'conflict');
   }
+  await takeLock(refs.gitdir, lock, ref);
+  try {
+    const current = refs.readRef(ref);
+    if (current !== expected) throw new RefUpdateError(`${ref} moved (expected ${expected ?? 'nothing'}, found ${current ?? 'nothing'})`, 'moved');
+    try {
+      await writeSyncedThenRename(gitdirTemp(refs.gitdir, 'ref'), file, `${next}\n`, 0o644);
+    } catch (err) {
+      if (isNoSpace(err)) throw err;
+      throw new RefUpdateError(`cannot write ${ref}: ${(err as NodeJS.ErrnoException).code}`, 'conflict');
+    }
+    await syncDir(path.dirname(file));
+  } finally {
+    await fsp.rm(lock, { force: true });
+  }
+}
+
+/** Creates `lock` holding this process's owner record, all at once; a lock already there is another writer's. */
+async function takeLock(gitdir: string, lock: string, ref: string): Promise<void> {
+  const temp = gitdirTemp(gitdir, 'lock');
+  try {
+    await fsp.writeFile(temp, JSON.stringify(currentLockOwner()) + '\n', { flag: 'wx' });
+    try {
+      await fsp.link(temp, lock);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw new RefUpdateError(`${ref} is locked by another writer`, 'locked');
+      if (isNoSpace(err)) throw err;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw new RefUpdateError(`cannot lock ${ref}: ${code}`, 'conflict');
+      // A file system without hard links: create it exclusively, then write the owner.
+      await exclusiveLock(lock, ref);
+    }
+  } finally {
+    await fsp.rm(temp, { force: true }).catch(() => undefined);
+  }
+}
+
+async function exclusiveLock(lock: string, ref: string): Promise<void> {
   let handle: fsp.FileHandle;
   try {
     handle = await fsp.open(lock, 'wx');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new RefUpdateError(`${ref} is locked by another writer`, 'locked');
-    throw new RefUpdateError(`cannot lock ${ref}: ${code}`, 'conflict');
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new RefUpdateError(`${ref} is locked by another writer`, 'locked');
+    if (isNoSpace(err)) throw err;
+    throw new RefUpdateError(`cannot lock ${ref}: ${(err as NodeJS.ErrnoException).code}`, 'conflict');
   }
-  let renamed = false;
   try {
-    const current = refs.readRef(ref);
-    if (current !== expected) throw new RefUpdateError(`${ref} moved (expected ${expected ?? 'nothing'}, found ${current ?? 'nothing'})`, 'moved');
-    await handle.writeFile(`${next}\n`);
-    await handle.sync();
-    await handle.close();
-    try {
-      await fsp.rename(lock, file);
-    } catch (err) {
-      throw new RefUpdateError(`cannot write ${ref}: ${(err as NodeJS.ErrnoException).code}`, 'conflict');
-    }
-    renamed = true;
-    await syncDir(path.dirname(file));
+    await handle.writeFile(JSON.stringify(currentLockOwner()) + '\n');
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await fsp.rm(lock, { force: true });
+    throw err;
   } finally {
-    if (!renamed) {
-      await handle.close().catch(() => undefined);
-      await fsp.rm(lock, { force: true });
-    }
+    await handle.close().catch(() => undefined);
   }
 }
 
-async function breakStaleLock(lock: string): Promise<void> {
+/** Is this lock file stale: its fakelab owner is gone, or (owner unknown) it is old? */
+export function lockIsStale(text: string, mtimeMs: number): boolean {
+  const owner = parseLockOwner(text);
+  return owner ? !lockOwnerAlive(owner) : Date.now() - mtimeMs > STALE_LOCK_MS;
+}
+
+/**
+ * Removes a stale lock: moved aside atomically, then checked to be the one judged (another
+ * process may have replaced it meanwhile, in which case it is put back).
+ */
+export async function breakStaleLock(gitdir: string, lock: string): Promise<boolean> {
+  let text: string;
+  let mtimeMs: number;
   try {
-    const st = await fsp.stat(lock);
-    if (Date.now() - st.mtimeMs > STALE_LOCK_MS) await fsp.rm(lock, { force: true });
+    mtimeMs = (await fsp.stat(lock)).mtimeMs;
+    text = await fsp.readFile(lock, 'utf8');
   } catch {
-    /* no lock */
+    return false; // no lock
   }
+  if (!lockIsStale(text, mtimeMs)) return false;
+  const aside = gitdirTemp(gitdir, 'stale');
+  try {
+    await fsp.rename(lock, aside);
+  } catch {
+    return false; // gone meanwhile
+  }
+  const moved = await fsp.readFile(aside, 'utf8').catch(() => null);
+  if (moved !== text) await fsp.link(aside, lock).catch(() => undefined);
+  await fsp.rm(aside, { force: true });
+  return moved === text;
 }

@@ -6,7 +6,8 @@ import type { Signature } from '../objects.js';
 import type { RefStore } from '../refs.js';
 import { DurableFs } from './durable-fs.js';
 import { type MergeResult, mergeTrees } from './merge-trees.js';
-import { compareAndSwapRef } from './ref-update.js';
+import { compareAndSwapRef, gitdirTemp } from './ref-update.js';
+import { writeSyncedThenRename } from '../../util/atomic-file.js';
 import { TreeIndex } from './tree-index.js';
 
 export interface NewCommit {
@@ -83,9 +84,7 @@ export class WriteBatch {
     const head = await fsp.readFile(path.join(this.gitdir, 'HEAD'), 'utf8').catch(() => '');
     const target = /^ref: (refs\/heads\/.+)$/m.exec(head)?.[1];
     if (target && target !== `refs/heads/${branch}` && this.refs.readRef(target) === null) {
-      const temp = path.join(this.gitdir, `HEAD.${process.pid}.tmp`);
-      await fsp.writeFile(temp, `ref: refs/heads/${branch}\n`);
-      await fsp.rename(temp, path.join(this.gitdir, 'HEAD'));
+      await writeSyncedThenRename(gitdirTemp(this.gitdir, 'head'), path.join(this.gitdir, 'HEAD'), `ref: refs/heads/${branch}\n`, 0o644);
     }
   }
 }

@@ -5,6 +5,7 @@ import { pickOnto, type PickKind } from '../../writes/pick.js';
 import { findProject } from '../context.js';
 import type { HandlerContext, Reply } from '../handle.js';
 import { BOOLEAN_FALSE, BOOLEAN_TRUE } from '../params.js';
+import { SpaceWatch } from '../../util/disk-space.js';
 import { commitOr404 } from './commits.js';
 
 const MAX_ACTIONS = 10_000;
@@ -139,7 +140,7 @@ async function create(ctx: HandlerContext, input: Record<string, unknown>, readT
       throw forbidden(`Project is not included in the fork network for ${view.namespace.name} / ${view.name}`);
     }
   }
-  const oid = await createCommit(project.repo, ctx.grant!.user, { ...top, actions });
+  const oid = await inRepositories(ctx, () => createCommit(project.repo, ctx.grant!.user, { ...top, actions }));
   const commit = await project.repo.readCommit(oid);
   const stats = top.stats ? await project.repo.commitStats(commit) : null;
   const pipeline = await services.statuses.latestPipeline(project.id, oid);
@@ -178,7 +179,14 @@ export const pick = (kind: PickKind) => async (ctx: HandlerContext, p: { branch:
   if (p.branch.trim() === '') throw invalidParams(['branch is empty']);
   ctx.require('push_code', p.branch);
   const commit = await commitOr404(ctx);
-  const oid = await pickOnto(ctx.project.repo, ctx.grant!.user, { kind, commit, branch: p.branch, dryRun: p.dry_run, message: kind === 'cherry-pick' ? p.message : undefined });
+  const oid = await inRepositories(ctx, () => pickOnto(ctx.project.repo, ctx.grant!.user, { kind, commit, branch: p.branch, dryRun: p.dry_run, message: kind === 'cherry-pick' ? p.message : undefined }));
   if (oid === null) return { status: 200, body: { dry_run: 'success' } };
   return { status: 201, body: ctx.present.commit(await ctx.project.repo.readCommit(oid), ctx.project) };
 };
+
+const unwatched = new SpaceWatch();
+
+/** A write to the repositories: a full disk there answers 500 "no space left on device (repositories directory)". */
+function inRepositories<T>(ctx: HandlerContext, work: () => Promise<T>): Promise<T> {
+  return (ctx.services.space ?? unwatched).guard('repositories directory', work);
+}
