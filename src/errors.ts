@@ -26,3 +26,11 @@ export const forbidden = (reason?: string) =>
 /** Another writer kept moving the branch (or holds its lock): GitLab's Commits service answer. */
 export const branchUpdateFailed = (branch: string) => apiError(`Could not update branch ${branch}. Please refresh and try again.`);
 export const internalError = () => new GitLabError(500, { message: '500 Internal Server Error' });
+/**
+ * A repository whose files are damaged (GitLab answers a Gitaly failure as a 500): the body says
+ * which repository and what, with files named inside the repository only, never the machine's paths.
+ */
+export const repositoryDamaged = (projectPath: string, problem: string) =>
+  new GitLabError(500, { message: `500 Internal Server Error - repository ${projectPath} is damaged: ${problem}` });
+/** A state file under the data directory that cannot be used, named relative to it (or not at all). */
+export const stateFileDamaged = (description: string) => new GitLabError(500, { message: `500 Internal Server Error - ${description}` });
