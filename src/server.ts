@@ -151,6 +151,7 @@ export class FakelabServer {
       comments: new CommitComments(store),
       externalUrl: config.externalUrl,
       logger: this.logger,
+      dataDir: config.dataDir,
     });
     // HTTPS when asked: Express's req.protocol then says https, so web_url, Link and clone URLs follow.
     const tls = (this.tlsMaterial = await loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey, generate: config.tls ?? false, dataDir: config.dataDir, host: config.host, externalUrl: config.externalUrl }));

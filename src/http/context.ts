@@ -16,6 +16,8 @@ export interface Services {
   comments: CommitComments;
   externalUrl?: string;
   logger: Logger;
+  /** fakelab's data directory: answers name its files relative to it, never by absolute path. */
+  dataDir?: string;
 }
 
 export interface RequestContext {

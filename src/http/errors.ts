@@ -1,11 +1,12 @@
 import type { NextFunction, Request, Response } from 'express';
-import { GitLabError, internalError } from '../errors.js';
+import path from 'node:path';
+import { GitLabError, internalError, stateFileDamaged } from '../errors.js';
 import { CorruptFileError } from '../util/atomic-file.js';
 import type { Logger } from 'pino';
 import { sendJson } from './json.js';
 
 /** Turns anything thrown into GitLab's exact body; never a stack trace. */
-export function errorHandler(logger: Logger) {
+export function errorHandler(logger: Logger, dataDir?: string) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     let error: GitLabError;
     if (err instanceof GitLabError) error = err;
@@ -14,8 +15,9 @@ export function errorHandler(logger: Logger) {
       if (e.type === 'entity.parse.failed') error = new GitLabError(400, { error: 'message body does not match declared format' });
       else if (e.type === 'entity.too.large') error = new GitLabError(413, { message: '413 Request Entity Too Large' });
       else if (err instanceof CorruptFileError) {
+        // The log may say where the file is; the answer names it inside the data directory only.
         (req.log ?? logger).error({ file: err.file }, err.message);
-        error = new GitLabError(500, { message: `500 Internal Server Error - ${err.message}` });
+        error = stateFileDamaged(`${dataFileName(err.file, dataDir)} is not valid JSON (${err.reason}); fakelab will not overwrite it. Repair or move it away.`);
       } else if (e.status === 400 && err instanceof URIError) error = new GitLabError(400, { error: '400 Bad Request' });
       else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) error = new GitLabError(e.status, { error: `${e.status} ${e.message ?? 'Bad Request'}` });
       else {
@@ -27,4 +29,13 @@ export function errorHandler(logger: Logger) {
     for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
     sendJson(res, error.status, error.body);
   };
+}
+
+/** A state file as an answer may name it: relative to the data directory, or not at all. */
+function dataFileName(file: string, dataDir: string | undefined): string {
+  if (dataDir) {
+    const rel = path.relative(path.resolve(dataDir), path.resolve(file));
+    if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) return `the data file ${rel.split(path.sep).join('/')}`;
+  }
+  return 'a data file';
 }

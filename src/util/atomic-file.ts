@@ -42,7 +42,7 @@ export class InvalidStateFileError extends Error {
 }
 
 export class CorruptFileError extends Error {
-  constructor(readonly file: string, reason: string) {
+  constructor(readonly file: string, readonly reason: string) {
     super(`${file} is not valid JSON (${reason}); fakelab will not overwrite it. Repair or move it away.`);
   }
 }
