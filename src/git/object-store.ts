@@ -86,12 +86,7 @@ export class ObjectStore {
   }
 
   async objectType(oid: string): Promise<ObjectType | null> {
-    try {
-      return (await this.readObject(oid)).type;
-    } catch (err) {
-      if (err instanceof ObjectMissingError) return null;
-      throw err;
-    }
+    return this.db.read(oid)?.type ?? null;
   }
 
   /** The entry at `filepath` inside tree `treeOid`, or null. '' is the root tree itself. */

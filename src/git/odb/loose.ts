@@ -14,9 +14,12 @@ import type { RawObject } from './object-db.js';
  */
 export function readLooseObject(objectsDir: string, hex: string): RawObject | null {
   const rel = `objects/${hex.slice(0, 2)}/${hex.slice(2)}`;
+  const name = path.join(objectsDir, hex.slice(0, 2), hex.slice(2));
   let file: Buffer;
   try {
-    file = fs.readFileSync(path.join(objectsDir, hex.slice(0, 2), hex.slice(2)));
+    // A miss (the common case in a packed repository) costs a stat, not a thrown error.
+    if (!fs.statSync(name, { throwIfNoEntry: false })) return null;
+    file = fs.readFileSync(name);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;

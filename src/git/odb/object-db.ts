@@ -32,11 +32,12 @@ function indexNames(listing: string[]): string[] {
   return listing.filter((n) => /^pack-[0-9a-f]+\.idx$/.test(n)).sort();
 }
 
-/** A file's or directory's identity and last change (inode, size, nanosecond times). */
+/** A file's or directory's identity and last change (inode, size, modification and change times). */
 function stampOf(file: string): string | null {
   try {
-    const st = fs.statSync(file, { bigint: true });
-    return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    // Milliseconds with a fraction: nanosecond file times survive to well under a microsecond.
+    const st = fs.statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
   } catch {
     return null;
   }
@@ -174,7 +175,7 @@ export class ObjectDb {
   private refreshIfChanged(): boolean {
     if (this.closed) throw new ObjectDbClosedError(`${this.objectsDir}: object database is closed`);
     const stamp = stampOf(this.packDir);
-    const repaired = [...this.broken.values()].some((b) => stampOf(path.join(this.packDir, b.name)) !== b.stamp);
+    const repaired = this.broken.size > 0 && [...this.broken.values()].some((b) => stampOf(path.join(this.packDir, b.name)) !== b.stamp);
     if (stamp === this.dirStamp && !repaired) return false;
     const before = this.packList;
     let listing: string[] = [];
