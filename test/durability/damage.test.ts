@@ -337,6 +337,12 @@ describe('damage (issue 13)', function () {
       await objectCase(gitdir, other, /objects\/pack\/pack-[0-9a-f]{40}\.pack is damaged/);
     });
 
+    it('a .pack gone while its .idx stays', async () => {
+      const { gitdir, other } = await packedPair();
+      rmSync(packFiles(gitdir).pack);
+      await objectCase(gitdir, other, /objects\/pack\/pack-[0-9a-f]{40}\.pack is missing \(its index is there\)/);
+    });
+
     it('a garbled .pack (the tip commit\'s data)', async () => {
       const { gitdir, other } = await packedPair();
       const { idx, pack } = packFiles(gitdir);

@@ -157,8 +157,14 @@ export class ObjectDb {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // Removed by a repack between the listing and the read: its objects are in another pack.
-        if (err instanceof PackGoneError || code === 'ENOENT') continue;
-        const problem = err instanceof RepositoryDamagedError ? err.problem : `objects/pack/${name} cannot be read (${code ?? reasonOf(err)})`;
+        // An index whose pack is gone while it stays is damage (git before 2.42 unlinked the .pack
+        // first; the index follows within microseconds, and the directory's change then drops the entry).
+        const indexGone = !fs.existsSync(file);
+        if ((err instanceof PackGoneError || code === 'ENOENT') && indexGone) continue;
+        const problem =
+          err instanceof RepositoryDamagedError ? err.problem
+          : err instanceof PackGoneError ? `objects/pack/${name.replace(/\.idx$/, '.pack')} is missing (its index is there)`
+          : `objects/pack/${name} cannot be read (${code ?? reasonOf(err)})`;
         this.broken.set(name, { name, stamp: fileStamp, problem });
         this.onDamage(problem);
       }
