@@ -21,7 +21,7 @@ export class ObjectStore {
 
   constructor(
     readonly gitdir: string,
-    onDamage?: DamageReporter,
+    private readonly onDamage: DamageReporter = () => undefined,
   ) {
     this.db = new ObjectDb(gitdir, 24 * 1024 * 1024, onDamage);
   }
@@ -58,7 +58,11 @@ export class ObjectStore {
     if (type !== 'commit') throw new ObjectMissingError(`${oid} is a ${type}, not a commit`);
     const commit = parseCommit(oid, content);
     // What walks rely on: a tree and parents that are object names (a garbled commit has none).
-    if (!HEX40.test(commit.tree) || !commit.parents.every((p) => HEX40.test(p))) throw new RepositoryDamagedError(`commit ${oid} is damaged: no valid tree and parent lines`);
+    if (!HEX40.test(commit.tree) || !commit.parents.every((p) => HEX40.test(p))) {
+      const problem = `commit ${oid} is damaged: no valid tree and parent lines`;
+      this.onDamage(problem);
+      throw new RepositoryDamagedError(problem);
+    }
     this.commits.set(oid, commit);
     return commit;
   }
