@@ -96,7 +96,9 @@ export class CommitIndex {
       try {
         commit = this.repo.commitNow(oid);
       } catch (err) {
-        if (err instanceof ObjectMissingError) throw new RepositoryDamagedError(`objects/info/commit-graph is damaged: it lists ${oid}, which is not a commit here`);
+        // A commit pruned since the file was written, or a damaged object (which the object
+        // database reports itself): no evidence about the file either way.
+        if (err instanceof ObjectMissingError || err instanceof RepositoryDamagedError) continue;
         throw err;
       }
       const problem = row ? disagreement(row, commit) : 'unreadable row';
