@@ -30,3 +30,11 @@ export const tooLarge = () => new GitLabError(413, { message: '413 Request Entit
 export const internalError = () => new GitLabError(500, { message: '500 Internal Server Error' });
 /** A write refused for lack of space (GitLab answers 500 too); names the area, never a path. */
 export const diskFull = (area: string) => new GitLabError(500, { message: `500 Internal Server Error - no space left on device (${area})` });
+/**
+ * A repository whose files are damaged (GitLab answers a Gitaly failure as a 500): the body says
+ * which repository and what, with files named inside the repository only, never the machine's paths.
+ */
+export const repositoryDamaged = (projectPath: string, problem: string) =>
+  new GitLabError(500, { message: `500 Internal Server Error - repository ${projectPath} is damaged: ${problem}` });
+/** A state file under the data directory that cannot be used, named relative to it (or not at all). */
+export const stateFileDamaged = (description: string) => new GitLabError(500, { message: `500 Internal Server Error - ${description}` });

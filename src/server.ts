@@ -155,6 +155,7 @@ export class FakelabServer {
       externalUrl: config.externalUrl,
       logger: this.logger,
       space,
+      dataDir: config.dataDir,
     });
     // HTTPS when asked: Express's req.protocol then says https, so web_url, Link and clone URLs follow.
     const tls = (this.tlsMaterial = await loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey, generate: config.tls ?? false, dataDir: config.dataDir, host: config.host, externalUrl: config.externalUrl }));

@@ -7,6 +7,7 @@ export type { DiffLimits, DiffResult, FileDiff } from './diff/patch.js';
 export type { Hunk } from './diff/xdiff.js';
 export { type AnnotatedTag, type Commit, EMPTY_TREE, FileMode, type Signature } from './objects.js';
 export { ObjectMissingError } from './object-store.js';
+export { RepositoryDamagedError } from './damage.js';
 export type { Ref } from './refs.js';
 export { InvalidRevisionError, type LogOptions } from './revision.js';
 export { RefUpdateError } from './write/ref-update.js';

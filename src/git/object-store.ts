@@ -1,8 +1,11 @@
 import { Lru } from '../util/lru.js';
+import { type DamageReporter, RepositoryDamagedError } from './damage.js';
 import { ObjectDb } from './odb/object-db.js';
 import { FileMode, type AnnotatedTag, type Commit, type TreeEntry, parseCommit, parseTag, type ObjectType, findTreeEntry, parseTree } from './objects.js';
 
 export class ObjectMissingError extends Error {}
+
+const HEX40 = /^[0-9a-f]{40}$/;
 
 /**
  * The parsed objects of one bare repository: its object database (open until close()) plus
@@ -16,8 +19,16 @@ export class ObjectStore {
   private readonly trees = new Lru<string, TreeEntry[]>(100_000, (entries) => entries.length);
   private readonly peeled = new Map<string, string | null>();
 
-  constructor(readonly gitdir: string) {
-    this.db = new ObjectDb(gitdir, 24 * 1024 * 1024);
+  constructor(
+    readonly gitdir: string,
+    private readonly onDamage: DamageReporter = () => undefined,
+  ) {
+    this.db = new ObjectDb(gitdir, 24 * 1024 * 1024, onDamage);
+  }
+
+  /** Is the object there, without reading it (a ref's target, before listing the ref)? */
+  has(oid: string): boolean {
+    return this.db.has(oid);
   }
 
   /** Loads the pack indexes in the background of the event loop (see ObjectDb.preload). */
@@ -26,17 +37,32 @@ export class ObjectStore {
   }
 
   async readObject(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
+    return this.objectNow(oid);
+  }
+
+  private objectNow(oid: string): { type: ObjectType; content: Buffer } {
     const object = this.db.read(oid);
     if (!object) throw new ObjectMissingError(`object ${oid} not found`);
     return { type: object.type, content: object.data };
   }
 
   async readCommit(oid: string): Promise<Commit> {
+    return this.commitNow(oid);
+  }
+
+  /** readCommit without a promise (every read is synchronous underneath). */
+  commitNow(oid: string): Commit {
     const cached = this.commits.get(oid);
     if (cached) return cached;
-    const { type, content } = await this.readObject(oid);
+    const { type, content } = this.objectNow(oid);
     if (type !== 'commit') throw new ObjectMissingError(`${oid} is a ${type}, not a commit`);
     const commit = parseCommit(oid, content);
+    // What walks rely on: a tree and parents that are object names (a garbled commit has none).
+    if (!HEX40.test(commit.tree) || !commit.parents.every((p) => HEX40.test(p))) {
+      const problem = `commit ${oid} is damaged: no valid tree and parent lines`;
+      this.onDamage(problem);
+      throw new RepositoryDamagedError(problem);
+    }
     this.commits.set(oid, commit);
     return commit;
   }
@@ -64,12 +90,7 @@ export class ObjectStore {
   }
 
   async objectType(oid: string): Promise<ObjectType | null> {
-    try {
-      return (await this.readObject(oid)).type;
-    } catch (err) {
-      if (err instanceof ObjectMissingError) return null;
-      throw err;
-    }
+    return this.db.read(oid)?.type ?? null;
   }
 
   /** The entry at `filepath` inside tree `treeOid`, or null. '' is the root tree itself. */

@@ -5,6 +5,7 @@ import { type DiffLimits, type DiffResult, diffBetween } from './diff/patch.js';
 import { countLines } from './diff/line-stats.js';
 import { type FileChange, diffTrees, isBinary } from './diff/tree-diff.js';
 import { diffHunks, type Hunk } from './diff/xdiff.js';
+import type { DamageReporter } from './damage.js';
 import { CommitIndex } from './graph/commit-index.js';
 import { GraphListWalk } from './graph/graph-walk.js';
 import { HistoryWalk } from './graph/history-walk.js';
@@ -40,6 +41,11 @@ export interface Comparison {
 export interface GitRepoOptions {
   /** Where diffs stop (files, lines, bytes of one patch): the host's policy, e.g. GitLab's limits. */
   diffLimits: DiffLimits;
+  /**
+   * Told what is damaged, once per distinct problem (files named relative to the git directory):
+   * a damaged commit-graph being ignored, an unusable pack index or object, a ref to a missing object.
+   */
+  onDamage?: DamageReporter;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -69,9 +75,30 @@ export class GitRepo {
     readonly gitdir: string,
     private readonly options: GitRepoOptions,
   ) {
-    this.objects = new ObjectStore(gitdir);
+    const reported = new Set<string>();
+    this.report = (problem) => {
+      if (reported.has(problem)) return;
+      if (reported.size >= 1000) reported.clear();
+      reported.add(problem);
+      options.onDamage?.(problem);
+    };
+    this.objects = new ObjectStore(gitdir, this.report);
     this.refs = new RefStore(gitdir);
-    this.index = new CommitIndex(this.objects);
+    this.index = new CommitIndex(this.objects, this.report);
+  }
+
+  private readonly report: DamageReporter;
+
+  /**
+   * Refs whose target object is missing are left out, as git's ref-filter (`git branch`,
+   * `git tag`) leaves them out with "ignoring broken ref": the others still list. Reported once.
+   */
+  private present(refs: Ref[], kind: string): Ref[] {
+    return refs.filter((ref) => {
+      if (this.objects.has(ref.oid)) return true;
+      this.report(`${kind} ${ref.name} points at ${ref.oid}, which is missing: it is left out of listings`);
+      return false;
+    });
   }
 
   /**
@@ -86,13 +113,13 @@ export class GitRepo {
 
   /** Branches by name (short names), read fresh: refs move under us. */
   async branches(): Promise<Ref[]> {
-    return this.refs.branches();
+    return this.present(await this.refs.branches(), 'branch');
   }
 
-  /** The branch called `name`, or null. */
+  /** The branch called `name`, or null (also when it points at a missing object). */
   branch(name: string): Ref | null {
     const oid = this.refs.readRef(`refs/heads/${name}`);
-    return oid ? { name, oid } : null;
+    return oid && this.present([{ name, oid }], 'branch').length > 0 ? { name, oid } : null;
   }
 
   /** The branch HEAD names (GitLab's default branch), or null for an empty repository. */
@@ -102,12 +129,12 @@ export class GitRepo {
 
   /** Every tag with the commit it names and its annotation, by name. */
   async tags(): Promise<TagInfo[]> {
-    return Promise.all((await this.refs.tags()).map((ref) => this.tagInfo(ref)));
+    return Promise.all(this.present(await this.refs.tags(), 'tag').map((ref) => this.tagInfo(ref)));
   }
 
   async tag(name: string): Promise<TagInfo | null> {
     const oid = this.refs.readRef(`refs/tags/${name}`);
-    return oid ? this.tagInfo({ name, oid }) : null;
+    return oid && this.present([{ name, oid }], 'tag').length > 0 ? this.tagInfo({ name, oid }) : null;
   }
 
   private async tagInfo(ref: Ref): Promise<TagInfo> {
@@ -163,8 +190,14 @@ export class GitRepo {
    */
   async log(options: LogOptions, offset: number, limit: number, withStats = false): Promise<{ commits: Commit[]; stats: CommitStats[] }> {
     const query = await logQuery(this.objects, this.refs, this.index, options);
-    const oids = query ? await this.walk(query).page(offset, limit) : [];
-    const commits = await Promise.all(oids.map((oid) => this.objects.readCommit(oid)));
+    let oids = query ? await this.walk(query).page(offset, limit) : [];
+    let commits = await Promise.all(oids.map((oid) => this.objects.readCommit(oid)));
+    // Commits walked from git's commit-graph file are checked against their objects as they are
+    // shown: a file that disagrees is dropped (and reported), and the page is walked again without it.
+    if (query && this.index.verifyShown(commits)) {
+      oids = await this.walk(query).page(offset, limit);
+      commits = await Promise.all(oids.map((oid) => this.objects.readCommit(oid)));
+    }
     const stats = withStats ? await Promise.all(commits.map((c) => this.commitStats(c))) : [];
     return { commits, stats };
   }
@@ -177,6 +210,7 @@ export class GitRepo {
 
   /** `git rev-list --count [--first-parent] oid`, cached: history below a commit never changes. */
   countAncestors(oid: string, firstParent: boolean): Promise<number> {
+    this.forgetIfGraphChanged();
     const key = `${oid}:${firstParent}`;
     let count = this.counts.get(key);
     if (!count) {
@@ -192,6 +226,7 @@ export class GitRepo {
    * else git's general revision walk over the commit index.
    */
   private walk(query: HistoryQuery): Listing {
+    this.forgetIfGraphChanged();
     const key = JSON.stringify({ ...query, author: query.author?.source ?? null });
     let walk = this.walks.get(key);
     if (!walk) {
@@ -199,6 +234,17 @@ export class GitRepo {
       this.walks.set(key, walk);
     }
     return walk;
+  }
+
+  private walksEpoch = -1;
+
+  /** Walks and counts made over a commit-graph file that has since changed (or was found damaged) are dropped. */
+  private forgetIfGraphChanged(): void {
+    this.index.file();
+    if (this.index.epoch === this.walksEpoch) return;
+    this.walksEpoch = this.index.epoch;
+    this.walks.clear();
+    this.counts.clear();
   }
 
   // ---- diffs ---------------------------------------------------------------------------------

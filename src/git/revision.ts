@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { RepositoryDamagedError } from './damage.js';
 import type { CommitIndex } from './graph/commit-index.js';
 import type { AuthorMatcher, HistoryQuery } from './graph/listing.js';
 import { mergeBases } from './graph/merge-base.js';
@@ -130,13 +131,19 @@ export async function resolveCommit(objects: ObjectStore, refs: RefStore, revisi
   return oid;
 }
 
+/** A ref's target, which must exist: a ref naming a missing object is damage (`git log` says "bad object"), not an unknown name. */
+function present(objects: ObjectStore, ref: string, oid: string | null): string | null {
+  if (oid && !objects.has(oid)) throw new RepositoryDamagedError(`${ref} points at ${oid}, which is missing`);
+  return oid;
+}
+
 async function resolveBase(objects: ObjectStore, refs: RefStore, name: string, snapshot?: RefSnapshot): Promise<string | null> {
   if (HEX40.test(name)) return (await objects.objectType(name)) ? name : null;
-  if (name === 'HEAD') return snapshot ? snapshot.head.oid : refs.head().oid;
+  if (name === 'HEAD') return present(objects, 'HEAD', snapshot ? snapshot.head.oid : refs.head().oid);
   // git's dwim order: exact, refs/, refs/tags/, refs/heads/, refs/remotes/, refs/remotes/x/HEAD
   for (const candidate of [name, `refs/${name}`, `refs/tags/${name}`, `refs/heads/${name}`, `refs/remotes/${name}`, `refs/remotes/${name}/HEAD`]) {
     const oid = snapshot ? snapshot.refs.get(candidate) : refs.readRef(candidate);
-    if (oid) return oid;
+    if (oid) return present(objects, candidate, oid);
   }
   if (SHORT_HEX.test(name)) {
     const matches = objects.expand(name);

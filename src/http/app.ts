@@ -31,7 +31,7 @@ export function createApp(services: Services): express.Express {
     app.use(`/api/${dialect}`, apiRouter(services, dialect));
   }
   app.use((_req: Request, _res: Response, next: NextFunction) => next(routeNotFound()));
-  app.use(errorHandler(services.logger));
+  app.use(errorHandler(services.logger, services.dataDir));
   return app;
 }
 

@@ -19,6 +19,8 @@ export interface Services {
   logger: Logger;
   /** Turns a full disk into a clear 500, said once in the log (one per server). */
   space?: SpaceWatch;
+  /** fakelab's data directory: answers name its files relative to it, never by absolute path. */
+  dataDir?: string;
 }
 
 export interface RequestContext {

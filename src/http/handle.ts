@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Ability, Principal } from '../auth/access.js';
-import { invalidParams, notFound, unauthorized } from '../errors.js';
+import { invalidParams, notFound, repositoryDamaged, unauthorized } from '../errors.js';
+import { ObjectMissingError, RepositoryDamagedError } from '../git/index.js';
 import type { Dialect } from '../gitlab/entities.js';
 import { type Presenter, presenterFor } from '../gitlab/present.js';
 import type { Urls } from '../gitlab/entities.js';
@@ -127,7 +128,12 @@ export function handle(route: Route, dialect: Dialect, implementation: Endpoint,
       window,
       require: (ability, branch) => services.access.require(grant, project!.path, ability, branch),
     };
-    const reply = await implementation.run(ctx, params);
+    let reply: Reply;
+    try {
+      reply = await implementation.run(ctx, params);
+    } catch (err) {
+      throw project ? asDamage(project, err) : err;
+    }
     if (reply.page && 'keysetNext' in reply.page) {
       setKeysetHeaders(req, res, { next: reply.page.keysetNext, params: { ...(req.query as Record<string, unknown>), ...params }, baseUrl });
     } else if (reply.page) {
@@ -146,4 +152,15 @@ export function handle(route: Route, dialect: Dialect, implementation: Endpoint,
 /** One page of a whole list, with its total (what most lists answer). */
 export function pageOf<T>(ctx: HandlerContext, all: T[]): { items: T[]; page: { total: number } } {
   return { items: all.slice(ctx.window.offset, ctx.window.offset + ctx.window.perPage), page: { total: all.length } };
+}
+
+/**
+ * Damage met in the project's repository becomes GitLab's 500 naming the repository: an unusable
+ * file, or an object that something in the repository names and that is not there (handlers turn
+ * the misses a client can cause, an unknown SHA or ref, into 404s before this).
+ */
+function asDamage(project: Project, err: unknown): unknown {
+  if (err instanceof RepositoryDamagedError) return repositoryDamaged(project.path, err.problem);
+  if (err instanceof ObjectMissingError) return repositoryDamaged(project.path, err.message);
+  return err;
 }

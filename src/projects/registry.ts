@@ -201,7 +201,10 @@ export class ProjectRegistry {
         path: projectPath,
         gitdir: path.join(this.reposDir, rel),
         createdAt: record.created_at,
-        repo: new GitRepo(path.join(this.reposDir, rel), { diffLimits: GITLAB_DIFF_LIMITS }),
+        repo: new GitRepo(path.join(this.reposDir, rel), {
+          diffLimits: GITLAB_DIFF_LIMITS,
+          onDamage: (problem) => this.logger?.warn({ project: projectPath }, `repository ${projectPath} is damaged: ${problem}`),
+        }),
       };
       byPath.set(projectPath.toLowerCase(), project);
       byId.set(project.id, project);

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { ObjectMissingError, RepositoryDamagedError } from '../git/index.js';
 import type { ProjectView } from '../gitlab/entities.js';
 import type { Project } from './registry.js';
 
@@ -8,10 +9,15 @@ export async function projectView(project: Project, visibility: ProjectView['vis
   // Only HEAD's branch is read (not every ref): this is the cheapest request clients make.
   const defaultBranch = await repo.defaultBranch();
   let lastActivity = project.createdAt;
-  const headOid = defaultBranch ? repo.branch(defaultBranch)?.oid : null;
-  if (headOid) {
-    const head = await repo.readCommit(headOid);
-    lastActivity = new Date(head.committer.timestamp * 1000).toISOString();
+  if (defaultBranch) {
+    // A damaged repository still lists (GitLab reads these facts from its database): the
+    // damage is reported by the repository and answered by the requests that read it.
+    try {
+      const headOid = repo.branch(defaultBranch)?.oid;
+      if (headOid) lastActivity = new Date((await repo.readCommit(headOid)).committer.timestamp * 1000).toISOString();
+    } catch (err) {
+      if (!(err instanceof RepositoryDamagedError || err instanceof ObjectMissingError)) throw err;
+    }
   }
   const segments = project.path.split('/');
   const name = segments[segments.length - 1];

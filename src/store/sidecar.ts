@@ -143,6 +143,11 @@ export class DamagedRecordError extends CorruptFileError {
     super(file, reason);
     this.message = `the statuses and comments of commit ${sha} in project ${project} are damaged (${relative}, ${reason}); fakelab will not overwrite them. Repair or move the file away.`;
   }
+
+  /** The message names the file relative to the data directory already. */
+  override describe(): string {
+    return this.message;
+  }
 }
 
 export interface StoreOptions {

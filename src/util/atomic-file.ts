@@ -47,8 +47,13 @@ export class InvalidStateFileError extends Error {
 }
 
 export class CorruptFileError extends Error {
-  constructor(readonly file: string, reason: string) {
+  constructor(readonly file: string, readonly reason: string) {
     super(`${file} is not valid JSON (${reason}); fakelab will not overwrite it. Repair or move it away.`);
+  }
+
+  /** What an answer may say, given the file's name as answers may show it (never the absolute path). */
+  describe(shownName: string): string {
+    return `${shownName} is not valid JSON (${this.reason}); fakelab will not overwrite it. Repair or move it away.`;
   }
 }
 

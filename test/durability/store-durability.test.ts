@@ -254,7 +254,7 @@ describe('Sidecar store durability', function () {
       ['a record whose statuses is not a list', '{"pipelines":[],"statuses":"oops","notes":[]}\n'],
     ];
     for (const [what, content] of garbage) {
-      it(`(${what}): every request touching it fails naming the file, the file is not modified, other SHAs keep working`, async () => {
+      it(`(${what}): every request touching it fails naming the file (relative to the data dir), the file is not modified, other SHAs keep working`, async () => {
         const sha = shas[1];
         const file = sidecarFile(sha);
         expect(existsSync(file), `${file} exists`).to.equal(true);

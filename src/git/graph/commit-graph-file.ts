@@ -1,6 +1,8 @@
+import { createHash, webcrypto } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readWholeFile } from '../../util/read-whole.js';
+import { RepositoryDamagedError } from '../damage.js';
 
 /** What the commit-graph file knows about a commit: enough to walk history without inflating it. */
 export interface GraphCommit {
@@ -14,6 +16,14 @@ export interface GraphCommit {
 
 const NO_PARENT = 0x70000000;
 const EXTRA_EDGES = 0x80000000;
+/** git's GENERATION_NUMBER_V1_MAX: topological levels are capped here. */
+const MAX_LEVEL = 0x3fffffff;
+
+const damaged = (problem: string) => new RepositoryDamagedError(`objects/info/commit-graph is damaged: ${problem}`);
+
+function checksumOk(data: Buffer, digest: Buffer | null): boolean {
+  return digest !== null && data.length >= 20 && digest.equals(data.subarray(data.length - 20));
+}
 
 /**
  * git's objects/info/commit-graph (format version 1, SHA-1), which GitLab's housekeeping keeps
@@ -43,7 +53,10 @@ export class CommitGraphFile {
     }
   }
 
-  /** The graph of `gitdir`, or null when there is none or it is not a format fakelab reads. */
+  /**
+   * The graph of `gitdir`, or null when there is none or it is not a format fakelab reads.
+   * Throws RepositoryDamagedError when the file is there but not what git writes (see parse).
+   */
   static open(gitdir: string): CommitGraphFile | null {
     let data: Buffer;
     try {
@@ -51,10 +64,11 @@ export class CommitGraphFile {
     } catch {
       return null;
     }
+    if (!checksumOk(data, createHash('sha1').update(data.subarray(0, Math.max(0, data.length - 20))).digest())) throw damaged('its checksum does not match its content (truncated or garbled)');
     return CommitGraphFile.parse(data);
   }
 
-  /** As `open`, reading the file without blocking the event loop (it is megabytes on a big repository). */
+  /** As `open`, reading and hashing the file without blocking the event loop (it is megabytes on a big repository). */
   static async openAsync(gitdir: string): Promise<CommitGraphFile | null> {
     let data: Buffer;
     try {
@@ -62,6 +76,8 @@ export class CommitGraphFile {
     } catch {
       return null;
     }
+    const digest = data.length >= 20 ? Buffer.from(await webcrypto.subtle.digest('SHA-1', data.subarray(0, data.length - 20))) : null;
+    if (!checksumOk(data, digest)) throw damaged('its checksum does not match its content (truncated or garbled)');
     return CommitGraphFile.parse(data);
   }
 
@@ -69,32 +85,93 @@ export class CommitGraphFile {
     return path.join(gitdir, 'objects', 'info', 'commit-graph');
   }
 
+  /**
+   * Parses and checks the file (gitformat-commit-graph), so that nothing read later can point
+   * outside it or loop: the chunk table inside the file and in order, a monotonic fan-out whose
+   * last entry is the row count, chunk sizes that match it, sorted oids, and for every row parent
+   * positions in range (an EDGE list terminated inside its chunk) and a topological level above
+   * each parent's (levels strictly decrease along every parent edge, so no cycle can exist; the
+   * level git caps at 2^30-1 may equal its parent's).
+   */
   private static parse(data: Buffer): CommitGraphFile | null {
-    if (data.length < 8 || data.toString('latin1', 0, 4) !== 'CGPH' || data[4] !== 1 || data[5] !== 1) return null;
+    if (data.length < 8 || data.toString('latin1', 0, 4) !== 'CGPH') throw damaged('no commit-graph header');
+    if (data[4] !== 1 || data[5] !== 1) return null; // a version or hash fakelab does not read
     const chunks = data[6];
     if (data[7] !== 0) return null; // split graph chains are left to the object reader
+    const end = data.length - 20;
+    if (8 + (chunks + 1) * 12 > end) throw damaged('truncated chunk table');
     const offsets = new Map<string, number>();
+    const sizes = new Map<string, number>();
+    const at = (i: number) => data.readUInt32BE(8 + i * 12 + 4) * 2 ** 32 + data.readUInt32BE(8 + i * 12 + 8);
     for (let i = 0; i < chunks; i++) {
-      const at = 8 + i * 12;
-      offsets.set(data.toString('latin1', at, at + 4), data.readUInt32BE(at + 4) * 2 ** 32 + data.readUInt32BE(at + 8));
+      const id = data.toString('latin1', 8 + i * 12, 8 + i * 12 + 4);
+      const start = at(i);
+      const next = at(i + 1);
+      if (start < 8 + (chunks + 1) * 12 || next < start || next > end) throw damaged(`chunk ${JSON.stringify(id)} lies outside the file`);
+      offsets.set(id, start);
+      sizes.set(id, next - start);
     }
     const fanoutAt = offsets.get('OIDF');
     const lookupAt = offsets.get('OIDL');
     const commitDataAt = offsets.get('CDAT');
-    if (fanoutAt === undefined || lookupAt === undefined || commitDataAt === undefined) return null;
-    const count = data.readUInt32BE(fanoutAt + 255 * 4);
-    if (commitDataAt + count * 36 > data.length) return null;
+    if (fanoutAt === undefined || lookupAt === undefined || commitDataAt === undefined) throw damaged('a required chunk (OIDF, OIDL, CDAT) is missing');
+    if (sizes.get('OIDF') !== 1024) throw damaged('bad OIDF chunk size');
+    let previous = 0;
+    for (let i = 0; i < 256; i++) {
+      const n = data.readUInt32BE(fanoutAt + i * 4);
+      if (n < previous) throw damaged('its fan-out table is not monotonic');
+      previous = n;
+    }
+    const count = previous;
+    if (sizes.get('OIDL') !== count * 20) throw damaged(`OIDL chunk size does not match ${count} commits`);
+    if (sizes.get('CDAT') !== count * 36) throw damaged(`CDAT chunk size does not match ${count} commits`);
+    for (let i = 1; i < count; i++) {
+      const a = lookupAt + (i - 1) * 20;
+      if (data.compare(data, a + 20, a + 40, a, a + 20) >= 0) throw damaged(`its commit ids are not sorted at row ${i}`);
+    }
+    const extraEdgesAt = offsets.get('EDGE') ?? null;
+    const edgeCount = extraEdgesAt === null ? 0 : Math.floor(sizes.get('EDGE')! / 4);
+    const level = (row: number) => data.readUInt32BE(commitDataAt + row * 36 + 28) >>> 2;
+    for (let row = 0; row < count; row++) {
+      const rowAt = commitDataAt + row * 36;
+      const mine = level(row);
+      if (mine === 0) throw damaged(`row ${row} has no generation number`);
+      const check = (parent: number) => {
+        if (parent >= count) throw damaged(`row ${row} names parent row ${parent} of ${count}`);
+        const theirs = level(parent);
+        if (theirs >= mine && !(mine === MAX_LEVEL && theirs === MAX_LEVEL)) throw damaged(`row ${row} (generation ${mine}) has parent row ${parent} of generation ${theirs}: parents would loop`);
+      };
+      const p1 = data.readUInt32BE(rowAt + 20);
+      const p2 = data.readUInt32BE(rowAt + 24);
+      if (p1 === NO_PARENT) {
+        if (p2 !== NO_PARENT) throw damaged(`row ${row} has a second parent but no first`);
+        continue;
+      }
+      check(p1);
+      if (p2 === NO_PARENT) continue;
+      if (!(p2 & EXTRA_EDGES)) {
+        check(p2);
+        continue;
+      }
+      let i = p2 & 0x7fffffff;
+      for (;;) {
+        if (i >= edgeCount) throw damaged(`row ${row} names parents past the EDGE chunk`);
+        const edge = data.readUInt32BE(extraEdgesAt! + i * 4);
+        check(edge & 0x7fffffff);
+        if (edge & EXTRA_EDGES) break;
+        i++;
+      }
+    }
     let bloom = null;
     const indexAt = offsets.get('BIDX');
     const bdatAt = offsets.get('BDAT');
-    if (indexAt !== undefined && bdatAt !== undefined) {
+    if (indexAt !== undefined && bdatAt !== undefined && sizes.get('BIDX') === count * 4 && sizes.get('BDAT')! >= 12) {
       const version = data.readUInt32BE(bdatAt);
       const hashes = data.readUInt32BE(bdatAt + 4);
-      // The chunk after BDAT (or the trailing checksum) bounds its data.
-      const after = [...offsets.values()].filter((o) => o > bdatAt).sort((a, b) => a - b)[0] ?? data.length - 20;
-      if ((version === 1 || version === 2) && hashes > 0 && hashes < 64) bloom = { version, hashes, indexAt, dataAt: bdatAt + 12, dataEnd: after };
+      // Bloom filters are an optimisation: a malformed chunk is simply not used.
+      if ((version === 1 || version === 2) && hashes > 0 && hashes < 64) bloom = { version, hashes, indexAt, dataAt: bdatAt + 12, dataEnd: bdatAt + sizes.get('BDAT')! };
     }
-    return new CommitGraphFile(data, count, fanoutAt, lookupAt, commitDataAt, offsets.get('EDGE') ?? null, bloom);
+    return new CommitGraphFile(data, count, fanoutAt, lookupAt, commitDataAt, extraEdgesAt, bloom);
   }
 
   get size(): number {

@@ -1,6 +1,8 @@
 import { CommitGraphFile } from './commit-graph-file.js';
 import { CHECK_EVERY, sliceUsedUp, yieldToEventLoop } from '../../util/cooperative.js';
-import type { ObjectStore } from '../object-store.js';
+import { type DamageReporter, RepositoryDamagedError } from '../damage.js';
+import { ObjectMissingError, type ObjectStore } from '../object-store.js';
+import type { Commit } from '../objects.js';
 
 /** What a history walk needs of a commit: kept for every commit ever seen (commits never change). */
 export interface CommitNode {
@@ -24,9 +26,18 @@ export interface CommitNode {
 export class CommitIndex {
   private readonly nodes = new Map<string, CommitNode>();
 
-  constructor(private readonly repo: ObjectStore) {}
+  constructor(
+    private readonly repo: ObjectStore,
+    private readonly onDamage: DamageReporter = () => undefined,
+  ) {}
 
   private graphFile: { stamp: string | null; file: CommitGraphFile | null; checkedAt: number } = { stamp: null, file: null, checkedAt: 0 };
+
+  /**
+   * Bumped whenever the commit-graph file in use changes (rewritten, removed, found damaged):
+   * whoever keeps answers derived from it (walks, counts) drops them when it moves.
+   */
+  epoch = 0;
 
   /** git's commit-graph file, when the repository has one (re-checked at most once a second). */
   file(): CommitGraphFile | null {
@@ -38,9 +49,83 @@ export class CommitIndex {
     const now = Date.now();
     if (now - this.graphFile.checkedAt < 1000) return this.graphFile.file;
     const stamp = CommitGraphFile.stamp(this.repo.gitdir);
-    if (stamp !== this.graphFile.stamp) this.graphFile = { stamp, file: stamp ? CommitGraphFile.open(this.repo.gitdir) : null, checkedAt: now };
-    else this.graphFile.checkedAt = now;
+    if (stamp !== this.graphFile.stamp) {
+      let file: CommitGraphFile | null = null;
+      try {
+        file = stamp ? this.checked(CommitGraphFile.open(this.repo.gitdir)) : null;
+      } catch (err) {
+        if (!(err instanceof RepositoryDamagedError)) throw err;
+        this.ignoring(err.problem);
+      }
+      this.use(stamp, file);
+    } else this.graphFile.checkedAt = now;
     return this.graphFile.file;
+  }
+
+  /** A damaged commit-graph is not used (git with core.commitGraph off): commits are read from their objects. */
+  private ignoring(problem: string): void {
+    this.onDamage(`${problem}; it is ignored (history is read from commit objects) until it is rewritten`);
+  }
+
+  /** Switches to another file (or none): what was learnt from the previous one is forgotten. */
+  private use(stamp: string | null, file: CommitGraphFile | null): void {
+    if (this.graphFile.file !== file || this.graphFile.stamp !== stamp) {
+      if (this.graphFile.file || file) {
+        // Nodes read from a file that turned out wrong would keep its wrong parents and dates.
+        this.nodes.clear();
+        this.epoch++;
+      }
+    }
+    this.graphFile = { stamp, file, checkedAt: Date.now() };
+  }
+
+  /**
+   * Spot-checks a freshly opened file against the commit objects it describes: a few rows
+   * evenly spread, each row's tree, parents and date against its commit. Damage that keeps the
+   * file's structure (a garbled date or parent) is caught here or when a shown commit disagrees
+   * (see verifyShown).
+   */
+  private checked(file: CommitGraphFile | null): CommitGraphFile | null {
+    if (!file || file.size === 0) return file;
+    const samples = Math.min(file.size, 16);
+    for (let i = 0; i < samples; i++) {
+      const position = Math.floor((i * (file.size - 1)) / Math.max(1, samples - 1));
+      const oid = file.oidAt(position);
+      const row = file.lookup(oid);
+      let commit: Commit;
+      try {
+        commit = this.repo.commitNow(oid);
+      } catch (err) {
+        // A commit pruned since the file was written, or a damaged object (which the object
+        // database reports itself): no evidence about the file either way.
+        if (err instanceof ObjectMissingError || err instanceof RepositoryDamagedError) continue;
+        throw err;
+      }
+      const problem = row ? disagreement(row, commit) : 'unreadable row';
+      if (problem) throw new RepositoryDamagedError(`objects/info/commit-graph is damaged: row ${position} (${oid}) ${problem}`);
+    }
+    return file;
+  }
+
+  /**
+   * Checks commits about to be shown against their rows in the commit-graph file (which the walk
+   * that found them used): when one disagrees with its object, the file is declared damaged and
+   * dropped (true: the caller must walk again).
+   */
+  verifyShown(commits: Commit[]): boolean {
+    const file = this.graphFile.file;
+    if (!file) return false;
+    for (const commit of commits) {
+      const row = file.lookup(commit.oid);
+      if (!row) continue;
+      const problem = disagreement(row, commit);
+      if (problem) {
+        this.ignoring(`objects/info/commit-graph is damaged: its row for ${commit.oid} ${problem}`);
+        this.use(this.graphFile.stamp, null);
+        return true;
+      }
+    }
+    return false;
   }
 
   private preloading: Promise<void> | null = null;
@@ -58,9 +143,18 @@ export class CommitIndex {
           this.graphFile.checkedAt = Date.now();
           return;
         }
-        const file = stamp ? await CommitGraphFile.openAsync(this.repo.gitdir) : null;
+        let file: CommitGraphFile | null = null;
+        let problem: string | null = null;
+        try {
+          file = stamp ? this.checked(await CommitGraphFile.openAsync(this.repo.gitdir)) : null;
+        } catch (err) {
+          if (!(err instanceof RepositoryDamagedError)) throw err;
+          problem = err.problem;
+        }
         // Re-check: the file may have been replaced while it was being read.
-        if (CommitGraphFile.stamp(this.repo.gitdir) === stamp) this.graphFile = { stamp, file, checkedAt: Date.now() };
+        if (CommitGraphFile.stamp(this.repo.gitdir) !== stamp) return;
+        if (problem) this.ignoring(problem);
+        this.use(stamp, file);
       })().finally(() => (this.preloading = null));
     }
     return this.preloading;
@@ -115,6 +209,11 @@ export class CommitIndex {
     if (start.generation) return start.generation;
     const stack: CommitNode[] = [start];
     let steps = 0;
+    // In a DAG every node is pushed at most once per child edge: more pushes than the edges of
+    // the nodes met so far means the parents loop (damaged data), which must not spin forever.
+    const met = new Set<CommitNode>([start]);
+    let budget = 1 + start.parents.length;
+    let pushes = 1;
     while (stack.length > 0) {
       if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
       const top = stack[stack.length - 1];
@@ -128,6 +227,11 @@ export class CommitIndex {
         const parent = await this.node(p);
         if (!parent.generation) {
           ready = false;
+          if (!met.has(parent)) {
+            met.add(parent);
+            budget += parent.parents.length;
+          }
+          if (++pushes > budget) throw new RepositoryDamagedError(`the parents of ${start.oid} loop back to ${parent.oid}`);
           stack.push(parent);
         } else if (parent.generation > max) max = parent.generation;
       }
@@ -189,4 +293,14 @@ export class CommitIndex {
     if (!file || entries.length === 0) return outside;
     return outside + (await file.countReachable(entries, firstParent, () => (sliceUsedUp() ? yieldToEventLoop() : undefined)));
   }
+}
+
+/** How a commit-graph row (or a node read from one) differs from its commit object; null when it does not. */
+function disagreement(row: { parents: string[]; tree: string; time: number }, commit: Commit): string | null {
+  if (row.tree !== commit.tree) return `names tree ${row.tree}, the commit ${commit.tree}`;
+  if (row.parents.length !== commit.parents.length || row.parents.some((p, i) => p !== commit.parents[i])) return `names parents ${row.parents.join(',') || 'none'}, the commit ${commit.parents.join(',') || 'none'}`;
+  // The file keeps 34 bits of the committer time; times it cannot hold are not compared.
+  const time = commit.committer.timestamp;
+  if (time >= 0 && time < 2 ** 34 && row.time !== time) return `dates it ${row.time}, the commit ${time}`;
+  return null;
 }

@@ -4,8 +4,9 @@ import path from 'node:path';
 import { Lru } from '../../util/lru.js';
 import { readWholeFile } from '../../util/read-whole.js';
 import type { ObjectType } from '../objects.js';
-import { looseWithPrefix, readLooseObject } from './loose.js';
-import { Pack } from './pack.js';
+import { type DamageReporter, reasonOf, RepositoryDamagedError } from '../damage.js';
+import { hasLooseObject, looseWithPrefix, readLooseObject } from './loose.js';
+import { indexChecksumOk, indexChecksumOkAsync, Pack, PackGoneError } from './pack.js';
 
 /**
  * A read-only git object database: pack files (version 2 indexes) and loose objects.
@@ -28,25 +29,57 @@ export interface RawObject {
 
 /** The pack index files of a pack directory listing, in a stable order. */
 function indexNames(listing: string[]): string[] {
-  return listing.filter((n) => n.endsWith('.idx')).sort();
+  return listing.filter((n) => /^pack-[0-9a-f]+\.idx$/.test(n)).sort();
 }
 
+/** A file's or directory's identity and last change (inode, size, modification and change times). */
+function stampOf(file: string): string | null {
+  try {
+    // Milliseconds with a fraction: nanosecond file times survive to well under a microsecond.
+    const st = fs.statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  } catch {
+    return null;
+  }
+}
+
+/** A pack index that exists but could not be used: lookups that miss elsewhere must say so. */
+interface BrokenPack {
+  name: string;
+  /** The index file's stamp when it was found broken: a new one (a repair) is opened again. */
+  stamp: string | null;
+  problem: string;
+}
+
+/**
+ * How often pack indexes were read from disk, process-wide: a test counts them to prove that
+ * looking up an unknown object reads none.
+ */
+export const packIndexReads = { count: 0 };
+
 export class ObjectDb {
-  private packs: Pack[] | null = null;
+  /** Open packs by index file name. */
+  private packs = new Map<string, Pack>();
+  private packList: Pack[] = [];
+  private broken = new Map<string, BrokenPack>();
+  /** The objects/pack directory's stamp when it was last listed (undefined: never listed). */
+  private dirStamp: string | null | undefined = undefined;
   private closed = false;
   private readonly cache: Lru<string, RawObject>;
   private readonly objectsDir: string;
 
-  constructor(gitdir: string, cacheBytes = 96 * 1024 * 1024) {
+  constructor(
+    gitdir: string,
+    cacheBytes = 96 * 1024 * 1024,
+    private readonly onDamage: DamageReporter = () => undefined,
+  ) {
     this.objectsDir = path.join(gitdir, 'objects');
     // Delta bases by weight in bytes; one object over an eighth of the budget is not kept.
     this.cache = new Lru<string, RawObject>(cacheBytes, (o) => o.data.length, cacheBytes / 8);
   }
 
-  /** Re-read the pack listing (new packs after a push or repack). Objects never change, so caches stay. */
-  refresh(): void {
-    for (const pack of this.packs ?? []) pack.close();
-    this.packs = null;
+  private get packDir(): string {
+    return path.join(this.objectsDir, 'pack');
   }
 
   private preloading: Promise<void> | null = null;
@@ -57,7 +90,7 @@ export class ObjectDb {
    * Later reads find them loaded; the synchronous path below stays as the fallback.
    */
   preload(): Promise<void> {
-    if (this.packs || this.closed) return Promise.resolve();
+    if (this.dirStamp !== undefined || this.closed) return Promise.resolve();
     if (!this.preloading) {
       this.preloading = this.readPacksAsync().finally(() => (this.preloading = null));
     }
@@ -65,75 +98,165 @@ export class ObjectDb {
   }
 
   private async readPacksAsync(): Promise<void> {
+    const stamp = stampOf(this.packDir);
     let listing: string[] = [];
     try {
       listing = await fsp.readdir(this.packDir);
     } catch {
       /* no packs */
     }
-    const packs: Pack[] = [];
+    const read = new Map<string, Buffer | Error>();
     for (const name of indexNames(listing)) {
+      if (this.packs.has(name)) continue;
       try {
-        packs.push(this.openPack(name, await readWholeFile(path.join(this.packDir, name))));
-      } catch {
-        // A pack being written or removed concurrently: the synchronous path retries later.
+        packIndexReads.count++;
+        const idx = await readWholeFile(path.join(this.packDir, name));
+        read.set(name, (await indexChecksumOkAsync(idx)) ? idx : new RepositoryDamagedError(this.checksumProblem(name)));
+      } catch (err) {
+        read.set(name, err as Error);
       }
     }
-    // A synchronous reader may have loaded them meanwhile: keep its list, release ours.
-    if (this.packs) for (const pack of packs) pack.close();
-    else this.packs = packs;
+    // A synchronous reader may have listed the directory meanwhile: its view stands.
+    if (this.dirStamp === undefined && !this.closed) this.apply(stamp, listing, read);
   }
 
-  private loadPacks(): Pack[] {
-    if (this.packs) return this.packs;
-    // Reopening would take descriptors that nobody is left to close.
+  private checksumProblem(name: string): string {
+    return `objects/pack/${name} is damaged: its checksum does not match its content (truncated or garbled)`;
+  }
+
+  /**
+   * Brings the open packs in line with a listing of objects/pack: opens new indexes (from
+   * `read` when the caller has read them already), closes removed ones, and keeps broken ones
+   * aside (reopened when their file changes).
+   */
+  private apply(stamp: string | null, listing: string[], read = new Map<string, Buffer | Error>()): void {
+    const names = new Set(indexNames(listing));
+    for (const [name, pack] of this.packs) {
+      if (!names.has(name)) {
+        pack.close();
+        this.packs.delete(name);
+      }
+    }
+    for (const name of this.broken.keys()) if (!names.has(name)) this.broken.delete(name);
+    for (const name of names) {
+      if (this.packs.has(name)) continue;
+      const file = path.join(this.packDir, name);
+      const fileStamp = stampOf(file);
+      const known = this.broken.get(name);
+      if (known && known.stamp === fileStamp) continue;
+      this.broken.delete(name);
+      try {
+        let idx = read.get(name);
+        if (idx === undefined) {
+          packIndexReads.count++;
+          idx = fs.readFileSync(file);
+          if (!indexChecksumOk(idx)) idx = new RepositoryDamagedError(this.checksumProblem(name));
+        }
+        if (idx instanceof Error) throw idx;
+        this.packs.set(name, new Pack(name, idx, path.join(this.packDir, name.replace(/\.idx$/, '.pack'))));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // Removed by a repack between the listing and the read: its objects are in another pack.
+        // An index whose pack is gone while it stays is damage (git before 2.42 unlinked the .pack
+        // first; the index follows within microseconds, and the directory's change then drops the entry).
+        const indexGone = !fs.existsSync(file);
+        if ((err instanceof PackGoneError || code === 'ENOENT') && indexGone) continue;
+        const problem =
+          err instanceof RepositoryDamagedError ? err.problem
+          : err instanceof PackGoneError ? `objects/pack/${name.replace(/\.idx$/, '.pack')} is missing (its index is there)`
+          : `objects/pack/${name} cannot be read (${code ?? reasonOf(err)})`;
+        this.broken.set(name, { name, stamp: fileStamp, problem });
+        this.onDamage(problem);
+      }
+    }
+    this.packList = [...this.packs.keys()].sort().map((name) => this.packs.get(name)!);
+    this.dirStamp = stamp;
+  }
+
+  /**
+   * Re-lists objects/pack when the directory changed since it was listed (a push or a repack
+   * renames files into it, which changes it), or a broken index file changed: one stat, and
+   * no index is read again unless it is new. true when something was (re)opened.
+   */
+  private refreshIfChanged(): boolean {
     if (this.closed) throw new ObjectDbClosedError(`${this.objectsDir}: object database is closed`);
+    const stamp = stampOf(this.packDir);
+    const repaired = this.broken.size > 0 && [...this.broken.values()].some((b) => stampOf(path.join(this.packDir, b.name)) !== b.stamp);
+    if (stamp === this.dirStamp && !repaired) return false;
+    const before = this.packList;
     let listing: string[] = [];
     try {
       listing = fs.readdirSync(this.packDir);
     } catch {
       /* no packs */
     }
-    const packs: Pack[] = [];
-    for (const name of indexNames(listing)) {
-      try {
-        packs.push(this.openPack(name, fs.readFileSync(path.join(this.packDir, name))));
-      } catch {
-        // A pack being written or removed concurrently: skip it this time.
-      }
-    }
-    this.packs = packs;
-    return packs;
+    this.apply(stamp, listing);
+    return this.packList.length !== before.length || this.packList.some((p, i) => p !== before[i]);
   }
 
-  private get packDir(): string {
-    return path.join(this.objectsDir, 'pack');
+  private loadPacks(): Pack[] {
+    if (this.closed) throw new ObjectDbClosedError(`${this.objectsDir}: object database is closed`);
+    if (this.dirStamp === undefined) this.refreshIfChanged();
+    return this.packList;
   }
 
-  /** The pack whose index `name` (pack-*.idx) holds `idx`. */
-  private openPack(name: string, idx: Buffer): Pack {
-    return new Pack(name, idx, path.join(this.packDir, name.replace(/\.idx$/, '.pack')));
-  }
-
-  /** The object, or null when it is not in this repository. */
+  /**
+   * The object, or null when it is not in this repository. Damage on the way (a garbled pack or
+   * loose object, an unusable index that might have held it) throws RepositoryDamagedError.
+   */
   read(oid: string): RawObject | null {
     if (!/^[0-9a-f]{40}$/.test(oid)) return null;
-    const raw = Buffer.from(oid, 'hex');
-    return this.readRaw(raw, oid, true);
+    try {
+      return this.readRaw(Buffer.from(oid, 'hex'), oid, 0);
+    } catch (err) {
+      throw this.damage(err);
+    }
   }
 
-  private readRaw(raw: Buffer, hex: string, retry: boolean): RawObject | null {
+  /**
+   * Is the object there (in a pack index or as a loose file), without reading it? Not knowable
+   * while a pack index cannot be read: that throws RepositoryDamagedError.
+   */
+  has(oid: string): boolean {
+    if (!/^[0-9a-f]{40}$/.test(oid)) return false;
+    const raw = Buffer.from(oid, 'hex');
+    try {
+      const inPacks = () => this.loadPacks().some((pack) => pack.find(raw) >= 0);
+      if (inPacks() || hasLooseObject(this.objectsDir, oid)) return true;
+      if (this.refreshIfChanged() && inPacks()) return true;
+      const broken = this.broken.values().next();
+      if (!broken.done) throw new RepositoryDamagedError(broken.value.problem);
+      return false;
+    } catch (err) {
+      throw this.damage(err);
+    }
+  }
+
+  private damage(err: unknown): unknown {
+    if (err instanceof ObjectDbClosedError) return err;
+    const damage = err instanceof RepositoryDamagedError ? err : new RepositoryDamagedError(reasonOf(err));
+    this.onDamage(damage.problem);
+    return damage;
+  }
+
+  private readRaw(raw: Buffer, hex: string, depth: number): RawObject | null {
+    const resolveRef = (base: Buffer, baseDepth: number) => this.readRaw(base, base.toString('hex'), baseDepth);
     for (const pack of this.loadPacks()) {
       const i = pack.find(raw);
-      if (i >= 0) return pack.read(pack.offsetOf(i), this.cache, (base) => this.readRaw(base, base.toString('hex'), true));
+      if (i >= 0) return pack.read(pack.offsetOf(i), this.cache, resolveRef, depth);
     }
     const loose = readLooseObject(this.objectsDir, hex);
     if (loose) return loose;
-    if (retry) {
-      // Perhaps a pack appeared since we listed them.
-      this.refresh();
-      return this.readRaw(raw, hex, false);
+    // Perhaps a pack appeared since we listed them: only a changed directory is listed again.
+    if (this.refreshIfChanged()) {
+      for (const pack of this.packList) {
+        const i = pack.find(raw);
+        if (i >= 0) return pack.read(pack.offsetOf(i), this.cache, resolveRef, depth);
+      }
     }
+    // The object may be in a pack whose index cannot be read: that is damage, not absence.
+    const broken = this.broken.values().next();
+    if (!broken.done) throw new RepositoryDamagedError(broken.value.problem);
     return null;
   }
 
@@ -141,8 +264,17 @@ export class ObjectDb {
   expand(prefix: string): string[] {
     const p = prefix.toLowerCase();
     const found = new Set<string>();
-    for (const pack of this.loadPacks()) for (const oid of pack.withPrefix(p)) found.add(oid);
+    try {
+      this.loadPacks();
+      this.refreshIfChanged();
+    } catch (err) {
+      throw this.damage(err);
+    }
+    for (const pack of this.packList) for (const oid of pack.withPrefix(p)) found.add(oid);
     for (const oid of looseWithPrefix(this.objectsDir, p)) found.add(oid);
+    // Nothing found while an index cannot be read: the object may be in its pack.
+    const broken = this.broken.values().next();
+    if (found.size === 0 && !broken.done) throw this.damage(new RepositoryDamagedError(broken.value.problem));
     return [...found];
   }
 
@@ -154,7 +286,8 @@ export class ObjectDb {
   async close(): Promise<void> {
     this.closed = true;
     await this.preloading?.catch(() => undefined);
-    for (const pack of this.packs ?? []) pack.close();
-    this.packs = null;
+    for (const pack of this.packs.values()) pack.close();
+    this.packs.clear();
+    this.packList = [];
   }
 }

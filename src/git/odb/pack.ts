@@ -1,5 +1,7 @@
+import { createHash, webcrypto } from 'node:crypto';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
+import { RepositoryDamagedError } from '../damage.js';
 import type { Lru } from '../../util/lru.js';
 import type { RawObject } from './object-db.js';
 
@@ -10,10 +12,35 @@ const KINDS: Record<number, RawObject['type']> = { 1: 'commit', 2: 'tree', 3: 'b
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
 
+/** git's limit on a delta chain is 4095 (pack.depth); a longer one can only be a loop in damaged data. */
+const MAX_DELTA_DEPTH = 10_000;
+
+/** The pack's file went away while it was being opened (a repack removing it): not damage. */
+export class PackGoneError extends Error {}
+
+/** Does the index's trailing SHA-1 match its content (git verify-pack's first check)? */
+export function indexChecksumOk(idx: Buffer): boolean {
+  if (idx.length < 20) return false;
+  return createHash('sha1').update(idx.subarray(0, idx.length - 20)).digest().equals(idx.subarray(idx.length - 20));
+}
+
+/** As indexChecksumOk, hashing off the event loop (a big repository's index is tens of megabytes). */
+export async function indexChecksumOkAsync(idx: Buffer): Promise<boolean> {
+  if (idx.length < 20) return false;
+  const digest = Buffer.from(await webcrypto.subtle.digest('SHA-1', idx.subarray(0, idx.length - 20)));
+  return digest.equals(idx.subarray(idx.length - 20));
+}
+
 /**
  * One pack file and its version-2 index (git's pack-*.pack / pack-*.idx): the index is searched
  * in memory, the pack is read with pread at the object's offset, deltas are resolved through a
  * shared cache of recently resolved bases, as git's delta-base cache does.
+ *
+ * Everything read is checked before it is relied on (git's check_packed_git_idx and
+ * open_packed_git checks, and more): the index's size against its object count, a monotonic
+ * fan-out table, the pack's header and trailing checksum against the index, and per object an
+ * offset inside the pack, a known type, a delta base before the delta and an inflated size equal
+ * to the header's. A failure is a RepositoryDamagedError naming the file, never a wrong answer.
  */
 export class Pack {
   private readonly fd: number;
@@ -22,26 +49,66 @@ export class Pack {
   private readonly namesAt: number;
   private readonly offsetsAt: number;
   private readonly largeAt: number;
+  private readonly largeCount: number;
   private readonly packSize: number;
+  /** objects/pack/pack-*.pack, as damage reports name it. */
+  readonly packName: string;
 
+  /** The caller has checked the index's trailing SHA-1 (indexChecksumOk): its names and offsets are as written. */
   constructor(
     readonly name: string,
     private readonly idx: Buffer,
     packPath: string,
   ) {
-    if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) throw new Error(`${name}: unsupported pack index version`);
+    const damaged = (problem: string) => new RepositoryDamagedError(`objects/pack/${name} is damaged: ${problem}`);
+    this.packName = name.replace(/\.idx$/, '.pack');
+    const headerEnd = 8 + 256 * 4;
+    if (idx.length < headerEnd + 40) throw damaged(`truncated (${idx.length} bytes)`);
+    if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) throw damaged('not a version 2 pack index');
     this.fanout = new Uint32Array(256);
-    for (let i = 0; i < 256; i++) this.fanout[i] = idx.readUInt32BE(8 + i * 4);
+    let previous = 0;
+    for (let i = 0; i < 256; i++) {
+      const n = idx.readUInt32BE(8 + i * 4);
+      if (n < previous) throw damaged('its fan-out table is not monotonic');
+      this.fanout[i] = previous = n;
+    }
     this.count = this.fanout[255];
-    this.namesAt = 8 + 256 * 4;
+    this.namesAt = headerEnd;
     this.offsetsAt = this.namesAt + this.count * 24; // names (20) + crc (4)
     this.largeAt = this.offsetsAt + this.count * 4;
-    this.fd = fs.openSync(packPath, 'r');
-    this.packSize = fs.fstatSync(this.fd).size;
+    const rest = idx.length - 40 - this.largeAt;
+    if (rest < 0) throw damaged(`truncated (${idx.length} bytes for ${this.count} objects)`);
+    if (rest % 8 !== 0 || (this.count > 0 && rest / 8 > this.count - 1)) throw damaged(`wrong size (${idx.length} bytes for ${this.count} objects)`);
+    this.largeCount = rest / 8;
+    try {
+      this.fd = fs.openSync(packPath, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new PackGoneError(`${this.packName} is gone`);
+      throw new RepositoryDamagedError(`objects/pack/${this.packName} cannot be opened (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    try {
+      this.packSize = fs.fstatSync(this.fd).size;
+      const packDamaged = (problem: string) => new RepositoryDamagedError(`objects/pack/${this.packName} is damaged: ${problem}`);
+      if (this.packSize < 32) throw packDamaged(`truncated (${this.packSize} bytes)`);
+      const head = Buffer.alloc(12);
+      fs.readSync(this.fd, head, 0, 12, 0);
+      if (head.toString('latin1', 0, 4) !== 'PACK' || (head.readUInt32BE(4) !== 2 && head.readUInt32BE(4) !== 3)) throw packDamaged('no pack header');
+      if (head.readUInt32BE(8) !== this.count) throw packDamaged(`it holds ${head.readUInt32BE(8)} objects, its index ${this.count}`);
+      const trailer = Buffer.alloc(20);
+      fs.readSync(this.fd, trailer, 0, 20, this.packSize - 20);
+      if (!trailer.equals(idx.subarray(idx.length - 40, idx.length - 20))) throw packDamaged(`its checksum does not match ${name} (truncated or rewritten)`);
+    } catch (err) {
+      fs.closeSync(this.fd);
+      throw err;
+    }
   }
 
   close(): void {
     fs.closeSync(this.fd);
+  }
+
+  private damaged(problem: string): RepositoryDamagedError {
+    return new RepositoryDamagedError(`objects/pack/${this.packName} is damaged: ${problem}`);
   }
 
   /** Index of `oid` (20 raw bytes) in the sorted name table, or -1. */
@@ -76,7 +143,9 @@ export class Pack {
   offsetOf(index: number): number {
     const raw = this.idx.readUInt32BE(this.offsetsAt + index * 4);
     if (!(raw & 0x80000000)) return raw;
-    const at = this.largeAt + (raw & 0x7fffffff) * 8;
+    const large = raw & 0x7fffffff;
+    if (large >= this.largeCount) throw this.damaged(`object ${index} names large offset ${large} of ${this.largeCount}`);
+    const at = this.largeAt + large * 8;
     return this.idx.readUInt32BE(at) * 2 ** 32 + this.idx.readUInt32BE(at + 4);
   }
 
@@ -87,16 +156,18 @@ export class Pack {
    */
   private readAt(offset: number): { buf: Buffer; type: number; p: number; size: number } {
     const limit = this.packSize - 20;
+    if (!(offset >= 12 && offset < limit)) throw this.damaged(`object offset ${offset} is outside the pack`);
     // Most objects fit in the first read: it goes to a shared scratch buffer (reads are
     // synchronous, and callers consume it before reading another object).
     let buf = scratch.subarray(0, Math.min(scratch.length, limit - offset));
-    fs.readSync(this.fd, buf, 0, buf.length, offset);
+    buf = buf.subarray(0, fs.readSync(this.fd, buf, 0, buf.length, offset));
     let p = 0;
     let c = buf[p++];
     const type = (c >> 4) & 7;
     let size = c & 0x0f;
     let shift = 16;
     while (c & 0x80) {
+      if (p >= buf.length || shift > 2 ** 53) throw this.damaged(`bad object header at ${offset}`);
       c = buf[p++];
       size += (c & 0x7f) * shift;
       shift *= 128;
@@ -104,16 +175,17 @@ export class Pack {
     const need = p + 20 + 10 + size + (size >> 3) + (size >> 6) + 64;
     if (need > buf.length && offset + buf.length < limit) {
       buf = Buffer.allocUnsafe(Math.min(need, limit - offset));
-      fs.readSync(this.fd, buf, 0, buf.length, offset);
+      buf = buf.subarray(0, fs.readSync(this.fd, buf, 0, buf.length, offset));
     }
     return { buf, type, p, size };
   }
 
   /** The object at `offset`, deltas resolved (bases through `resolveRef` for REF_DELTA). */
-  read(offset: number, cache: Lru<string, RawObject>, resolveRef: (oid: Buffer) => RawObject | null): RawObject {
+  read(offset: number, cache: Lru<string, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth = 0): RawObject {
     const key = `${this.name}:${offset}`;
     const cached = cache.get(key);
     if (cached) return cached;
+    if (depth > MAX_DELTA_DEPTH) throw this.damaged(`a delta chain longer than ${MAX_DELTA_DEPTH} at ${offset} (a loop)`);
     const read = this.readAt(offset);
     const { buf, type } = read;
     let p = read.p;
@@ -127,26 +199,41 @@ export class Pack {
         c = buf[p++];
         let back = c & 0x7f;
         while (c & 0x80) {
+          if (p >= buf.length) throw this.damaged(`bad delta header at ${offset}`);
           c = buf[p++];
           back = (back + 1) * 128 + (c & 0x7f);
         }
         baseOffset = offset - back;
+        if (back <= 0 || baseOffset < 12) throw this.damaged(`the delta at ${offset} names a base outside the pack`);
       } else {
+        if (p + 20 > buf.length) throw this.damaged(`bad delta header at ${offset}`);
         baseOid = Buffer.from(buf.subarray(p, p + 20));
         p += 20;
       }
-      const delta = inflateExactly(buf.subarray(p), read.size);
-      const base = baseOid ? resolveRef(baseOid) : this.read(baseOffset, cache, resolveRef);
-      if (!base) throw new Error(`${this.name}: missing delta base`);
-      result = { type: base.type, data: applyDelta(base.data, delta) };
+      const delta = this.inflate(buf.subarray(p), read.size, offset);
+      const base = baseOid ? resolveRef(baseOid, depth + 1) : this.read(baseOffset, cache, resolveRef, depth + 1);
+      if (!base) throw this.damaged(`the base ${baseOid!.toString('hex')} of the delta at ${offset} is missing`);
+      result = { type: base.type, data: applyDelta(base.data, delta, (problem) => this.damaged(`the delta at ${offset}: ${problem}`)) };
     } else {
       const kind = KINDS[type];
-      if (!kind) throw new Error(`${this.name}: bad object type ${type} at ${offset}`);
-      result = { type: kind, data: inflateExactly(buf.subarray(p), read.size) };
+      if (!kind) throw this.damaged(`bad object type ${type} at ${offset}`);
+      result = { type: kind, data: this.inflate(buf.subarray(p), read.size, offset) };
     }
     // Blobs are rarely delta bases for the next read; trees and commits are.
     if (result.type !== 'blob' || type === OFS_DELTA || type === REF_DELTA) cache.set(key, result);
     return result;
+  }
+
+  /** The object's deflated data, which must inflate to exactly the header's `size`. */
+  private inflate(deflated: Buffer, size: number, offset: number): Buffer {
+    let data: Buffer;
+    try {
+      data = inflateExactly(deflated, size);
+    } catch (err) {
+      throw this.damaged(`the object at ${offset} does not inflate (${(err as { code?: string }).code ?? (err as Error).message})`);
+    }
+    if (data.length !== size) throw this.damaged(`the object at ${offset} inflates to ${data.length} bytes, its header says ${size}`);
+    return data;
   }
 }
 
@@ -157,7 +244,8 @@ export class Pack {
  */
 function inflateExactly(deflated: Buffer, size: number): Buffer {
   // Capped: a damaged header must not make us allocate whatever size it claims up front.
-  return zlib.inflateSync(deflated, { chunkSize: Math.min(Math.max(64, size + 1), MAX_INFLATE_CHUNK) });
+  // One byte more than the header says is enough to see that the data does not match it.
+  return zlib.inflateSync(deflated, { chunkSize: Math.min(Math.max(64, size + 1), MAX_INFLATE_CHUNK), maxOutputLength: Math.max(1, size + 1) });
 }
 
 const MAX_INFLATE_CHUNK = 16 * 1024 * 1024;
@@ -168,6 +256,7 @@ function readVarint(delta: Buffer, start: number): [number, number] {
   let shift = 1;
   let c: number;
   do {
+    if (p >= delta.length) return [-1, p];
     c = delta[p++];
     value += (c & 0x7f) * shift;
     shift *= 128;
@@ -175,12 +264,13 @@ function readVarint(delta: Buffer, start: number): [number, number] {
   return [value, p];
 }
 
-/** git's delta format: source and target sizes, then copy (from base) and insert instructions. */
-function applyDelta(base: Buffer, delta: Buffer): Buffer {
+/** git's delta format: source and target sizes, then copy (from base) and insert instructions. Every bound checked. */
+function applyDelta(base: Buffer, delta: Buffer, damaged: (problem: string) => Error): Buffer {
   let [sourceSize, p] = readVarint(delta, 0);
-  if (sourceSize !== base.length) throw new Error('delta base size mismatch');
+  if (sourceSize !== base.length) throw damaged('delta base size mismatch');
   let targetSize: number;
   [targetSize, p] = readVarint(delta, p);
+  if (targetSize < 0 || targetSize > 2 ** 31) throw damaged('bad delta target size');
   const out = Buffer.allocUnsafe(targetSize);
   let o = 0;
   while (p < delta.length) {
@@ -196,17 +286,18 @@ function applyDelta(base: Buffer, delta: Buffer): Buffer {
       if (op & 0x20) size |= delta[p++] << 8;
       if (op & 0x40) size |= delta[p++] << 16;
       if (size === 0) size = 0x10000;
+      if (p > delta.length || offset + size > base.length || o + size > targetSize) throw damaged('a copy outside its bounds');
       base.copy(out, o, offset, offset + size);
       o += size;
     } else if (op > 0) {
+      if (p + op > delta.length || o + op > targetSize) throw damaged('an insert outside its bounds');
       delta.copy(out, o, p, p + op);
       o += op;
       p += op;
     } else {
-      throw new Error('invalid delta opcode 0');
+      throw damaged('invalid delta opcode 0');
     }
   }
-  if (o !== targetSize) throw new Error('delta target size mismatch');
+  if (o !== targetSize) throw damaged('delta target size mismatch');
   return out;
 }
-
