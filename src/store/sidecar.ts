@@ -443,19 +443,10 @@ export class JsonSidecarStore implements SidecarStore {
   }
 
   private async readLegacy(file: string): Promise<Rows | null> {
-    let text: string;
-    try {
-      text = await fsp.readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-    let record: unknown;
-    try {
-      record = JSON.parse(text);
-    } catch (err) {
-      throw new CorruptFileError(file, (err as Error).message);
-    }
+    // A file holding `null` is damage, not absence: only a missing file reads as the marker.
+    const absent = {};
+    const record = await readJsonFile<unknown>(file, absent);
+    if (record === absent) return null;
     // Valid JSON of the wrong shape is as corrupt as garbage: never "repair" it by overwriting.
     const ok =
       typeof record === 'object' && record !== null && !Array.isArray(record) &&

@@ -1,15 +1,14 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { chmodSync, readdirSync, rmSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, rmSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { type Logger, pino } from 'pino';
 import { buildFixture } from '../../src/fixtures/builder.js';
 import { packIndexReads } from '../../src/git/odb/object-db.js';
 import { buildNamedFixture, linearFixture, packedTwin, removeDir, tempDir } from '../support/fixtures.js';
 import { checked, git, gitLines, gitRefsContaining, runGit } from '../support/git.js';
 import { parseBody } from '../support/http.js';
 import { ADMIN_TOKEN, type ChildTestServer, spawnTestServer, startTestServer, type TestServer } from '../support/server.js';
+import { capturedLogger } from '../support/log-capture.js';
 
 /**
  * Issue 13, damage: a damaged pack index, pack, loose object or commit-graph is detected and
@@ -24,17 +23,6 @@ const DAMAGED = 'demo/hello-world';
 const OTHER = 'demo/other';
 const MISSING = 'abababababababababababababababababababab';
 
-/** A logger whose lines the test can read. */
-function capturedLogger(): { logger: Logger; lines: () => string[] } {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'warn' }, sink) as unknown as Logger, lines: () => lines };
-}
 
 interface Answer {
   status: number;
@@ -417,21 +405,35 @@ describe('damage (issue 13)', function () {
   // -------------------------------------------------------------------------
   it('a damaged sidecar file: the 500 names it relative to the data directory, never by absolute path', async () => {
     const built = await buildNamedFixture('hello-world', reposDir);
-    const head = git(built.gitdir, 'rev-parse', 'main').trim();
+    const [head, parent] = gitLines(built.gitdir, 'rev-list', '-n', '2', 'main');
     const dataDir = path.join(root, 'data');
     const server = await startTestServer({ reposDir, dataDir });
     try {
-      const url = `/api/v4/projects/${enc(DAMAGED)}/statuses/${head}`;
-      const posted = await fetch(`${server.url}${url}`, { method: 'POST', headers: { 'private-token': ADMIN_TOKEN, 'content-type': 'application/json' }, body: JSON.stringify({ state: 'success', name: 'ci' }) });
-      expect(posted.status).to.equal(201);
+      const post = (name: string) =>
+        fetch(`${server.url}/api/v4/projects/${enc(DAMAGED)}/statuses/${head}`, { method: 'POST', headers: { 'private-token': ADMIN_TOKEN, 'content-type': 'application/json' }, body: JSON.stringify({ state: 'success', name }) });
+      expect((await post('first')).status).to.equal(201);
+      expect((await post('second')).status).to.equal(201);
       const id = (await get(server.url, `/api/v4/projects/${enc(DAMAGED)}`)).body.id;
-      const rel = `sidecar/${id}/${head.slice(0, 2)}/${head}.json`;
-      writeFileSync(path.join(dataDir, rel), '{"pipelines":[');
-      const r = await get(server.url, `/api/v4/projects/${enc(DAMAGED)}/repository/commits/${head}/statuses`);
-      expect(r.status).to.equal(500);
-      expect(r.body.message).to.match(new RegExp(`^500 Internal Server Error - the data file ${rel} is not valid JSON \\(`));
-      expect(r.body.message).not.to.include(dataDir);
-      expect(r.body.message).not.to.include(root);
+      const statuses = (sha: string) => get(server.url, `/api/v4/projects/${enc(DAMAGED)}/repository/commits/${sha}/statuses`);
+      const expectNamed = (r: Answer, pattern: RegExp) => {
+        expect(r.status, JSON.stringify(r.body)).to.equal(500);
+        expect(r.body.message).to.match(pattern);
+        expect(r.body.message).not.to.include(dataDir);
+        expect(r.body.message).not.to.include(root);
+      };
+      // The journal: its first record garbled (the second, later one intact, so this is not a torn tail).
+      const journal = `sidecar/${id}/${head.slice(0, 2)}/${head}.journal`;
+      const bytes = readFileSync(path.join(dataDir, journal));
+      const at = bytes.indexOf('first');
+      expect(at, 'the first record holds its status').to.be.above(0).and.below(bytes.indexOf(0x0a));
+      bytes[at] ^= 0x20;
+      writeFileSync(path.join(dataDir, journal), bytes);
+      expectNamed(await statuses(head), new RegExp(`^500 Internal Server Error - the statuses and comments of commit ${head} in project ${DAMAGED} are damaged \\(${journal}, `));
+      // A record file of an older fakelab (<sha>.json), garbled.
+      const legacy = `sidecar/${id}/${parent.slice(0, 2)}/${parent}.json`;
+      mkdirSync(path.dirname(path.join(dataDir, legacy)), { recursive: true });
+      writeFileSync(path.join(dataDir, legacy), '{"pipelines":[');
+      expectNamed(await statuses(parent), new RegExp(`^500 Internal Server Error - the data file ${legacy} is not valid JSON \\(`));
     } finally {
       await server.stop();
     }

@@ -1,12 +1,11 @@
 import { expect } from 'chai';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Logger, pino } from 'pino';
-import { Writable } from 'node:stream';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
 import { git } from '../support/git.js';
 import { send } from '../support/http.js';
 import { spawnTestServer, startTestServer, type TestServer } from '../support/server.js';
+import { capturedLogger } from '../support/log-capture.js';
 
 /**
  * Issue 13, the roots and the state files: nothing is read or written outside the repos root
@@ -15,17 +14,6 @@ import { spawnTestServer, startTestServer, type TestServer } from '../support/se
  * problem, and one process owns a data directory.
  */
 
-/** A logger whose lines the test can read. */
-function capturedLogger(): { logger: Logger; lines: () => string[] } {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'warn' }, sink) as unknown as Logger, lines: () => lines };
-}
 
 const COMMIT = (file: string) => ({ branch: 'main', commit_message: `write ${file}`, actions: [{ action: 'create', file_path: file, content: 'x\n' }] });
 const json = { 'content-type': 'application/json' };
