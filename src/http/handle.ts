@@ -17,7 +17,7 @@ export interface Reply {
   body: unknown;
   /** A page of a list: the adapter writes GitLab's pagination headers (with a total, or only whether a next page exists). */
   /** Offset pagination (with a total, or only whether there is more), or keyset: the next page's bounds (null: none). */
-  page?: { total: number } | { hasNext: boolean } | { keysetNext: Record<string, number | string> | null };
+  page?: { total: number; perPage?: number } | { hasNext: boolean } | { keysetNext: Record<string, number | string> | null };
   /** Extra response headers (the files API's X-Gitlab-*, no-cache headers of raw answers). */
   headers?: Record<string, string>;
   /** Bytes instead of JSON (raw files and blobs), with their Content-Type. */
@@ -137,7 +137,8 @@ export function handle(route: Route, dialect: Dialect, implementation: Endpoint,
       setKeysetHeaders(req, res, { next: reply.page.keysetNext, params: { ...(req.query as Record<string, unknown>), ...params, ...(req.params as Record<string, string>) }, baseUrl });
     } else if (reply.page) {
       setPaginationHeaders(req, res, {
-        window,
+        // A page whose size is not the clamped per_page (the tree's first page, which Gitaly pages).
+        window: 'perPage' in reply.page && reply.page.perPage !== undefined ? { ...window, perPage: reply.page.perPage } : window,
         count: Array.isArray(reply.body) ? reply.body.length : 0,
         ...reply.page,
         params: { ...(req.query as Record<string, unknown>), ...params, ...(req.params as Record<string, string>) },

@@ -60,7 +60,7 @@ const CONTENTS: Fixture = {
         'docs/with space & plus+.txt': 'spaced\n',
         'docs/100%.txt': 'percent\n',
         'empty.txt': '',
-        ...Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`many/f${String(i).padStart(2, '0')}.txt`, `${i}\n`])),
+        ...Object.fromEntries(Array.from({ length: 110 }, (_, i) => [`many/f${String(i).padStart(3, '0')}.txt`, `${i}\n`])),
       },
     },
     { id: 'second', branch: 'main', author: 'bob', date: '2024-02-02T10:00:00Z', message: 'Second\n', files: { 'a-file': 'a2\n', 'b/inner.txt': 'inner 2\n' } },
@@ -168,7 +168,7 @@ describe('repository contents API (v4) against the git CLI', function () {
             const listed = lsTree(r.gitdir, ref, dir, false);
             expect(listed, `git ls-tree ${ref}:${dir}`).to.not.equal(null);
             const expected = gitlabOrder(listed!);
-            const q = new URLSearchParams({ ref, per_page: '100', ...(dir ? { path: dir } : {}) });
+            const q = new URLSearchParams({ ref, per_page: '1000', ...(dir ? { path: dir } : {}) });
             expect(await listAll(r, q.toString()), `${r.project} ${ref}:${dir}`).to.deep.equal(expected);
           }
         }
@@ -211,7 +211,7 @@ describe('repository contents API (v4) against the git CLI', function () {
       expect(await listAll(repos.ct, `per_page=100&ref=${sha}`)).to.deep.equal(gitlabOrder(lsTree(repos.ct.gitdir, sha, '', false)!));
     });
 
-    it('pages with totals by default (X-Total, X-Total-Pages, Link), per_page capped at 100', async () => {
+    it('pages with totals by default (X-Total, X-Total-Pages, Link)', async () => {
       const all = gitlabOrder(lsTree(repos.ct.gitdir, 'main', '', true)!);
       const perPage = 7;
       const last = Math.ceil(all.length / perPage);
@@ -228,9 +228,20 @@ describe('repository contents API (v4) against the git CLI', function () {
       expect(seen).to.deep.equal(all);
       const beyond = await getJson(server, `${api(repos.ct, 'tree')}?recursive=true&per_page=${perPage}&page=${last + 5}`);
       expect(beyond.body).to.deep.equal([]);
-      const absurd = await getJson(server, `${api(repos.ct, 'tree')}?recursive=true&per_page=100000000`);
-      expect(absurd.res.headers.get('x-per-page')).to.equal('100');
-      expect(absurd.body).to.have.lengthOf(Math.min(100, all.length));
+    });
+
+    it('takes per_page as it is on the first page (Gitaly pages it) and caps it at 100 on later ones (Kaminari), as GitLab does', async () => {
+      const all = gitlabOrder(lsTree(repos.ct.gitdir, 'main', '', true)!);
+      expect(all.length).to.be.greaterThan(100);
+      const first = await getJson(server, `${api(repos.ct, 'tree')}?recursive=true&per_page=100000000`);
+      expect(first.body).to.deep.equal(all);
+      expectPagination(first.res.headers, { page: 1, perPage: 100000000, total: all.length, totalPages: 1, prev: null, next: null });
+      const second = await getJson(server, `${api(repos.ct, 'tree')}?recursive=true&per_page=1000&page=2`);
+      expect(second.body).to.deep.equal(all.slice(100, 200));
+      expectPagination(second.res.headers, { page: 2, perPage: 100, total: all.length, totalPages: Math.ceil(all.length / 100) });
+      const keyset = await getJson(server, `${api(repos.ct, 'tree')}?recursive=true&pagination=keyset&per_page=1000`);
+      expect(keyset.body).to.deep.equal(all);
+      expect(keyset.res.headers.has('link')).to.equal(false);
     });
 
     it('pagination=keyset follows Gitaly\'s cursor (Link rel="next" with page_token) to the end; an entry id works as a token too', async () => {

@@ -29,6 +29,7 @@ async function commitFor(ctx: HandlerContext, ref: string | undefined): Promise<
 // ---- tree ------------------------------------------------------------------------------------
 
 interface TreeParams {
+  per_page: number;
   ref?: string;
   path?: string;
   recursive: boolean;
@@ -82,9 +83,16 @@ export async function tree(ctx: HandlerContext, p: TreeParams): Promise<Reply> {
       if (at < 0 && !('path' in token && token.path === '')) throw internalError();
       start = at + 1;
     }
-    const items = entries.slice(start, start + ctx.window.perPage);
-    const more = start + ctx.window.perPage < entries.length;
+    // Gitaly's limit is per_page as given (TreeFinder#pagination_params).
+    const items = entries.slice(start, start + p.per_page);
+    const more = start + p.per_page < entries.length;
     return { body: items.map(treeObject), page: { keysetNext: more ? { page_token: encodePageToken(items[items.length - 1].path) } : null } };
+  }
+  // The first page comes from Gitaly, which takes per_page as it is (no cap at 100); later pages
+  // are Kaminari's, capped (Gitlab::Pagination::GitalyKeysetPager#paginate_first_page_via_gitaly).
+  if (ctx.window.page === 1) {
+    const perPage = p.per_page;
+    return { body: entries.slice(0, perPage).map(treeObject), page: { total: entries.length, perPage } };
   }
   const { items, page } = pageOf(ctx, entries);
   return { body: items.map(treeObject), page };
