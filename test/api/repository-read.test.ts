@@ -407,9 +407,12 @@ describe('repository contents API (v4) against the git CLI', function () {
       expect((await server.get(`${api(repos.ct, 'files/docs%2Fnaïve%20résumé.md/raw')}`)).headers.get('content-disposition')).to.equal(
         `inline; filename="naive resume.md"; filename*=UTF-8''na%C3%AFve%20r%C3%A9sum%C3%A9.md`,
       );
-      // A leading slash is allowed on /raw (and stripped), refused on the JSON route.
-      expect((await server.get(`${api(repos.ct, 'files/%2FREADME.md/raw')}`)).status).to.equal(200);
+      // An absolute path is refused; /raw lets one through only when it came encoded twice, and
+      // then looks it up as given (GitLab's allow_initial_path_separator).
       await expectError(server, `${api(repos.ct, 'files/%2FREADME.md')}?ref=main`, 400, { error: 'file_path should be a valid file path' });
+      await expectError(server, `${api(repos.ct, 'files/%2FREADME.md/raw')}`, 400, { error: 'file_path should be a valid file path' });
+      await expectError(server, `${api(repos.ct, 'files/%252FREADME.md')}?ref=main`, 400, { error: 'file_path should be a valid file path' });
+      await expectError(server, `${api(repos.ct, 'files/%252FREADME.md/raw')}`, 404, { message: '404 File Not Found' });
     });
 
     it('answers GitLab\'s errors: missing or empty ref, unknown ref (Commit), unknown file or a directory (File)', async () => {

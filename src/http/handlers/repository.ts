@@ -115,15 +115,18 @@ function cgiUnescape(text: Buffer): Buffer {
 }
 
 /**
- * GitLab's `file_path: true` validator (API::Validations::Validators::FilePath with
- * Gitlab::PathTraversal): a path that decodes differently twice, climbs with `..`, is `.` or `..`,
- * holds a newline, or (unless the route allows it) starts with '/' is refused.
+ * GitLab's `file_path` validator (API::Validations::Validators::FilePath with Gitlab::PathTraversal),
+ * on the path decoded once more (CGI.unescape): refused when decoding it again would change it,
+ * when it climbs with `..`, is `.` or `..`, holds a newline, or is absolute. With
+ * `allow_initial_path_separator` (the raw route) an absolute path passes only when it came encoded
+ * once more than the URL needs (`%252F...`); it is then looked up as it was given.
  */
 function checkFilePath(path: string, allowInitialSeparator: boolean): void {
-  const decoded = cgiUnescape(Buffer.from(path, 'utf8'));
+  const bytes = Buffer.from(path, 'utf8');
+  const decoded = cgiUnescape(bytes);
   const text = decoded.toString('latin1');
-  const invalid =
-    !decoded.equals(cgiUnescape(decoded)) || /^\.{1,2}$|^\.\.[/\\]|[/\\]\.\.$|[/\\]\.\.[/\\]|\n/.test(text) || (!allowInitialSeparator && path.startsWith('/'));
+  const absolute = text.startsWith('/') && !(allowInitialSeparator && !decoded.equals(bytes) && text.split('/').length > 1 && text.split('/')[1] !== '');
+  const invalid = !decoded.equals(cgiUnescape(decoded)) || /^\.{1,2}$|^\.\.[/\\]|[/\\]\.\.$|[/\\]\.\.[/\\]|\n/.test(text) || absolute;
   if (invalid) throw invalidParams(['file_path should be a valid file path']);
 }
 
@@ -132,7 +135,7 @@ async function fileAt(ctx: HandlerContext, ref: string | undefined, rawRoute: bo
   checkFilePath(ctx.path.file_path, rawRoute);
   const commit = await commitFor(ctx, ref);
   if (!commit) throw notFound('Commit');
-  // Gitlab::Git::Blob.find strips leading slashes.
+  // Gitlab::Git::Blob.find strips leading slashes (none get past the validator).
   const path = ctx.path.file_path.replace(/^\/+/, '');
   const object = await ctx.project.repo.pathObject(commit, path);
   if (!object) throw notFound('File');
