@@ -16,7 +16,7 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { buildFixture, type Fixture } from '../../src/fixtures/builder.js';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
-import { git, gitLines, runGit } from '../support/git.js';
+import { fastImport, git, gitLines, runGit } from '../support/git.js';
 import { expectError, expectPagination, getJson, type Json, rawGet } from '../support/http.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
 
@@ -59,6 +59,8 @@ const CONTENTS: Fixture = {
         'docs/naïve résumé.md': 'Résumé ✓\n',
         'docs/with space & plus+.txt': 'spaced\n',
         'docs/100%.txt': 'percent\n',
+        'docs/glob[ab]*.txt': 'a pathspec would match more than this\n',
+        'docs/globa.txt': 'matched by docs/glob[ab]* as a pattern\n',
         'empty.txt': '',
         ...Object.fromEntries(Array.from({ length: 110 }, (_, i) => [`many/f${String(i).padStart(3, '0')}.txt`, `${i}\n`])),
       },
@@ -135,12 +137,21 @@ describe('repository contents API (v4) against the git CLI', function () {
   let reposDir: string;
   let server: TestServer;
   const repos: Record<'hw' | 'ec' | 'ct', Repo> = {} as never;
+  /** 2,050 linear commits by three authors, for the contributors' 2,000-commit window. */
+  let long: Repo;
 
   before(async () => {
     reposDir = tempDir('fakelab-repo-read-');
     repos.hw = { project: 'demo/hello-world', gitdir: (await buildNamedFixture('hello-world', reposDir)).gitdir };
     repos.ec = { project: 'fakelab/edge-cases', gitdir: (await buildNamedFixture('edge-cases', reposDir)).gitdir };
     repos.ct = { project: 'fakelab/contents', gitdir: (await buildFixture(CONTENTS, reposDir)).gitdir };
+    long = { project: 'fakelab/long', gitdir: `${reposDir}/fakelab/long.git` };
+    const authors = ['Ann <ann@example.com>', 'Bob <bob@example.com>', 'Cid <cid@example.com>'];
+    const stream = Array.from({ length: 2050 }, (_, i) => {
+      const who = `${authors[i < 100 ? 2 : i % 2]} ${1_700_000_000 + i * 60} +0000`;
+      return `commit refs/heads/main\nauthor ${who}\ncommitter ${who}\ndata 3\nc${String(i % 10)}\n\nM 644 inline n.txt\ndata ${String(i).length + 1}\n${i}\n\n`;
+    });
+    fastImport(long.gitdir, Buffer.from(`${stream.join('')}done\n`));
     server = await startTestServer({ reposDir });
   });
 
@@ -571,6 +582,15 @@ describe('repository contents API (v4) against the git CLI', function () {
       const { body } = await getJson(server, `${api(repos.ct, 'contributors')}?order_by=email`);
       expect(body.map((c: Json) => c.email)).to.include.members(['ann@example.com', 'ANN@example.com', 'cat@example.com']);
       expect(body.find((c: Json) => c.email === 'cat@example.com').name).to.equal('Cat');
+    });
+
+    it('counts only the last 2,000 commits (Repository#contributors\' limit)', async () => {
+      const { body } = await getJson(server, `${api(long, 'contributors')}?order_by=email`);
+      const expected = expectedContributors(long.gitdir, 'HEAD');
+      expect(expected.reduce((n, c) => n + c.commits, 0)).to.equal(2000);
+      // Cid's commits are the oldest: only the 50 of them inside the window count.
+      expect(body).to.deep.equal(expected.map((c) => ({ ...c, additions: 0, deletions: 0 })).sort((a, b) => (a.email < b.email ? -1 : 1)));
+      expect(body.find((c: Json) => c.email === 'cid@example.com').commits).to.equal(50);
     });
 
     it('pages with totals; an unknown ref has none; a bad order_by is a 400', async () => {
