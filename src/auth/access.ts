@@ -95,11 +95,14 @@ export class AccessPolicy {
     return record.principal;
   }
 
-  /** read_api reads; api everything; read_user only the user endpoints. Anything else: 403 insufficient_scope. */
-  checkScope(principal: Principal | null, method: string, userRoute: boolean): void {
+  /**
+   * read_api reads; api everything; read_user only the user endpoints; read_repository the Files
+   * API's reads. Anything else: 403 insufficient_scope.
+   */
+  checkScope(principal: Principal | null, method: string, userRoute: boolean, filesRoute = false): void {
     if (!principal || principal.scopes.includes('api')) return;
     const read = method === 'GET' || method === 'HEAD';
-    const accepted = read ? (userRoute ? ['api', 'read_api', 'read_user'] : ['api', 'read_api']) : ['api'];
+    const accepted = read ? ['api', 'read_api', ...(userRoute ? ['read_user'] : []), ...(filesRoute ? ['read_repository'] : [])] : ['api'];
     if (principal.scopes.some((s) => accepted.includes(s))) return;
     throw oauthError(403, 'insufficient_scope', 'The request requires higher privileges than provided by the access token.', { scope: accepted.join(' ') });
   }

@@ -2,7 +2,7 @@
  * What the rest of fakelab may use of git/: the repository facade and the types it answers in.
  * Nothing outside git/ imports a file of git/ other than this one.
  */
-export { type CommitStats, type Comparison, GitRepo, type GitRepoOptions, type TagInfo } from './repo.js';
+export { type CommitStats, type Comparison, GitRepo, type GitRepoOptions, type PathObject, type TagInfo, type TreeListEntry, type TreeListing } from './repo.js';
 export type { DiffLimits, DiffResult, FileDiff } from './diff/patch.js';
 export type { Hunk } from './diff/xdiff.js';
 export { type AnnotatedTag, type Commit, EMPTY_TREE, FileMode, type Signature } from './objects.js';

@@ -30,6 +30,28 @@ export interface TagInfo extends Ref {
   annotation: AnnotatedTag | null;
 }
 
+/** One entry of a tree listing: its object, name, kind, path from the root and six-digit mode. */
+export interface TreeListEntry {
+  oid: string;
+  name: string;
+  type: 'tree' | 'blob' | 'commit';
+  /** From the repository's root. */
+  path: string;
+  mode: string;
+}
+
+/** `treeEntries`: the entries, or why there are none (the path names nothing, or not a tree). */
+export type TreeListing = { entries: TreeListEntry[] } | { missing: 'path' | 'not-tree' };
+
+/** What a path names in a commit: a blob (file or symlink) with its content, or a submodule's commit. */
+export interface PathObject {
+  oid: string;
+  mode: string;
+  type: 'blob' | 'commit';
+  /** The blob's bytes (empty for a submodule). */
+  data: Buffer;
+}
+
 /** `compare(from, to)`: the commits in to and not in from (oldest first) and the diff from the base. */
 export interface Comparison {
   commits: Commit[];
@@ -49,6 +71,7 @@ export interface GitRepoOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+const EMPTY_BUFFER = Buffer.alloc(0);
 
 /** One process-wide queue per repository: writes to a repository run one at a time here. */
 const writeQueue = new KeyedQueue();
@@ -245,6 +268,66 @@ export class GitRepo {
     this.walksEpoch = this.index.epoch;
     this.walks.clear();
     this.counts.clear();
+  }
+
+  // ---- trees and blobs ------------------------------------------------------------------------
+
+  /**
+   * The entries of the tree at `path` in a commit, as `git ls-tree <commit>:<path>` lists them
+   * (with `recursive`, `git ls-tree -r -t`: every subtree before its contents), paths from the
+   * root. `path` is a tree path: '' is the root, a trailing '/' is allowed, and a path with an
+   * empty, '.' or '..' segment names nothing (git resolves none of those in `<rev>:<path>`).
+   */
+  async treeEntries(commit: Commit, path: string, recursive: boolean): Promise<TreeListing> {
+    const clean = path.replace(/\/+$/, '');
+    if (clean === '' ? path !== '' : clean.split('/').some((s) => s === '' || s === '.' || s === '..')) return { missing: 'path' };
+    const entry = await this.objects.entryAt(commit.tree, clean);
+    if (!entry) return { missing: 'path' };
+    if (entry.mode !== FileMode.Tree) return { missing: 'not-tree' };
+    const entries: TreeListEntry[] = [];
+    const list = async (treeOid: string, prefix: string): Promise<void> => {
+      for (const e of await this.objects.readTree(treeOid)) {
+        const entryPath = prefix === '' ? e.path : `${prefix}/${e.path}`;
+        entries.push({ oid: e.oid, name: e.path, type: e.type, path: entryPath, mode: e.mode });
+        if (recursive && e.type === 'tree') await list(e.oid, entryPath);
+      }
+    };
+    await list(entry.oid, clean);
+    return { entries };
+  }
+
+  /** What `path` names in a commit's tree when it is a blob or a submodule (`git cat-file -p <commit>:<path>`), else null. */
+  async pathObject(commit: Commit, path: string): Promise<PathObject | null> {
+    if (path === '' || path.split('/').some((s) => s === '' || s === '.' || s === '..')) return null;
+    const entry = await this.objects.entryAt(commit.tree, path);
+    if (!entry || entry.mode === FileMode.Tree) return null;
+    if (entry.mode === FileMode.Submodule) return { oid: entry.oid, mode: entry.mode, type: 'commit', data: EMPTY_BUFFER };
+    return { oid: entry.oid, mode: entry.mode, type: 'blob', data: await this.objects.readBlob(entry.oid) };
+  }
+
+  /**
+   * The blob a full or abbreviated (at least 4 hex digits, unambiguous) object name names, with
+   * its full oid (`git cat-file blob <oid>`); null when there is none or it is not a blob.
+   */
+  async readBlob(name: string): Promise<{ oid: string; data: Buffer } | null> {
+    let oid: string;
+    if (/^[0-9a-f]{40}$/i.test(name)) oid = name.toLowerCase();
+    else if (/^[0-9a-f]{4,39}$/i.test(name)) {
+      const candidates = this.objects.expand(name.toLowerCase());
+      if (candidates.length !== 1) return null;
+      oid = candidates[0];
+    } else return null;
+    if ((await this.objects.objectType(oid)) !== 'blob') return null;
+    return { oid, data: await this.objects.readBlob(oid) };
+  }
+
+  /**
+   * `git merge-base <first> <others...>`: the best common ancestor of the first commit and a
+   * merge of all the others (the first of them when there are several), or null.
+   */
+  async mergeBase(first: string, others: string[]): Promise<string | null> {
+    const [base] = await mergeBases(this.index, first, others);
+    return base ?? null;
   }
 
   // ---- diffs ---------------------------------------------------------------------------------

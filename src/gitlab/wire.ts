@@ -374,3 +374,52 @@ export interface VersionEntity {
   kas?: { enabled: false; externalUrl: null; externalK8sProxyUrl: null; version: null };
   enterprise?: false;
 }
+
+// ---- repository contents -------------------------------------------------------------------
+
+/** API::Entities::TreeObject: one entry of `GET repository/tree`. */
+export interface TreeObjectEntity {
+  id: string;
+  name: string;
+  type: 'tree' | 'blob' | 'commit';
+  path: string;
+  /** Six octal digits ("040000" for a tree). */
+  mode: string;
+}
+
+/** The file metadata of `GET repository/files/:file_path` (lib/api/files.rb `blob_data`), also sent as X-Gitlab-* headers. */
+export interface FileMetadata {
+  file_name: string;
+  file_path: string;
+  size: number;
+  encoding: 'base64';
+  content_sha256: string;
+  /** The `ref` parameter as given (null when the raw route was asked without one). */
+  ref: string | null;
+  blob_id: string;
+  commit_id: string;
+  last_commit_id: string | null;
+  execute_filemode: boolean;
+}
+
+/** `GET repository/files/:file_path`: the metadata and the content, base64. */
+export interface RepositoryFileEntity extends FileMetadata {
+  content: string;
+}
+
+/** `GET repository/blobs/:sha`. */
+export interface BlobEntity {
+  size: number;
+  encoding: 'base64';
+  content: string;
+  sha: string;
+}
+
+/** API::Entities::Contributor (GitLab counts no lines here: additions and deletions are 0). */
+export interface ContributorEntity {
+  name: string;
+  email: string;
+  commits: number;
+  additions: number;
+  deletions: number;
+}

@@ -34,8 +34,10 @@ function sudoIdentifier(req: Request): string | null {
   return req.get('sudo') ?? null;
 }
 
-/** Routes GitLab lets a CI job token call (`job_token_allowed`): a single commit and its merge requests. */
-const JOB_TOKEN_ROUTES = /^\/projects\/[^/]+\/repository\/commits\/[^/]+(?:\/merge_requests)?\/?$/;
+/** Routes GitLab lets a CI job token call (`job_token_allowed`): a single commit and its merge requests, a raw file. */
+const JOB_TOKEN_ROUTES = /^\/projects\/[^/]+\/repository\/(?:commits\/[^/]+(?:\/merge_requests)?|files\/[^/]+\/raw)\/?$/;
+/** The Files API, which also lets read_repository tokens read (`allow_access_with_scope :read_repository` on GET/HEAD). */
+const FILES_ROUTES = /^\/projects\/[^/]+\/repository\/files\//;
 const USER_ROUTES = /^\/(?:user|version)\/?$/;
 
 /**
@@ -49,7 +51,7 @@ export function authenticate(access: AccessPolicy, dialect: 'v3' | 'v4') {
     const read = req.method === 'GET' || req.method === 'HEAD';
     const jobTokenAllowed = dialect === 'v4' && read && JOB_TOKEN_ROUTES.test(req.path);
     const principal = presented ? access.authenticate(presented.token, presented.kind, jobTokenAllowed) : null;
-    access.checkScope(principal, req.method, USER_ROUTES.test(req.path));
+    access.checkScope(principal, req.method, USER_ROUTES.test(req.path), dialect === 'v4' && FILES_ROUTES.test(req.path));
     const sudo = sudoIdentifier(req);
     res.locals.fakelab.grant = sudo === null ? principal : access.sudo(principal, presented?.kind, sudo, dialect);
     next();

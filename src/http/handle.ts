@@ -14,10 +14,15 @@ import type { ParamParser, ParamSpecs, Parsed } from './params.js';
 /** What a handler answers: a status (200 by default), a JSON body, and for lists the page it is. */
 export interface Reply {
   status?: number;
+  /** The JSON answer (ignored when `raw` is given). */
   body: unknown;
   /** A page of a list: the adapter writes GitLab's pagination headers (with a total, or only whether a next page exists). */
   /** Offset pagination (with a total, or only whether there is more), or keyset: the next page's bounds (null: none). */
-  page?: { total: number } | { hasNext: boolean } | { keysetNext: Record<string, number> | null };
+  page?: { total: number; perPage?: number } | { hasNext: boolean } | { keysetNext: Record<string, number | string> | null };
+  /** Extra response headers (the files API's X-Gitlab-*, no-cache headers of raw answers). */
+  headers?: Record<string, string>;
+  /** Bytes instead of JSON (raw files and blobs), with their Content-Type. */
+  raw?: { bytes: Uint8Array; contentType: string };
 }
 
 /** Everything a handler may use: the caller, the dialect's presenter, the project, the path's params. */
@@ -135,15 +140,24 @@ export function handle(route: Route, dialect: Dialect, implementation: Endpoint,
       throw project ? asDamage(project, err) : err;
     }
     if (reply.page && 'keysetNext' in reply.page) {
-      setKeysetHeaders(req, res, { next: reply.page.keysetNext, params: { ...(req.query as Record<string, unknown>), ...params }, baseUrl });
+      setKeysetHeaders(req, res, { next: reply.page.keysetNext, params: { ...(req.query as Record<string, unknown>), ...params, ...(req.params as Record<string, string>) }, baseUrl });
     } else if (reply.page) {
       setPaginationHeaders(req, res, {
-        window,
+        // A page whose size is not the clamped per_page (the tree's first page, which Gitaly pages).
+        window: 'perPage' in reply.page && reply.page.perPage !== undefined ? { ...window, perPage: reply.page.perPage } : window,
         count: Array.isArray(reply.body) ? reply.body.length : 0,
         ...reply.page,
         params: { ...(req.query as Record<string, unknown>), ...params, ...(req.params as Record<string, string>) },
         baseUrl,
       });
+    }
+    for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+    if (reply.raw) {
+      res.statusCode = reply.status ?? 200;
+      res.setHeader('Content-Type', reply.raw.contentType);
+      res.setHeader('Content-Length', reply.raw.bytes.byteLength);
+      res.end(reply.raw.bytes);
+      return;
     }
     sendJson(res, reply.status ?? 200, reply.body);
   };

@@ -13,8 +13,10 @@ export function sendJson(res: Response, status: number, body: unknown): void {
     res.end();
     return;
   }
-  const text = stringifyJson(body);
+  // As bytes: Node then writes the header block as latin1, so a header holding UTF-8 bytes as a
+  // latin1 string (the files API's X-Gitlab-File-Name) goes out byte for byte, as on a HEAD.
+  const bytes = Buffer.from(stringifyJson(body), 'utf8');
   res.setHeader('Content-Type', 'application/json');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
+  res.setHeader('Content-Length', bytes.length);
+  res.end(bytes);
 }

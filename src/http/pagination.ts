@@ -78,7 +78,7 @@ export function setPaginationHeaders(req: Request, res: Response, info: Paginati
  * Keyset pagination's only header (Gitlab::Pagination::Keyset::HeaderBuilder): a rel="next"
  * Link with the request's parameters and the next page's bounds, none on the last page.
  */
-export function setKeysetHeaders(req: Request, res: Response, info: { next: Record<string, number> | null; params: Record<string, unknown>; baseUrl: string }): void {
+export function setKeysetHeaders(req: Request, res: Response, info: { next: Record<string, number | string> | null; params: Record<string, unknown>; baseUrl: string }): void {
   if (!info.next) return;
   const { page: _page, id_after: _after, id_before: _before, ...kept } = info.params;
   const path = req.originalUrl.split('?')[0];

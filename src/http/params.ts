@@ -7,7 +7,10 @@ import { invalidParams } from '../errors.js';
  * comma-joined, as GitLab's 400 {"error": ...}.
  */
 export type ParamSpec =
-  | { type: 'string'; required?: boolean; values?: readonly string[]; default?: string; maxLength?: number }
+  /** `allowBlank: false` is Grape's `allow_blank: false`: an empty or all-blank value is "<name> is empty". */
+  | { type: 'string'; required?: boolean; values?: readonly string[]; default?: string; maxLength?: number; allowBlank?: false }
+  /** Grape's `Array[String]` with GitLab's CommaSeparatedToArray: `a[]=x&a[]=y` or `a=x,y`. */
+  | { type: 'array'; required?: boolean }
   | { type: 'integer'; required?: boolean; min?: number; notAllowed?: readonly number[]; values?: readonly number[]; default?: number }
   | { type: 'number'; required?: boolean }
   | { type: 'boolean'; required?: boolean; default?: boolean }
@@ -25,7 +28,9 @@ type ValueOf<S extends ParamSpec> = S extends { type: 'string' }
       ? boolean
       : S extends { type: 'hash' }
         ? Record<string, unknown>
-        : Date;
+        : S extends { type: 'array' }
+          ? string[]
+          : Date;
 
 export type Parsed<T extends ParamSpecs> = {
   [K in keyof T]: T[K] extends { default: unknown } | { required: true } ? ValueOf<T[K]> : ValueOf<T[K]> | undefined;
@@ -108,6 +113,7 @@ function schemaFor(specs: ParamSpecs): object {
           type: 'string',
           ...(spec.values ? { enum: spec.values } : {}),
           ...(spec.maxLength ? { maxLength: spec.maxLength } : {}),
+          ...(spec.allowBlank === false ? { pattern: '\\S' } : {}),
           ...(spec.default !== undefined ? { default: spec.default } : {}),
         };
         break;
@@ -131,6 +137,9 @@ function schemaFor(specs: ParamSpecs): object {
         break;
       case 'hash':
         properties[name] = { type: 'object' };
+        break;
+      case 'array':
+        properties[name] = { type: 'array', items: { type: 'string' } };
         break;
     }
   }
@@ -158,9 +167,17 @@ function grapeMessages(errors: ErrorObject[], specs: ParamSpecs): string[] {
     if (e.keyword === 'not') add(`${name} has a value not allowed`);
     else if (e.keyword === 'enum' || e.keyword === 'minimum') add(`${name} does not have a valid value`);
     else if (e.keyword === 'maxLength') add(`${name} is too long`);
+    else if (e.keyword === 'pattern') add(`${name} is empty`);
     else add(`${name} is invalid`);
   }
   return out;
+}
+
+/** Ruby's `String#split(',')`: trailing empty fields are dropped. */
+function rubySplit(text: string): string[] {
+  const parts = text.split(',');
+  while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  return parts;
 }
 
 export interface ParamParser<T extends ParamSpecs> {
@@ -188,6 +205,13 @@ export function params<const T extends ParamSpecs>(specs: T): ParamParser<T> {
       // Integers are coerced here, as Grape does; anything Ruby would refuse stays a string and fails the type check.
       if (specs[name].type === 'integer' && typeof value === 'string') {
         data[name] = RUBY_INTEGER.test(value) ? Number(value.replace(/_/g, '').trim()) : value;
+        continue;
+      }
+      // GitLab's CommaSeparatedToArray: each value split at commas (Ruby's split: trailing empty
+      // parts dropped), each part stripped.
+      if (specs[name].type === 'array') {
+        const values = Array.isArray(value) ? value : [value];
+        data[name] = values.every((v) => typeof v === 'string' || typeof v === 'number') ? values.flatMap((v) => rubySplit(String(v)).map((part) => part.trim())) : value;
         continue;
       }
       if (specs[name].type === 'number' && typeof value === 'string') {

@@ -6,6 +6,7 @@ import * as discussions from './handlers/discussions.js';
 import * as meta from './handlers/meta.js';
 import * as projects from './handlers/projects.js';
 import * as refs from './handlers/refs.js';
+import * as repository from './handlers/repository.js';
 import * as statuses from './handlers/statuses.js';
 import { endpoint, type Route } from './handle.js';
 import { paginationSpecs as paged, params } from './params.js';
@@ -193,6 +194,49 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: '/projects/:id/repository/branches/:branch', ability: 'read_code', v4: endpoint(none, refs.branch), v3: endpoint(none, refs.branch) },
   { method: 'GET', path: '/projects/:id/repository/tags', ability: 'read_code', v4: endpoint(tagList, refs.tags), v3: endpoint(tagList, refs.tags) },
   { method: 'GET', path: '/projects/:id/repository/tags/:tag', ability: 'read_code', v4: endpoint(none, refs.tag), v3: endpoint(none, refs.tag) },
+
+  // ---- repository contents (GitLab 9.0+: v4 only here); the Files API also takes read_repository tokens (http/auth.ts)
+  {
+    method: 'GET',
+    path: '/projects/:id/repository/tree',
+    ability: 'read_code',
+    v4: endpoint(
+      params({
+        ref: { type: 'string' },
+        path: { type: 'string' },
+        recursive: { type: 'boolean', default: false },
+        ...paged,
+        pagination: { type: 'string', values: ['legacy', 'keyset', 'none'], default: 'legacy' },
+        page_token: { type: 'string' },
+      }),
+      repository.tree,
+    ),
+  },
+  // HEAD of the file answers its X-Gitlab-* headers alone (Express answers HEAD with the GET row, without the body).
+  { method: 'GET', path: '/projects/:id/repository/files/:file_path', ability: 'read_code', v4: endpoint(params({ ref: { type: 'string', required: true, allowBlank: false } }), repository.file) },
+  {
+    method: 'GET',
+    path: '/projects/:id/repository/files/:file_path/raw',
+    ability: 'read_code',
+    v4: endpoint(params({ ref: { type: 'string', allowBlank: false }, lfs: { type: 'boolean', default: false } }), repository.fileRaw),
+  },
+  { method: 'GET', path: '/projects/:id/repository/blobs/:sha', ability: 'read_code', v4: endpoint(none, repository.blob) },
+  { method: 'GET', path: '/projects/:id/repository/blobs/:sha/raw', ability: 'read_code', v4: endpoint(none, repository.blobRaw) },
+  { method: 'GET', path: '/projects/:id/repository/merge_base', ability: 'read_code', v4: endpoint(params({ refs: { type: 'array', required: true } }), repository.mergeBase) },
+  {
+    method: 'GET',
+    path: '/projects/:id/repository/contributors',
+    ability: 'read_code',
+    v4: endpoint(
+      params({
+        ...paged,
+        ref: { type: 'string' },
+        order_by: { type: 'string', values: ['email', 'name', 'commits'], default: 'commits' },
+        sort: { type: 'string', values: ['asc', 'desc'], default: 'asc' },
+      }),
+      repository.contributors,
+    ),
+  },
 
   // ---- statuses (a signed-in user first, as GitLab's authenticate! runs before the lookup)
   {

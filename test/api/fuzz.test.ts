@@ -72,6 +72,8 @@ interface FuzzRequest {
   note: string;
   /** A create-commit whose actions include a literal '..' path segment: must never be 201. */
   traversal?: boolean;
+  /** A raw file or blob route: its success is bytes, not JSON. */
+  raw?: boolean;
   /** Oversized body: 'declared' sends a huge Content-Length and only part of it. */
   oversize?: 'declared' | 'chunked';
   /** Chunked oversize: what closes the body (e.g. the multipart end boundary). */
@@ -250,6 +252,8 @@ interface Route {
   methods: string[];
   query: string[];
   payload?: 'create' | 'status' | 'comment' | 'pick';
+  /** Answers bytes, not JSON, when it succeeds (a raw file or blob). */
+  raw?: boolean;
 }
 
 const ROUTES: Route[] = [
@@ -276,8 +280,16 @@ const ROUTES: Route[] = [
   { template: '/projects/:id/repository/tags/:tag', methods: ['GET'], query: [] },
   { template: '/projects/:id/repository/commits/:sha/cherry_pick', methods: ['POST'], query: [], payload: 'pick' },
   { template: '/projects/:id/repository/commits/:sha/revert', methods: ['POST'], query: [], payload: 'pick' },
+  // The repository-contents reads (a revision stands in for the file path).
+  { template: '/projects/:id/repository/tree', methods: ['GET'], query: ['ref', 'path', 'recursive', 'pagination'] },
+  { template: '/projects/:id/repository/files/:sha', methods: ['GET', 'HEAD'], query: ['ref'] },
+  { template: '/projects/:id/repository/files/:sha/raw', methods: ['GET'], query: ['ref', 'lfs'], raw: true },
+  { template: '/projects/:id/repository/blobs/:sha', methods: ['GET'], query: [] },
+  { template: '/projects/:id/repository/blobs/:sha/raw', methods: ['GET'], query: [], raw: true },
+  { template: '/projects/:id/repository/merge_base', methods: ['GET'], query: ['refs', 'refs[]', 'refs[]'] },
+  { template: '/projects/:id/repository/contributors', methods: ['GET'], query: ['ref', 'order_by', 'sort'] },
   // Not routes at all.
-  { template: '/projects/:id/repository/files/:sha', methods: ['GET', 'PUT'], query: [] },
+  { template: '/projects/:id/repository/files/:sha', methods: ['PUT'], query: [] },
   { template: '/projects/:id/repository/commits/:sha/../../../../etc/passwd', methods: ['GET'], query: [] },
   { template: '/../../../etc/passwd', methods: ['GET'], query: [] },
   { template: '//projects', methods: ['GET'], query: [] },
@@ -319,6 +331,8 @@ class Generator {
       case 'from':
       case 'to':
       case 'ref':
+      case 'refs':
+      case 'refs[]':
         return g.chance(0.5) ? g.pick(this.m.branches) : this.rev();
       case 'all':
       case 'with_stats':
@@ -328,6 +342,8 @@ class Generator {
       case 'unidiff':
       case 'straight':
       case 'simple':
+      case 'recursive':
+      case 'lfs':
       case 'dry_run':
         return g.pick(BOOLS);
       default:
@@ -543,6 +559,7 @@ class Generator {
       body,
       note: `token=${tokenName} via ${carrier}${bodyNote ? `, body=${bodyNote}` : ''}`,
       traversal: isCreate && traversal.hit && (bodyNote === 'json' || bodyNote === 'form' || bodyNote.startsWith('multipart')),
+      raw: route.raw,
     };
   }
 
@@ -757,7 +774,7 @@ describe('fuzz: hostile requests against every route', function () {
         statusCounts.set(res.status, (statusCounts.get(res.status) ?? 0) + 1);
         const text = res.body.toString('utf8');
         if (res.status >= 500) failures.serverError.push(`${describe(r)} → ${res.status} ${text.slice(0, 300)}`);
-        if (r.method !== 'HEAD' && res.body.length > 0) {
+        if (r.method !== 'HEAD' && res.body.length > 0 && !(r.raw && res.status === 200)) {
           try {
             JSON.parse(text);
           } catch {

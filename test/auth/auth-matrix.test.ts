@@ -69,6 +69,8 @@ interface Ctx {
   sequence: Record<ProjectKey, number>;
   /** Cherry-pick sources for the protected main of the public project, one per dialect. */
   side: Record<Dialect, string>;
+  /** README.md's blob at each project's commit. */
+  blob: Record<ProjectKey, string>;
 }
 
 interface Case {
@@ -100,6 +102,8 @@ interface Endpoint {
   v3: boolean;
   /** Grape `job_token_allowed`. */
   job?: boolean;
+  /** The Files API, which also takes read_repository tokens on reads (`allow_access_with_scope :read_repository`). */
+  filesApi?: boolean;
   userRoute?: boolean;
   /** The API calls authenticate! before looking the project up (CommitStatuses). */
   authFirst?: boolean;
@@ -515,6 +519,83 @@ const ENDPOINTS: Endpoint[] = [
       else expect(json.name).to.equal(TAG[c.project!]);
     },
   },
+  // The repository-contents API (9.0+, v4 only): lib/api/repositories.rb and lib/api/files.rb read code.
+  {
+    key: 'GET tree',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/tree?ref=${ctx.sha[c.project!]}` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array').that.deep.includes({ id: json.find((e: any) => e.name === 'README.md').id, name: 'README.md', type: 'blob', path: 'README.md', mode: '100644' });
+    },
+  },
+  {
+    key: 'GET file',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    filesApi: true,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/files/README.md?ref=${ctx.sha[c.project!]}` }),
+    success: (ctx, c, json) => {
+      expect(json.blob_id).to.equal(ctx.blob[c.project!]);
+    },
+  },
+  {
+    key: 'GET file raw',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    filesApi: true,
+    job: true,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/files/README.md/raw?ref=${ctx.sha[c.project!]}` }),
+    success: () => undefined,
+  },
+  {
+    key: 'GET blob',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/blobs/${ctx.blob[c.project!]}` }),
+    success: (ctx, c, json) => {
+      expect(json.sha).to.equal(ctx.blob[c.project!]);
+    },
+  },
+  {
+    key: 'GET blob raw',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/blobs/${ctx.blob[c.project!]}/raw` }),
+    success: () => undefined,
+  },
+  {
+    key: 'GET merge_base',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/merge_base?refs[]=${ctx.parent[c.project!]}&refs[]=${ctx.sha[c.project!]}` }),
+    success: (ctx, c, json) => {
+      expect(json.id).to.equal(ctx.parent[c.project!]);
+    },
+  },
+  {
+    key: 'GET contributors',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/contributors` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array').that.is.not.empty;
+    },
+  },
   {
     key: 'POST commits (unprotected branch)',
     method: 'POST',
@@ -649,9 +730,9 @@ function credentialOutcome(c: Case): [Outcome, string] | null {
   if (cred.state === 'expired') return [EXPIRED, 'expired token (1.3)'];
   if (cred.state === 'revoked') return [REVOKED, 'revoked token (1.3)'];
   if (cred.job && dialect === 'v3') return [U401, 'no job tokens on v3 (2.1)'];
-  if (cred.job && !(ep.job && ep.method === 'GET')) return [U401, 'job tokens only on single commit / commit MRs GET (2.1)'];
+  if (cred.job && !(ep.job && ep.method === 'GET')) return [U401, 'job tokens only on single commit / commit MRs / raw file GET (2.1; lib/api/files.rb job_token_allowed)'];
   const read = ep.method === 'GET';
-  const accepted = ['api', ...(read ? ['read_api'] : []), ...(read && ep.userRoute ? ['read_user'] : [])];
+  const accepted = ['api', ...(read ? ['read_api'] : []), ...(read && ep.userRoute ? ['read_user'] : []), ...(read && ep.filesApi && dialect === 'v4' ? ['read_repository'] : [])];
   if (cred.token && !cred.scopes.some((s) => accepted.includes(s))) return [scopeError(accepted.join(' ')), `scope ${cred.scopes} not in ${accepted} (2.2)`];
   if (dialect === 'v3' && !cred.token) return [U401, 'v3: every call needs a token (2.3, 7.7)'];
   return null;
@@ -816,10 +897,12 @@ describe('auth matrix: every endpoint × credential × dialect against GitLab’
         ctx.sha = { PUB: built.PUB.commits.docs, PRIV: built.PRIV.commits.edits, INT: built.INT.commits.pgp };
         ctx.parent = { PUB: built.PUB.commits.tests, PRIV: built.PRIV.commits.root, INT: built.INT.commits.unsigned };
         ctx.sequence = {} as Ctx['sequence'];
+        ctx.blob = {} as Ctx['blob'];
         for (const p of ['PUB', 'PRIV', 'INT'] as ProjectKey[]) {
           const gitdir = built[p].gitdir;
           expect(git(gitdir, 'rev-parse', `${ctx.sha[p]}^`).trim(), `fixture parent of ${p}`).to.equal(ctx.parent[p]);
           ctx.sequence[p] = Number(git(gitdir, 'rev-list', '--count', ctx.sha[p]).trim());
+          ctx.blob[p] = git(gitdir, 'rev-parse', `${ctx.sha[p]}:README.md`).trim();
         }
         const pubMain = git(built.PUB.gitdir, 'rev-parse', 'refs/heads/main').trim();
         ctx.side = {

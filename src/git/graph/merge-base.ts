@@ -3,13 +3,15 @@ import type { CommitIndex, CommitNode } from './commit-index.js';
 import { DateQueue } from './date-queue.js';
 
 /**
- * The merge bases of a and b (all best common ancestors), as `git merge-base --all`, by git's
+ * The merge bases of a and b (all best common ancestors), as `git merge-base --all a b`; with
+ * several b's, those of a and a hypothetical merge of them all (`git merge-base --all a b1 b2`). By git's
  * paint-down-to-common: walk down from both in commit-date order, painting each commit with the
  * side(s) it is reachable from, and stop once only commits below a common one remain. The walk
  * ends at the common ancestors instead of covering the whole history.
  */
-export async function mergeBases(graph: CommitIndex, a: string, b: string): Promise<string[]> {
-  if (a === b) return [a];
+export async function mergeBases(graph: CommitIndex, a: string, b: string | string[]): Promise<string[]> {
+  const others = typeof b === 'string' ? [b] : b;
+  if (others.includes(a)) return [a];
   const ONE = 1;
   const TWO = 2;
   const STALE = 4;
@@ -20,7 +22,7 @@ export async function mergeBases(graph: CommitIndex, a: string, b: string): Prom
     queue.push(await graph.node(oid));
   };
   await push(a, ONE);
-  await push(b, TWO);
+  for (const other of others) await push(other, TWO);
   const found: CommitNode[] = [];
   let steps = 0;
   while (queue.all().some((n) => !((flags.get(n.oid) ?? 0) & STALE))) {
