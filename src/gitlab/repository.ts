@@ -106,8 +106,8 @@ export function contentDisposition(disposition: 'inline' | 'attachment', filenam
  * The Content-Type and Content-Disposition Workhorse gives a raw blob (its SafeContentHeaders,
  * on the first 512 bytes as Go's http.DetectContentType sniffs them): text of any kind is sent as
  * text/plain, SVG as image/svg+xml; text, images (but SVG), videos and PDFs stay inline, anything
- * else becomes an attachment. (Workhorse also names the charset of text; fakelab sends
- * text/plain bare, as Rails does before Workhorse.)
+ * else becomes an attachment. Every text type becomes Workhorse's one text type, charset
+ * included (its textPlainContentType; JSON answers, unlike these, carry no charset).
  */
 export function rawContentHeaders(data: Buffer, disposition: string): { contentType: string; disposition: string } {
   const type = sniff(data.subarray(0, 512));
@@ -115,7 +115,9 @@ export function rawContentHeaders(data: Buffer, disposition: string): { contentT
   return { contentType: type, disposition: inline ? disposition : disposition.replace(/^inline/, 'attachment') };
 }
 
-/** The types Go's http.DetectContentType tells apart that matter here (text is reported as text/plain). */
+const WORKHORSE_TEXT = 'text/plain; charset=utf-8';
+
+/** The types Go's http.DetectContentType tells apart that matter here; text of any kind is Workhorse's text type. */
 function sniff(head: Buffer): string {
   const starts = (bytes: number[] | string, at = 0) => {
     const want = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes);
@@ -132,11 +134,11 @@ function sniff(head: Buffer): string {
   if (starts('ftyp', 4)) return 'video/mp4';
   if (starts([0x50, 0x4b, 0x03, 0x04])) return 'application/zip';
   if (starts([0x1f, 0x8b, 0x08])) return 'application/x-gzip';
-  if (starts([0xfe, 0xff]) || starts([0xff, 0xfe]) || starts([0xef, 0xbb, 0xbf])) return 'text/plain';
+  if (starts([0xfe, 0xff]) || starts([0xff, 0xfe]) || starts([0xef, 0xbb, 0xbf])) return WORKHORSE_TEXT;
   // Workhorse's svg check: an <svg element near the start of text.
   const text = head.toString('latin1');
   if (/^\s*(?:<\?xml[^>]*>\s*)?(?:<!--[\s\S]*?-->\s*)*(?:<!DOCTYPE svg[^>]*>\s*)?<svg[\s>]/i.test(text)) return 'image/svg+xml';
   // WHATWG's binary-data bytes: any of them makes it application/octet-stream.
   for (const byte of head) if (byte <= 0x08 || byte === 0x0b || (byte >= 0x0e && byte <= 0x1a) || (byte >= 0x1c && byte <= 0x1f)) return 'application/octet-stream';
-  return 'text/plain';
+  return WORKHORSE_TEXT;
 }

@@ -387,13 +387,13 @@ describe('repository contents API (v4) against the git CLI', function () {
 
     it('/raw answers the bytes with GitLab\'s and Workhorse\'s headers; ref defaults to the default branch', async () => {
       const cases: [string, string, string][] = [
-        ['README.md', 'text/plain', 'inline'],
+        ['README.md', 'text/plain; charset=utf-8', 'inline'],
         ['logo.png', 'image/png', 'inline'],
         ['data.bin', 'application/octet-stream', 'attachment'],
         ['icon.svg', 'image/svg+xml', 'attachment'],
-        ['page.html', 'text/plain', 'inline'],
-        ['empty.txt', 'text/plain', 'inline'],
-        ['docs/naïve résumé.md', 'text/plain', 'inline'],
+        ['page.html', 'text/plain; charset=utf-8', 'inline'],
+        ['empty.txt', 'text/plain; charset=utf-8', 'inline'],
+        ['docs/naïve résumé.md', 'text/plain; charset=utf-8', 'inline'],
       ];
       for (const [path, type, disposition] of cases) {
         for (const ref of [undefined, 'v1']) {
