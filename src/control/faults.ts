@@ -83,7 +83,11 @@ function describe(error: ErrorObject): string {
 
 /** Checks a spec (the schema, then what each kind needs); throws FaultSpecError naming the problem. */
 export function checkFaultSpec(input: unknown): FaultSpec {
-  if (!validate(input)) throw new FaultSpecError(describe(validate.errors![0]));
+  if (!validate(input)) {
+    // A bad header name comes as a pattern error on the headers, then the propertyNames error naming it.
+    const errors = validate.errors!;
+    throw new FaultSpecError(describe(errors.find((e) => e.keyword === 'propertyNames') ?? errors[0]));
+  }
   const spec = input;
   if (spec.respond === undefined && spec.preset === undefined && spec.delay_ms === undefined && spec.reset === undefined) {
     throw new FaultSpecError('a fault needs respond, preset, delay_ms or reset');
