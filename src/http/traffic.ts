@@ -104,11 +104,21 @@ function redactedHeaders(headers: IncomingHttpHeaders): Record<string, string | 
   return out;
 }
 
-/** The parsed body, with credential parameters (a form's private_token) redacted; null when there was none. */
+/** A body kept in the journal is at most this big as JSON (a ring of 1,000 create-commit bodies of megabytes each would hold gigabytes). */
+export const JOURNAL_BODY_LIMIT = 64 * 1024;
+
+/**
+ * The parsed body, with credential parameters (a form's private_token) redacted; null when there
+ * was none; `"[omitted: N bytes]"` when its JSON is over JOURNAL_BODY_LIMIT.
+ */
 function redactedBody(body: unknown): unknown {
-  if (body === undefined || body === null) return null;
-  if (typeof body !== 'object' || Array.isArray(body) || Buffer.isBuffer(body)) return Buffer.isBuffer(body) ? null : body;
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(body as Record<string, unknown>)) out[name] = isSecretParam(name) ? REDACTED : value;
-  return out;
+  if (body === undefined || body === null || Buffer.isBuffer(body)) return null;
+  let out = body;
+  if (typeof body === 'object' && !Array.isArray(body)) {
+    const fields: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(body as Record<string, unknown>)) fields[name] = isSecretParam(name) ? REDACTED : value;
+    out = fields;
+  }
+  const size = Buffer.byteLength(JSON.stringify(out) ?? '');
+  return size > JOURNAL_BODY_LIMIT ? `[omitted: ${size} bytes]` : out;
 }

@@ -214,6 +214,16 @@ describe('control plane', function () {
       expect(server.requests()).to.deep.equal([]);
     });
 
+    it('keeps a body of up to 64 KiB (as JSON), and says how big a bigger one was', async () => {
+      const description = 'd'.repeat(70 * 1024);
+      await api('POST', `/api/v4/projects/${HW}/statuses/${sha}`, {
+        headers: { 'PRIVATE-TOKEN': ADMIN_TOKEN, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ state: 'pending', name: 'big', description }),
+      });
+      const [entry] = server.requests();
+      expect(entry.body).to.equal(`[omitted: ${Buffer.byteLength(JSON.stringify({ state: 'pending', name: 'big', description }))} bytes]`);
+    });
+
     it('is a ring of the last --journal-size requests', async () => {
       const small = await startTestServer({ reposDir, journalSize: 3 });
       try {
