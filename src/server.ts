@@ -112,6 +112,7 @@ export class FakelabServer {
   }
 
   private controlPlane(): { journal: RequestJournal; faults: FaultStore } {
+    if (!this.config.controlPlane) throw new Error('the control plane is off (--control-plane off)');
     if (!this.journal || !this.faultStore) throw new Error(`fakelab server is ${this.current}: no control plane`);
     return { journal: this.journal, faults: this.faultStore };
   }

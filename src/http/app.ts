@@ -29,8 +29,8 @@ export function createApp(services: Services): express.Express {
   app.use(requestLogger(services.logger));
 
   app.use('/-', controlRouter(services));
-  // The journal and the faults see every request to the API (and none to /-/).
-  app.use(journalAndFaults(services.journal, services.faults));
+  // The journal and the faults see every request to the API (and none to /-/); off, they see nothing.
+  if (services.controlPlane) app.use(journalAndFaults(services.journal, services.faults));
   for (const dialect of ['v4', 'v3'] as const) {
     app.use(`/api/${dialect}`, apiRouter(services, dialect));
   }

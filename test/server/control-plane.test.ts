@@ -451,6 +451,8 @@ describe('control plane', function () {
         expect([health.status, await health.text()]).to.deep.equal([200, 'GitLab OK']);
         expect((await off.get('/-/readiness', { token: null })).status).to.equal(200);
         expect((await off.get('/api/v4/projects')).status).to.equal(200);
+        expect(() => off.requests()).to.throw('the control plane is off');
+        expect(() => off.fault({ reset: true })).to.throw('the control plane is off');
       } finally {
         await off.stop();
       }
