@@ -95,7 +95,8 @@ export class FakelabServer {
 
   /** The request journal (see the README's "Control plane"): what clients sent to the API, oldest first. */
   requests(filter: JournalFilter = {}): JournalEntry[] {
-    return this.controlPlane().journal.list(filter);
+    // Copies: the caller may keep or change them without touching the journal.
+    return structuredClone(this.controlPlane().journal.list(filter));
   }
 
   clearRequests(): void {

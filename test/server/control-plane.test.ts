@@ -293,6 +293,20 @@ describe('control plane', function () {
       expect(server.requests().map((e) => [e.status, e.fault])).to.deep.equal([[200, fault.id]]);
     });
 
+    it('close() cuts a request held by a delay and drops the journal and the faults', async () => {
+      const own = await startTestServer({ reposDir });
+      own.fault({ match: { path: '/api/v4/projects' }, delay_ms: 600_000 });
+      const held = fetch(`${own.url}/api/v4/projects`).then(
+        () => 'answered',
+        () => 'cut',
+      );
+      // Held once the fault has counted it (the journal records a request when it ends).
+      while (((await (await own.get('/-/fakelab/faults')).json()) as Json[])[0].hits === 0) await new Promise((r) => setTimeout(r, 10));
+      await own.stop();
+      expect(await held).to.equal('cut');
+      expect(() => own.requests()).to.throw('no control plane');
+    });
+
     it('reset: the connection is dropped without an answer (journal status null)', async () => {
       const { json: fault } = await control('POST', '/-/fakelab/faults', { match: { method: 'POST', path: '/api/v4/projects/*/statuses/*' }, times: 1, reset: true });
       let failed = false;
