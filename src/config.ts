@@ -30,6 +30,10 @@ export interface Config {
   requestTimeout: number;
   /** Open connections served at once; past it, a new one is answered 503 and closed. */
   maxConnections: number;
+  /** Requests the control plane's journal keeps (the last N). */
+  journalSize: number;
+  /** Whether /-/fakelab/* (journal, faults) is served; health is served either way. */
+  controlPlane: boolean;
 }
 
 /** One command-line option: its flag, its environment variable, its default and its documentation. */
@@ -136,6 +140,19 @@ export const OPTIONS: readonly OptionSpec[] = [
     shownDefault: 'off',
     help: 'serve HTTPS with a certificate made at start, signed by a local CA kept in `<data>/tls/ca.pem` (printed at start: give it to clients to trust)',
     parse: switchValue,
+  }),
+  option({ key: 'journalSize', flag: 'journal-size', env: 'FAKELAB_JOURNAL_SIZE', metavar: 'N', default: '1000', help: 'requests the control plane\'s journal keeps (the last N; see "Control plane")', parse: positiveInteger('journal size') }),
+  option({
+    key: 'controlPlane',
+    flag: 'control-plane',
+    env: 'FAKELAB_CONTROL_PLANE',
+    metavar: 'on|off',
+    default: 'on',
+    help: '`off`: `/-/fakelab/*` (journal, faults) answers 404; the health checks stay',
+    parse: (raw) => {
+      if (raw === 'on' || raw === 'off') return raw === 'on';
+      throw new Error(`invalid control plane switch: ${raw} (on or off)`);
+    },
   }),
 ];
 

@@ -20,6 +20,8 @@ export const routeNotFound = () => new GitLabError(404, { error: '404 Not Found'
 export const invalidParams = (messages: string[]) => new GitLabError(400, { error: messages.join(', ') });
 /** `render_api_error!(msg, 400)` → 400 {"message": msg} */
 export const apiError = (message: unknown, status = 400) => new GitLabError(status, { message });
+/** `bad_request!(reason)` → 400 {"message":"400 Bad request - <reason>"} */
+export const badRequestReason = (reason: string) => new GitLabError(400, { message: `400 Bad request - ${reason}` });
 export const unauthorized = () => new GitLabError(401, { message: '401 Unauthorized' });
 export const forbidden = (reason?: string) =>
   new GitLabError(403, { message: reason ? `403 Forbidden - ${reason}` : '403 Forbidden' });

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Fault } from './control/faults.js';
+import type { JournalEntry, JournalFilter } from './control/journal.js';
 import { FakelabServer, type StartOptions } from './server.js';
 
 export type { Config } from './config.js';
@@ -7,6 +9,8 @@ export { buildFixture, loadFixture, listFixtures } from './fixtures/builder.js';
 export type { Fixture } from './fixtures/builder.js';
 export { seedIfEmpty } from './fixtures/seed.js';
 export { FakelabServer, type ServerState, type StartOptions } from './server.js';
+export { FaultSpecError, type Fault, type FaultSpec } from './control/faults.js';
+export type { JournalEntry, JournalFilter } from './control/journal.js';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:40123 (the API is under /api/v4 and /api/v3). */
@@ -16,6 +20,11 @@ export interface RunningServer {
   caFile?: string;
   /** Stops the server and releases everything it holds (see FakelabServer.close). */
   close(): Promise<void>;
+  /** The control plane's twins (see FakelabServer): the request journal and the faults. */
+  requests(filter?: JournalFilter): JournalEntry[];
+  clearRequests(): void;
+  fault(spec: unknown): Fault;
+  clearFaults(): void;
 }
 
 /** The fixtures that ship with fakelab (the demo projects). */
@@ -25,5 +34,14 @@ export const bundledFixtures = path.resolve(path.dirname(fileURLToPath(import.me
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const server = new FakelabServer(options);
   await server.start();
-  return { url: server.url, port: server.port, caFile: server.caFile, close: () => server.close() };
+  return {
+    url: server.url,
+    port: server.port,
+    caFile: server.caFile,
+    close: () => server.close(),
+    requests: (filter) => server.requests(filter),
+    clearRequests: () => server.clearRequests(),
+    fault: (spec) => server.fault(spec),
+    clearFaults: () => server.clearFaults(),
+  };
 }

@@ -8,6 +8,8 @@ import { AccessPolicy } from './auth/access.js';
 import { type AccessConfig, loadAccessConfig } from './auth/config-file.js';
 import { CommitStatuses } from './ci/statuses.js';
 import { type Config, defaultConfig } from './config.js';
+import { type Fault, FaultStore } from './control/faults.js';
+import { type JournalEntry, type JournalFilter, RequestJournal } from './control/journal.js';
 import { seedIfEmpty } from './fixtures/seed.js';
 import { createApp } from './http/app.js';
 import { CommitComments } from './notes/comments.js';
@@ -53,6 +55,8 @@ export class FakelabServer {
   private tlsMaterial: TlsMaterial | null = null;
   private dataLock: DirectoryLock | null = null;
   private preloading: Promise<void> | null = null;
+  private journal: RequestJournal | null = null;
+  private faultStore: FaultStore | null = null;
   private readonly stopPreloading = new AbortController();
 
   constructor(options: StartOptions = {}) {
@@ -87,6 +91,31 @@ export class FakelabServer {
   get url(): string {
     const { host } = this.config;
     return `${this.tlsMaterial ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+  }
+
+  /** The request journal (see the README's "Control plane"): what clients sent to the API, oldest first. */
+  requests(filter: JournalFilter = {}): JournalEntry[] {
+    // Copies: the caller may keep or change them without touching the journal.
+    return structuredClone(this.controlPlane().journal.list(filter));
+  }
+
+  clearRequests(): void {
+    this.controlPlane().journal.clear();
+  }
+
+  /** Adds a fault (a spec as POST /-/fakelab/faults takes it; a bad one throws FaultSpecError) and returns it with its id. */
+  fault(spec: unknown): Fault {
+    return this.controlPlane().faults.add(spec);
+  }
+
+  clearFaults(): void {
+    this.controlPlane().faults.clear();
+  }
+
+  private controlPlane(): { journal: RequestJournal; faults: FaultStore } {
+    if (!this.config.controlPlane) throw new Error('the control plane is off (--control-plane off)');
+    if (!this.journal || !this.faultStore) throw new Error(`fakelab server is ${this.current}: no control plane`);
+    return { journal: this.journal, faults: this.faultStore };
   }
 
   private address(): AddressInfo {
@@ -146,6 +175,8 @@ export class FakelabServer {
     const store = (this.store = new JsonSidecarStore(config.dataDir, { space, projectName: (id) => registry.pathOf(id) }));
     await store.open();
 
+    this.journal = new RequestJournal(config.journalSize);
+    this.faultStore = new FaultStore();
     const app = createApp({
       registry,
       access,
@@ -156,6 +187,9 @@ export class FakelabServer {
       logger: this.logger,
       space,
       dataDir: config.dataDir,
+      journal: this.journal,
+      faults: this.faultStore,
+      controlPlane: config.controlPlane,
     });
     // HTTPS when asked: Express's req.protocol then says https, so web_url, Link and clone URLs follow.
     const tls = (this.tlsMaterial = await loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey, generate: config.tls ?? false, dataDir: config.dataDir, host: config.host, externalUrl: config.externalUrl }));
@@ -184,6 +218,13 @@ export class FakelabServer {
         () => {
           this.stopPreloading.abort();
           return this.preloading ?? undefined;
+        },
+        () => {
+          // Memory only: dropped, so a closed server holds no request bodies.
+          this.journal?.clear();
+          this.faultStore?.clear();
+          this.journal = this.faultStore = null;
+          return undefined;
         },
         () => this.registry?.close(),
         () => this.store?.close(),

@@ -126,6 +126,12 @@ export class AccessPolicy {
     return { ...principal, user };
   }
 
+  /** GitLab's authenticated_as_admin!: 401 without a user, 403 for a user who is not an admin. */
+  requireAdmin(principal: Principal | null): void {
+    if (!principal) throw unauthorized();
+    if (!principal.user.admin) throw forbidden();
+  }
+
   visibility(path: string): Visibility {
     return this.projects.get(path.toLowerCase())?.visibility ?? 'public';
   }

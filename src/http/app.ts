@@ -9,8 +9,9 @@ import { requestLogger } from './logging.js';
 import { badRequest, bodyParsers, ParamNestingError, railsParams } from './body.js';
 import { handle } from './handle.js';
 import { ROUTES } from './routes.js';
+import { journalAndFaults } from './traffic.js';
 
-/** The Express app: /api/v4 and /api/v3, each in its own dialect, over the same services. */
+/** The Express app: /api/v4 and /api/v3, each in its own dialect, over the same services; fakelab's control plane under /-. */
 export function createApp(services: Services): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -27,6 +28,9 @@ export function createApp(services: Services): express.Express {
   });
   app.use(requestLogger(services.logger));
 
+  app.use('/-', controlRouter(services));
+  // The journal and the faults see every request to the API (and none to /-/); off, they see nothing.
+  if (services.controlPlane) app.use(journalAndFaults(services.journal, services.faults));
   for (const dialect of ['v4', 'v3'] as const) {
     app.use(`/api/${dialect}`, apiRouter(services, dialect));
   }
@@ -54,6 +58,29 @@ function apiRouter(services: Services, dialect: Dialect): express.Router {
     if (!implementation) continue;
     const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
     router[method](route.path, handle(route, dialect, implementation, services));
+  }
+  return router;
+}
+
+/**
+ * The control surface of the route table, under /-: health for anyone (GitLab's probes take no
+ * token), the rest for admins, and with --control-plane off only health (the rest falls through
+ * to the 404 of unknown routes).
+ */
+function controlRouter(services: Services): express.Router {
+  const router = express.Router();
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    const baseUrl = services.externalUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+    res.locals.fakelab = { dialect: 'v4', grant: null, urls: new Urls(baseUrl), baseUrl };
+    next();
+  });
+  router.use(bodyParsers());
+  const signIn = authenticate(services.access, 'v4');
+  for (const route of ROUTES) {
+    if (route.surface !== 'control' || !route.control) continue;
+    if (route.ability !== 'none' && !services.controlPlane) continue;
+    const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
+    router[method](route.path, ...(route.ability === 'none' ? [] : [signIn]), handle(route, 'v4', route.control, services));
   }
   return router;
 }

@@ -8,6 +8,8 @@ import type { CommitStatuses } from '../ci/statuses.js';
 import type { CommitComments } from '../notes/comments.js';
 import type { Logger } from 'pino';
 import type { SpaceWatch } from '../util/disk-space.js';
+import type { FaultStore } from '../control/faults.js';
+import type { RequestJournal } from '../control/journal.js';
 
 export interface Services {
   registry: ProjectRegistry;
@@ -21,6 +23,11 @@ export interface Services {
   space?: SpaceWatch;
   /** fakelab's data directory: answers name its files relative to it, never by absolute path. */
   dataDir?: string;
+  /** The control plane: what clients sent, and the faults in effect (both owned by the server). */
+  journal: RequestJournal;
+  faults: FaultStore;
+  /** Whether /-/fakelab/* is served (--control-plane). */
+  controlPlane: boolean;
 }
 
 export interface RequestContext {

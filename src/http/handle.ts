@@ -46,8 +46,8 @@ export interface HandlerContext {
 
 export interface Endpoint {
   parse: (input: Record<string, unknown>) => Record<string, unknown>;
-  /** Where the parameters come from: the query string, or query and body (the body wins), as Grape reads them. */
-  source: 'query' | 'all';
+  /** Where the parameters come from: the query string, or query and body (the body wins), as Grape reads them; or the body alone (the control plane's JSON documents). */
+  source: 'query' | 'all' | 'body';
   run: (ctx: HandlerContext, params: Record<string, unknown>) => Promise<Reply>;
 }
 
@@ -67,25 +67,34 @@ export interface ParamsMismatch<Produced, Read> {
 export function endpoint<T extends ParamSpecs, A>(
   parser: ParamParser<T>,
   run: (ctx: HandlerContext, params: A) => Promise<Reply>,
-  source: 'query' | 'all' = 'query',
+  source: Endpoint['source'] = 'query',
 ): [Parsed<T>] extends [A] ? Endpoint : ParamsMismatch<Parsed<T>, A> {
   return { parse: parser, source, run: run as Endpoint['run'] } as Endpoint as [Parsed<T>] extends [A] ? Endpoint : ParamsMismatch<Parsed<T>, A>;
 }
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Under /api/v4 and /api/v3; for the control surface, under /-. */
   path: string;
   /**
-   * What the caller needs: an ability on the project `:id` names (404 when they cannot see it,
-   * else 401/403), `user` (any signed-in user, 401 otherwise), or `none`.
+   * `control`: fakelab's own control plane (health, journal, faults; GitLab has none), mounted
+   * under /- with its one implementation in `control`, outside the API's dialects.
    */
-  ability: Ability | 'user' | 'none';
+  surface?: 'control';
+  /**
+   * What the caller needs: an ability on the project `:id` names (404 when they cannot see it,
+   * else 401/403), `user` (any signed-in user, 401 otherwise), `admin` (an administrator, 401
+   * then 403), or `none`.
+   */
+  ability: Ability | 'user' | 'admin' | 'none';
   /** For project routes with `ability`, also require a signed-in user first (GitLab's `authenticate!` before the lookup). */
   signedIn?: boolean;
   /** Path parameters a dialect checks before anything else (GitLab 8.x's `requirements`). */
   pathRules?: Partial<Record<Dialect, Record<string, RegExp>>>;
   v4?: Endpoint;
   v3?: Endpoint;
+  /** The control surface's implementation. */
+  control?: Endpoint;
 }
 
 /** Query string and body alike (Grape reads both; the body wins). */
@@ -109,13 +118,15 @@ export function handle(route: Route, dialect: Dialect, implementation: Endpoint,
       if (!rule.test(path[name] ?? '')) throw invalidParams([`${name} is invalid`]);
     }
     if ((route.ability === 'user' || route.signedIn) && !grant) throw unauthorized();
+    if (route.ability === 'admin') services.access.requireAdmin(grant);
     let project: Project | undefined;
-    if (route.ability !== 'user' && route.ability !== 'none') {
+    if (route.ability !== 'user' && route.ability !== 'admin' && route.ability !== 'none') {
       project = await findProject(services, String(id ?? ''));
       services.access.require(grant, project.path, route.ability);
       await project.repo.preload();
     }
-    const input = implementation.source === 'all' ? allParams(req) : (req.query as Record<string, unknown>);
+    const input =
+      implementation.source === 'all' ? allParams(req) : implementation.source === 'body' ? ((req.body ?? {}) as Record<string, unknown>) : (req.query as Record<string, unknown>);
     const params = implementation.parse(input);
     const window = pageWindow(Number(params.page ?? 1), Number(params.per_page ?? 20));
     const ctx: HandlerContext = {

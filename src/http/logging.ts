@@ -3,11 +3,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 
-const SECRET_PARAMS = /([?&](?:private_token|access_token|job_token|token)=)[^&#]*/gi;
+/** Query (and form) parameters that carry a credential. */
+export const SECRET_PARAM_NAMES = ['private_token', 'access_token', 'job_token', 'token'] as const;
+const SECRET_PARAMS = new RegExp(`([?&](?:${SECRET_PARAM_NAMES.join('|')})=)[^&#]*`, 'gi');
+/** What a redacted credential reads as. */
+export const REDACTED = '[REDACTED]';
 
 /** A URL with token-bearing query values replaced. */
 export function redactUrl(url: string | undefined): string | undefined {
-  return url?.replace(SECRET_PARAMS, '$1[REDACTED]');
+  return url?.replace(SECRET_PARAMS, `$1${REDACTED}`);
 }
 
 /**

@@ -1,5 +1,6 @@
 import * as commitWrites from './handlers/commit-writes.js';
 import * as comments from './handlers/comments.js';
+import * as control from './handlers/control.js';
 import * as commits from './handlers/commits.js';
 import * as diffs from './handlers/diffs.js';
 import * as discussions from './handlers/discussions.js';
@@ -302,4 +303,22 @@ export const ROUTES: Route[] = [
     v4: endpoint(params({ body: { type: 'string' }, resolved: { type: 'boolean' } }), discussions.update, 'all'),
   },
   { method: 'DELETE', path: '/projects/:id/repository/commits/:sha/discussions/:discussion_id/notes/:note_id', ability: 'create_note', v4: endpoint(none, discussions.remove) },
+
+  // ---- fakelab's control plane, under /- (GitLab has none; see handlers/control.ts). Health needs no token; the rest an admin.
+  { surface: 'control', method: 'GET', path: '/health', ability: 'none', control: endpoint(none, control.health) },
+  { surface: 'control', method: 'GET', path: '/readiness', ability: 'none', control: endpoint(none, control.readiness) },
+  { surface: 'control', method: 'GET', path: '/liveness', ability: 'none', control: endpoint(none, control.liveness) },
+  {
+    surface: 'control',
+    method: 'GET',
+    path: '/fakelab/requests',
+    ability: 'admin',
+    control: endpoint(params({ method: { type: 'string' }, path: { type: 'string' }, status: { type: 'integer' }, since: { type: 'integer', min: 0 } }), control.requests),
+  },
+  { surface: 'control', method: 'DELETE', path: '/fakelab/requests', ability: 'admin', control: endpoint(none, control.clearRequests) },
+  { surface: 'control', method: 'POST', path: '/fakelab/faults', ability: 'admin', control: endpoint(control.faultSpec, control.addFault, 'body') },
+  { surface: 'control', method: 'GET', path: '/fakelab/faults', ability: 'admin', control: endpoint(none, control.faults) },
+  { surface: 'control', method: 'DELETE', path: '/fakelab/faults', ability: 'admin', control: endpoint(none, control.clearFaults) },
+  { surface: 'control', method: 'GET', path: '/fakelab/faults/:fault_id', ability: 'admin', control: endpoint(none, control.fault) },
+  { surface: 'control', method: 'DELETE', path: '/fakelab/faults/:fault_id', ability: 'admin', control: endpoint(none, control.removeFault) },
 ];

@@ -40,6 +40,9 @@ export interface TestServerOptions {
   headerTimeout?: number;
   requestTimeout?: number;
   maxConnections?: number;
+  /** In process: the control plane's journal size and switch. */
+  journalSize?: number;
+  controlPlane?: boolean;
 }
 
 interface Resolved {
@@ -85,6 +88,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       headerTimeout: options.headerTimeout,
       requestTimeout: options.requestTimeout,
       maxConnections: options.maxConnections,
+      journalSize: options.journalSize,
+      controlPlane: options.controlPlane,
       logger: options.logger ?? pino({ level: 'silent' }),
     });
   } catch (err) {

@@ -1,0 +1,76 @@
+import { badRequestReason, notFound } from '../../errors.js';
+import { checkFaultSpec, type FaultSpec, FaultSpecError } from '../../control/faults.js';
+import type { JournalFilter } from '../../control/journal.js';
+import type { HandlerContext, Reply } from '../handle.js';
+
+/**
+ * fakelab's control plane (GitLab has none): GitLab's health checks, the request journal and the
+ * faults. Mounted under /- by the route table's `surface: 'control'` rows.
+ */
+
+/** Gitlab::Middleware::BasicHealthCheck: 200 text/plain "GitLab OK". */
+export async function health(): Promise<Reply> {
+  return { body: null, raw: { bytes: Buffer.from('GitLab OK'), contentType: 'text/plain' } };
+}
+
+/** HealthController#readiness (Gitlab::HealthChecks::Probes::Collection over the MasterCheck, without `all`). */
+export async function readiness(): Promise<Reply> {
+  return { body: { status: 'ok', master_check: [{ status: 'ok' }] } };
+}
+
+/** HealthController#liveness: the probe collection with no checks. */
+export async function liveness(): Promise<Reply> {
+  return { body: { status: 'ok' } };
+}
+
+export async function requests(ctx: HandlerContext, filter: JournalFilter): Promise<Reply> {
+  return { body: ctx.services.journal.list(filter) };
+}
+
+export async function clearRequests(ctx: HandlerContext): Promise<Reply> {
+  ctx.services.journal.clear();
+  return { status: 204, body: null };
+}
+
+/** The posted document as a fault spec, or 400 naming what is wrong with it. */
+export const faultSpec = Object.assign(
+  (input: Record<string, unknown>): FaultSpec => {
+    try {
+      return checkFaultSpec(input);
+    } catch (err) {
+      if (err instanceof FaultSpecError) throw badRequestReason(err.message);
+      throw err;
+    }
+  },
+  { specs: {} },
+);
+
+export async function addFault(ctx: HandlerContext, spec: FaultSpec): Promise<Reply> {
+  return { status: 201, body: ctx.services.faults.add(spec) };
+}
+
+export async function faults(ctx: HandlerContext): Promise<Reply> {
+  return { body: ctx.services.faults.list() };
+}
+
+function faultId(ctx: HandlerContext): number {
+  const id = ctx.path.fault_id;
+  if (!/^\d{1,15}$/.test(id)) throw notFound('Fault');
+  return Number(id);
+}
+
+export async function fault(ctx: HandlerContext): Promise<Reply> {
+  const found = ctx.services.faults.get(faultId(ctx));
+  if (!found) throw notFound('Fault');
+  return { body: found };
+}
+
+export async function removeFault(ctx: HandlerContext): Promise<Reply> {
+  if (!ctx.services.faults.remove(faultId(ctx))) throw notFound('Fault');
+  return { status: 204, body: null };
+}
+
+export async function clearFaults(ctx: HandlerContext): Promise<Reply> {
+  ctx.services.faults.clear();
+  return { status: 204, body: null };
+}
