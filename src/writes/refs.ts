@@ -126,9 +126,9 @@ export async function createTag(repo: GitRepo, tagger: User, request: TagRequest
   );
 }
 
-/** DELETE repository/tags/:tag_name (find_tag!, then Tags::DestroyService). */
+/** DELETE repository/tags/:tag_name (find_tag, then Tags::DestroyService): a name no tag can have is simply not found. */
 export async function deleteTag(repo: GitRepo, name: string): Promise<void> {
-  if (!validRefName(name)) throw apiError('The tag refname is invalid');
+  if (!validRefName(name)) throw notFound('Tag');
   await writeRef(
     repo,
     async (batch) => {
