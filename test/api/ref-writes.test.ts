@@ -1,6 +1,7 @@
 import { Gitlab } from '@gitbeaker/rest';
 import { expect } from 'chai';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
@@ -165,6 +166,20 @@ describe('Ref and file writes (v4): branches, tags, files', function () {
       expect(revParse(gitdir, 'refs/heads/taken')).to.equal(null);
     });
 
+    it('packed-refs locked by another writer: the deletion of a packed branch is refused with nothing changed; a dead fakelab’s lock does not block it', async () => {
+      git(gitdir, 'branch', 'packed-one', main);
+      git(gitdir, 'pack-refs', '--all');
+      const lock = path.join(gitdir, 'packed-refs.lock');
+      writeFileSync(lock, 'held by git\n');
+      await refused(lab.call('DELETE', `${P(HW)}/branches/packed-one`), 400, { message: 'Could not update branch packed-one. Please refresh and try again.' }, 'packed-refs locked');
+      expect(readFileSync(lock, 'utf8'), 'the other writer’s lock is left alone').to.equal('held by git\n');
+      writeFileSync(lock, JSON.stringify({ fakelab: 'lock', pid: 2 ** 31 - 2, host: os.hostname(), token: '0123456789ab' }) + '\n');
+      expect((await lab.call('DELETE', `${P(HW)}/branches/packed-one`)).status).to.equal(204);
+      expect(revParse(gitdir, 'refs/heads/packed-one')).to.equal(null);
+      expect(existsSync(lock), 'the dead owner’s lock is gone').to.equal(false);
+      expectFsckClean(gitdir, 'after the packed deletion');
+    });
+
     it('concurrent creates of one name: exactly one 201, the others "Branch already exists"', async () => {
       const replies = await Promise.all(Array.from({ length: 6 }, () => send('POST', `${P(HW)}/branches`, { branch: 'raced', ref: 'main' })));
       expect(replies.map((r) => r.status).sort()).to.deep.equal([201, 400, 400, 400, 400, 400]);
@@ -216,6 +231,15 @@ describe('Ref and file writes (v4): branches, tags, files', function () {
       for (const name of INVALID_NAMES) {
         await refused(send('POST', `${P(HW)}/tags`, { tag_name: name, ref: 'main', message: 'm' }), 400, { message: 'Tag name invalid' }, `tag ${JSON.stringify(name)}`);
       }
+    });
+
+    it('concurrent creates of one tag: exactly one 201, the others "Tag <name> already exists"', async () => {
+      const replies = await Promise.all(Array.from({ length: 5 }, (_, i) => send('POST', `${P(HW)}/tags`, { tag_name: 'raced', ref: 'main', message: `attempt ${i}` })));
+      expect(replies.map((r) => r.status).sort()).to.deep.equal([201, 400, 400, 400, 400]);
+      for (const r of replies.filter((x) => x.status === 400)) expect(r.body).to.deep.equal({ message: 'Tag raced already exists' });
+      const winner = replies.find((r) => r.status === 201)!;
+      expect(winner.body.target).to.equal(git(gitdir, 'rev-parse', '--verify', 'refs/tags/raced').trim());
+      expectFsckClean(gitdir, 'after racing tags');
     });
 
     it('DELETE: 204 and the tag is gone (annotated, lightweight, packed); 404 Tag Not Found, also for names no tag can have', async () => {
