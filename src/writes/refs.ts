@@ -52,7 +52,12 @@ export async function createBranch(repo: GitRepo, user: User, request: BranchReq
   if ((await repo.branches()).length === 0) {
     const defaultBranch = (await repo.headTarget()) ?? 'main';
     if (validRefName(defaultBranch) && repo.branch(defaultBranch) === null) {
-      await createCommit(repo, user, { branch: defaultBranch, message: 'Add README.md', actions: [{ action: 'create', file_path: 'README.md', content: '' }], force: false });
+      try {
+        await createCommit(repo, user, { branch: defaultBranch, message: 'Add README.md', actions: [{ action: 'create', file_path: 'README.md', content: '' }], force: false });
+      } catch (err) {
+        // A racing request gave the repository its first branch meanwhile: nothing more to do here.
+        if ((await repo.branches()).length === 0) throw err;
+      }
     }
   }
   return writeRef(

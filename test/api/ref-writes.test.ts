@@ -43,6 +43,7 @@ describe('Ref and file writes (v4): branches, tags, files', function () {
 
   const send = (method: string, url: string, body?: Record<string, unknown>, how: 'json' | 'form' = 'json') => lab.call(method, url, { body, how });
 
+
   async function refused(r: Promise<Reply>, status: number, body: unknown, what: string, project = HW): Promise<void> {
     const before = snapshot(lab.gitdir(project));
     expectReply(await r, status, body, what);
@@ -127,6 +128,16 @@ describe('Ref and file writes (v4): branches, tags, files', function () {
       expect(git(empty, 'cat-file', '-s', `${head}:README.md`).trim()).to.equal('0');
       expect(readFileSync(path.join(empty, 'HEAD'), 'utf8')).to.equal('ref: refs/heads/main\n');
       expectFsckClean(empty, 'empty project after its first branch');
+    });
+
+    it('racing first branches of an empty project: one README commit, every branch created', async () => {
+      const empty = lab.gitdir(EMPTY);
+      const replies = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((b) => send('POST', `${P(EMPTY)}/branches`, { branch: b, ref: 'main' }, 'json').then((r) => ({ b, r }))));
+      for (const { b, r } of replies) expectReply(r, 201, undefined, `branch ${b}`);
+      expect(gitLines(empty, 'rev-list', '--all')).to.have.lengthOf(1);
+      const head = revParse(empty, 'refs/heads/main');
+      for (const b of ['r1', 'r2', 'r3', 'r4']) expect(revParse(empty, `refs/heads/${b}`), b).to.equal(head);
+      expectFsckClean(empty, 'after racing first branches');
     });
 
     it('DELETE: 204, the ref is gone (loose and packed), other refs untouched; GitLab’s errors change nothing', async () => {
