@@ -144,10 +144,12 @@ describe('Ref and file writes (v4): branches, tags, files', function () {
       git(gitdir, 'branch', 'gone-loose', main);
       git(gitdir, 'branch', 'gone-packed', main);
       git(gitdir, 'branch', 'nested/kept', main);
+      git(gitdir, 'branch', 'packed/only/deep', main);
       git(gitdir, 'pack-refs', '--all');
+      expect(existsSync(path.join(gitdir, 'refs/heads/packed')), 'packed only: no loose directory').to.equal(false);
       git(gitdir, 'branch', '-f', 'nested/gone', main);
       const refsBefore = new Set(gitLines(gitdir, 'for-each-ref', '--format=%(refname) %(objectname)'));
-      for (const name of ['gone-loose', 'gone-packed', 'nested/gone']) {
+      for (const name of ['gone-loose', 'gone-packed', 'nested/gone', 'packed/only/deep']) {
         const r = await lab.call('DELETE', `${P(HW)}/branches/${encodeURIComponent(name)}`);
         expect(r.status, `${name}: ${r.text}`).to.equal(204);
         expect(r.text).to.equal('');
@@ -155,7 +157,8 @@ describe('Ref and file writes (v4): branches, tags, files', function () {
         refsBefore.delete(`refs/heads/${name} ${main}`);
       }
       expect(new Set(gitLines(gitdir, 'for-each-ref', '--format=%(refname) %(objectname)')), 'the other refs').to.deep.equal(refsBefore);
-      expect(readFileSync(path.join(gitdir, 'packed-refs'), 'utf8')).to.not.include('gone-packed');
+      expect(readFileSync(path.join(gitdir, 'packed-refs'), 'utf8')).to.not.match(/gone-packed|packed\/only/);
+      expect(existsSync(path.join(gitdir, 'refs/heads/packed')), 'no empty directory left behind').to.equal(false);
       expectFsckClean(gitdir, 'after deletions');
       await refused(lab.call('DELETE', `${P(HW)}/branches/gone-loose`), 404, { message: '404 Branch Not Found' }, 'deleted again');
       await refused(lab.call('DELETE', `${P(HW)}/branches/main`), 400, { message: 'The default branch of a project cannot be deleted.' }, 'default branch');

@@ -153,7 +153,19 @@ export async function deleteRefIfAt(refs: RefStore, ref: string, expected: strin
   const file = path.join(refs.gitdir, ref);
   const lock = `${file}.lock`;
   await breakStaleLock(refs.gitdir, lock);
-  await takeLock(refs.gitdir, lock, ref);
+  // A ref that is only packed may have no directory for its lock yet (refs/heads/a/b packed).
+  try {
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+  } catch (err) {
+    if (isNoSpace(err)) throw err;
+    throw new RefUpdateError(`cannot lock ${ref}: a ref is in the way`, 'conflict');
+  }
+  try {
+    await takeLock(refs.gitdir, lock, ref);
+  } catch (err) {
+    await pruneEmptyRefDirs(refs.gitdir, path.dirname(file));
+    throw err;
+  }
   try {
     const current = refs.readRef(ref);
     if (current !== expected) throw new RefUpdateError(`${ref} moved (expected ${expected}, found ${current ?? 'nothing'})`, 'moved');
