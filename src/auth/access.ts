@@ -17,7 +17,9 @@ export type Ability =
   | 'create_status'
   | 'create_note'
   | 'admin_note' // change or delete someone else's note
-  | 'push_code';
+  | 'push_code'
+  /** GitLab's `authorize! :push_code, user_project` (Branches, Tags and Files APIs): Developer+, no sign-in check first (anonymous gets 403). */
+  | 'push_project';
 
 const RANK: Record<Role, number> = { guest: 10, reporter: 20, developer: 30, maintainer: 40, owner: 50 };
 
@@ -208,6 +210,9 @@ export class AccessPolicy {
         // A status on a protected ref needs the right to push to it.
         if (!principal) throw unauthorized();
         if (rank < RANK.developer || (branch !== undefined && this.isProtected(path, branch) && rank < RANK.maintainer)) throw forbidden();
+        return;
+      case 'push_project':
+        if (rank < RANK.developer) throw forbidden();
         return;
       case 'push_code': {
         if (!principal) throw unauthorized();

@@ -12,4 +12,4 @@ export type { Ref } from './refs.js';
 export { InvalidRevisionError, type LogOptions } from './revision.js';
 export { RefUpdateError } from './write/ref-update.js';
 export { TreeIndex } from './write/tree-index.js';
-export type { NewCommit, WriteBatch } from './write/write-batch.js';
+export type { NewCommit, NewTag, WriteBatch } from './write/write-batch.js';

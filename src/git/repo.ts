@@ -150,6 +150,12 @@ export class GitRepo {
     return this.refs.defaultBranch();
   }
 
+  /** The branch HEAD names, whether or not it exists yet (an empty repository's future first branch), or null when HEAD is detached. */
+  headTarget(): string | null {
+    const target = this.refs.head().symbolic;
+    return target?.startsWith('refs/heads/') ? target.slice('refs/heads/'.length) : null;
+  }
+
   /** Every tag with the commit it names and its annotation, by name. */
   async tags(): Promise<TagInfo[]> {
     return Promise.all(this.present(await this.refs.tags(), 'tag').map((ref) => this.tagInfo(ref)));

@@ -304,6 +304,45 @@ export const ROUTES: Route[] = [
   },
   { method: 'DELETE', path: '/projects/:id/repository/commits/:sha/discussions/:discussion_id/notes/:note_id', ability: 'create_note', v4: endpoint(none, discussions.remove) },
 
+  // ---- ref and file writes (v4): GitLab's Branches, Tags and Files APIs (the project first; Developer+ once the params are valid)
+  {
+    method: 'POST',
+    path: '/projects/:id/repository/branches',
+    ability: 'read_code',
+    v4: endpoint(params({ branch: { type: 'string', required: true, allowBlank: false }, ref: { type: 'string', required: true, allowBlank: false } }), refs.createBranch, 'all'),
+  },
+  { method: 'DELETE', path: '/projects/:id/repository/branches/:branch', ability: 'read_code', v4: endpoint(none, refs.deleteBranch) },
+  {
+    method: 'POST',
+    path: '/projects/:id/repository/tags',
+    ability: 'read_code',
+    v4: endpoint(params({ tag_name: { type: 'string', required: true }, ref: { type: 'string', required: true }, message: { type: 'string' } }), refs.createTag, 'all'),
+  },
+  { method: 'DELETE', path: '/projects/:id/repository/tags/:tag', ability: 'read_code', v4: endpoint(none, refs.deleteTag) },
+  ...(() => {
+    // Files::*Service through the create-commit service; GitLab's simple_file_params and extended_file_params.
+    const simple = {
+      branch: { type: 'string', required: true, allowBlank: false },
+      commit_message: { type: 'string', required: true, allowBlank: false },
+      start_branch: { type: 'string' },
+      author_email: { type: 'string' },
+      author_name: { type: 'string' },
+    } as const;
+    const extended = params({
+      ...simple,
+      content: { type: 'string', required: true },
+      encoding: { type: 'string', values: ['base64', 'text'], default: 'text' },
+      last_commit_id: { type: 'string' },
+      execute_filemode: { type: 'boolean' },
+    });
+    const path = '/projects/:id/repository/files/:file_path';
+    return [
+      { method: 'POST', path, ability: 'read_project', v4: endpoint(extended, repository.createFile, 'all') },
+      { method: 'PUT', path, ability: 'read_project', v4: endpoint(extended, repository.updateFile, 'all') },
+      { method: 'DELETE', path, ability: 'read_project', v4: endpoint(params(simple), repository.deleteFile, 'all') },
+    ] satisfies Route[];
+  })(),
+
   // ---- fakelab's control plane, under /- (GitLab has none; see handlers/control.ts). Health needs no token; the rest an admin.
   { surface: 'control', method: 'GET', path: '/health', ability: 'none', control: endpoint(none, control.health) },
   { surface: 'control', method: 'GET', path: '/readiness', ability: 'none', control: endpoint(none, control.readiness) },

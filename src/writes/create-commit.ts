@@ -14,6 +14,8 @@ export interface CommitAction {
   encoding?: 'text' | 'base64';
   last_commit_id?: string;
   execute_filemode?: boolean;
+  /** What a stale `last_commit_id` answers, when not the Commits API's message (the Files API words it its own way). */
+  stale_message?: string;
 }
 
 export interface CreateCommitRequest {
@@ -117,7 +119,7 @@ async function applyAction(repo: GitRepo, base: string | null, index: TreeIndex,
     if (action.last_commit_id === undefined || !base) return;
     const last = await repo.lastCommitTouching(base, p);
     if (last !== action.last_commit_id.toLowerCase()) {
-      throw apiError(`The file has changed since you started editing it: ${p}`);
+      throw apiError(action.stale_message ?? `The file has changed since you started editing it: ${p}`);
     }
   };
   const mustNotCollide = (p: string) => {

@@ -251,7 +251,7 @@ interface Route {
   template: string;
   methods: string[];
   query: string[];
-  payload?: 'create' | 'status' | 'comment' | 'pick';
+  payload?: 'create' | 'status' | 'comment' | 'pick' | 'branch' | 'tag' | 'file';
   /** Answers bytes, not JSON, when it succeeds (a raw file or blob). */
   raw?: boolean;
 }
@@ -288,8 +288,13 @@ const ROUTES: Route[] = [
   { template: '/projects/:id/repository/blobs/:sha/raw', methods: ['GET'], query: [], raw: true },
   { template: '/projects/:id/repository/merge_base', methods: ['GET'], query: ['refs', 'refs[]', 'refs[]'] },
   { template: '/projects/:id/repository/contributors', methods: ['GET'], query: ['ref', 'order_by', 'sort'] },
+  // The ref and file writes (v4): what an accepted one changes is accounted for in the ref check.
+  { template: '/projects/:id/repository/branches', methods: ['POST'], query: [], payload: 'branch' },
+  { template: '/projects/:id/repository/branches/:branch', methods: ['DELETE'], query: [] },
+  { template: '/projects/:id/repository/tags', methods: ['POST'], query: [], payload: 'tag' },
+  { template: '/projects/:id/repository/tags/:tag', methods: ['DELETE'], query: [] },
+  { template: '/projects/:id/repository/files/:path', methods: ['POST', 'PUT', 'DELETE'], query: [], payload: 'file' },
   // Not routes at all.
-  { template: '/projects/:id/repository/files/:sha', methods: ['PUT'], query: [] },
   { template: '/projects/:id/repository/commits/:sha/../../../../etc/passwd', methods: ['GET'], query: [] },
   { template: '/../../../etc/passwd', methods: ['GET'], query: [] },
   { template: '//projects', methods: ['GET'], query: [] },
@@ -440,6 +445,25 @@ class Generator {
           ...(g.chance(0.5) ? { dry_run: g.pick(BOOLS) } : {}),
           ...(g.chance(0.3) ? { message: g.pick(STRINGS) } : {}),
         };
+      case 'branch':
+        return { branch: g.chance(0.5) ? `fuzz/b${n}` : g.pick(BRANCH_NAMES), ref: g.chance(0.5) ? 'main' : this.rev() };
+      case 'tag':
+        return {
+          tag_name: g.chance(0.5) ? `fuzz-t${n}` : g.pick(BRANCH_NAMES),
+          ref: g.chance(0.5) ? 'main' : this.rev(),
+          ...(g.chance(0.5) ? { message: g.pick(STRINGS.filter((s) => s.length < 300)) } : {}),
+        };
+      case 'file':
+        return {
+          branch: g.chance(0.5) ? `fuzz/f${n}` : g.pick(BRANCH_NAMES),
+          commit_message: g.pick(['fuzz', '', '\u0000', 'ü']),
+          content: g.pick(STRINGS.filter((s) => s.length < 300)),
+          ...(g.chance(0.6) ? { start_branch: g.chance(0.8) ? 'main' : g.pick(BRANCH_NAMES) } : {}),
+          ...(g.chance(0.2) ? { encoding: g.pick(['base64', 'text', 'hex', '']) } : {}),
+          ...(g.chance(0.1) ? { last_commit_id: this.rev() } : {}),
+          ...(g.chance(0.1) ? { execute_filemode: g.pick(BOOLS) } : {}),
+          ...(g.chance(0.1) ? { author_email: g.pick(['a@b', '', '<>', 'x\n@y']) } : {}),
+        };
       default:
         return { junk: g.pick(STRINGS) };
     }
@@ -526,7 +550,8 @@ class Generator {
       .replace(':id', () => this.id())
       .replace(':sha', () => this.rev())
       .replace(':branch', () => pct(g.pick([...this.m.branches, ...BRANCH_NAMES])))
-      .replace(':tag', () => (g.chance(0.5) ? g.pick(this.m.tags) : pct(g.pick(STRINGS.filter((s) => s.length < 300)))));
+      .replace(':tag', () => (g.chance(0.5) ? g.pick(this.m.tags) : pct(g.pick(STRINGS.filter((s) => s.length < 300)))))
+      .replace(':path', () => pct(g.chance(0.3) ? `fuzz/${n}.txt` : g.chance(0.3) ? 'README.md' : g.pick(FILE_PATHS)));
     p = `${prefix}${p}${this.query(route)}`;
     const headers: Record<string, string> = {};
     const [tokenName, token, kind] = g.pick(TOKEN_CHOICES);
@@ -740,6 +765,35 @@ describe('fuzz: hostile requests against every route', function () {
       prototype: [] as string[],
     };
     const acceptedCommits = new Set<string>();
+    /** Refs an accepted ref or file write named (created, moved or deleted through the API), by the project's :id as sent. */
+    const touchedRefs: { id: string; ref: string | null }[] = [];
+    const noteRefWrite = (r: FuzzRequest, status: number, text: string) => {
+      const m = /^\/api\/v4\/projects\/([^/?]+)\/repository\/(branches|tags|files)(?:\/([^/?]+))?/.exec(r.path);
+      if (!m || status >= 300 || r.method === 'GET' || r.method === 'HEAD') return;
+      const [, id, kind, segment] = m;
+      let json: Record<string, unknown> = {};
+      try {
+        json = JSON.parse(text) ?? {};
+      } catch {
+        /* 204: no body */
+      }
+      const decoded = segment === undefined ? '' : (() => { try { return decodeURIComponent(segment); } catch { return segment; } })();
+      if (kind === 'branches') touchedRefs.push({ id, ref: `refs/heads/${r.method === 'POST' ? String(json.name) : decoded}` });
+      else if (kind === 'tags') touchedRefs.push({ id, ref: `refs/tags/${r.method === 'POST' ? String(json.name) : decoded}` });
+      else {
+        // The Files API answers {file_path, branch} (or nothing): the branch comes from the request when it can be read.
+        const body = r.body?.toString('utf8') ?? '';
+        let branch: string | null = typeof json.branch === 'string' ? json.branch : null;
+        if (branch === null) {
+          try {
+            branch = String(JSON.parse(body).branch);
+          } catch {
+            branch = new URLSearchParams(body).get('branch') ?? /name="branch"\r\n\r\n([^\r]*)/.exec(body)?.[1] ?? null;
+          }
+        }
+        touchedRefs.push({ id, ref: branch === null ? null : `refs/heads/${branch}` });
+      }
+    };
     const statusCounts = new Map<number, number>();
     const describe = (r: FuzzRequest) =>
       `#${r.n} ${r.method} ${r.path.length > 300 ? `${r.path.slice(0, 300)}…(${r.path.length} chars)` : r.path} [${r.note}]` +
@@ -785,6 +839,7 @@ describe('fuzz: hostile requests against every route', function () {
         if (r.oversize && !(res.status === 413 || (r.oversize === 'declared' && res.status < 500 && !/json|form/.test(r.headers['Content-Type'] ?? '')))) {
           failures.oversize.push(`${describe(r)} → ${res.status} ${text.slice(0, 200)} (expected 413)`);
         }
+        noteRefWrite(r, res.status, text);
         if (res.status === 201) {
           try {
             const json = JSON.parse(text);
@@ -809,9 +864,18 @@ describe('fuzz: hostile requests against every route', function () {
     for (const k of keys) {
       const before = refsBefore.get(k)!;
       const after = refMap(server.gitdir(k));
-      for (const name of before.keys()) if (!after.has(name)) refProblems.push(`${PROJECTS[k]}: ${name} was deleted`);
+      const ids = new Set([projectIds[k], encodeURIComponent(PROJECTS[k]).toLowerCase()]);
+      const mine = touchedRefs.filter((t) => ids.has(t.id.toLowerCase()));
+      // A ref an accepted API write named may be created, moved (to a commit, or a tag for refs/tags) or deleted.
+      const touched = (name: string) => mine.some((t) => t.ref === name || (t.ref === null && name.startsWith('refs/heads/')));
+      for (const name of before.keys()) if (!after.has(name) && !touched(name)) refProblems.push(`${PROJECTS[k]}: ${name} was deleted`);
       for (const [name, oid] of after) {
         if (before.get(name) === oid) continue;
+        if (touched(name)) {
+          const type = git(server.gitdir(k), 'cat-file', '-t', oid).trim();
+          if (!(type === 'commit' || (type === 'tag' && name.startsWith('refs/tags/')))) refProblems.push(`${PROJECTS[k]}: ${name} → ${oid}, a ${type}`);
+          continue;
+        }
         if (!name.startsWith('refs/heads/')) refProblems.push(`${PROJECTS[k]}: ${name} changed (${before.get(name) ?? 'new'} → ${oid}) outside refs/heads`);
         else if (!acceptedCommits.has(oid)) refProblems.push(`${PROJECTS[k]}: ${name} → ${oid}, a commit no 201 answered with`);
       }
@@ -856,7 +920,7 @@ describe('fuzz: hostile requests against every route', function () {
       report('prototype pollution', failures.prototype) +
       report('repository damage', refProblems) +
       report('files outside the repos and data roots', outsideChanges);
-    console.log(`      fuzz: ${requests.length} requests in ${elapsed} ms, statuses ${summary}, ${acceptedCommits.size} accepted commits`);
+    console.log(`      fuzz: ${requests.length} requests in ${elapsed} ms, statuses ${summary}, ${acceptedCommits.size} accepted commits, ${touchedRefs.length} accepted ref and file writes`);
     expect(requests.length).to.be.greaterThanOrEqual(5000);
     expect(problems, `seed ${SEED}:${problems}`).to.equal('');
   });

@@ -59,7 +59,7 @@ const CREDS: Cred[] = [
   { key: 'job token (dev, public project)', token: TOKENS.job, job: true, user: 'dev', scopes: ['api'], state: 'valid' },
 ];
 
-type Kind = 'user' | 'version' | 'projects' | 'project' | 'compare' | 'code' | 'read_status' | 'create_status' | 'note' | 'admin_note' | 'push';
+type Kind = 'user' | 'version' | 'projects' | 'project' | 'compare' | 'code' | 'read_status' | 'create_status' | 'note' | 'admin_note' | 'push' | 'push_project';
 
 interface Ctx {
   server: AuthServer;
@@ -111,6 +111,8 @@ interface Endpoint {
   protectedMain?: boolean;
   /** For pushes into a per-case branch: where that branch starts. */
   caseBranchAt?: 'tip' | 'parent' | 'sha';
+  /** For writes that move a ref other than the case branch (a new tag): the one ref a granted request moves. */
+  movedRef?(c: Case): string;
   /** The status of a granted request when it is not the plain 200/201. */
   successStatus?(c: Case): number;
   /** Set-up the request needs (run as the administrator, before the state snapshot). */
@@ -141,6 +143,15 @@ function expectCommitBy(ctx: Ctx, c: Case, branch: string, json: any): void {
     expect(json.committer_email).to.equal(u.email);
   }
 }
+
+/** The case branch's new tip is a commit by the token's user (the Files API answers {file_path, branch}, not the commit). */
+function expectTipBy(ctx: Ctx, c: Case, branch: string): void {
+  const gitdir = ctx.server.gitdir(c.project!);
+  const u = userOf(c);
+  expect(git(gitdir, 'log', '-1', '--format=%an/%ae %cn/%ce', `refs/heads/${branch}`).trim(), 'author and committer are the token user').to.equal(`${u.name}/${u.email} ${u.name}/${u.email}`);
+}
+
+const caseTag = (c: Case) => `auth/t${c.n}`;
 
 async function adminDiscussion(ctx: Ctx, c: Case): Promise<Prepared> {
   const res = await fetch(`${ctx.server.url}/api/v4/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/discussions`, {
@@ -673,6 +684,111 @@ const ENDPOINTS: Endpoint[] = [
     request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/revert`, body: { branch: 'main' } }),
     success: (ctx, c, json) => expectCommitBy(ctx, c, 'main', json),
   },
+  // Issue 14: ref and file writes (9.0+, v4 only). lib/api/branches.rb, tags.rb and files.rb run
+  // `authorize! :push_code, user_project` (Developer+) with no authenticate! first: anonymous gets 403.
+  {
+    key: 'POST branches',
+    method: 'POST',
+    kind: 'push_project',
+    project: true,
+    v3: false,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/branches`, body: { branch: caseBranch(c), ref: 'main' } }),
+    success: (ctx, c, json) => {
+      expect(json.name).to.equal(caseBranch(c));
+      expect(json.commit.id).to.equal(git(ctx.server.gitdir(c.project!), 'rev-parse', 'refs/heads/main').trim());
+    },
+  },
+  {
+    key: 'DELETE branch',
+    method: 'DELETE',
+    kind: 'push_project',
+    project: true,
+    v3: false,
+    caseBranchAt: 'tip',
+    successStatus: () => 204,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/branches/${encodeURIComponent(caseBranch(c))}` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.equal(undefined);
+    },
+  },
+  {
+    key: 'POST tags',
+    method: 'POST',
+    kind: 'push_project',
+    project: true,
+    v3: false,
+    movedRef: (c) => `refs/tags/${caseTag(c)}`,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/tags`, body: { tag_name: caseTag(c), ref: 'main', message: `tag ${c.n}` } }),
+    success: (ctx, c, json) => {
+      expect(json.name).to.equal(caseTag(c));
+      const u = userOf(c);
+      expect(git(ctx.server.gitdir(c.project!), 'cat-file', '-p', `refs/tags/${caseTag(c)}`), 'tagger is the token user').to.include(`\ntagger ${u.name} <${u.email}> `);
+    },
+  },
+  {
+    key: 'DELETE tag',
+    method: 'DELETE',
+    kind: 'push_project',
+    project: true,
+    v3: false,
+    movedRef: (c) => `refs/tags/${caseTag(c)}`,
+    successStatus: () => 204,
+    prepare: async (ctx, c) => {
+      const gitdir = ctx.server.gitdir(c.project!);
+      git(gitdir, 'update-ref', `refs/tags/${caseTag(c)}`, git(gitdir, 'rev-parse', 'refs/heads/main').trim());
+      return {} as Prepared;
+    },
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/tags/${encodeURIComponent(caseTag(c))}` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.equal(undefined);
+    },
+  },
+  {
+    key: 'POST file',
+    method: 'POST',
+    kind: 'push_project',
+    project: true,
+    v3: false,
+    filesApi: true,
+    caseBranchAt: 'tip',
+    request: (_ctx, c) => ({
+      path: `/projects/${enc(c.project!)}/repository/files/${encodeURIComponent(`auth/c${c.n}.txt`)}`,
+      body: { branch: caseBranch(c), commit_message: `auth case ${c.n}`, content: `case ${c.n}\n` },
+    }),
+    success: (ctx, c, json) => {
+      expect(json).to.deep.equal({ file_path: `auth/c${c.n}.txt`, branch: caseBranch(c) });
+      expectTipBy(ctx, c, caseBranch(c));
+    },
+  },
+  {
+    key: 'PUT file',
+    method: 'PUT',
+    kind: 'push_project',
+    project: true,
+    v3: false,
+    filesApi: true,
+    caseBranchAt: 'tip',
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/files/README.md`, body: { branch: caseBranch(c), commit_message: `auth case ${c.n}`, content: `case ${c.n}\n` } }),
+    success: (ctx, c, json) => {
+      expect(json).to.deep.equal({ file_path: 'README.md', branch: caseBranch(c) });
+      expectTipBy(ctx, c, caseBranch(c));
+    },
+  },
+  {
+    key: 'DELETE file',
+    method: 'DELETE',
+    kind: 'push_project',
+    project: true,
+    v3: false,
+    filesApi: true,
+    caseBranchAt: 'tip',
+    successStatus: () => 204,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/files/README.md`, body: { branch: caseBranch(c), commit_message: `auth case ${c.n}` } }),
+    success: (ctx, c, json) => {
+      expect(json).to.equal(undefined);
+      expectTipBy(ctx, c, caseBranch(c));
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -809,6 +925,12 @@ function accessOutcome(c: Case): Expectation {
       else result = { options: [ok], why: 'may push to the branch' };
       break;
     }
+    case 'push_project':
+      result =
+        rank < RANK.developer
+          ? { options: [F403], why: 'authorize! :push_code, user_project needs Developer; anonymous too gets 403 (no authenticate! first; lib/api/branches.rb, tags.rb, files.rb)' }
+          : { options: [ok], why: 'Developer+ may push to the project' };
+      break;
     default:
       throw new Error(`unhandled kind ${ep.kind}`);
   }
@@ -963,12 +1085,12 @@ describe('auth matrix: every endpoint × credential × dialect against GitLab’
                 return;
               }
               // Accepted: exactly the intended change.
-              if (ep.kind === 'push') {
+              if (ep.kind === 'push' || ep.kind === 'push_project') {
                 const beforeRefs = new Map(before!.refs.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
                 const afterRefs = refMap(ctx.server.gitdir(c.project!));
                 const moved = [...new Set([...beforeRefs.keys(), ...afterRefs.keys()])].filter((r) => beforeRefs.get(r) !== afterRefs.get(r));
                 const branch = ep.protectedMain ? 'main' : caseBranch(c);
-                expect(moved, `${label}: only the target branch moved`).to.deep.equal([`refs/heads/${branch}`]);
+                expect(moved, `${label}: only the target ref moved`).to.deep.equal([ep.movedRef?.(c) ?? `refs/heads/${branch}`]);
                 expect(after.statuses).to.deep.equal(before!.statuses);
               } else if (ep.kind === 'admin_note') {
                 expect(after.refs, `${label}: no ref moved`).to.equal(before!.refs);

@@ -42,6 +42,8 @@ export async function removeLeftovers(gitdir: string): Promise<string[]> {
     }
   };
   await walk('refs');
+  // The packed-refs lock a ref deletion holds while it rewrites packed-refs.
+  if (await staleOwnedLock(gitdir, 'packed-refs.lock')) removed.push('packed-refs.lock');
   return removed;
 }
 

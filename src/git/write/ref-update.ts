@@ -141,3 +141,85 @@ export async function breakStaleLock(gitdir: string, lock: string): Promise<bool
   await fsp.rm(aside, { force: true });
   return moved === text;
 }
+
+/**
+ * Deletes `ref` if it still points at `expected`, as `git update-ref -d <ref> <expected>` does:
+ * with `<ref>.lock` held (and `packed-refs.lock` when the ref is also packed), the value is
+ * checked, packed-refs is rewritten without the ref (fsynced, renamed into place), then the loose
+ * file is removed and the directory fsynced. A crash leaves the ref as it was or gone, never a
+ * torn file; another writer's lock or a moved ref is a RefUpdateError, and nothing changes.
+ */
+export async function deleteRefIfAt(refs: RefStore, ref: string, expected: string): Promise<void> {
+  const file = path.join(refs.gitdir, ref);
+  const lock = `${file}.lock`;
+  await breakStaleLock(refs.gitdir, lock);
+  // A ref that is only packed may have no directory for its lock yet (refs/heads/a/b packed).
+  try {
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+  } catch (err) {
+    if (isNoSpace(err)) throw err;
+    throw new RefUpdateError(`cannot lock ${ref}: a ref is in the way`, 'conflict');
+  }
+  try {
+    await takeLock(refs.gitdir, lock, ref);
+  } catch (err) {
+    await pruneEmptyRefDirs(refs.gitdir, path.dirname(file));
+    throw err;
+  }
+  try {
+    const current = refs.readRef(ref);
+    if (current !== expected) throw new RefUpdateError(`${ref} moved (expected ${expected}, found ${current ?? 'nothing'})`, 'moved');
+    const packedFile = path.join(refs.gitdir, 'packed-refs');
+    const packedText = await fsp.readFile(packedFile, 'utf8').catch(() => '');
+    if (packedLines(packedText).some((l) => l.ref === ref)) {
+      const packedLock = `${packedFile}.lock`;
+      await breakStaleLock(refs.gitdir, packedLock);
+      await takeLock(refs.gitdir, packedLock, 'packed-refs');
+      try {
+        // Read again under the lock: another writer may have rewritten it meanwhile.
+        const text = await fsp.readFile(packedFile, 'utf8').catch(() => '');
+        await writeSyncedThenRename(gitdirTemp(refs.gitdir, 'packed'), packedFile, withoutPackedRef(text, ref), 0o644);
+        await syncDir(refs.gitdir);
+      } finally {
+        await fsp.rm(packedLock, { force: true });
+      }
+    }
+    await fsp.rm(file, { force: true });
+    await syncDir(path.dirname(file));
+  } finally {
+    await fsp.rm(lock, { force: true });
+  }
+  await pruneEmptyRefDirs(refs.gitdir, path.dirname(file));
+}
+
+function packedLines(text: string): { ref: string | null; line: string }[] {
+  return text.split('\n').map((line) => ({ ref: /^[0-9a-f]{40} (refs\/.+)$/.exec(line)?.[1] ?? null, line }));
+}
+
+/** packed-refs without `ref`'s line and the peeled (`^<oid>`) line that follows it. */
+export function withoutPackedRef(text: string, ref: string): string {
+  const out: string[] = [];
+  let dropping = false;
+  for (const { ref: name, line } of packedLines(text)) {
+    if (name === ref) {
+      dropping = true;
+      continue;
+    }
+    if (dropping && line.startsWith('^')) continue;
+    dropping = false;
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
+/** Removes the now-empty directories a deleted ref leaves under refs/heads or refs/tags (git does too). */
+async function pruneEmptyRefDirs(gitdir: string, dir: string): Promise<void> {
+  const stop = new Set(['refs', 'refs/heads', 'refs/tags'].map((d) => path.join(gitdir, d)));
+  for (let d = dir; !stop.has(d) && d.startsWith(path.join(gitdir, 'refs') + path.sep); d = path.dirname(d)) {
+    try {
+      await fsp.rmdir(d);
+    } catch {
+      return; // not empty (or gone)
+    }
+  }
+}

@@ -6,9 +6,20 @@ import type { Signature } from '../objects.js';
 import type { RefStore } from '../refs.js';
 import { DurableFs } from './durable-fs.js';
 import { type MergeResult, mergeTrees } from './merge-trees.js';
-import { compareAndSwapRef, gitdirTemp } from './ref-update.js';
+import { compareAndSwapRef, deleteRefIfAt, gitdirTemp } from './ref-update.js';
 import { writeSyncedThenRename } from '../../util/atomic-file.js';
 import { TreeIndex } from './tree-index.js';
+
+export interface NewTag {
+  /** The object tagged and its type. */
+  object: string;
+  type: 'commit' | 'tree' | 'blob' | 'tag';
+  name: string;
+  tagger: { name: string; email: string };
+  /** Stored with one trailing newline, as `git tag -m` stores it. */
+  message: string;
+  when: Date;
+}
 
 export interface NewCommit {
   tree: string;
@@ -43,6 +54,11 @@ export class WriteBatch {
     return this.refs.readRef(`refs/heads/${branch}`);
   }
 
+  /** A tag's target now (the tag object for an annotated tag), or null. */
+  tagTarget(name: string): string | null {
+    return this.refs.readRef(`refs/tags/${name}`);
+  }
+
   /** Does the repository have any branch (an empty one has none)? */
   async hasBranches(): Promise<boolean> {
     return [...(await this.refs.snapshot()).refs.keys()].some((r) => r.startsWith('refs/heads/'));
@@ -71,6 +87,24 @@ export class WriteBatch {
     const lines = [`tree ${c.tree}`, ...c.parents.map((p) => `parent ${p}`), `author ${author}`, `committer ${signatureLine(c.committer, c.when)}`];
     const object = Buffer.from(`${lines.join('\n')}\n\n${c.message}`, 'utf8');
     return git.writeObject({ fs: this.fs, gitdir: this.gitdir, type: 'commit', object, format: 'content' });
+  }
+
+  /** Writes an annotated tag object (raw, so the message is stored as given plus one newline). */
+  writeTag(t: NewTag): Promise<string> {
+    const message = t.message.endsWith('\n') ? t.message : `${t.message}\n`;
+    const object = Buffer.from(`object ${t.object}\ntype ${t.type}\ntag ${t.name}\ntagger ${signatureLine(t.tagger, t.when)}\n\n${message}`, 'utf8');
+    return git.writeObject({ fs: this.fs, gitdir: this.gitdir, type: 'tag', object, format: 'content' });
+  }
+
+  /** Creates `refs/tags/<name>` pointing at `target` (it must not exist), once this batch's objects are durable. */
+  async publishTag(name: string, target: string): Promise<void> {
+    await this.fs.flush();
+    await compareAndSwapRef(this.refs, `refs/tags/${name}`, null, target);
+  }
+
+  /** Deletes `refs/heads/<name>` or `refs/tags/<name>` if it still points at `expected` (loose and packed). */
+  deleteRef(kind: 'branch' | 'tag', name: string, expected: string): Promise<void> {
+    return deleteRefIfAt(this.refs, `refs/${kind === 'branch' ? 'heads' : 'tags'}/${name}`, expected);
   }
 
   /**

@@ -187,6 +187,6 @@ export const pick = (kind: PickKind) => async (ctx: HandlerContext, p: { branch:
 const unwatched = new SpaceWatch();
 
 /** A write to the repositories: a full disk there answers 500 "no space left on device (repositories directory)". */
-function inRepositories<T>(ctx: HandlerContext, work: () => Promise<T>): Promise<T> {
+export function inRepositories<T>(ctx: HandlerContext, work: () => Promise<T>): Promise<T> {
   return (ctx.services.space ?? unwatched).guard('repositories directory', work);
 }

@@ -1,7 +1,9 @@
 import { notFound } from '../../errors.js';
 import type { Ref, TagInfo } from '../../git/index.js';
 import type { BranchFacts } from '../../gitlab/refs.js';
+import { createBranch as createBranchIn, createTag as createTagIn, deleteBranch as deleteBranchIn, deleteTag as deleteTagIn } from '../../writes/refs.js';
 import { type HandlerContext, pageOf, type Reply } from '../handle.js';
+import { inRepositories } from './commit-writes.js';
 
 /** GitLab's branch/tag `search`: substring, `^prefix`, `suffix$`, case-insensitive. */
 function matchesSearch(name: string, search: string | undefined): boolean {
@@ -71,4 +73,55 @@ export async function tag(ctx: HandlerContext): Promise<Reply> {
   const found = await ctx.project.repo.tag(ctx.path.tag);
   if (!found) throw notFound('Tag');
   return { body: ctx.present.tag(found, ctx.project) };
+}
+
+// ---- writes (GitLab's Branches and Tags APIs: `authorize_push_project` / `authorize_admin_tag`, Developer+)
+
+/** POST repository/branches: 201 with the Branch entity. */
+export async function createBranch(ctx: HandlerContext, p: { branch: string; ref: string }): Promise<Reply> {
+  ctx.require('push_project');
+  const { project, grant, services } = ctx;
+  await inRepositories(ctx, () =>
+    createBranchIn(project.repo, grant!.user, {
+      name: p.branch,
+      ref: p.ref,
+      isProtected: services.access.isProtected(project.path, p.branch),
+      mayCreateProtected: services.access.can(grant, project.path, 'push_code', p.branch),
+    }),
+  );
+  const ref = project.repo.branch(p.branch);
+  if (!ref) throw notFound('Branch');
+  return { status: 201, body: ctx.present.branch(await branchFacts(ctx, ref, await project.repo.defaultBranch()), project) };
+}
+
+/** DELETE repository/branches/:branch: 204. */
+export async function deleteBranch(ctx: HandlerContext): Promise<Reply> {
+  ctx.require('push_project');
+  const { project, grant, services } = ctx;
+  const name = ctx.path.branch;
+  await inRepositories(ctx, () =>
+    deleteBranchIn(project.repo, {
+      name,
+      isProtected: services.access.isProtected(project.path, name),
+      mayDeleteProtected: services.access.can(grant, project.path, 'push_code', name),
+    }),
+  );
+  return { status: 204, body: null };
+}
+
+/** POST repository/tags: 201 with the Tag entity (annotated, by the caller, when `message` is given). */
+export async function createTag(ctx: HandlerContext, p: { tag_name: string; ref: string; message?: string }): Promise<Reply> {
+  ctx.require('push_project');
+  const { project, grant } = ctx;
+  await inRepositories(ctx, () => createTagIn(project.repo, grant!.user, { name: p.tag_name, ref: p.ref, message: p.message }));
+  const created = await project.repo.tag(p.tag_name);
+  if (!created) throw notFound('Tag');
+  return { status: 201, body: ctx.present.tag(created, project) };
+}
+
+/** DELETE repository/tags/:tag_name: 204. */
+export async function deleteTag(ctx: HandlerContext): Promise<Reply> {
+  ctx.require('push_project');
+  await inRepositories(ctx, () => deleteTagIn(ctx.project.repo, ctx.path.tag));
+  return { status: 204, body: null };
 }

@@ -13,7 +13,9 @@ import {
   treeObject,
 } from '../../gitlab/repository.js';
 import type { RepositoryFileEntity } from '../../gitlab/wire.js';
+import { type CommitAction, createCommit } from '../../writes/create-commit.js';
 import { type HandlerContext, pageOf, type Reply } from '../handle.js';
+import { inRepositories } from './commit-writes.js';
 
 /**
  * The read-only repository-contents API (GitLab's API::Repositories and API::Files): trees,
@@ -161,6 +163,80 @@ export async function fileRaw(ctx: HandlerContext, p: { ref?: string }): Promise
     headers: { ...NO_CACHE_HEADERS, ...fileHeaders(metadata), 'Content-Disposition': content.disposition },
     raw: { bytes: object.data, contentType: content.contentType },
   };
+}
+
+// ---- file writes (API::Files: POST, PUT, DELETE) ----------------------------------------------
+
+export interface FileWriteParams {
+  branch: string;
+  commit_message: string;
+  start_branch?: string;
+  author_email?: string;
+  author_name?: string;
+  content?: string;
+  encoding?: string;
+  last_commit_id?: string;
+  execute_filemode?: boolean;
+}
+
+/**
+ * One file written as one commit by the create-commit service (Files::CreateService,
+ * UpdateService and DeleteService are Commits::CreateService with one action): the push right on
+ * the project (403), then on the branch (400, the service's own refusal), then the commit.
+ */
+async function writeFile(ctx: HandlerContext, p: FileWriteParams, kind: 'create' | 'update' | 'delete'): Promise<void> {
+  checkFilePath(ctx.path.file_path, false);
+  ctx.require('push_project');
+  const { project, grant, services } = ctx;
+  if (!services.access.can(grant, project.path, 'push_code', p.branch)) throw apiError('You are not allowed to push into this branch');
+  const filePath = ctx.path.file_path;
+  const encoding = p.encoding as 'text' | 'base64' | undefined;
+  const actions: CommitAction[] =
+    kind === 'delete'
+      ? [{ action: 'delete', file_path: filePath }]
+      : [
+          kind === 'create'
+            ? { action: 'create', file_path: filePath, content: p.content, encoding }
+            : {
+                action: 'update',
+                file_path: filePath,
+                content: p.content,
+                encoding,
+                last_commit_id: p.last_commit_id,
+                stale_message: 'You are attempting to update a file that has changed since you started editing it.',
+              },
+          // Gitaly applies execute_filemode to the file it just wrote: a chmod in the same commit.
+          ...(p.execute_filemode === undefined ? [] : [{ action: 'chmod' as const, file_path: filePath, execute_filemode: p.execute_filemode }]),
+        ];
+  await inRepositories(ctx, () =>
+    createCommit(project.repo, grant!.user, {
+      branch: p.branch,
+      message: p.commit_message,
+      actions,
+      startBranch: p.start_branch,
+      authorName: p.author_name,
+      authorEmail: p.author_email,
+      force: false,
+    }),
+  );
+}
+
+/** POST repository/files/:file_path: 201 {file_path, branch}; the first file of an empty project creates its branch. */
+export async function createFile(ctx: HandlerContext, p: FileWriteParams): Promise<Reply> {
+  await writeFile(ctx, p, 'create');
+  return { status: 201, body: { file_path: ctx.path.file_path, branch: p.branch } };
+}
+
+/** PUT repository/files/:file_path: 200 {file_path, branch}. */
+export async function updateFile(ctx: HandlerContext, p: FileWriteParams): Promise<Reply> {
+  await writeFile(ctx, p, 'update');
+  return { status: 200, body: { file_path: ctx.path.file_path, branch: p.branch } };
+}
+
+/** DELETE repository/files/:file_path: 204 (`last_commit_id` is not among its declared params in GitLab, so it is not read). */
+export async function deleteFile(ctx: HandlerContext, p: FileWriteParams): Promise<Reply> {
+  await writeFile(ctx, { ...p, last_commit_id: undefined }, 'delete');
+  return { status: 204, body: null };
 }
 
 // ---- blobs -----------------------------------------------------------------------------------
