@@ -77,6 +77,8 @@ export class ProjectRegistry {
   private readonly changes = new KeyedQueue();
   /** projects.json rewrites run one at a time. */
   private readonly idWrites = new KeyedQueue();
+  /** Projects created while a scan ran (which may have listed the root before they appeared): kept by it. */
+  private createdDuringScan: Project[] = [];
   /** Background removal of deleted repositories and their sidecar data. */
   private purging: Promise<void> = Promise.resolve();
 
@@ -191,9 +193,12 @@ export class ProjectRegistry {
         throw err;
       }
       await this.saveIds();
-      await this.rescan();
-      const project = this.byId.get(record.id);
-      if (!project) throw new Error(`created repository ${fullPath} was not found by the scan`);
+      // Served at once (a scan already under way may have read the folder before the rename; the
+      // next one finds this very object by its id).
+      const project = this.projectFor(`${fullPath}.git`, record);
+      this.byPath.set(fullPath.toLowerCase(), project);
+      this.byId.set(project.id, project);
+      if (this.scanning) this.createdDuringScan.push(project);
       return project;
     });
   }
@@ -360,6 +365,22 @@ export class ProjectRegistry {
     return this.scanning;
   }
 
+  /** The project of the repository at `rel` (relative to the root, with '/' separators, ending in .git). */
+  private projectFor(rel: string, record: IdRecord): Project {
+    const projectPath = rel.slice(0, -'.git'.length);
+    return {
+      id: record.id,
+      path: projectPath,
+      gitdir: path.join(this.reposDir, rel),
+      createdAt: record.created_at,
+      created: record.name || record.visibility || record.creator ? { name: record.name, visibility: record.visibility, creator: record.creator } : undefined,
+      repo: new GitRepo(path.join(this.reposDir, rel), {
+        diffLimits: GITLAB_DIFF_LIMITS,
+        onDamage: (problem) => this.logger?.warn({ project: projectPath }, `repository ${projectPath} is damaged: ${problem}`),
+      }),
+    };
+  }
+
   private async scan(): Promise<void> {
     const found = await findBareRepositories(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`));
     let changed = false;
@@ -374,21 +395,16 @@ export class ProjectRegistry {
         this.ids.projects[projectPath] = record;
         changed = true;
       }
-      const existing = this.byId.get(record.id);
-      const project: Project = existing ?? {
-        id: record.id,
-        path: projectPath,
-        gitdir: path.join(this.reposDir, rel),
-        createdAt: record.created_at,
-        created: record.name || record.visibility || record.creator ? { name: record.name, visibility: record.visibility, creator: record.creator } : undefined,
-        repo: new GitRepo(path.join(this.reposDir, rel), {
-          diffLimits: GITLAB_DIFF_LIMITS,
-          onDamage: (problem) => this.logger?.warn({ project: projectPath }, `repository ${projectPath} is damaged: ${problem}`),
-        }),
-      };
+      const project = this.byId.get(record.id) ?? this.projectFor(rel, record);
       byPath.set(projectPath.toLowerCase(), project);
       byId.set(project.id, project);
     }
+    for (const project of this.createdDuringScan) {
+      if (byId.has(project.id) || this.ids.projects[project.path]?.id !== project.id) continue;
+      byPath.set(project.path.toLowerCase(), project);
+      byId.set(project.id, project);
+    }
+    this.createdDuringScan = [];
     this.byPath = byPath;
     this.byId = byId;
     if (changed) await this.saveIds();

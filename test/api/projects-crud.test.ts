@@ -217,6 +217,24 @@ describe('projects: create and delete (v4), namespaces and groups', function () 
     });
   });
 
+  it('creates racing with listings: each new project is served at once, by id and by path', async () => {
+    const listings = Array.from({ length: 10 }, () => send(server, '/api/v4/projects?per_page=100', { token: TOKENS.admin }));
+    const made = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        const res = await post({ path: `fast-${i}` });
+        expect(res.status).to.equal(201);
+        const byId = await send(server, `/api/v4/projects/${res.body.id}`, { token: TOKENS.admin });
+        const byPath = await send(server, `/api/v4/projects/${encodeURIComponent(`root/fast-${i}`)}`, { token: TOKENS.admin });
+        expect([byId.status, byPath.status], `fast-${i}`).to.deep.equal([200, 200]);
+        return res.body.id as number;
+      }),
+    );
+    await Promise.all(listings);
+    expect(new Set(made).size).to.equal(10);
+    const listed = (await send(server, '/api/v4/projects?per_page=100', { token: TOKENS.admin })).body.map((p: Json) => p.id);
+    expect(listed).to.include.members(made);
+  });
+
   describe('DELETE /projects/:id', () => {
     it('202, then 404; the repository and its statuses are gone; the id is never given again', async () => {
       const made = await post({ path: 'doomed', initialize_with_readme: true });
@@ -372,6 +390,46 @@ describe('projects: kill -9 during deletes and creates leaves each project whole
       expect(fresh.body.id).to.be.greaterThan(Math.max(...made.map((p) => p.id)));
       await child.stop();
       expect(gone).to.be.at.least(0);
+    } finally {
+      removeDir(root);
+    }
+  });
+
+  it('a server killed while creating: after a restart every project is there whole or not at all, no build folder left', async () => {
+    const root = tempDir('fakelab-crud-kill3-');
+    try {
+      const reposDir = path.join(root, 'repos');
+      const dataDir = path.join(root, 'data');
+      mkdirSync(reposDir, { recursive: true });
+      let child = await spawnTestServer({ reposDir, dataDir });
+      const headers = { 'private-token': 'test-admin-token', 'content-type': 'application/json' };
+      const answered: { id: number; path: string }[] = [];
+      const pending = Array.from({ length: 16 }, (_, i) =>
+        fetch(`${child.url}/api/v4/projects`, { method: 'POST', headers, body: JSON.stringify({ path: `c${i}`, initialize_with_readme: true }) })
+          .then(async (res) => {
+            if (res.status === 201) answered.push({ id: (await res.json()).id, path: `c${i}` });
+          })
+          .catch(() => undefined),
+      );
+      // Killed once the first creations are answered, with the others in flight.
+      for (let waited = 0; answered.length < 2 && waited < 5000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+      await child.kill();
+      await Promise.all(pending);
+      expect(answered.length, 'creations answered before the kill').to.be.within(2, 15);
+      child = await spawnTestServer({ reposDir, dataDir });
+      // (The CLI seeded the empty root with its fixtures first: only root/ is this test's.)
+      const listed = ((await (await fetch(`${child.url}/api/v4/projects?per_page=100`, { headers })).json()) as Json[]).filter((p) => p.namespace.full_path === 'root');
+      const onDisk = existsSync(path.join(reposDir, 'root')) ? readdirSync(path.join(reposDir, 'root')) : [];
+      expect(listed.map((p) => p.path).sort(), 'listed = on disk').to.deep.equal(onDisk.map((n) => n.replace(/\.git$/, '')).sort());
+      for (const name of onDisk) {
+        const gitdir = path.join(reposDir, 'root', name);
+        expect(runGit(['fsck', '--strict'], { cwd: gitdir }).status, name).to.equal(0);
+        expect(git(gitdir, 'log', '--format=%s', 'main').trim(), name).to.equal('Initial commit');
+      }
+      // Every 201 the client saw is there, with its id.
+      for (const a of answered) expect(listed.find((p) => p.path === a.path)?.id, a.path).to.equal(a.id);
+      expect(readdirSync(reposDir).filter((n) => n.startsWith('.fakelab-new-'))).to.deep.equal([]);
+      await child.stop();
     } finally {
       removeDir(root);
     }
