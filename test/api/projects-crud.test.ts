@@ -166,6 +166,10 @@ describe('projects: create and delete (v4), namespaces and groups', function () 
         const pathOnly = await post({ name: 'Other', path: 'TWICE' });
         expect(pathOnly.body).to.deep.equal({ message: { path: ['has already been taken'] } });
         // An existing repository found on disk counts too.
+        // So does a subgroup (a folder) of that path.
+        mkdirSync(path.join(lab.reposDir, 'demo', 'subgroup'), { recursive: true });
+        snapshot = tree(lab.reposDir);
+        expect((await post({ path: 'subgroup', namespace_id: 'demo' })).body).to.deep.equal({ message: { path: ['has already been taken'] } });
         const fixture = await post({ path: 'hello-world', namespace_id: 'demo' });
         expect(fixture.status).to.equal(400);
         expect(fixture.body.message.path).to.deep.equal(['has already been taken']);
@@ -280,6 +284,11 @@ describe('projects: create and delete (v4), namespaces and groups', function () 
       expect(mine.map((n) => n.full_path)).to.deep.equal(['outsider']);
       const dev = (await send(server, '/api/v4/namespaces', { token: TOKENS.devApi })).body as Json[];
       expect(dev.map((n) => n.full_path).sort()).to.deep.equal(['demo', 'dev', 'fakelab']);
+      const owned = (await send(server, '/api/v4/namespaces?owned_only=true', { token: TOKENS.admin })).body as Json[];
+      // Its own namespace, and the groups where it owns (created) a project: never other users'.
+      expect(owned.map((n) => n.full_path)).to.include('root');
+      expect(owned.filter((n) => n.kind === 'user').map((n) => n.full_path)).to.deep.equal(['root']);
+      expect((await send(server, '/api/v4/namespaces?owned_only=true', { token: TOKENS.devApi })).body.map((n: Json) => n.full_path)).to.deep.equal(['dev']);
       const found = (await send(server, '/api/v4/namespaces?search=fake', { token: TOKENS.admin })).body as Json[];
       expect(found.map((n) => n.full_path)).to.deep.equal(['fakelab']);
       expect((await send(server, '/api/v4/namespaces', { token: null })).status).to.equal(401);

@@ -26,18 +26,21 @@ function namespaceEntity(ctx: HandlerContext, n: Namespace): Record<string, unkn
  * The namespaces a user has (GitLab: their own and the groups they are members of): an admin all
  * of them; anyone else their own and the groups holding a project they are a member of.
  */
-async function visibleNamespaces(ctx: HandlerContext): Promise<Namespace[]> {
+async function visibleNamespaces(ctx: HandlerContext, ownedOnly = false): Promise<Namespace[]> {
   const { registry, users, access } = ctx.services;
   const all = await allNamespaces(registry, users.all());
   const grant = ctx.grant!;
-  if (grant.user.admin) return all;
-  const memberOf = (await registry.list()).filter((p) => access.role(grant, p.path) !== null).map((p) => p.path.toLowerCase());
+  if (grant.user.admin && !ownedOnly) return all;
+  // owned_only: the caller's own namespace and the groups they own (an owner of a project in it stands for that here).
+  const memberOf = (await registry.list())
+    .filter((p) => (ownedOnly ? access.memberAccessLevel(grant, p.path) === 50 : access.role(grant, p.path) !== null))
+    .map((p) => p.path.toLowerCase());
   return all.filter((n) => (n.kind === 'user' ? n.owner!.id === grant.user.id : memberOf.some((p) => p.startsWith(`${n.full_path.toLowerCase()}/`))));
 }
 
-/** GET /namespaces: `search` matches the path or name (case-insensitive substring), paged by id order of listing. */
-export async function list(ctx: HandlerContext, p: { search?: string }): Promise<Reply> {
-  let namespaces = await visibleNamespaces(ctx);
+/** GET /namespaces: `owned_only` keeps the caller's own namespace and groups they own; `search` matches the path or name (case-insensitive substring), paged by id order of listing. */
+export async function list(ctx: HandlerContext, p: { search?: string; owned_only: boolean }): Promise<Reply> {
+  let namespaces = await visibleNamespaces(ctx, p.owned_only);
   if (p.search) {
     const q = p.search.toLowerCase();
     namespaces = namespaces.filter((n) => n.path.toLowerCase().includes(q) || n.name.toLowerCase().includes(q));

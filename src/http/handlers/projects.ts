@@ -131,7 +131,11 @@ export async function create(ctx: HandlerContext, p: CreateParams): Promise<Repl
       out['project_namespace.name'] = ['has already been taken'];
       out.name = ['has already been taken'];
     }
-    if (siblings.some((other) => other.path.toLowerCase() === fullPath.toLowerCase())) out.path = ['has already been taken'];
+    // A subgroup (folder) of that path holds the route too.
+    const folders = await registry.folders();
+    if (siblings.some((other) => other.path.toLowerCase() === fullPath.toLowerCase()) || folders.some((f) => f.toLowerCase() === fullPath.toLowerCase())) {
+      out.path = ['has already been taken'];
+    }
     return out;
   };
   const clash = await taken();
