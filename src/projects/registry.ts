@@ -22,7 +22,10 @@ export interface Project {
 export interface CreatedFacts {
   name?: string;
   visibility?: 'private' | 'internal' | 'public';
-  /** The creator's username: the owner of a project in their own namespace. */
+  /**
+   * Who owns it: the namespace's user for a personal project (GitLab adds them as owner); in a
+   * group, the creator (GitLab's creator has group access; fakelab has no group memberships).
+   */
   creator?: string;
 }
 
