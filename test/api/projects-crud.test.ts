@@ -471,3 +471,52 @@ describe('projects: kill -9 during deletes and creates leaves each project whole
     }
   });
 });
+
+describe('projects: creating in a group needs maintainer there (fakelab’s stand-in for group membership)', function () {
+  this.timeout(60_000);
+
+  it('a maintainer of a project in the group may create there (and owns what they made), a developer may not', async () => {
+    const root = tempDir('fakelab-crud-group-');
+    let server: TestServer | undefined;
+    try {
+      const reposDir = path.join(root, 'repos');
+      mkdirSync(path.join(reposDir, 'grp'), { recursive: true });
+      runGit(['init', '-q', '--bare', path.join(reposDir, 'grp', 'existing.git')]);
+      const configFile = path.join(root, 'access.json');
+      writeFileSync(
+        configFile,
+        JSON.stringify({
+          users: [
+            { id: 1, username: 'root', name: 'Administrator', email: 'admin@example.com', admin: true },
+            { id: 7, username: 'mia', name: 'Mia Maintainer', email: 'mia@example.com' },
+            { id: 8, username: 'dan', name: 'Dan Developer', email: 'dan@example.com' },
+          ],
+          tokens: [
+            { token: 'glpat-group-mia-0001', user: 'mia', scopes: ['api'] },
+            { token: 'glpat-group-dan-0002', user: 'dan', scopes: ['api'] },
+          ],
+          job_tokens: [],
+          projects: { 'grp/existing': { visibility: 'private', members: { mia: 'maintainer', dan: 'developer' } } },
+        }),
+      );
+      server = await startTestServer({ reposDir, dataDir: path.join(root, 'data'), token: null, configFile });
+      const create = (token: string, body: Record<string, unknown>) =>
+        send(server!, '/api/v4/projects', { method: 'POST', token, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const refused = await create('glpat-group-dan-0002', { path: 'by-dan', namespace_id: 'grp' });
+      expect(refused).to.deep.include({ status: 400, body: { message: { namespace: ['is not valid'] } } });
+      const made = await create('glpat-group-mia-0001', { path: 'by-mia', namespace_id: 'grp', visibility: 'private' });
+      expect(made.status, JSON.stringify(made.body)).to.equal(201);
+      expect(made.body).to.include({ path_with_namespace: 'grp/by-mia', visibility: 'private' });
+      expect(made.body.namespace).to.include({ kind: 'group', full_path: 'grp' });
+      // Private, and dan is no member of the new project: 404; mia owns it and may delete it.
+      expect((await send(server, `/api/v4/projects/${made.body.id}`, { token: 'glpat-group-dan-0002' })).status).to.equal(404);
+      expect((await send(server, `/api/v4/projects/${made.body.id}`, { method: 'DELETE', token: 'glpat-group-mia-0001' })).status).to.equal(202);
+      expect(existsSync(path.join(reposDir, 'grp', 'by-mia.git'))).to.equal(false);
+      // mia's namespaces: her own and the group.
+      expect((await send(server, '/api/v4/namespaces', { token: 'glpat-group-mia-0001' })).body.map((n: Json) => n.full_path)).to.deep.equal(['mia', 'grp']);
+    } finally {
+      await server?.stop();
+      removeDir(root);
+    }
+  });
+});
