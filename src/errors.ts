@@ -40,3 +40,5 @@ export const repositoryDamaged = (projectPath: string, problem: string) =>
   new GitLabError(500, { message: `500 Internal Server Error - repository ${projectPath} is damaged: ${problem}` });
 /** A state file under the data directory that cannot be used, named relative to it (or not at all). */
 export const stateFileDamaged = (description: string) => new GitLabError(500, { message: `500 Internal Server Error - ${description}` });
+/** `render_validation_error!(model)`: 400 {"message": {"<attribute>": ["<message>", ...]}} */
+export const validationError = (errors: Record<string, string[]>) => new GitLabError(400, { message: errors });

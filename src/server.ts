@@ -169,6 +169,7 @@ export class FakelabServer {
     const access = (this.policy = AccessPolicy.fromConfig(config.configFile ? await loadAccessConfig(config.configFile) : NO_ACCESS_CONFIG, config.token));
     const users = new UserDirectory();
     for (const user of access.users) users.add(user);
+    access.useCreatedFacts((projectPath) => registry.createdFacts(projectPath));
     // Refuses to start (with the file's name) when the id file is corrupt.
     // One per server: a full disk is logged once per episode, for the store and the repositories alike.
     const space = new SpaceWatch(this.logger, { 'data directory': config.dataDir, 'repositories directory': config.reposDir });

@@ -28,6 +28,17 @@ export class UserDirectory {
     this.users.set(user.id, user);
   }
 
+  /** Every known user, by id. */
+  all(): User[] {
+    return [...this.users.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** A user by username (case-insensitive), if known. */
+  byUsername(username: string): User | undefined {
+    const key = username.toLowerCase();
+    return [...this.users.values()].find((u) => u.username.toLowerCase() === key);
+  }
+
   find(id: number): User {
     // A user removed from the configuration still authored what they wrote.
     return this.users.get(id) ?? { id, username: `user${id}`, name: `User ${id}`, email: `user${id}@example.com`, admin: false, createdAt: administrator.createdAt };

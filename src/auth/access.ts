@@ -49,6 +49,25 @@ export class AccessPolicy {
   private readonly projects: Map<string, AccessConfig['projects'][string]>;
   /** Every user by lower-case username, the built-in administrator included (sudo's lookup). */
   private readonly usersByName: Map<string, User>;
+  /** What POST /projects recorded for a project the configuration does not list: its visibility and creator. */
+  private createdFacts: (path: string) => { visibility?: Visibility; creator?: string } | undefined = () => undefined;
+
+  /** Consults `facts` for projects the configuration does not list (those created through the API). */
+  useCreatedFacts(facts: (path: string) => { visibility?: Visibility; creator?: string } | undefined): void {
+    this.createdFacts = facts;
+  }
+
+  /** A user by username (case-insensitive), the built-in administrator included. */
+  userByName(username: string): User | undefined {
+    return this.usersByName.get(username.toLowerCase());
+  }
+
+  /** The creator's ownership of a project created in their own namespace (GitLab adds them as owner). */
+  private creatorRole(principal: Principal, path: string): Role | null {
+    if (this.projects.has(path.toLowerCase())) return null;
+    const creator = this.createdFacts(path)?.creator;
+    return creator !== undefined && creator.toLowerCase() === principal.user.username.toLowerCase() ? 'owner' : null;
+  }
 
   /**
    * The policy an access configuration declares, with its users as User records. `adminToken`
@@ -135,7 +154,8 @@ export class AccessPolicy {
   }
 
   visibility(path: string): Visibility {
-    return this.projects.get(path.toLowerCase())?.visibility ?? 'public';
+    const listed = this.projects.get(path.toLowerCase());
+    return listed ? (listed.visibility ?? 'public') : (this.createdFacts(path)?.visibility ?? 'public');
   }
 
   role(principal: Principal | null, path: string): Role | null {
@@ -143,7 +163,7 @@ export class AccessPolicy {
     if (principal.user.admin) return 'owner';
     if (principal.jobProject !== undefined) return principal.jobProject === path.toLowerCase() ? 'developer' : null;
     const members = this.projects.get(path.toLowerCase())?.members;
-    return members && Object.hasOwn(members, principal.user.username) ? members[principal.user.username] : null;
+    return members && Object.hasOwn(members, principal.user.username) ? members[principal.user.username] : this.creatorRole(principal, path);
   }
 
   /**
@@ -154,7 +174,13 @@ export class AccessPolicy {
   memberAccessLevel(principal: Principal | null, path: string): number | null {
     if (!principal || principal.jobProject !== undefined) return null;
     const members = this.projects.get(path.toLowerCase())?.members;
-    return members && Object.hasOwn(members, principal.user.username) ? RANK[members[principal.user.username]] : null;
+    if (members && Object.hasOwn(members, principal.user.username)) return RANK[members[principal.user.username]];
+    return this.creatorRole(principal, path) ? RANK.owner : null;
+  }
+
+  /** Whether the caller owns the project (remove_project): an admin, an owner member, or its creator. */
+  isOwner(principal: Principal | null, path: string): boolean {
+    return principal !== null && principal.jobProject === undefined && this.role(principal, path) === 'owner';
   }
 
   isProtected(path: string, branch: string): boolean {

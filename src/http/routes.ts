@@ -5,6 +5,7 @@ import * as commits from './handlers/commits.js';
 import * as diffs from './handlers/diffs.js';
 import * as discussions from './handlers/discussions.js';
 import * as meta from './handlers/meta.js';
+import * as namespaces from './handlers/namespaces.js';
 import * as projects from './handlers/projects.js';
 import * as refs from './handlers/refs.js';
 import * as repository from './handlers/repository.js';
@@ -361,3 +362,31 @@ export const ROUTES: Route[] = [
   { surface: 'control', method: 'GET', path: '/fakelab/faults/:fault_id', ability: 'admin', control: endpoint(none, control.fault) },
   { surface: 'control', method: 'DELETE', path: '/fakelab/faults/:fault_id', ability: 'admin', control: endpoint(none, control.removeFault) },
 ];
+
+// ---- project creation and deletion, namespaces and groups (v4)
+ROUTES.push(
+  {
+    method: 'POST',
+    path: '/projects',
+    ability: 'user',
+    v4: endpoint(
+      params({
+        name: { type: 'string' },
+        path: { type: 'string' },
+        // An id, or (as fakelab also takes it) a namespace's full path.
+        namespace_id: { type: 'string' },
+        description: { type: 'string' },
+        visibility: { type: 'string', values: ['private', 'internal', 'public'] },
+        default_branch: { type: 'string' },
+        initialize_with_readme: { type: 'boolean', default: false },
+      }),
+      projects.create,
+      'all',
+    ),
+  },
+  // Owners and admins (remove_project); GitLab's authenticate_non_get! runs before the lookup.
+  { method: 'DELETE', path: '/projects/:id', ability: 'read_project', signedIn: true, v4: endpoint(none, projects.remove) },
+  { method: 'GET', path: '/namespaces', ability: 'user', v4: endpoint(params({ search: { type: 'string' }, owned_only: { type: 'boolean', default: false }, ...paged }), namespaces.list) },
+  { method: 'GET', path: '/namespaces/:id', ability: 'user', v4: endpoint(none, namespaces.show) },
+  { method: 'GET', path: '/groups/:id', ability: 'none', v4: endpoint(none, namespaces.group) },
+);

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { GitRepo } from '../git/index.js';
 import { GITLAB_DIFF_LIMITS } from '../gitlab/diff-limits.js';
-import { InvalidStateFileError, readJsonFile, writeFileAtomic } from '../util/atomic-file.js';
+import { InvalidStateFileError, readJsonFile, syncDir, writeFileAtomic } from '../util/atomic-file.js';
+import { KeyedQueue } from '../util/keyed-queue.js';
 
 export interface Project {
   id: number;
@@ -12,11 +14,48 @@ export interface Project {
   gitdir: string;
   createdAt: string;
   repo: GitRepo;
+  /** What POST /projects was given (projects found on disk have none of these). */
+  created?: CreatedFacts;
+}
+
+/** What a project created through the API keeps beside its id: its name, visibility and creator. */
+export interface CreatedFacts {
+  name?: string;
+  visibility?: 'private' | 'internal' | 'public';
+  /**
+   * Who owns it: the namespace's user for a personal project (GitLab adds them as owner); in a
+   * group, the creator (GitLab's creator has group access; fakelab has no group memberships).
+   */
+  creator?: string;
+}
+
+interface IdRecord extends CreatedFacts {
+  id: number;
+  created_at: string;
 }
 
 interface IdFile {
   nextId: number;
-  projects: Record<string, { id: number; created_at: string }>;
+  projects: Record<string, IdRecord>;
+}
+
+/** Where deleted repositories wait to be removed: inside the repos root (same filesystem, so a rename), hidden from scans. */
+export const TRASH_DIR = '.fakelab-trash';
+/** Where a repository being created is built, inside the repos root, hidden from scans, then renamed into place. */
+const BUILD_PREFIX = '.fakelab-new-';
+
+/** A new repository's content: HEAD's branch, an optional description, and a first commit written before it appears. */
+export interface NewRepository {
+  defaultBranch: string;
+  description?: string;
+  /** Writes into the repository before it is renamed into place (the README commit). */
+  fill?: (repo: GitRepo) => Promise<void>;
+}
+
+export class PathTakenError extends Error {
+  constructor(readonly fullPath: string) {
+    super(`${fullPath} is taken`);
+  }
 }
 
 const RESCAN_INTERVAL_MS = 1000;
@@ -37,6 +76,14 @@ export class ProjectRegistry {
   /** Paths already reported as refused, so the log says it once. */
   private readonly refused = new Set<string>();
   private rootReal: string | null = null;
+  /** Creations and deletions of one path (lower case) run one at a time. */
+  private readonly changes = new KeyedQueue();
+  /** projects.json rewrites run one at a time. */
+  private readonly idWrites = new KeyedQueue();
+  /** Projects created while a scan ran (which may have listed the root before they appeared): kept by it. */
+  private createdDuringScan: Project[] = [];
+  /** Background removal of deleted repositories and their sidecar data. */
+  private purging: Promise<void> = Promise.resolve();
 
   constructor(
     readonly reposDir: string,
@@ -50,7 +97,140 @@ export class ProjectRegistry {
 
   async open(): Promise<void> {
     this.ids = this.checkedIds(await readJsonFile<unknown>(this.idFile, { nextId: 1, projects: {} }));
+    await this.finishDeletions();
     await this.rescan();
+  }
+
+  private get trashDir(): string {
+    return path.join(this.reposDir, TRASH_DIR);
+  }
+
+  private get dataTrashDir(): string {
+    return path.join(this.dataDir, TRASH_DIR);
+  }
+
+  /**
+   * Deletions a killed server left half done: every entry of the trash is named `<id>-...`, so
+   * the id's record and sidecar data go too, then the trash is emptied in the background. Builds
+   * of creations that never got renamed into place are removed.
+   */
+  private async finishDeletions(): Promise<void> {
+    const trashed = await fsp.readdir(this.trashDir).catch(() => [] as string[]);
+    const ids = new Set(trashed.map((name) => Number(/^(\d+)-/.exec(name)?.[1])).filter((id) => Number.isSafeInteger(id)));
+    for (const id of ids) await this.trashSidecar(id);
+    const stale = Object.entries(this.ids.projects).filter(([, r]) => ids.has(r.id));
+    if (stale.length > 0) {
+      for (const [p] of stale) delete this.ids.projects[p];
+      await this.saveIds();
+    }
+    const builds = (await fsp.readdir(this.reposDir).catch(() => [] as string[])).filter((name) => name.startsWith(BUILD_PREFIX));
+    for (const name of builds) await fsp.rm(path.join(this.reposDir, name), { recursive: true, force: true }).catch(() => undefined);
+    this.purge();
+  }
+
+  /** Moves a project's statuses and comments (<data>/sidecar/<id>) into the data dir's trash. */
+  private async trashSidecar(id: number): Promise<void> {
+    await fsp.mkdir(this.dataTrashDir, { recursive: true });
+    try {
+      await fsp.rename(path.join(this.dataDir, 'sidecar', String(id)), path.join(this.dataTrashDir, `${id}-${randomBytes(6).toString('hex')}`));
+      await syncDir(path.join(this.dataDir, 'sidecar'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+
+  /** Empties both trashes in the background (close() waits for it). */
+  private purge(): void {
+    this.purging = this.purging.then(async () => {
+      for (const dir of [this.trashDir, this.dataTrashDir]) {
+        for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+          await fsp.rm(path.join(dir, name), { recursive: true, force: true }).catch(() => undefined);
+        }
+      }
+    });
+  }
+
+  private saveIds(): Promise<void> {
+    return this.idWrites.run('ids', () => writeFileAtomic(this.idFile, JSON.stringify(this.ids, null, 2) + '\n'));
+  }
+
+  /**
+   * Creates the bare repository of `fullPath` (validated by the caller: safe segments only) and
+   * registers it with a new id. It is built in a hidden folder of the repos root and renamed into
+   * place whole, so a crash leaves it either absent or complete; a path already taken (by a
+   * repository, or a creation in flight) throws PathTakenError.
+   */
+  async create(fullPath: string, spec: NewRepository, facts: CreatedFacts): Promise<Project> {
+    return this.changes.run(fullPath.toLowerCase(), async () => {
+      if (this.closed) throw new Error(`project registry of ${this.reposDir} is closed`);
+      await this.rescan();
+      if (this.byPath.has(fullPath.toLowerCase())) throw new PathTakenError(fullPath);
+      const build = path.join(this.reposDir, `${BUILD_PREFIX}${randomBytes(8).toString('hex')}.git`);
+      const target = path.join(this.reposDir, ...fullPath.split('/')) + '.git';
+      const record: IdRecord = { id: this.ids.nextId++, created_at: new Date().toISOString(), ...facts };
+      try {
+        await initBare(build, spec.defaultBranch, spec.description);
+        if (spec.fill) {
+          const repo = new GitRepo(build, { diffLimits: GITLAB_DIFF_LIMITS });
+          try {
+            await spec.fill(repo);
+          } finally {
+            await repo.close();
+          }
+        }
+        await fsp.mkdir(path.dirname(target), { recursive: true });
+        // The parent must be a real folder inside the root (no link leading elsewhere).
+        const root = (this.rootReal ??= await fsp.realpath(this.reposDir));
+        const parentReal = await fsp.realpath(path.dirname(target));
+        if (parentReal !== root && !parentReal.startsWith(root + path.sep)) throw new PathTakenError(fullPath);
+        if (await exists(target)) throw new PathTakenError(fullPath);
+        // The record first (in memory), so a scan that finds the repository meanwhile gives it this
+        // id; a record left for this path by a repository deleted by hand is not reused.
+        this.ids.projects[fullPath] = record;
+        await fsp.rename(build, target);
+        await syncDir(path.dirname(target));
+      } catch (err) {
+        if (this.ids.projects[fullPath] === record) delete this.ids.projects[fullPath];
+        await fsp.rm(build, { recursive: true, force: true }).catch(() => undefined);
+        if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') throw new PathTakenError(fullPath);
+        throw err;
+      }
+      await this.saveIds();
+      // Served at once (a scan already under way may have read the folder before the rename; the
+      // next one finds this very object by its id).
+      const project = this.projectFor(`${fullPath}.git`, record);
+      this.byPath.set(fullPath.toLowerCase(), project);
+      this.byId.set(project.id, project);
+      if (this.scanning) this.createdDuringScan.push(project);
+      return project;
+    });
+  }
+
+  /**
+   * Deletes a project: its repository is renamed into the trash (from then on it is gone, whole),
+   * its sidecar data follows, its record is dropped (its id is never given again), and both are
+   * removed from disk in the background. A kill at any point leaves the project whole or gone;
+   * open() finishes what was left.
+   */
+  async remove(project: Project): Promise<void> {
+    return this.changes.run(project.path.toLowerCase(), async () => {
+      if (this.byId.get(project.id) !== project) return;
+      await project.repo.close();
+      await fsp.mkdir(this.trashDir, { recursive: true });
+      await fsp.rename(project.gitdir, path.join(this.trashDir, `${project.id}-${randomBytes(6).toString('hex')}`));
+      await syncDir(path.dirname(project.gitdir));
+      this.byId.delete(project.id);
+      this.byPath.delete(project.path.toLowerCase());
+      await this.trashSidecar(project.id);
+      for (const [p, r] of Object.entries(this.ids.projects)) if (r.id === project.id) delete this.ids.projects[p];
+      await this.saveIds();
+      this.purge();
+    });
+  }
+
+  /** The namespaces the repos root implies: every folder (not a repository, not hidden, not a link) below it, as paths. */
+  async folders(): Promise<string[]> {
+    return findFolders(this.reposDir);
   }
 
   /** projects.json as it must be: unique positive ids, and a nextId above them all (raised if low, which loses nothing). */
@@ -85,6 +265,11 @@ export class ProjectRegistry {
     const all = [...this.byId.values()].sort((a, b) => a.id - b.id);
     const kept = await Promise.all(all.map((p) => this.servable(p)));
     return all.filter((_, i) => kept[i]);
+  }
+
+  /** What POST /projects recorded for the project at `fullPath`, without a scan. */
+  createdFacts(fullPath: string): CreatedFacts | undefined {
+    return this.byPath.get(fullPath.toLowerCase())?.created;
   }
 
   /** The path of a known project (for messages), without a scan. */
@@ -157,6 +342,8 @@ export class ProjectRegistry {
   async close(): Promise<void> {
     this.closed = true;
     await this.scanning?.catch(() => undefined);
+    await this.changes.drained();
+    await this.purging.catch(() => undefined);
     const projects = [...this.byId.values()];
     this.byPath.clear();
     this.byId.clear();
@@ -181,6 +368,22 @@ export class ProjectRegistry {
     return this.scanning;
   }
 
+  /** The project of the repository at `rel` (relative to the root, with '/' separators, ending in .git). */
+  private projectFor(rel: string, record: IdRecord): Project {
+    const projectPath = rel.slice(0, -'.git'.length);
+    return {
+      id: record.id,
+      path: projectPath,
+      gitdir: path.join(this.reposDir, rel),
+      createdAt: record.created_at,
+      created: record.name || record.visibility || record.creator ? { name: record.name, visibility: record.visibility, creator: record.creator } : undefined,
+      repo: new GitRepo(path.join(this.reposDir, rel), {
+        diffLimits: GITLAB_DIFF_LIMITS,
+        onDamage: (problem) => this.logger?.warn({ project: projectPath }, `repository ${projectPath} is damaged: ${problem}`),
+      }),
+    };
+  }
+
   private async scan(): Promise<void> {
     const found = await findBareRepositories(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`));
     let changed = false;
@@ -195,24 +398,67 @@ export class ProjectRegistry {
         this.ids.projects[projectPath] = record;
         changed = true;
       }
-      const existing = this.byId.get(record.id);
-      const project: Project = existing ?? {
-        id: record.id,
-        path: projectPath,
-        gitdir: path.join(this.reposDir, rel),
-        createdAt: record.created_at,
-        repo: new GitRepo(path.join(this.reposDir, rel), {
-          diffLimits: GITLAB_DIFF_LIMITS,
-          onDamage: (problem) => this.logger?.warn({ project: projectPath }, `repository ${projectPath} is damaged: ${problem}`),
-        }),
-      };
+      const project = this.byId.get(record.id) ?? this.projectFor(rel, record);
       byPath.set(projectPath.toLowerCase(), project);
       byId.set(project.id, project);
     }
+    for (const project of this.createdDuringScan) {
+      if (byId.has(project.id) || this.ids.projects[project.path]?.id !== project.id) continue;
+      byPath.set(project.path.toLowerCase(), project);
+      byId.set(project.id, project);
+    }
+    this.createdDuringScan = [];
     this.byPath = byPath;
     this.byId = byId;
-    if (changed) await writeFileAtomic(this.idFile, JSON.stringify(this.ids, null, 2) + '\n');
+    if (changed) await this.saveIds();
   }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fsp.lstat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** `git init --bare` (with HEAD naming `defaultBranch`), written and synced in a folder of its own. */
+async function initBare(dir: string, defaultBranch: string, description?: string): Promise<void> {
+  for (const sub of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags', 'info', 'hooks']) await fsp.mkdir(path.join(dir, sub), { recursive: true });
+  const files: [string, string][] = [
+    ['HEAD', `ref: refs/heads/${defaultBranch}\n`],
+    ['config', '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n'],
+    ['description', description ? `${description}\n` : 'Unnamed repository; edit this file \'description\' to name the repository.\n'],
+    ['info/exclude', ''],
+  ];
+  for (const [name, text] of files) {
+    const handle = await fsp.open(path.join(dir, name), 'w', 0o644);
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+  for (const sub of ['objects/info', 'objects/pack', 'objects', 'refs/heads', 'refs/tags', 'refs', 'info', 'hooks', '']) await syncDir(path.join(dir, sub));
+}
+
+/** Folders below `root` that are not repositories (namespaces), not hidden, not links; '/'-separated. */
+async function findFolders(root: string, rel = '', depth = 0): Promise<string[]> {
+  if (depth > 8) return [];
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fsp.readdir(path.join(root, rel), { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith('.') || entry.isSymbolicLink() || !entry.isDirectory()) continue;
+    const child = rel ? `${rel}/${entry.name}` : entry.name;
+    if (entry.name.endsWith('.git') && (await isBareRepository(path.join(root, child)))) continue;
+    out.push(child, ...(await findFolders(root, child, depth + 1)));
+  }
+  return out.sort();
 }
 
 /** Relative paths (with '/' separators) of bare repositories below `root`, not descending into them. */

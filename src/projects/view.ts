@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { ObjectMissingError, RepositoryDamagedError } from '../git/index.js';
 import type { ProjectView } from '../gitlab/entities.js';
+import type { User } from '../users.js';
+import { namespaceAt } from './namespaces.js';
 import type { Project } from './registry.js';
 
 /** The fields of a project GitLab clients read, from the repository and the registry. */
-export async function projectView(project: Project, visibility: ProjectView['visibility']): Promise<ProjectView> {
+export async function projectView(project: Project, visibility: ProjectView['visibility'], userByName: (username: string) => User | undefined = () => undefined): Promise<ProjectView> {
   const repo = project.repo;
   // Only HEAD's branch is read (not every ref): this is the cheapest request clients make.
   const defaultBranch = await repo.defaultBranch();
@@ -20,21 +22,13 @@ export async function projectView(project: Project, visibility: ProjectView['vis
     }
   }
   const segments = project.path.split('/');
-  const name = segments[segments.length - 1];
-  const namespacePath = segments.slice(0, -1).join('/');
+  const namespace = namespaceAt(segments.slice(0, -1).join('/'), userByName);
   const description = await readDescription(project.gitdir);
   return {
     id: project.id,
     path: project.path,
-    name,
-    namespace: {
-      id: stableId(namespacePath),
-      name: segments[segments.length - 2] ?? namespacePath,
-      path: segments[segments.length - 2] ?? namespacePath,
-      full_path: namespacePath,
-      kind: 'group',
-      parent_id: segments.length > 2 ? stableId(segments.slice(0, -2).join('/')) : null,
-    },
+    name: project.created?.name ?? segments[segments.length - 1],
+    namespace: { id: namespace.id, name: namespace.name, path: namespace.path, full_path: namespace.full_path, kind: namespace.kind, parent_id: namespace.parent_id },
     description,
     default_branch: defaultBranch,
     empty_repo: defaultBranch === null,
@@ -51,9 +45,3 @@ async function readDescription(gitdir: string): Promise<string | null> {
   return text;
 }
 
-/** A stable positive id for a namespace path (namespaces are implied by repository paths). */
-function stableId(text: string): number {
-  let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(text)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
-  return (hash % 1_000_000) + 1000;
-}

@@ -1,5 +1,7 @@
 import { ROUTES } from '../../src/http/routes.js';
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { type AuthServer, PROJECTS, type ProjectKey, startAuthServer, TOKENS, USERS } from '../support/auth-harness.js';
 import { commitAddingFile, git, refMap, refSnapshot, setBranch } from '../support/git.js';
@@ -59,7 +61,7 @@ const CREDS: Cred[] = [
   { key: 'job token (dev, public project)', token: TOKENS.job, job: true, user: 'dev', scopes: ['api'], state: 'valid' },
 ];
 
-type Kind = 'user' | 'version' | 'projects' | 'project' | 'compare' | 'code' | 'read_status' | 'create_status' | 'note' | 'admin_note' | 'push' | 'push_project';
+type Kind = 'user' | 'version' | 'projects' | 'project' | 'compare' | 'code' | 'read_status' | 'create_status' | 'note' | 'admin_note' | 'push' | 'push_project' | 'create_project' | 'delete_project';
 
 interface Ctx {
   server: AuthServer;
@@ -120,6 +122,8 @@ interface Endpoint {
   request(ctx: Ctx, c: Case, prepared: Prepared): Req;
   /** Assertions on a success answer (status already matched). */
   success(ctx: Ctx, c: Case, json: any): void | Promise<void>;
+  /** Assertions after any answer of an endpoint that writes outside the three projects (creates, deletes). */
+  after?(ctx: Ctx, c: Case, succeeded: boolean): void | Promise<void>;
 }
 
 const enc = (p: ProjectKey) => encodeURIComponent(PROJECTS[p]);
@@ -162,6 +166,12 @@ async function adminDiscussion(ctx: Ctx, c: Case): Promise<Prepared> {
   expect(res.status, 'admin starts a discussion').to.equal(201);
   const json = (await res.json()) as { id: string; notes: { id: number }[] };
   return { discussionId: json.id, noteId: json.notes[0].id };
+}
+
+/** Deletes a project a case made, as the administrator. */
+async function adminDelete(ctx: Ctx, fullPath: string): Promise<void> {
+  const res = await fetch(`${ctx.server.url}/api/v4/projects/${encodeURIComponent(fullPath)}`, { method: 'DELETE', headers: { 'PRIVATE-TOKEN': TOKENS.admin } });
+  expect(res.status, `admin deletes ${fullPath}`).to.equal(202);
 }
 
 const ENDPOINTS: Endpoint[] = [
@@ -683,6 +693,78 @@ const ENDPOINTS: Endpoint[] = [
     protectedMain: true,
     request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/revert`, body: { branch: 'main' } }),
     success: (ctx, c, json) => expectCommitBy(ctx, c, 'main', json),
+  },  // ---- project creation and deletion, namespaces, groups (v4 only here)
+  {
+    key: 'POST /projects',
+    method: 'POST',
+    kind: 'create_project',
+    project: false,
+    v3: false,
+    request: (_ctx, c) => ({ path: '/projects', body: { path: `made-c${c.n}` } }),
+    success: (_ctx, c, json) => {
+      expect(json.path_with_namespace).to.equal(`${userOf(c).username}/made-c${c.n}`);
+    },
+    after: async (ctx, c, succeeded) => {
+      const gitdir = path.join(ctx.server.reposDir, c.cred.user ? USERS[c.cred.user].username : '-', `made-c${c.n}.git`);
+      expect(existsSync(gitdir), `POST /projects as ${c.cred.key}: the repository exists only when created`).to.equal(succeeded);
+      // The lab stays as it was for the other rows (GET /projects lists exactly the three projects).
+      if (succeeded) await adminDelete(ctx, `${userOf(c).username}/made-c${c.n}`);
+    },
+  },
+  {
+    key: 'DELETE /projects/:id',
+    method: 'DELETE',
+    kind: 'delete_project',
+    project: false,
+    v3: false,
+    successStatus: () => 202,
+    // A project of the administrator's, public, made for the case.
+    prepare: async (ctx, c) => {
+      const res = await fetch(`${ctx.server.url}/api/v4/projects`, { method: 'POST', headers: { 'PRIVATE-TOKEN': TOKENS.admin, 'Content-Type': 'application/json' }, body: JSON.stringify({ path: `doomed-c${c.n}` }) });
+      expect(res.status, 'admin creates the project to delete').to.equal(201);
+      return { discussionId: '', noteId: ((await res.json()) as { id: number }).id };
+    },
+    request: (_ctx, _c, prepared) => ({ path: `/projects/${prepared.noteId}` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.deep.equal({ message: '202 Accepted' });
+    },
+    after: async (ctx, c, succeeded) => {
+      expect(existsSync(path.join(ctx.server.reposDir, 'root', `doomed-c${c.n}.git`)), `DELETE as ${c.cred.key}: the repository is gone only when deleted`).to.equal(!succeeded);
+      if (!succeeded) await adminDelete(ctx, `root/doomed-c${c.n}`);
+    },
+  },
+  {
+    key: 'GET /namespaces',
+    method: 'GET',
+    kind: 'user',
+    project: false,
+    v3: false,
+    request: () => ({ path: '/namespaces' }),
+    success: (_ctx, c, json) => {
+      expect((json as { full_path: string }[]).map((n) => n.full_path)).to.include(userOf(c).username);
+    },
+  },
+  {
+    key: 'GET /namespaces/:id',
+    method: 'GET',
+    kind: 'user',
+    project: false,
+    v3: false,
+    request: (_ctx, c) => ({ path: `/namespaces/${c.cred.user ? USERS[c.cred.user].username : 'root'}` }),
+    success: (_ctx, c, json) => {
+      expect(json).to.include({ kind: 'user', full_path: userOf(c).username });
+    },
+  },
+  {
+    key: 'GET /groups/:id',
+    method: 'GET',
+    kind: 'projects',
+    project: false,
+    v3: false,
+    request: () => ({ path: '/groups/demo' }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.include({ full_path: 'demo', kind: 'group' });
+    },
   },
   // Issue 14: ref and file writes (9.0+, v4 only). lib/api/branches.rb, tags.rb and files.rb run
   // `authorize! :push_code, user_project` (Developer+) with no authenticate! first: anonymous gets 403.
@@ -863,7 +945,12 @@ function accessOutcome(c: Case): Expectation {
     case 'version':
       return signedIn ? { options: [ok], why: 'signed in' } : { options: [U401], why: '/user and /version need authentication (3.3, 3.4)' };
     case 'projects':
-      return { options: [ok], why: 'list of visible projects' };
+      return { options: [ok], why: 'list of visible projects (groups: public)' };
+    case 'create_project':
+      return signedIn ? { options: [ok], why: 'any user may create in their own namespace' } : { options: [U401], why: 'POST /projects: authenticate_non_get!' };
+    case 'delete_project':
+      if (!signedIn) return { options: [U401], why: 'DELETE: authenticate_non_get! before the lookup' };
+      return USERS[cred.user!].admin ? { options: [ok], why: 'the admin owns everything' } : { options: [F403], why: 'remove_project needs Owner' };
     default:
   }
   const p = c.project!;
@@ -1062,7 +1149,7 @@ describe('auth matrix: every endpoint × credential × dialect against GitLab’
             it(title, async () => {
               const prepared = ep.prepare && !(dialect === 'v3' && !ep.v3) ? await ep.prepare(ctx, c) : ({} as Prepared);
               const req = ep.request(ctx, c, prepared);
-              const write = ep.method !== 'GET';
+              const write = ep.method !== 'GET' && ep.project;
               const before = write ? await snapshot(ctx, c.project!) : null;
               const res = await send(ctx, c, req);
               const label = `${ep.method} /api/${dialect}${req.path} as ${c.cred.key}`;
@@ -1076,6 +1163,7 @@ describe('auth matrix: every endpoint × credential × dialect against GitLab’
                 expect(www).to.include('error="invalid_token"');
               }
               if (match.success) await ep.success(ctx, c, res.json);
+              if (ep.after && !(dialect === 'v3' && !ep.v3)) await ep.after(ctx, c, match.success === true);
               if (!write) return;
               const after = await snapshot(ctx, c.project!);
               if (!match.success) {

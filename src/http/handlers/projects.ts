@@ -1,6 +1,10 @@
-import { GitLabError } from '../../errors.js';
+import { forbidden, GitLabError, invalidParams, validationError } from '../../errors.js';
 import { type ProjectView } from '../../gitlab/entities.js';
+import { allNamespaces, type Namespace } from '../../projects/namespaces.js';
+import { nameAndPath, namingErrors } from '../../projects/naming.js';
+import { PathTakenError, type Project } from '../../projects/registry.js';
 import { projectView } from '../../projects/view.js';
+import { invalidBranchName } from '../../writes/paths.js';
 import { type HandlerContext, pageOf, type Reply } from '../handle.js';
 
 interface ListParams {
@@ -29,7 +33,7 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
     p.min_access_level === undefined ? access.canSee(ctx.grant, project.path) : (access.memberAccessLevel(ctx.grant, project.path) ?? 0) >= p.min_access_level,
   );
   let views = await Promise.all(
-    visible.map(async (project) => ({ ...(await projectView(project, access.visibility(project.path))), project_access: access.memberAccessLevel(ctx.grant, project.path) })),
+    visible.map(async (project) => ({ ...(await projectView(project, access.visibility(project.path), (u) => access.userByName(u))), project_access: access.memberAccessLevel(ctx.grant, project.path) })),
   );
   if (p.id_after !== undefined) views = views.filter((v) => v.id > p.id_after!);
   if (p.id_before !== undefined) views = views.filter((v) => v.id < p.id_before!);
@@ -79,6 +83,125 @@ function searchMatcher(query: string): (columns: string[]) => boolean {
 /** GET /projects/:id, with the caller's own membership as permissions.project_access. */
 export async function show(ctx: HandlerContext): Promise<Reply> {
   const { access } = ctx.services;
-  const view = await projectView(ctx.project, access.visibility(ctx.project.path));
+  const view = await projectView(ctx.project, access.visibility(ctx.project.path), (u) => access.userByName(u));
   return { body: ctx.present.project({ ...view, project_access: access.memberAccessLevel(ctx.grant, ctx.project.path) }) };
+}
+
+interface CreateParams {
+  name?: string;
+  path?: string;
+  namespace_id?: string;
+  description?: string;
+  visibility?: string;
+  default_branch?: string;
+  initialize_with_readme: boolean;
+}
+
+const NAMESPACE_INVALID = { namespace: ['is not valid'] };
+
+/**
+ * POST /projects (Projects::CreateService): a new bare repository at `<namespace>/<path>.git`,
+ * empty (HEAD naming `default_branch`, else main) or with a README commit by the caller on that
+ * branch, registered with a new id. The namespace is `namespace_id` (its id, or its full path)
+ * or the caller's own; the caller needs create_projects there (see mayCreateIn).
+ */
+export async function create(ctx: HandlerContext, p: CreateParams): Promise<Reply> {
+  const { registry, access, users } = ctx.services;
+  const grant = ctx.grant!;
+  // Grape's at_least_one_of :name, :path
+  if (p.name === undefined && p.path === undefined) throw invalidParams(['name, path are missing, at least one parameter must be provided']);
+  const namespaces = await allNamespaces(registry, users.all());
+  let namespace: Namespace | undefined;
+  if (p.namespace_id === undefined || p.namespace_id === '') {
+    namespace = namespaces.find((n) => n.kind === 'user' && n.owner!.id === grant.user.id);
+  } else {
+    const wanted = p.namespace_id;
+    namespace = /^\d+$/.test(wanted) ? namespaces.find((n) => n.id === Number(wanted)) : namespaces.find((n) => n.full_path.toLowerCase() === wanted.toLowerCase());
+  }
+  // validate_create_permissions: a namespace that is not there or not the caller's to create in.
+  if (!namespace || !(await mayCreateIn(ctx, namespace))) throw validationError(NAMESPACE_INVALID);
+  const { name, path } = nameAndPath(p.name, p.path);
+  const errors = namingErrors(name, path);
+  if (Object.keys(errors).length > 0) throw validationError(errors);
+  const fullPath = `${namespace.full_path}/${path}`;
+  const taken = async (): Promise<Record<string, string[]>> => {
+    const siblings = (await registry.list()).filter((other) => other.path.toLowerCase().startsWith(`${namespace.full_path.toLowerCase()}/`) && !other.path.slice(namespace.full_path.length + 1).includes('/'));
+    const out: Record<string, string[]> = {};
+    if (siblings.some((other) => (other.created?.name ?? other.path.split('/').pop()) === name)) {
+      out['project_namespace.name'] = ['has already been taken'];
+      out.name = ['has already been taken'];
+    }
+    // A subgroup (folder) of that path holds the route too.
+    const folders = await registry.folders();
+    if (siblings.some((other) => other.path.toLowerCase() === fullPath.toLowerCase()) || folders.some((f) => f.toLowerCase() === fullPath.toLowerCase())) {
+      out.path = ['has already been taken'];
+    }
+    return out;
+  };
+  const clash = await taken();
+  if (Object.keys(clash).length > 0) throw validationError(clash);
+  const defaultBranch = p.default_branch || 'main';
+  // Gitaly refuses a default branch that is not a valid ref: 'Failed to create repository'.
+  if (invalidBranchName(defaultBranch)) throw validationError({ base: ['Failed to create repository'] });
+  let project: Project;
+  try {
+    project = await registry.create(
+      fullPath,
+      {
+        defaultBranch,
+        description: p.description?.replace(/\s+/g, ' ').trim() || undefined,
+        fill: p.initialize_with_readme ? (repo) => writeReadme(repo, defaultBranch, name, p.description ?? '', grant.user) : undefined,
+      },
+      { name, visibility: p.visibility as 'private' | 'internal' | 'public' | undefined, creator: namespace.kind === 'user' ? namespace.owner!.username : grant.user.username },
+    );
+  } catch (err) {
+    if (err instanceof PathTakenError) {
+      const again = await taken();
+      throw validationError(Object.keys(again).length > 0 ? again : { path: ['has already been taken'] });
+    }
+    throw err;
+  }
+  const view = await projectView(project, access.visibility(project.path), (u) => access.userByName(u));
+  return { status: 201, body: ctx.present.project({ ...view, project_access: access.memberAccessLevel(ctx.grant, project.path) }) };
+}
+
+/**
+ * Who may create projects where (GitLab's create_projects ability, with what fakelab's access
+ * configuration knows): an admin anywhere; a user in their own namespace; in a group (a folder of
+ * the repos root), a user who is maintainer or owner of a project in it (GitLab's default
+ * project_creation_level lets maintainers create; fakelab has no group memberships, so a
+ * project membership stands for one).
+ */
+async function mayCreateIn(ctx: HandlerContext, namespace: Namespace): Promise<boolean> {
+  const grant = ctx.grant!;
+  if (grant.user.admin) return true;
+  if (namespace.kind === 'user') return namespace.owner!.id === grant.user.id;
+  const prefix = `${namespace.full_path.toLowerCase()}/`;
+  const { access, registry } = ctx.services;
+  return (await registry.list()).some((other) => other.path.toLowerCase().startsWith(prefix) && ['maintainer', 'owner'].includes(access.role(grant, other.path) ?? ''));
+}
+
+/** Projects::CreateService#create_readme: README.md on the default branch, by the caller, "Initial commit". */
+async function writeReadme(repo: import('../../git/index.js').GitRepo, branch: string, name: string, description: string, user: { name: string; email: string }): Promise<void> {
+  await repo.write(async (batch) => {
+    const blob = await batch.writeBlob(Buffer.from(`# ${name}\n\n${description}`, 'utf8'));
+    const index = await batch.readIndex(null);
+    index.set('README.md', { mode: '100644', oid: blob });
+    const tree = await batch.writeTree(index);
+    const who = { name: user.name, email: user.email };
+    const commit = await batch.writeCommit({ tree, parents: [], author: who, committer: who, message: 'Initial commit', when: new Date() });
+    await batch.publishBranch(branch, null, commit);
+  });
+}
+
+/**
+ * DELETE /projects/:id (remove_project: owners and admins): 202 {"message":"202 Accepted"}. The
+ * repository and its statuses and comments are gone when this answers (removed from disk in the
+ * background); its id is never given again.
+ */
+export async function remove(ctx: HandlerContext): Promise<Reply> {
+  const { access, registry } = ctx.services;
+  if (!access.isOwner(ctx.grant, ctx.project.path)) throw forbidden();
+  await registry.remove(ctx.project);
+  return { status: 202, body: { message: '202 Accepted' } };
 }
