@@ -119,6 +119,13 @@ function redactedBody(body: unknown): unknown {
     for (const [name, value] of Object.entries(body as Record<string, unknown>)) fields[name] = isSecretParam(name) ? REDACTED : value;
     out = fields;
   }
-  const size = Buffer.byteLength(JSON.stringify(out) ?? '');
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(out);
+  } catch {
+    // A hostile body nested past the stack's depth: kept out, never thrown from a 'close' listener.
+    return '[omitted: nested too deeply]';
+  }
+  const size = Buffer.byteLength(text ?? '');
   return size > JOURNAL_BODY_LIMIT ? `[omitted: ${size} bytes]` : out;
 }

@@ -224,6 +224,17 @@ describe('control plane', function () {
       expect(entry.body).to.equal(`[omitted: ${Buffer.byteLength(JSON.stringify({ state: 'pending', name: 'big', description }))} bytes]`);
     });
 
+    it('a body nested past the stack (hostile JSON) is answered, journalled as omitted, and the server keeps serving', async () => {
+      const depth = 200_000;
+      const body = `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+      const posted = await api('POST', `/api/v4/projects/${HW}/statuses/${sha}`, { headers: { 'PRIVATE-TOKEN': ADMIN_TOKEN, 'Content-Type': 'application/json' }, body });
+      expect(posted.status).to.be.within(400, 499);
+      const [entry] = server.requests();
+      expect(entry.body).to.equal('[omitted: nested too deeply]');
+      expect((await control('GET', '/-/fakelab/requests')).status).to.equal(200);
+      expect((await api('GET', '/api/v4/version', { headers: { 'PRIVATE-TOKEN': ADMIN_TOKEN } })).status).to.equal(200);
+    });
+
     it('is a ring of the last --journal-size requests', async () => {
       const small = await startTestServer({ reposDir, journalSize: 3 });
       try {
