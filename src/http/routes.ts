@@ -1,3 +1,4 @@
+import * as archives from './handlers/archive.js';
 import * as commitWrites from './handlers/commit-writes.js';
 import * as comments from './handlers/comments.js';
 import * as commits from './handlers/commits.js';
@@ -302,4 +303,15 @@ export const ROUTES: Route[] = [
     v4: endpoint(params({ body: { type: 'string' }, resolved: { type: 'boolean' } }), discussions.update, 'all'),
   },
   { method: 'DELETE', path: '/projects/:id/repository/commits/:sha/discussions/:discussion_id/notes/:note_id', ability: 'create_note', v4: endpoint(none, discussions.remove) },
+
+  // ---- archives and snapshots (v4 only here); the `.format` suffix is checked by the handler (archive_formats_regex)
+  ...(() => {
+    const archive = endpoint(params({ sha: { type: 'string' }, format: { type: 'string' }, path: { type: 'string' }, include_lfs_blobs: { type: 'boolean', default: true } }), archives.archive);
+    return [
+      { method: 'GET', path: '/projects/:id/repository/archive', ability: 'read_code', v4: archive },
+      { method: 'GET', path: '/projects/:id/repository/archive.:format', ability: 'read_code', v4: archive },
+    ] satisfies Route[];
+  })(),
+  // Administrators only, checked before the project lookup (authenticated_with_can_read_all_resources!).
+  { method: 'GET', path: '/projects/:id/snapshot', ability: 'user', v4: endpoint(params({ wiki: { type: 'boolean' } }), archives.snapshot) },
 ];

@@ -59,7 +59,7 @@ const CREDS: Cred[] = [
   { key: 'job token (dev, public project)', token: TOKENS.job, job: true, user: 'dev', scopes: ['api'], state: 'valid' },
 ];
 
-type Kind = 'user' | 'version' | 'projects' | 'project' | 'compare' | 'code' | 'read_status' | 'create_status' | 'note' | 'admin_note' | 'push';
+type Kind = 'user' | 'version' | 'projects' | 'project' | 'compare' | 'code' | 'admin' | 'read_status' | 'create_status' | 'note' | 'admin_note' | 'push';
 
 interface Ctx {
   server: AuthServer;
@@ -673,6 +673,33 @@ const ENDPOINTS: Endpoint[] = [
     request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/revert`, body: { branch: 'main' } }),
     success: (ctx, c, json) => expectCommitBy(ctx, c, 'main', json),
   },
+  {
+    key: 'GET archive',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/archive?sha=${ctx.sha[c.project!]}` }),
+    success: () => undefined,
+  },
+  {
+    key: 'GET archive.zip',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/archive.zip?sha=${ctx.sha[c.project!]}` }),
+    success: () => undefined,
+  },
+  {
+    key: 'GET snapshot',
+    method: 'GET',
+    kind: 'admin',
+    project: true,
+    v3: false,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/snapshot` }),
+    success: () => undefined,
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -749,6 +776,12 @@ function accessOutcome(c: Case): Expectation {
     case 'projects':
       return { options: [ok], why: 'list of visible projects' };
     default:
+  }
+  // API::ProjectSnapshots: authenticated_with_can_read_all_resources! before the project lookup.
+  if (ep.kind === 'admin') {
+    if (!signedIn) return { options: [U401], why: 'snapshot: authenticate! first (lib/api/project_snapshots.rb)' };
+    if (!USERS[cred.user!].admin) return { options: [F403], why: 'snapshot: administrators only, before the project lookup' };
+    return { options: [ok], why: 'an administrator may snapshot any project' };
   }
   const p = c.project!;
   if (ep.authFirst && !signedIn) return { options: [U401], why: 'statuses API calls authenticate! first (2.3)' };
