@@ -17,6 +17,7 @@ import { type Ref, RefStore } from './refs.js';
 import { type LogOptions, logQuery, rangeQuery, resolveCommit } from './revision.js';
 import { WriteBatch } from './write/write-batch.js';
 import { archiveEntries } from './archive/entries.js';
+import { blame, type BlameLine } from './diff/blame.js';
 import { snapshotTar } from './archive/snapshot.js';
 import { type ArchiveFormat, writeArchive } from './archive/write.js';
 import type { Readable } from 'node:stream';
@@ -332,6 +333,28 @@ export class GitRepo {
   async mergeBase(first: string, others: string[]): Promise<string | null> {
     const [base] = await mergeBases(this.index, first, others);
     return base ?? null;
+  }
+
+  // ---- blame ---------------------------------------------------------------------------------
+
+  /**
+   * `git blame <commit> -- <path>` for a file (not a submodule or tree): the file's lines (their
+   * bytes, without the '\n') and, for each, the commit it is blamed on; null when there is no
+   * such file.
+   */
+  async blame(commit: Commit, path: string): Promise<{ lines: Buffer[]; blame: BlameLine[] } | null> {
+    if (path === '' || path.split('/').some((s) => s === '' || s === '.' || s === '..')) return null;
+    const entry = await this.objects.entryAt(commit.tree, path);
+    if (!entry || (entry.mode !== FileMode.Regular && entry.mode !== FileMode.Executable && entry.mode !== FileMode.Symlink)) return null;
+    const data = await this.objects.readBlob(entry.oid);
+    const lines: Buffer[] = [];
+    for (let at = 0; at < data.length; ) {
+      const nl = data.indexOf(10, at);
+      const end = nl < 0 ? data.length : nl;
+      lines.push(data.subarray(at, end));
+      at = end + 1;
+    }
+    return { lines, blame: await blame(this.objects, commit, path, entry.oid, entry.mode === FileMode.Symlink, lines.length) };
   }
 
   // ---- archives ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import * as archives from './handlers/archive.js';
+import * as blame from './handlers/blame.js';
 import * as commitWrites from './handlers/commit-writes.js';
 import * as comments from './handlers/comments.js';
 import * as commits from './handlers/commits.js';
@@ -314,4 +315,11 @@ export const ROUTES: Route[] = [
   })(),
   // Administrators only, checked before the project lookup (authenticated_with_can_read_all_resources!).
   { method: 'GET', path: '/projects/:id/snapshot', ability: 'user', v4: endpoint(params({ wiki: { type: 'boolean' } }), archives.snapshot) },
+  // ---- blame (v4 only here); HEAD answers the file's X-Gitlab-* headers alone; range[start]/range[end] are checked by the handler (Grape's messages)
+  {
+    method: 'GET',
+    path: '/projects/:id/repository/files/:file_path/blame',
+    ability: 'read_code',
+    v4: endpoint(params({ ref: { type: 'string', required: true, allowBlank: false }, range: { type: 'hash' } }), blame.blame),
+  },
 ];

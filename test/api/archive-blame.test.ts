@@ -313,4 +313,106 @@ result = {
       expect(result.snap).to.be.greaterThan(1024);
     });
   });
+
+  describe('GET repository/files/:file_path/blame', () => {
+    /** `git blame --porcelain <ref> -- <path>`: per final line, its commit and content. */
+    function gitBlame(gitdir: string, ref: string, file: string): { commit: string; line: string }[] {
+      const out = runGit(['--git-dir', gitdir, 'blame', '--porcelain', ref, '--', file], { binary: true });
+      if (out.status !== 0) throw new Error(`git blame failed: ${out.stderr}`);
+      const rows: { commit: string; line: string }[] = [];
+      let current = '';
+      for (const raw of out.stdout.toString('utf8').split('\n')) {
+        const header = /^([0-9a-f]{40}) \d+ \d+/.exec(raw);
+        if (header) current = header[1];
+        else if (raw.startsWith('\t')) rows.push({ commit: current, line: raw.slice(1) });
+      }
+      return rows;
+    }
+
+    const blameUrl = (project: string, file: string, query: string) => `/projects/${enc(project)}/repository/files/${enc(file)}/blame?${query}`;
+
+    async function expectBlame(key: string, ref: string, file: string): Promise<void> {
+      const gitdir = gitdirs[key];
+      const { res, bytes } = await download(blameUrl(PROJECTS[key], file, `ref=${enc(ref)}`));
+      const what = `${PROJECTS[key]} ${ref} ${file}`;
+      expect(res.status, what).to.equal(200);
+      // Header values carry the path's UTF-8 bytes.
+      expect(Buffer.from(res.headers.get('x-gitlab-file-path') ?? '', 'latin1').toString('utf8'), what).to.equal(file);
+      const ranges = JSON.parse(bytes.toString('utf8')) as { commit: Record<string, unknown>; lines: string[] }[];
+      const ours = ranges.flatMap((r) => r.lines.map((line) => ({ commit: r.commit.id as string, line })));
+      expect(ours, what).to.deep.equal(gitBlame(gitdir, ref, file));
+      for (let i = 1; i < ranges.length; i++) expect(ranges[i].commit.id, `${what}: consecutive ranges differ`).not.to.equal(ranges[i - 1].commit.id);
+      for (const r of ranges) {
+        const [id, parents, an, ae, ad, cn, ce, cd] = git(gitdir, 'log', '-1', '--format=%H%n%P%n%an%n%ae%n%aI%n%cn%n%ce%n%cI', r.commit.id as string).split('\n');
+        const message = git(gitdir, 'cat-file', 'commit', id).split('\n\n').slice(1).join('\n\n');
+        const date = (iso: string) => iso.replace(/([+-]\d\d:\d\d|Z)$/, '.000$1').replace(/\.000Z$/, '.000+00:00');
+        expect(r.commit, what).to.deep.equal({
+          id,
+          parent_ids: parents ? parents.split(' ') : [],
+          message,
+          authored_date: date(ad),
+          author_name: an,
+          author_email: ae,
+          committed_date: date(cd),
+          committer_name: cn,
+          committer_email: ce,
+        });
+      }
+    }
+
+    it('every file at every branch and tag of hello-world, edge-cases and the extra fixture equals git blame --porcelain (merges, renames, unicode, no final newline)', async () => {
+      for (const key of ['hello', 'edge', 'extra']) {
+        const gitdir = gitdirs[key];
+        for (const ref of gitLines(gitdir, 'for-each-ref', '--format=%(refname:short)')) {
+          const files = gitLines(gitdir, 'ls-tree', '-r', '-z', '--name-only', ref).join('\n').split('\0').filter(Boolean);
+          const modes = new Map(gitLines(gitdir, 'ls-tree', '-r', ref).map((l) => [l.split('\t')[1], l.split(' ')[0]]));
+          for (const file of files) {
+            if (modes.get(file) === '160000' || file.startsWith('big/')) continue;
+            await expectBlame(key, ref, file);
+          }
+        }
+      }
+    });
+
+    it('range[start]..range[end]: the lines git blame -L gives (end past the file is cut to it)', async () => {
+      const gitdir = gitdirs.edge;
+      const file = 'src/main.js';
+      const all = gitBlame(gitdir, 'main', file);
+      for (const [start, end] of [[1, 1], [2, 5], [3, all.length], [all.length, all.length + 50]]) {
+        const { res, bytes } = await download(blameUrl(PROJECTS.edge, file, `ref=main&range%5Bstart%5D=${start}&range%5Bend%5D=${end}`));
+        expect(res.status).to.equal(200);
+        const ranges = JSON.parse(bytes.toString('utf8')) as { commit: { id: string }; lines: string[] }[];
+        expect(ranges.flatMap((r) => r.lines.map((line) => ({ commit: r.commit.id, line }))), `${start},${end}`).to.deep.equal(all.slice(start - 1, Math.min(end, all.length)));
+      }
+    });
+
+    it('errors: ref missing or blank, bad ranges in Grape’s and GitLab’s words, unknown ref, file, a directory, a submodule, hostile paths', async () => {
+      const base = (file: string) => `/api/v4/projects/${enc(PROJECTS.edge)}/repository/files/${enc(file)}/blame`;
+      const r = (q: string) => `${base('src/main.js')}?ref=main&${q}`;
+      await expectError(server, base('src/main.js'), 400, { error: 'ref is missing' });
+      await expectError(server, `${base('src/main.js')}?ref=`, 400, { error: 'ref is empty' });
+      await expectError(server, r('range%5Bstart%5D=3&range%5Bend%5D=1'), 400, { message: 'range[start] must be less than or equal to range[end]' });
+      await expectError(server, r('range%5Bstart%5D=1'), 400, { error: 'range[end] is missing' });
+      await expectError(server, r('range%5Bend%5D=1'), 400, { error: 'range[start] is missing' });
+      await expectError(server, r('range%5Bstart%5D=0&range%5Bend%5D=2'), 400, { error: 'range[start] does not have a valid value' });
+      await expectError(server, r('range%5Bstart%5D=a&range%5Bend%5D=-1'), 400, { error: 'range[start] is invalid, range[end] does not have a valid value' });
+      await expectError(server, r('range=5'), 400, { error: 'range is invalid' });
+      await expectError(server, r('range%5Bstart%5D=9999&range%5Bend%5D=99999'), 400, { message: 'range is outside of the file length' });
+      await expectError(server, `${base('src/main.js')}?ref=no-such-ref`, 404, { message: '404 Commit Not Found' });
+      await expectError(server, `${base('x'.repeat(3000))}?ref=${'y'.repeat(3000)}`, 404, { message: '404 Commit Not Found' });
+      for (const file of ['no/such/file', 'src', 'src/main.js/x']) await expectError(server, `${base(file)}?ref=main`, 404, { message: '404 File Not Found' });
+      await expectError(server, `/api/v4/projects/${enc(PROJECTS.extra)}/repository/files/${enc('vendor/lib')}/blame?ref=trunk`, 404, { message: '404 File Not Found' });
+      for (const file of ['../README.md', 'src/../../x', '/etc/passwd']) await expectError(server, `${base(file)}?ref=main`, 400, { error: 'file_path should be a valid file path' });
+    });
+
+    it('python-gitlab: project.files.blame', async function () {
+      await requirePythonGitlab(this);
+      const { result } = await runPythonGitlab<{ commit: { id: string }; lines: string[] }[]>(
+        { url: server.url, token: ADMIN_TOKEN },
+        `result = gl.projects.get(V['project']).files.blame(file_path='src/main.js', ref='main')`,
+        { project: PROJECTS.edge },
+      );
+      expect(result.flatMap((r) => r.lines.map((line) => ({ commit: r.commit.id, line })))).to.deep.equal(gitBlame(gitdirs.edge, 'main', 'src/main.js'));
+    });
+  });
 });

@@ -700,6 +700,19 @@ const ENDPOINTS: Endpoint[] = [
     request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/snapshot` }),
     success: () => undefined,
   },
+  {
+    key: 'GET file blame',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    filesApi: true,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/files/README.md/blame?ref=${ctx.sha[c.project!]}` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array').that.is.not.empty;
+      expect(json[0].commit.id).to.match(/^[0-9a-f]{40}$/);
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
