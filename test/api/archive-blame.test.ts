@@ -281,6 +281,25 @@ describe('repository archive, snapshot and blame (v4) against git', function () 
       expect(listing).not.to.match(/^l/m);
     });
 
+    it('stays a whole tar while commits are written into the repository (refs and objects replaced by rename meanwhile)', async () => {
+      const project = enc(PROJECTS.hello);
+      const writes = Array.from({ length: 12 }, (_, i) =>
+        server.get(`/api/v4/projects/${project}/repository/commits`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ branch: `snap/${i}`, start_branch: 'main', commit_message: `snapshot race ${i}`, actions: [{ action: 'create', file_path: `race-${i}.txt`, content: `${i}\n` }] }),
+        }),
+      );
+      const snapshots = Array.from({ length: 6 }, () => download(`/projects/${project}/snapshot`));
+      for (const res of await Promise.all(writes)) expect(res.status).to.equal(201);
+      for (const { res, bytes } of await Promise.all(snapshots)) {
+        expect(res.status).to.equal(200);
+        // tar reads it to the end without complaint, and git reads what was extracted.
+        const dir = extract(bytes, 'tar', work);
+        expect(execFileSync('git', ['--git-dir', dir, 'rev-parse', 'refs/heads/main']).toString().trim()).to.equal(git(gitdirs.hello, 'rev-parse', 'main').trim());
+      }
+    });
+
     it('anonymous 401; an unknown project 404 for the admin (non-admins: 403, in the auth matrix)', async () => {
       const url = `/projects/${enc(PROJECTS.hello)}/snapshot`;
       await expectError(server, `/api/v4${url}`, 401, { message: '401 Unauthorized' }, { token: null });

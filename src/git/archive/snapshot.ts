@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, lstat, open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import tarStream, { type Header } from 'tar-stream';
@@ -18,17 +18,41 @@ const OBJECT_FILES = [/^[0-9a-f]{2}\/[0-9a-f]{38}$/, /^pack\/pack-[0-9a-f]{40}\.
  */
 export function snapshotTar(gitdir: string): Readable {
   const pack = tarStream.pack();
-  const add = (h: TarHeaders, file?: string) =>
+  const add = (h: TarHeaders) =>
     new Promise<void>((resolve, reject) => {
-      if (!file) {
-        pack.entry(h, (err) => (err ? reject(err) : resolve()));
-        return;
-      }
-      const sink = pack.entry(h, (err) => (err ? reject(err) : resolve()));
-      const source = createReadStream(file);
-      source.on('error', reject);
-      source.pipe(sink);
+      pack.entry(h, (err) => (err ? reject(err) : resolve()));
     });
+  /**
+   * A file as it is when opened: its size from the open descriptor, so a ref or object replaced
+   * meanwhile (git writes them by rename) still gives a consistent entry; one gone is skipped.
+   */
+  const addFile = async (h: TarHeaders, file: string): Promise<void> => {
+    let handle: FileHandle;
+    try {
+      handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ELOOP') return;
+      throw err;
+    }
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) return;
+      await new Promise<void>((resolve, reject) => {
+        const header = { ...h, size: stat.size, mode: stat.mode & 0o7777, mtime: stat.mtime };
+        const done = (err?: Error | null) => (err ? reject(err) : resolve());
+        if (stat.size === 0) {
+          pack.entry(header, Buffer.alloc(0), done);
+          return;
+        }
+        const sink = pack.entry(header, done);
+        const source = handle.createReadStream({ start: 0, end: stat.size - 1, autoClose: false });
+        source.on('error', reject);
+        source.pipe(sink);
+      });
+    } finally {
+      await handle.close();
+    }
+  };
   /** `under`: the path below objects/, which `filter` (object files only) is matched against. */
   const entry = async (relative: string, filter?: RegExp[], under = ''): Promise<void> => {
     const full = path.join(gitdir, relative);
@@ -37,10 +61,11 @@ export function snapshotTar(gitdir: string): Readable {
     const common = { mtime: stat.mtime, mode: stat.mode & 0o7777, uid: 0, gid: 0 };
     if (stat.isFile()) {
       if (filter && !filter.some((re) => re.test(under))) return;
-      await add({ ...common, name: relative, type: 'file', size: stat.size }, full);
+      await addFile({ ...common, name: relative, type: 'file' }, full);
     } else if (stat.isDirectory()) {
       await add({ ...common, name: `${relative}/`, type: 'directory' });
-      for (const name of (await readdir(full)).sort()) await entry(`${relative}/${name}`, filter, `${under}/${name}`);
+      const names = await readdir(full).catch(() => [] as string[]);
+      for (const name of names.sort()) await entry(`${relative}/${name}`, filter, `${under}/${name}`);
     }
   };
   (async () => {
@@ -53,8 +78,8 @@ export function snapshotTar(gitdir: string): Readable {
     if (stat?.isDirectory()) {
       // Only the directories holding a kept file (00..ff, pack): the rest of objects/ stays out.
       for (const dir of (await readdir(objects)).sort()) {
-        const dirStat = await lstat(path.join(objects, dir));
-        if (!dirStat.isDirectory() || !(/^[0-9a-f]{2}$/.test(dir) || dir === 'pack')) continue;
+        const dirStat = await lstat(path.join(objects, dir)).catch(() => null);
+        if (!dirStat?.isDirectory() || !(/^[0-9a-f]{2}$/.test(dir) || dir === 'pack')) continue;
         await entry(`objects/${dir}`, OBJECT_FILES, dir);
       }
     }
