@@ -52,6 +52,58 @@ const EXTRA: Fixture = {
   ],
 };
 
+/** A seeded history of one file: random edits, duplicate and blank lines, four topic branches merged back, a rename. */
+function generatedHistory(): Fixture {
+  let seed = 0x5eedb1a;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const WORDS = ['', '', '}', '{', 'return x;', 'foo()', 'bar()', '  indented', 'same', 'same', 'end'];
+  const edit = (text: string[]): string[] => {
+    const out = [...text];
+    for (let k = 1 + rand(4); k > 0; k--) {
+      const at = rand(out.length + 1);
+      const op = rand(3);
+      if (op === 0 || out.length === 0) out.splice(at, 0, ...Array.from({ length: 1 + rand(3) }, () => (rand(3) === 0 ? WORDS[rand(WORDS.length)] : `line ${rand(1000)}`)));
+      else if (op === 1) out.splice(Math.min(at, out.length - 1), 1 + rand(2));
+      else out[Math.min(at, out.length - 1)] = `changed ${rand(1000)}`;
+    }
+    return out;
+  };
+  const file = (lines: string[]) => lines.map((l) => `${l}\n`).join('');
+  const commits: Fixture['commits'] = [];
+  const state: Record<string, { lines: string[]; path: string }> = {};
+  let t = Date.UTC(2024, 0, 1);
+  const at = () => new Date((t += 3_600_000)).toISOString().replace(/\.000Z$/, 'Z');
+  let n = 0;
+  const commit = (branch: string, extra: Partial<Fixture['commits'][number]> = {}, from?: string) => {
+    const current = state[branch] ?? { ...state[from ?? 'main'], lines: [...state[from ?? 'main'].lines] };
+    let renamed: Record<string, string> | undefined;
+    if (branch === 'main' && n === 25) {
+      renamed = { [current.path]: 'src/renamed.txt' };
+      current.path = 'src/renamed.txt';
+    }
+    current.lines = edit(current.lines);
+    state[branch] = current;
+    commits.push({ id: `c${n}`, branch, author: 'ann', date: at(), message: `Commit ${n++}\n`, files: { [current.path]: file(current.lines) }, ...(renamed ? { rename: renamed } : {}), ...(from && !extra.merge ? { from } : {}), ...extra });
+  };
+  state.main = { lines: Array.from({ length: 30 }, (_, i) => `line ${i}`), path: 'file.txt' };
+  commits.push({ id: 'c-root', branch: 'main', author: 'ann', date: at(), message: 'Root\n', files: { 'file.txt': file(state.main.lines) } });
+  for (let round = 0; round < 4; round++) {
+    for (let i = 0; i < 4; i++) commit('main');
+    const topic = `topic${round}`;
+    commit(topic, {}, 'main');
+    for (let i = 0; i < 3; i++) commit(topic);
+    for (let i = 0; i < 2; i++) commit('main');
+    // The merge's content: the topic's version, edited once more (as a resolution would).
+    state.main = { ...state.main, lines: [...state[topic].lines] };
+    if (state.main.path !== state[topic].path) state.main.lines = [...state[topic].lines];
+    commit('main', { merge: [topic] });
+  }
+  return { path: 'fakelab/blame-generated', default_branch: 'main', people: { ann: { name: 'Ann', email: 'ann@example.com' } }, commits };
+}
+
 interface Manifest {
   [entry: string]: string;
 }
@@ -125,6 +177,7 @@ describe('repository archive, snapshot and blame (v4) against git', function () 
     gitdirs.hello = (await buildNamedFixture('hello-world', root)).gitdir;
     gitdirs.edge = (await buildNamedFixture('edge-cases', root)).gitdir;
     gitdirs.extra = (await buildFixture(EXTRA, root)).gitdir;
+    gitdirs.generated = (await buildFixture(generatedHistory(), root)).gitdir;
     server = await startTestServer({ reposDir: root });
   });
 
@@ -134,7 +187,7 @@ describe('repository archive, snapshot and blame (v4) against git', function () 
     removeDir(work);
   });
 
-  const PROJECTS: Record<string, string> = { hello: 'demo/hello-world', edge: 'fakelab/edge-cases', extra: 'fakelab/archive-extra' };
+  const PROJECTS: Record<string, string> = { hello: 'demo/hello-world', edge: 'fakelab/edge-cases', extra: 'fakelab/archive-extra', generated: 'fakelab/blame-generated' };
 
   async function download(url: string, token: string | null = ADMIN_TOKEN): Promise<{ res: Response; bytes: Buffer }> {
     const res = await server.get(`/api/v4${url}`, { token });
@@ -354,7 +407,7 @@ result = {
       const gitdir = gitdirs[key];
       const { res, bytes } = await download(blameUrl(PROJECTS[key], file, `ref=${enc(ref)}`));
       const what = `${PROJECTS[key]} ${ref} ${file}`;
-      expect(res.status, what).to.equal(200);
+      expect(res.status, `${what}: ${bytes.toString('utf8').slice(0, 200)}`).to.equal(200);
       // Header values carry the path's UTF-8 bytes.
       expect(Buffer.from(res.headers.get('x-gitlab-file-path') ?? '', 'latin1').toString('utf8'), what).to.equal(file);
       const ranges = JSON.parse(bytes.toString('utf8')) as { commit: Record<string, unknown>; lines: string[] }[];
@@ -390,6 +443,14 @@ result = {
             await expectBlame(key, ref, file);
           }
         }
+      }
+    });
+
+    it('a generated history (seeded): random edits, duplicate and blank lines, branches merged back, a rename: git blame at every commit', async () => {
+      const gitdir = gitdirs.generated;
+      for (const sha of gitLines(gitdir, 'rev-list', '--all')) {
+        const files = gitLines(gitdir, 'ls-tree', '-r', '--name-only', sha);
+        for (const f of files) await expectBlame('generated', sha, f);
       }
     });
 
