@@ -261,6 +261,22 @@ describe('repository archive, snapshot and blame (v4) against git', function () 
       expect(bytes.length).to.be.greaterThan(BIG_LINE.length * 40_000);
     });
 
+    it('tar.bz2 of a 2.7 MB file is compressed off the event loop: other requests are answered meanwhile', async () => {
+      const archive = download(`/projects/${enc(PROJECTS.extra)}/repository/archive.tar.bz2?path=big`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = Date.now();
+      const res = await server.get(`/api/v4/projects/${enc(PROJECTS.hello)}`);
+      await res.arrayBuffer();
+      const waited = Date.now() - started;
+      expect(res.status).to.equal(200);
+      expect(waited, 'GET /projects/:id while the archive is compressed (ms)').to.be.below(1000);
+      const { res: done, bytes } = await archive;
+      expect(done.status).to.equal(200);
+      const sha = git(gitdirs.extra, 'rev-parse', 'trunk').trim();
+      const prefix = `archive-extra-trunk-${sha}-big`;
+      expect(manifest(extract(bytes, 'tar', work), { modes: 'all' })).to.deep.equal(manifest(extract(gitArchive(gitdirs.extra, 'tar', prefix, sha, 'big'), 'tar', work), { modes: 'all' }));
+    });
+
     it('errors: an unknown or absurd sha, a path that names nothing or climbs out answer 404 File Not Found; an unknown .format matches no route', async () => {
       const base = `/projects/${enc(PROJECTS.edge)}/repository/archive`;
       const file404 = { message: '404 File Not Found' };

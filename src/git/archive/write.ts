@@ -1,7 +1,7 @@
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import compressjs from 'compressjs';
+import { Worker } from 'node:worker_threads';
 import tarStream, { type Header } from 'tar-stream';
 import yazl from 'yazl';
 import type { ArchiveEntry } from './entries.js';
@@ -82,23 +82,44 @@ export function writeArchive(entries: AsyncGenerator<ArchiveEntry>, options: Arc
   return out;
 }
 
-/** bzip2 block size (× 100 kB): small blocks keep each synchronous compression short. */
+/** bzip2 block size (× 100 kB) and the input per block (compressjs's own block limit). */
 const BZIP2_LEVEL = 1;
 const BZIP2_BLOCK = BZIP2_LEVEL * 100_000 - 19;
 
-/** A bzip2 compressor: each full block of input becomes one complete bzip2 stream. */
+/**
+ * A bzip2 compressor: each block of input becomes one complete bzip2 stream, compressed in a
+ * worker thread (one per archive) so the server keeps answering meanwhile.
+ */
 function bzip2(): Transform {
+  const worker = new Worker(new URL('./bzip2-worker.js', import.meta.url));
+  worker.unref();
   let pending: Buffer[] = [];
   let size = 0;
   let emitted = false;
-  const flushBlocks = (stream: Transform, all: boolean) => {
+  const compress = (block: Uint8Array) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const onMessage = (out: Uint8Array) => {
+        worker.off('error', onError);
+        resolve(Buffer.from(out.buffer, out.byteOffset, out.byteLength));
+      };
+      const onError = (err: Error) => {
+        worker.off('message', onMessage);
+        reject(err);
+      };
+      worker.once('message', onMessage);
+      worker.once('error', onError);
+      worker.postMessage({ block, level: BZIP2_LEVEL });
+    });
+  const drain = async (stream: Transform, all: boolean) => {
     let data = Buffer.concat(pending);
+    pending = [];
     while (data.length >= BZIP2_BLOCK || (all && data.length > 0)) {
       const block = data.subarray(0, BZIP2_BLOCK);
-      stream.push(Buffer.from(compressjs.Bzip2.compressFile(block, undefined, BZIP2_LEVEL)));
+      stream.push(await compress(new Uint8Array(block)));
       emitted = true;
       data = data.subarray(block.length);
     }
+    if (all && !emitted) stream.push(await compress(new Uint8Array(0)));
     pending = data.length > 0 ? [data] : [];
     size = data.length;
   };
@@ -106,14 +127,18 @@ function bzip2(): Transform {
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       pending.push(chunk);
       size += chunk.length;
-      if (size >= BZIP2_BLOCK) flushBlocks(this, false);
-      callback();
+      if (size < BZIP2_BLOCK) return callback();
+      drain(this, false).then(() => callback(), callback);
     },
     flush(callback: TransformCallback) {
-      // An empty input is still one (empty) bzip2 stream.
-      if (!emitted && size === 0) this.push(Buffer.from(compressjs.Bzip2.compressFile(new Uint8Array(0), undefined, BZIP2_LEVEL)));
-      else flushBlocks(this, true);
-      callback();
+      drain(this, true).then(
+        () => callback(),
+        callback,
+      );
     },
-  });
+    destroy(err, callback) {
+      void worker.terminate();
+      callback(err);
+    },
+  }).on('end', () => void worker.terminate());
 }
