@@ -2,6 +2,8 @@
  * What the rest of fakelab may use of git/: the repository facade and the types it answers in.
  * Nothing outside git/ imports a file of git/ other than this one.
  */
+export type { ArchiveFormat } from './archive/write.js';
+export type { BlameLine } from './diff/blame.js';
 export { type CommitStats, type Comparison, GitRepo, type GitRepoOptions, type PathObject, type TagInfo, type TreeListEntry, type TreeListing } from './repo.js';
 export type { DiffLimits, DiffResult, FileDiff } from './diff/patch.js';
 export type { Hunk } from './diff/xdiff.js';

@@ -16,6 +16,11 @@ import { type AnnotatedTag, type Commit, FileMode } from './objects.js';
 import { type Ref, RefStore } from './refs.js';
 import { type LogOptions, logQuery, rangeQuery, resolveCommit } from './revision.js';
 import { WriteBatch } from './write/write-batch.js';
+import { archiveEntries } from './archive/entries.js';
+import { blame, type BlameLine } from './diff/blame.js';
+import { snapshotTar } from './archive/snapshot.js';
+import { type ArchiveFormat, writeArchive } from './archive/write.js';
+import type { Readable } from 'node:stream';
 import { removeLeftovers } from './write/leftovers.js';
 
 export interface CommitStats {
@@ -334,6 +339,48 @@ export class GitRepo {
   async mergeBase(first: string, others: string[]): Promise<string | null> {
     const [base] = await mergeBases(this.index, first, others);
     return base ?? null;
+  }
+
+  // ---- blame ---------------------------------------------------------------------------------
+
+  /**
+   * `git blame <commit> -- <path>` for a file (not a submodule or tree): the file's lines (their
+   * bytes, without the '\n') and, for each, the commit it is blamed on; null when there is no
+   * such file.
+   */
+  async blame(commit: Commit, path: string): Promise<{ lines: Buffer[]; blame: BlameLine[] } | null> {
+    if (path === '' || path.split('/').some((s) => s === '' || s === '.' || s === '..')) return null;
+    const entry = await this.objects.entryAt(commit.tree, path);
+    if (!entry || (entry.mode !== FileMode.Regular && entry.mode !== FileMode.Executable && entry.mode !== FileMode.Symlink)) return null;
+    const data = await this.objects.readBlob(entry.oid);
+    const lines: Buffer[] = [];
+    for (let at = 0; at < data.length; ) {
+      const nl = data.indexOf(10, at);
+      const end = nl < 0 ? data.length : nl;
+      lines.push(data.subarray(at, end));
+      at = end + 1;
+    }
+    return { lines, blame: await blame(this.objects, commit, path, entry.oid, entry.mode === FileMode.Symlink, lines.length) };
+  }
+
+  // ---- archives ------------------------------------------------------------------------------
+
+  /**
+   * `git archive --format=<format> --prefix=<prefix>/ <commit> [-- <path>]` as a stream (path
+   * taken literally: '' for the whole tree; trailing slashes ignored), or null when the path
+   * names nothing in the commit or is not a plain relative path.
+   */
+  async archive(commit: Commit, options: { format: ArchiveFormat; prefix: string; path: string }): Promise<Readable | null> {
+    const clean = options.path.replace(/\/+$/, '');
+    if (clean !== '' && clean.split('/').some((s) => s === '' || s === '.' || s === '..')) return null;
+    const entries = await archiveEntries(this.objects, commit.tree, clean);
+    if (!entries) return null;
+    return writeArchive(entries, { format: options.format, prefix: options.prefix, mtime: new Date(commit.committer.timestamp * 1000) });
+  }
+
+  /** A tar of the repository's own files (refs and objects, as Gitaly's GetSnapshot), streamed. */
+  snapshot(): Readable {
+    return snapshotTar(this.gitdir);
   }
 
   // ---- diffs ---------------------------------------------------------------------------------

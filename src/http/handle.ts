@@ -1,4 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Ability, Principal } from '../auth/access.js';
 import { invalidParams, notFound, repositoryDamaged, unauthorized } from '../errors.js';
 import { ObjectMissingError, RepositoryDamagedError } from '../git/index.js';
@@ -23,6 +25,8 @@ export interface Reply {
   headers?: Record<string, string>;
   /** Bytes instead of JSON (raw files and blobs), with their Content-Type. */
   raw?: { bytes: Uint8Array; contentType: string };
+  /** A body too big to hold (archives): streamed as it is produced, without Content-Length. */
+  stream?: { body: Readable; contentType: string };
 }
 
 /** Everything a handler may use: the caller, the dialect's presenter, the project, the path's params. */
@@ -163,6 +167,16 @@ export function handle(route: Route, dialect: Dialect, implementation: Endpoint,
       });
     }
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+    if (reply.stream) {
+      res.statusCode = reply.status ?? 200;
+      res.setHeader('Content-Type', reply.stream.contentType);
+      // Once the headers are out, a failure can only cut the answer short (as Workhorse's copy does).
+      await pipeline(reply.stream.body, res).catch((err: unknown) => {
+        if (!res.headersSent) throw project ? asDamage(project, err) : err;
+        res.destroy();
+      });
+      return;
+    }
     if (reply.raw) {
       res.statusCode = reply.status ?? 200;
       res.setHeader('Content-Type', reply.raw.contentType);

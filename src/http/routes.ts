@@ -1,3 +1,5 @@
+import * as archives from './handlers/archive.js';
+import * as blame from './handlers/blame.js';
 import * as commitWrites from './handlers/commit-writes.js';
 import * as comments from './handlers/comments.js';
 import * as control from './handlers/control.js';
@@ -344,27 +346,25 @@ export const ROUTES: Route[] = [
     ] satisfies Route[];
   })(),
 
-  // ---- fakelab's control plane, under /- (GitLab has none; see handlers/control.ts). Health needs no token; the rest an admin.
-  { surface: 'control', method: 'GET', path: '/health', ability: 'none', control: endpoint(none, control.health) },
-  { surface: 'control', method: 'GET', path: '/readiness', ability: 'none', control: endpoint(none, control.readiness) },
-  { surface: 'control', method: 'GET', path: '/liveness', ability: 'none', control: endpoint(none, control.liveness) },
+  // ---- archives and snapshots (v4 only here); the `.format` suffix is checked by the handler (archive_formats_regex)
+  ...(() => {
+    const archive = endpoint(params({ sha: { type: 'string' }, format: { type: 'string' }, path: { type: 'string' }, include_lfs_blobs: { type: 'boolean', default: true } }), archives.archive);
+    return [
+      { method: 'GET', path: '/projects/:id/repository/archive', ability: 'read_code', v4: archive },
+      { method: 'GET', path: '/projects/:id/repository/archive.:format', ability: 'read_code', v4: archive },
+    ] satisfies Route[];
+  })(),
+  // Administrators only, checked before the project lookup (authenticated_with_can_read_all_resources!).
+  { method: 'GET', path: '/projects/:id/snapshot', ability: 'user', v4: endpoint(params({ wiki: { type: 'boolean' } }), archives.snapshot) },
+  // ---- blame (v4 only here); HEAD answers the file's X-Gitlab-* headers alone; range[start]/range[end] are checked by the handler (Grape's messages)
   {
-    surface: 'control',
     method: 'GET',
-    path: '/fakelab/requests',
-    ability: 'admin',
-    control: endpoint(params({ method: { type: 'string' }, path: { type: 'string' }, status: { type: 'integer' }, since: { type: 'integer', min: 0 } }), control.requests),
+    path: '/projects/:id/repository/files/:file_path/blame',
+    ability: 'read_code',
+    v4: endpoint(params({ ref: { type: 'string', required: true, allowBlank: false }, range: { type: 'hash' } }), blame.blame),
   },
-  { surface: 'control', method: 'DELETE', path: '/fakelab/requests', ability: 'admin', control: endpoint(none, control.clearRequests) },
-  { surface: 'control', method: 'POST', path: '/fakelab/faults', ability: 'admin', control: endpoint(control.faultSpec, control.addFault, 'body') },
-  { surface: 'control', method: 'GET', path: '/fakelab/faults', ability: 'admin', control: endpoint(none, control.faults) },
-  { surface: 'control', method: 'DELETE', path: '/fakelab/faults', ability: 'admin', control: endpoint(none, control.clearFaults) },
-  { surface: 'control', method: 'GET', path: '/fakelab/faults/:fault_id', ability: 'admin', control: endpoint(none, control.fault) },
-  { surface: 'control', method: 'DELETE', path: '/fakelab/faults/:fault_id', ability: 'admin', control: endpoint(none, control.removeFault) },
-];
 
-// ---- project creation and deletion, namespaces and groups (v4)
-ROUTES.push(
+  // ---- project creation and deletion, namespaces and groups (v4)
   {
     method: 'POST',
     path: '/projects',
@@ -389,4 +389,23 @@ ROUTES.push(
   { method: 'GET', path: '/namespaces', ability: 'user', v4: endpoint(params({ search: { type: 'string' }, owned_only: { type: 'boolean', default: false }, ...paged }), namespaces.list) },
   { method: 'GET', path: '/namespaces/:id', ability: 'user', v4: endpoint(none, namespaces.show) },
   { method: 'GET', path: '/groups/:id', ability: 'none', v4: endpoint(none, namespaces.group) },
-);
+
+  // ---- fakelab's control plane, under /- (GitLab has none; see handlers/control.ts). Health needs no token; the rest an admin.
+  { surface: 'control', method: 'GET', path: '/health', ability: 'none', control: endpoint(none, control.health) },
+  { surface: 'control', method: 'GET', path: '/readiness', ability: 'none', control: endpoint(none, control.readiness) },
+  { surface: 'control', method: 'GET', path: '/liveness', ability: 'none', control: endpoint(none, control.liveness) },
+  {
+    surface: 'control',
+    method: 'GET',
+    path: '/fakelab/requests',
+    ability: 'admin',
+    control: endpoint(params({ method: { type: 'string' }, path: { type: 'string' }, status: { type: 'integer' }, since: { type: 'integer', min: 0 } }), control.requests),
+  },
+  { surface: 'control', method: 'DELETE', path: '/fakelab/requests', ability: 'admin', control: endpoint(none, control.clearRequests) },
+  { surface: 'control', method: 'POST', path: '/fakelab/faults', ability: 'admin', control: endpoint(control.faultSpec, control.addFault, 'body') },
+  { surface: 'control', method: 'GET', path: '/fakelab/faults', ability: 'admin', control: endpoint(none, control.faults) },
+  { surface: 'control', method: 'DELETE', path: '/fakelab/faults', ability: 'admin', control: endpoint(none, control.clearFaults) },
+  { surface: 'control', method: 'GET', path: '/fakelab/faults/:fault_id', ability: 'admin', control: endpoint(none, control.fault) },
+  { surface: 'control', method: 'DELETE', path: '/fakelab/faults/:fault_id', ability: 'admin', control: endpoint(none, control.removeFault) },
+];
+

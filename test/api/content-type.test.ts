@@ -28,8 +28,14 @@ describe('Content-Type: exactly application/json on every JSON answer', function
     removeDir(reposDir);
   });
 
+  const BINARY: Record<string, string> = {
+    '/projects/:id/repository/archive': 'application/octet-stream',
+    '/projects/:id/repository/archive.:format': 'application/zip',
+    '/projects/:id/snapshot': 'application/x-tar',
+  };
+
   function concretePath(template: string, project = 'demo%2Fhello-world'): string {
-    return template.replace(':id', project).replace(':sha', sha).replace(':branch', 'main').replace(':tag', 'v1.0.0').replace(':file_path', 'README.md');
+    return template.replace(':id', project).replace(':sha', sha).replace(':branch', 'main').replace(':tag', 'v1.0.0').replace(':file_path', 'README.md').replace(':format', 'zip');
   }
 
   /** Asks and checks; returns the status, so that a caller can see which kinds of answer it got. */
@@ -56,11 +62,15 @@ describe('Content-Type: exactly application/json on every JSON answer', function
         // A dialect without the route answers GitLab's 404 (JSON too). A raw file answers its
         // bytes, not JSON (as a public project's file does without a token); its errors are JSON.
         const raw = route.path.endsWith('/raw') && route[dialect] !== undefined && !route.path.includes(':sha');
+        // Archives and snapshots answer their bytes with Workhorse's types (an admin token here); their errors are JSON.
+        const binary = route[dialect] === undefined ? undefined : BINARY[route.path];
         const expectAnswer = async (method: string, u: string, init: RequestInit & { token?: string | null } = {}): Promise<number> => {
-          if (!raw) return expectExactJson(method, u, init);
+          if (!raw && !binary) return expectExactJson(method, u, init);
           const res = await server.get(u, { method, ...init });
           if (res.status !== 200) return expectExactJson(method, u, init);
-          expect(res.headers.get('content-type'), u).to.equal('text/plain; charset=utf-8'); // Workhorse's text type
+          await res.arrayBuffer();
+          // Raw files: Workhorse's text type; archives and snapshots: their binary types.
+          expect(res.headers.get('content-type'), u).to.equal(binary ?? 'text/plain; charset=utf-8');
           return res.status;
         };
         if (route.method === 'GET') statuses.add(await expectAnswer('GET', url));

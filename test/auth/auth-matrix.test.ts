@@ -61,7 +61,7 @@ const CREDS: Cred[] = [
   { key: 'job token (dev, public project)', token: TOKENS.job, job: true, user: 'dev', scopes: ['api'], state: 'valid' },
 ];
 
-type Kind = 'user' | 'version' | 'projects' | 'project' | 'compare' | 'code' | 'read_status' | 'create_status' | 'note' | 'admin_note' | 'push' | 'push_project' | 'create_project' | 'delete_project';
+type Kind = 'user' | 'version' | 'projects' | 'project' | 'compare' | 'code' | 'admin' | 'read_status' | 'create_status' | 'note' | 'admin_note' | 'push' | 'push_project' | 'create_project' | 'delete_project';
 
 interface Ctx {
   server: AuthServer;
@@ -693,7 +693,8 @@ const ENDPOINTS: Endpoint[] = [
     protectedMain: true,
     request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/commits/${ctx.sha[c.project!]}/revert`, body: { branch: 'main' } }),
     success: (ctx, c, json) => expectCommitBy(ctx, c, 'main', json),
-  },  // ---- project creation and deletion, namespaces, groups (v4 only here)
+  },
+  // ---- project creation and deletion, namespaces, groups (v4 only here)
   {
     key: 'POST /projects',
     method: 'POST',
@@ -871,6 +872,46 @@ const ENDPOINTS: Endpoint[] = [
       expectTipBy(ctx, c, caseBranch(c));
     },
   },
+  {
+    key: 'GET archive',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/archive?sha=${ctx.sha[c.project!]}` }),
+    success: () => undefined,
+  },
+  {
+    key: 'GET archive.zip',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/archive.zip?sha=${ctx.sha[c.project!]}` }),
+    success: () => undefined,
+  },
+  {
+    key: 'GET snapshot',
+    method: 'GET',
+    kind: 'admin',
+    project: true,
+    v3: false,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/snapshot` }),
+    success: () => undefined,
+  },
+  {
+    key: 'GET file blame',
+    method: 'GET',
+    kind: 'code',
+    project: true,
+    v3: false,
+    filesApi: true,
+    request: (ctx, c) => ({ path: `/projects/${enc(c.project!)}/repository/files/README.md/blame?ref=${ctx.sha[c.project!]}` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array').that.is.not.empty;
+      expect(json[0].commit.id).to.match(/^[0-9a-f]{40}$/);
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -952,6 +993,12 @@ function accessOutcome(c: Case): Expectation {
       if (!signedIn) return { options: [U401], why: 'DELETE: authenticate_non_get! before the lookup' };
       return USERS[cred.user!].admin ? { options: [ok], why: 'the admin owns everything' } : { options: [F403], why: 'remove_project needs Owner' };
     default:
+  }
+  // API::ProjectSnapshots: authenticated_with_can_read_all_resources! before the project lookup.
+  if (ep.kind === 'admin') {
+    if (!signedIn) return { options: [U401], why: 'snapshot: authenticate! first (lib/api/project_snapshots.rb)' };
+    if (!USERS[cred.user!].admin) return { options: [F403], why: 'snapshot: administrators only, before the project lookup' };
+    return { options: [ok], why: 'an administrator may snapshot any project' };
   }
   const p = c.project!;
   if (ep.authFirst && !signedIn) return { options: [U401], why: 'statuses API calls authenticate! first (2.3)' };

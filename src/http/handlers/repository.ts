@@ -133,7 +133,7 @@ function checkFilePath(path: string, allowInitialSeparator: boolean): void {
 }
 
 /** assign_file_vars!: the commit `ref` names (404 Commit) and the blob at the path (404 File), with its metadata. */
-async function fileAt(ctx: HandlerContext, ref: string | undefined, rawRoute: boolean) {
+export async function fileAt(ctx: HandlerContext, ref: string | undefined, rawRoute: boolean) {
   checkFilePath(ctx.path.file_path, rawRoute);
   const commit = await commitFor(ctx, ref);
   if (!commit) throw notFound('Commit');
