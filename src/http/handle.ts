@@ -18,8 +18,7 @@ export interface Reply {
   status?: number;
   /** The JSON answer (ignored when `raw` is given). */
   body: unknown;
-  /** A page of a list: the adapter writes GitLab's pagination headers (with a total, or only whether a next page exists). */
-  /** Offset pagination (with a total, or only whether there is more), or keyset: the next page's bounds (null: none). */
+  /** A page of a list, for GitLab's pagination headers: offset pagination (with a total, or only whether there is more), or keyset: the next page's bounds (null: none). */
   page?: { total: number; perPage?: number } | { hasNext: boolean } | { keysetNext: Record<string, number | string> | null };
   /** Extra response headers (the files API's X-Gitlab-*, no-cache headers of raw answers). */
   headers?: Record<string, string>;

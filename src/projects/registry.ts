@@ -230,7 +230,7 @@ export class ProjectRegistry {
 
   /** The namespaces the repos root implies: every folder (not a repository, not hidden, not a link) below it, as paths. */
   async folders(): Promise<string[]> {
-    return findFolders(this.reposDir);
+    return (await scanRoot(this.reposDir)).folders;
   }
 
   /** projects.json as it must be: unique positive ids, and a nextId above them all (raised if low, which loses nothing). */
@@ -385,7 +385,7 @@ export class ProjectRegistry {
   }
 
   private async scan(): Promise<void> {
-    const found = await findBareRepositories(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`));
+    const found = (await scanRoot(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`))).repositories;
     let changed = false;
     const byPath = new Map<string, Project>();
     const byId = new Map<number, Project>();
@@ -442,48 +442,46 @@ async function initBare(dir: string, defaultBranch: string, description?: string
   for (const sub of ['objects/info', 'objects/pack', 'objects', 'refs/heads', 'refs/tags', 'refs', 'info', 'hooks', '']) await syncDir(path.join(dir, sub));
 }
 
-/** Folders below `root` that are not repositories (namespaces), not hidden, not links; '/'-separated. */
-async function findFolders(root: string, rel = '', depth = 0): Promise<string[]> {
-  if (depth > 8) return [];
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = await fsp.readdir(path.join(root, rel), { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const entry of entries) {
-    if (entry.name.startsWith('.') || entry.isSymbolicLink() || !entry.isDirectory()) continue;
-    const child = rel ? `${rel}/${entry.name}` : entry.name;
-    if (entry.name.endsWith('.git') && (await isBareRepository(path.join(root, child)))) continue;
-    out.push(child, ...(await findFolders(root, child, depth + 1)));
-  }
-  return out.sort();
+/** What a walk of the repos root finds, '/'-separated and sorted: bare repositories, and the folders (namespaces) above them. */
+interface RootScan {
+  repositories: string[];
+  folders: string[];
 }
 
-/** Relative paths (with '/' separators) of bare repositories below `root`, not descending into them. */
-async function findBareRepositories(root: string, onLink: (rel: string) => void, rel = '', depth = 0): Promise<string[]> {
-  if (depth > 8) return [];
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = await fsp.readdir(path.join(root, rel), { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue;
-    const child = rel ? `${rel}/${entry.name}` : entry.name;
-    // Dirents are lstat's: a symbolic link is never descended into, wherever it points.
-    if (entry.isSymbolicLink()) {
-      if (entry.name.endsWith('.git')) onLink(child);
-      continue;
+/**
+ * Walks `root` without descending into repositories, hidden entries (fakelab's own build and
+ * trash folders) or symbolic links: dirents are lstat's, so a link is never followed, wherever it
+ * points (a linked `*.git` is reported through `onLink`).
+ */
+async function scanRoot(root: string, onLink: (rel: string) => void = () => undefined): Promise<RootScan> {
+  const scan: RootScan = { repositories: [], folders: [] };
+  const walk = async (rel: string, depth: number): Promise<void> => {
+    if (depth > 8) return;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fsp.readdir(path.join(root, rel), { withFileTypes: true });
+    } catch {
+      return;
     }
-    if (!entry.isDirectory()) continue;
-    if (entry.name.endsWith('.git') && (await isBareRepository(path.join(root, child)))) out.push(child);
-    else out.push(...(await findBareRepositories(root, onLink, child, depth + 1)));
-  }
-  return out.sort();
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isSymbolicLink()) {
+        if (entry.name.endsWith('.git')) onLink(child);
+        continue;
+      }
+      if (!entry.isDirectory()) continue;
+      if (entry.name.endsWith('.git') && (await isBareRepository(path.join(root, child)))) scan.repositories.push(child);
+      else {
+        scan.folders.push(child);
+        await walk(child, depth + 1);
+      }
+    }
+  };
+  await walk('', 0);
+  scan.repositories.sort();
+  scan.folders.sort();
+  return scan;
 }
 
 async function isBareRepository(dir: string): Promise<boolean> {
