@@ -9,6 +9,18 @@ import { type Json, send } from '../support/http.js';
 import { requirePythonGitlab, runPythonGitlab } from '../support/python.js';
 import { spawnTestServer, startTestServer, type TestServer } from '../support/server.js';
 
+/** A repos root and a data dir of their own for a kill -9 test (the CLI seeds an empty root), removed afterwards. */
+async function inCrashLab(prefix: string, test: (lab: { reposDir: string; dataDir: string }) => Promise<void>): Promise<void> {
+  const root = tempDir(prefix);
+  try {
+    const reposDir = path.join(root, 'repos');
+    mkdirSync(reposDir, { recursive: true });
+    await test({ reposDir, dataDir: path.join(root, 'data') });
+  } finally {
+    removeDir(root);
+  }
+}
+
 /**
  * POST /projects, DELETE /projects/:id, GET /namespaces[/:id], GET /groups/:id (v4), with the git
  * CLI as the oracle for what is created on disk and GitLab's answers (lib/api/projects.rb,
@@ -351,11 +363,7 @@ describe('projects: kill -9 during deletes and creates leaves each project whole
   this.timeout(180_000);
 
   it('a server killed while deleting: after a restart every project is there whole (fsck clean) or gone (404, no files, no sidecar)', async () => {
-    const root = tempDir('fakelab-crud-kill-');
-    try {
-      const reposDir = path.join(root, 'repos');
-      const dataDir = path.join(root, 'data');
-      mkdirSync(reposDir, { recursive: true });
+    await inCrashLab('fakelab-crud-kill-', async ({ reposDir, dataDir }) => {
       let child = await spawnTestServer({ reposDir, dataDir });
       const call = async (method: string, p: string, body?: unknown) => {
         const res = await fetch(`${child.url}/api/v4${p}`, { method, headers: { 'private-token': 'test-admin-token', ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
@@ -399,17 +407,11 @@ describe('projects: kill -9 during deletes and creates leaves each project whole
       expect(fresh.body.id).to.be.greaterThan(Math.max(...made.map((p) => p.id)));
       await child.stop();
       expect(gone).to.be.at.least(0);
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 
   it('a server killed while creating: after a restart every project is there whole or not at all, no build folder left', async () => {
-    const root = tempDir('fakelab-crud-kill3-');
-    try {
-      const reposDir = path.join(root, 'repos');
-      const dataDir = path.join(root, 'data');
-      mkdirSync(reposDir, { recursive: true });
+    await inCrashLab('fakelab-crud-kill3-', async ({ reposDir, dataDir }) => {
       let child = await spawnTestServer({ reposDir, dataDir });
       const headers = { 'private-token': 'test-admin-token', 'content-type': 'application/json' };
       const answered: { id: number; path: string }[] = [];
@@ -439,17 +441,11 @@ describe('projects: kill -9 during deletes and creates leaves each project whole
       for (const a of answered) expect(listed.find((p) => p.path === a.path)?.id, a.path).to.equal(a.id);
       expect(readdirSync(reposDir).filter((n) => n.startsWith('.fakelab-new-'))).to.deep.equal([]);
       await child.stop();
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 
   it('a kill between the rename into the trash and the record: the restart drops the record and the sidecar', async () => {
-    const root = tempDir('fakelab-crud-kill2-');
-    try {
-      const reposDir = path.join(root, 'repos');
-      const dataDir = path.join(root, 'data');
-      mkdirSync(reposDir, { recursive: true });
+    await inCrashLab('fakelab-crud-kill2-', async ({ reposDir, dataDir }) => {
       let child = await spawnTestServer({ reposDir, dataDir });
       const headers = { 'private-token': 'test-admin-token', 'content-type': 'application/json' };
       const made = await (await fetch(`${child.url}/api/v4/projects`, { method: 'POST', headers, body: JSON.stringify({ path: 'half' }) })).json();
@@ -466,9 +462,7 @@ describe('projects: kill -9 during deletes and creates leaves each project whole
       expect(existsSync(path.join(dataDir, 'sidecar', String(made.id)))).to.equal(false);
       expect((await fetch(`${child.url}/api/v4/projects/${made.id}`, { headers })).status).to.equal(404);
       await child.stop();
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 });
 
