@@ -139,14 +139,35 @@ function streamedSizeLimit(req: Request, res: Response, next: NextFunction): voi
     if (received <= BODY_LIMITS.bytes) return;
     req.off('data', count);
     req.unpipe();
-    req.pause();
     if (res.headersSent) return;
+    lingerBeforeClosing(req);
     const error = tooLarge();
     res.setHeader('Connection', 'close');
     sendJson(res, error.status, error.body);
   };
   req.on('data', count);
   next();
+}
+
+/** How long a refused upload's connection is still read (and discarded) after the answer. */
+const LINGER_MS = 2000;
+
+/**
+ * A lingering close, as nginx does for a refused body: closing a socket while the client is still
+ * sending makes the kernel answer with a reset, which can discard the 413 before the client reads
+ * it. So after the answer the rest of the body is read and thrown away, and the socket is closed
+ * only once the client stops sending or LINGER_MS has passed.
+ */
+function lingerBeforeClosing(req: Request): void {
+  const socket = req.socket;
+  req.on('data', () => undefined);
+  req.resume();
+  // Node ends a Connection: close answer with destroySoon(); this socket ends its side (FIN after
+  // the answer) and keeps reading until the linger is over.
+  socket.destroySoon = () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
 }
 
 /** Every body format clients send: JSON (python-gitlab, gitbeaker), urlencoded (Jenkins), multipart. */
