@@ -2,10 +2,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Fault } from './control/faults.js';
 import type { JournalEntry, JournalFilter } from './control/journal.js';
+import type { ProjectEntity } from './gitlab/wire.js';
 import { FakelabServer, type StartOptions } from './server.js';
 
 export type { Config } from './config.js';
-export { buildFixture, loadFixture, listFixtures } from './fixtures/builder.js';
+export { buildFixture, checkFixture, FixtureError, loadFixture, listFixtures } from './fixtures/builder.js';
+export { PathTakenError } from './projects/registry.js';
 export type { Fixture } from './fixtures/builder.js';
 export { seedIfEmpty } from './fixtures/seed.js';
 export { FakelabServer, type ServerState, type StartOptions } from './server.js';
@@ -20,7 +22,9 @@ export interface RunningServer {
   caFile?: string;
   /** Stops the server and releases everything it holds (see FakelabServer.close). */
   close(): Promise<void>;
-  /** The control plane's twins (see FakelabServer): the request journal and the faults. */
+  /** The control plane's twins (see FakelabServer): reset, seed, the request journal and the faults. */
+  reset(): Promise<void>;
+  seed(fixture: unknown): Promise<ProjectEntity>;
   requests(filter?: JournalFilter): JournalEntry[];
   clearRequests(): void;
   fault(spec: unknown): Fault;
@@ -39,6 +43,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     port: server.port,
     caFile: server.caFile,
     close: () => server.close(),
+    reset: () => server.reset(),
+    seed: (fixture) => server.seed(fixture),
     requests: (filter) => server.requests(filter),
     clearRequests: () => server.clearRequests(),
     fault: (spec) => server.fault(spec),

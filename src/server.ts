@@ -8,8 +8,14 @@ import { AccessPolicy } from './auth/access.js';
 import { type AccessConfig, loadAccessConfig } from './auth/config-file.js';
 import { CommitStatuses } from './ci/statuses.js';
 import { type Config, defaultConfig } from './config.js';
+import { Baseline } from './control/baseline.js';
 import { type Fault, FaultStore } from './control/faults.js';
 import { type JournalEntry, type JournalFilter, RequestJournal } from './control/journal.js';
+import { World } from './control/world.js';
+import { presenterFor } from './gitlab/present.js';
+import { Urls } from './gitlab/entities.js';
+import type * as Wire from './gitlab/wire.js';
+import { projectView } from './projects/view.js';
 import { seedIfEmpty } from './fixtures/seed.js';
 import { createApp } from './http/app.js';
 import { CommitComments } from './notes/comments.js';
@@ -57,6 +63,7 @@ export class FakelabServer {
   private preloading: Promise<void> | null = null;
   private journal: RequestJournal | null = null;
   private faultStore: FaultStore | null = null;
+  private world: World | null = null;
   private readonly stopPreloading = new AbortController();
 
   constructor(options: StartOptions = {}) {
@@ -112,10 +119,30 @@ export class FakelabServer {
     this.controlPlane().faults.clear();
   }
 
-  private controlPlane(): { journal: RequestJournal; faults: FaultStore } {
+  /**
+   * POST /-/fakelab/reset's twin: projects, refs, statuses, comments, id counters, the journal
+   * and the faults go back to what they were when start() finished. Requests in flight finish
+   * first; those arriving meanwhile wait and see the restored state.
+   */
+  reset(): Promise<void> {
+    return this.controlPlane().world.reset();
+  }
+
+  /**
+   * POST /-/fakelab/projects's twin: builds the project a fixture describes (an object in the
+   * fixture format, see fixtures/builder.ts) and resolves to its v4 project entity. A bad fixture
+   * throws FixtureError, a path in use PathTakenError; either way nothing is written.
+   */
+  async seed(fixture: unknown): Promise<Wire.ProjectEntity> {
+    const project = await this.controlPlane().world.seed(fixture);
+    const view = await projectView(project, this.access.visibility(project.path), (u) => this.access.userByName(u));
+    return presenterFor('v4', new Urls(this.config.externalUrl ?? this.url)).project(view) as Wire.ProjectEntity;
+  }
+
+  private controlPlane(): { journal: RequestJournal; faults: FaultStore; world: World } {
     if (!this.config.controlPlane) throw new Error('the control plane is off (--control-plane off)');
-    if (!this.journal || !this.faultStore) throw new Error(`fakelab server is ${this.current}: no control plane`);
-    return { journal: this.journal, faults: this.faultStore };
+    if (!this.journal || !this.faultStore || !this.world) throw new Error(`fakelab server is ${this.current}: no control plane`);
+    return { journal: this.journal, faults: this.faultStore, world: this.world };
   }
 
   private address(): AddressInfo {
@@ -165,7 +192,11 @@ export class FakelabServer {
     // Before anything in it is read: a second process on the same data dir would lose writes.
     this.dataLock = await DirectoryLock.acquire(config.dataDir);
     const registry = (this.registry = new ProjectRegistry(config.reposDir, config.dataDir, this.logger));
-    await registry.open();
+    // A reset a kill interrupted is finished before anything is served (whether or not the
+    // control plane is on now): the repositories it brings back are still in the trash.
+    const interrupted = await Baseline.interrupted(config.dataDir);
+    await registry.open(new Set(interrupted?.registry.projects.map((p) => p.id)));
+    if (interrupted) await Baseline.finishInterrupted(config.dataDir, registry, interrupted, this.logger);
     const access = (this.policy = AccessPolicy.fromConfig(config.configFile ? await loadAccessConfig(config.configFile) : NO_ACCESS_CONFIG, config.token));
     const users = new UserDirectory();
     for (const user of access.users) users.add(user);
@@ -178,6 +209,12 @@ export class FakelabServer {
 
     this.journal = new RequestJournal(config.journalSize);
     this.faultStore = new FaultStore();
+    if (config.controlPlane) {
+      // What a reset goes back to: this moment, before the first request.
+      const baseline = new Baseline(config.dataDir, registry, store);
+      await baseline.capture();
+      this.world = new World(registry, baseline, this.journal, this.faultStore);
+    }
     const app = createApp({
       registry,
       access,
@@ -190,6 +227,7 @@ export class FakelabServer {
       dataDir: config.dataDir,
       journal: this.journal,
       faults: this.faultStore,
+      world: this.world,
       controlPlane: config.controlPlane,
     });
     // HTTPS when asked: Express's req.protocol then says https, so web_url, Link and clone URLs follow.
@@ -220,11 +258,13 @@ export class FakelabServer {
           this.stopPreloading.abort();
           return this.preloading ?? undefined;
         },
+        // A reset under way finishes before the registry and the store close under it.
+        () => this.world?.gate.exclusive(async () => undefined),
         () => {
           // Memory only: dropped, so a closed server holds no request bodies.
           this.journal?.clear();
           this.faultStore?.clear();
-          this.journal = this.faultStore = null;
+          this.journal = this.faultStore = this.world = null;
           return undefined;
         },
         () => this.registry?.close(),

@@ -15,3 +15,5 @@ export { InvalidRevisionError, type LogOptions } from './revision.js';
 export { RefUpdateError } from './write/ref-update.js';
 export { TreeIndex } from './write/tree-index.js';
 export type { NewCommit, NewTag, WriteBatch } from './write/write-batch.js';
+export { DurableFs } from './write/durable-fs.js';
+export { readRefFiles, type RefFiles, writeRefFiles } from './write/ref-state.js';

@@ -6,7 +6,8 @@ import { authenticate, requireUser } from './auth.js';
 import type { Services } from './context.js';
 import { errorHandler } from './errors.js';
 import { requestLogger } from './logging.js';
-import { badRequest, bodyParsers, ParamNestingError, railsParams } from './body.js';
+import { badRequest, BODY_LIMITS, bodyParsers, ParamNestingError, railsParams } from './body.js';
+import type { WorldGate } from '../control/gate.js';
 import { handle } from './handle.js';
 import { ROUTES } from './routes.js';
 import { journalAndFaults } from './traffic.js';
@@ -49,6 +50,8 @@ function apiRouter(services: Services, dialect: Dialect): express.Router {
   // Grape answers OPTIONS with an empty 204.
   router.use((req: Request, res: Response, next: NextFunction) => (req.method === 'OPTIONS' ? void res.status(204).end() : next()));
   router.use(bodyParsers());
+  // Inside the gate from here until the answer is sent: a reset waits for this request, or this request for the reset.
+  if (services.world) router.use(insideWorld(services.world.gate));
   router.use(authenticate(services.access, dialect));
   // GitLab 8.x authenticated every API call, even reads of public projects.
   if (dialect === 'v3') router.use(requireUser);
@@ -74,7 +77,8 @@ function controlRouter(services: Services): express.Router {
     res.locals.fakelab = { dialect: 'v4', grant: null, urls: new Urls(baseUrl), baseUrl };
     next();
   });
-  router.use(bodyParsers());
+  // A fixture may be posted as YAML (its format's other spelling) as well as JSON.
+  router.use(bodyParsers(), express.text({ type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'], limit: BODY_LIMITS.bytes }));
   const signIn = authenticate(services.access, 'v4');
   for (const route of ROUTES) {
     if (route.surface !== 'control' || !route.control) continue;
@@ -83,4 +87,22 @@ function controlRouter(services: Services): express.Router {
     router[method](route.path, ...(route.ability === 'none' ? [] : [signIn]), handle(route, 'v4', route.control, services));
   }
   return router;
+}
+
+/** Holds the world gate shared for the rest of the request: until its answer is sent or its connection closes. */
+function insideWorld(gate: WorldGate): express.RequestHandler {
+  return (_req: Request, res: Response, next: NextFunction) => {
+    let leave: (() => void) | null = null;
+    let closed = false;
+    // Listened to before waiting: a client that leaves while held back must not keep the gate.
+    res.once('close', () => {
+      closed = true;
+      leave?.();
+    });
+    void gate.enter().then((release) => {
+      if (closed) return release();
+      leave = release;
+      next();
+    });
+  };
 }

@@ -407,5 +407,7 @@ export const ROUTES: Route[] = [
   { surface: 'control', method: 'DELETE', path: '/fakelab/faults', ability: 'admin', control: endpoint(none, control.clearFaults) },
   { surface: 'control', method: 'GET', path: '/fakelab/faults/:fault_id', ability: 'admin', control: endpoint(none, control.fault) },
   { surface: 'control', method: 'DELETE', path: '/fakelab/faults/:fault_id', ability: 'admin', control: endpoint(none, control.removeFault) },
+  { surface: 'control', method: 'POST', path: '/fakelab/reset', ability: 'admin', control: endpoint(none, control.reset) },
+  { surface: 'control', method: 'POST', path: '/fakelab/projects', ability: 'admin', control: endpoint(control.fixtureDocument, control.seed, 'body') },
 ];
 

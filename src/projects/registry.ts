@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { GitRepo } from '../git/index.js';
+import { GitRepo, readRefFiles, type RefFiles, writeRefFiles } from '../git/index.js';
+
 import { GITLAB_DIFF_LIMITS } from '../gitlab/diff-limits.js';
 import { InvalidStateFileError, readJsonFile, syncDir, writeFileAtomic } from '../util/atomic-file.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
@@ -37,6 +38,14 @@ interface IdRecord extends CreatedFacts {
 interface IdFile {
   nextId: number;
   projects: Record<string, IdRecord>;
+}
+
+/** The registry at one moment, as a reset puts it back: the id file, and every project's ref files. */
+export interface RegistryState {
+  ids: IdFile;
+  projects: { id: number; path: string; refs: RefFiles }[];
+  /** The namespace folders of the repos root (folders made since, once empty, are removed). */
+  folders: string[];
 }
 
 /** Where deleted repositories wait to be removed: inside the repos root (same filesystem, so a rename), hidden from scans. */
@@ -84,6 +93,8 @@ export class ProjectRegistry {
   private createdDuringScan: Project[] = [];
   /** Background removal of deleted repositories and their sidecar data. */
   private purging: Promise<void> = Promise.resolve();
+  /** Projects a reset brings back: their repositories stay in the trash when deleted, not purged. */
+  private retained: ReadonlySet<number> = new Set();
 
   constructor(
     readonly reposDir: string,
@@ -95,7 +106,9 @@ export class ProjectRegistry {
     return path.join(this.dataDir, 'projects.json');
   }
 
-  async open(): Promise<void> {
+  /** Reads the id file and the repos root; `retain`: projects whose trashed repositories a reset still needs (see retain()). */
+  async open(retain: ReadonlySet<number> = new Set()): Promise<void> {
+    this.retained = retain;
     this.ids = this.checkedIds(await readJsonFile<unknown>(this.idFile, { nextId: 1, projects: {} }));
     await this.finishDeletions();
     await this.rescan();
@@ -116,7 +129,7 @@ export class ProjectRegistry {
    */
   private async finishDeletions(): Promise<void> {
     const trashed = await fsp.readdir(this.trashDir).catch(() => [] as string[]);
-    const ids = new Set(trashed.map((name) => Number(/^(\d+)-/.exec(name)?.[1])).filter((id) => Number.isSafeInteger(id)));
+    const ids = new Set(trashed.map(trashedId).filter((id) => Number.isSafeInteger(id) && !this.retained.has(id)));
     for (const id of ids) await this.trashSidecar(id);
     const stale = Object.entries(this.ids.projects).filter(([, r]) => ids.has(r.id));
     if (stale.length > 0) {
@@ -144,6 +157,7 @@ export class ProjectRegistry {
     this.purging = this.purging.then(async () => {
       for (const dir of [this.trashDir, this.dataTrashDir]) {
         for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+          if (dir === this.trashDir && this.retained.has(trashedId(name))) continue;
           await fsp.rm(path.join(dir, name), { recursive: true, force: true }).catch(() => undefined);
         }
       }
@@ -226,6 +240,85 @@ export class ProjectRegistry {
       await this.saveIds();
       this.purge();
     });
+  }
+
+  /**
+   * The registry now, for a later restoreState(): the id file and every served project's ref
+   * files. From now on a deleted project's repository stays in the trash (see `retain`).
+   */
+  async captureState(): Promise<RegistryState> {
+    const projects: RegistryState['projects'] = [];
+    for (const project of await this.list()) projects.push({ id: project.id, path: project.path, refs: await readRefFiles(project.gitdir) });
+    this.retain(new Set(projects.map((p) => p.id)));
+    return { ids: structuredClone(this.ids), projects, folders: await this.folders() };
+  }
+
+  /** Which projects' trashed repositories are kept for a reset (the others are purged). */
+  retain(ids: ReadonlySet<number>): void {
+    this.retained = ids;
+    this.purge();
+  }
+
+  /**
+   * Puts the registry back as `state` had it: projects it did not have are moved to the trash,
+   * its projects deleted since come back from the trash, every project's refs are its saved
+   * ones, and the id file is the saved one (so ids are given again from the saved counter).
+   * Every step can run again after a kill, and running it all again finishes it. Run with the
+   * API's requests held off (WorldGate); changes in flight are waited for.
+   */
+  async restoreState(state: RegistryState): Promise<void> {
+    if (this.closed) throw new Error(`project registry of ${this.reposDir} is closed`);
+    await this.scanning?.catch(() => undefined);
+    await this.changes.drained();
+    await this.rescan();
+    const saved = new Map(state.projects.map((p) => [p.id, p]));
+    // Gone first: a project made since may hold the path of a saved one deleted meanwhile.
+    for (const project of [...this.byId.values()]) {
+      if (saved.get(project.id)?.path === project.path) continue;
+      await project.repo.close();
+      await fsp.mkdir(this.trashDir, { recursive: true });
+      await fsp.rename(project.gitdir, path.join(this.trashDir, `reset-${randomBytes(6).toString('hex')}`));
+      await syncDir(path.dirname(project.gitdir));
+      this.byId.delete(project.id);
+      this.byPath.delete(project.path.toLowerCase());
+    }
+    // Trash entries of projects not restored lose their id in the name: ids are given again
+    // after a reset, and open() must not take a new project's record for a deleted one's.
+    const trashed = await fsp.readdir(this.trashDir).catch(() => [] as string[]);
+    for (const name of trashed) {
+      const id = trashedId(name);
+      if (!Number.isSafeInteger(id)) continue;
+      const project = saved.get(id);
+      const from = path.join(this.trashDir, name);
+      if (project && !this.byId.has(id)) {
+        const target = path.join(this.reposDir, ...project.path.split('/')) + '.git';
+        await fsp.mkdir(path.dirname(target), { recursive: true });
+        if (!(await exists(target))) {
+          await fsp.rename(from, target);
+          await syncDir(path.dirname(target));
+          continue;
+        }
+      }
+      await fsp.rename(from, path.join(this.trashDir, `reset-${randomBytes(6).toString('hex')}`));
+    }
+    await syncDir(this.trashDir).catch(() => undefined);
+    for (const project of state.projects) {
+      const gitdir = path.join(this.reposDir, ...project.path.split('/')) + '.git';
+      if (!(await isBareRepository(gitdir))) {
+        this.logger?.warn({ project: project.path }, `reset: repository ${project.path} was removed from the repos root by hand and cannot be brought back`);
+        continue;
+      }
+      await writeRefFiles(gitdir, project.refs);
+    }
+    // Namespaces made since (a project's new group or user folder) go once nothing is left in them.
+    const kept = new Set(state.folders);
+    for (const folder of (await this.folders()).reverse()) {
+      if (!kept.has(folder)) await fsp.rmdir(path.join(this.reposDir, ...folder.split('/'))).catch(() => undefined);
+    }
+    this.ids = structuredClone(state.ids);
+    await this.saveIds();
+    await this.rescan();
+    this.purge();
   }
 
   /** The namespaces the repos root implies: every folder (not a repository, not hidden, not a link) below it, as paths. */
@@ -491,4 +584,10 @@ async function isBareRepository(dir: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The project id a trash entry is named after (`<id>-<random>`), or NaN (a reset's `reset-<random>`). */
+function trashedId(name: string): number {
+  const m = /^(\d+)-/.exec(name);
+  return m ? Number(m[1]) : NaN;
 }

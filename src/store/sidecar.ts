@@ -115,6 +115,7 @@ class BlockIdAllocator implements IdAllocator {
   async open(): Promise<void> {
     const saved = await readJsonFile<unknown>(this.file, {});
     if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) throw new CorruptFileError(this.file, 'not an object of id counters');
+    this.state = {};
     for (const [kind, reservedUpTo] of Object.entries(saved)) {
       if (!Number.isInteger(reservedUpTo)) throw new CorruptFileError(this.file, `bad value for ${kind}`);
       this.state[kind] = { next: reservedUpTo, reservedUpTo };
@@ -615,6 +616,20 @@ export class JsonSidecarStore implements SidecarStore {
       bytes -= j.fileSize;
       await this.retire(j);
     }
+  }
+
+  /**
+   * Lets `replace` change the store's files (sidecar/ and ids.json) under it: waits for the
+   * updates in flight, closes every journal, runs `replace`, then reads the id counters again.
+   * The caller holds off new reads and updates meanwhile (a reset holds the WorldGate).
+   */
+  async replaceFiles(replace: () => Promise<void>): Promise<void> {
+    if (this.closed) throw new Error('the sidecar store is closed');
+    await this.queue.drained();
+    for (const journal of [...this.journals.values()]) await this.retire(journal);
+    this.journals.clear();
+    await replace();
+    await this.ids.open();
   }
 
   /**

@@ -1,4 +1,9 @@
-import { badRequestReason, notFound } from '../../errors.js';
+import YAML from 'yaml';
+import { badRequestReason, notFound, validationError } from '../../errors.js';
+import type { World } from '../../control/world.js';
+import { FixtureError } from '../../fixtures/check.js';
+import { PathTakenError } from '../../projects/registry.js';
+import { projectView } from '../../projects/view.js';
 import { checkFaultSpec, type FaultSpec, FaultSpecError } from '../../control/faults.js';
 import type { JournalFilter } from '../../control/journal.js';
 import type { HandlerContext, Reply } from '../handle.js';
@@ -73,4 +78,44 @@ export async function removeFault(ctx: HandlerContext): Promise<Reply> {
 export async function clearFaults(ctx: HandlerContext): Promise<Reply> {
   ctx.services.faults.clear();
   return { status: 204, body: null };
+}
+
+function world(ctx: HandlerContext): World {
+  // The routes below are mounted only with the control plane on, when the server made a World.
+  if (!ctx.services.world) throw notFound();
+  return ctx.services.world;
+}
+
+/** POST /-/fakelab/reset: back to the state at start (see World.reset); 204 once it is durable. */
+export async function reset(ctx: HandlerContext): Promise<Reply> {
+  await world(ctx).reset();
+  return { status: 204, body: null };
+}
+
+/** The posted fixture: a JSON document, or YAML text (parsed here; a syntax error is a 400 naming it). */
+export const fixtureDocument = Object.assign(
+  (input: unknown): { fixture?: unknown } => {
+    if (typeof input !== 'string') return { fixture: input };
+    try {
+      return { fixture: YAML.parse(input) };
+    } catch (err) {
+      throw badRequestReason(`the fixture is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
+  },
+  { specs: {} },
+);
+
+/** POST /-/fakelab/projects: builds the fixture's project; 201 with its project entity (v4). */
+export async function seed(ctx: HandlerContext, p: { fixture?: unknown }): Promise<Reply> {
+  let project;
+  try {
+    project = await world(ctx).seed(p.fixture);
+  } catch (err) {
+    if (err instanceof FixtureError) throw badRequestReason(`invalid fixture: ${err.message}`);
+    if (err instanceof PathTakenError) throw validationError({ path: ['has already been taken'] });
+    throw err;
+  }
+  const { access } = ctx.services;
+  const view = await projectView(project, access.visibility(project.path), (u) => access.userByName(u));
+  return { status: 201, body: ctx.present.project(view) };
 }

@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { ProjectRegistry, RegistryState } from '../projects/registry.js';
+import type { JsonSidecarStore } from '../store/sidecar.js';
+import { InvalidStateFileError, readJsonFile, syncDir, writeFileAtomic } from '../util/atomic-file.js';
+
+/**
+ * What POST /-/fakelab/reset goes back to: the state the server had when it finished starting,
+ * kept in <data>/baseline/ — every project's ref files and the project id file (state.json),
+ * and a copy of the statuses and comments (sidecar/) with their id counters. Objects are not
+ * copied: they are immutable, and fakelab never removes one.
+ *
+ * A reset writes <data>/reset.pending first and removes it last; a server that starts and finds
+ * it finishes the reset before it serves (every step can run again), so a kill mid-reset leaves
+ * the whole old world (killed before the marker) or the whole saved one.
+ */
+interface SavedState {
+  version: 1;
+  registry: RegistryState;
+  /** ids.json of the sidecar store (its id counters), or null when there was none. */
+  storeIds: string | null;
+}
+
+const BASELINE = 'baseline';
+const MARKER = 'reset.pending';
+const BUILD_PREFIX = '.baseline-new-';
+/** The registry's data trash, emptied in the background. */
+const TRASH = '.fakelab-trash';
+
+export class Baseline {
+  private saved: SavedState | null = null;
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly registry: ProjectRegistry,
+    private readonly store: JsonSidecarStore,
+  ) {}
+
+  /**
+   * Before the registry and the store are opened: the saved state of a reset a kill interrupted,
+   * or null. Its projects' deleted repositories are still in the trash (open the registry
+   * retaining them), and finishInterrupted() completes it.
+   */
+  static async interrupted(dataDir: string): Promise<SavedState | null> {
+    const marker = await fsp.stat(path.join(dataDir, MARKER)).catch(() => null);
+    if (!marker) return null;
+    const file = path.join(dataDir, BASELINE, 'state.json');
+    const saved = await readJsonFile<SavedState | null>(file, null);
+    if (!saved || saved.version !== 1 || !saved.registry?.ids || !Array.isArray(saved.registry.projects) || !Array.isArray(saved.registry.folders)) {
+      throw new InvalidStateFileError(file, `a reset was interrupted (${MARKER} is there) but the state it restores is ${saved ? 'not one fakelab wrote' : 'missing'}`);
+    }
+    return saved;
+  }
+
+  /** Completes an interrupted reset (registry opened, store not yet opened), then drops the marker. */
+  static async finishInterrupted(dataDir: string, registry: ProjectRegistry, saved: SavedState, logger?: Pick<Logger, 'warn'>): Promise<void> {
+    logger?.warn('a reset was interrupted (the process was killed); finishing it before serving');
+    await registry.restoreState(saved.registry);
+    await restoreStoreFiles(dataDir, saved.storeIds);
+    await dropMarker(dataDir);
+  }
+
+  /** Saves the state now (registry and store opened, nothing served yet) as what reset() goes back to. */
+  async capture(): Promise<void> {
+    const registry = await this.registry.captureState();
+    const storeIds = await readOptional(path.join(this.dataDir, 'ids.json'));
+    const saved: SavedState = { version: 1, registry, storeIds };
+    for (const name of await fsp.readdir(this.dataDir)) {
+      if (name.startsWith(BUILD_PREFIX)) await fsp.rm(path.join(this.dataDir, name), { recursive: true, force: true });
+    }
+    const build = path.join(this.dataDir, `${BUILD_PREFIX}${randomBytes(6).toString('hex')}`);
+    await copyTreeSynced(path.join(this.dataDir, 'sidecar'), path.join(build, 'sidecar'));
+    await writeFileAtomic(path.join(build, 'state.json'), JSON.stringify(saved));
+    const live = path.join(this.dataDir, BASELINE);
+    if (await exists(live)) await moveToTrash(this.dataDir, live);
+    await fsp.rename(build, live);
+    await syncDir(this.dataDir);
+    this.saved = saved;
+  }
+
+  /**
+   * Puts projects, refs, statuses, comments and id counters back as capture() saved them. The
+   * caller holds the WorldGate alone (no request runs meanwhile).
+   */
+  async restore(): Promise<void> {
+    const saved = this.saved;
+    if (!saved) throw new Error('nothing to reset to: the state at start was not saved');
+    await writeFileAtomic(path.join(this.dataDir, MARKER), `${JSON.stringify({ started: new Date().toISOString(), pid: process.pid })}\n`);
+    await this.registry.restoreState(saved.registry);
+    await this.store.replaceFiles(() => restoreStoreFiles(this.dataDir, saved.storeIds));
+    await dropMarker(this.dataDir);
+  }
+}
+
+/** <data>/sidecar becomes a copy of the baseline's (the old one goes to the trash), and ids.json the saved one. */
+async function restoreStoreFiles(dataDir: string, storeIds: string | null): Promise<void> {
+  const fresh = path.join(dataDir, '.sidecar-restore');
+  await fsp.rm(fresh, { recursive: true, force: true });
+  await copyTreeSynced(path.join(dataDir, BASELINE, 'sidecar'), fresh);
+  const live = path.join(dataDir, 'sidecar');
+  if (await exists(live)) await moveToTrash(dataDir, live);
+  await fsp.rename(fresh, live);
+  await syncDir(dataDir);
+  const idsFile = path.join(dataDir, 'ids.json');
+  if (storeIds === null) {
+    await fsp.rm(idsFile, { force: true });
+    await syncDir(dataDir);
+  } else if ((await readOptional(idsFile)) !== storeIds) await writeFileAtomic(idsFile, storeIds);
+}
+
+async function dropMarker(dataDir: string): Promise<void> {
+  await fsp.rm(path.join(dataDir, MARKER), { force: true });
+  await syncDir(dataDir);
+}
+
+async function moveToTrash(dataDir: string, dir: string): Promise<void> {
+  await fsp.mkdir(path.join(dataDir, TRASH), { recursive: true });
+  await fsp.rename(dir, path.join(dataDir, TRASH, `${path.basename(dir)}-${randomBytes(6).toString('hex')}`));
+}
+
+/** Copies the folder `from` (absent: an empty one) to `to`, every file and folder fsynced, links and special files left out. */
+async function copyTreeSynced(from: string, to: string): Promise<void> {
+  await fsp.mkdir(to, { recursive: true });
+  let entries: import('node:fs').Dirent[] = [];
+  try {
+    entries = await fsp.readdir(from, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  for (const entry of entries) {
+    const source = path.join(from, entry.name);
+    const target = path.join(to, entry.name);
+    if (entry.isDirectory()) await copyTreeSynced(source, target);
+    else if (entry.isFile()) {
+      await fsp.copyFile(source, target);
+      const handle = await fsp.open(target, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+  }
+  await syncDir(to);
+}
+
+async function readOptional(file: string): Promise<string | null> {
+  return fsp.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fsp.lstat(p).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,60 @@
+import { DurableFs } from '../git/index.js';
+import { checkFixture, writeFixture } from '../fixtures/builder.js';
+import type { Project, ProjectRegistry } from '../projects/registry.js';
+import type { Baseline } from './baseline.js';
+import type { FaultStore } from './faults.js';
+import { WorldGate } from './gate.js';
+import type { RequestJournal } from './journal.js';
+
+/**
+ * The control plane's writes to the whole server: reset (back to the state at start) and seed
+ * (a project built from a fixture). The API's requests run inside `gate`, so a reset is seen
+ * whole or not at all.
+ */
+export class World {
+  readonly gate = new WorldGate();
+
+  constructor(
+    private readonly registry: ProjectRegistry,
+    private readonly baseline: Baseline,
+    private readonly journal: RequestJournal,
+    private readonly faults: FaultStore,
+  ) {}
+
+  /**
+   * Projects, refs, statuses, comments and id counters go back to what they were when the
+   * server finished starting; the request journal and the faults are emptied. Resolves once
+   * all of that is durable.
+   */
+  reset(): Promise<void> {
+    return this.gate.exclusive(async () => {
+      await this.baseline.restore();
+      this.journal.clear();
+      this.faults.clear();
+    });
+  }
+
+  /**
+   * Builds the project a fixture describes (checked first: FixtureError names what is wrong, and
+   * nothing is written) and registers it; PathTakenError when its path is a project already.
+   */
+  seed(input: unknown): Promise<Project> {
+    const fixture = checkFixture(input);
+    return this.gate.shared(() =>
+      this.registry.create(
+        fixture.path,
+        {
+          defaultBranch: fixture.default_branch ?? 'main',
+          description: fixture.description,
+          fill: async (repo) => {
+            // Objects and refs are fsynced before the repository is renamed into place.
+            const durable = new DurableFs();
+            await writeFixture(fixture, repo.gitdir, durable);
+            await durable.flush();
+          },
+        },
+        { visibility: fixture.visibility },
+      ),
+    );
+  }
+}
