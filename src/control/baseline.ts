@@ -31,6 +31,8 @@ const TRASH = '.fakelab-trash';
 
 export class Baseline {
   private saved: SavedState | null = null;
+  /** Whether the saved state's files are known to be on disk (fsynced). */
+  private synced = false;
 
   constructor(
     private readonly dataDir: string,
@@ -70,14 +72,15 @@ export class Baseline {
     for (const name of await fsp.readdir(this.dataDir)) {
       if (name.startsWith(BUILD_PREFIX)) await fsp.rm(path.join(this.dataDir, name), { recursive: true, force: true });
     }
+    // Not fsynced here (a start stays a few milliseconds): restore() syncs it before it relies on it.
     const build = path.join(this.dataDir, `${BUILD_PREFIX}${randomBytes(6).toString('hex')}`);
-    await copyTreeSynced(path.join(this.dataDir, 'sidecar'), path.join(build, 'sidecar'));
-    await writeFileAtomic(path.join(build, 'state.json'), JSON.stringify(saved));
+    await copyTree(path.join(this.dataDir, 'sidecar'), path.join(build, 'sidecar'), false);
+    await fsp.writeFile(path.join(build, 'state.json'), JSON.stringify(saved));
     const live = path.join(this.dataDir, BASELINE);
     if (await exists(live)) await moveToTrash(this.dataDir, live);
     await fsp.rename(build, live);
-    await syncDir(this.dataDir);
     this.saved = saved;
+    this.synced = false;
   }
 
   /**
@@ -87,6 +90,11 @@ export class Baseline {
   async restore(): Promise<void> {
     const saved = this.saved;
     if (!saved) throw new Error('nothing to reset to: the state at start was not saved');
+    if (!this.synced) {
+      await syncTree(path.join(this.dataDir, BASELINE));
+      await syncDir(this.dataDir);
+      this.synced = true;
+    }
     await writeFileAtomic(path.join(this.dataDir, MARKER), `${JSON.stringify({ started: new Date().toISOString(), pid: process.pid })}\n`);
     await this.registry.restoreState(saved.registry);
     await this.store.replaceFiles(() => restoreStoreFiles(this.dataDir, saved.storeIds));
@@ -98,7 +106,7 @@ export class Baseline {
 async function restoreStoreFiles(dataDir: string, storeIds: string | null): Promise<void> {
   const fresh = path.join(dataDir, '.sidecar-restore');
   await fsp.rm(fresh, { recursive: true, force: true });
-  await copyTreeSynced(path.join(dataDir, BASELINE, 'sidecar'), fresh);
+  await copyTree(path.join(dataDir, BASELINE, 'sidecar'), fresh, true);
   const live = path.join(dataDir, 'sidecar');
   if (await exists(live)) await moveToTrash(dataDir, live);
   await fsp.rename(fresh, live);
@@ -120,8 +128,8 @@ async function moveToTrash(dataDir: string, dir: string): Promise<void> {
   await fsp.rename(dir, path.join(dataDir, TRASH, `${path.basename(dir)}-${randomBytes(6).toString('hex')}`));
 }
 
-/** Copies the folder `from` (absent: an empty one) to `to`, every file and folder fsynced, links and special files left out. */
-async function copyTreeSynced(from: string, to: string): Promise<void> {
+/** Copies the folder `from` (absent: an empty one) to `to`, links and special files left out; with `synced`, every file and folder fsynced. */
+async function copyTree(from: string, to: string, synced: boolean): Promise<void> {
   await fsp.mkdir(to, { recursive: true });
   let entries: import('node:fs').Dirent[] = [];
   try {
@@ -132,18 +140,32 @@ async function copyTreeSynced(from: string, to: string): Promise<void> {
   for (const entry of entries) {
     const source = path.join(from, entry.name);
     const target = path.join(to, entry.name);
-    if (entry.isDirectory()) await copyTreeSynced(source, target);
+    if (entry.isDirectory()) await copyTree(source, target, synced);
     else if (entry.isFile()) {
       await fsp.copyFile(source, target);
-      const handle = await fsp.open(target, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      if (synced) await syncFile(target);
     }
   }
-  await syncDir(to);
+  if (synced) await syncDir(to);
+}
+
+/** fsyncs every file and folder under `dir`. */
+async function syncTree(dir: string): Promise<void> {
+  for (const entry of await fsp.readdir(dir, { withFileTypes: true })) {
+    const child = path.join(dir, entry.name);
+    if (entry.isDirectory()) await syncTree(child);
+    else if (entry.isFile()) await syncFile(child);
+  }
+  await syncDir(dir);
+}
+
+async function syncFile(file: string): Promise<void> {
+  const handle = await fsp.open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 async function readOptional(file: string): Promise<string | null> {
