@@ -375,7 +375,7 @@ export class GitRepo {
     if (clean !== '' && clean.split('/').some((s) => s === '' || s === '.' || s === '..')) return null;
     const entries = await archiveEntries(this.objects, commit.tree, clean);
     if (!entries) return null;
-    return writeArchive(entries, { format: options.format, prefix: options.prefix, mtime: new Date(commit.committer.timestamp * 1000) });
+    return writeArchive(entries, { format: options.format, prefix: options.prefix, mtime: new Date(commit.committer.timestamp * 1000), commitId: commit.oid });
   }
 
   /** A tar of the repository's own files (refs and objects, as Gitaly's GetSnapshot), streamed. */

@@ -20,7 +20,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkS
 import path from 'node:path';
 import { buildFixture, type Fixture } from '../../src/fixtures/builder.js';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
-import { git, gitLines, runGit } from '../support/git.js';
+import { git, gitLines, lsDirs, runGit } from '../support/git.js';
 import { expectError } from '../support/http.js';
 import { requirePythonGitlab, runPythonGitlab } from '../support/python.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
@@ -243,6 +243,23 @@ describe('repository archive, snapshot and blame (v4) against git', function () 
       const full = git(gitdir, 'rev-parse', 'main~1').trim();
       for (const sha of [full, full.slice(0, 8), 'v0.1', 'main~1', 'HEAD']) await expectArchive('edge', { sha }, FORMATS[9]);
       await expectArchive('extra', { sha: 'feature/x' }, FORMATS[1]);
+    });
+
+    it('a zip ends with the commit id as its comment, as git archive writes it (for a sha, a branch and a path)', async () => {
+      const gitdir = gitdirs.hello;
+      const sha = git(gitdir, 'rev-parse', 'main~1').trim();
+      /** The zip comment: the bytes after the end-of-central-directory record's 22 fixed bytes (its length at offset 20). */
+      const comment = (zip: Buffer) => {
+        const eocd = zip.lastIndexOf(Buffer.from('504b0506', 'hex'));
+        return zip.subarray(eocd + 22, eocd + 22 + zip.readUInt16LE(eocd + 20)).toString('latin1');
+      };
+      expect(comment(gitArchive(gitdir, 'zip', 'p', sha)), 'git archive').to.equal(sha);
+      const dir = lsDirs(gitdir, sha)[0];
+      for (const query of [`sha=${sha}`, 'sha=main', `sha=${sha}&path=${dir}`]) {
+        const { res, bytes } = await download(`/projects/${encodeURIComponent(PROJECTS.hello)}/repository/archive.zip?${query}`);
+        expect(res.status, query).to.equal(200);
+        expect(comment(bytes), query).to.equal(query === 'sha=main' ? git(gitdir, 'rev-parse', 'main').trim() : sha);
+      }
     });
 
     it('path: a subdirectory (its leading directories too, as git archive -- <path>), nested, with a trailing slash, and a single file', async () => {

@@ -75,6 +75,20 @@ describe('Ref and file writes (v4): branches, tags, files', function () {
       expectFsckClean(gitdir, 'after creating branches');
     });
 
+    it('merged: a branch made at the default branch’s head is not merged (GitLab’s !same_head && ancestor?), one behind it is', async () => {
+      const at = await send('POST', `${P(HW)}/branches`, { branch: 'at-head', ref: 'main' });
+      const behind = await send('POST', `${P(HW)}/branches`, { branch: 'behind-head', ref: 'main~1' });
+      expectReply(at, 201, undefined, 'at head');
+      expectReply(behind, 201, undefined, 'behind head');
+      expect(at.body.merged, 'POST, at the head').to.equal(false);
+      expect(behind.body.merged, 'POST, behind the head').to.equal(true);
+      const listed = await lab.call('GET', `${P(HW)}/branches?per_page=100`);
+      const merged = Object.fromEntries((listed.body as { name: string; merged: boolean }[]).map((b) => [b.name, b.merged]));
+      expect(merged).to.include({ 'at-head': false, 'behind-head': true, main: false });
+      // git's own --merged counts a branch at the head as merged; GitLab leaves those out.
+      expect(gitLines(gitdir, 'branch', '--merged', 'main', '--format=%(refname:short)')).to.include.members(['at-head', 'behind-head']);
+    });
+
     it('takes a form body too (Grape reads query and body alike)', async () => {
       const r = await send('POST', `${P(HW)}/branches`, { branch: 'formed', ref: 'main' }, 'form');
       expectReply(r, 201, undefined, 'form body');

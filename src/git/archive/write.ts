@@ -17,6 +17,8 @@ export interface ArchiveOptions {
   prefix: string;
   /** The commit's committer time, every entry's mtime (as git archive stamps them). */
   mtime: Date;
+  /** The commit's id: git archive writes it as the zip's comment (archive-zip.c, when given a commit). */
+  commitId?: string;
 }
 
 /**
@@ -53,7 +55,7 @@ export function writeArchive(entries: AsyncGenerator<ArchiveEntry>, options: Arc
         });
         if (out.destroyed) return;
       }
-      zip.end();
+      zip.end({ forceZip64Format: false, comment: options.commitId ?? '' });
     })().catch(fail);
     return out;
   }

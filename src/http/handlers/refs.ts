@@ -23,10 +23,12 @@ async function branchFacts(ctx: HandlerContext, ref: Ref, defaultBranch: string 
   const { repo, path } = ctx.project;
   const isDefault = ref.name === defaultBranch;
   let merged = false;
-  // Only v4 says whether a branch is merged (8.x always answered false).
+  // Only v4 says whether a branch is merged (8.x always answered false). GitLab's
+  // Repository#merged_to_root_ref? (and gitaly_merged_branch_names for lists) is
+  // `!same_head && ancestor?`: a branch at the default branch's head is not merged.
   if (ctx.dialect === 'v4' && !isDefault && defaultBranch) {
     const head = repo.branch(defaultBranch);
-    merged = head ? await repo.reaches(head.oid, ref.oid) : false;
+    merged = head && head.oid !== ref.oid ? await repo.reaches(head.oid, ref.oid) : false;
   }
   return {
     name: ref.name,
