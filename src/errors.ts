@@ -23,6 +23,8 @@ export const apiError = (message: unknown, status = 400) => new GitLabError(stat
 /** `bad_request!(reason)` → 400 {"message":"400 Bad request - <reason>"} */
 export const badRequestReason = (reason: string) => new GitLabError(400, { message: `400 Bad request - ${reason}` });
 export const unauthorized = () => new GitLabError(401, { message: '401 Unauthorized' });
+/** render_api_error!('412 Precondition Failed', 412): a deletion with an If-Unmodified-Since older than the resource. */
+export const preconditionFailed = () => new GitLabError(412, { message: '412 Precondition Failed' });
 export const forbidden = (reason?: string) =>
   new GitLabError(403, { message: reason ? `403 Forbidden - ${reason}` : '403 Forbidden' });
 /** Another writer kept moving the branch (or holds its lock): GitLab's Commits service answer. */

@@ -11,6 +11,7 @@ import { type Config, defaultConfig } from './config.js';
 import { Baseline } from './control/baseline.js';
 import { type Fault, FaultStore } from './control/faults.js';
 import { type JournalEntry, type JournalFilter, RequestJournal } from './control/journal.js';
+import { WorldGate } from './control/gate.js';
 import { World } from './control/world.js';
 import { presenterFor } from './gitlab/present.js';
 import { Urls } from './gitlab/entities.js';
@@ -64,6 +65,7 @@ export class FakelabServer {
   private journal: RequestJournal | null = null;
   private faultStore: FaultStore | null = null;
   private world: World | null = null;
+  private readonly gate = new WorldGate();
   private readonly stopPreloading = new AbortController();
 
   constructor(options: StartOptions = {}) {
@@ -213,7 +215,7 @@ export class FakelabServer {
       // What a reset goes back to: this moment, before the first request.
       const baseline = new Baseline(config.dataDir, registry, store);
       await baseline.capture();
-      this.world = new World(registry, baseline, this.journal, this.faultStore);
+      this.world = new World(this.gate, registry, baseline, this.journal, this.faultStore);
     }
     const app = createApp({
       registry,
@@ -227,6 +229,7 @@ export class FakelabServer {
       dataDir: config.dataDir,
       journal: this.journal,
       faults: this.faultStore,
+      gate: this.gate,
       world: this.world,
       controlPlane: config.controlPlane,
     });
@@ -258,8 +261,8 @@ export class FakelabServer {
           this.stopPreloading.abort();
           return this.preloading ?? undefined;
         },
-        // A reset under way finishes before the registry and the store close under it.
-        () => this.world?.gate.exclusive(async () => undefined),
+        // A reset or a deletion under way finishes before the registry and the store close under it.
+        () => this.gate.exclusive(async () => undefined),
         () => {
           // Memory only: dropped, so a closed server holds no request bodies.
           this.journal?.clear();

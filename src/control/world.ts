@@ -3,18 +3,17 @@ import { checkFixture, writeFixture } from '../fixtures/builder.js';
 import type { Project, ProjectRegistry } from '../projects/registry.js';
 import type { Baseline } from './baseline.js';
 import type { FaultStore } from './faults.js';
-import { WorldGate } from './gate.js';
+import type { WorldGate } from './gate.js';
 import type { RequestJournal } from './journal.js';
 
 /**
  * The control plane's writes to the whole server: reset (back to the state at start) and seed
- * (a project built from a fixture). The API's requests run inside `gate`, so a reset is seen
- * whole or not at all.
+ * (a project built from a fixture). The API's requests run inside the server's gate, so a reset
+ * is seen whole or not at all.
  */
 export class World {
-  readonly gate = new WorldGate();
-
   constructor(
+    readonly gate: WorldGate,
     private readonly registry: ProjectRegistry,
     private readonly baseline: Baseline,
     private readonly journal: RequestJournal,

@@ -51,7 +51,7 @@ function apiRouter(services: Services, dialect: Dialect): express.Router {
   router.use((req: Request, res: Response, next: NextFunction) => (req.method === 'OPTIONS' ? void res.status(204).end() : next()));
   router.use(bodyParsers());
   // Inside the gate from here until the answer is sent: a reset waits for this request, or this request for the reset.
-  if (services.world) router.use(insideWorld(services.world.gate));
+  router.use(insideWorld(services.gate));
   router.use(authenticate(services.access, dialect));
   // GitLab 8.x authenticated every API call, even reads of public projects.
   if (dialect === 'v3') router.use(requireUser);
@@ -102,6 +102,8 @@ function insideWorld(gate: WorldGate): express.RequestHandler {
     void gate.enter().then((release) => {
       if (closed) return release();
       leave = release;
+      // For a route that must hold the gate alone (handle() lets go of this hold first).
+      res.locals.leaveGate = () => leave?.();
       next();
     });
   };

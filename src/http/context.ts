@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { SpaceWatch } from '../util/disk-space.js';
 import type { FaultStore } from '../control/faults.js';
 import type { RequestJournal } from '../control/journal.js';
+import type { WorldGate } from '../control/gate.js';
 import type { World } from '../control/world.js';
 
 export interface Services {
@@ -27,7 +28,9 @@ export interface Services {
   /** The control plane: what clients sent, and the faults in effect (both owned by the server). */
   journal: RequestJournal;
   faults: FaultStore;
-  /** Reset and seed, and the gate every API request passes (null with the control plane off). */
+  /** Every API request runs inside it (shared); a reset, and a project's deletion, hold it alone. */
+  gate: WorldGate;
+  /** Reset and seed (null with the control plane off). */
   world: World | null;
   /** Whether /-/fakelab/* is served (--control-plane). */
   controlPlane: boolean;

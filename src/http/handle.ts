@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Ability, Principal } from '../auth/access.js';
-import { invalidParams, notFound, repositoryDamaged, unauthorized } from '../errors.js';
+import { invalidParams, notFound, preconditionFailed, repositoryDamaged, unauthorized } from '../errors.js';
 import { ObjectMissingError, RepositoryDamagedError } from '../git/index.js';
 import type { Dialect } from '../gitlab/entities.js';
 import { type Presenter, presenterFor } from '../gitlab/present.js';
@@ -45,6 +45,8 @@ export interface HandlerContext {
   window: PageWindow;
   /** Throws GitLab's answer when the caller may not do `ability` on the project (e.g. push_code on a branch). */
   require(ability: Ability, branch?: string): void;
+  /** A request header (any case), or undefined. */
+  header(name: string): string | undefined;
 }
 
 export interface Endpoint {
@@ -92,6 +94,11 @@ export interface Route {
   ability: Ability | 'user' | 'admin' | 'none';
   /** For project routes with `ability`, also require a signed-in user first (GitLab's `authenticate!` before the lookup). */
   signedIn?: boolean;
+  /**
+   * The handler runs with the server's gate held alone (no other API request in flight): for a
+   * change no request may see half done or race, the deletion of a project.
+   */
+  alone?: true;
   /** Path parameters a dialect checks before anything else (GitLab 8.x's `requirements`). */
   pathRules?: Partial<Record<Dialect, Record<string, RegExp>>>;
   v4?: Endpoint;
@@ -146,10 +153,14 @@ export function handle(route: Route, dialect: Dialect, implementation: Endpoint,
       path,
       window,
       require: (ability, branch) => services.access.require(grant, project!.path, ability, branch),
+      header: (name) => req.get(name),
     };
     let reply: Reply;
     try {
-      reply = await implementation.run(ctx, params);
+      if (route.alone) {
+        (res.locals.leaveGate as (() => void) | undefined)?.();
+        reply = await services.gate.exclusive(() => implementation.run(ctx, params));
+      } else reply = await implementation.run(ctx, params);
     } catch (err) {
       throw project ? asDamage(project, err) : err;
     }
@@ -185,6 +196,18 @@ export function handle(route: Route, dialect: Dialect, implementation: Endpoint,
     }
     sendJson(res, reply.status ?? 200, reply.body);
   };
+}
+
+/**
+ * GitLab's check_unmodified_since! (what destroy_conditionally! runs before a deletion): 412 when
+ * the request's If-Unmodified-Since (an unparsable one is ignored) is before `lastModified`.
+ */
+export function checkUnmodifiedSince(ctx: HandlerContext, lastModified: Date | string | null): void {
+  const header = ctx.header('If-Unmodified-Since');
+  if (!header || lastModified === null) return;
+  const since = Date.parse(header);
+  if (Number.isNaN(since)) return;
+  if (new Date(lastModified).getTime() > since) throw preconditionFailed();
 }
 
 /** One page of a whole list, with its total (what most lists answer). */

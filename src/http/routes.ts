@@ -385,7 +385,8 @@ export const ROUTES: Route[] = [
     ),
   },
   // Owners and admins (remove_project); GitLab's authenticate_non_get! runs before the lookup.
-  { method: 'DELETE', path: '/projects/:id', ability: 'read_project', signedIn: true, v4: endpoint(none, projects.remove) },
+  // Alone: a status post or a read racing the deletion must not recreate its data or read a closed repository.
+  { method: 'DELETE', path: '/projects/:id', ability: 'read_project', signedIn: true, alone: true, v4: endpoint(none, projects.remove) },
   { method: 'GET', path: '/namespaces', ability: 'user', v4: endpoint(params({ search: { type: 'string' }, owned_only: { type: 'boolean', default: false }, ...paged }), namespaces.list) },
   { method: 'GET', path: '/namespaces/:id', ability: 'user', v4: endpoint(none, namespaces.show) },
   { method: 'GET', path: '/groups/:id', ability: 'none', v4: endpoint(none, namespaces.group) },

@@ -382,6 +382,48 @@ describe('control plane: reset and seed', function () {
     });
   });
 
+  describe('DELETE /projects/:id racing writes and reads', () => {
+    let dataDir: string;
+
+    before(async () => {
+      dataDir = tempDir('fakelab-delete-race-data-');
+      server = await startTestServer({ reposDir, dataDir });
+    });
+
+    after(async () => {
+      await server?.reset();
+      await server?.stop();
+      removeDir(dataDir);
+    });
+
+    it('each request lands wholly before the deletion (2xx) or after it (404): no 500, no data left behind', async () => {
+      for (let round = 0; round < 4; round++) {
+        const project = await server.seed(smallFixture(`victims/v${round}`));
+        const head = git(path.join(reposDir, `victims/v${round}.git`), 'rev-parse', 'main').trim();
+        const id = project.id;
+        const answers: number[] = [];
+        const requests: Promise<void>[] = [];
+        for (let i = 0; i < 60; i++) {
+          const which = i % 3;
+          requests.push(
+            (which === 0
+              ? api('POST', `/projects/${id}/statuses/${head}`, { state: 'running', name: `job-${i}` })
+              : which === 1
+                ? api('POST', `/projects/${id}/repository/commits/${head}/comments`, { note: `note ${i}` })
+                : api('GET', `/projects/${id}/repository/commits?per_page=5`)
+            ).then((res) => void answers.push(res.status)),
+          );
+          if (i === 20) requests.push(api('DELETE', `/projects/${id}`).then((res) => void answers.push(res.status === 202 ? 0 : res.status)));
+        }
+        await Promise.all(requests);
+        expect(answers.filter((s) => ![0, 200, 201, 404].includes(s)), `round ${round}: answers other than 2xx and 404`).to.deep.equal([]);
+        expect(answers.filter((s) => s === 0), 'the deletion answered 202').to.have.length(1);
+        expect((await api('GET', `/projects/${id}`)).status).to.equal(404);
+        expect(existsSync(path.join(dataDir, 'sidecar', String(id))), `round ${round}: no statuses or comments recreated for the deleted project`).to.equal(false);
+      }
+    });
+  });
+
   describe('with the control plane off', () => {
     it('has no reset and no seed (404), and no library twins', async () => {
       const off = await startTestServer({ reposDir, controlPlane: false });

@@ -1,11 +1,11 @@
-import { forbidden, GitLabError, invalidParams, validationError } from '../../errors.js';
+import { forbidden, GitLabError, invalidParams, notFound, validationError } from '../../errors.js';
 import { type ProjectView } from '../../gitlab/entities.js';
 import { allNamespaces, type Namespace } from '../../projects/namespaces.js';
 import { nameAndPath, namingErrors } from '../../projects/naming.js';
 import { PathTakenError, type Project } from '../../projects/registry.js';
 import { projectView } from '../../projects/view.js';
 import { invalidBranchName } from '../../writes/paths.js';
-import { type HandlerContext, pageOf, type Reply } from '../handle.js';
+import { checkUnmodifiedSince, type HandlerContext, pageOf, type Reply } from '../handle.js';
 
 interface ListParams {
   search?: string;
@@ -202,6 +202,10 @@ async function writeReadme(repo: import('../../git/index.js').GitRepo, branch: s
 export async function remove(ctx: HandlerContext): Promise<Reply> {
   const { access, registry } = ctx.services;
   if (!access.isOwner(ctx.grant, ctx.project.path)) throw forbidden();
+  // Looked up again: another deletion or a reset may have run while this one waited for the gate.
+  if ((await registry.findById(ctx.project.id)) !== ctx.project) throw notFound('Project');
+  // destroy_conditionally!(user_project): its updated_at, which fakelab knows as the last activity.
+  checkUnmodifiedSince(ctx, (await projectView(ctx.project, 'private')).last_activity_at);
   await registry.remove(ctx.project);
   return { status: 202, body: { message: '202 Accepted' } };
 }

@@ -2,7 +2,7 @@ import { notFound } from '../../errors.js';
 import type { Ref, TagInfo } from '../../git/index.js';
 import type { BranchFacts } from '../../gitlab/refs.js';
 import { createBranch as createBranchIn, createTag as createTagIn, deleteBranch as deleteBranchIn, deleteTag as deleteTagIn } from '../../writes/refs.js';
-import { type HandlerContext, pageOf, type Reply } from '../handle.js';
+import { checkUnmodifiedSince, type HandlerContext, pageOf, type Reply } from '../handle.js';
 import { inRepositories } from './commit-writes.js';
 
 /** GitLab's branch/tag `search`: substring, `^prefix`, `suffix$`, case-insensitive. */
@@ -101,6 +101,9 @@ export async function deleteBranch(ctx: HandlerContext): Promise<Reply> {
   ctx.require('push_project');
   const { project, grant, services } = ctx;
   const name = ctx.path.branch;
+  // destroy_conditionally!(commit, last_updated: commit.authored_date), once the branch is found.
+  const branch = project.repo.branch(name);
+  if (branch) checkUnmodifiedSince(ctx, new Date((await project.repo.readCommit(branch.oid)).author.timestamp * 1000));
   await inRepositories(ctx, () =>
     deleteBranchIn(project.repo, {
       name,
@@ -124,6 +127,8 @@ export async function createTag(ctx: HandlerContext, p: { tag_name: string; ref:
 /** DELETE repository/tags/:tag_name: 204. */
 export async function deleteTag(ctx: HandlerContext): Promise<Reply> {
   ctx.require('push_project');
+  const tag = await ctx.project.repo.tag(ctx.path.tag);
+  if (tag?.commit) checkUnmodifiedSince(ctx, new Date(tag.commit.author.timestamp * 1000));
   await inRepositories(ctx, () => deleteTagIn(ctx.project.repo, ctx.path.tag));
   return { status: 204, body: null };
 }
