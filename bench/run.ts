@@ -33,7 +33,7 @@ import {
   withCommitGraph,
   withoutCommitGraph,
 } from './lib/git-cli.js';
-import { CACHE_DIR, TOKEN, handleInterrupts, log, runMain, withServer } from './lib/harness.js';
+import { BENCH_PROJECT, BENCH_PROJECT_DIR, CACHE_DIR, TOKEN, generatedRepository, handleInterrupts, log, runMain, withServer } from './lib/harness.js';
 import { latencyUnderColdBuild, measureThroughput } from './lib/load.js';
 import { formatCount, formatMs, formatRate, summarize as summarizeSamples } from './lib/measure.js';
 import { type Operation, WrongAnswerError, buildOperations } from './lib/operations.js';
@@ -50,12 +50,9 @@ import {
   writeJsonReport,
 } from './lib/report.js';
 import { ServerProcess } from './lib/server-process.js';
-import { ensureRepository } from '../tools/generate-repo.js';
 
 const RESULTS_FILE = path.join(CACHE_DIR, 'last-results.json');
-/** <repos>/bench/big.git is project bench/big. */
-const PROJECT_DIR = ['bench', 'big.git'];
-const PROJECT_ID = encodeURIComponent('bench/big');
+const PROJECT_ID = encodeURIComponent(BENCH_PROJECT);
 /** GET /projects/:id loops running at once while the cold, expensive request runs. */
 const PROBE_CONCURRENCY = 4;
 const THROUGHPUT_CONNECTIONS = 64;
@@ -132,7 +129,7 @@ async function benchmarkSize(commitsRequested: number, options: BenchOptions): P
     repository: {
       gitDir: prepared.gitDir,
       servedGitDir: prepared.servedGitDir,
-      project: 'bench/big',
+      project: BENCH_PROJECT,
       commits: facts.commits,
       commitsOnHead: facts.commitsOnHead,
       firstParentDepth: facts.firstParentDepth,
@@ -152,11 +149,9 @@ async function benchmarkSize(commitsRequested: number, options: BenchOptions): P
 
 /** The generated repository (reused when cached), its commit-graph twin, and the operations on it. */
 async function prepareRepository(commits: number): Promise<PreparedRepository> {
-  const reposDir = path.join(CACHE_DIR, `repos-${commits}`);
-  log(`repository of ${formatCount(commits)} commits (generated once, then reused from ${path.relative(process.cwd(), reposDir)})`);
-  const repo = await ensureRepository({ dir: path.join(reposDir, ...PROJECT_DIR), commits });
+  const repo = await generatedRepository(commits);
   const servedReposDir = path.join(CACHE_DIR, `graph-${commits}`);
-  const servedGitDir = path.join(servedReposDir, ...PROJECT_DIR);
+  const servedGitDir = path.join(servedReposDir, ...BENCH_PROJECT_DIR);
   log(`commit-graph copy (fakelab and the "git" column): ${path.relative(process.cwd(), servedGitDir)}`);
   // Earlier versions kept the copy at graph-<N>.git, which fakelab could not serve as a project.
   await fsp.rm(path.join(CACHE_DIR, `graph-${commits}.git`), { recursive: true, force: true });

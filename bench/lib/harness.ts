@@ -6,7 +6,8 @@ import { rmSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatMs } from './measure.js';
+import { type GeneratedRepo, ensureRepository } from '../../tools/generate-repo.js';
+import { formatCount, formatMs } from './measure.js';
 import { WrongAnswerError } from './operations.js';
 import { ServerProcess } from './server-process.js';
 
@@ -14,6 +15,17 @@ import { ServerProcess } from './server-process.js';
 export const CACHE_DIR = fileURLToPath(new URL('../../../bench/.cache/', import.meta.url));
 /** The admin token (`--token`) every bench server gets. */
 export const TOKEN = 'fakelab-bench-token';
+
+/** <repos>/bench/big.git is project bench/big, the generated repository. */
+export const BENCH_PROJECT = 'bench/big';
+export const BENCH_PROJECT_DIR = ['bench', 'big.git'];
+
+/** The generated repository of `commits` commits, in bench/.cache/repos-<N>/bench/big.git (built once, then reused). */
+export function generatedRepository(commits: number): Promise<GeneratedRepo> {
+  const reposDir = path.join(CACHE_DIR, `repos-${commits}`);
+  log(`repository of ${formatCount(commits)} commits (generated once, then reused from ${path.relative(process.cwd(), reposDir)})`);
+  return ensureRepository({ dir: path.join(reposDir, ...BENCH_PROJECT_DIR), commits });
+}
 
 export function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
