@@ -17,11 +17,10 @@
  * Prints one table per size and a summary against the targets, and writes all of it to
  * bench/.cache/last-results.json. See bench/README.md for how to read the numbers.
  */
-import { rmSync, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { FakelabClient, warmUpFetch } from './lib/fakelab-client.js';
 import {
   type GitTarget,
@@ -34,6 +33,7 @@ import {
   withCommitGraph,
   withoutCommitGraph,
 } from './lib/git-cli.js';
+import { BENCH_PROJECT, BENCH_PROJECT_DIR, CACHE_DIR, TOKEN, generatedRepository, handleInterrupts, log, runMain, withServer } from './lib/harness.js';
 import { latencyUnderColdBuild, measureThroughput } from './lib/load.js';
 import { formatCount, formatMs, formatRate, summarize as summarizeSamples } from './lib/measure.js';
 import { type Operation, WrongAnswerError, buildOperations } from './lib/operations.js';
@@ -50,26 +50,13 @@ import {
   writeJsonReport,
 } from './lib/report.js';
 import { ServerProcess } from './lib/server-process.js';
-import { ensureRepository } from '../tools/generate-repo.js';
 
-/** dist/bench/run.js → <project>/bench/.cache (gitignored). */
-const CACHE_DIR = fileURLToPath(new URL('../../bench/.cache/', import.meta.url));
 const RESULTS_FILE = path.join(CACHE_DIR, 'last-results.json');
-/** <repos>/bench/big.git is project bench/big. */
-const PROJECT_DIR = ['bench', 'big.git'];
-const PROJECT_ID = encodeURIComponent('bench/big');
-const TOKEN = 'fakelab-bench-token';
+const PROJECT_ID = encodeURIComponent(BENCH_PROJECT);
 /** GET /projects/:id loops running at once while the cold, expensive request runs. */
 const PROBE_CONCURRENCY = 4;
 const THROUGHPUT_CONNECTIONS = 64;
 const THROUGHPUT_WARM_UP_SECONDS = 2;
-
-/** Temp dirs to remove if the run is interrupted (servers are tracked by ServerProcess itself). */
-const tempDirs = new Set<string>();
-
-function log(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
-}
 
 async function main(): Promise<number> {
   let options;
@@ -110,23 +97,6 @@ async function main(): Promise<number> {
   return 0;
 }
 
-/** Stop the servers (by their pids) and remove their data dirs; a second interrupt exits at once. */
-function handleInterrupts(): void {
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    log(`${signal}: stopping the server`);
-    // The server is stopped before its data dir is removed: it could still write there.
-    void ServerProcess.stopAll().finally(() => {
-      for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-      process.exit(130);
-    });
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-}
-
 interface PreparedRepository {
   /** The generated repository, without a commit-graph. */
   gitDir: string;
@@ -159,7 +129,7 @@ async function benchmarkSize(commitsRequested: number, options: BenchOptions): P
     repository: {
       gitDir: prepared.gitDir,
       servedGitDir: prepared.servedGitDir,
-      project: 'bench/big',
+      project: BENCH_PROJECT,
       commits: facts.commits,
       commitsOnHead: facts.commitsOnHead,
       firstParentDepth: facts.firstParentDepth,
@@ -179,11 +149,9 @@ async function benchmarkSize(commitsRequested: number, options: BenchOptions): P
 
 /** The generated repository (reused when cached), its commit-graph twin, and the operations on it. */
 async function prepareRepository(commits: number): Promise<PreparedRepository> {
-  const reposDir = path.join(CACHE_DIR, `repos-${commits}`);
-  log(`repository of ${formatCount(commits)} commits (generated once, then reused from ${path.relative(process.cwd(), reposDir)})`);
-  const repo = await ensureRepository({ dir: path.join(reposDir, ...PROJECT_DIR), commits });
+  const repo = await generatedRepository(commits);
   const servedReposDir = path.join(CACHE_DIR, `graph-${commits}`);
-  const servedGitDir = path.join(servedReposDir, ...PROJECT_DIR);
+  const servedGitDir = path.join(servedReposDir, ...BENCH_PROJECT_DIR);
   log(`commit-graph copy (fakelab and the "git" column): ${path.relative(process.cwd(), servedGitDir)}`);
   // Earlier versions kept the copy at graph-<N>.git, which fakelab could not serve as a project.
   await fsp.rm(path.join(CACHE_DIR, `graph-${commits}.git`), { recursive: true, force: true });
@@ -207,22 +175,6 @@ async function prepareRepository(commits: number): Promise<PreparedRepository> {
     plainGit,
     operations,
   };
-}
-
-/** A fresh server over `reposDir` with a temp data dir, stopped (by pid) and cleaned up whatever happens. */
-async function withServer<T>(reposDir: string, work: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'fakelab-bench-data-'));
-  tempDirs.add(dataDir);
-  let server: ServerProcess | undefined;
-  try {
-    server = await ServerProcess.start({ reposDir, dataDir, token: TOKEN });
-    log(`fakelab pid ${server.pid} at ${server.url}, ready in ${formatMs(server.startupMs)}`);
-    return await work(server);
-  } finally {
-    await server?.stop();
-    await fsp.rm(dataDir, { recursive: true, force: true });
-    tempDirs.delete(dataDir);
-  }
 }
 
 function clientFor(server: ServerProcess): FakelabClient {
@@ -400,11 +352,4 @@ async function measureColdBuild(prepared: PreparedRepository, server: ServerProc
   };
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const prefix = err instanceof WrongAnswerError ? 'fakelab gave a wrong answer, so no timings are reported' : 'benchmark failed';
-    process.stderr.write(`${prefix}: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

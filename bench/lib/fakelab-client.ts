@@ -14,7 +14,8 @@ export class FakelabClient {
   private readonly repositoryBase: string;
 
   constructor(
-    serverUrl: string,
+    /** http://host:port */
+    readonly serverUrl: string,
     /** URL-encoded project path, e.g. bench%2Fbig */
     project: string,
     private readonly token: string,
@@ -45,20 +46,30 @@ export class FakelabClient {
    * it. undici's global dispatcher keeps connections alive between calls, so after the first
    * request (per concurrent caller) no sample pays a TCP handshake.
    */
-  private async timedGet(url: string): Promise<TimedResponse> {
+  private timedGet(url: string): Promise<TimedResponse> {
+    return this.send('GET', url, undefined, 200);
+  }
+
+  /**
+   * A timed request to any URL of the server (e.g. POST /api/v4/projects or
+   * /-/fakelab/reset) with the token, `body` sent as JSON. Any status but `expectStatus` throws.
+   */
+  async send(method: string, url: string, body: unknown, expectStatus: number): Promise<TimedResponse> {
+    const headers: Record<string, string> = { ...this.headers };
+    if (body !== undefined) headers['content-type'] = 'application/json';
     const start = performance.now();
     let status: number;
-    let body: string;
+    let text: string;
     try {
-      const response = await fetch(url, { headers: this.headers });
+      const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       status = response.status;
-      body = await response.text();
+      text = await response.text();
     } catch (err) {
-      throw new Error(`GET ${url} failed: ${(err as Error).message}${this.explanation()}`);
+      throw new Error(`${method} ${url} failed: ${(err as Error).message}${this.explanation()}`);
     }
     const ms = performance.now() - start;
-    if (status !== 200) throw new Error(`GET ${url} answered ${status}: ${body.slice(0, 500)}${this.explanation()}`);
-    return { ms, body };
+    if (status !== expectStatus) throw new Error(`${method} ${url} answered ${status}: ${text.slice(0, 500)}${this.explanation()}`);
+    return { ms, body: text };
   }
 
   private explanation(): string {

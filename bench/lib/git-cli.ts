@@ -54,21 +54,49 @@ export function gitOutput(target: GitTarget | null, args: string[]): Promise<str
  * One timed sample: spawn git, discard stdout, wait for it to exit. Process start is part of
  * the cost on purpose: GitLab's Gitaly pays it too, once per request.
  */
-export function timeGit(target: GitTarget, args: string[]): Promise<number> {
-  const fullArgs = argv(target, args);
+export async function timeGit(target: GitTarget, args: string[]): Promise<number> {
+  return (await timeProcess('git', argv(target, args))).ms;
+}
+
+export interface TimedProcessOptions {
+  /** Written to stdin (then closed); without it stdin is /dev/null. */
+  input?: string;
+  /** Keep stdout (e.g. the object id `hash-object` prints); otherwise it is discarded. */
+  captureStdout?: boolean;
+  /** Added to git's environment, e.g. GIT_AUTHOR_NAME for commit-tree. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * One timed process (git or not, e.g. `cp -a`): from spawn to exit, stdin included. A non-zero
+ * exit rejects with its stderr.
+ */
+export function timeProcess(command: string, args: string[], options: TimedProcessOptions = {}): Promise<{ ms: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn('git', fullArgs, { env: gitEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(command, args, {
+      env: { ...gitEnv(), ...options.env },
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', options.captureStdout ? 'pipe' : 'ignore', 'pipe'],
+    });
+    let stdout = '';
     let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => (stderr += chunk));
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - start;
-      if (code === 0) resolve(ms);
-      else reject(new Error(`git ${fullArgs.join(' ')} exited with ${code}: ${stderr.trim()}`));
+      if (code === 0) resolve({ ms, stdout });
+      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr.trim()}`));
     });
+    if (options.input !== undefined) child.stdin!.end(options.input);
   });
+}
+
+/** timeProcess for git on `target`. */
+export function timeGitProcess(target: GitTarget, args: string[], options: TimedProcessOptions = {}): Promise<{ ms: number; stdout: string }> {
+  return timeProcess('git', argv(target, args), options);
 }
 
 /** One sample of several git processes run one after another (e.g. compare's log + diff): their times added. */

@@ -1,4 +1,4 @@
-/** Command line of `npm run bench` / `node dist/bench/run.js`. */
+/** Command lines of `npm run bench` (`node dist/bench/run.js`) and `npm run bench:control` (`node dist/bench/control-plane.js`). */
 
 export interface BenchOptions {
   /** Repository sizes (commits), benchmarked one after another. */
@@ -36,6 +36,34 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     if (match[1] === 'commits') options.sizes = value.split(',').map((part) => positiveInteger('--commits', part));
     else if (match[1] === 'runs') options.runs = positiveInteger('--runs', value);
     else options.throughputSeconds = positiveInteger('--throughput-seconds', value);
+  }
+  return options;
+}
+
+export interface ControlOptions {
+  /** The generated repository's size. */
+  commits: number;
+  /** Timed samples per row, fakelab and git alike. */
+  runs: number;
+}
+
+export const CONTROL_USAGE = `usage: node dist/bench/control-plane.js [--commits N] [--runs N]
+
+  --commits  size of the generated repository fakelab serves, in commits (default 100000)
+  --runs     timed samples per row, fakelab and git alike (default ${DEFAULT_RUNS})
+`;
+
+/** The control-plane bench's options; null for --help. */
+export function parseControlOptions(argv: string[]): ControlOptions | null {
+  const options: ControlOptions = { commits: 100_000, runs: DEFAULT_RUNS };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') return null;
+    const match = /^--(commits|runs)(?:=(.*))?$/.exec(arg);
+    if (!match) throw new UsageError(`unknown argument: ${arg}`);
+    const value = match[2] ?? argv[++i];
+    if (value === undefined) throw new UsageError(`--${match[1]} needs a value`);
+    options[match[1] as 'commits' | 'runs'] = positiveInteger(`--${match[1]}`, value);
   }
   return options;
 }

@@ -160,7 +160,7 @@ function passMark(pass: boolean): string {
 }
 
 /** Column 0 left-aligned, the numbers right-aligned, every column padded to its widest cell. */
-function alignedMarkdownTable(header: string[], rows: string[][], leftColumns = 1): string[] {
+export function alignedMarkdownTable(header: string[], rows: string[][], leftColumns = 1): string[] {
   const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col].length)));
   const left = (col: number) => col < leftColumns;
   const pad = (text: string, col: number) => (left(col) ? text.padEnd(widths[col]) : text.padStart(widths[col]));
@@ -263,7 +263,8 @@ export function renderSummary(report: Report): string {
   return lines.join('\n');
 }
 
-export async function writeJsonReport(file: string, report: Report): Promise<void> {
+/** `report` (a Report, or another bench's results) as JSON, replaced atomically. */
+export async function writeJsonReport(file: string, report: unknown): Promise<void> {
   await fsp.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp`;
   await fsp.writeFile(tmp, JSON.stringify(report, null, 2) + '\n');
