@@ -13,6 +13,7 @@ import { type Fault, FaultStore } from './control/faults.js';
 import { type JournalEntry, type JournalFilter, RequestJournal } from './control/journal.js';
 import { WorldGate } from './control/gate.js';
 import { World } from './control/world.js';
+import { EventBus } from './events/bus.js';
 import { presenterFor } from './gitlab/present.js';
 import { Urls } from './gitlab/entities.js';
 import type * as Wire from './gitlab/wire.js';
@@ -66,6 +67,8 @@ export class FakelabServer {
   private faultStore: FaultStore | null = null;
   private world: World | null = null;
   private readonly gate = new WorldGate();
+  /** Every push and API write that moves a ref (see events/bus.ts); subscribe to follow them. */
+  readonly events = new EventBus((err, event) => this.logger?.error({ err, project: event.project.path }, 'an event listener failed'));
   private readonly stopPreloading = new AbortController();
 
   constructor(options: StartOptions = {}) {
@@ -230,6 +233,7 @@ export class FakelabServer {
       journal: this.journal,
       faults: this.faultStore,
       gate: this.gate,
+      events: this.events,
       world: this.world,
       controlPlane: config.controlPlane,
     });

@@ -12,6 +12,7 @@ import type { FaultStore } from '../control/faults.js';
 import type { RequestJournal } from '../control/journal.js';
 import type { WorldGate } from '../control/gate.js';
 import type { World } from '../control/world.js';
+import type { EventBus } from '../events/bus.js';
 
 export interface Services {
   registry: ProjectRegistry;
@@ -32,6 +33,8 @@ export interface Services {
   gate: WorldGate;
   /** Reset and seed (null with the control plane off). */
   world: World | null;
+  /** Where ref changes (pushes, API writes) are published. */
+  events: EventBus;
   /** Whether /-/fakelab/* is served (--control-plane). */
   controlPlane: boolean;
 }
