@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFi
 import path from 'node:path';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
 import { git } from '../support/git.js';
+import { callUrl } from '../support/http.js';
 import { ADMIN_TOKEN, type ChildTestServer, spawnTestServer } from '../support/server.js';
 import { gitWorld, smallFixture } from '../support/world.js';
 
@@ -50,15 +51,7 @@ describe('Reset crash safety: kill -9 during POST /-/fakelab/reset', function ()
     removeDir(dataDir);
   });
 
-  async function call(method: string, p: string, body?: unknown): Promise<{ status: number; json: any }> {
-    const res = await fetch(`${server!.url}${p}`, {
-      method,
-      headers: { 'PRIVATE-TOKEN': ADMIN_TOKEN, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : null };
-  }
+  const call = (method: string, p: string, body?: unknown) => callUrl(server!.url, method, p, body, { token: ADMIN_TOKEN });
 
   async function world(): Promise<World> {
     const projects = (await call('GET', '/api/v4/projects?per_page=100&order_by=id&sort=asc&simple=true')).json.map((p: any) => `${p.id} ${p.path_with_namespace}`);

@@ -5,11 +5,10 @@ import YAML from 'yaml';
 import { buildFixture, FixtureError, PathTakenError } from '../../src/index.js';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
 import { git } from '../support/git.js';
+import { callUrl, type Json } from '../support/http.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
 import { AUTHOR, folders, gitWorld, smallFixture } from '../support/world.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Json = any;
 
 /**
  * POST /-/fakelab/reset and POST /-/fakelab/projects (README "Control plane"), and their library
@@ -25,25 +24,8 @@ describe('control plane: reset and seed', function () {
   let server: TestServer;
   let sha: string;
 
-  async function call(method: string, p: string, body?: unknown, init: { token?: string | null; type?: string } = {}): Promise<{ status: number; json: Json; text: string }> {
-    const headers: Record<string, string> = {};
-    const token = init.token === undefined ? ADMIN_TOKEN : init.token;
-    if (token) headers['PRIVATE-TOKEN'] = token;
-    let payload: string | undefined;
-    if (body !== undefined) {
-      headers['Content-Type'] = init.type ?? 'application/json';
-      payload = typeof body === 'string' ? body : JSON.stringify(body);
-    }
-    const res = await fetch(`${server.url}${p}`, { method, headers, body: payload });
-    const text = await res.text();
-    let json: Json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, json, text };
-  }
+  const call = (method: string, p: string, body?: unknown, init: { token?: string | null; type?: string } = {}) =>
+    callUrl(server.url, method, p, body, { ...init, token: init.token === undefined ? ADMIN_TOKEN : init.token });
 
   const api = (method: string, p: string, body?: unknown) => call(method, `/api/v4${p}`, body);
 

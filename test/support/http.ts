@@ -46,12 +46,28 @@ export async function send(server: TestServer, url: string, init: RequestOptions
 
 /** An API call to any server by base URL and token, a JSON body when there is one; any status accepted. */
 export async function callApi(baseUrl: string, token: string, method: string, apiPath: string, body?: unknown): Promise<Reply> {
-  const res = await fetch(`${baseUrl}/api/v4${apiPath}`, {
-    method,
-    headers: { 'private-token': token, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, body: parseBody(await res.text()), headers: res.headers };
+  const { status, body: parsed, headers } = await callUrl(baseUrl, method, `/api/v4${apiPath}`, body, { token });
+  return { status, body: parsed, headers };
+}
+
+/**
+ * Any call to any server by base URL (the API's or the control plane's paths): `body` sent as
+ * JSON, or as it is when a string (with `type`, default application/json); the token when given
+ * (null: none). Any status accepted; the answer as text and, when it parses, as JSON.
+ */
+export async function callUrl(baseUrl: string, method: string, urlPath: string, body?: unknown, init: { token?: string | null; type?: string } = {}): Promise<Reply & { text: string; json: Json }> {
+  const headers: Record<string, string> = {};
+  if (init.token) headers['PRIVATE-TOKEN'] = init.token;
+  if (body !== undefined) headers['Content-Type'] = init.type ?? 'application/json';
+  const res = await fetch(`${baseUrl}${urlPath}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await res.text();
+  let json: Json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, body: json ?? text, headers: res.headers, text, json };
 }
 
 /** Every page of a list at per_page=100 (following X-Next-Page), each of them answered 200. */
