@@ -200,6 +200,39 @@ describe('control plane: reset and seed', function () {
       await server.reset();
     });
 
+    it('every kind of request racing resets answers as it would without them (no 5xx), and the last reset leaves the start', async () => {
+      const answers: string[] = [];
+      let stop = false;
+      const kinds: [string, (i: number) => Promise<{ status: number }>][] = [
+        ['commit', (i) => api('POST', `/projects/${HW}/repository/commits`, { branch: 'main', commit_message: `race ${i}`, actions: [{ action: 'create', file_path: `race/${i}.txt`, content: `${i}\n` }] })],
+        ['file', (i) => api('POST', `/projects/${HW}/repository/files/race%2Ffile-${i}.txt`, { branch: 'main', content: 'x', commit_message: 'file' })],
+        ['branch', (i) => api('POST', `/projects/${HW}/repository/branches`, { branch: `racing-${i}`, ref: 'main' })],
+        ['tag', (i) => api('POST', `/projects/${HW}/repository/tags`, { tag_name: `racing-${i}`, ref: 'main', message: 'm' })],
+        ['status', (i) => api('POST', `/projects/${HW}/statuses/${sha}`, { state: 'running', name: `racing-${i}` })],
+        ['project', (i) => api('POST', '/projects', { name: `racing-${i}`, initialize_with_readme: true })],
+        ['seed', (i) => call('POST', '/-/fakelab/projects', smallFixture(`racing/s${i}`))],
+        ['tree', () => api('GET', `/projects/${HW}/repository/tree?recursive=true&per_page=100`)],
+        ['archive', () => server.get(`/api/v4/projects/${HW}/repository/archive.zip`).then(async (res) => ({ status: (await res.arrayBuffer(), res.status) }))],
+        ['compare', () => api('GET', `/projects/${HW}/repository/compare?from=v1.0.0&to=main`)],
+      ];
+      const clients = kinds.map(async ([kind, send]) => {
+        for (let i = 0; !stop; i++) answers.push(`${kind} ${(await send(i)).status}`);
+      });
+      for (let r = 0; r < 3; r++) {
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        await server.reset();
+      }
+      stop = true;
+      await Promise.all(clients);
+      await server.reset();
+      const failed = answers.filter((a) => !/ (200|201|204|400|404)$/.test(a));
+      expect(failed, 'answers other than 2xx, and 400/404 for names made twice or refs reset away').to.deep.equal([]);
+      for (const [kind] of kinds) expect(answers.some((a) => a.startsWith(`${kind} 20`)), `${kind} succeeded at least once`).to.equal(true);
+      expect(gitWorld(reposDir)).to.deep.equal(startWorld);
+      expect(await projectList()).to.deep.equal(startProjects);
+      for (const gitdir of Object.keys(startWorld)) expect(git(path.join(reposDir, `${gitdir}.git`), 'fsck', '--strict', '--no-dangling').trim(), gitdir).to.equal('');
+    });
+
     it('a restart keeps the state it finds: its own start is what a later reset goes back to', async () => {
       expect((await call('POST', '/-/fakelab/projects', smallFixture('restart/kept'))).status).to.equal(201);
       await server.close();
