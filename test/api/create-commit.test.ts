@@ -220,6 +220,28 @@ describe('Create commit: POST /projects/:id/repository/commits', function () {
       expect(lsDirs(lab!.gitdir(HW), id)).to.not.include.members(['lib', 'bin']);
     });
 
+    it('previous_path on a create is ignored, a traversing one too (GitLab reads previous_path only for move)', async () => {
+      await open('hello-world');
+      const gitdir = lab!.gitdir(HW);
+      const base = head(HW, 'main')!;
+      const configBefore = readFileSync(path.join(gitdir, 'config'));
+      const r = await post(HW, {
+        branch: 'main',
+        commit_message: 'Create with previous_path',
+        actions: [
+          { action: 'create', file_path: 'new/a.txt', content: 'a\n', previous_path: '../../config' },
+          { action: 'create', file_path: 'b.txt', content: 'b\n', previous_path: 'README.md' },
+        ],
+      });
+      const id = await verifyCreated(r, { branch: 'main', parents: [base], message: 'Create with previous_path' });
+      const tree = lsTree(gitdir, id);
+      expect(blobText(gitdir, id, 'new/a.txt')).to.equal('a\n');
+      expect(blobText(gitdir, id, 'b.txt')).to.equal('b\n');
+      expect(tree.has('README.md'), 'README.md (named as previous_path) is left alone').to.equal(true);
+      expect(tree.size).to.equal(lsTree(gitdir, base).size + 2);
+      expect(readFileSync(path.join(gitdir, 'config')).equals(configBefore), 'the repository config is untouched').to.equal(true);
+    });
+
     it('move with empty content empties the file (content "" is not "keep")', async () => {
       await open('hello-world');
       const base = head(HW, 'main')!;

@@ -208,6 +208,15 @@ const FILE_PATHS = [
   '\u202egnp.exe', '😀/x', '.gitmodules', '.gitattributes', 'ok/file.txt', 'README.md', 'new-file.txt',
 ];
 
+/**
+ * A path with a '..' segment. GitLab reads `previous_path` only for a `move` (the API declares it
+ * under `given action: move`, Gitaly's UserCommitFiles validates it only in its MOVE case), so on
+ * any other action a '..' there is ignored, not a traversal.
+ */
+function climbsOut(p: unknown): boolean {
+  return typeof p === 'string' && p.split('/').includes('..');
+}
+
 const GITMODULES_EVIL = '[submodule "x"]\n\tpath = x\n\turl = --upload-pack=touch /tmp/fakelab-fuzz-pwned\n';
 
 const STRINGS = [
@@ -381,23 +390,21 @@ class Generator {
     return parts.length ? `?${parts.join('&')}` : '';
   }
 
-  private actions(traversal: { hit: boolean }): Record<string, unknown>[] {
+  /** Random actions; `only` replaces every action's kind (after the same draws, so a seed's sequence stays as it was). */
+  private actions(traversal: { hit: boolean }, only?: string): Record<string, unknown>[] {
     const g = this.g;
     const n = 1 + g.int(3);
     const out: Record<string, unknown>[] = [];
     for (let i = 0; i < n; i++) {
       const file = g.pick(FILE_PATHS);
-      if (file.split('/').includes('..')) traversal.hit = true;
-      const action: Record<string, unknown> = { action: g.pick(['create', 'create', 'update', 'delete', 'move', 'chmod', 'explode', '']), file_path: file };
+      const drawn = g.pick(['create', 'create', 'update', 'delete', 'move', 'chmod', 'explode', '']);
+      const action: Record<string, unknown> = { action: only ?? drawn, file_path: file };
       if (g.chance(0.7)) action.content = file === '.gitmodules' ? GITMODULES_EVIL : g.pick(['hello\n', '', '\u0000\u0001', LONG(1000), 'aGVsbG8=', '!!notbase64!!']);
       if (g.chance(0.2)) action.encoding = g.pick(['text', 'base64', 'utf-7', '']);
-      if (g.chance(0.2)) {
-        const prev = g.pick(FILE_PATHS);
-        if (prev.split('/').includes('..')) traversal.hit = true;
-        action.previous_path = prev;
-      }
+      if (g.chance(0.2)) action.previous_path = g.pick(FILE_PATHS);
       if (g.chance(0.1)) action.execute_filemode = g.pick([true, false, 'maybe', 1, null]);
       if (g.chance(0.1)) action.last_commit_id = this.rev();
+      if (climbsOut(file) || (action.action === 'move' && climbsOut(action.previous_path))) traversal.hit = true;
       out.push(action);
     }
     return out;
@@ -602,7 +609,7 @@ class Generator {
     let payload: Record<string, unknown>;
     if (kind < 6) {
       p = `/api/${dialect}/projects/${projectIds[project]}/repository/commits`;
-      const actions = g.chance(0.5) ? this.actions(traversal).map((a) => ({ ...a, action: 'create' })) : [{ action: 'create', file_path: `fuzz/${n}.txt`, content: `${n}\n` }];
+      const actions = g.chance(0.5) ? this.actions(traversal, 'create') : [{ action: 'create', file_path: `fuzz/${n}.txt`, content: `${n}\n` }];
       payload = dialect === 'v4' ? { branch: `fuzz/${n}`, start_branch: 'main', commit_message: `fuzz ${n}`, actions } : { branch_name: g.chance(0.5) ? 'main' : `fuzz/${n}`, commit_message: `fuzz ${n}`, actions };
     } else if (kind < 8) {
       p = `/api/${dialect}/projects/${projectIds[project]}/statuses/${shas[project]}`;
