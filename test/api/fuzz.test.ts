@@ -229,6 +229,13 @@ const BRANCH_NAMES = [
   'x/', '/x', 'main@{1}', LONG(300), 'a~1', 'a^', 'a:b', 'a?b', 'a*b', 'a[b', 'a\\b', '\u007f', 'refs/tags/v9', 'fuzz/../main',
 ];
 
+/** `.format` suffixes: every one archive_formats_regex takes, and some it does not. */
+const ARCHIVE_FORMATS = [
+  'zip', 'tar', 'tar.gz', 'tgz', 'gz', 'tar.bz2', 'tbz', 'tbz2', 'tb2', 'bz2', 'ZIP', 'TAR.GZ', 'rar', 'tar.xz', '7z', 'zip.tar', 'tar.gz%00', '%00', '..%2F..%2Fetc',
+  'zip%2F..%2F..', '%7a%69%70', LONG(300, 'z'),
+];
+const RANGE_BOUNDS = ['1', '2', '0', '-1', '3', '99999999999999999999', '1e3', 'x', '', '1.5', ' 1 ', '2147483648'];
+
 const PAGES = ['-1', '0', '1', '2', '99999999999999999999', '1e3', 'NaN', 'Infinity', '', 'x', '1.5', ' 2 ', '1_0', '9007199254740993', '0x10'];
 const PER_PAGES = ['0', '1', '100', '101', '1e9', '1000000000', 'Infinity', 'NaN', '-5', '', 'abc', '99999999999999999999'];
 const BOOLS = ['true', 'True', 'maybe', '1', 'yes', '', '%00', 'null', '[]', 'TRUE ', 'on', 'y'];
@@ -303,6 +310,11 @@ const ROUTES: Route[] = [
   { template: '/projects/:id/repository/tags', methods: ['POST'], query: [], payload: 'tag' },
   { template: '/projects/:id/repository/tags/:tag', methods: ['DELETE'], query: [] },
   { template: '/projects/:id/repository/files/:path', methods: ['POST', 'PUT', 'DELETE'], query: [], payload: 'file' },
+  // Archives, the snapshot and blame: a successful archive or snapshot is bytes; every error stays JSON. (`ref` twice: blame needs it to get past its 400.)
+  { template: '/projects/:id/repository/archive', methods: ['GET', 'HEAD'], query: ['sha', 'format', 'path', 'include_lfs_blobs'], raw: true },
+  { template: '/projects/:id/repository/archive.:format', methods: ['GET', 'HEAD'], query: ['sha', 'format', 'path', 'include_lfs_blobs'], raw: true },
+  { template: '/projects/:id/snapshot', methods: ['GET'], query: ['wiki'], raw: true },
+  { template: '/projects/:id/repository/files/:path/blame', methods: ['GET', 'HEAD'], query: ['ref', 'ref', 'range[start]', 'range[end]', 'range'] },
   // Not routes at all.
   { template: '/projects/:id/repository/commits/:sha/../../../../etc/passwd', methods: ['GET'], query: [] },
   { template: '/../../../etc/passwd', methods: ['GET'], query: [] },
@@ -359,7 +371,16 @@ class Generator {
       case 'recursive':
       case 'lfs':
       case 'dry_run':
+      case 'include_lfs_blobs':
+      case 'wiki':
         return g.pick(BOOLS);
+      case 'sha':
+        return g.chance(0.5) ? g.pick(this.m.branches) : this.rev();
+      case 'format':
+        return g.pick(ARCHIVE_FORMATS);
+      case 'range[start]':
+      case 'range[end]':
+        return g.pick(RANGE_BOUNDS);
       default:
         return g.pick(STRINGS.filter((s) => s.length < 5000));
     }
@@ -560,7 +581,8 @@ class Generator {
       .replace(':sha', () => this.rev())
       .replace(':branch', () => pct(g.pick([...this.m.branches, ...BRANCH_NAMES])))
       .replace(':tag', () => (g.chance(0.5) ? g.pick(this.m.tags) : pct(g.pick(STRINGS.filter((s) => s.length < 300)))))
-      .replace(':path', () => pct(g.chance(0.3) ? `fuzz/${n}.txt` : g.chance(0.3) ? 'README.md' : g.pick(FILE_PATHS)));
+      .replace(':path', () => pct(g.chance(0.3) ? `fuzz/${n}.txt` : g.chance(0.3) ? 'README.md' : g.pick(FILE_PATHS)))
+      .replace(':format', () => g.pick(ARCHIVE_FORMATS));
     p = `${prefix}${p}${this.query(route)}`;
     const headers: Record<string, string> = {};
     const [tokenName, token, kind] = g.pick(TOKEN_CHOICES);
