@@ -234,6 +234,11 @@ const ARCHIVE_FORMATS = [
   'zip', 'tar', 'tar.gz', 'tgz', 'gz', 'tar.bz2', 'tbz', 'tbz2', 'tb2', 'bz2', 'ZIP', 'TAR.GZ', 'rar', 'tar.xz', '7z', 'zip.tar', 'tar.gz%00', '%00', '..%2F..%2Fetc',
   'zip%2F..%2F..', '%7a%69%70', LONG(300, 'z'),
 ];
+/** exclude_paths values: real paths, traversal, absolute, empty entries, comma lists, over the 1,000-path limit. */
+const EXCLUDE_PATHS = [
+  'README.md', 'docs', 'src/', '/README.md', './docs', 'docs/../README.md', '../x', '..', '/../etc/passwd', 'a/../../x', '.git', '.git/config', '', ',', 'a,,b',
+  'README.md, docs', 'nope', '%00', 'a\u0000b', '*', '.', '/', LONG(5000), 'README.md,'.repeat(1001), 'a,'.repeat(1200),
+];
 const RANGE_BOUNDS = ['1', '2', '0', '-1', '3', '99999999999999999999', '1e3', 'x', '', '1.5', ' 1 ', '2147483648'];
 
 const PAGES = ['-1', '0', '1', '2', '99999999999999999999', '1e3', 'NaN', 'Infinity', '', 'x', '1.5', ' 2 ', '1_0', '9007199254740993', '0x10'];
@@ -311,8 +316,8 @@ const ROUTES: Route[] = [
   { template: '/projects/:id/repository/tags/:tag', methods: ['DELETE'], query: [] },
   { template: '/projects/:id/repository/files/:path', methods: ['POST', 'PUT', 'DELETE'], query: [], payload: 'file' },
   // Archives, the snapshot and blame: a successful archive or snapshot is bytes; every error stays JSON. (`ref` twice: blame needs it to get past its 400.)
-  { template: '/projects/:id/repository/archive', methods: ['GET', 'HEAD'], query: ['sha', 'format', 'path', 'include_lfs_blobs'], raw: true },
-  { template: '/projects/:id/repository/archive.:format', methods: ['GET', 'HEAD'], query: ['sha', 'format', 'path', 'include_lfs_blobs'], raw: true },
+  { template: '/projects/:id/repository/archive', methods: ['GET', 'HEAD'], query: ['sha', 'format', 'path', 'include_lfs_blobs', 'exclude_paths', 'exclude_paths[]'], raw: true },
+  { template: '/projects/:id/repository/archive.:format', methods: ['GET', 'HEAD'], query: ['sha', 'format', 'path', 'include_lfs_blobs', 'exclude_paths', 'exclude_paths[]'], raw: true },
   { template: '/projects/:id/snapshot', methods: ['GET'], query: ['wiki'], raw: true },
   { template: '/projects/:id/repository/files/:path/blame', methods: ['GET', 'HEAD'], query: ['ref', 'ref', 'range[start]', 'range[end]', 'range'] },
   // Not routes at all.
@@ -378,6 +383,9 @@ class Generator {
         return g.chance(0.5) ? g.pick(this.m.branches) : this.rev();
       case 'format':
         return g.pick(ARCHIVE_FORMATS);
+      case 'exclude_paths':
+      case 'exclude_paths[]':
+        return g.pick(EXCLUDE_PATHS);
       case 'range[start]':
       case 'range[end]':
         return g.pick(RANGE_BOUNDS);
