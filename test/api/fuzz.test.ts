@@ -904,7 +904,9 @@ describe('fuzz: hostile requests against every route', function () {
       const before = refsBefore.get(k)!;
       const after = refMap(server.gitdir(k));
       const ids = new Set([projectIds[k], encodeURIComponent(PROJECTS[k]).toLowerCase()]);
-      const mine = touchedRefs.filter((t) => ids.has(t.id.toLowerCase()));
+      // GitLab finds a project by an all-digit :id as the number it casts to ('01' is project 1), by a path case-insensitively.
+      const sameProject = (id: string) => ids.has(/^\d+$/.test(id) ? String(Number(id)) : id.toLowerCase());
+      const mine = touchedRefs.filter((t) => sameProject(t.id));
       // A ref an accepted API write named may be created, moved (to a commit, or a tag for refs/tags) or deleted.
       const touched = (name: string) => mine.some((t) => t.ref === name || (t.ref === null && name.startsWith('refs/heads/')));
       for (const name of before.keys()) if (!after.has(name) && !touched(name)) refProblems.push(`${PROJECTS[k]}: ${name} was deleted`);
