@@ -366,14 +366,18 @@ export class GitRepo {
   // ---- archives ------------------------------------------------------------------------------
 
   /**
-   * `git archive --format=<format> --prefix=<prefix>/ <commit> [-- <path>]` as a stream (path
-   * taken literally: '' for the whole tree; trailing slashes ignored), or null when the path
-   * names nothing in the commit or is not a plain relative path.
+   * `git archive --format=<format> --prefix=<prefix>/ <commit> [-- <path>] [:(exclude)<path>...]`
+   * as a stream (paths taken literally: '' for the whole tree; trailing slashes ignored;
+   * `exclude` clean paths from the root), or null when the path or an excluded path names
+   * nothing in the commit, or the path is not a plain relative path.
    */
-  async archive(commit: Commit, options: { format: ArchiveFormat; prefix: string; path: string }): Promise<Readable | null> {
+  async archive(commit: Commit, options: { format: ArchiveFormat; prefix: string; path: string; exclude?: readonly string[] }): Promise<Readable | null> {
     const clean = options.path.replace(/\/+$/, '');
     if (clean !== '' && clean.split('/').some((s) => s === '' || s === '.' || s === '..')) return null;
-    const entries = await archiveEntries(this.objects, commit.tree, clean);
+    // Every excluded path must name something in the commit (as Gitaly checks before git archive runs).
+    const exclude = options.exclude ?? [];
+    for (const excluded of exclude) if (excluded === '' || !(await this.objects.entryAt(commit.tree, excluded))) return null;
+    const entries = await archiveEntries(this.objects, commit.tree, clean, new Set(exclude));
     if (!entries) return null;
     return writeArchive(entries, { format: options.format, prefix: options.prefix, mtime: new Date(commit.committer.timestamp * 1000), commitId: commit.oid });
   }

@@ -52,3 +52,21 @@ export const SNAPSHOT_HEADERS = {
   contentType: 'application/x-tar',
   headers: { 'Content-Disposition': 'attachment; filename="snapshot.tar"', 'Content-Transfer-Encoding': 'binary', 'Cache-Control': 'private' },
 } as const;
+
+/** The most `exclude_paths` one request may name. GitLab sets no limit; each costs a tree walk here, so a huge list is a 400. */
+export const MAX_EXCLUDE_PATHS = 1000;
+
+/**
+ * An `exclude_paths` entry as Gitaly's GetArchive reads it (storage.ValidateRelativePath): joined
+ * to the repository root and cleaned, so leading, doubled and trailing slashes, '.' and a '..'
+ * that stays inside resolve. Null when it climbs out of the root; '' when it is the root itself.
+ */
+export function cleanExcludePath(raw: string): string | null {
+  const kept: string[] = [];
+  for (const segment of raw.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment !== '..') kept.push(segment);
+    else if (kept.pop() === undefined) return null;
+  }
+  return kept.join('/');
+}

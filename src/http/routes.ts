@@ -348,7 +348,7 @@ export const ROUTES: Route[] = [
 
   // ---- archives and snapshots (v4 only here); the `.format` suffix is checked by the handler (archive_formats_regex)
   ...(() => {
-    const archive = endpoint(params({ sha: { type: 'string' }, format: { type: 'string' }, path: { type: 'string' }, include_lfs_blobs: { type: 'boolean', default: true } }), archives.archive);
+    const archive = endpoint(params({ sha: { type: 'string' }, format: { type: 'string' }, path: { type: 'string' }, include_lfs_blobs: { type: 'boolean', default: true }, exclude_paths: { type: 'array' } }), archives.archive);
     return [
       { method: 'GET', path: '/projects/:id/repository/archive', ability: 'read_code', v4: archive },
       { method: 'GET', path: '/projects/:id/repository/archive.:format', ability: 'read_code', v4: archive },

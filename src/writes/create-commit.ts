@@ -72,6 +72,8 @@ async function attemptCommit(repo: GitRepo, batch: WriteBatch, user: User, reque
   const pendingBlobs: { path: string; mode: string; data: Buffer }[] = [];
   for (const action of request.actions) await applyAction(repo, base, index, action, pendingBlobs);
 
+  refuseNulInMessage(request.message);
+
   // Every check passed: now write.
   for (const blob of pendingBlobs) {
     index.set(blob.path, { mode: blob.mode, oid: await batch.writeBlob(blob.data) });
@@ -168,6 +170,16 @@ async function applyAction(repo: GitRepo, base: string | null, index: TreeIndex,
       break;
     }
   }
+}
+
+/**
+ * git commit-tree refuses a message holding a NUL byte ("a NUL byte in commit log message not
+ * allowed"), so GitLab writes no such commit (the failure comes back from Gitaly, not as a
+ * GitLab message). fakelab answers 400 with git's words, before any object is written (fsck
+ * calls such a commit nulInCommit).
+ */
+export function refuseNulInMessage(message: string): void {
+  if (message.includes('\0')) throw apiError('a NUL byte in commit log message not allowed.');
 }
 
 /** A move may land where its own source was a parent directory's only file, so check after removing it. */

@@ -2,6 +2,7 @@ import { branchUpdateFailed, GitLabError, apiError, notFound } from '../errors.j
 import type { Commit, GitRepo, WriteBatch } from '../git/index.js';
 import { fullTitle } from '../gitlab/format.js';
 import type { User } from '../users.js';
+import { refuseNulInMessage } from './create-commit.js';
 import { invalidBranchName } from './paths.js';
 import { writeBranch } from './retry.js';
 
@@ -58,12 +59,14 @@ async function attemptPick(repo: GitRepo, batch: WriteBatch, user: User, request
   const tree = await batch.writeTree(merge.index);
   if (tree === headCommit.tree) throw failure(request.kind, 'empty', request.dryRun);
   if (request.dryRun) return null;
+  const message = messageFor(request);
+  refuseNulInMessage(message);
   const oid = await batch.writeCommit({
     tree,
     parents: [head],
     author: request.kind === 'cherry-pick' ? commit.author : { name: user.name, email: user.email },
     committer: { name: user.name, email: user.email },
-    message: messageFor(request),
+    message,
     when: new Date(),
   });
   await batch.publishBranch(request.branch, head, oid);

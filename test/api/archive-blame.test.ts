@@ -147,6 +147,31 @@ function gitArchive(gitdir: string, format: 'tar' | 'zip', prefix: string, sha: 
   return run.stdout;
 }
 
+/**
+ * What Gitaly runs for exclude_paths: `git archive <sha> -- <path or .> :(exclude)<e>...`, every
+ * exclusion from the repository root (the pathspecs literal, as fakelab reads them).
+ */
+function gitArchiveExcluding(gitdir: string, format: 'tar' | 'zip', prefix: string, sha: string, pathspec: string | undefined, excluded: string[]): Buffer {
+  const args = ['--git-dir', gitdir, 'archive', `--format=${format}`, `--prefix=${prefix}/`, sha, '--', `:(literal)${pathspec ?? '.'}`, ...excluded.map((e) => `:(exclude,literal)${e}`)];
+  const run = runGit(args, { binary: true });
+  if (run.status !== 0) throw new Error(`git archive failed: ${run.stderr}`);
+  return run.stdout;
+}
+
+/**
+ * A manifest without the excluded paths (each one and, for a directory, all it holds) under
+ * `prefix`, and without the directories that leaves with nothing in them: git writes a directory
+ * only for something written inside it. What counts is a file, a symlink, or a directory empty
+ * in the whole archive (a submodule).
+ */
+function withoutPaths(m: Manifest, prefix: string, excluded: string[]): Manifest {
+  const gone = (key: string) => excluded.some((e) => key === `${prefix}/${e}` || key.startsWith(`${prefix}/${e}/`));
+  const keys = Object.keys(m);
+  const content = keys.filter((key) => !gone(key) && (!key.endsWith('/') || !keys.some((other) => other !== key && other.startsWith(key))));
+  const kept = (key: string) => key === `${prefix}/` || content.some((c) => c.startsWith(key));
+  return Object.fromEntries(Object.entries(m).filter(([key]) => !gone(key) && kept(key)));
+}
+
 const FORMATS: { suffix: string | null; query?: string; kind: 'tar' | 'zip'; ext: string; magic: string }[] = [
   { suffix: null, kind: 'tar', ext: 'tar.gz', magic: '1f8b' },
   { suffix: 'tar.gz', kind: 'tar', ext: 'tar.gz', magic: '1f8b' },
@@ -306,6 +331,84 @@ describe('repository archive, snapshot and blame (v4) against git', function () 
       await expectError(server, `/api/v4${base}.rar`, 404, { error: '404 Not Found' });
       await expectError(server, `/api/v4${base}.ZIP`, 404, { error: '404 Not Found' });
       await expectError(server, `/api/v4/projects/${enc('fakelab/nope')}/repository/archive`, 404, { message: '404 Project Not Found' });
+    });
+
+    describe('exclude_paths', () => {
+      /** The archive with `exclude_paths` (sent as given), against git archive with :(exclude) pathspecs and against the whole archive with those paths removed. */
+      async function expectExcluding(key: string, query: { path?: string; exclude: string; excluded: string[] }, format: (typeof FORMATS)[number]): Promise<void> {
+        const gitdir = gitdirs[key];
+        const project = PROJECTS[key];
+        const ref = git(gitdir, 'symbolic-ref', '--short', 'HEAD').trim();
+        const sha = git(gitdir, 'rev-parse', ref).trim();
+        const params = new URLSearchParams();
+        if (query.path !== undefined) params.set('path', query.path);
+        if (format.query) params.set('format', format.query);
+        const url = `/projects/${enc(project)}/repository/archive${format.suffix ? `.${format.suffix}` : ''}?${params}${params.size ? '&' : ''}${query.exclude}`;
+        const { res, bytes } = await download(url);
+        const what = `${project} ${url}`;
+        expect(res.status, what).to.equal(200);
+        // The name does not change: archive_metadata knows nothing of exclusions.
+        const prefix = [project.split('/').pop(), ref, sha, ...(query.path !== undefined ? [query.path.replaceAll('/', '-')] : [])].join('-');
+        expect(res.headers.get('content-disposition'), what).to.equal(`attachment; filename="${prefix}.${format.ext}"`);
+        if (format.magic) expect(bytes.subarray(0, format.magic.length / 2).toString('hex'), `${what}: magic`).to.equal(format.magic);
+        const modes = format.kind === 'tar' ? 'all' : 'exec';
+        const ours = manifest(extract(bytes, format.kind, work), { modes });
+        const theirs = manifest(extract(gitArchiveExcluding(gitdir, format.kind, prefix, sha, query.path, query.excluded), format.kind, work), { modes });
+        const whole = manifest(extract(gitArchive(gitdir, format.kind, prefix, sha, query.path), format.kind, work), { modes });
+        expect(ours, `${what}: git archive with :(exclude)`).to.deep.equal(theirs);
+        expect(ours, `${what}: the whole archive less the excluded paths`).to.deep.equal(withoutPaths(whole, prefix, query.excluded));
+        const present = query.excluded.filter((e) => `${prefix}/${e}` in whole || `${prefix}/${e}/` in whole);
+        if (present.length > 0) expect(Object.keys(ours).length, `${what}: ${present.join(', ')} left out`).to.be.lessThan(Object.keys(whole).length);
+      }
+
+      const list = (paths: string[]) => paths.map((p) => `exclude_paths[]=${enc(p)}`).join('&');
+
+      for (const format of FORMATS) {
+        const label = format.suffix ? `archive.${format.suffix}` : format.query ? `archive?format=${format.query}` : 'archive';
+        it(`${label}: a directory (with a unicode name in it), a symlink, a file of two, an executable alone in its directory (which goes too) are left out (${format.ext})`, async () => {
+          const excluded = ['docs', 'link', 'bin/run.sh', 'side/a.txt'];
+          await expectExcluding('edge', { exclude: list(excluded), excluded }, format);
+        });
+      }
+
+      it('the extra fixture: a submodule, a long path and the big file left out (tar and zip)', async () => {
+        const excluded = ['vendor/lib', `deep/${'d'.repeat(60)}`, 'big/big.txt'];
+        await expectExcluding('extra', { exclude: list(excluded), excluded }, FORMATS[9]);
+        await expectExcluding('extra', { exclude: list(excluded), excluded }, FORMATS[10]);
+      });
+
+      it('with path: exclusions are from the repository root; inside the path, outside it (no effect), the path itself, a leading directory of it', async () => {
+        await expectExcluding('edge', { path: 'side', exclude: list(['side/a.txt']), excluded: ['side/a.txt'] }, FORMATS[9]);
+        await expectExcluding('edge', { path: 'docs', exclude: list(['README.md', 'src']), excluded: ['README.md', 'src'] }, FORMATS[10]);
+        await expectExcluding('edge', { path: 'side', exclude: list(['side']), excluded: ['side'] }, FORMATS[9]);
+        await expectExcluding('extra', { path: 'tools/run.sh', exclude: list(['tools']), excluded: ['tools'] }, FORMATS[9]);
+      });
+
+      it('comma-separated (GitLab’s CommaSeparatedToArray), blanks stripped; cleaned as Gitaly cleans them: a leading /, ./, //, a trailing /, an inner .. that stays inside', async () => {
+        await expectExcluding('edge', { exclude: `exclude_paths=${enc('docs, link ,src/main.js')}`, excluded: ['docs', 'link', 'src/main.js'] }, FORMATS[9]);
+        await expectExcluding('edge', { exclude: `exclude_paths=docs,link&exclude_paths=README.md`, excluded: ['README.md'] }, FORMATS[9]);
+        await expectExcluding('edge', { exclude: list(['/docs', './link', 'side//a.txt', 'src/', 'side/../bin/run.sh']), excluded: ['docs', 'link', 'side/a.txt', 'src', 'bin/run.sh'] }, FORMATS[10]);
+        await expectExcluding('edge', { exclude: 'exclude_paths=', excluded: [] }, FORMATS[9]);
+        // The same path many times over, up to the limit.
+        await expectExcluding('edge', { exclude: `exclude_paths=${Array.from({ length: 1000 }, () => 'docs').join(',')}`, excluded: ['docs'] }, FORMATS[9]);
+      });
+
+      it('errors: a path that climbs out is 400 exclude_paths is invalid; one that names nothing 404 File Not Found (Gitaly: exclude doesn’t exist); more than 1000 is 400', async () => {
+        const base = `/api/v4/projects/${enc(PROJECTS.edge)}/repository/archive`;
+        for (const bad of ['..', '../', '../x', 'docs/../../x', '/../etc/passwd', 'a/b/../../../x']) {
+          await expectError(server, `${base}.zip?${list(['docs', bad])}`, 400, { error: 'exclude_paths is invalid' });
+          await expectError(server, `${base}?exclude_paths=${enc(bad)}&path=docs`, 400, { error: 'exclude_paths is invalid' });
+        }
+        for (const nothing of ['nope', 'docs/nope', 'README.md/x', '.', '/', 'docs/..', 'DOCS', 'a\u0000b', 'do*']) {
+          await expectError(server, `${base}.tar?${list(['docs', nothing])}`, 404, { message: '404 File Not Found' });
+        }
+        // An empty entry between commas is the root itself, which Gitaly does not find either.
+        await expectError(server, `${base}?exclude_paths=docs,,link`, 404, { message: '404 File Not Found' });
+        await expectError(server, `${base}?exclude_paths=${Array.from({ length: 1001 }, () => 'docs').join(',')}`, 400, { error: 'exclude_paths has too many paths (at most 1000)' });
+        await expectError(server, `${base}?exclude_paths[a]=docs`, 400, { error: 'exclude_paths is invalid' });
+        // The ref is looked up as before: an unknown sha is still 404 File.
+        await expectError(server, `${base}?sha=nope&exclude_paths=docs`, 404, { message: '404 File Not Found' });
+      });
     });
 
     it('gitbeaker: Repositories.showArchive in every file type it sends', async () => {

@@ -441,6 +441,17 @@ describe('Cherry-pick and revert against git', function () {
       expect(rawCommit(lab!.gitdir(HW), r.body.id).message).to.equal(`${original}\n\n(cherry picked from commit ${sha})`);
     });
 
+    it('a custom message with a NUL byte: 400 (git commit-tree refuses it, so GitLab writes no commit); a dry run still answers success', async () => {
+      await open(['hello-world'], HW);
+      const gitdir = lab!.gitdir(HW);
+      const sha = lab!.repo(HW).commits.hotfix;
+      const before = snapshot(gitdir);
+      const r = await pick(HW, 'cherry-pick', sha, { branch: 'main', message: 'Backport\u0000hidden' });
+      expectReply(r, 400, { message: 'a NUL byte in commit log message not allowed.' });
+      expectRefsUnchanged(gitdir, before, 'NUL in the message');
+      expectReply(await pick(HW, 'cherry-pick', sha, { branch: 'main', message: 'Backport\u0000hidden', dry_run: true }), 200, { dry_run: 'success' });
+    });
+
     it('default cherry-pick message of a message without a final newline (edge-cases octopus)', async () => {
       await open(['edge-cases'], EC);
       const sha = lab!.repo(EC).commits.octopus;

@@ -220,6 +220,28 @@ describe('Create commit: POST /projects/:id/repository/commits', function () {
       expect(lsDirs(lab!.gitdir(HW), id)).to.not.include.members(['lib', 'bin']);
     });
 
+    it('previous_path on a create is ignored, a traversing one too (GitLab reads previous_path only for move)', async () => {
+      await open('hello-world');
+      const gitdir = lab!.gitdir(HW);
+      const base = head(HW, 'main')!;
+      const configBefore = readFileSync(path.join(gitdir, 'config'));
+      const r = await post(HW, {
+        branch: 'main',
+        commit_message: 'Create with previous_path',
+        actions: [
+          { action: 'create', file_path: 'new/a.txt', content: 'a\n', previous_path: '../../config' },
+          { action: 'create', file_path: 'b.txt', content: 'b\n', previous_path: 'README.md' },
+        ],
+      });
+      const id = await verifyCreated(r, { branch: 'main', parents: [base], message: 'Create with previous_path' });
+      const tree = lsTree(gitdir, id);
+      expect(blobText(gitdir, id, 'new/a.txt')).to.equal('a\n');
+      expect(blobText(gitdir, id, 'b.txt')).to.equal('b\n');
+      expect(tree.has('README.md'), 'README.md (named as previous_path) is left alone').to.equal(true);
+      expect(tree.size).to.equal(lsTree(gitdir, base).size + 2);
+      expect(readFileSync(path.join(gitdir, 'config')).equals(configBefore), 'the repository config is untouched').to.equal(true);
+    });
+
     it('move with empty content empties the file (content "" is not "keep")', async () => {
       await open('hello-world');
       const base = head(HW, 'main')!;
@@ -630,6 +652,8 @@ describe('Create commit: POST /projects/:id/repository/commits', function () {
       { name: 'traversal ../x', body: { branch: 'main', commit_message: 'x', actions: [{ action: 'create', file_path: '../x', content: 'x' }] }, reply: { message: 'Path cannot include directory traversal' } },
       { name: 'traversal a/../../x', body: { branch: 'main', commit_message: 'x', actions: [{ action: 'create', file_path: 'a/../../x', content: 'x' }] }, reply: { message: 'Path cannot include directory traversal' } },
       { name: 'traversal in previous_path', body: { branch: 'main', commit_message: 'x', actions: [{ action: 'move', previous_path: '../../config', file_path: 'stolen' }] }, reply: { message: 'Path cannot include directory traversal' } },
+      { name: 'a NUL byte in commit_message (git commit-tree refuses it)', body: { branch: 'main', commit_message: 'x\u0000y', actions: [ok] }, reply: { message: 'a NUL byte in commit log message not allowed.' } },
+      { name: 'form: a NUL byte in commit_message', body: { branch: 'main', commit_message: '\u0000', actions: [ok] }, how: 'form', reply: { message: 'a NUL byte in commit log message not allowed.' } },
       { name: 'empty path', body: { branch: 'main', commit_message: 'x', actions: [{ action: 'create', file_path: '', content: 'x' }] }, reply: { message: 'You must provide a file path' } },
       { name: 'stale last_commit_id (update)', body: { branch: 'main', commit_message: 'x', actions: [{ action: 'update', file_path: 'README.md', content: 'x', last_commit_id: 'INIT_SHA' }] }, reply: { message: 'The file has changed since you started editing it: README.md' } },
       { name: 'stale last_commit_id (delete)', body: { branch: 'main', commit_message: 'x', actions: [{ action: 'delete', file_path: 'README.md', last_commit_id: 'INIT_SHA' }] }, reply: { message: 'The file has changed since you started editing it: README.md' } },
