@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { buildFixture } from '../../src/index.js';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
 import { git } from '../support/git.js';
 import { callUrl } from '../support/http.js';
@@ -135,6 +136,48 @@ describe('Reset crash safety: kill -9 during POST /-/fakelab/reset', function ()
       server = await spawnTestServer({ reposDir, dataDir });
       expect(await world(), what).to.deep.equal(start);
       expect(existsSync(path.join(dataDir, 'reset.pending')), what).to.equal(false);
+    }
+  });
+
+  it('a kill during seeds leaves each seeded project whole (fsck clean, its fixture SHAs) or absent, and no build folder', async () => {
+    server = await spawnTestServer({ reposDir, dataDir });
+    const oracleRoot = tempDir('fakelab-seed-crash-oracle-');
+    try {
+      const expected = (await buildFixture(smallFixture('oracle/x'), oracleRoot)).branches;
+      // Sent one after another, 4 at a time: the kill comes once 3 are acknowledged, with others in flight.
+      let acknowledged = 0;
+      let third: () => void = () => undefined;
+      const thirdAcknowledged = new Promise<void>((resolve) => (third = resolve));
+      const seeding = Array.from({ length: 4 }, async (_, lane) => {
+        const answers = [];
+        for (let i = lane; i < 12; i += 4) {
+          const res = await call('POST', '/-/fakelab/projects', smallFixture(`killseed/p${i}`)).catch(() => null);
+          answers.push(res);
+          if (res?.status === 201 && ++acknowledged === 3) third();
+          if (!res) break;
+        }
+        return answers;
+      });
+      await Promise.race([thirdAcknowledged, Promise.all(seeding)]);
+      await server.kill();
+      const answered = (await Promise.all(seeding)).flat().filter((r) => r?.status === 201).length;
+      expect(answered, 'the kill came with seeds acknowledged').to.be.at.least(3);
+      server = await spawnTestServer({ reposDir, dataDir });
+      expect(readdirSync(reposDir).filter((n) => n.startsWith('.fakelab-new-')), 'no build folder left').to.deep.equal([]);
+      const present = existsSync(path.join(reposDir, 'killseed')) ? readdirSync(path.join(reposDir, 'killseed')) : [];
+      expect(present.length, 'every acknowledged seed survived').to.be.at.least(answered);
+      for (const name of present) {
+        const gitdir = path.join(reposDir, 'killseed', name);
+        expect(git(gitdir, 'fsck', '--strict').trim(), name).to.equal('');
+        expect(git(gitdir, 'rev-parse', 'main', 'topic').trim().split('\n'), name).to.deep.equal([expected.main, expected.topic]);
+        expect((await call('GET', `/api/v4/projects/killseed%2F${name.replace(/\.git$/, '')}`)).status, `${name} is served`).to.equal(200);
+      }
+      console.log(`      seeds: ${answered} acknowledged before the kill, ${present.length} on disk after the restart, of 12`);
+      await server.stop();
+      server = null;
+      rmSync(path.join(reposDir, 'killseed'), { recursive: true, force: true });
+    } finally {
+      removeDir(oracleRoot);
     }
   });
 
