@@ -1,7 +1,7 @@
 import type { Commit, CommitStats } from '../git/index.js';
 import type { User } from '../users.js';
 import { fullTitle, gitDate, legacyTitle, parseTrailers } from './format.js';
-import type { CommitDetailEntity, CommitDetailV3Entity, CommitEntity, CommitV3Entity, CurrentUserEntity, PipelineBasicEntity, ProjectEntity, ProjectV3Entity, UserBasicEntity } from './wire.js';
+import type { CommitDetailEntity, CommitDetailV3Entity, CommitEntity, CommitV3Entity, CurrentUserEntity, PipelineBasicEntity, BasicProjectEntity, ProjectEntity, ProjectV3Entity, UserBasicEntity } from './wire.js';
 
 export type Dialect = 'v3' | 'v4';
 
@@ -143,6 +143,14 @@ export function projectV4(p: ProjectView, urls: Urls): ProjectEntity {
     // A member's notification setting starts at "global", NotificationSetting.levels[:global] = 3.
     permissions: { project_access: p.project_access ? { access_level: p.project_access, notification_level: 3 } : null, group_access: null },
   };
+}
+
+export type ProjectShape = 'with_access' | 'project' | 'basic';
+
+/** API::Entities::BasicProjectDetails: ProjectIdentity, the repository URLs, counts and the namespace. */
+export function basicProject(p: Omit<ProjectEntity, 'permissions'>): BasicProjectEntity {
+  const { id, description, name, name_with_namespace, path, path_with_namespace, created_at, default_branch, tag_list, topics, ssh_url_to_repo, http_url_to_repo, web_url, readme_url, avatar_url, forks_count, star_count, last_activity_at, namespace } = p;
+  return { id, description, name, name_with_namespace, path, path_with_namespace, created_at, default_branch, tag_list, topics, ssh_url_to_repo, http_url_to_repo, web_url, readme_url, avatar_url, forks_count, star_count, last_activity_at, namespace };
 }
 
 export function projectV3(p: ProjectView, urls: Urls): ProjectV3Entity {

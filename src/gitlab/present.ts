@@ -5,7 +5,7 @@ import type { User, UserDirectory } from '../users.js';
 import { discussionEntity, discussionNoteEntity, noteEntity, pipelineView, statusEntity } from './ci-entities.js';
 import type { DiscussionView } from '../notes/comments.js';
 import { diffEntity } from './diff-entity.js';
-import { commitDetailV3, commitDetailV4, commitV3, commitV4, currentUser, type Dialect, projectV3, projectV4, type ProjectView, Urls } from './entities.js';
+import { basicProject, commitDetailV3, commitDetailV4, commitV3, commitV4, currentUser, type Dialect, type ProjectShape, projectV3, projectV4, type ProjectView, Urls } from './entities.js';
 import { type BranchFacts, branchV3, branchV4, tagV3, tagV4 } from './refs.js';
 import { versionEntity } from './version.js';
 
@@ -27,7 +27,13 @@ export interface Presenter {
   diff(file: FileDiff, unidiff: boolean): Wire.DiffEntity | Wire.DiffV3Entity;
   /** A comparison's commits (oldest first) and diffs; v4 links its page, v3 had none. */
   compare(comparison: Comparison, project: ProjectRef, unidiff: boolean): Wire.CompareEntity<Wire.CommitEntity | Wire.CommitV3Entity, Wire.DiffEntity | Wire.DiffV3Entity>;
-  project(view: ProjectView): Wire.ProjectEntity | Wire.ProjectV3Entity;
+  /**
+   * A project as GitLab's entities show it: `with_access` (ProjectWithAccess, for a signed-in
+   * caller: with permissions), `project` (Entities::Project: an anonymous caller's single
+   * project), `basic` (BasicProjectDetails: lists with simple=true, and an anonymous caller's
+   * lists). v3 has one shape.
+   */
+  project(view: ProjectView, shape?: ProjectShape): Wire.ProjectEntity | Wire.BasicProjectEntity | Wire.ProjectV3Entity;
   branch(branch: BranchFacts, project: ProjectRef): Wire.BranchEntity | Wire.BranchV3Entity;
   tag(tag: TagInfo, project: ProjectRef): Wire.TagEntity | Wire.TagV3Entity;
   status(row: StatusRow, users: UserDirectory): Wire.StatusEntity;
@@ -70,7 +76,11 @@ function v4(urls: Urls): Presenter {
       ...compareEntity(c, (commit) => commitV4(commit, project.path, urls), (file) => diffEntity(file, 'v4', unidiff)),
       web_url: `${urls.project(project.path)}/-/compare/${c.from}...${c.to}`,
     }),
-    project: (view) => projectV4(view, urls),
+    project: (view, shape = 'with_access') => {
+      const { permissions, ...project } = projectV4(view, urls);
+      if (shape === 'with_access') return { ...project, permissions };
+      return shape === 'project' ? project : basicProject(project);
+    },
     branch: (branch, project) => branchV4(branch, project.path, urls),
     tag: (tag, project) => tagV4(tag, project.path, urls),
     status: (row, users) => statusEntity(row, users, urls, 'v4'),

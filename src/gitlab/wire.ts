@@ -278,6 +278,12 @@ export interface ProjectEntity {
   permissions: { project_access: { access_level: number; notification_level: number } | null; group_access: null };
 }
 
+/** API::Entities::BasicProjectDetails (simple=true lists, and anonymous callers' lists). */
+export type BasicProjectEntity = Pick<
+  ProjectEntity,
+  'id' | 'description' | 'name' | 'name_with_namespace' | 'path' | 'path_with_namespace' | 'created_at' | 'default_branch' | 'tag_list' | 'topics' | 'ssh_url_to_repo' | 'http_url_to_repo' | 'web_url' | 'readme_url' | 'avatar_url' | 'forks_count' | 'star_count' | 'last_activity_at' | 'namespace'
+>;
+
 /** v3 (8.x) Project. */
 export interface ProjectV3Entity {
   id: number;

@@ -73,7 +73,7 @@ export async function group(ctx: HandlerContext): Promise<Reply> {
   if (!namespace) throw notFound('Group');
   const prefix = `${namespace.full_path.toLowerCase()}/`;
   const inside = (await registry.list()).filter((p) => p.path.toLowerCase().startsWith(prefix) && !p.path.slice(prefix.length).includes('/') && access.canSee(ctx.grant, p.path));
-  const projects = await Promise.all(inside.map(async (p) => ctx.present.project(await projectView(p, access.visibility(p.path), (u) => access.userByName(u)))));
+  const projects = await Promise.all(inside.map(async (p) => ctx.present.project(await projectView(p, access.visibility(p.path), (u) => access.userByName(u)), 'project')));
   return {
     body: {
       ...namespaceEntity(ctx, namespace),

@@ -8,6 +8,7 @@ import { invalidBranchName } from '../../writes/paths.js';
 import { checkUnmodifiedSince, type HandlerContext, pageOf, type Reply } from '../handle.js';
 
 interface ListParams {
+  simple?: boolean;
   search?: string;
   search_namespaces?: boolean;
   order_by: string;
@@ -28,6 +29,8 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
   const { registry, access } = ctx.services;
   const keyset = p.pagination === 'keyset';
   if (keyset && p.order_by !== 'id') throw keysetUnavailable();
+  // present_projects: ProjectWithAccess for a signed-in caller, BasicProjectDetails for simple=true or anonymous.
+  const shape = p.simple || !ctx.grant ? 'basic' : 'with_access';
   // min_access_level lists the caller's authorized projects only: their memberships of at least that level.
   const visible = (await registry.list()).filter((project) =>
     p.min_access_level === undefined ? access.canSee(ctx.grant, project.path) : (access.memberAccessLevel(ctx.grant, project.path) ?? 0) >= p.min_access_level,
@@ -57,10 +60,10 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
     // GitLab's keyset pager links a next page whenever this one is full.
     const last = items.length === ctx.window.perPage ? items[items.length - 1] : undefined;
     const bound: Record<string, number> | null = last === undefined ? null : direction === 1 ? { id_after: last.id } : { id_before: last.id };
-    return { body: items.map((v) => ctx.present.project(v)), page: { keysetNext: bound } };
+    return { body: items.map((v) => ctx.present.project(v, shape)), page: { keysetNext: bound } };
   }
   const { items, page } = pageOf(ctx, views);
-  return { body: items.map((v) => ctx.present.project(v)), page };
+  return { body: items.map((v) => ctx.present.project(v, shape)), page };
 }
 
 const keysetUnavailable = () => new GitLabError(405, { error: 'Keyset pagination is not yet available for this type of request' });
@@ -84,7 +87,8 @@ function searchMatcher(query: string): (columns: string[]) => boolean {
 export async function show(ctx: HandlerContext): Promise<Reply> {
   const { access } = ctx.services;
   const view = await projectView(ctx.project, access.visibility(ctx.project.path), (u) => access.userByName(u));
-  return { body: ctx.present.project({ ...view, project_access: access.memberAccessLevel(ctx.grant, ctx.project.path) }) };
+  // GET /projects/:id: ProjectWithAccess for a signed-in caller, Entities::Project for anyone else.
+  return { body: ctx.present.project({ ...view, project_access: access.memberAccessLevel(ctx.grant, ctx.project.path) }, ctx.grant ? 'with_access' : 'project') };
 }
 
 interface CreateParams {
