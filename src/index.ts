@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Fault } from './control/faults.js';
 import type { JournalEntry, JournalFilter } from './control/journal.js';
+import type { EventBus, Listener } from './events/bus.js';
 import type { ProjectEntity } from './gitlab/wire.js';
 import { FakelabServer, type StartOptions } from './server.js';
 
@@ -13,6 +14,7 @@ export { seedIfEmpty } from './fixtures/seed.js';
 export { FakelabServer, type ServerState, type StartOptions } from './server.js';
 export { FaultSpecError, type Fault, type FaultSpec } from './control/faults.js';
 export type { JournalEntry, JournalFilter } from './control/journal.js';
+export { EventBus, NULL_SHA, type FakelabEvent, type Listener, type PushEvent, type RefChange } from './events/bus.js';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:40123 (the API is under /api/v4 and /api/v3). */
@@ -29,6 +31,10 @@ export interface RunningServer {
   clearRequests(): void;
   fault(spec: unknown): Fault;
   clearFaults(): void;
+  /** The server's event bus (see FakelabServer.events): every push and API write that moves a ref. */
+  events: EventBus;
+  /** `events.subscribe`: calls `listener` with every event from now on; returns the function that stops it. */
+  subscribe(listener: Listener): () => void;
 }
 
 /** The fixtures that ship with fakelab (the demo projects). */
@@ -49,5 +55,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     clearRequests: () => server.clearRequests(),
     fault: (spec) => server.fault(spec),
     clearFaults: () => server.clearFaults(),
+    events: server.events,
+    subscribe: (listener) => server.subscribe(listener),
   };
 }

@@ -13,7 +13,8 @@ import { type Fault, FaultStore } from './control/faults.js';
 import { type JournalEntry, type JournalFilter, RequestJournal } from './control/journal.js';
 import { WorldGate } from './control/gate.js';
 import { World } from './control/world.js';
-import { EventBus } from './events/bus.js';
+import { EventBus, type FakelabEvent, type Listener } from './events/bus.js';
+import { NumberedRing } from './control/ring.js';
 import { presenterFor } from './gitlab/present.js';
 import { Urls } from './gitlab/entities.js';
 import type * as Wire from './gitlab/wire.js';
@@ -65,10 +66,17 @@ export class FakelabServer {
   private preloading: Promise<void> | null = null;
   private journal: RequestJournal | null = null;
   private faultStore: FaultStore | null = null;
+  private eventLog: NumberedRing<FakelabEvent> | null = null;
+  private stopLoggingEvents: (() => void) | null = null;
   private world: World | null = null;
   private readonly gate = new WorldGate();
   /** Every push and API write that moves a ref (see events/bus.ts); subscribe to follow them. */
   readonly events = new EventBus((err, event) => this.logger?.error({ err, project: event.project.path }, 'an event listener failed'));
+
+  /** `events.subscribe`: calls `listener` with every event from now on; returns the function that stops it. */
+  subscribe(listener: Listener): () => void {
+    return this.events.subscribe(listener);
+  }
   private readonly stopPreloading = new AbortController();
 
   constructor(options: StartOptions = {}) {
@@ -214,11 +222,14 @@ export class FakelabServer {
 
     this.journal = new RequestJournal(config.journalSize);
     this.faultStore = new FaultStore();
+    // GET /-/fakelab/events: the last --journal-size events, kept only with the control plane on.
+    const eventLog = (this.eventLog = new NumberedRing<FakelabEvent>(config.journalSize, 'journal size'));
     if (config.controlPlane) {
+      this.stopLoggingEvents = this.events.subscribe((event) => eventLog.record(event));
       // What a reset goes back to: this moment, before the first request.
       const baseline = new Baseline(config.dataDir, registry, store);
       await baseline.capture();
-      this.world = new World(this.gate, registry, baseline, this.journal, this.faultStore);
+      this.world = new World(this.gate, registry, baseline, this.journal, this.faultStore, eventLog);
     }
     const app = createApp({
       registry,
@@ -234,6 +245,7 @@ export class FakelabServer {
       faults: this.faultStore,
       gate: this.gate,
       events: this.events,
+      eventLog,
       world: this.world,
       controlPlane: config.controlPlane,
     });
@@ -271,7 +283,9 @@ export class FakelabServer {
           // Memory only: dropped, so a closed server holds no request bodies.
           this.journal?.clear();
           this.faultStore?.clear();
-          this.journal = this.faultStore = this.world = null;
+          this.stopLoggingEvents?.();
+          this.eventLog?.clear();
+          this.journal = this.faultStore = this.world = this.eventLog = this.stopLoggingEvents = null;
           return undefined;
         },
         () => this.registry?.close(),

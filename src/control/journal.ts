@@ -1,4 +1,5 @@
 import { requestMatcher } from './match.js';
+import { NumberedRing } from './ring.js';
 
 /** One request a client sent to the API, as the journal keeps it (credentials already redacted). */
 export interface JournalEntry {
@@ -35,42 +36,25 @@ export interface JournalFilter {
  * owned by the server; clear() or the server's close() drops it.
  */
 export class RequestJournal {
-  private readonly ring: (JournalEntry | undefined)[];
-  private next = 0;
-  private count = 0;
-  private lastId = 0;
+  private readonly ring: NumberedRing<Omit<JournalEntry, 'id'>>;
 
   constructor(readonly capacity: number) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new Error(`journal size must be a positive integer, not ${capacity}`);
-    this.ring = new Array<JournalEntry | undefined>(capacity);
+    this.ring = new NumberedRing(capacity, 'journal size');
   }
 
   /** Adds an answered request, dropping the oldest when full; returns it with its id. */
   record(entry: Omit<JournalEntry, 'id'>): JournalEntry {
-    const stored: JournalEntry = { id: ++this.lastId, ...entry };
-    this.ring[this.next] = stored;
-    this.next = (this.next + 1) % this.capacity;
-    this.count = Math.min(this.count + 1, this.capacity);
-    return stored;
+    return this.ring.record(entry);
   }
 
   /** The entries the filter keeps, oldest first (newest last). */
   list(filter: JournalFilter = {}): JournalEntry[] {
     const matches = requestMatcher(filter);
-    const out: JournalEntry[] = [];
-    for (let i = 0; i < this.count; i++) {
-      const entry = this.ring[(this.next - this.count + i + this.capacity) % this.capacity]!;
-      if (filter.since !== undefined && entry.id <= filter.since) continue;
-      if (filter.status !== undefined && entry.status !== filter.status) continue;
-      if (matches(entry)) out.push(entry);
-    }
-    return out;
+    return this.ring.list(filter.since).filter((entry) => (filter.status === undefined || entry.status === filter.status) && matches(entry));
   }
 
   /** Forgets every entry (ids keep counting up, so a `since` taken before still works). */
   clear(): void {
-    this.ring.fill(undefined);
-    this.next = 0;
-    this.count = 0;
+    this.ring.clear();
   }
 }

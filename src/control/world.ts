@@ -5,6 +5,8 @@ import type { Baseline } from './baseline.js';
 import type { FaultStore } from './faults.js';
 import type { WorldGate } from './gate.js';
 import type { RequestJournal } from './journal.js';
+import type { NumberedRing } from './ring.js';
+import type { FakelabEvent } from '../events/bus.js';
 
 /**
  * The control plane's writes to the whole server: reset (back to the state at start) and seed
@@ -18,24 +20,29 @@ export class World {
     private readonly baseline: Baseline,
     private readonly journal: RequestJournal,
     private readonly faults: FaultStore,
+    private readonly events: NumberedRing<FakelabEvent>,
   ) {}
 
   /**
    * Projects, refs, statuses, comments and id counters go back to what they were when the
-   * server finished starting; the request journal and the faults are emptied. Resolves once
-   * all of that is durable.
+   * server finished starting; the request journal, the faults and the event list are emptied.
+   * Resolves once all of that is durable. It moves refs, but it is not a push: it publishes no
+   * event (the ref files are rewritten directly, not through a write batch).
    */
   reset(): Promise<void> {
     return this.gate.exclusive(async () => {
       await this.baseline.restore();
       this.journal.clear();
       this.faults.clear();
+      this.events.clear();
     });
   }
 
   /**
    * Builds the project a fixture describes (checked first: FixtureError names what is wrong, and
    * nothing is written) and registers it; PathTakenError when its path is a project already.
+   * Its branches and tags are not pushed: no event is published (the fixture is written
+   * directly, not through a write batch).
    */
   seed(input: unknown): Promise<Project> {
     const fixture = checkFixture(input);

@@ -16,6 +16,7 @@ import { type AnnotatedTag, type Commit, FileMode } from './objects.js';
 import { type Ref, RefStore } from './refs.js';
 import { type LogOptions, logQuery, rangeQuery, resolveCommit } from './revision.js';
 import { WriteBatch } from './write/write-batch.js';
+import { currentRefChangeRecorder } from './write/ref-changes.js';
 import { archiveEntries } from './archive/entries.js';
 import { blame, type BlameLine } from './diff/blame.js';
 import { snapshotTar } from './archive/snapshot.js';
@@ -495,11 +496,14 @@ export class GitRepo {
   /**
    * Runs `work` with a fresh write batch, alone among this process's writes to the repository
    * (another process may still move a branch: publishBranch's compare-and-swap catches that).
+   * The refs it moves go to the recorder of the scope this is called in (see
+   * recordingRefChanges), taken at the call: the API's requests publish them as events.
    */
   write<T>(work: (batch: WriteBatch) => Promise<T>): Promise<T> {
+    const record = currentRefChangeRecorder();
     return writeQueue.run(path.resolve(this.gitdir), async () => {
       await this.cleanOnce();
-      return work(new WriteBatch(this.objects, this.refs));
+      return work(new WriteBatch(this.objects, this.refs, record && ((change) => record(this.gitdir, change))));
     });
   }
 

@@ -12,7 +12,8 @@ import type { FaultStore } from '../control/faults.js';
 import type { RequestJournal } from '../control/journal.js';
 import type { WorldGate } from '../control/gate.js';
 import type { World } from '../control/world.js';
-import type { EventBus } from '../events/bus.js';
+import type { EventBus, FakelabEvent } from '../events/bus.js';
+import type { NumberedRing } from '../control/ring.js';
 
 export interface Services {
   registry: ProjectRegistry;
@@ -35,6 +36,8 @@ export interface Services {
   world: World | null;
   /** Where ref changes (pushes, API writes) are published. */
   events: EventBus;
+  /** The events published lately, for GET /-/fakelab/events (empty with the control plane off). */
+  eventLog: NumberedRing<FakelabEvent>;
   /** Whether /-/fakelab/* is served (--control-plane). */
   controlPlane: boolean;
 }

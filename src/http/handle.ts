@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Ability, Principal } from '../auth/access.js';
 import { invalidParams, notFound, preconditionFailed, repositoryDamaged, unauthorized } from '../errors.js';
-import { ObjectMissingError, RepositoryDamagedError } from '../git/index.js';
+import { ObjectMissingError, type RecordedRefChange, recordingRefChanges, RepositoryDamagedError } from '../git/index.js';
 import type { Dialect } from '../gitlab/entities.js';
 import { type Presenter, presenterFor } from '../gitlab/present.js';
 import type { Urls } from '../gitlab/entities.js';
@@ -12,6 +12,7 @@ import { context, findProject, type Services } from './context.js';
 import { type PageWindow, pageWindow, setKeysetHeaders, setPaginationHeaders } from './pagination.js';
 import { sendJson } from './json.js';
 import type { ParamParser, ParamSpecs, Parsed } from './params.js';
+import { publishApiWrite } from './write-events.js';
 
 /** What a handler answers: a status (200 by default), a JSON body, and for lists the page it is. */
 export interface Reply {
@@ -155,15 +156,26 @@ export function handle(route: Route, dialect: Dialect, implementation: Endpoint,
       require: (ability, branch) => services.access.require(grant, project!.path, ability, branch),
       header: (name) => req.get(name),
     };
+    const run = (): Promise<Reply> => {
+      if (!route.alone) return implementation.run(ctx, params);
+      (res.locals.leaveGate as (() => void) | undefined)?.();
+      return services.gate.exclusive(() => implementation.run(ctx, params));
+    };
+    // Every ref an API request moves is published once it is durable, before the answer (see
+    // write-events.ts). The control plane's writes are not pushes and publish nothing: a reset
+    // rewrites ref files and a seed builds a repository, neither through a write batch, and they
+    // run outside any recording scope anyway.
+    const moved: RecordedRefChange[] = [];
     let reply: Reply;
     try {
-      if (route.alone) {
-        (res.locals.leaveGate as (() => void) | undefined)?.();
-        reply = await services.gate.exclusive(() => implementation.run(ctx, params));
-      } else reply = await implementation.run(ctx, params);
+      reply = route.surface === 'control' ? await run() : await recordingRefChanges(moved, run);
     } catch (err) {
+      // A request that fails after moving a ref (a branch created in an empty repository, whose
+      // README commit is made first) still moved it.
+      await publishApiWrite(services, grant, project, moved);
       throw project ? asDamage(project, err) : err;
     }
+    await publishApiWrite(services, grant, project, moved);
     if (reply.page && 'keysetNext' in reply.page) {
       setKeysetHeaders(req, res, { next: reply.page.keysetNext, params: { ...(req.query as Record<string, unknown>), ...params, ...(req.params as Record<string, string>) }, baseUrl });
     } else if (reply.page) {

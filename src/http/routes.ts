@@ -403,6 +403,7 @@ export const ROUTES: Route[] = [
     control: endpoint(params({ method: { type: 'string' }, path: { type: 'string' }, status: { type: 'integer' }, since: { type: 'integer', min: 0 } }), control.requests),
   },
   { surface: 'control', method: 'DELETE', path: '/fakelab/requests', ability: 'admin', control: endpoint(none, control.clearRequests) },
+  { surface: 'control', method: 'GET', path: '/fakelab/events', ability: 'admin', control: endpoint(params({ since: { type: 'integer', min: 0 } }), control.events) },
   { surface: 'control', method: 'POST', path: '/fakelab/faults', ability: 'admin', control: endpoint(control.faultSpec, control.addFault, 'body') },
   { surface: 'control', method: 'GET', path: '/fakelab/faults', ability: 'admin', control: endpoint(none, control.faults) },
   { surface: 'control', method: 'DELETE', path: '/fakelab/faults', ability: 'admin', control: endpoint(none, control.clearFaults) },

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { GitRepo, readRefFiles, type RefFiles, writeRefFiles } from '../git/index.js';
+import { currentRefChangeRecorder, GitRepo, readRefFiles, type RecordedRefChange, recordingRefChanges, type RefFiles, writeRefFiles } from '../git/index.js';
 
 import { GITLAB_DIFF_LIMITS } from '../gitlab/diff-limits.js';
 import { InvalidStateFileError, readJsonFile, syncDir, writeFileAtomic } from '../util/atomic-file.js';
@@ -175,6 +175,9 @@ export class ProjectRegistry {
    * repository, or a creation in flight) throws PathTakenError.
    */
   async create(fullPath: string, spec: NewRepository, facts: CreatedFacts): Promise<Project> {
+    // The refs `fill` moves were moved in the hidden folder: they are the project's once it is in place.
+    const recordRefChange = currentRefChangeRecorder();
+    const filled: RecordedRefChange[] = [];
     return this.changes.run(fullPath.toLowerCase(), async () => {
       if (this.closed) throw new Error(`project registry of ${this.reposDir} is closed`);
       await this.rescan();
@@ -187,7 +190,7 @@ export class ProjectRegistry {
         if (spec.fill) {
           const repo = new GitRepo(build, { diffLimits: GITLAB_DIFF_LIMITS });
           try {
-            await spec.fill(repo);
+            await recordingRefChanges(filled, () => spec.fill!(repo));
           } finally {
             await repo.close();
           }
@@ -210,6 +213,7 @@ export class ProjectRegistry {
         throw err;
       }
       await this.saveIds();
+      for (const { ref, before, after } of filled) recordRefChange?.(target, { ref, before, after });
       // Served at once (a scan already under way may have read the folder before the rename; the
       // next one finds this very object by its id).
       const project = this.projectFor(`${fullPath}.git`, record);

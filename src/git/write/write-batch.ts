@@ -1,6 +1,7 @@
 import git from 'isomorphic-git';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { NULL_SHA, type RefChange } from '../../events/bus.js';
 import type { ObjectStore } from '../object-store.js';
 import type { Signature } from '../objects.js';
 import type { RefStore } from '../refs.js';
@@ -35,7 +36,8 @@ export interface NewCommit {
  * One write to a repository: objects go in through isomorphic-git over a durable fs (fsynced,
  * renamed into place), and become reachable only when `publishBranch` moves a ref by
  * compare-and-swap after making them durable. Objects written by a batch that is abandoned are
- * unreferenced, which git tolerates (gc prunes them).
+ * unreferenced, which git tolerates (gc prunes them). Every ref it moves is told to `onRefChange`
+ * once the move is durable (see ref-changes.ts), never a move that did not happen.
  */
 export class WriteBatch {
   private readonly fs = new DurableFs();
@@ -43,6 +45,7 @@ export class WriteBatch {
   constructor(
     private readonly objects: ObjectStore,
     private readonly refs: RefStore,
+    private readonly onRefChange: (change: RefChange) => void = () => undefined,
   ) {}
 
   private get gitdir(): string {
@@ -100,11 +103,14 @@ export class WriteBatch {
   async publishTag(name: string, target: string): Promise<void> {
     await this.fs.flush();
     await compareAndSwapRef(this.refs, `refs/tags/${name}`, null, target);
+    this.onRefChange({ ref: `refs/tags/${name}`, before: NULL_SHA, after: target });
   }
 
   /** Deletes `refs/heads/<name>` or `refs/tags/<name>` if it still points at `expected` (loose and packed). */
-  deleteRef(kind: 'branch' | 'tag', name: string, expected: string): Promise<void> {
-    return deleteRefIfAt(this.refs, `refs/${kind === 'branch' ? 'heads' : 'tags'}/${name}`, expected);
+  async deleteRef(kind: 'branch' | 'tag', name: string, expected: string): Promise<void> {
+    const ref = `refs/${kind === 'branch' ? 'heads' : 'tags'}/${name}`;
+    await deleteRefIfAt(this.refs, ref, expected);
+    this.onRefChange({ ref, before: expected, after: NULL_SHA });
   }
 
   /**
@@ -115,6 +121,7 @@ export class WriteBatch {
   async publishBranch(branch: string, expected: string | null, commit: string): Promise<void> {
     await this.fs.flush();
     await compareAndSwapRef(this.refs, `refs/heads/${branch}`, expected, commit);
+    this.onRefChange({ ref: `refs/heads/${branch}`, before: expected ?? NULL_SHA, after: commit });
     const head = await fsp.readFile(path.join(this.gitdir, 'HEAD'), 'utf8').catch(() => '');
     const target = /^ref: (refs\/heads\/.+)$/m.exec(head)?.[1];
     if (target && target !== `refs/heads/${branch}` && this.refs.readRef(target) === null) {

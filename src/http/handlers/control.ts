@@ -37,6 +37,11 @@ export async function clearRequests(ctx: HandlerContext): Promise<Reply> {
   return { status: 204, body: null };
 }
 
+/** GET /-/fakelab/events: the events published lately (pushes, API writes), oldest first, each with its id. */
+export async function events(ctx: HandlerContext, p: { since?: number }): Promise<Reply> {
+  return { body: ctx.services.eventLog.list(p.since) };
+}
+
 /** The posted document as a fault spec, or 400 naming what is wrong with it. */
 export const faultSpec = Object.assign(
   (input: Record<string, unknown>): FaultSpec => {

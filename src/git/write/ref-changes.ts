@@ -1,0 +1,30 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import path from 'node:path';
+import type { RefChange } from '../../events/bus.js';
+
+/** A ref a write moved, and the repository it is in (its git dir, absolute). */
+export interface RecordedRefChange extends RefChange {
+  gitdir: string;
+}
+
+/** Takes a ref move of the repository at `gitdir` once it is durable. */
+export type RefChangeRecorder = (gitdir: string, change: RefChange) => void;
+
+const scope = new AsyncLocalStorage<RecordedRefChange[]>();
+
+/**
+ * Runs `work`, appending to `into` every ref that a write batch (GitRepo.write) started inside it
+ * moved, in the order they became durable: created, moved and deleted branches and tags. A change
+ * that became durable is recorded even when `work` then fails. A scope inside another one takes
+ * its writes' changes for itself (the outer one sees them only if they are recorded again).
+ * Writes outside any scope are recorded nowhere.
+ */
+export function recordingRefChanges<T>(into: RecordedRefChange[], work: () => Promise<T>): Promise<T> {
+  return scope.run(into, work);
+}
+
+/** The recorder of the scope this runs in, taken now (undefined outside one). */
+export function currentRefChangeRecorder(): RefChangeRecorder | undefined {
+  const into = scope.getStore();
+  return into && ((gitdir, change) => into.push({ ...change, gitdir: path.resolve(gitdir) }));
+}
