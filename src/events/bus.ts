@@ -5,15 +5,9 @@
  * listener that throws is logged by the bus's owner, never the writer's problem.
  */
 
-/** 40 zeros: the `before` of a created ref, the `after` of a deleted one (git's and GitLab's null SHA). */
-export const NULL_SHA = '0000000000000000000000000000000000000000';
+import { NULL_SHA, type RefChange } from '../git/index.js';
 
-export interface RefChange {
-  /** Full name: refs/heads/main, refs/tags/v1. */
-  ref: string;
-  before: string;
-  after: string;
-}
+export { NULL_SHA, type RefChange };
 
 export interface PushEvent {
   type: 'push';

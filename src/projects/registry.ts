@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { currentRefChangeRecorder, GitRepo, readRefFiles, type RecordedRefChange, recordingRefChanges, type RefFiles, writeRefFiles } from '../git/index.js';
+import { currentRefChangeRecorder, GitRepo, readRefFiles, type RecordedRefChange, recordingRefChanges, type RefFiles, readRefFilesSync, removeLeftovers, writeRefFiles } from '../git/index.js';
 
 import { GITLAB_DIFF_LIMITS } from '../gitlab/diff-limits.js';
 import { InvalidStateFileError, readJsonFile, syncDir, writeFileAtomic } from '../util/atomic-file.js';
@@ -68,6 +68,50 @@ export class PathTakenError extends Error {
 }
 
 const RESCAN_INTERVAL_MS = 1000;
+/** At start, every repository is read while there are at most this many, else those with at least this much pack data (see preloadAll). */
+const PRELOAD_EVERY_UP_TO = 256;
+const PRELOAD_MIN_PACK_BYTES = 1 << 20;
+
+/**
+ * A project of the registry. Its repository (GitRepo: open pack files, caches) is opened when
+ * first used, so thousands of projects cost a few objects each until someone asks about one.
+ */
+class RegisteredProject implements Project {
+  private opened: GitRepo | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly path: string,
+    readonly gitdir: string,
+    readonly createdAt: string,
+    readonly created: CreatedFacts | undefined,
+    private readonly open: () => GitRepo,
+  ) {}
+
+  get repo(): GitRepo {
+    return (this.opened ??= this.open());
+  }
+
+  /** Closes the repository if it was opened. */
+  async release(): Promise<void> {
+    await this.opened?.close();
+  }
+}
+
+/** Closes a project's repository (if it was ever opened). */
+function release(project: Project): Promise<void> {
+  return project instanceof RegisteredProject ? project.release() : project.repo.close();
+}
+
+/** The bytes of a repository's packs (0 when it has none, or they cannot be read). */
+async function packBytes(gitdir: string): Promise<number> {
+  const dir = path.join(gitdir, 'objects', 'pack');
+  let total = 0;
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (name.endsWith('.pack')) total += (await fsp.stat(path.join(dir, name)).catch(() => null))?.size ?? 0;
+  }
+  return total;
+}
 
 /**
  * Every bare repository under the repos root is a project. Ids are assigned once and persisted
@@ -233,7 +277,7 @@ export class ProjectRegistry {
   async remove(project: Project): Promise<void> {
     return this.changes.run(project.path.toLowerCase(), async () => {
       if (this.byId.get(project.id) !== project) return;
-      await project.repo.close();
+      await release(project);
       await fsp.mkdir(this.trashDir, { recursive: true });
       await fsp.rename(project.gitdir, path.join(this.trashDir, `${project.id}-${randomBytes(6).toString('hex')}`));
       await syncDir(path.dirname(project.gitdir));
@@ -252,7 +296,13 @@ export class ProjectRegistry {
    */
   async captureState(): Promise<RegistryState> {
     const projects: RegistryState['projects'] = [];
-    for (const project of await this.list()) projects.push({ id: project.id, path: project.path, refs: await readRefFiles(project.gitdir) });
+    // Synchronous reads: this runs before the server listens, over every repository (thousands, maybe).
+    const root = (this.rootReal ??= await fsp.realpath(this.reposDir));
+    for (const project of await this.list()) {
+      if (insideRootSync(root, project.gitdir)) projects.push({ id: project.id, path: project.path, refs: readRefFilesSync(project.gitdir) });
+      else if (!(await this.servable(project))) continue;
+      else projects.push({ id: project.id, path: project.path, refs: await readRefFiles(project.gitdir) });
+    }
     this.retain(new Set(projects.map((p) => p.id)));
     return { ids: structuredClone(this.ids), projects, folders: await this.folders() };
   }
@@ -279,7 +329,7 @@ export class ProjectRegistry {
     // Gone first: a project made since may hold the path of a saved one deleted meanwhile.
     for (const project of [...this.byId.values()]) {
       if (saved.get(project.id)?.path === project.path) continue;
-      await project.repo.close();
+      await release(project);
       await fsp.mkdir(this.trashDir, { recursive: true });
       await fsp.rename(project.gitdir, path.join(this.trashDir, `reset-${randomBytes(6).toString('hex')}`));
       await syncDir(path.dirname(project.gitdir));
@@ -308,7 +358,7 @@ export class ProjectRegistry {
     await syncDir(this.trashDir).catch(() => undefined);
     for (const project of state.projects) {
       const gitdir = path.join(this.reposDir, ...project.path.split('/')) + '.git';
-      if (!(await isBareRepository(gitdir))) {
+      if (!isBareRepository(gitdir)) {
         this.logger?.warn({ project: project.path }, `reset: repository ${project.path} was removed from the repos root by hand and cannot be brought back`);
         continue;
       }
@@ -357,11 +407,13 @@ export class ProjectRegistry {
   }
 
   /** All projects, ordered by id. */
+  /**
+   * All projects, ordered by id, as the last scan found them (a lookup, findById or findByPath,
+   * checks a project is still servable before anything of it is read; see servable()).
+   */
   async list(): Promise<Project[]> {
     await this.rescan(true);
-    const all = [...this.byId.values()].sort((a, b) => a.id - b.id);
-    const kept = await Promise.all(all.map((p) => this.servable(p)));
-    return all.filter((_, i) => kept[i]);
+    return [...this.byId.values()].sort((a, b) => a.id - b.id);
   }
 
   /** What POST /projects recorded for the project at `fullPath`, without a scan. */
@@ -386,7 +438,7 @@ export class ProjectRegistry {
    * elsewhere) is dropped, so nothing is read from or written to outside the root, and nothing
    * is re-created where it was.
    */
-  private async servable(project: Project): Promise<boolean> {
+  async servable(project: Project): Promise<boolean> {
     const root = (this.rootReal ??= await fsp.realpath(this.reposDir).catch(() => path.resolve(this.reposDir)));
     const inside = async (dir: string) => {
       const real = await fsp.realpath(dir);
@@ -403,7 +455,7 @@ export class ProjectRegistry {
     if (this.byId.get(project.id) === project) {
       this.byId.delete(project.id);
       this.byPath.delete(project.path.toLowerCase());
-      void project.repo.close().catch(() => undefined);
+      void release(project).catch(() => undefined);
     }
     this.report(project.path, `repository ${project.path} is not served: ${why}`);
     return false;
@@ -426,9 +478,13 @@ export class ProjectRegistry {
       if (signal?.aborted || this.closed) return;
       // What a killed fakelab left (temporary files, its ref locks) goes first, so the space comes
       // back at start; only in a repository still inside the root (nothing is removed elsewhere).
-      const removed = (await this.servable(project)) ? await project.repo.removeLeftovers().catch(() => []) : [];
+      if (!(await this.servable(project))) continue;
+      const removed = await removeLeftovers(project.gitdir).catch(() => []);
       if (removed.length > 0) this.logger?.warn({ project: project.path, files: removed }, `removed ${removed.length} file(s) a crash left in ${project.path}`);
-      await project.repo.preload().catch(() => undefined);
+      // Every repository of a small root; of thousands, only the big ones: a small repository
+      // loads in a millisecond when first asked, and opening thousands would hold memory for
+      // projects nobody asks about.
+      if (this.byId.size <= PRELOAD_EVERY_UP_TO || (await packBytes(project.gitdir)) >= PRELOAD_MIN_PACK_BYTES) await project.repo.preload().catch(() => undefined);
     }
   }
 
@@ -444,7 +500,7 @@ export class ProjectRegistry {
     const projects = [...this.byId.values()];
     this.byPath.clear();
     this.byId.clear();
-    await Promise.all(projects.map((p) => p.repo.close()));
+    await Promise.all(projects.map(release));
   }
 
   /** Case-insensitive, like GitLab's path lookup. */
@@ -468,21 +524,26 @@ export class ProjectRegistry {
   /** The project of the repository at `rel` (relative to the root, with '/' separators, ending in .git). */
   private projectFor(rel: string, record: IdRecord): Project {
     const projectPath = rel.slice(0, -'.git'.length);
-    return {
-      id: record.id,
-      path: projectPath,
-      gitdir: path.join(this.reposDir, rel),
-      createdAt: record.created_at,
-      created: record.name || record.visibility || record.creator ? { name: record.name, visibility: record.visibility, creator: record.creator } : undefined,
-      repo: new GitRepo(path.join(this.reposDir, rel), {
-        diffLimits: GITLAB_DIFF_LIMITS,
-        onDamage: (problem) => this.logger?.warn({ project: projectPath }, `repository ${projectPath} is damaged: ${problem}`),
-      }),
-    };
+    const gitdir = path.join(this.reposDir, rel);
+    return new RegisteredProject(
+      record.id,
+      projectPath,
+      gitdir,
+      record.created_at,
+      record.name || record.visibility || record.creator ? { name: record.name, visibility: record.visibility, creator: record.creator } : undefined,
+      () =>
+        new GitRepo(gitdir, {
+          diffLimits: GITLAB_DIFF_LIMITS,
+          onDamage: (problem) => this.logger?.warn({ project: projectPath }, `repository ${projectPath} is damaged: ${problem}`),
+        }),
+    );
   }
 
   private async scan(): Promise<void> {
-    const found = (await scanRoot(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`))).repositories;
+    // Known repositories are not checked again (HEAD, objects/): a rescan of thousands of projects
+    // is a readdir per folder; one that stopped being a repository is dropped at its next lookup.
+    const known = new Set([...this.byId.values()].map((p) => `${p.path}.git`));
+    const found = (await scanRoot(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`), known)).repositories;
     let changed = false;
     const byPath = new Map<string, Project>();
     const byId = new Map<number, Project>();
@@ -550,7 +611,7 @@ interface RootScan {
  * trash folders) or symbolic links: dirents are lstat's, so a link is never followed, wherever it
  * points (a linked `*.git` is reported through `onLink`).
  */
-async function scanRoot(root: string, onLink: (rel: string) => void = () => undefined): Promise<RootScan> {
+async function scanRoot(root: string, onLink: (rel: string) => void = () => undefined, known: ReadonlySet<string> = new Set()): Promise<RootScan> {
   const scan: RootScan = { repositories: [], folders: [] };
   const walk = async (rel: string, depth: number): Promise<void> => {
     if (depth > 8) return;
@@ -568,7 +629,7 @@ async function scanRoot(root: string, onLink: (rel: string) => void = () => unde
         continue;
       }
       if (!entry.isDirectory()) continue;
-      if (entry.name.endsWith('.git') && (await isBareRepository(path.join(root, child)))) scan.repositories.push(child);
+      if (entry.name.endsWith('.git') && (known.has(child) || isBareRepository(path.join(root, child)))) scan.repositories.push(child);
       else {
         scan.folders.push(child);
         await walk(child, depth + 1);
@@ -581,10 +642,13 @@ async function scanRoot(root: string, onLink: (rel: string) => void = () => unde
   return scan;
 }
 
-async function isBareRepository(dir: string): Promise<boolean> {
+/**
+ * Two stats, synchronous: a first scan checks thousands of repositories (later scans only the
+ * new ones), where the thread pool's round trips would cost more than the stats themselves.
+ */
+function isBareRepository(dir: string): boolean {
   try {
-    await fsp.access(path.join(dir, 'HEAD'));
-    return (await fsp.stat(path.join(dir, 'objects'))).isDirectory();
+    return fs.statSync(path.join(dir, 'HEAD'), { throwIfNoEntry: false }) !== undefined && fs.statSync(path.join(dir, 'objects'), { throwIfNoEntry: false })?.isDirectory() === true;
   } catch {
     return false;
   }
@@ -594,4 +658,13 @@ async function isBareRepository(dir: string): Promise<boolean> {
 function trashedId(name: string): number {
   const m = /^(\d+)-/.exec(name);
   return m ? Number(m[1]) : NaN;
+}
+
+/** servable()'s test without the thread pool: the repository, its objects and refs resolve inside `root` (false also when unreadable). */
+function insideRootSync(root: string, gitdir: string): boolean {
+  try {
+    return [gitdir, path.join(gitdir, 'objects'), path.join(gitdir, 'refs')].every((dir) => fs.realpathSync.native(dir).startsWith(root + path.sep));
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import path from 'node:path';
-import type { RefChange } from '../../events/bus.js';
+
+/** 40 zeros: the `before` of a created ref, the `after` of a deleted one (git's and GitLab's null SHA). */
+export const NULL_SHA = '0000000000000000000000000000000000000000';
+
+export interface RefChange {
+  /** Full name: refs/heads/main, refs/tags/v1. */
+  ref: string;
+  before: string;
+  after: string;
+}
 
 /** A ref a write moved, and the repository it is in (its git dir, absolute). */
 export interface RecordedRefChange extends RefChange {

@@ -1,7 +1,7 @@
 import git from 'isomorphic-git';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { NULL_SHA, type RefChange } from '../../events/bus.js';
+import { NULL_SHA, type RefChange } from './ref-changes.js';
 import type { ObjectStore } from '../object-store.js';
 import type { Signature } from '../objects.js';
 import type { RefStore } from '../refs.js';

@@ -72,7 +72,10 @@ export async function group(ctx: HandlerContext): Promise<Reply> {
   );
   if (!namespace) throw notFound('Group');
   const prefix = `${namespace.full_path.toLowerCase()}/`;
-  const inside = (await registry.list()).filter((p) => p.path.toLowerCase().startsWith(prefix) && !p.path.slice(prefix.length).includes('/') && access.canSee(ctx.grant, p.path));
+  const listed = (await registry.list()).filter((p) => p.path.toLowerCase().startsWith(prefix) && !p.path.slice(prefix.length).includes('/') && access.canSee(ctx.grant, p.path));
+  // Checked before their repositories are read (nothing outside the repos root).
+  const servable = await Promise.all(listed.map((p) => registry.servable(p)));
+  const inside = listed.filter((_, i) => servable[i]);
   const projects = await Promise.all(inside.map(async (p) => ctx.present.project(await projectView(p, access.visibility(p.path), (u) => access.userByName(u)), 'project')));
   return {
     body: {

@@ -31,39 +31,57 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
   if (keyset && p.order_by !== 'id') throw keysetUnavailable();
   // present_projects: ProjectWithAccess for a signed-in caller, BasicProjectDetails for simple=true or anonymous.
   const shape = p.simple || !ctx.grant ? 'basic' : 'with_access';
-  // min_access_level lists the caller's authorized projects only: their memberships of at least that level.
-  const visible = (await registry.list()).filter((project) =>
+  let projects = (await registry.list()).filter((project) =>
     p.min_access_level === undefined ? access.canSee(ctx.grant, project.path) : (access.memberAccessLevel(ctx.grant, project.path) ?? 0) >= p.min_access_level,
   );
-  let views = await Promise.all(
-    visible.map(async (project) => ({ ...(await projectView(project, access.visibility(project.path), (u) => access.userByName(u))), project_access: access.memberAccessLevel(ctx.grant, project.path) })),
-  );
-  if (p.id_after !== undefined) views = views.filter((v) => v.id > p.id_after!);
-  if (p.id_before !== undefined) views = views.filter((v) => v.id < p.id_before!);
+  if (p.id_after !== undefined) projects = projects.filter((project) => project.id > p.id_after!);
+  if (p.id_before !== undefined) projects = projects.filter((project) => project.id < p.id_before!);
+  // A project's view reads its repository (HEAD, its commit, the description): read for the page
+  // only, unless the search (descriptions) or the order (last activity) needs every one.
+  const views = new Map<number, ProjectView>();
+  const viewOf = async (project: Project): Promise<ProjectView | null> => {
+    if (!views.has(project.id)) {
+      if (!(await registry.servable(project))) return null;
+      views.set(project.id, { ...(await projectView(project, access.visibility(project.path), (u) => access.userByName(u))), project_access: access.memberAccessLevel(ctx.grant, project.path) });
+    }
+    return views.get(project.id)!;
+  };
+  const byActivity = p.order_by === 'last_activity_at' || p.order_by === 'updated_at';
+  if (p.search || byActivity) {
+    const all = await Promise.all(projects.map(viewOf));
+    projects = projects.filter((_, i) => all[i] !== null);
+  }
   if (p.search) {
     const matches = searchMatcher(p.search);
-    views = views.filter((v) => matches([v.path.split('/').pop()!, v.name, v.description ?? '', ...(p.search_namespaces ? [v.path] : [])]));
+    projects = projects.filter((project) => {
+      const v = views.get(project.id)!;
+      return matches([v.path.split('/').pop()!, v.name, v.description ?? '', ...(p.search_namespaces ? [v.path] : [])]);
+    });
   }
-  const key = (v: ProjectView): string | number =>
-    p.order_by === 'name' ? v.name.toLowerCase()
-    : p.order_by === 'path' ? v.path.split('/').pop()!.toLowerCase()
-    : p.order_by === 'last_activity_at' || p.order_by === 'updated_at' ? v.last_activity_at
-    : v.id;
+  const key = (project: Project): string | number =>
+    p.order_by === 'name' ? (project.created?.name ?? project.path.split('/').pop()!).toLowerCase()
+    : p.order_by === 'path' ? project.path.split('/').pop()!.toLowerCase()
+    : byActivity ? views.get(project.id)!.last_activity_at
+    : project.id;
   const direction = p.sort === 'asc' ? 1 : -1;
-  views.sort((a, b) => {
+  projects.sort((a, b) => {
     const x = key(a);
     const y = key(b);
     return direction * (x < y ? -1 : x > y ? 1 : a.id - b.id);
   });
+  const present = async (page: Project[]) => {
+    const shown = await Promise.all(page.map(viewOf));
+    return shown.filter((v): v is ProjectView => v !== null).map((v) => ctx.present.project(v, shape));
+  };
   if (keyset) {
-    const items = views.slice(0, ctx.window.perPage);
+    const items = projects.slice(0, ctx.window.perPage);
     // GitLab's keyset pager links a next page whenever this one is full.
     const last = items.length === ctx.window.perPage ? items[items.length - 1] : undefined;
     const bound: Record<string, number> | null = last === undefined ? null : direction === 1 ? { id_after: last.id } : { id_before: last.id };
-    return { body: items.map((v) => ctx.present.project(v, shape)), page: { keysetNext: bound } };
+    return { body: await present(items), page: { keysetNext: bound } };
   }
-  const { items, page } = pageOf(ctx, views);
-  return { body: items.map((v) => ctx.present.project(v, shape)), page };
+  const { items, page } = pageOf(ctx, projects);
+  return { body: await present(items), page };
 }
 
 const keysetUnavailable = () => new GitLabError(405, { error: 'Keyset pagination is not yet available for this type of request' });
