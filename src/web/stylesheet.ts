@@ -36,6 +36,8 @@ h2 { font-size: 1.15rem; margin: 1.6rem 0 .6rem; }
 .badge { display: inline-block; padding: 0 .45rem; border: 1px solid var(--line); border-radius: 999px; font-size: 12px; color: var(--muted); }
 table.list { width: 100%; border-collapse: collapse; }
 table.list th, table.list td { text-align: left; padding: .45rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+table.list td .target-url, table.list td .unsafe-url, table.list td code { overflow-wrap: anywhere; }
+table.list td.wrap { overflow-wrap: anywhere; min-width: 8em; }
 table.list th { font-weight: 600; color: var(--muted); font-size: 13px; }
 ul.commits { list-style: none; margin: 0 0 1rem; padding: 0; border: 1px solid var(--line); border-radius: 6px; }
 ul.commits li { display: flex; gap: .8rem; padding: .55rem .8rem; border-top: 1px solid var(--line); align-items: baseline; }

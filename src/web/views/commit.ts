@@ -24,8 +24,8 @@ export function statusTable(rows: StatusLine[], now: Date): SafeHtml {
     const url = httpUrl(row.targetUrl);
     return html`<tr class="status-row${row.retried ? ' retried' : ''}" data-status-id="${row.id}">
 <td>${statusIcon(row.status)} ${row.status}${row.retried ? html` <span class="badge">retried</span>` : ''}</td>
-<td>${row.name}</td><td>${EXTERNAL_STAGE}</td>
-<td>${row.description ?? ''}</td>
+<td class="wrap">${row.name}</td><td>${EXTERNAL_STAGE}</td>
+<td class="wrap">${row.description ?? ''}</td>
 <td>${duration(row.startedAt, row.finishedAt, now)}</td>
 <td>${row.ref}</td>
 <td>${dateTime(row.createdAt, now)} by ${author.username} <span class="muted">#${row.id}</span></td>
