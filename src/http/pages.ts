@@ -115,16 +115,16 @@ export function pagesRouter(services: Services): express.Router {
   const sessions = new Sessions();
   const forms = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 100 });
 
-  router.get(STYLESHEET_PATH, (_req, res) => {
-    res.setHeader('Content-Type', 'text/css; charset=utf-8');
-    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.end(STYLESHEET);
-  });
-
   router.use(async (req: Request, res: Response, next: NextFunction) => {
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     if (method !== 'GET' && method !== 'POST') return next();
+    if (method === 'GET' && req.path === STYLESHEET_PATH) {
+      res.setHeader('Content-Type', 'text/css; charset=utf-8');
+      res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      res.setHeader('Content-Length', Buffer.byteLength(STYLESHEET));
+      return void res.end(req.method === 'HEAD' ? undefined : STYLESHEET);
+    }
     const split = splitPath(req.path);
     if (!split) return next();
     // The API, git's smart HTTP (`<project>.git/...`) and the rest of /-/ are not pages.

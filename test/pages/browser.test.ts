@@ -14,7 +14,8 @@ import { type Lab, PUBLIC, startLab } from './lab.js';
  * /usr/bin/chromium the suite says it skipped, except under CI, where that fails.
  */
 
-export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's chromium (FAKELAB_CHROMIUM names another, e.g. a missing one to see the skip). */
+export const CHROMIUM = process.env.FAKELAB_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test-artifacts/pages');
 
 describe('Pages in a browser (headless Chromium)', function () {
