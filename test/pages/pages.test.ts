@@ -190,7 +190,7 @@ describe('Pages (HTML at GitLab web URLs)', function () {
     expect((await page(lab.server, `/${PUBLIC}/-/commits/no-such-ref`)).status).to.equal(404);
   });
 
-  it('pages the commits of a long history as git log does', async () => {
+  it('a page past the end of the history says so and links back', async () => {
     // The lab's own history is short; the page size is 40, so page 2 of main is empty and says so.
     const page2 = await page(lab.server, `/${PUBLIC}/-/commits/main?page=2`);
     expect(page2.html).to.include('rel="prev"');
