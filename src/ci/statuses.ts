@@ -149,6 +149,30 @@ export class CommitStatuses {
     const updatedAt = latest.reduce((max, s) => (s.updatedAt > max ? s.updatedAt : max), pipeline.createdAt);
     return { pipeline, status: compositeStatus(latest.map((s) => s.status)), updatedAt };
   }
+  /** Every pipeline of a commit, newest first, each with its composite status (for the pages). */
+  async pipelines(projectId: number, sha: string): Promise<PipelineSummary[]> {
+    const record = await this.store.read(projectId, sha);
+    return record.pipelines
+      .slice()
+      .sort((a, b) => b.id - a.id)
+      .map((pipeline) => {
+        const latest = record.statuses.filter((s) => s.pipelineId === pipeline.id && !s.retried);
+        const updatedAt = latest.reduce((max, s) => (s.updatedAt > max ? s.updatedAt : max), pipeline.createdAt);
+        return { pipeline, status: compositeStatus(latest.map((s) => s.status)), updatedAt };
+      });
+  }
+
+  /**
+   * The pipeline with this id among the project's commits, or null. Pipelines are kept per
+   * commit, so this reads every commit record of the project the store has: fine for a page.
+   */
+  async findPipeline(projectId: number, id: number): Promise<PipelineSummary | null> {
+    for (const sha of (await this.store.shas?.(projectId)) ?? []) {
+      const found = (await this.pipelines(projectId, sha)).find((p) => p.pipeline.id === id);
+      if (found) return found;
+    }
+    return null;
+  }
 }
 
 function newest(pipelines: PipelineRow[]): PipelineRow | undefined {

@@ -11,6 +11,7 @@ import type { WorldGate } from '../control/gate.js';
 import { handle } from './handle.js';
 import { ROUTES } from './routes.js';
 import { journalAndFaults } from './traffic.js';
+import { pagesRouter } from './pages.js';
 
 /** The Express app: /api/v4 and /api/v3, each in its own dialect, over the same services; fakelab's control plane under /-. */
 export function createApp(services: Services): express.Express {
@@ -28,6 +29,8 @@ export function createApp(services: Services): express.Express {
     }
   });
   app.use(requestLogger(services.logger));
+  // The pages (HTML at GitLab's web URLs and /-/fakelab); not the API's, so neither journalled nor faulted.
+  app.use(pagesRouter(services));
 
   app.use('/-', controlRouter(services));
   // The journal and the faults see every request to the API (and none to /-/); off, they see nothing.

@@ -8,11 +8,13 @@ import * as diffs from './handlers/diffs.js';
 import * as discussions from './handlers/discussions.js';
 import * as meta from './handlers/meta.js';
 import * as namespaces from './handlers/namespaces.js';
+import * as pages from './handlers/pages.js';
 import * as projects from './handlers/projects.js';
 import * as refs from './handlers/refs.js';
 import * as repository from './handlers/repository.js';
 import * as statuses from './handlers/statuses.js';
 import { endpoint, type Route } from './handle.js';
+import type { PageRoute } from './pages.js';
 import { paginationSpecs as paged, params } from './params.js';
 
 /**
@@ -413,3 +415,25 @@ export const ROUTES: Route[] = [
   { surface: 'control', method: 'POST', path: '/fakelab/projects', ability: 'admin', control: endpoint(control.fixtureDocument, control.seed, 'body') },
 ];
 
+
+/**
+ * The pages (HTML, see http/pages.ts), at GitLab's web URLs: `site` paths from the root, `project`
+ * paths under a project's full path (`/` is the project's own page). Project pages need read_code
+ * on the project, as the API's reads do; a project the caller cannot see is a 404.
+ */
+export const PAGES: PageRoute[] = [
+  { method: 'GET', scope: 'site', path: '/', run: pages.home },
+  { method: 'GET', scope: 'site', path: '/-/login', run: pages.loginForm },
+  { method: 'POST', scope: 'site', path: '/-/login', csrf: 'origin', run: pages.login },
+  { method: 'POST', scope: 'site', path: '/-/logout', csrf: 'session', run: pages.logout },
+  { method: 'GET', scope: 'site', path: '/-/fakelab', admin: true, run: pages.control },
+  // The control page's form; a script's POST with a token goes on to the control plane's route.
+  { method: 'POST', scope: 'site', path: '/-/fakelab/reset', admin: true, csrf: 'session', outsideGate: true, run: pages.reset },
+  { method: 'GET', scope: 'project', path: '/', run: pages.project },
+  { method: 'GET', scope: 'project', path: '/-/commits/*ref', run: pages.commits },
+  { method: 'GET', scope: 'project', path: '/-/commit/:sha', run: pages.commit },
+  { method: 'GET', scope: 'project', path: '/-/compare/*range', run: pages.compare },
+  { method: 'GET', scope: 'project', path: '/-/branches', run: pages.branches },
+  { method: 'GET', scope: 'project', path: '/-/tags', run: pages.tags },
+  { method: 'GET', scope: 'project', path: '/-/pipelines/:id', run: pages.pipeline },
+];

@@ -93,6 +93,8 @@ export interface SidecarStore {
    * change that throws saves nothing.
    */
   update<T>(projectId: number, sha: string, change: (record: CommitRecord, ids: IdAllocator) => Promise<T> | T): Promise<T>;
+  /** The commits of a project that have a record (any order), when the store can list them. */
+  shas?(projectId: number): Promise<string[]>;
 }
 
 export interface IdAllocator {
@@ -310,6 +312,26 @@ export class JsonSidecarStore implements SidecarStore {
   fileFor(projectId: number, sha: string): string {
     if (!Number.isInteger(projectId) || !/^[0-9a-f]{40}$/.test(sha)) throw new Error('invalid sidecar key');
     return path.join(this.dataDir, 'sidecar', String(projectId), sha.slice(0, 2), `${sha}.journal`);
+  }
+
+  async shas(projectId: number): Promise<string[]> {
+    if (!Number.isInteger(projectId)) return [];
+    const root = path.join(this.dataDir, 'sidecar', String(projectId));
+    const out = new Set<string>();
+    for (const dir of await fsp.readdir(root).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{2}$/.test(dir)) continue;
+      for (const name of await fsp.readdir(path.join(root, dir)).catch(() => [] as string[])) {
+        const m = /^([0-9a-f]{40})\.(?:journal|json)$/.exec(name);
+        if (m) out.add(m[1]);
+      }
+    }
+    // Records still being written (not yet on disk) are in memory.
+    const prefix = root + path.sep;
+    for (const file of this.journals.keys()) {
+      const m = /([0-9a-f]{40})\.journal$/.exec(file);
+      if (file.startsWith(prefix) && m) out.add(m[1]);
+    }
+    return [...out];
   }
 
   /** Where an older fakelab kept the record. */

@@ -4,6 +4,7 @@ import { allNamespaces, type Namespace } from '../../projects/namespaces.js';
 import { nameAndPath, namingErrors } from '../../projects/naming.js';
 import { PathTakenError, type Project } from '../../projects/registry.js';
 import { projectView } from '../../projects/view.js';
+import { searchMatcher } from '../../projects/search.js';
 import { invalidBranchName } from '../../writes/paths.js';
 import { checkUnmodifiedSince, type HandlerContext, pageOf, type Reply } from '../handle.js';
 
@@ -86,20 +87,6 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
 
 const keysetUnavailable = () => new GitLabError(405, { error: 'Keyset pagination is not yet available for this type of request' });
 
-/**
- * Gitlab::SQL::Pattern's fuzzy search: every word of three characters or more (a quoted phrase
- * is one word) must occur in one column, case-insensitively; a query with no such word must
- * equal a column exactly.
- */
-function searchMatcher(query: string): (columns: string[]) => boolean {
-  const squished = query.trim().replace(/\s+/g, ' ');
-  const words = (squished.match(/"[^"]+"|[^\s"]+/g) ?? []).map((w) => w.replace(/^"|"$/g, '').toLowerCase()).filter((w) => w.length >= 3);
-  if (words.length === 0) return (columns) => columns.includes(squished);
-  return (columns) => columns.some((column) => {
-    const text = column.toLowerCase();
-    return words.every((w) => text.includes(w));
-  });
-}
 
 /** GET /projects/:id, with the caller's own membership as permissions.project_access. */
 export async function show(ctx: HandlerContext): Promise<Reply> {
