@@ -11,6 +11,7 @@ import type { WorldGate } from '../control/gate.js';
 import { handle } from './handle.js';
 import { ROUTES } from './routes.js';
 import { journalAndFaults } from './traffic.js';
+import { GIT_ROUTES, gitEndpoint, gitRoutePattern } from './git.js';
 
 /** The Express app: /api/v4 and /api/v3, each in its own dialect, over the same services; fakelab's control plane under /-. */
 export function createApp(services: Services): express.Express {
@@ -30,6 +31,9 @@ export function createApp(services: Services): express.Express {
   app.use(requestLogger(services.logger));
 
   app.use('/-', controlRouter(services));
+  // git's smart HTTP beside the API, before the journal and the faults, which are the API's
+  // (they would read a request body that git must stream).
+  app.use(gitRouter(services));
   // The journal and the faults see every request to the API (and none to /-/); off, they see nothing.
   if (services.controlPlane) app.use(journalAndFaults(services.journal, services.faults));
   for (const dialect of ['v4', 'v3'] as const) {
@@ -85,6 +89,19 @@ function controlRouter(services: Services): express.Router {
     if (route.ability !== 'none' && !services.controlPlane) continue;
     const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
     router[method](route.path, ...(route.ability === 'none' ? [] : [signIn]), handle(route, 'v4', route.control, services));
+  }
+  return router;
+}
+
+/**
+ * git over HTTP on every project's repository URL, from the git route table. Each request holds
+ * the world gate for as long as git runs, so a reset or a project's deletion never races a push.
+ */
+function gitRouter(services: Services): express.Router {
+  const router = express.Router();
+  for (const route of GIT_ROUTES) {
+    const method = route.method.toLowerCase() as 'get' | 'post';
+    router[method](gitRoutePattern(route), insideWorld(services.gate), gitEndpoint(route, services));
   }
   return router;
 }

@@ -13,6 +13,7 @@ import type { RequestJournal } from '../control/journal.js';
 import type { WorldGate } from '../control/gate.js';
 import type { World } from '../control/world.js';
 import type { EventBus } from '../events/bus.js';
+import type { GitBackend } from '../githttp/backend.js';
 
 export interface Services {
   registry: ProjectRegistry;
@@ -37,6 +38,8 @@ export interface Services {
   events: EventBus;
   /** Whether /-/fakelab/* is served (--control-plane). */
   controlPlane: boolean;
+  /** git over HTTP (clone, fetch, push), or why it is unavailable (no git binary: the git routes answer 503). */
+  git: GitBackend | { unavailable: string };
 }
 
 export interface RequestContext {
