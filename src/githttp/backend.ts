@@ -176,9 +176,12 @@ export class GitBackend {
         for (const chunk of held.splice(0)) res.write(chunk);
       };
 
-      // A client that leaves takes its git with it (receive-pack removes its quarantine on SIGTERM).
+      // A fetch whose client left is stopped. A push is not: git gets the end of its input instead,
+      // so that it either fails to unpack a truncated pack, removing its quarantine as it does, or,
+      // when the whole push was read already, finishes it (a ref update is never cut in half).
       res.once('close', () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        if (request.service === 'git-upload-pack' && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        else endInput();
       });
       child.stderr!.setEncoding('utf8').on('data', (text: string) => {
         if (stderr.length < 65536) stderr += text;
@@ -195,6 +198,12 @@ export class GitBackend {
       });
 
       const body = options.body;
+      const endInput = () => {
+        if (!options.body || stdinBroken) return;
+        stdinBroken = true;
+        child.stdin!.end();
+        options.body.resume();
+      };
       if (body) {
         const stdin = child.stdin!;
         stdin.on('error', () => {
@@ -207,8 +216,10 @@ export class GitBackend {
           if (options.limit) {
             received += chunk.length;
             if (received > options.limit.bytes) {
+              // This chunk and the rest are dropped, so git reads a pack that never ends: it
+              // refuses it and removes what it had received (its answer is replaced by fakelab's).
               tooLarge = true;
-              child.kill('SIGTERM');
+              endInput();
               return;
             }
           }
@@ -227,7 +238,7 @@ export class GitBackend {
           // A body that does not decode (bad gzip) or a client gone mid-body: git gets nothing more.
           bodyError = err;
           bodyEnded = true;
-          child.kill('SIGTERM');
+          endInput();
         });
       }
 

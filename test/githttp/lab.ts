@@ -72,14 +72,20 @@ export interface GitLab {
   stop(): Promise<void>;
 }
 
-/** Builds the lab's repositories and starts fakelab over them (`options` on top). */
-export async function startGitLab(options: StartOptions = {}): Promise<GitLab> {
+/** The lab's files: its repositories and access configuration in a new temporary root. */
+export async function buildGitLabFiles(): Promise<{ root: string; reposDir: string; configFile: string }> {
   const root = tempDir('fakelab-githttp-');
   const reposDir = path.join(root, 'repos');
   await buildNamedFixture('hello-world', reposDir);
   await buildFixture(linearFixture(PRIVATE, 5), reposDir);
   const configFile = path.join(root, 'access.yaml');
   writeFileSync(configFile, YAML.stringify(accessConfig()));
+  return { root, reposDir, configFile };
+}
+
+/** Builds the lab's repositories and starts fakelab over them (`options` on top). */
+export async function startGitLab(options: StartOptions = {}): Promise<GitLab> {
+  const { root, reposDir, configFile } = await buildGitLabFiles();
   const server = new FakelabServer({ reposDir, dataDir: path.join(root, 'data'), port: 0, host: '127.0.0.1', configFile, logger: pino({ level: 'silent' }), ...options });
   await server.start();
   const events: PushEvent[] = [];
