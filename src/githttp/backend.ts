@@ -182,11 +182,14 @@ export class GitBackend {
       res.once('close', () => {
         if (request.service === 'git-upload-pack' && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
         else endInput();
+        // Whatever git still says goes nowhere, and must not leave it blocked on a full pipe.
+        child.stdout!.resume();
       });
       child.stderr!.setEncoding('utf8').on('data', (text: string) => {
         if (stderr.length < 65536) stderr += text;
       });
       child.stdout!.on('data', (chunk: Buffer) => {
+        if (res.destroyed) return;
         if (!streaming) {
           held.push(chunk);
           return startStreaming();

@@ -111,16 +111,22 @@ function insideWorld(gate: WorldGate): express.RequestHandler {
   return (_req: Request, res: Response, next: NextFunction) => {
     let leave: (() => void) | null = null;
     let closed = false;
+    /** Work that outlives the answer (a git process still finishing a push): the gate is held until it settles. */
+    let until: Promise<unknown> | null = null;
     // Listened to before waiting: a client that leaves while held back must not keep the gate.
     res.once('close', () => {
       closed = true;
-      leave?.();
+      if (until) void until.finally(() => leave?.());
+      else leave?.();
     });
     void gate.enter().then((release) => {
       if (closed) return release();
       leave = release;
       // For a route that must hold the gate alone (handle() lets go of this hold first).
       res.locals.leaveGate = () => leave?.();
+      res.locals.holdGateUntil = (work: Promise<unknown>) => {
+        until = work;
+      };
       next();
     });
   };

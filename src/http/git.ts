@@ -53,7 +53,10 @@ export function gitRoutePattern(route: GitRoute): RegExp {
 export function gitEndpoint(route: GitRoute, services: Services): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const repositoryPath = String((req.params as Record<string, string>)[0] ?? '');
-    route.run({ req, res, services, repositoryPath }).catch(next);
+    const running = route.run({ req, res, services, repositoryPath });
+    // The world gate stays held until git is done, even when the client leaves first.
+    (res.locals.holdGateUntil as ((work: Promise<unknown>) => void) | undefined)?.(running.catch(() => undefined));
+    running.catch(next);
   };
 }
 

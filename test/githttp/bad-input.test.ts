@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { git } from '../support/git.js';
@@ -79,6 +80,26 @@ describe('git over HTTP: bad input, size limits, no git binary', function () {
       expect(git(lab.gitdir(PUBLIC), 'rev-parse', 'main').trim()).to.equal(main);
       expect(git(lab.gitdir(PUBLIC), 'for-each-ref', 'refs/heads/truncated')).to.equal('');
       expect(leftovers(lab.gitdir(PUBLIC))).to.deep.equal([]);
+    });
+
+    it('a client that disconnects mid-push: nothing written, no quarantine or lock left, the server serves on', async () => {
+      const main = git(lab.gitdir(PUBLIC), 'rev-parse', 'main').trim();
+      const refs = git(lab.gitdir(PUBLIC), 'for-each-ref');
+      const commands = pkt(`${main} ${'2'.repeat(40)} refs/heads/main\0report-status side-band-64k\n`) + '0000';
+      await new Promise<void>((resolve) => {
+        const request = http.request(`${lab.url}/${PUBLIC}.git/git-receive-pack`, { method: 'POST', headers: { 'Content-Type': 'application/x-git-receive-pack-request', 'Transfer-Encoding': 'chunked', ...DEV } });
+        request.on('error', () => resolve());
+        request.write(commands);
+        request.write(Buffer.concat([Buffer.from('PACK\0\0\0\x02\0\0\0\x09', 'latin1'), randomBytes(64 * 1024)]));
+        setTimeout(() => {
+          request.destroy();
+          resolve();
+        }, 200);
+      });
+      for (let i = 0; i < 100 && leftovers(lab.gitdir(PUBLIC)).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(leftovers(lab.gitdir(PUBLIC))).to.deep.equal([]);
+      expect(git(lab.gitdir(PUBLIC), 'for-each-ref')).to.equal(refs);
+      await ok(['ls-remote', lab.remote(PUBLIC)]);
     });
 
     it('objects that fail fsck (a tree entry named .git) are refused, nothing written', async () => {

@@ -45,6 +45,12 @@ describe('git over HTTP: push', function () {
     expect(lab.events[0].actor).to.deep.include({ username: 'dev' });
     expect(lab.events[0].changes).to.deep.equal([{ ref: 'refs/heads/topic', before: NULL_SHA, after: first }]);
     expect((await api('/repository/branches/topic')).body.commit.id).to.equal(first);
+    const status = await lab.http(`/api/v4/projects/${encodeURIComponent(PUBLIC)}/statuses/${first}`, {
+      method: 'POST',
+      headers: { 'PRIVATE-TOKEN': TOKENS.dev, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ state: 'success', ref: 'topic', context: 'ci' }),
+    });
+    expect(status.status, 'a status on the pushed SHA').to.equal(201);
 
     const second = await commitFile(dev, 'topic.txt', 'two\n');
     await ok(['push', '-q', 'origin', 'topic'], dev);
