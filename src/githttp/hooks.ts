@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NULL_SHA, type RefChange } from '../events/bus.js';
+import { currentLockOwner, lockOwnerAlive, parseLockOwner } from '../util/process-owner.js';
 import type { RefUpdate } from './access.js';
 
 /**
@@ -16,6 +17,9 @@ import type { RefUpdate } from './access.js';
 
 const HOOK_CLIENT = fileURLToPath(new URL('./hook-client.js', import.meta.url));
 const HOOK_NAMES = ['pre-receive', 'post-receive'] as const;
+const DIR_PREFIX = 'fakelab-hooks-';
+/** The file naming the process a hooks folder belongs to (a killed server's folder is removed by the next start). */
+const OWNER_FILE = 'owner.json';
 /** More ref updates than any push makes, as JSON. */
 const MAX_HOOK_BODY = 64 << 20;
 
@@ -47,8 +51,10 @@ export class PushHooks {
 
   /** Writes the hooks into a new private folder and listens on a socket inside it. */
   static async start(gitBinary: string): Promise<PushHooks> {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'fakelab-hooks-'));
+    await removeAbandoned();
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), DIR_PREFIX));
     try {
+      await fsp.writeFile(path.join(dir, OWNER_FILE), JSON.stringify(currentLockOwner()) + '\n');
       for (const name of HOOK_NAMES) {
         // The node and script to run come from the environment, so no path is ever quoted into a shell.
         await fsp.writeFile(path.join(dir, name), `#!/bin/sh\nexec "$FAKELAB_NODE" "$FAKELAB_HOOK_CLIENT" ${name}\n`, { mode: 0o755 });
@@ -126,4 +132,15 @@ export class PushHooks {
 /** git writes a missing side as zeros of its hash's length; fakelab's events use the SHA-1 null. */
 function nullSha(sha: string): string {
   return /^0+$/.test(sha) ? NULL_SHA : sha;
+}
+
+/** Removes the hooks folders of fakelab processes that are gone (killed, so they could not remove their own). */
+async function removeAbandoned(): Promise<void> {
+  const names = await fsp.readdir(os.tmpdir()).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.startsWith(DIR_PREFIX))) {
+    const dir = path.join(os.tmpdir(), name);
+    const owner = parseLockOwner(await fsp.readFile(path.join(dir, OWNER_FILE), 'utf8').catch(() => ''));
+    // A folder without a readable owner may be one being made right now: left alone.
+    if (owner && !lockOwnerAlive(owner)) await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
 }
