@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isAncestor, revParse, runGit } from '../support/git.js';
-import { removeDir } from '../support/fixtures.js';
-import { spawnTestServer } from '../support/server.js';
+import { gitLines, isAncestor, revParse, runGit } from '../support/git.js';
+import { ensureGenerated, GENERATED_GITDIR } from '../support/generated.js';
+import { removeDir, tempDir } from '../support/fixtures.js';
+import { ADMIN_TOKEN, spawnTestServer, startTestServer } from '../support/server.js';
 import { buildGitLabFiles, client, commitFile, type GitLab, ok, PRIVATE, startGitLab, TOKENS } from './lab.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -91,6 +92,41 @@ describe('git over HTTP: pushes racing API writes, a reset, and kill -9', functi
       expect([null, (await ok(['rev-parse', 'HEAD'], dir)).trim()]).to.include(sha);
       fsckStrict(lab.gitdir(PRIVATE));
     });
+  });
+
+  it('a push of a new pack lands while long history walks are answered: each walk answers one whole history, the API sees the push at once', async () => {
+    const generated = await ensureGenerated();
+    const root = tempDir('fakelab-githttp-walk-');
+    const reposDir = path.join(root, 'repos');
+    const gitdir = path.join(reposDir, 'gen/history.git');
+    cpSync(GENERATED_GITDIR, gitdir, { recursive: true });
+    const server = await startTestServer({ reposDir, host: '127.0.0.1' });
+    try {
+      const remote = `${server.url.replace('://', `://root:${ADMIN_TOKEN}@`)}/gen/history.git`;
+      const dir = path.join(root, 'work');
+      await ok(['clone', '-q', '--single-branch', '--branch', 'main', remote, dir]);
+      expect(revParse(gitdir, 'refs/heads/main')).to.equal(generated.head);
+      const branch = (await ok(['rev-parse', '--abbrev-ref', 'HEAD'], dir)).trim();
+      const before = revParse(gitdir, `refs/heads/${branch}`)!;
+      // Over receive.unpackLimit's 100 objects, so git keeps them as a new pack (not loose objects).
+      for (let i = 0; i < 40; i++) await commitFile(dir, `walked-${i}.txt`, `${i}\n`, `Walked past ${i}`);
+      const packs = readdirSync(path.join(gitdir, 'objects/pack')).length;
+      const after = (await ok(['rev-parse', 'HEAD'], dir)).trim();
+      const walk = () => server.get(`/api/v4/projects/gen%2Fhistory/repository/commits?ref_name=${branch}&per_page=100&page=19`).then(async (r) => ({ status: r.status, ids: ((await r.json()) as { id: string }[]).map((c) => c.id) }));
+      const [push, ...walks] = await Promise.all([client(['push', 'origin', branch], dir), ...Array.from({ length: 8 }, walk)]);
+      expect(push.status, push.stderr).to.equal(0);
+      expect(readdirSync(path.join(gitdir, 'objects/pack')).length, 'a new pack').to.be.greaterThan(packs);
+      const pages = new Set([JSON.stringify(gitLines(gitdir, 'rev-list', '--skip=1800', '--max-count=100', before)), JSON.stringify(gitLines(gitdir, 'rev-list', '--skip=1800', '--max-count=100', after))]);
+      for (const w of walks) {
+        expect(w.status).to.equal(200);
+        expect(pages.has(JSON.stringify(w.ids)), 'a page of the history before or after the push').to.equal(true);
+      }
+      const latest = (await (await server.get(`/api/v4/projects/gen%2Fhistory/repository/commits?ref_name=${branch}&per_page=1`)).json()) as { id: string }[];
+      expect(latest[0].id).to.equal(after);
+    } finally {
+      await server.stop();
+      removeDir(root);
+    }
   });
 
   it('kill -9 during a push: after a restart the ref is old or new, fsck --strict is clean, and pushing works again', async () => {
