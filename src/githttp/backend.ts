@@ -1,9 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { type PushDecisions, PushHooks, type PushSession } from './hooks.js';
+import type { RefChange } from '../events/bus.js';
+import { type PushDecisions, PushHooks } from './hooks.js';
 import type { GitService } from './access.js';
-import { FLUSH, PushCommandReader, pktLine, pushRefusal } from './pkt-line.js';
+import { FLUSH, PushCommandReader, PushReportReader, pktLine, pushRefusal } from './pkt-line.js';
 
 /**
  * git's smart HTTP protocol served by git itself, as `git http-backend` and Gitaly do:
@@ -99,13 +100,16 @@ export class GitBackend {
   }
 
   /**
-   * POST git-receive-pack: the push goes through fakelab's hooks with `decisions`; `onApplied`
-   * gets the updates git made (none for a refused push) once receive-pack has exited.
+   * POST git-receive-pack: the push goes through fakelab's pre-receive hook with `decisions`;
+   * `onApplied` gets the updates git made (none for a refused push), as git reported them to the
+   * client (its `ok` lines; what it refused or could not lock is not among them), once
+   * receive-pack has exited.
    */
-  async receivePack(request: ServiceRequest, body: Readable, decisions: PushDecisions, onApplied: (applied: PushSession['applied']) => void): Promise<ServiceOutcome> {
+  async receivePack(request: ServiceRequest, body: Readable, decisions: PushDecisions, onApplied: (applied: RefChange[]) => void): Promise<ServiceOutcome> {
     const session = this.hooks.open(decisions);
     try {
       const commands = new PushCommandReader();
+      let report: PushReportReader | null = null;
       const outcome = await this.run(request, {
         body,
         env: session.env,
@@ -114,6 +118,10 @@ export class GitBackend {
         // then answered with fakelab's refusal alone.
         holdOutputUntilBodyEnds: true,
         onBodyChunk: (chunk) => commands.feed(chunk),
+        onOutputChunk: (chunk) => {
+          const caps = commands.commands.capabilities;
+          (report ??= new PushReportReader(caps.has('side-band-64k') || caps.has('side-band'))).feed(chunk);
+        },
         limit: {
           bytes: this.maxPushSize,
           refusal: () => {
@@ -122,7 +130,10 @@ export class GitBackend {
           },
         },
       });
-      if (session.applied.length > 0) onApplied(session.applied);
+      const updated = new Set((report as PushReportReader | null)?.updated ?? []);
+      // Each ref's old value is the one the client sent, which git checked under the ref's lock.
+      const applied = commands.commands.updates.filter((u) => updated.has(u.ref)).map(({ ref, before, after }) => ({ ref, before, after }));
+      if (outcome.kind === 'answered' && applied.length > 0) onApplied(applied);
       return outcome;
     } finally {
       session.end();
@@ -139,6 +150,8 @@ export class GitBackend {
       env?: Record<string, string>;
       holdOutputUntilBodyEnds?: boolean;
       onBodyChunk?: (chunk: Buffer) => void;
+      /** Sees what git answers (what reaches the client: nothing of an answer replaced by a refusal). */
+      onOutputChunk?: (chunk: Buffer) => void;
       limit?: { bytes: number; refusal: () => Buffer };
     },
   ): Promise<ServiceOutcome> {
@@ -173,7 +186,10 @@ export class GitBackend {
         if (held.length === 0 || (options.holdOutputUntilBodyEnds && !bodyEnded)) return;
         streaming = true;
         headers();
-        for (const chunk of held.splice(0)) res.write(chunk);
+        for (const chunk of held.splice(0)) {
+          options.onOutputChunk?.(chunk);
+          res.write(chunk);
+        }
       };
 
       // A fetch whose client left is stopped. A push is not: git gets the end of its input instead,
@@ -194,6 +210,7 @@ export class GitBackend {
           held.push(chunk);
           return startStreaming();
         }
+        options.onOutputChunk?.(chunk);
         if (!res.write(chunk)) {
           child.stdout!.pause();
           res.once('drain', () => child.stdout!.resume());

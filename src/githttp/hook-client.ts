@@ -1,11 +1,11 @@
 /**
- * fakelab's pre-receive and post-receive hook, run by `git receive-pack` (never by fakelab
- * itself): it reads the ref updates git hands it and asks the fakelab serving the push, over the
- * socket and with the secret that fakelab put in receive-pack's environment, whether they are
- * allowed (pre-receive), or tells it which were made (post-receive). A refusal is printed for git
- * to relay as `remote: GitLab: ...` and declines the whole push, as GitLab's hooks do.
+ * fakelab's pre-receive hook, run by `git receive-pack` (never by fakelab itself): it reads the
+ * ref updates git hands it and asks the fakelab serving the push, over the socket and with the
+ * secret that fakelab put in receive-pack's environment, whether they are allowed. A refusal is
+ * printed for git to relay as `remote: GitLab: ...` and declines the whole push, as GitLab's
+ * hooks do.
  *
- *   node hook-client.js pre-receive|post-receive   (stdin: "<old> <new> <ref>" lines)
+ *   node hook-client.js pre-receive   (stdin: "<old> <new> <ref>" lines)
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -42,13 +42,13 @@ function ask(phase: string, body: unknown): Promise<{ allowed: boolean; message?
 
 async function main(): Promise<number> {
   const phase = process.argv[2];
-  if (phase !== 'pre-receive' && phase !== 'post-receive') return 1;
+  if (phase !== 'pre-receive') return 1;
   const updates = readFileSync(0, 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => {
       const [before, after, ref] = line.split(' ');
-      return { ref, before, after, forced: phase === 'pre-receive' && forced(before, after, ref) };
+      return { ref, before, after, forced: forced(before, after, ref) };
     });
   try {
     const answer = await ask(phase, { secret: process.env.FAKELAB_HOOK_SECRET, updates });

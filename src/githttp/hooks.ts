@@ -4,7 +4,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NULL_SHA, type RefChange } from '../events/bus.js';
+import { NULL_SHA } from '../events/bus.js';
 import { currentLockOwner, lockOwnerAlive, parseLockOwner } from '../util/process-owner.js';
 import type { RefUpdate } from './access.js';
 
@@ -16,7 +16,8 @@ import type { RefUpdate } from './access.js';
  */
 
 const HOOK_CLIENT = fileURLToPath(new URL('./hook-client.js', import.meta.url));
-const HOOK_NAMES = ['pre-receive', 'post-receive'] as const;
+/** What git updated is read from its report to the client (backend.ts), so no post-receive hook is needed. */
+const HOOK_NAMES = ['pre-receive'] as const;
 const DIR_PREFIX = 'fakelab-hooks-';
 /** The file naming the process a hooks folder belongs to (a killed server's folder is removed by the next start). */
 const OWNER_FILE = 'owner.json';
@@ -32,14 +33,12 @@ export interface PushDecisions {
 export interface PushSession {
   /** What receive-pack (and so its hooks) needs in its environment. */
   env: Record<string, string>;
-  /** The updates git made, as its post-receive hook reported them (in order). */
-  applied: RefChange[];
   /** Forgets the session: a hook still running for it is refused. */
   end(): void;
 }
 
 export class PushHooks {
-  private readonly sessions = new Map<string, { decisions: PushDecisions; applied: RefChange[] }>();
+  private readonly sessions = new Map<string, PushDecisions>();
 
   private constructor(
     /** The hooks folder receive-pack is pointed at. */
@@ -75,11 +74,9 @@ export class PushHooks {
 
   open(decisions: PushDecisions): PushSession {
     const secret = randomBytes(24).toString('hex');
-    const entry = { decisions, applied: [] as RefChange[] };
-    this.sessions.set(secret, entry);
+    this.sessions.set(secret, decisions);
     return {
       env: { FAKELAB_NODE: process.execPath, FAKELAB_HOOK_CLIENT: HOOK_CLIENT, FAKELAB_HOOK_SOCKET: this.socket, FAKELAB_HOOK_SECRET: secret, FAKELAB_GIT: this.gitBinary },
-      applied: entry.applied,
       end: () => this.sessions.delete(secret),
     };
   }
@@ -106,8 +103,8 @@ export class PushHooks {
         chunks.push(chunk);
       }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { secret?: unknown; updates?: unknown };
-      const session = typeof body.secret === 'string' ? this.sessions.get(body.secret) : undefined;
-      if (!session || !Array.isArray(body.updates)) return reply(403, { allowed: false, message: 'This push is not one fakelab is serving.' });
+      const decisions = typeof body.secret === 'string' ? this.sessions.get(body.secret) : undefined;
+      if (!decisions || !Array.isArray(body.updates)) return reply(403, { allowed: false, message: 'This push is not one fakelab is serving.' });
       const updates = (body.updates as Record<string, unknown>[]).map((u) => ({
         ref: String(u.ref),
         before: nullSha(String(u.before)),
@@ -115,12 +112,8 @@ export class PushHooks {
         forced: u.forced === true,
       }));
       if (req.url === '/pre-receive') {
-        const refusal = session.decisions.preReceive(updates);
+        const refusal = decisions.preReceive(updates);
         return reply(200, refusal === null ? { allowed: true } : { allowed: false, message: refusal });
-      }
-      if (req.url === '/post-receive') {
-        session.applied.push(...updates.map(({ ref, before, after }) => ({ ref, before, after })));
-        return reply(200, { allowed: true });
       }
       reply(404, { allowed: false, message: 'Unknown hook.' });
     } catch (err) {

@@ -70,3 +70,44 @@ export function pushRefusal(commands: PushCommands, reason: string, message: str
   for (let at = 0; at < report.length; at += size) packets.push(pktLine(Buffer.concat([Buffer.from([1]), report.subarray(at, at + size)])));
   return Buffer.concat([...packets, FLUSH]);
 }
+
+/**
+ * Reads receive-pack's answer as it streams to the client, for the refs it reports `ok`: the
+ * report-status, inside side-band packets (band 1) when the client asked for side-band.
+ */
+export class PushReportReader {
+  /** Refs receive-pack updated, in the order it reported them. */
+  readonly updated: string[] = [];
+  private outer: Buffer = Buffer.alloc(0);
+  private inner: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly sideBand: boolean) {}
+
+  feed(chunk: Buffer): void {
+    if (!this.sideBand) return this.readReport(chunk);
+    this.outer = Buffer.concat([this.outer, chunk]);
+    for (let packet = takePacket(this.outer); packet; packet = takePacket(this.outer)) {
+      this.outer = this.outer.subarray(packet.length);
+      if (packet.payload && packet.payload[0] === 1) this.readReport(packet.payload.subarray(1));
+    }
+  }
+
+  private readReport(bytes: Buffer): void {
+    this.inner = Buffer.concat([this.inner, bytes]);
+    for (let packet = takePacket(this.inner); packet; packet = takePacket(this.inner)) {
+      this.inner = this.inner.subarray(packet.length);
+      const m = packet.payload ? /^ok (\S+)\n?$/.exec(packet.payload.toString('utf8')) : null;
+      if (m) this.updated.push(m[1]);
+    }
+  }
+}
+
+/** The pkt-line at the head of `buffer` (its payload; null for a flush or delimiter), or null when it is not all there. */
+function takePacket(buffer: Buffer): { length: number; payload: Buffer | null } | null {
+  if (buffer.length < 4) return null;
+  const length = Number.parseInt(buffer.subarray(0, 4).toString('ascii'), 16);
+  if (!Number.isInteger(length)) return null;
+  if (length < 4) return { length: 4, payload: null };
+  if (buffer.length < length) return null;
+  return { length, payload: buffer.subarray(4, length) };
+}

@@ -88,7 +88,7 @@ async function serviceCall(ctx: GitContext, service: GitService): Promise<void> 
         type: 'push',
         project: { id: project.id, path: project.path },
         actor: { id: principal.user.id, username: principal.user.username, name: principal.user.name, email: principal.user.email },
-        changes: applied.map((c) => ({ ref: c.ref, before: c.before || NULL_SHA, after: c.after || NULL_SHA })),
+        changes: applied.map((c) => ({ ref: c.ref, before: nullSha(c.before), after: nullSha(c.after) })),
         via: 'git',
         at: new Date().toISOString(),
       }),
@@ -137,6 +137,11 @@ function decodedBody(req: Request): Readable {
   if (encoding === 'gzip' || encoding === 'x-gzip') return req.pipe(createGunzip());
   if (encoding === 'identity') return req;
   throw gitRefusal(415, `Unsupported Content-Encoding: ${encoding}`);
+}
+
+/** git's zeros (of the hash's length) as the events' null SHA. */
+function nullSha(sha: string): string {
+  return /^0+$/.test(sha) ? NULL_SHA : sha;
 }
 
 function answer(outcome: ServiceOutcome): void {

@@ -42,6 +42,8 @@ describe('git over HTTP: pushes racing API writes, a reset, and kill -9', functi
       await ok(['clone', '-q', lab.remote(PRIVATE, `dev:${TOKENS.dev}`), dir]);
       await ok(['push', '-q', 'origin', 'HEAD:refs/heads/race'], dir);
       const acknowledged: string[] = [];
+      lab.events.length = 0;
+      let pushesWon = 0;
       let pushesLost = 0;
       let apiLost = 0;
       for (let round = 0; round < 12; round++) {
@@ -57,7 +59,10 @@ describe('git over HTTP: pushes racing API writes, a reset, and kill -9', functi
             body: JSON.stringify({ branch: 'race', commit_message: `API ${round}`, actions: [{ action: 'create', file_path: `api-${round}.txt`, content: `${round}\n` }] }),
           })),
         ]);
-        if (push.status === 0) acknowledged.push(mine);
+        if (push.status === 0) {
+          acknowledged.push(mine);
+          pushesWon++;
+        }
         else {
           pushesLost++;
           // git's own words for a lost race: the ref moved under it, or the client saw it move first.
@@ -76,6 +81,8 @@ describe('git over HTTP: pushes racing API writes, a reset, and kill -9', functi
       expect(acknowledged.length).to.be.greaterThan(11);
       expect(pushesLost + apiLost + acknowledged.length).to.equal(24);
       fsckStrict(gitdir);
+      // One event per push that won, none for one that lost (git reported its ref update failed).
+      expect(lab.events.filter((e) => e.via === 'git').map((e) => e.changes[0].after)).to.have.length(pushesWon);
       // The API agrees with git about the branch.
       const branch = (await (await lab.http(`/api/v4/projects/${encodeURIComponent(PRIVATE)}/repository/branches/race`, { headers: { 'PRIVATE-TOKEN': TOKENS.dev } })).json()) as { commit: { id: string } };
       expect(branch.commit.id).to.equal(head);
