@@ -34,6 +34,10 @@ export interface Config {
   journalSize: number;
   /** Whether /-/fakelab/* (journal, faults) is served; health is served either way. */
   controlPlane: boolean;
+  /** The git executable that serves clone, fetch and push (a name found on PATH, or a path). */
+  gitBinary: string;
+  /** Bytes a push may send (its commands and pack); a larger one is refused. */
+  maxPushSize: number;
 }
 
 /** One command-line option: its flag, its environment variable, its default and its documentation. */
@@ -58,6 +62,13 @@ const option = <K extends keyof Config>(spec: OptionSpec<K>): OptionSpec<K> => s
 const positiveInteger = (what: string) => (raw: string | undefined) => {
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`invalid ${what}: ${raw}`);
+  return n;
+};
+/** A byte count: digits, optionally followed by k, m or g (powers of 1024). */
+const byteSize = (what: string) => (raw: string | undefined) => {
+  const m = /^(\d+)([kmg]?)$/i.exec(raw ?? '');
+  const n = m ? Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase()) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`invalid ${what}: ${raw} (bytes, or a number with k, m or g)`);
   return n;
 };
 const resolvedPath = (raw: string | undefined) => path.resolve(raw!);
@@ -153,6 +164,24 @@ export const OPTIONS: readonly OptionSpec[] = [
       if (raw === 'on' || raw === 'off') return raw === 'on';
       throw new Error(`invalid control plane switch: ${raw} (on or off)`);
     },
+  }),
+  option({
+    key: 'gitBinary',
+    flag: 'git',
+    env: 'FAKELAB_GIT',
+    metavar: 'FILE',
+    default: 'git',
+    help: 'the git executable that serves clone, fetch and push over HTTP (see "Cloning and pushing"); when none is found there, the git URLs answer `503` and the API works as ever',
+    parse: (raw) => raw!,
+  }),
+  option({
+    key: 'maxPushSize',
+    flag: 'max-push-size',
+    env: 'FAKELAB_MAX_PUSH_SIZE',
+    metavar: 'BYTES',
+    default: '1g',
+    help: 'the most a `git push` may send (`k`, `m`, `g`: KiB, MiB, GiB); a larger push is refused, nothing written',
+    parse: byteSize('push size limit'),
   }),
 ];
 

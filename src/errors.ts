@@ -7,6 +7,8 @@ export class GitLabError extends Error {
     readonly status: number,
     readonly body: Record<string, unknown>,
     readonly headers: Record<string, string> = {},
+    /** Sent as text/plain instead of the JSON body: git's HTTP answers (git prints it to its user as `remote:` lines). */
+    readonly text?: string,
   ) {
     super(typeof body.message === 'string' ? body.message : String(body.error ?? status));
   }
@@ -44,3 +46,9 @@ export const repositoryDamaged = (projectPath: string, problem: string) =>
 export const stateFileDamaged = (description: string) => new GitLabError(500, { message: `500 Internal Server Error - ${description}` });
 /** `render_validation_error!(model)`: 400 {"message": {"<attribute>": ["<message>", ...]}} */
 export const validationError = (errors: Record<string, string[]>) => new GitLabError(400, { message: errors });
+
+/**
+ * An answer to a git client over HTTP: GitLab's Git HTTP controller renders its refusals as plain
+ * text, which git shows its user (401 carries the Basic challenge, so git asks for credentials).
+ */
+export const gitRefusal = (status: number, message: string, headers: Record<string, string> = {}) => new GitLabError(status, { message }, headers, message);

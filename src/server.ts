@@ -15,6 +15,7 @@ import { WorldGate } from './control/gate.js';
 import { World } from './control/world.js';
 import { EventBus, type FakelabEvent, type Listener } from './events/bus.js';
 import { NumberedRing } from './control/ring.js';
+import { GitBackend } from './githttp/backend.js';
 import { presenterFor } from './gitlab/present.js';
 import { Urls } from './gitlab/entities.js';
 import type * as Wire from './gitlab/wire.js';
@@ -69,6 +70,7 @@ export class FakelabServer {
   private eventLog: NumberedRing<FakelabEvent> | null = null;
   private stopLoggingEvents: (() => void) | null = null;
   private world: World | null = null;
+  private git: GitBackend | null = null;
   private readonly gate = new WorldGate();
   /** Every push and API write that moves a ref (see events/bus.ts); subscribe to follow them. */
   readonly events = new EventBus((err, event) => this.logger?.error({ err, project: event.project.path }, 'an event listener failed'));
@@ -231,6 +233,10 @@ export class FakelabServer {
       await baseline.capture();
       this.world = new World(this.gate, registry, baseline, this.journal, this.faultStore, eventLog);
     }
+    // Without a git binary, fakelab serves its API all the same; the git URLs say why they cannot.
+    const git = await GitBackend.start(config.gitBinary, config.maxPushSize);
+    if (git instanceof GitBackend) this.git = git;
+    else this.logger.warn(`git over HTTP is unavailable: ${git.unavailable}`);
     const app = createApp({
       registry,
       access,
@@ -248,6 +254,7 @@ export class FakelabServer {
       eventLog,
       world: this.world,
       controlPlane: config.controlPlane,
+      git,
     });
     // HTTPS when asked: Express's req.protocol then says https, so web_url, Link and clone URLs follow.
     const tls = (this.tlsMaterial = await loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey, generate: config.tls ?? false, dataDir: config.dataDir, host: config.host, externalUrl: config.externalUrl }));
@@ -288,6 +295,8 @@ export class FakelabServer {
           this.journal = this.faultStore = this.world = this.eventLog = this.stopLoggingEvents = null;
           return undefined;
         },
+        // After the gate: no push is running any more to ask the hooks anything.
+        () => this.git?.close(),
         () => this.registry?.close(),
         () => this.store?.close(),
         () => this.dataLock?.release(),

@@ -178,6 +178,12 @@ export class AccessPolicy {
     return this.creatorRole(principal, path) ? RANK.owner : null;
   }
 
+  /** Whether the caller's role in the project (an admin's counts as owner) is `minimum` or above. */
+  hasRole(principal: Principal | null, path: string, minimum: Role): boolean {
+    const role = this.role(principal, path);
+    return role !== null && RANK[role] >= RANK[minimum];
+  }
+
   /** Whether the caller owns the project (remove_project): an admin, an owner member, or its creator. */
   isOwner(principal: Principal | null, path: string): boolean {
     return principal !== null && principal.jobProject === undefined && this.role(principal, path) === 'owner';

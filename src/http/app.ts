@@ -12,6 +12,7 @@ import { handle } from './handle.js';
 import { ROUTES } from './routes.js';
 import { journalAndFaults } from './traffic.js';
 import { pagesRouter } from './pages.js';
+import { GIT_ROUTES, gitEndpoint, gitRoutePattern } from './git.js';
 
 /** The Express app: /api/v4 and /api/v3, each in its own dialect, over the same services; fakelab's control plane under /-. */
 export function createApp(services: Services): express.Express {
@@ -29,6 +30,10 @@ export function createApp(services: Services): express.Express {
     }
   });
   app.use(requestLogger(services.logger));
+  // git's smart HTTP beside the API, before the journal and the faults, which are the API's
+  // (they would read a request body that git must stream), and before the pages (a project's
+  // git URL without .git is also a path under its web URL).
+  app.use(gitRouter(services));
   // The pages (HTML at GitLab's web URLs and /-/fakelab); not the API's, so neither journalled nor faulted.
   app.use(pagesRouter(services));
 
@@ -92,21 +97,40 @@ function controlRouter(services: Services): express.Router {
   return router;
 }
 
+/**
+ * git over HTTP on every project's repository URL, from the git route table. Each request holds
+ * the world gate for as long as git runs, so a reset or a project's deletion never races a push.
+ */
+function gitRouter(services: Services): express.Router {
+  const router = express.Router();
+  for (const route of GIT_ROUTES) {
+    const method = route.method.toLowerCase() as 'get' | 'post';
+    router[method](gitRoutePattern(route), insideWorld(services.gate), gitEndpoint(route, services));
+  }
+  return router;
+}
+
 /** Holds the world gate shared for the rest of the request: until its answer is sent or its connection closes. */
 function insideWorld(gate: WorldGate): express.RequestHandler {
   return (_req: Request, res: Response, next: NextFunction) => {
     let leave: (() => void) | null = null;
     let closed = false;
+    /** Work that outlives the answer (a git process still finishing a push): the gate is held until it settles. */
+    let until: Promise<unknown> | null = null;
     // Listened to before waiting: a client that leaves while held back must not keep the gate.
     res.once('close', () => {
       closed = true;
-      leave?.();
+      if (until) void until.finally(() => leave?.());
+      else leave?.();
     });
     void gate.enter().then((release) => {
       if (closed) return release();
       leave = release;
       // For a route that must hold the gate alone (handle() lets go of this hold first).
       res.locals.leaveGate = () => leave?.();
+      res.locals.holdGateUntil = (work: Promise<unknown>) => {
+        until = work;
+      };
       next();
     });
   };

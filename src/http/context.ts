@@ -14,6 +14,7 @@ import type { WorldGate } from '../control/gate.js';
 import type { World } from '../control/world.js';
 import type { EventBus, FakelabEvent } from '../events/bus.js';
 import type { NumberedRing } from '../control/ring.js';
+import type { GitBackend } from '../githttp/backend.js';
 
 export interface Services {
   registry: ProjectRegistry;
@@ -40,6 +41,8 @@ export interface Services {
   eventLog: NumberedRing<FakelabEvent>;
   /** Whether /-/fakelab/* is served (--control-plane). */
   controlPlane: boolean;
+  /** git over HTTP (clone, fetch, push), or why it is unavailable (no git binary: the git routes answer 503). */
+  git: GitBackend | { unavailable: string };
 }
 
 export interface RequestContext {

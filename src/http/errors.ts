@@ -30,6 +30,7 @@ export function errorHandler(logger: Logger, dataDir?: string) {
     }
     if (res.headersSent) return;
     for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+    if (error.text !== undefined) return void res.status(error.status).type('text/plain; charset=utf-8').send(error.text);
     sendJson(res, error.status, error.body);
   };
 }

@@ -43,6 +43,9 @@ export interface TestServerOptions {
   /** In process: the control plane's journal size and switch. */
   journalSize?: number;
   controlPlane?: boolean;
+  /** git over HTTP: the git executable (--git) and the push size limit (--max-push-size, bytes). */
+  gitBinary?: string;
+  maxPushSize?: number;
 }
 
 interface Resolved {
@@ -90,6 +93,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       maxConnections: options.maxConnections,
       journalSize: options.journalSize,
       controlPlane: options.controlPlane,
+      gitBinary: options.gitBinary,
+      maxPushSize: options.maxPushSize,
       logger: options.logger ?? pino({ level: 'silent' }),
     });
   } catch (err) {
@@ -207,6 +212,8 @@ export async function spawnTestServer(options: TestServerOptions): Promise<Child
   if (options.tls) args.push('--tls');
   if (options.tlsCert) args.push('--tls-cert', options.tlsCert);
   if (options.tlsKey) args.push('--tls-key', options.tlsKey);
+  if (options.gitBinary) args.push('--git', options.gitBinary);
+  if (options.maxPushSize) args.push('--max-push-size', String(options.maxPushSize));
   args.push('--log-level', options.logLevel ?? 'silent');
   const proc = runCli(args);
   let url: string;
