@@ -326,9 +326,16 @@ export class ProjectRegistry {
     await this.changes.drained();
     await this.rescan();
     const saved = new Map(state.projects.map((p) => [p.id, p]));
-    // Gone first: a project made since may hold the path of a saved one deleted meanwhile.
+    const savedAt = new Map(state.projects.map((p) => [p.path, p]));
+    const inTrash = new Set((await fsp.readdir(this.trashDir).catch(() => [] as string[])).map(trashedId));
+    // Gone first: a project made since may hold the path of a saved one deleted meanwhile. A
+    // saved project's path under another id is that project itself when its repository is not in
+    // the trash: a reset a kill interrupted had moved it back, and a restart's scan gave it a new
+    // id (its record comes back with the saved id file below).
     for (const project of [...this.byId.values()]) {
       if (saved.get(project.id)?.path === project.path) continue;
+      const savedHere = savedAt.get(project.path);
+      if (savedHere && !inTrash.has(savedHere.id) && !this.byId.has(savedHere.id)) continue;
       await release(project);
       await fsp.mkdir(this.trashDir, { recursive: true });
       await fsp.rename(project.gitdir, path.join(this.trashDir, `reset-${randomBytes(6).toString('hex')}`));

@@ -94,6 +94,10 @@ describe('Reset crash safety: kill -9 during POST /-/fakelab/reset', function ()
       const now = await world();
       const which = JSON.stringify(now) === JSON.stringify(restored) ? 'restored' : JSON.stringify(now) === JSON.stringify(old) ? 'old' : 'mixed';
       outcomes.push(`${fraction}: ${which}${markerLeft ? ' (finished at restart)' : ''}`);
+      if (which === 'mixed') {
+        const differs = (a: World) => [...Object.keys(a.git).filter((k) => a.git[k] !== now.git[k]), ...(JSON.stringify(a.projects) === JSON.stringify(now.projects) ? [] : ['projects']), ...(JSON.stringify(a.statuses) === JSON.stringify(now.statuses) ? [] : ['statuses'])];
+        outcomes.push(`differs from restored in ${differs(restored).join(' ')}; from old in ${differs(old).join(' ')}; now ${JSON.stringify(now).slice(0, 1500)}; restored ${JSON.stringify(restored).slice(0, 1500)}`);
+      }
       expect(which, `kill at ${fraction} of the reset: ${outcomes.join(', ')}`).to.not.equal('mixed');
       if (markerLeft) expect(which, 'a reset the kill interrupted is finished at restart').to.equal('restored');
       expect(existsSync(path.join(dataDir, 'reset.pending')), 'no marker once served').to.equal(false);
@@ -105,12 +109,25 @@ describe('Reset crash safety: kill -9 during POST /-/fakelab/reset', function ()
 
   it('a restart finishes a reset a kill left at any step (hand-made half-done resets)', async () => {
     server = await spawnTestServer({ reposDir, dataDir });
+    // Each step deletes demo/empty, which must be part of the start (a kill before a reset in the
+    // test above may have left it deleted).
+    if ((await call('GET', '/api/v4/projects/demo%2Fempty')).status === 404) {
+      expect((await call('POST', '/-/fakelab/projects', { path: 'demo/empty', commits: [] })).status).to.equal(201);
+      await server.stop();
+      server = await spawnTestServer({ reposDir, dataDir });
+    }
     const start = await world();
     const steps: [string, () => void][] = [
       ['the marker only', () => undefined],
       ['projects made since moved out, the deleted one not yet back', () => {
         mkdirSync(path.join(reposDir, '.fakelab-trash'), { recursive: true });
         for (const name of readdirSync(path.join(reposDir, 'half'))) renameSync(path.join(reposDir, 'half', name), path.join(reposDir, '.fakelab-trash', `reset-${name}`));
+      }],
+      ["the deleted project moved back, its record not yet (a restart's scan gives it a new id)", () => {
+        const trash = path.join(reposDir, '.fakelab-trash');
+        const entry = readdirSync(trash).find((name) => /^\d+-/.test(name));
+        expect(entry, `the deleted project waits in the trash: ${readdirSync(trash).join(" ")}`).to.be.a("string");
+        renameSync(path.join(trash, entry!), path.join(reposDir, 'demo', 'empty.git'));
       }],
       ['refs half rewritten', () => {
         const gitdir = path.join(reposDir, 'demo/hello-world.git');
