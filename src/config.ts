@@ -34,6 +34,8 @@ export interface Config {
   journalSize: number;
   /** Whether /-/fakelab/* (journal, faults) is served; health is served either way. */
   controlPlane: boolean;
+  /** Milliseconds a webhook receiver has to answer (GitLab's webhook_timeout). */
+  hookTimeout: number;
 }
 
 /** One command-line option: its flag, its environment variable, its default and its documentation. */
@@ -142,6 +144,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     parse: switchValue,
   }),
   option({ key: 'journalSize', flag: 'journal-size', env: 'FAKELAB_JOURNAL_SIZE', metavar: 'N', default: '1000', help: 'requests the control plane\'s journal keeps, and events its event list (the last N of each; see "Control plane")', parse: positiveInteger('journal size') }),
+  option({
+    key: 'hookTimeout',
+    flag: 'hook-timeout',
+    env: 'FAKELAB_HOOK_TIMEOUT',
+    metavar: 'MS',
+    default: '10000',
+    help: 'milliseconds a webhook receiver has to answer before the delivery counts as failed (GitLab\'s 10 s; see "Webhooks")',
+    parse: positiveInteger('hook timeout'),
+  }),
   option({
     key: 'controlPlane',
     flag: 'control-plane',

@@ -14,6 +14,9 @@ import type { WorldGate } from '../control/gate.js';
 import type { World } from '../control/world.js';
 import type { EventBus, FakelabEvent } from '../events/bus.js';
 import type { NumberedRing } from '../control/ring.js';
+import type { HookStore } from '../hooks/store.js';
+import type { HookDelivery } from '../hooks/delivery.js';
+import type { DispatcherServices } from '../hooks/dispatcher.js';
 
 export interface Services {
   registry: ProjectRegistry;
@@ -40,6 +43,10 @@ export interface Services {
   eventLog: NumberedRing<FakelabEvent>;
   /** Whether /-/fakelab/* is served (--control-plane). */
   controlPlane: boolean;
+  /** Project and system hooks, their deliveries, and what test deliveries need. */
+  hooks: HookStore;
+  delivery: HookDelivery;
+  hookServices: DispatcherServices;
 }
 
 export interface RequestContext {

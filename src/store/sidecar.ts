@@ -33,6 +33,14 @@ export interface PipelineRow {
   ref: string;
   userId: number;
   createdAt: string;
+  /**
+   * The pipeline's own state machine (GitLab's Ci::Pipeline): its status as last changed, when it
+   * started running and when it finished. Rows written before pipelines were served lack them;
+   * their status is then the composite of their statuses.
+   */
+  status?: StatusRow['status'];
+  startedAt?: string | null;
+  finishedAt?: string | null;
 }
 
 export interface NoteRow {
@@ -93,6 +101,8 @@ export interface SidecarStore {
    * change that throws saves nothing.
    */
   update<T>(projectId: number, sha: string, change: (record: CommitRecord, ids: IdAllocator) => Promise<T> | T): Promise<T>;
+  /** The commits of a project that have a record (statuses, pipelines or notes), in no particular order. */
+  shas(projectId: number): Promise<string[]>;
 }
 
 export interface IdAllocator {
@@ -310,6 +320,32 @@ export class JsonSidecarStore implements SidecarStore {
   fileFor(projectId: number, sha: string): string {
     if (!Number.isInteger(projectId) || !/^[0-9a-f]{40}$/.test(sha)) throw new Error('invalid sidecar key');
     return path.join(this.dataDir, 'sidecar', String(projectId), sha.slice(0, 2), `${sha}.journal`);
+  }
+
+  async shas(projectId: number): Promise<string[]> {
+    if (!Number.isInteger(projectId)) throw new Error('invalid sidecar key');
+    const root = path.join(this.dataDir, 'sidecar', String(projectId));
+    const found = new Set<string>();
+    let prefixes: string[];
+    try {
+      prefixes = await fsp.readdir(root);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    for (const prefix of prefixes) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+      const names = await fsp.readdir(path.join(root, prefix)).catch(() => [] as string[]);
+      for (const name of names) {
+        const m = /^([0-9a-f]{40})\.(?:journal|json)$/.exec(name);
+        if (m) found.add(m[1]);
+      }
+    }
+    // Records being written for the first time may not have their file yet.
+    for (const file of this.journals.keys()) {
+      if (path.dirname(path.dirname(file)) === root) found.add(path.basename(file, '.journal'));
+    }
+    return [...found];
   }
 
   /** Where an older fakelab kept the record. */

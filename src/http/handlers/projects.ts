@@ -211,5 +211,7 @@ export async function remove(ctx: HandlerContext): Promise<Reply> {
   // destroy_conditionally!(user_project): its updated_at, which fakelab knows as the last activity.
   checkUnmodifiedSince(ctx, (await projectView(ctx.project, 'private')).last_activity_at);
   await registry.remove(ctx.project);
+  // Its hooks go with it (GitLab destroys them with the project).
+  await ctx.services.hooks.removeProject(ctx.project.id);
   return { status: 202, body: { message: '202 Accepted' } };
 }
