@@ -143,7 +143,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'serve HTTPS with a certificate made at start, signed by a local CA kept in `<data>/tls/ca.pem` (printed at start: give it to clients to trust)',
     parse: switchValue,
   }),
-  option({ key: 'journalSize', flag: 'journal-size', env: 'FAKELAB_JOURNAL_SIZE', metavar: 'N', default: '1000', help: 'requests the control plane\'s journal keeps, and events its event list (the last N of each; see "Control plane")', parse: positiveInteger('journal size') }),
+  option({ key: 'journalSize', flag: 'journal-size', env: 'FAKELAB_JOURNAL_SIZE', metavar: 'N', default: '1000', help: 'requests the control plane\'s journal keeps, events its event list and webhook deliveries its delivery list (the last N of each; see "Control plane")', parse: positiveInteger('journal size') }),
   option({
     key: 'hookTimeout',
     flag: 'hook-timeout',

@@ -18,6 +18,9 @@ import { type DeclaredHook, PROJECT_HOOK_EVENTS } from '../hooks/store.js';
  *     - { token: glcbt-demo-job, user: alice, project: demo/hello-world }
  *   projects:
  *     demo/hello-world: { visibility: public, members: { alice: developer }, protected_branches: [main] }
+ *   hooks:
+ *     - { project: demo/hello-world, url: "http://127.0.0.1:9000/hook", token: s3cret, pipeline_events: true }
+ *     - { url: "http://127.0.0.1:9000/system" }   # no project: a system hook
  */
 export type Role = 'guest' | 'reporter' | 'developer' | 'maintainer' | 'owner';
 export type Visibility = 'public' | 'internal' | 'private';
