@@ -459,6 +459,7 @@ export const ROUTES: Route[] = [
   { surface: 'control', method: 'DELETE', path: '/fakelab/requests', ability: 'admin', control: endpoint(none, control.clearRequests) },
   { surface: 'control', method: 'GET', path: '/fakelab/events', ability: 'admin', control: endpoint(params({ since: { type: 'integer', min: 0 } }), control.events) },
   { surface: 'control', method: 'GET', path: '/fakelab/hooks/deliveries', ability: 'admin', control: endpoint(params({ since: { type: 'integer', min: 0 }, hook_id: { type: 'integer' } }), control.hookDeliveries) },
+  { surface: 'control', method: 'GET', path: '/fakelab/hooks/queue', ability: 'admin', control: endpoint(none, control.hookQueue) },
   { surface: 'control', method: 'POST', path: '/fakelab/faults', ability: 'admin', control: endpoint(control.faultSpec, control.addFault, 'body') },
   { surface: 'control', method: 'GET', path: '/fakelab/faults', ability: 'admin', control: endpoint(none, control.faults) },
   { surface: 'control', method: 'DELETE', path: '/fakelab/faults', ability: 'admin', control: endpoint(none, control.clearFaults) },

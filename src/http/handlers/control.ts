@@ -62,6 +62,12 @@ export async function hookDeliveries(ctx: HandlerContext, p: { since?: number; h
   };
 }
 
+/** GET /-/fakelab/hooks/queue: deliveries queued and not yet attempted, and the bytes their payloads hold. */
+export async function hookQueue(ctx: HandlerContext): Promise<Reply> {
+  const { count, bytes } = ctx.services.delivery.pending();
+  return { body: { pending_deliveries: count, pending_bytes: bytes } };
+}
+
 export const faultSpec = Object.assign(
   (input: Record<string, unknown>): FaultSpec => {
     try {
