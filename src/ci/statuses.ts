@@ -89,6 +89,10 @@ export class CommitStatuses {
       );
       let pipeline = newest(matching);
       if (!pipeline && input.pipelineId !== undefined) throw notFound('Pipeline for pipeline_id, sha and ref');
+      // The pipeline's status before this post (a new one starts `created`; a row of an older
+      // fakelab, which kept none, has its statuses' composite).
+      const existing = pipeline;
+      const from = existing ? (existing.status ?? compositeStatus(record.statuses.filter((s) => s.pipelineId === existing.id && !s.retried).map((s) => s.status))) : 'created';
       const name = input.name ?? 'default';
       const reusable = pipeline
         ? record.statuses
@@ -142,7 +146,6 @@ export class CommitStatuses {
       });
       // The pipeline's own transition (Ci::Pipeline's state machine, updated from its latest statuses).
       const current = pipeline;
-      const from = current.status ?? 'created';
       const to = compositeStatus(record.statuses.filter((s) => s.pipelineId === current.id && !s.retried).map((s) => s.status));
       if (to !== from) {
         const moved: PipelineRow = { ...current, status: to };

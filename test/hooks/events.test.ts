@@ -299,3 +299,31 @@ describe('Webhook events: payloads and headers', function () {
     expect(ADMIN_TOKEN).to.be.a('string');
   });
 });
+
+describe('Pipeline Hook for a pipeline an older fakelab recorded (no status of its own)', function () {
+  this.timeout(120_000);
+  let w: HookWorld;
+  afterEach(async () => {
+    await w.stop();
+  });
+
+  it('its status is its statuses\' composite: a post that keeps it so sends nothing, one that changes it sends one', async () => {
+    const { promises: fsp } = await import('node:fs');
+    const path = await import('node:path');
+    w = await hookWorld();
+    const sha = git(w.gitdir(), 'rev-parse', 'main').trim();
+    const projectId = (await w.call('GET', `/projects/${enc(HW)}`)).body.id;
+    const legacy = path.join(w.dataDir, 'sidecar', String(projectId), sha.slice(0, 2), `${sha}.json`);
+    await fsp.mkdir(path.dirname(legacy), { recursive: true });
+    const row = { id: 5, pipelineId: 1, sha, ref: 'main', name: 'old', status: 'success', targetUrl: null, description: null, coverage: null, userId: 1, createdAt: '2024-01-01T00:00:00.000Z', updatedAt: '2024-01-01T00:00:00.000Z', startedAt: null, finishedAt: '2024-01-01T00:00:00.000Z', retried: false };
+    await fsp.writeFile(legacy, JSON.stringify({ pipelines: [{ id: 1, iid: 1, sha, ref: 'main', userId: 1, createdAt: '2024-01-01T00:00:00.000Z' }], statuses: [row], notes: [] }));
+    await w.addHook({ push_events: false, pipeline_events: true });
+    expect((await w.call('POST', `/projects/${enc(HW)}/statuses/${sha}`, { state: 'success', name: 'new', ref: 'main', pipeline_id: 1 })).status).to.equal(201);
+    await w.server.hooksSettled();
+    expect(w.receiver.received, 'success → success: no transition').to.deep.equal([]);
+    expect((await w.call('POST', `/projects/${enc(HW)}/statuses/${sha}`, { state: 'running', name: 'third', ref: 'main', pipeline_id: 1 })).status).to.equal(201);
+    await w.server.hooksSettled();
+    expect(w.receiver.received.map((r) => r.json.object_attributes.status)).to.deep.equal(['running']);
+    expect((await w.call('GET', `/projects/${enc(HW)}/pipelines/1`)).body).to.include({ status: 'running' });
+  });
+});
