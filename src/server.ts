@@ -263,7 +263,7 @@ export class FakelabServer {
       logger: this.logger,
     }));
     const hookServices: DispatcherServices = { registry, access, users, statuses, comments, events: this.events, hooks: hookStore, delivery, baseUrl, logger: this.logger };
-    this.dispatcher = new HookDispatcher(hookServices);
+    const dispatcher = (this.dispatcher = new HookDispatcher(hookServices));
 
     this.journal = new RequestJournal(config.journalSize);
     this.faultStore = new FaultStore();
@@ -296,6 +296,7 @@ export class FakelabServer {
       hooks: hookStore,
       delivery,
       hookServices,
+      hookEvents: dispatcher,
     });
     // HTTPS when asked: Express's req.protocol then says https, so web_url, Link and clone URLs follow.
     const tls = (this.tlsMaterial = await loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey, generate: config.tls ?? false, dataDir: config.dataDir, host: config.host, externalUrl: config.externalUrl }));

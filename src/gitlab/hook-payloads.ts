@@ -210,3 +210,37 @@ export function notePayload(note: NoteRow, author: User, project: ProjectView, c
     commit: commitHookAttrs(commit, project.path, urls),
   };
 }
+
+/** Gitlab::DataBuilder::Repository.update: the System Hook every push sends (repository_update_events). */
+export function repositoryUpdatePayload(user: User | null, project: ProjectView, changes: { before: string; after: string; ref: string }[], urls: Urls): Record<string, unknown> {
+  return {
+    event_name: 'repository_update',
+    user_id: user?.id ?? null,
+    user_name: user?.name ?? null,
+    user_email: user?.email ?? null,
+    user_avatar: null,
+    project_id: project.id,
+    project: projectHookAttrs(project, urls, true),
+    changes: changes.map(({ before, after, ref }) => ({ before, after, ref })),
+    refs: changes.map((c) => c.ref),
+  };
+}
+
+/** Gitlab::HookData::ProjectBuilder: a project created or destroyed, for every system hook. */
+export function projectEventPayload(event: 'project_create' | 'project_destroy', project: ProjectView, owners: User[], createdAt: string, updatedAt: string): Record<string, unknown> {
+  const owner = owners[0];
+  return {
+    event_name: event,
+    created_at: new Date(createdAt).toISOString().replace(/\.\d+Z$/, 'Z'),
+    updated_at: new Date(updatedAt).toISOString().replace(/\.\d+Z$/, 'Z'),
+    name: project.name,
+    path: project.path.split('/').pop(),
+    path_with_namespace: project.path,
+    project_id: project.id,
+    project_namespace_id: project.namespace.id,
+    owner_name: owner?.name ?? null,
+    owner_email: owner?.email ?? null,
+    owners: owners.map((u) => ({ name: u.name, email: u.email })),
+    project_visibility: project.visibility,
+  };
+}

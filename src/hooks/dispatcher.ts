@@ -4,8 +4,8 @@ import type { AccessPolicy } from '../auth/access.js';
 import type { CommitStatuses, PipelineChange } from '../ci/statuses.js';
 import { type EventBus, NULL_SHA, type PushEvent, type RefChange } from '../events/bus.js';
 import type { Commit } from '../git/index.js';
-import { Urls } from '../gitlab/entities.js';
-import { type ChangedFiles, notePayload, pipelinePayload, type PushFacts, pushPayload } from '../gitlab/hook-payloads.js';
+import { type ProjectView, Urls } from '../gitlab/entities.js';
+import { type ChangedFiles, notePayload, pipelinePayload, projectEventPayload, type PushFacts, pushPayload, repositoryUpdatePayload } from '../gitlab/hook-payloads.js';
 import type { CommitComments, NoteChange } from '../notes/comments.js';
 import type { Project, ProjectRegistry } from '../projects/registry.js';
 import { projectView } from '../projects/view.js';
@@ -97,6 +97,17 @@ export class HookDispatcher {
       const eventUuid = randomUUID();
       for (const hook of hooks) this.s.delivery.enqueue(hook, tag ? 'tag_push_hooks' : 'push_hooks', payload, eventUuid);
     }
+    // One repository_update per push (PostReceive), to the system hooks that take it.
+    const system = this.s.hooks.list(null).filter((h) => h.events.repository_update_events === true && executable(h));
+    if (system.length > 0) this.send(system, 'system_hooks', repositoryUpdatePayload(user, await this.view(project), event.changes, this.urls()));
+  }
+
+  /** project_create / project_destroy to every system hook (GitLab sends these whatever the hook's flags). */
+  projectEvent(event: 'project_create' | 'project_destroy', view: ProjectView, owners: User[], createdAt: string): void {
+    this.later(view.id, async () => {
+      const system = this.s.hooks.list(null).filter((h) => executable(h));
+      if (system.length > 0) this.send(system, 'system_hooks', projectEventPayload(event, view, owners, createdAt, new Date().toISOString()));
+    });
   }
 
   /** Git::BranchHooksService's commits: a new default branch's history, a new branch's commits not on the default branch, an update's new commits. */

@@ -16,7 +16,7 @@ import type { EventBus, FakelabEvent } from '../events/bus.js';
 import type { NumberedRing } from '../control/ring.js';
 import type { HookStore } from '../hooks/store.js';
 import type { HookDelivery } from '../hooks/delivery.js';
-import type { DispatcherServices } from '../hooks/dispatcher.js';
+import type { DispatcherServices, HookDispatcher } from '../hooks/dispatcher.js';
 
 export interface Services {
   registry: ProjectRegistry;
@@ -47,6 +47,8 @@ export interface Services {
   hooks: HookStore;
   delivery: HookDelivery;
   hookServices: DispatcherServices;
+  /** Events no observer sees (a project created or destroyed), told to the system hooks. */
+  hookEvents: HookDispatcher;
 }
 
 export interface RequestContext {

@@ -282,11 +282,35 @@ describe('Project hooks API, declared hooks, test triggers, delivery records, sy
     expect((await w.call('GET', '/hooks', undefined, MAINT)).status).to.equal(403);
     expect((await w.call('GET', hooksUrl)).body, 'a system hook is no project hook').to.deep.equal([]);
     await w.call('POST', `/projects/${enc(HW)}/repository/tags`, { tag_name: 'sys-tag', ref: 'main' });
-    await w.receiver.waitFor(1);
+    await w.receiver.waitFor(2);
     const got = w.receiver.received[0];
     expect(got.headers['x-gitlab-event']).to.equal('System Hook');
     expect(got.headers['x-gitlab-token']).to.equal('sys');
     expect(got.json).to.include({ object_kind: 'tag_push', ref: 'refs/tags/sys-tag' });
+    // Then the push's repository_update (Gitlab::DataBuilder::Repository.update).
+    const update = w.receiver.received[1];
+    expect(update.headers['x-gitlab-event']).to.equal('System Hook');
+    const tagSha = git(w.gitdir(), 'rev-parse', 'refs/tags/sys-tag').trim();
+    expect(Object.keys(update.json)).to.have.members(['event_name', 'user_id', 'user_name', 'user_email', 'user_avatar', 'project_id', 'project', 'changes', 'refs']);
+    expect(update.json).to.include({ event_name: 'repository_update', user_name: 'Administrator', user_email: 'admin@example.com' });
+    expect(update.json.changes).to.deep.equal([{ before: '0'.repeat(40), after: tagSha, ref: 'refs/tags/sys-tag' }]);
+    expect(update.json.refs).to.deep.equal(['refs/tags/sys-tag']);
+    expect(update.json.project.path_with_namespace).to.equal(HW);
+
+    // project_create and project_destroy go to every system hook.
+    const made = await w.call('POST', '/projects', { name: 'made-here', namespace_id: 'demo' });
+    expect(made.status, JSON.stringify(made.body)).to.equal(201);
+    await w.receiver.waitFor(3);
+    const created = w.receiver.received[2].json;
+    expect(Object.keys(created)).to.have.members([
+      'event_name', 'created_at', 'updated_at', 'name', 'path', 'path_with_namespace', 'project_id', 'project_namespace_id', 'owner_name', 'owner_email', 'owners', 'project_visibility',
+    ]);
+    expect(created).to.include({ event_name: 'project_create', name: 'made-here', path: 'made-here', path_with_namespace: 'demo/made-here', project_id: made.body.id, owner_name: 'Administrator', project_visibility: 'public' });
+    expect(created.owners).to.deep.equal([{ name: 'Administrator', email: 'admin@example.com' }]);
+    expect(created.created_at).to.match(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect((await w.call('DELETE', `/projects/${made.body.id}`)).status).to.equal(202);
+    await w.receiver.waitFor(4);
+    expect(w.receiver.received[3].json).to.include({ event_name: 'project_destroy', project_id: made.body.id, path_with_namespace: 'demo/made-here' });
     const put = await w.call('PUT', `/hooks/${r.body.id}`, { tag_push_events: false });
     expect(put.body.tag_push_events).to.equal(false);
     expect((await w.call('DELETE', `/hooks/${r.body.id}`)).status).to.equal(204);
