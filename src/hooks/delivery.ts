@@ -85,6 +85,8 @@ export class HookDelivery {
   private closed = false;
   private pendingBytes = 0;
   private pendingCount = 0;
+  /** Bumped by clear(): attempts begun before it are not recorded. */
+  private generation = 0;
 
   constructor(
     private readonly hooks: HookStore,
@@ -124,8 +126,14 @@ export class HookDelivery {
     return this.attempt(hook, trigger, JSON.stringify(payload), randomUUID(), true);
   }
 
-  /** Forgets the recorded deliveries (a reset); queued ones still go out. */
+  /**
+   * A reset: forgets the recorded deliveries and drops the queued ones (they belong to the world
+   * being thrown away); a call in flight finishes unrecorded.
+   */
   clear(): void {
+    this.generation++;
+    for (const queue of this.queues.values()) queue.length = 0;
+    this.pendingBytes = this.pendingCount = 0;
     this.log.clear();
   }
 
@@ -146,8 +154,8 @@ export class HookDelivery {
         this.queues.delete(hookId);
         return;
       }
-      this.pendingBytes -= job.bytes;
-      this.pendingCount--;
+      this.pendingBytes = Math.max(0, this.pendingBytes - job.bytes);
+      this.pendingCount = Math.max(0, this.pendingCount - 1);
       if (this.closed) return;
       // The hook as it is now (GitLab's worker loads it when it runs): gone or disabled meanwhile, nothing is sent.
       const hook = this.hooks.byId(hookId);
@@ -175,6 +183,7 @@ export class HookDelivery {
     if (hook.token) headers['X-Gitlab-Token'] = hook.token;
     for (const { key, value } of hook.customHeaders) headers[key] = value;
     const createdAt = new Date().toISOString();
+    const generation = this.generation;
     const started = process.hrtime.bigint();
     let answer: Answer | null = null;
     let error = '';
@@ -185,7 +194,7 @@ export class HookDelivery {
     }
     const executionDuration = Number(process.hrtime.bigint() - started) / 1e9;
     const ok = answer !== null && answer.status >= 200 && answer.status < 300;
-    const recorded = this.log.record({
+    const entry: Delivery = {
       hookId: hook.id,
       projectId: hook.projectId,
       trigger,
@@ -200,7 +209,10 @@ export class HookDelivery {
       test,
       idempotencyKey,
       eventUuid,
-    });
+    };
+    // A reset meanwhile: the attempt belongs to the old world (neither recorded nor counted).
+    if (generation !== this.generation) return { id: 0, ...entry };
+    const recorded = this.log.record(entry);
     if (!this.closed) {
       try {
         if (ok) await this.hooks.succeeded(hook.id);

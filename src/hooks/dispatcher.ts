@@ -11,6 +11,7 @@ import type { Project, ProjectRegistry } from '../projects/registry.js';
 import { projectView } from '../projects/view.js';
 import type { User, UserDirectory } from '../users.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
+import type { NoteRow } from '../store/sidecar.js';
 import type { HookDelivery, Trigger } from './delivery.js';
 import { branchMatches, executable, type HookEventFlag, type HookRecord, type HookStore } from './store.js';
 
@@ -252,9 +253,9 @@ export async function samplePayload(s: DispatcherServices, project: Project, tri
     }
     case 'note_events':
     case 'confidential_note_events': {
-      let newest: { note: import('../store/sidecar.js').NoteRow; sha: string } | null = null;
-      for (const pipelineSha of await s.comments.commitsWithNotes(project.id)) {
-        for (const note of await s.comments.list(project.id, pipelineSha)) if (!newest || note.id > newest.note.id) newest = { note, sha: pipelineSha };
+      let newest: { note: NoteRow; sha: string } | null = null;
+      for (const sha of await s.comments.commitsWithNotes(project.id)) {
+        for (const note of await s.comments.list(project.id, sha)) if (!newest || note.id > newest.note.id) newest = { note, sha };
       }
       if (!newest) break;
       const commit = await project.repo.readCommit(newest.sha);

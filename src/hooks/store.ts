@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { RE2JS } from 're2js';
 import { InvalidStateFileError, readJsonFile, writeFileAtomic } from '../util/atomic-file.js';
@@ -133,8 +132,6 @@ export class HookStore {
   private file: HookFile = { version: 1, nextId: 1, hooks: [] };
   private baseline: HookFile | null = null;
   private readonly queue = new KeyedQueue();
-  /** One UUID per hook for the life of the server (X-Gitlab-Webhook-UUID is per request, see delivery). */
-  readonly instanceId = randomUUID();
 
   constructor(private readonly dataDir: string) {}
 

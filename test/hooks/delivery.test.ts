@@ -141,6 +141,20 @@ describe('Webhook delivery: queues, failures, disabling', function () {
     expect(w.receiver.received).to.have.length(1);
   });
 
+  it('a reset drops the queued deliveries and leaves the one in flight unrecorded', async () => {
+    w = await hookWorld({ hookTimeout: 1500 });
+    w.receiver.on('/hang', 'hang');
+    await w.addHook({}, '/hang');
+    for (let i = 0; i < 4; i++) await w.call('POST', `/projects/${enc(HW)}/repository/branches`, { branch: `r${i}`, ref: 'main' });
+    await w.receiver.waitFor(1);
+    expect((await w.call('GET', '/-/fakelab/hooks/queue')).body.pending_deliveries).to.be.at.least(1);
+    expect((await w.call('POST', '/-/fakelab/reset')).status).to.equal(204);
+    expect((await w.call('GET', '/-/fakelab/hooks/queue')).body).to.deep.equal({ pending_deliveries: 0, pending_bytes: 0 });
+    await w.server.hooksSettled();
+    expect(w.receiver.received).to.have.length(1);
+    expect((await w.call('GET', '/-/fakelab/hooks/deliveries')).body).to.deep.equal([]);
+  });
+
   describe('WebHooks::AutoDisabling thresholds (HookStore)', () => {
     let dir: string;
     beforeEach(() => {
