@@ -23,14 +23,11 @@ const FINISHED = new Set(['success', 'failed', 'canceled', 'skipped']);
 export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
   const { project, services } = ctx;
   let rows = await services.statuses.pipelines(project.id);
-  const branches = new Set((await project.repo.branches()).map((b) => b.name));
-  const tags = new Set((await project.repo.tags()).map((t) => t.name));
   const userId = p.username !== undefined ? services.access.userByName(p.username)?.id ?? -1 : undefined;
   rows = rows.filter((r) => {
     if (p.scope === 'running' && r.status !== 'running') return false;
     if (p.scope === 'pending' && r.status !== 'pending') return false;
     if (p.scope === 'finished' && !FINISHED.has(r.status)) return false;
-    // branches and tags: the newest pipeline of each existing ref (the finder's `max(id) group by ref`).
     if (p.status !== undefined && r.status !== p.status) return false;
     if (p.ref !== undefined && r.pipeline.ref !== p.ref) return false;
     if (p.sha !== undefined && r.pipeline.sha !== p.sha) return false;
@@ -40,8 +37,9 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
     if (p.updated_before && Date.parse(r.updatedAt) >= p.updated_before.getTime()) return false;
     return true;
   });
+  // branches and tags: the newest pipeline of each existing ref (the finder's `max(id) group by ref`).
   if (p.scope === 'branches' || p.scope === 'tags') {
-    const names = p.scope === 'branches' ? branches : tags;
+    const names = new Set(p.scope === 'branches' ? (await project.repo.branches()).map((b) => b.name) : (await project.repo.tags()).map((t) => t.name));
     const newest = new Map<string, PipelineSummary>();
     for (const r of rows) if (names.has(r.pipeline.ref) && (newest.get(r.pipeline.ref)?.pipeline.id ?? 0) < r.pipeline.id) newest.set(r.pipeline.ref, r);
     rows = [...newest.values()];
