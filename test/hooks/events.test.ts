@@ -183,6 +183,33 @@ describe('Webhook events: payloads and headers', function () {
     for (const c of p.commits) expect(sorted(c)).to.deep.equal(gitChanges(w.gitdir(), c.id));
   });
 
+  it('every API write kind that moves a branch sends its Push Hook: files (create, update, delete), cherry-pick, revert', async () => {
+    await w.addHook({ push_events_branch_filter: 'main' }, '/writes');
+    const side = await w.call('POST', `${repo}/commits`, { branch: 'side', start_branch: 'main', commit_message: 'side work', actions: [{ action: 'create', file_path: 'side.txt', content: 'side\n' }] });
+    expect(side.status).to.equal(201);
+    const files = `/projects/${enc(HW)}/repository/files`;
+    const writes: [string, () => Promise<{ status: number; body: Json }>][] = [
+      ['file create', () => w.call('POST', `${files}/docs%2Fnew.md`, { branch: 'main', commit_message: 'add doc', content: 'doc\n' })],
+      ['file update', () => w.call('PUT', `${files}/docs%2Fnew.md`, { branch: 'main', commit_message: 'edit doc', content: 'doc 2\n' })],
+      ['file delete', () => w.call('DELETE', `${files}/docs%2Fnew.md`, { branch: 'main', commit_message: 'drop doc' })],
+      ['cherry-pick', () => w.call('POST', `${repo}/commits/${side.body.id}/cherry_pick`, { branch: 'main' })],
+      ['revert', () => w.call('POST', `${repo}/commits/${git(w.gitdir(), 'rev-parse', 'main').trim()}/revert`, { branch: 'main' })],
+    ];
+    const expected: { before: string; after: string; changes: Json }[] = [];
+    for (const [what, write] of writes) {
+      const before = git(w.gitdir(), 'rev-parse', 'main').trim();
+      const r = await write();
+      expect(r.status, `${what}: ${JSON.stringify(r.body)}`).to.be.oneOf([200, 201, 204]);
+      const after = git(w.gitdir(), 'rev-parse', 'main').trim();
+      expect(after, what).to.not.equal(before);
+      expected.push({ before, after, changes: gitChanges(w.gitdir(), after) });
+    }
+    await w.server.hooksSettled();
+    const got = w.receiver.at('/writes').map((r) => r.json);
+    expect(got.map((p: Json) => ({ before: p.before, after: p.after, changes: sorted(p.commits[0]) }))).to.deep.equal(expected);
+    for (const p of got) expect(p.total_commits_count).to.equal(1);
+  });
+
   it('regex and all_branches filters; a hook without push_events gets no Push Hook', async () => {
     await w.addHook({ push_events_branch_filter: '^rel(ease)?/\\d+$', branch_filter_strategy: 'regex' }, '/regex');
     await w.addHook({ push_events_branch_filter: 'ignored', branch_filter_strategy: 'all_branches' }, '/all');
