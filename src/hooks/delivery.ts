@@ -121,6 +121,14 @@ export class HookDelivery {
     while (this.running.size > 0) await Promise.all([...this.running.values()]);
   }
 
+  /**
+   * POST hooks/:hook_id/events/:hook_event_id/resend: the recorded request sent again now, with its
+   * Idempotency-Key and X-Gitlab-Event-UUID (a receiver can tell it is the same event), recorded anew.
+   */
+  async resend(hook: HookRecord, original: Delivery): Promise<Numbered<Delivery>> {
+    return this.attempt(hook, original.trigger, JSON.stringify(original.requestBody), original.eventUuid, original.test, original.idempotencyKey);
+  }
+
   /** A test delivery (POST hooks/:id/test/:trigger): sent now, even to a disabled hook (GitLab forces it), and recorded. */
   async test(hook: HookRecord, trigger: Trigger, payload: unknown): Promise<Numbered<Delivery>> {
     return this.attempt(hook, trigger, JSON.stringify(payload), randomUUID(), true);
@@ -168,9 +176,8 @@ export class HookDelivery {
     }
   }
 
-  private async attempt(hook: HookRecord, trigger: Trigger, body: string, eventUuid: string, test: boolean): Promise<Numbered<Delivery>> {
+  private async attempt(hook: HookRecord, trigger: Trigger, body: string, eventUuid: string, test: boolean, idempotencyKey: string = randomUUID()): Promise<Numbered<Delivery>> {
     const url = fillUrl(hook);
-    const idempotencyKey = randomUUID();
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
       'User-Agent': `GitLab/${this.options.version}`,

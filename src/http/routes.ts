@@ -312,6 +312,7 @@ export const ROUTES: Route[] = [
   { method: 'PUT', path: '/projects/:id/hooks/:hook_id', ability: 'admin_project', v4: endpoint(raw, hooks.update(params(hooks.PROJECT_HOOK_PARAMS)), 'all') },
   { method: 'DELETE', path: '/projects/:id/hooks/:hook_id', ability: 'admin_project', v4: endpoint(none, hooks.remove) },
   { method: 'GET', path: '/projects/:id/hooks/:hook_id/events', ability: 'admin_project', v4: endpoint(params({ status: { type: 'array' }, ...paged }), hooks.events) },
+  { method: 'POST', path: '/projects/:id/hooks/:hook_id/events/:hook_event_id/resend', ability: 'admin_project', v4: endpoint(none, hooks.resend) },
   {
     method: 'POST',
     path: '/projects/:id/hooks/:hook_id/test/:trigger',

@@ -1064,6 +1064,20 @@ const ENDPOINTS: Endpoint[] = [
     },
   },
   {
+    // No delivery was recorded for a hook just made: whoever may manage hooks gets ActiveRecord's 404.
+    key: 'POST hook event resend',
+    method: 'POST',
+    kind: 'admin_project',
+    project: true,
+    v3: false,
+    successStatus: () => 404,
+    prepare: adminHook,
+    request: (_ctx, c, prepared) => ({ path: `/projects/${enc(c.project!)}/hooks/${prepared.noteId}/events/999999/resend` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.deep.equal({ message: '404 Not found' });
+    },
+  },
+  {
     // job_events: a project of external statuses has no CI jobs, so a permitted test is GitLab's 422 (no network involved).
     key: 'POST hook test',
     method: 'POST',

@@ -269,6 +269,27 @@ describe('Project hooks API, declared hooks, test triggers, delivery records, sy
     expect(w.server.hookDeliveries().map((x) => x.id)).to.deep.equal([push.id, tag.id]);
   });
 
+  it('POST hooks/:hook_id/events/:hook_event_id/resend sends the recorded request again with its Idempotency-Key and Event-UUID', async () => {
+    const h = (await w.call('POST', hooksUrl, { url: `${w.receiver.url}/again` })).body;
+    await w.call('POST', `/projects/${enc(HW)}/repository/branches`, { branch: 'again', ref: 'main' });
+    await w.receiver.waitFor(1);
+    await w.server.hooksSettled();
+    const [event] = (await w.call('GET', `${hooksUrl}/${h.id}/events`)).body;
+    w.receiver.on('/again', { status: 202 });
+    const r = await w.call('POST', `${hooksUrl}/${h.id}/events/${event.id}/resend`);
+    expect(r.status).to.equal(201);
+    expect(r.body).to.deep.equal({ response_status: 202 });
+    const [first, second] = w.receiver.at('/again');
+    expect(second.body).to.equal(first.body);
+    expect(second.headers['idempotency-key']).to.equal(first.headers['idempotency-key']);
+    expect(second.headers['x-gitlab-event-uuid']).to.equal(first.headers['x-gitlab-event-uuid']);
+    expect(second.headers['x-gitlab-webhook-uuid']).to.not.equal(first.headers['x-gitlab-webhook-uuid']);
+    expect((await w.call('GET', `${hooksUrl}/${h.id}/events`)).body.map((e: Json) => e.response_status)).to.deep.equal(['202', '200']);
+    const missing = await w.call('POST', `${hooksUrl}/${h.id}/events/999999/resend`);
+    expect(missing.status).to.equal(404);
+    expect(missing.body).to.deep.equal({ message: '404 Not found' });
+  });
+
   it('system hooks (admin): CRUD at /hooks, a System Hook for pushes to any project; non-admins get 403', async () => {
     const r = await w.call('POST', '/hooks', { url: `${w.receiver.url}/sys`, token: 'sys', tag_push_events: true });
     expect(r.status).to.equal(201);

@@ -246,6 +246,17 @@ export async function events(ctx: HandlerContext, p: { status?: string[] }): Pro
   return { body: items.map(webHookLogEntity), page };
 }
 
+/** POST hooks/:hook_id/events/:hook_event_id/resend: the recorded delivery sent again; answers the receiver's status. */
+export async function resend(ctx: HandlerContext): Promise<Reply> {
+  const hook = hookOr404(ctx, ctx.project.id);
+  const id = Number(ctx.path.hook_event_id);
+  const original = ctx.services.delivery.log.list().find((d) => d.id === id && d.hookId === hook.id);
+  if (!original) throw recordNotFound();
+  const again = await ctx.services.delivery.resend(hook, original);
+  const code = Number(again.responseStatus);
+  return { status: 201, body: { response_status: Number.isNaN(code) ? again.responseStatus : code } };
+}
+
 /**
  * POST hooks/:hook_id/test/:trigger: sends the trigger's sample now (even to a disabled hook) and
  * answers 201 when the receiver answered 2xx, else 422 with its answer's body (or the error).
