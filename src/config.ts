@@ -38,6 +38,8 @@ export interface Config {
   gitBinary: string;
   /** Bytes a push may send (its commands and pack); a larger one is refused. */
   maxPushSize: number;
+  /** Milliseconds a webhook receiver has to answer (GitLab's webhook_timeout). */
+  hookTimeout: number;
 }
 
 /** One command-line option: its flag, its environment variable, its default and its documentation. */
@@ -152,7 +154,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'serve HTTPS with a certificate made at start, signed by a local CA kept in `<data>/tls/ca.pem` (printed at start: give it to clients to trust)',
     parse: switchValue,
   }),
-  option({ key: 'journalSize', flag: 'journal-size', env: 'FAKELAB_JOURNAL_SIZE', metavar: 'N', default: '1000', help: 'requests the control plane\'s journal keeps, and events its event list (the last N of each; see "Control plane")', parse: positiveInteger('journal size') }),
+  option({ key: 'journalSize', flag: 'journal-size', env: 'FAKELAB_JOURNAL_SIZE', metavar: 'N', default: '1000', help: 'requests the control plane\'s journal keeps, events its event list and webhook deliveries its delivery list (the last N of each; see "Control plane")', parse: positiveInteger('journal size') }),
+  option({
+    key: 'hookTimeout',
+    flag: 'hook-timeout',
+    env: 'FAKELAB_HOOK_TIMEOUT',
+    metavar: 'MS',
+    default: '10000',
+    help: 'milliseconds a webhook receiver has to answer before the delivery counts as failed (GitLab\'s 10 s; see "Webhooks")',
+    parse: positiveInteger('hook timeout'),
+  }),
   option({
     key: 'controlPlane',
     flag: 'control-plane',

@@ -16,6 +16,8 @@ export class GitLabError extends Error {
 
 /** `not_found!('Commit')` → 404 {"message":"404 Commit Not Found"}; `not_found!` → 404 {"message":"404 Not Found"} */
 export const notFound = (what?: string) => new GitLabError(404, { message: what ? `404 ${what} Not Found` : '404 Not Found' });
+/** ActiveRecord::RecordNotFound (a `find` by id: a pipeline, a hook), as the API's rescue_from answers it. */
+export const recordNotFound = () => new GitLabError(404, { message: '404 Not found' });
 /** Unknown route: 404 {"error":"404 Not Found"} */
 export const routeNotFound = () => new GitLabError(404, { error: '404 Not Found' });
 /** Grape parameter validation: 400 {"error":"since is invalid"} (messages comma-joined). */

@@ -4,6 +4,9 @@ import type { Fault } from './control/faults.js';
 import type { JournalEntry, JournalFilter } from './control/journal.js';
 import type { EventBus, Listener } from './events/bus.js';
 import type { ProjectEntity } from './gitlab/wire.js';
+import type { Numbered } from './control/ring.js';
+import type { Delivery } from './hooks/delivery.js';
+export type { Delivery } from './hooks/delivery.js';
 import { FakelabServer, type StartOptions } from './server.js';
 
 export type { Config } from './config.js';
@@ -35,6 +38,10 @@ export interface RunningServer {
   events: EventBus;
   /** `events.subscribe`: calls `listener` with every event from now on; returns the function that stops it. */
   subscribe(listener: Listener): () => void;
+  /** Every webhook delivery attempt recorded (see "Webhooks"), oldest first. */
+  hookDeliveries(): Numbered<Delivery>[];
+  /** Resolves once every hook event so far is built and every queued delivery attempted. */
+  hooksSettled(): Promise<void>;
 }
 
 /** The fixtures that ship with fakelab (the demo projects). */
@@ -57,5 +64,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     clearFaults: () => server.clearFaults(),
     events: server.events,
     subscribe: (listener) => server.subscribe(listener),
+    hookDeliveries: () => server.hookDeliveries(),
+    hooksSettled: () => server.hooksSettled(),
   };
 }

@@ -14,7 +14,7 @@ import { type JournalEntry, type JournalFilter, RequestJournal } from './control
 import { WorldGate } from './control/gate.js';
 import { World } from './control/world.js';
 import { EventBus, type FakelabEvent, type Listener } from './events/bus.js';
-import { NumberedRing } from './control/ring.js';
+import { type Numbered, NumberedRing } from './control/ring.js';
 import { GitBackend } from './githttp/backend.js';
 import { presenterFor } from './gitlab/present.js';
 import { Urls } from './gitlab/entities.js';
@@ -27,6 +27,10 @@ import { ProjectRegistry } from './projects/registry.js';
 import { JsonSidecarStore } from './store/sidecar.js';
 import { loadTls, type TlsMaterial } from './tls.js';
 import { UserDirectory } from './users.js';
+import { type Delivery, HookDelivery } from './hooks/delivery.js';
+import { HookDispatcher, type DispatcherServices } from './hooks/dispatcher.js';
+import { HookStore } from './hooks/store.js';
+import { versionEntity } from './gitlab/version.js';
 import { DirectoryLock } from './util/dir-lock.js';
 import { SpaceWatch } from './util/disk-space.js';
 
@@ -71,6 +75,10 @@ export class FakelabServer {
   private stopLoggingEvents: (() => void) | null = null;
   private world: World | null = null;
   private git: GitBackend | null = null;
+  private hookStore: HookStore | null = null;
+  private accessConfig: AccessConfig | null = null;
+  private delivery: HookDelivery | null = null;
+  private dispatcher: HookDispatcher | null = null;
   private readonly gate = new WorldGate();
   /** Every push and API write that moves a ref (see events/bus.ts); subscribe to follow them. */
   readonly events = new EventBus((err, event) => this.logger?.error({ err, project: event.project.path }, 'an event listener failed'));
@@ -123,6 +131,25 @@ export class FakelabServer {
 
   clearRequests(): void {
     this.controlPlane().journal.clear();
+  }
+
+  /** GET /-/fakelab/hooks/deliveries's twin: every delivery attempt recorded (the last --journal-size), oldest first. */
+  hookDeliveries(): Numbered<Delivery>[] {
+    if (!this.delivery) throw new Error(`fakelab server is ${this.current}: no hooks`);
+    return structuredClone(this.delivery.log.list());
+  }
+
+  /** Resolves once every hook event so far is built and every queued delivery has been attempted. */
+  async hooksSettled(): Promise<void> {
+    if (!this.dispatcher || !this.delivery) return;
+    await this.dispatcher.settled();
+    await this.delivery.idle();
+  }
+
+  /** The hooks (project and system) as stored, tokens included: for tests. */
+  get hooks(): HookStore {
+    if (!this.hookStore) throw new Error(`fakelab server is ${this.current}: no hooks`);
+    return this.hookStore;
   }
 
   /** Adds a fault (a spec as POST /-/fakelab/faults takes it; a bad one throws FaultSpecError) and returns it with its id. */
@@ -212,7 +239,8 @@ export class FakelabServer {
     const interrupted = await Baseline.interrupted(config.dataDir);
     await registry.open(new Set(interrupted?.registry.projects.map((p) => p.id)));
     if (interrupted) await Baseline.finishInterrupted(config.dataDir, registry, interrupted, this.logger);
-    const access = (this.policy = AccessPolicy.fromConfig(config.configFile ? await loadAccessConfig(config.configFile) : NO_ACCESS_CONFIG, config.token));
+    const accessConfig = (this.accessConfig = config.configFile ? await loadAccessConfig(config.configFile) : NO_ACCESS_CONFIG);
+    const access = (this.policy = AccessPolicy.fromConfig(accessConfig, config.token));
     const users = new UserDirectory();
     for (const user of access.users) users.add(user);
     access.useCreatedFacts((projectPath) => registry.createdFacts(projectPath));
@@ -221,6 +249,23 @@ export class FakelabServer {
     const space = new SpaceWatch(this.logger, { 'data directory': config.dataDir, 'repositories directory': config.reposDir });
     const store = (this.store = new JsonSidecarStore(config.dataDir, { space, projectName: (id) => registry.pathOf(id) }));
     await store.open();
+
+    const statuses = new CommitStatuses(store);
+    const comments = new CommitComments(store);
+    // Webhooks: the stored and declared hooks, their delivery queues, and what feeds them.
+    const hookStore = (this.hookStore = new HookStore(config.dataDir));
+    const projectIds = new Map((await registry.list()).map((p) => [p.path.toLowerCase(), p.id]));
+    await hookStore.open(this.accessConfig?.hooks ?? [], (p) => projectIds.get(p.toLowerCase()));
+    const baseUrl = () => config.externalUrl ?? this.url;
+    const delivery = (this.delivery = new HookDelivery(hookStore, {
+      timeoutMs: config.hookTimeout,
+      version: versionEntity('v4').version,
+      instance: baseUrl,
+      keep: config.journalSize,
+      logger: this.logger,
+    }));
+    const hookServices: DispatcherServices = { registry, access, users, statuses, comments, events: this.events, hooks: hookStore, delivery, baseUrl, logger: this.logger };
+    const dispatcher = (this.dispatcher = new HookDispatcher(hookServices));
 
     this.journal = new RequestJournal(config.journalSize);
     this.faultStore = new FaultStore();
@@ -231,7 +276,7 @@ export class FakelabServer {
       // What a reset goes back to: this moment, before the first request.
       const baseline = new Baseline(config.dataDir, registry, store);
       await baseline.capture();
-      this.world = new World(this.gate, registry, baseline, this.journal, this.faultStore, eventLog);
+      this.world = new World(this.gate, registry, baseline, this.journal, this.faultStore, eventLog, [hookStore, { reset: () => delivery.clear() }]);
     }
     // Without a git binary, fakelab serves its API all the same; the git URLs say why they cannot.
     const git = await GitBackend.start(config.gitBinary, config.maxPushSize);
@@ -241,8 +286,8 @@ export class FakelabServer {
       registry,
       access,
       users,
-      statuses: new CommitStatuses(store),
-      comments: new CommitComments(store),
+      statuses,
+      comments,
       externalUrl: config.externalUrl,
       logger: this.logger,
       space,
@@ -255,6 +300,10 @@ export class FakelabServer {
       world: this.world,
       controlPlane: config.controlPlane,
       git,
+      hooks: hookStore,
+      delivery,
+      hookServices,
+      hookEvents: dispatcher,
     });
     // HTTPS when asked: Express's req.protocol then says https, so web_url, Link and clone URLs follow.
     const tls = (this.tlsMaterial = await loadTls({ certFile: config.tlsCert, keyFile: config.tlsKey, generate: config.tls ?? false, dataDir: config.dataDir, host: config.host, externalUrl: config.externalUrl }));
@@ -284,6 +333,9 @@ export class FakelabServer {
           this.stopPreloading.abort();
           return this.preloading ?? undefined;
         },
+        // Webhooks: no more payloads, queued deliveries dropped, calls in flight cut (their sockets closed).
+        () => this.dispatcher?.close(),
+        () => this.delivery?.close(),
         // A reset or a deletion under way finishes before the registry and the store close under it.
         () => this.gate.exclusive(async () => undefined),
         () => {

@@ -19,6 +19,8 @@ export interface ServerOptions {
   token: string;
   /** Another build's cli.js (default: this one's). */
   cli?: string;
+  /** More command-line arguments (e.g. --config FILE). */
+  extraArgs?: string[];
 }
 
 export interface Memory {
@@ -47,7 +49,7 @@ export class ServerProcess {
 
   static async start(options: ServerOptions): Promise<ServerProcess> {
     const args = [options.cli ?? CLI, '--repos', options.reposDir, '--data', options.dataDir, '--port', '0', '--host', '127.0.0.1'];
-    args.push('--token', options.token, '--log-level', 'silent');
+    args.push('--token', options.token, '--log-level', 'silent', ...(options.extraArgs ?? []));
     const started = performance.now();
     const server = new ServerProcess(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     server.spawnedAt = started;

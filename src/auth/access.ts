@@ -19,7 +19,11 @@ export type Ability =
   | 'admin_note' // change or delete someone else's note
   | 'push_code'
   /** GitLab's `authorize! :push_code, user_project` (Branches, Tags and Files APIs): Developer+, no sign-in check first (anonymous gets 403). */
-  | 'push_project';
+  | 'push_project'
+  /** Pipelines (read_pipeline): anyone who sees a public or internal project; reporters of a private one. */
+  | 'read_pipeline'
+  /** Project hooks (admin_project): maintainers and owners. */
+  | 'admin_project';
 
 const RANK: Record<Role, number> = { guest: 10, reporter: 20, developer: 30, maintainer: 40, owner: 50 };
 
@@ -245,6 +249,13 @@ export class AccessPolicy {
         return;
       case 'push_project':
         if (rank < RANK.developer) throw forbidden();
+        return;
+      case 'read_pipeline':
+        if (isPrivate && rank < RANK.reporter) throw forbidden();
+        return;
+      case 'admin_project':
+        if (!principal) throw unauthorized();
+        if (rank < RANK.maintainer) throw forbidden();
         return;
       case 'push_code': {
         if (!principal) throw unauthorized();

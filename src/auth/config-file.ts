@@ -1,6 +1,7 @@
 import { Ajv } from 'ajv';
 import { promises as fsp } from 'node:fs';
 import YAML from 'yaml';
+import { type DeclaredHook, PROJECT_HOOK_EVENTS } from '../hooks/store.js';
 
 /**
  * The access configuration (YAML or JSON): users, their tokens, job tokens, and per-project
@@ -17,6 +18,9 @@ import YAML from 'yaml';
  *     - { token: glcbt-demo-job, user: alice, project: demo/hello-world }
  *   projects:
  *     demo/hello-world: { visibility: public, members: { alice: developer }, protected_branches: [main] }
+ *   hooks:
+ *     - { project: demo/hello-world, url: "http://127.0.0.1:9000/hook", token: s3cret, pipeline_events: true }
+ *     - { url: "http://127.0.0.1:9000/system" }   # no project: a system hook
  */
 export type Role = 'guest' | 'reporter' | 'developer' | 'maintainer' | 'owner';
 export type Visibility = 'public' | 'internal' | 'private';
@@ -26,6 +30,8 @@ export interface AccessConfig {
   tokens: { token: string; user: string; scopes: string[]; expires_at?: string; revoked?: boolean }[];
   job_tokens: { token: string; user: string; project: string }[];
   projects: Record<string, { visibility?: Visibility; members?: Record<string, Role>; protected_branches?: string[] }>;
+  /** Webhooks to call (`project` names a project hook's project; without it, a system hook). */
+  hooks?: DeclaredHook[];
 }
 
 const SCOPES = ['api', 'read_api', 'read_user', 'read_repository', 'write_repository', 'sudo', 'admin_mode', 'create_runner', 'k8s_proxy', 'ai_features'];
@@ -85,6 +91,29 @@ const schema = {
           protected_branches: { type: 'array', items: { type: 'string' } },
         },
       },
+    },
+  },
+};
+
+const pairList = { type: 'array', items: { type: 'object', additionalProperties: false, required: ['key', 'value'], properties: { key: { type: 'string', minLength: 1 }, value: { type: 'string' } } } };
+(schema.properties as Record<string, unknown>).hooks = {
+  type: 'array',
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['url'],
+    properties: {
+      project: { type: 'string' },
+      url: { type: 'string', pattern: '^https?://' },
+      token: { type: 'string' },
+      name: { type: 'string' },
+      description: { type: 'string' },
+      enable_ssl_verification: { type: 'boolean' },
+      push_events_branch_filter: { type: 'string' },
+      branch_filter_strategy: { enum: ['wildcard', 'regex', 'all_branches'] },
+      custom_headers: pairList,
+      url_variables: pairList,
+      ...Object.fromEntries(Object.keys(PROJECT_HOOK_EVENTS).map((flag) => [flag, { type: 'boolean' }])),
     },
   },
 };

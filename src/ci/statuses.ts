@@ -29,7 +29,22 @@ export interface PipelineSummary {
   pipeline: PipelineRow;
   status: StatusRow['status'];
   updatedAt: string;
+  /** When the pipeline last went to running (GitLab's before_transition => :running), or null. */
+  startedAt: string | null;
+  /** When it last finished (success, failed or canceled), or null. */
+  finishedAt: string | null;
+  /** Ci::Pipeline#coverage: the mean of its latest statuses' coverages, or null. */
+  coverage: number | null;
 }
+
+/** A pipeline whose status changed, for the Pipeline Hook (GitLab fires one per non-loopback transition). */
+export interface PipelineChange {
+  project: Project;
+  summary: PipelineSummary;
+  from: StatusRow['status'];
+}
+
+export type PipelineObserver = (change: PipelineChange) => void;
 
 /** API statuses all live in this stage of their pipeline. */
 export const EXTERNAL_STAGE = 'external';
@@ -41,11 +56,20 @@ const MAX_FIELD = 255;
  * same name, ref, pipeline and user is moved on, anything else starts a new row.
  */
 export class CommitStatuses {
+  private readonly observers = new Set<PipelineObserver>();
+
   constructor(private readonly store: SidecarStore) {}
+
+  /** Calls `observer` after each durable change of a pipeline's status; returns the function that stops it. */
+  observe(observer: PipelineObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
 
   /** `authorizeRef` may refuse the resolved ref (a protected one needs push rights). */
   async post(project: Project, sha: string, user: User, input: PostStatus, authorizeRef: (ref: string) => void = () => undefined, now = new Date().toISOString()): Promise<StatusRow> {
-    return this.store.update(project.id, sha, async (record, ids) => {
+    let change: PipelineChange | null = null;
+    const posted = await this.store.update(project.id, sha, async (record, ids) => {
       // Inside the per-SHA critical section, so the pipeline a ref-less post picks cannot change under it.
       // The ref: given; else the newest pipeline's; else the first branch holding the commit.
       let resolvedRef = input.ref;
@@ -65,6 +89,10 @@ export class CommitStatuses {
       );
       let pipeline = newest(matching);
       if (!pipeline && input.pipelineId !== undefined) throw notFound('Pipeline for pipeline_id, sha and ref');
+      // The pipeline's status before this post (a new one starts `created`; a row of an older
+      // fakelab, which kept none, has its statuses' composite).
+      const existing = pipeline;
+      const from = existing ? (existing.status ?? compositeStatus(record.statuses.filter((s) => s.pipelineId === existing.id && !s.retried).map((s) => s.status))) : 'created';
       const name = input.name ?? 'default';
       const reusable = pipeline
         ? record.statuses
@@ -116,8 +144,52 @@ export class CommitStatuses {
       record.statuses.forEach((s, i) => {
         if (s !== row && s.pipelineId === row.pipelineId && s.name === row.name && !s.retried && s.id < row.id) record.statuses[i] = { ...s, retried: true };
       });
+      // The pipeline's own transition (Ci::Pipeline's state machine, updated from its latest statuses).
+      const current = pipeline;
+      const to = compositeStatus(record.statuses.filter((s) => s.pipelineId === current.id && !s.retried).map((s) => s.status));
+      if (to !== from) {
+        const moved: PipelineRow = { ...current, status: to };
+        if (to === 'running' && (from === 'created' || from === 'pending')) moved.startedAt = now;
+        if (to === 'success' || to === 'failed' || to === 'canceled') moved.finishedAt = now;
+        record.pipelines[record.pipelines.indexOf(current)] = moved;
+        change = { project, summary: summarize(moved, record.statuses), from };
+      } else if (current.status === undefined) {
+        record.pipelines[record.pipelines.indexOf(current)] = { ...current, status: to };
+      }
       return row;
     });
+    if (change) {
+      for (const observer of [...this.observers]) {
+        try {
+          observer(change);
+        } catch {
+          // An observer's failure is its own (the hook dispatcher logs its errors); the status is recorded.
+        }
+      }
+    }
+    return posted;
+  }
+
+  /** Every pipeline of a project with its status, newest (highest id) first. */
+  async pipelines(projectId: number): Promise<PipelineSummary[]> {
+    const out: PipelineSummary[] = [];
+    for (const sha of await this.store.shas(projectId)) {
+      const record = await this.store.read(projectId, sha);
+      for (const pipeline of record.pipelines) out.push(summarize(pipeline, record.statuses));
+    }
+    return out.sort((a, b) => b.pipeline.id - a.pipeline.id);
+  }
+
+  /** One pipeline of a project, or null. */
+  async pipeline(projectId: number, id: number): Promise<PipelineSummary | null> {
+    return (await this.pipelines(projectId)).find((p) => p.pipeline.id === id) ?? null;
+  }
+
+  /** Project#latest_pipeline: the newest pipeline of `ref` at commit `sha`, or null. */
+  async latestFor(projectId: number, sha: string, ref: string): Promise<PipelineSummary | null> {
+    const record = await this.store.read(projectId, sha);
+    const pipeline = newest(record.pipelines.filter((p) => p.ref === ref));
+    return pipeline ? summarize(pipeline, record.statuses) : null;
   }
 
   async list(projectId: number, sha: string, filter: StatusFilter): Promise<StatusRow[]> {
@@ -145,34 +217,31 @@ export class CommitStatuses {
     const record = await this.store.read(projectId, sha);
     const pipeline = newest(record.pipelines);
     if (!pipeline) return null;
-    const latest = record.statuses.filter((s) => s.pipelineId === pipeline.id && !s.retried);
-    const updatedAt = latest.reduce((max, s) => (s.updatedAt > max ? s.updatedAt : max), pipeline.createdAt);
-    return { pipeline, status: compositeStatus(latest.map((s) => s.status)), updatedAt };
-  }
-  /** Every pipeline of a commit, newest first, each with its composite status (for the pages). */
-  async pipelines(projectId: number, sha: string): Promise<PipelineSummary[]> {
-    const record = await this.store.read(projectId, sha);
-    return record.pipelines
-      .slice()
-      .sort((a, b) => b.id - a.id)
-      .map((pipeline) => {
-        const latest = record.statuses.filter((s) => s.pipelineId === pipeline.id && !s.retried);
-        const updatedAt = latest.reduce((max, s) => (s.updatedAt > max ? s.updatedAt : max), pipeline.createdAt);
-        return { pipeline, status: compositeStatus(latest.map((s) => s.status)), updatedAt };
-      });
+    return summarize(pipeline, record.statuses);
   }
 
-  /**
-   * The pipeline with this id among the project's commits, or null. Pipelines are kept per
-   * commit, so this reads every commit record of the project the store has: fine for a page.
-   */
-  async findPipeline(projectId: number, id: number): Promise<PipelineSummary | null> {
-    for (const sha of (await this.store.shas?.(projectId)) ?? []) {
-      const found = (await this.pipelines(projectId, sha)).find((p) => p.pipeline.id === id);
-      if (found) return found;
-    }
-    return null;
+  /** Every pipeline of a commit, newest first, each with its composite status (for the pages). */
+  async commitPipelines(projectId: number, sha: string): Promise<PipelineSummary[]> {
+    const record = await this.store.read(projectId, sha);
+    return record.pipelines.map((pipeline) => summarize(pipeline, record.statuses)).sort((a, b) => b.pipeline.id - a.pipeline.id);
   }
+}
+
+/** A pipeline with what its latest statuses say of it. */
+export function summarize(pipeline: PipelineRow, statuses: readonly StatusRow[]): PipelineSummary {
+  const latest = statuses.filter((s) => s.pipelineId === pipeline.id && !s.retried);
+  const updatedAt = latest.reduce((max, s) => (s.updatedAt > max ? s.updatedAt : max), pipeline.createdAt);
+  const status = compositeStatus(latest.map((s) => s.status));
+  const coverages = latest.map((s) => s.coverage).filter((c): c is number => c !== null);
+  // Rows from before the pipeline kept its own times: derived from the statuses.
+  const startedAt = pipeline.startedAt !== undefined ? pipeline.startedAt : (latest.map((s) => s.startedAt).filter((t): t is string => t !== null).sort()[0] ?? null);
+  const finishedAt =
+    pipeline.finishedAt !== undefined
+      ? pipeline.finishedAt
+      : status === 'success' || status === 'failed' || status === 'canceled'
+        ? (latest.map((s) => s.finishedAt).filter((t): t is string => t !== null).sort().at(-1) ?? null)
+        : null;
+  return { pipeline, status, updatedAt, startedAt, finishedAt, coverage: coverages.length > 0 ? coverages.reduce((a, b) => a + b, 0) / coverages.length : null };
 }
 
 function newest(pipelines: PipelineRow[]): PipelineRow | undefined {

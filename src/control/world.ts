@@ -21,6 +21,8 @@ export class World {
     private readonly journal: RequestJournal,
     private readonly faults: FaultStore,
     private readonly events: NumberedRing<FakelabEvent>,
+    /** More state a reset brings back (the hooks) or empties (their deliveries). */
+    private readonly others: { reset(): Promise<void> | void }[] = [],
   ) {}
 
   /**
@@ -35,6 +37,7 @@ export class World {
       this.journal.clear();
       this.faults.clear();
       this.events.clear();
+      for (const other of this.others) await other.reset();
     });
   }
 

@@ -427,6 +427,14 @@ export class GitRepo {
     return { additions, deletions, total: additions + deletions };
   }
 
+  /**
+   * The paths a commit changes against its first parent (the empty tree for a root commit),
+   * renames detected (`git diff-tree -r -M --name-status`), without diff limits.
+   */
+  async changedPaths(commit: Commit): Promise<{ status: 'added' | 'deleted' | 'modified' | 'renamed'; oldPath: string; newPath: string }[]> {
+    return (await this.treeChanges(await this.parentTree(commit), commit.tree)).map(({ status, oldPath, newPath }) => ({ status, oldPath, newPath }));
+  }
+
   /** A commit's diff against its first parent (the empty tree for a root commit), limits applied. */
   async commitDiff(commit: Commit): Promise<DiffResult> {
     return this.treeDiff(await this.parentTree(commit), commit.tree);

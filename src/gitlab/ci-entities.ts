@@ -1,9 +1,9 @@
 import type { PipelineSummary } from '../ci/statuses.js';
 import type { NoteRow, StatusRow } from '../store/sidecar.js';
 import type { UserDirectory } from '../users.js';
-import { rubyFloat } from './float.js';
+import { RubyFloat, rubyFloat } from './float.js';
 import { type Dialect, type Urls, userBasic } from './entities.js';
-import type { DiscussionEntity, DiscussionNoteEntity, NoteEntity, PipelineBasicEntity, StatusEntity } from './wire.js';
+import type { DetailedStatusEntity, DiscussionEntity, DiscussionNoteEntity, NoteEntity, PipelineBasicEntity, PipelineEntity, StatusEntity } from './wire.js';
 import { type DiscussionView, typeOf } from '../notes/comments.js';
 
 /** GitLab's CommitStatus entity (v3 has no pipeline_id). */
@@ -85,3 +85,76 @@ export function discussionNoteEntity(row: NoteRow, projectId: number, users: Use
 export function discussionEntity(view: DiscussionView, projectId: number, users: UserDirectory, urls: Urls): DiscussionEntity {
   return { id: view.id, individual_note: view.individualNote, notes: view.notes.map((n) => discussionNoteEntity(n, projectId, users, urls)) };
 }
+
+/** What each pipeline status shows (Gitlab::Ci::Status::*: text, label, icon; the group is the status). */
+const STATUS_FACE: Record<StatusRow['status'], { text: string; label: string }> = {
+  created: { text: 'Created', label: 'created' },
+  pending: { text: 'Pending', label: 'pending' },
+  running: { text: 'Running', label: 'running' },
+  success: { text: 'Passed', label: 'passed' },
+  failed: { text: 'Failed', label: 'failed' },
+  canceled: { text: 'Canceled', label: 'canceled' },
+  skipped: { text: 'Skipped', label: 'skipped' },
+};
+
+/** The label a pipeline's detailed status has (what the Pipeline Hook's `detailed_status` says). */
+export function statusLabel(status: StatusRow['status']): string {
+  return STATUS_FACE[status].label;
+}
+
+/** A pipeline's detailed status (Gitlab::Ci::Status::Pipeline::Factory over the core status). */
+export function detailedStatus(status: StatusRow['status'], projectPath: string, pipelineId: number): DetailedStatusEntity {
+  const face = STATUS_FACE[status];
+  return {
+    icon: `status_${status}`,
+    text: face.text,
+    label: face.label,
+    group: status,
+    tooltip: face.label,
+    has_details: true,
+    details_path: `/${projectPath}/-/pipelines/${pipelineId}`,
+    illustration: null,
+    favicon: `/assets/ci_favicons/favicon_status_${status}.png`,
+  };
+}
+
+/** Seconds between two ISO times (a Float in GitLab; whole seconds here as the times are). */
+function secondsBetween(from: string, to: string): number {
+  return Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 1000));
+}
+
+/**
+ * Ci::Pipeline#duration for a pipeline of external statuses: set when it finishes, from its
+ * processables' running periods (Gitlab::Ci::Pipeline::Duration.from_pipeline). External
+ * statuses are no processables, so a finished pipeline that ever ran lasts 0 s; one that never
+ * ran (no started_at) has none.
+ */
+export function pipelineDuration(summary: PipelineSummary): number | null {
+  return summary.finishedAt !== null && summary.startedAt !== null ? 0 : null;
+}
+
+export function queuedDuration(summary: PipelineSummary): number | null {
+  return summary.startedAt !== null ? secondsBetween(summary.pipeline.createdAt, summary.startedAt) : null;
+}
+
+/** GitLab's Ci::Pipeline entity (single pipeline): PipelineBasic and its details. */
+export function pipelineEntity(summary: PipelineSummary, projectId: number, projectPath: string, users: UserDirectory, urls: Urls): PipelineEntity {
+  const p = summary.pipeline;
+  return {
+    ...pipelineView(summary, projectId, projectPath, urls),
+    before_sha: BLANK_SHA,
+    tag: false,
+    yaml_errors: null,
+    user: userBasic(users.find(p.userId), urls),
+    started_at: summary.startedAt,
+    finished_at: summary.finishedAt,
+    committed_at: null,
+    duration: pipelineDuration(summary),
+    queued_duration: queuedDuration(summary),
+    coverage: summary.coverage === null ? null : new RubyFloat(summary.coverage).toRubyString(),
+    detailed_status: detailedStatus(summary.status, projectPath, p.id),
+  };
+}
+
+/** Ci::Pipeline#before_sha for a pipeline that records none (an external one): the blank SHA. */
+export const BLANK_SHA = '0000000000000000000000000000000000000000';

@@ -429,3 +429,81 @@ export interface ContributorEntity {
   additions: number;
   deletions: number;
 }
+
+// ---- pipelines and hooks (v4) --------------------------------------------------------------
+
+/** Gitlab::Ci::Status::Core#to_h, as DetailedStatusEntity shows it. */
+export interface DetailedStatusEntity {
+  icon: string;
+  text: string;
+  label: string;
+  group: string;
+  tooltip: string;
+  has_details: boolean;
+  details_path: string;
+  illustration: null;
+  favicon: string;
+}
+
+/** API::Entities::Ci::Pipeline (a single pipeline, /pipelines/latest). */
+export interface PipelineEntity extends PipelineBasicEntity {
+  before_sha: string;
+  tag: boolean;
+  yaml_errors: null;
+  user: UserBasicEntity;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  committed_at: null;
+  duration: number | null;
+  queued_duration: number | null;
+  coverage: string | null;
+  detailed_status: DetailedStatusEntity;
+}
+
+/** API::Entities::ProjectHook. */
+export interface ProjectHookEntity {
+  id: number;
+  url: string;
+  name: string;
+  description: string;
+  created_at: Timestamp;
+  push_events: boolean;
+  tag_push_events: boolean;
+  merge_requests_events: boolean;
+  repository_update_events: boolean;
+  enable_ssl_verification: boolean;
+  alert_status: 'executable' | 'disabled' | 'temporarily_disabled';
+  disabled_until: Timestamp | null;
+  url_variables: { key: string }[];
+  push_events_branch_filter: string | null;
+  branch_filter_strategy: string;
+  custom_webhook_template: string | null;
+  custom_headers: { key: string }[];
+  project_id: number;
+  issues_events: boolean;
+  confidential_issues_events: boolean;
+  note_events: boolean;
+  confidential_note_events: boolean | null;
+  pipeline_events: boolean;
+  wiki_page_events: boolean;
+  deployment_events: boolean;
+  feature_flag_events: boolean;
+  job_events: boolean;
+  releases_events: boolean;
+  milestone_events: boolean;
+  emoji_events: boolean;
+  resource_access_token_events: boolean;
+}
+
+/** API::Entities::Hooks::WebHookLog (GET hooks/:hook_id/events). */
+export interface WebHookLogEntity {
+  id: number;
+  url: string;
+  trigger: string;
+  request_headers: Record<string, string>;
+  request_data: unknown;
+  response_headers: Record<string, string>;
+  response_body: string;
+  execution_duration: number;
+  response_status: string;
+}

@@ -15,6 +15,9 @@ import type { World } from '../control/world.js';
 import type { EventBus, FakelabEvent } from '../events/bus.js';
 import type { NumberedRing } from '../control/ring.js';
 import type { GitBackend } from '../githttp/backend.js';
+import type { HookStore } from '../hooks/store.js';
+import type { HookDelivery } from '../hooks/delivery.js';
+import type { DispatcherServices, HookDispatcher } from '../hooks/dispatcher.js';
 
 export interface Services {
   registry: ProjectRegistry;
@@ -43,6 +46,12 @@ export interface Services {
   controlPlane: boolean;
   /** git over HTTP (clone, fetch, push), or why it is unavailable (no git binary: the git routes answer 503). */
   git: GitBackend | { unavailable: string };
+  /** Project and system hooks, their deliveries, and what test deliveries need. */
+  hooks: HookStore;
+  delivery: HookDelivery;
+  hookServices: DispatcherServices;
+  /** Events no observer sees (a project created or destroyed), told to the system hooks. */
+  hookEvents: HookDispatcher;
 }
 
 export interface RequestContext {

@@ -13,6 +13,9 @@ import * as projects from './handlers/projects.js';
 import * as refs from './handlers/refs.js';
 import * as repository from './handlers/repository.js';
 import * as statuses from './handlers/statuses.js';
+import * as pipelines from './handlers/pipelines.js';
+import * as hooks from './handlers/hooks.js';
+import { TEST_TRIGGERS } from '../hooks/dispatcher.js';
 import { endpoint, type Route } from './handle.js';
 import type { PageRoute } from './pages.js';
 import { paginationSpecs as paged, params } from './params.js';
@@ -273,6 +276,58 @@ export const ROUTES: Route[] = [
     v3: endpoint(params({ ...statusFilters, ...paged }), statuses.list),
   },
 
+  // ---- pipelines (v4): the external pipelines statuses make (Ci::PipelinesFinder)
+  {
+    method: 'GET',
+    path: '/projects/:id/pipelines',
+    ability: 'read_pipeline',
+    v4: endpoint(
+      params({
+        scope: { type: 'string', values: ['running', 'pending', 'finished', 'branches', 'tags'] },
+        status: { type: 'string', values: ['created', 'waiting_for_resource', 'preparing', 'pending', 'running', 'success', 'failed', 'canceled', 'skipped', 'manual', 'scheduled'] },
+        ref: { type: 'string' },
+        sha: { type: 'string' },
+        source: { type: 'string' },
+        username: { type: 'string' },
+        updated_after: { type: 'datetime' },
+        updated_before: { type: 'datetime' },
+        order_by: { type: 'string', values: ['id', 'status', 'ref', 'updated_at', 'user_id'], default: 'id' },
+        sort: { type: 'string', values: ['asc', 'desc'], default: 'desc' },
+        ...paged,
+      }),
+      pipelines.list,
+    ),
+  },
+  { method: 'GET', path: '/projects/:id/pipelines/latest', ability: 'read_pipeline', v4: endpoint(params({ ref: { type: 'string' } }), pipelines.latest) },
+  { method: 'GET', path: '/projects/:id/pipelines/:pipeline_id', ability: 'read_pipeline', v4: endpoint(none, pipelines.show) },
+  {
+    method: 'GET',
+    path: '/projects/:id/pipelines/:pipeline_id/jobs',
+    ability: 'read_pipeline',
+    v4: endpoint(params({ scope: { type: 'array' }, include_retried: { type: 'boolean', default: false }, ...paged }), pipelines.jobs),
+  },
+
+  // ---- project hooks (v4; Maintainer+, as admin_project) and system hooks (admin)
+  { method: 'GET', path: '/projects/:id/hooks', ability: 'admin_project', v4: endpoint(params({ ...paged }), hooks.list) },
+  { method: 'POST', path: '/projects/:id/hooks', ability: 'admin_project', v4: endpoint(raw, hooks.create(params(hooks.PROJECT_HOOK_PARAMS)), 'all') },
+  { method: 'GET', path: '/projects/:id/hooks/:hook_id', ability: 'admin_project', v4: endpoint(none, hooks.show) },
+  { method: 'PUT', path: '/projects/:id/hooks/:hook_id', ability: 'admin_project', v4: endpoint(raw, hooks.update(params(hooks.PROJECT_HOOK_PARAMS)), 'all') },
+  { method: 'DELETE', path: '/projects/:id/hooks/:hook_id', ability: 'admin_project', v4: endpoint(none, hooks.remove) },
+  { method: 'GET', path: '/projects/:id/hooks/:hook_id/events', ability: 'admin_project', v4: endpoint(params({ status: { type: 'array' }, ...paged }), hooks.events) },
+  { method: 'POST', path: '/projects/:id/hooks/:hook_id/events/:hook_event_id/resend', ability: 'admin_project', v4: endpoint(none, hooks.resend) },
+  {
+    method: 'POST',
+    path: '/projects/:id/hooks/:hook_id/test/:trigger',
+    ability: 'admin_project',
+    pathRules: { v4: { trigger: new RegExp(`^(?:${TEST_TRIGGERS.join('|')})$`) } },
+    v4: endpoint(none, hooks.test),
+  },
+  { method: 'GET', path: '/hooks', ability: 'admin', v4: endpoint(params({ ...paged }), hooks.systemList) },
+  { method: 'POST', path: '/hooks', ability: 'admin', v4: endpoint(raw, hooks.systemCreate(params(hooks.SYSTEM_HOOK_PARAMS)), 'all') },
+  { method: 'GET', path: '/hooks/:hook_id', ability: 'admin', v4: endpoint(none, hooks.systemShow) },
+  { method: 'PUT', path: '/hooks/:hook_id', ability: 'admin', v4: endpoint(raw, hooks.systemUpdate(params(hooks.SYSTEM_HOOK_PARAMS)), 'all') },
+  { method: 'DELETE', path: '/hooks/:hook_id', ability: 'admin', v4: endpoint(none, hooks.systemRemove) },
+
   // ---- commit comments
   { method: 'GET', path: '/projects/:id/repository/commits/:sha/comments', ability: 'read_code', v4: endpoint(params({ ...paged }), comments.list), v3: endpoint(params({ ...paged }), comments.list) },
   {
@@ -406,6 +461,8 @@ export const ROUTES: Route[] = [
   },
   { surface: 'control', method: 'DELETE', path: '/fakelab/requests', ability: 'admin', control: endpoint(none, control.clearRequests) },
   { surface: 'control', method: 'GET', path: '/fakelab/events', ability: 'admin', control: endpoint(params({ since: { type: 'integer', min: 0 } }), control.events) },
+  { surface: 'control', method: 'GET', path: '/fakelab/hooks/deliveries', ability: 'admin', control: endpoint(params({ since: { type: 'integer', min: 0 }, hook_id: { type: 'integer' } }), control.hookDeliveries) },
+  { surface: 'control', method: 'GET', path: '/fakelab/hooks/queue', ability: 'admin', control: endpoint(none, control.hookQueue) },
   { surface: 'control', method: 'POST', path: '/fakelab/faults', ability: 'admin', control: endpoint(control.faultSpec, control.addFault, 'body') },
   { surface: 'control', method: 'GET', path: '/fakelab/faults', ability: 'admin', control: endpoint(none, control.faults) },
   { surface: 'control', method: 'DELETE', path: '/fakelab/faults', ability: 'admin', control: endpoint(none, control.clearFaults) },

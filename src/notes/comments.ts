@@ -36,8 +36,44 @@ export interface PostComment {
  * are numbered in the new file, removed lines in the old file, and context lines never match.
  * Otherwise it is a plain note and its path, line and line_type are null — as GitLab does.
  */
+/** A note written (created or edited) on a commit, for the Note Hook. */
+export interface NoteChange {
+  project: Project;
+  sha: string;
+  note: NoteRow;
+  action: 'create' | 'update';
+}
+
+export type NoteObserver = (change: NoteChange) => void;
+
 export class CommitComments {
+  private readonly observers = new Set<NoteObserver>();
+
   constructor(private readonly store: SidecarStore) {}
+
+  /** Calls `observer` after each note is durably created or edited; returns the function that stops it. */
+  observe(observer: NoteObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  private told<T>(result: T, project: Project, sha: string, note: NoteRow | null, action: NoteChange['action']): T {
+    if (note) {
+      for (const observer of [...this.observers]) {
+        try {
+          observer({ project, sha, note, action });
+        } catch {
+          // The observer's own failure (the hook dispatcher logs its errors); the note is written.
+        }
+      }
+    }
+    return result;
+  }
+
+  /** The commits of a project that have a record (some with notes). */
+  commitsWithNotes(projectId: number): Promise<string[]> {
+    return this.store.shas(projectId);
+  }
 
   async list(projectId: number, sha: string): Promise<NoteRow[]> {
     const { notes } = await this.store.read(projectId, sha);
@@ -63,13 +99,14 @@ export class CommitComments {
       const lineType = input.lineType ?? 'new';
       if (await this.diffHasLine(project, commit, input.path, input.line, lineType, numbering)) position = { path: input.path, line: input.line, lineType };
     }
-    return this.store.update(project.id, commit.oid, async (record, ids) => {
+    const written = await this.store.update(project.id, commit.oid, async (record, ids) => {
       const id = await ids.next('note');
       // A line comment is a LegacyDiffNote: those on one line share a discussion (GitLab keys it by line code).
       const row: NoteRow = { id, note: input.note, ...position, userId: user.id, createdAt: now, type: position.path === null ? null : 'LegacyDiffNote', discussionId: position.path === null ? newDiscussionId() : legacyDiscussionId(commit.oid, position), updatedAt: now };
       record.notes.push(row);
       return row;
     });
+    return this.told(written, project, commit.oid, written, 'create');
   }
 
   /** Every note of the commit grouped into discussions, in the order of their first notes. */
@@ -106,7 +143,7 @@ export class CommitComments {
       place = found ?? { path: p.new_path ?? p.old_path, line: null, lineType: null };
     }
     const discussionId = newDiscussionId();
-    return this.store.update(project.id, commit.oid, async (record, ids) => {
+    const started = await this.store.update(project.id, commit.oid, async (record, ids): Promise<DiscussionView> => {
       const row: NoteRow = {
         id: await ids.next('note'),
         note: input.body,
@@ -121,6 +158,7 @@ export class CommitComments {
       record.notes.push(row);
       return { id: discussionId, individualNote: false, notes: [row] };
     });
+    return this.told(started, project, commit.oid, started.notes[0], 'create');
   }
 
   /**
@@ -128,7 +166,7 @@ export class CommitComments {
    * note turns it into a discussion (Discussion#convert_to_discussion!), as GitLab does.
    */
   async reply(project: Project, commit: Commit, user: User, discussionId: string, body: string, createdAt?: string, now = new Date().toISOString()): Promise<NoteRow> {
-    return this.store.update(project.id, commit.oid, async (record, ids) => {
+    const replied = await this.store.update(project.id, commit.oid, async (record, ids) => {
       const thread = record.notes.filter((n) => discussionIdOf(commit.oid, n) === discussionId).sort(byCreation);
       if (thread.length === 0) throw notFound('Discussion');
       if (body.trim() === '') throw noteInvalid({ note: ["can't be blank"] });
@@ -155,6 +193,7 @@ export class CommitComments {
       record.notes.push(row);
       return row;
     });
+    return this.told(replied, project, commit.oid, replied, 'create');
   }
 
   /** One note of one discussion (404 Note when the discussion has no such note). */
@@ -166,7 +205,7 @@ export class CommitComments {
 
   /** PUT or DELETE discussions/:id/notes/:note_id; `mayChange` decides the author-or-maintainer rule. */
   async changeNote(project: Project, sha: string, discussionId: string, noteId: number, change: { body: string } | 'delete', mayChange: (note: NoteRow) => void, now = new Date().toISOString()): Promise<NoteRow | null> {
-    return this.store.update(project.id, sha, (record) => {
+    const changed = await this.store.update(project.id, sha, (record) => {
       const index = record.notes.findIndex((n) => n.id === noteId && discussionIdOf(sha, n) === discussionId);
       if (index < 0) throw notFound('Note');
       const note = record.notes[index];
@@ -180,6 +219,7 @@ export class CommitComments {
       record.notes[index] = edited;
       return edited;
     });
+    return this.told(changed, project, sha, changed, 'update');
   }
 
   /** The diff line a text position names: an added line (new_line), a removed one (old_line), or an unchanged one (both). */

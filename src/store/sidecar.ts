@@ -33,6 +33,14 @@ export interface PipelineRow {
   ref: string;
   userId: number;
   createdAt: string;
+  /**
+   * The pipeline's own state machine (GitLab's Ci::Pipeline): its status as last changed, when it
+   * started running and when it finished. Rows written before pipelines were served lack them;
+   * their status is then the composite of their statuses.
+   */
+  status?: StatusRow['status'];
+  startedAt?: string | null;
+  finishedAt?: string | null;
 }
 
 export interface NoteRow {
@@ -93,8 +101,8 @@ export interface SidecarStore {
    * change that throws saves nothing.
    */
   update<T>(projectId: number, sha: string, change: (record: CommitRecord, ids: IdAllocator) => Promise<T> | T): Promise<T>;
-  /** The commits of a project that have a record (any order), when the store can list them. */
-  shas?(projectId: number): Promise<string[]>;
+  /** The commits of a project that have a record (statuses, pipelines or notes), in no particular order. */
+  shas(projectId: number): Promise<string[]>;
 }
 
 export interface IdAllocator {
@@ -315,23 +323,29 @@ export class JsonSidecarStore implements SidecarStore {
   }
 
   async shas(projectId: number): Promise<string[]> {
-    if (!Number.isInteger(projectId)) return [];
+    if (!Number.isInteger(projectId)) throw new Error('invalid sidecar key');
     const root = path.join(this.dataDir, 'sidecar', String(projectId));
-    const out = new Set<string>();
-    for (const dir of await fsp.readdir(root).catch(() => [] as string[])) {
-      if (!/^[0-9a-f]{2}$/.test(dir)) continue;
-      for (const name of await fsp.readdir(path.join(root, dir)).catch(() => [] as string[])) {
+    const found = new Set<string>();
+    let prefixes: string[];
+    try {
+      prefixes = await fsp.readdir(root);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    for (const prefix of prefixes) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+      const names = await fsp.readdir(path.join(root, prefix)).catch(() => [] as string[]);
+      for (const name of names) {
         const m = /^([0-9a-f]{40})\.(?:journal|json)$/.exec(name);
-        if (m) out.add(m[1]);
+        if (m) found.add(m[1]);
       }
     }
-    // Records still being written (not yet on disk) are in memory.
-    const prefix = root + path.sep;
+    // Records being written for the first time may not have their file yet.
     for (const file of this.journals.keys()) {
-      const m = /([0-9a-f]{40})\.journal$/.exec(file);
-      if (file.startsWith(prefix) && m) out.add(m[1]);
+      if (path.dirname(path.dirname(file)) === root) found.add(path.basename(file, '.journal'));
     }
-    return [...out];
+    return [...found];
   }
 
   /** Where an older fakelab kept the record. */

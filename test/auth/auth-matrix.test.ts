@@ -61,7 +61,7 @@ const CREDS: Cred[] = [
   { key: 'job token (dev, public project)', token: TOKENS.job, job: true, user: 'dev', scopes: ['api'], state: 'valid' },
 ];
 
-type Kind = 'user' | 'version' | 'projects' | 'project' | 'compare' | 'code' | 'admin' | 'read_status' | 'create_status' | 'note' | 'admin_note' | 'push' | 'push_project' | 'create_project' | 'delete_project';
+type Kind = 'user' | 'version' | 'projects' | 'project' | 'compare' | 'code' | 'admin' | 'read_status' | 'create_status' | 'note' | 'admin_note' | 'push' | 'push_project' | 'create_project' | 'delete_project' | 'read_pipeline' | 'admin_project';
 
 interface Ctx {
   server: AuthServer;
@@ -172,6 +172,39 @@ async function adminDiscussion(ctx: Ctx, c: Case): Promise<Prepared> {
 async function adminDelete(ctx: Ctx, fullPath: string): Promise<void> {
   const res = await fetch(`${ctx.server.url}/api/v4/projects/${encodeURIComponent(fullPath)}`, { method: 'DELETE', headers: { 'PRIVATE-TOKEN': TOKENS.admin } });
   expect(res.status, `admin deletes ${fullPath}`).to.equal(202);
+}
+
+/** An external pipeline on the case's project, posted by the administrator (its id as `noteId`). */
+async function adminPipeline(ctx: Ctx, c: Case): Promise<Prepared> {
+  const res = await fetch(`${ctx.server.url}/api/v4/projects/${enc(c.project!)}/statuses/${ctx.sha[c.project!]}`, {
+    method: 'POST',
+    headers: { 'PRIVATE-TOKEN': TOKENS.admin, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ state: 'running', name: `auth-pipeline-${c.n}`, ref: statusRef(c.project!) }),
+  });
+  expect(res.status, 'admin posts a status').to.equal(201);
+  const json = (await res.json()) as { pipeline_id: number };
+  return { discussionId: '', noteId: json.pipeline_id };
+}
+
+/** A project hook (no events, so nothing is ever sent) made by the administrator (its id as `noteId`). */
+async function adminHook(ctx: Ctx, c: Case): Promise<Prepared> {
+  const res = await fetch(`${ctx.server.url}/api/v4/projects/${enc(c.project!)}/hooks`, {
+    method: 'POST',
+    headers: { 'PRIVATE-TOKEN': TOKENS.admin, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ url: `http://127.0.0.1:9/prepared-${c.n}`, push_events: false }),
+  });
+  expect(res.status, 'admin adds a hook').to.equal(201);
+  return { discussionId: '', noteId: ((await res.json()) as { id: number }).id };
+}
+
+async function adminSystemHook(ctx: Ctx, c: Case): Promise<Prepared> {
+  const res = await fetch(`${ctx.server.url}/api/v4/hooks`, {
+    method: 'POST',
+    headers: { 'PRIVATE-TOKEN': TOKENS.admin, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ url: `http://127.0.0.1:9/prepared-system-${c.n}`, push_events: false, repository_update_events: false }),
+  });
+  expect(res.status, 'admin adds a system hook').to.equal(201);
+  return { discussionId: '', noteId: ((await res.json()) as { id: number }).id };
 }
 
 const ENDPOINTS: Endpoint[] = [
@@ -912,6 +945,209 @@ const ENDPOINTS: Endpoint[] = [
       expect(json[0].commit.id).to.match(/^[0-9a-f]{40}$/);
     },
   },
+  // ---- pipelines (read_pipeline) and hooks (admin_project; system hooks: administrators)
+  {
+    key: 'GET pipelines',
+    method: 'GET',
+    kind: 'read_pipeline',
+    project: true,
+    v3: false,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/pipelines` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array');
+    },
+  },
+  {
+    key: 'GET pipeline',
+    method: 'GET',
+    kind: 'read_pipeline',
+    project: true,
+    v3: false,
+    prepare: adminPipeline,
+    request: (_ctx, c, prepared) => ({ path: `/projects/${enc(c.project!)}/pipelines/${prepared.noteId}` }),
+    success: (_ctx, _c, json) => {
+      expect(json.source).to.equal('external');
+    },
+  },
+  {
+    key: 'GET pipeline jobs',
+    method: 'GET',
+    kind: 'read_pipeline',
+    project: true,
+    v3: false,
+    prepare: adminPipeline,
+    request: (_ctx, c, prepared) => ({ path: `/projects/${enc(c.project!)}/pipelines/${prepared.noteId}/jobs` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.deep.equal([]);
+    },
+  },
+  {
+    // A ref without a commit has no latest pipeline: whoever may read pipelines gets GitLab's 403 of a nil pipeline.
+    key: 'GET pipelines/latest',
+    method: 'GET',
+    kind: 'read_pipeline',
+    project: true,
+    v3: false,
+    successStatus: () => 403,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/pipelines/latest?ref=auth-no-such-ref` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.deep.equal({ message: '403 Forbidden' });
+    },
+  },
+  {
+    key: 'GET hooks',
+    method: 'GET',
+    kind: 'admin_project',
+    project: true,
+    v3: false,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/hooks` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array');
+    },
+  },
+  {
+    key: 'POST hooks',
+    method: 'POST',
+    kind: 'admin_project',
+    project: true,
+    v3: false,
+    request: (_ctx, c) => ({ path: `/projects/${enc(c.project!)}/hooks`, body: { url: `http://127.0.0.1:9/case-${c.n}`, push_events: false } }),
+    success: (_ctx, c, json) => {
+      expect(json.url).to.equal(`http://127.0.0.1:9/case-${c.n}`);
+    },
+  },
+  {
+    key: 'GET hook',
+    method: 'GET',
+    kind: 'admin_project',
+    project: true,
+    v3: false,
+    prepare: adminHook,
+    request: (_ctx, c, prepared) => ({ path: `/projects/${enc(c.project!)}/hooks/${prepared.noteId}` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.not.have.property('token');
+    },
+  },
+  {
+    key: 'PUT hook',
+    method: 'PUT',
+    kind: 'admin_project',
+    project: true,
+    v3: false,
+    prepare: adminHook,
+    request: (_ctx, c, prepared) => ({ path: `/projects/${enc(c.project!)}/hooks/${prepared.noteId}`, body: { note_events: true } }),
+    success: (_ctx, _c, json) => {
+      expect(json.note_events).to.equal(true);
+    },
+  },
+  {
+    key: 'DELETE hook',
+    method: 'DELETE',
+    kind: 'admin_project',
+    project: true,
+    v3: false,
+    successStatus: () => 204,
+    prepare: adminHook,
+    request: (_ctx, c, prepared) => ({ path: `/projects/${enc(c.project!)}/hooks/${prepared.noteId}` }),
+    success: () => undefined,
+  },
+  {
+    key: 'GET hook events',
+    method: 'GET',
+    kind: 'admin_project',
+    project: true,
+    v3: false,
+    prepare: adminHook,
+    request: (_ctx, c, prepared) => ({ path: `/projects/${enc(c.project!)}/hooks/${prepared.noteId}/events` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array');
+    },
+  },
+  {
+    // No delivery was recorded for a hook just made: whoever may manage hooks gets ActiveRecord's 404.
+    key: 'POST hook event resend',
+    method: 'POST',
+    kind: 'admin_project',
+    project: true,
+    v3: false,
+    successStatus: () => 404,
+    prepare: adminHook,
+    request: (_ctx, c, prepared) => ({ path: `/projects/${enc(c.project!)}/hooks/${prepared.noteId}/events/999999/resend` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.deep.equal({ message: '404 Not found' });
+    },
+  },
+  {
+    // job_events: a project of external statuses has no CI jobs, so a permitted test is GitLab's 422 (no network involved).
+    key: 'POST hook test',
+    method: 'POST',
+    kind: 'admin_project',
+    project: true,
+    v3: false,
+    successStatus: () => 422,
+    prepare: adminHook,
+    request: (_ctx, c, prepared) => ({ path: `/projects/${enc(c.project!)}/hooks/${prepared.noteId}/test/job_events` }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.deep.equal({ message: 'Ensure the project has CI jobs.' });
+    },
+  },
+  {
+    key: 'GET /hooks',
+    method: 'GET',
+    kind: 'admin',
+    project: false,
+    v3: false,
+    request: () => ({ path: '/hooks' }),
+    success: (_ctx, _c, json) => {
+      expect(json).to.be.an('array');
+    },
+  },
+  {
+    key: 'POST /hooks',
+    method: 'POST',
+    kind: 'admin',
+    project: false,
+    v3: false,
+    request: (_ctx, c) => ({ path: '/hooks', body: { url: `http://127.0.0.1:9/system-${c.n}`, push_events: false, repository_update_events: false } }),
+    success: (_ctx, c, json) => {
+      expect(json.url).to.equal(`http://127.0.0.1:9/system-${c.n}`);
+    },
+  },
+  {
+    key: 'GET /hooks/:hook_id',
+    method: 'GET',
+    kind: 'admin',
+    project: false,
+    v3: false,
+    prepare: adminSystemHook,
+    request: (_ctx, _c, prepared) => ({ path: `/hooks/${prepared.noteId}` }),
+    success: (_ctx, _c, json) => {
+      expect(json.id).to.be.a('number');
+    },
+  },
+  {
+    key: 'PUT /hooks/:hook_id',
+    method: 'PUT',
+    kind: 'admin',
+    project: false,
+    v3: false,
+    prepare: adminSystemHook,
+    request: (_ctx, _c, prepared) => ({ path: `/hooks/${prepared.noteId}`, body: { tag_push_events: true } }),
+    success: (_ctx, _c, json) => {
+      expect(json.tag_push_events).to.equal(true);
+    },
+  },
+  {
+    key: 'DELETE /hooks/:hook_id',
+    method: 'DELETE',
+    kind: 'admin',
+    project: false,
+    v3: false,
+    successStatus: () => 204,
+    prepare: adminSystemHook,
+    request: (_ctx, _c, prepared) => ({ path: `/hooks/${prepared.noteId}` }),
+    success: () => undefined,
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1059,6 +1295,17 @@ function accessOutcome(c: Case): Expectation {
       else result = { options: [ok], why: 'may push to the branch' };
       break;
     }
+    case 'read_pipeline':
+      result =
+        isPrivate && rank < RANK.reporter
+          ? { options: [F403], why: 'read_pipeline: private projects need Reporter' }
+          : { options: [ok], why: 'pipelines of a public or internal project: anyone who sees it' };
+      break;
+    case 'admin_project':
+      if (!signedIn) result = { options: [U401], why: 'hooks: authenticate! (admin_project)' };
+      else if (rank < RANK.maintainer) result = { options: [F403], why: 'hooks need admin_project: Maintainer+' };
+      else result = { options: [ok], why: 'Maintainer+ manage hooks' };
+      break;
     case 'push_project':
       result =
         rank < RANK.developer
@@ -1232,6 +1479,11 @@ describe('auth matrix: every endpoint × credential × dialect against GitLab’
                 const bodies = (after.comments as { note: string }[]).map((n) => n.note);
                 if (ep.method === 'DELETE') expect(after.comments, `${label}: one comment fewer`).to.have.lengthOf((before!.comments as unknown[]).length - 1);
                 else expect(bodies, `${label}: the edit is in the comments`).to.include(`edited ${c.n}`);
+              } else if (ep.kind === 'admin_project') {
+                // Hooks live beside the repository: no ref, status or comment changes.
+                expect(after.refs, `${label}: no ref moved`).to.equal(before!.refs);
+                expect(after.statuses).to.deep.equal(before!.statuses);
+                expect(after.comments).to.deep.equal(before!.comments);
               } else {
                 expect(after.refs, `${label}: no ref moved`).to.equal(before!.refs);
                 const grew = ep.kind === 'note' ? ['comments', 'statuses'] : ['statuses', 'comments'];

@@ -43,6 +43,31 @@ export async function events(ctx: HandlerContext, p: { since?: number }): Promis
 }
 
 /** The posted document as a fault spec, or 400 naming what is wrong with it. */
+/** GET /-/fakelab/hooks/deliveries: every delivery attempt recorded, oldest first, exactly as sent (token included) with the answer. */
+export async function hookDeliveries(ctx: HandlerContext, p: { since?: number; hook_id?: number }): Promise<Reply> {
+  const rows = ctx.services.delivery.log.list(p.since).filter((d) => p.hook_id === undefined || d.hookId === p.hook_id);
+  return {
+    body: rows.map((d) => ({
+      id: d.id,
+      hook_id: d.hookId,
+      project_id: d.projectId,
+      trigger: d.trigger,
+      test: d.test,
+      created_at: d.createdAt,
+      url: d.url,
+      request: { headers: d.requestHeaders, body: d.requestBody },
+      response: { status: d.responseStatus, headers: d.responseHeaders, body: d.responseBody },
+      execution_duration: d.executionDuration,
+    })),
+  };
+}
+
+/** GET /-/fakelab/hooks/queue: deliveries queued and not yet attempted, and the bytes their payloads hold. */
+export async function hookQueue(ctx: HandlerContext): Promise<Reply> {
+  const { count, bytes } = ctx.services.delivery.pending();
+  return { body: { pending_deliveries: count, pending_bytes: bytes } };
+}
+
 export const faultSpec = Object.assign(
   (input: Record<string, unknown>): FaultSpec => {
     try {

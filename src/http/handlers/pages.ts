@@ -139,7 +139,7 @@ export async function commit(ctx: PageContext): Promise<PageReply> {
   const [diff, notes, pipelines, lines] = await Promise.all([
     ctx.project.repo.commitDiff(c),
     comments.list(ctx.project.id, c.oid),
-    statuses.pipelines(ctx.project.id, c.oid),
+    statuses.commitPipelines(ctx.project.id, c.oid),
     statusLines(ctx, c.oid),
   ]);
   return {
@@ -190,7 +190,7 @@ export async function tags(ctx: PageContext): Promise<PageReply> {
 export async function pipeline(ctx: PageContext): Promise<PageReply> {
   const v = await view(ctx);
   const id = /^\d{1,15}$/.test(ctx.params.id) ? Number(ctx.params.id) : NaN;
-  const summary = Number.isNaN(id) ? null : await ctx.services.statuses.findPipeline(ctx.project.id, id);
+  const summary = Number.isNaN(id) ? null : await ctx.services.statuses.pipeline(ctx.project.id, id);
   if (!summary) throw notFound('Pipeline');
   const c = await ctx.project.repo.resolveCommit(summary.pipeline.sha);
   return { title: `Pipeline #${id} · ${v.path}`, content: pipelinePage(v, summary, c, await statusLines(ctx, summary.pipeline.sha, id), ctx.now) };

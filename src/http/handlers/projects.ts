@@ -171,6 +171,7 @@ export async function create(ctx: HandlerContext, p: CreateParams): Promise<Repl
     throw err;
   }
   const view = await projectView(project, access.visibility(project.path), (u) => access.userByName(u));
+  ctx.services.hookEvents.projectEvent('project_create', view, [namespace.kind === 'user' ? (access.userByName(namespace.owner!.username) ?? grant.user) : grant.user], project.createdAt);
   return { status: 201, body: ctx.present.project({ ...view, project_access: access.memberAccessLevel(ctx.grant, project.path) }) };
 }
 
@@ -214,7 +215,12 @@ export async function remove(ctx: HandlerContext): Promise<Reply> {
   // Looked up again: another deletion or a reset may have run while this one waited for the gate.
   if ((await registry.findById(ctx.project.id)) !== ctx.project) throw notFound('Project');
   // destroy_conditionally!(user_project): its updated_at, which fakelab knows as the last activity.
-  checkUnmodifiedSince(ctx, (await projectView(ctx.project, 'private')).last_activity_at);
+  const view = await projectView(ctx.project, access.visibility(ctx.project.path), (u) => access.userByName(u));
+  checkUnmodifiedSince(ctx, view.last_activity_at);
   await registry.remove(ctx.project);
+  const owner = ctx.project.created?.creator ? access.userByName(ctx.project.created.creator) : undefined;
+  ctx.services.hookEvents.projectEvent('project_destroy', view, owner ? [owner] : [], ctx.project.createdAt);
+  // Its hooks go with it (GitLab destroys them with the project).
+  await ctx.services.hooks.removeProject(ctx.project.id);
   return { status: 202, body: { message: '202 Accepted' } };
 }
