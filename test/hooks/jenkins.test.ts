@@ -1,16 +1,18 @@
 import { expect } from 'chai';
 import path from 'node:path';
 import { removeDir, tempDir } from '../support/fixtures.js';
-import { git, runGit } from '../support/git.js';
+import { writeFileSync } from 'node:fs';
+import { git, runGitAsync } from '../support/git.js';
+import { ADMIN_TOKEN } from '../support/server.js';
 import { enc, HW, type HookWorld, hookWorld, type Json } from './harness.js';
 
 /**
  * Jenkins-shaped, end to end: a hook as Jenkins' gitlab-plugin registers it (push, tag push,
- * note and pipeline events, a secret token), a branch pushed (through the API: fakelab serves no
- * git transport on this branch), the Push Hook received by a receiver that checks the token as
- * Jenkins does (401 "Invalid token" otherwise), the repository cloned from `project.git_http_url`
- * (mapped to the bare repository it names), `pending → running → success` statuses named
- * `jenkins` posted back, the Pipeline Hooks received in order, and `/pipelines/latest` read.
+ * note and pipeline events, a secret token), a branch pushed with the git CLI over fakelab's
+ * smart HTTP, the Push Hook received by a receiver that checks the token as Jenkins does (401
+ * "Invalid token" otherwise), the repository cloned over HTTP from the payload's
+ * `project.git_http_url`, `pending → running → success` statuses named `jenkins` posted back,
+ * the Pipeline Hooks received in order, and `/pipelines/latest` read.
  */
 
 describe('Jenkins-shaped round trip', function () {
@@ -35,30 +37,41 @@ describe('Jenkins-shaped round trip', function () {
     expect((await w.call('GET', `/projects/${enc(HW)}/hooks`)).body).to.deep.equal([]);
     const hook = await w.addHook({ push_events: true, merge_requests_events: true, tag_push_events: true, note_events: true, pipeline_events: true, token: SECRET }, '/project/my-job');
 
-    // The push: a new branch with one commit.
-    const pushed = await w.call('POST', `/projects/${enc(HW)}/repository/commits`, {
-      branch: 'feature/jenkins',
-      start_branch: 'main',
-      commit_message: 'Build me',
-      actions: [{ action: 'create', file_path: 'Jenkinsfile', content: "pipeline { agent any; stages { stage('b') { steps { echo 'hi' } } } }\n" }],
-    });
-    expect(pushed.status).to.equal(201);
+    // A developer's push over HTTP: a new branch with one commit.
+    const withToken = (url: string) => {
+      const u = new URL(url);
+      u.username = 'oauth2';
+      u.password = ADMIN_TOKEN;
+      return u.toString();
+    };
+    const dev = path.join(work, 'dev');
+    const ok = async (args: string[]) => {
+      const run = await runGitAsync(args);
+      expect(run.status, `git ${args.join(' ')}: ${run.stderr}`).to.equal(0);
+      return run.stdout;
+    };
+    await ok(['clone', '-q', withToken(`${w.server.url}/${HW}.git`), dev]);
+    await ok(['-C', dev, 'checkout', '-q', '-b', 'feature/jenkins']);
+    writeFileSync(path.join(dev, 'Jenkinsfile'), "pipeline { agent any; stages { stage('b') { steps { echo 'hi' } } } }\n");
+    await ok(['-C', dev, 'add', 'Jenkinsfile']);
+    await ok(['-C', dev, '-c', 'user.name=Dev Eloper', '-c', 'user.email=dev@example.com', 'commit', '-q', '-m', 'Build me']);
+    await ok(['-C', dev, 'push', '-q', 'origin', 'feature/jenkins']);
+    const after = (await ok(['-C', dev, 'rev-parse', 'HEAD'])).trim();
     await w.receiver.waitFor(1);
     const push = w.receiver.received[0];
     expect(push.headers['x-gitlab-event']).to.equal('Push Hook');
     const payload: Json = push.json;
     expect(payload.ref).to.equal('refs/heads/feature/jenkins');
-    expect(payload.after).to.equal(pushed.body.id);
-    expect(payload.commits.map((c: Json) => c.id)).to.deep.equal([pushed.body.id]);
+    expect(payload.after).to.equal(after);
+    expect(payload.commits.map((c: Json) => c.id)).to.deep.equal([after]);
     expect(payload.commits[0].added).to.deep.equal(['Jenkinsfile']);
 
-    // Jenkins clones project.git_http_url and checks out `after`.
+    // Jenkins clones project.git_http_url over HTTP and checks out `after`.
     const url = new URL(payload.project.git_http_url);
     expect(`${url.protocol}//${url.host}`).to.equal(w.server.url);
-    const bare = path.join(w.reposDir, decodeURIComponent(url.pathname));
     const clone = path.join(work, 'checkout');
-    expect(runGit(['clone', '-q', bare, clone]).status).to.equal(0);
-    expect(runGit(['-C', clone, 'checkout', '-q', payload.after]).status).to.equal(0);
+    await ok(['clone', '-q', withToken(payload.project.git_http_url), clone]);
+    await ok(['-C', clone, 'checkout', '-q', payload.after]);
     expect(git(path.join(clone, '.git'), 'rev-parse', 'HEAD').trim()).to.equal(payload.after);
 
     // GitLabCommitStatusPublisher: pending, running, success under the name `jenkins`.
