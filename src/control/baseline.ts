@@ -21,9 +21,13 @@ interface SavedState {
   registry: RegistryState;
   /** ids.json of the sidecar store (its id counters), or null when there was none. */
   storeIds: string | null;
+  /** hooks.json (the project and system hooks), or null when there was none (absent: a baseline of an older fakelab). */
+  hooks?: string | null;
 }
 
 const BASELINE = 'baseline';
+/** The hook store's file (hooks/store.ts). */
+const HOOKS_FILE = 'hooks.json';
 const MARKER = 'reset.pending';
 const BUILD_PREFIX = '.baseline-new-';
 /** The registry's data trash, emptied in the background. */
@@ -61,6 +65,7 @@ export class Baseline {
     logger?.warn('a reset was interrupted (the process was killed); finishing it before serving');
     await registry.restoreState(saved.registry);
     await restoreStoreFiles(dataDir, saved.storeIds);
+    await restoreHooksFile(dataDir, saved.hooks);
     await dropMarker(dataDir);
   }
 
@@ -68,7 +73,8 @@ export class Baseline {
   async capture(): Promise<void> {
     const registry = await this.registry.captureState();
     const storeIds = await readOptional(path.join(this.dataDir, 'ids.json'));
-    const saved: SavedState = { version: 1, registry, storeIds };
+    const hooks = await readOptional(path.join(this.dataDir, HOOKS_FILE));
+    const saved: SavedState = { version: 1, registry, storeIds, hooks };
     for (const name of await fsp.readdir(this.dataDir)) {
       if (name.startsWith(BUILD_PREFIX)) await fsp.rm(path.join(this.dataDir, name), { recursive: true, force: true });
     }
@@ -98,6 +104,8 @@ export class Baseline {
     await writeFileAtomic(path.join(this.dataDir, MARKER), `${JSON.stringify({ started: new Date().toISOString(), pid: process.pid })}\n`);
     await this.registry.restoreState(saved.registry);
     await this.store.replaceFiles(() => restoreStoreFiles(this.dataDir, saved.storeIds));
+    // The hook store's memory is put back by its own reset(), after this (World.reset).
+    await restoreHooksFile(this.dataDir, saved.hooks);
     await dropMarker(this.dataDir);
   }
 }
@@ -116,6 +124,25 @@ async function restoreStoreFiles(dataDir: string, storeIds: string | null): Prom
     await fsp.rm(idsFile, { force: true });
     await syncDir(dataDir);
   } else if ((await readOptional(idsFile)) !== storeIds) await writeFileAtomic(idsFile, storeIds);
+}
+
+/**
+ * hooks.json as saved, but with the current file's `nextId` when higher: hook ids keep counting
+ * up across resets, as the hook store's own reset() keeps them (a hook deleted and made again is
+ * never taken for an old one).
+ */
+async function restoreHooksFile(dataDir: string, saved: string | null | undefined): Promise<void> {
+  if (saved === undefined) return;
+  const file = path.join(dataDir, HOOKS_FILE);
+  if (saved === null) {
+    await fsp.rm(file, { force: true });
+    await syncDir(dataDir);
+    return;
+  }
+  const restored = JSON.parse(saved) as { nextId?: number };
+  const current = await readJsonFile<{ nextId?: unknown } | null>(file, null).catch(() => null);
+  if (typeof current?.nextId === 'number' && typeof restored.nextId === 'number' && current.nextId > restored.nextId) restored.nextId = current.nextId;
+  await writeFileAtomic(file, JSON.stringify(restored, null, 1) + '\n');
 }
 
 async function dropMarker(dataDir: string): Promise<void> {

@@ -25,6 +25,7 @@ interface World {
   git: Record<string, string>;
   projects: string[];
   statuses: string[];
+  hooks: string[];
 }
 
 describe('Reset crash safety: kill -9 during POST /-/fakelab/reset', function () {
@@ -57,7 +58,8 @@ describe('Reset crash safety: kill -9 during POST /-/fakelab/reset', function ()
   async function world(): Promise<World> {
     const projects = (await call('GET', '/api/v4/projects?per_page=100&order_by=id&sort=asc&simple=true')).json.map((p: any) => `${p.id} ${p.path_with_namespace}`);
     const statuses = (await call('GET', `/api/v4/projects/${HW}/repository/commits/${sha}/statuses?all=true&per_page=100`)).json.map((s: any) => `${s.id} ${s.name}`);
-    return { git: gitWorld(reposDir), projects, statuses };
+    const hooks = (await call('GET', `/api/v4/projects/${HW}/hooks`)).json.map((h: any) => `${h.id} ${h.url}`);
+    return { git: gitWorld(reposDir), projects, statuses, hooks };
   }
 
   /** Moves the world away from its start: projects seeded (the reset's slow part), one deleted, branches and statuses made. */
@@ -67,6 +69,8 @@ describe('Reset crash safety: kill -9 during POST /-/fakelab/reset', function ()
     if (empty.status === 200) expect((await call('DELETE', '/api/v4/projects/demo%2Fempty')).status).to.equal(202);
     for (let i = 0; i < 10; i++) expect((await call('POST', `/api/v4/projects/${HW}/repository/branches`, { branch: `crash${round}-${i}`, ref: 'main' })).status).to.equal(201);
     for (let i = 0; i < 10; i++) expect((await call('POST', `/api/v4/projects/${HW}/statuses/${sha}`, { state: 'pending', name: `crash${round}-${i}` })).status).to.equal(201);
+    // A hook no receiver answers (port 9, discard): its deliveries fail, which changes nothing here.
+    expect((await call('POST', `/api/v4/projects/${HW}/hooks`, { url: `http://127.0.0.1:9/crash${round}`, push_events: false })).status).to.equal(201);
   }
 
   it('a kill at any point of a reset leaves the whole old world or the whole restored one', async () => {
@@ -146,6 +150,7 @@ describe('Reset crash safety: kill -9 during POST /-/fakelab/reset', function ()
       if (empty.status === 200) expect((await call('DELETE', '/api/v4/projects/demo%2Fempty')).status).to.equal(202);
       for (let i = 0; i < 8; i++) expect((await call('POST', `/api/v4/projects/${HW}/repository/branches`, { branch: `half-${i}`, ref: 'main' })).status).to.equal(201);
       expect((await call('POST', `/api/v4/projects/${HW}/statuses/${sha}`, { state: 'failed', name: 'half' })).status).to.equal(201);
+      expect((await call('POST', `/api/v4/projects/${HW}/hooks`, { url: 'http://127.0.0.1:9/half', push_events: false })).status).to.equal(201);
       if (what.startsWith('everything')) expect((await call('POST', '/-/fakelab/reset')).status).to.equal(204);
       await server.kill();
       writeFileSync(path.join(dataDir, 'reset.pending'), '{"started":"by the test"}\n');
