@@ -7,16 +7,28 @@ import { removeDir, tempDir } from '../support/fixtures.js';
 import { git, runGit } from '../support/git.js';
 import { type Json, send } from '../support/http.js';
 import { requirePythonGitlab, runPythonGitlab } from '../support/python.js';
-import { spawnTestServer, startTestServer, type TestServer } from '../support/server.js';
+import { type ChildTestServer, spawnTestServer, startTestServer, type TestServer } from '../support/server.js';
 
-/** A repos root and a data dir of their own for a kill -9 test (the CLI seeds an empty root), removed afterwards. */
-async function inCrashLab(prefix: string, test: (lab: { reposDir: string; dataDir: string }) => Promise<void>): Promise<void> {
+/**
+ * A repos root and a data dir of their own for a kill -9 test (the CLI seeds an empty root), and
+ * `spawn` for fakelab over them; afterwards every server it spawned is killed (by pid) and the
+ * folders removed, whether the test passed or not.
+ */
+async function inCrashLab(prefix: string, test: (lab: { reposDir: string; dataDir: string; spawn: () => Promise<ChildTestServer> }) => Promise<void>): Promise<void> {
   const root = tempDir(prefix);
+  const spawned: ChildTestServer[] = [];
   try {
     const reposDir = path.join(root, 'repos');
+    const dataDir = path.join(root, 'data');
     mkdirSync(reposDir, { recursive: true });
-    await test({ reposDir, dataDir: path.join(root, 'data') });
+    const spawn = async (): Promise<ChildTestServer> => {
+      const child = await spawnTestServer({ reposDir, dataDir });
+      spawned.push(child);
+      return child;
+    };
+    await test({ reposDir, dataDir, spawn });
   } finally {
+    for (const child of spawned) await child.kill();
     removeDir(root);
   }
 }
@@ -363,8 +375,8 @@ describe('projects: kill -9 during deletes and creates leaves each project whole
   this.timeout(180_000);
 
   it('a server killed while deleting: after a restart every project is there whole (fsck clean) or gone (404, no files, no sidecar)', async () => {
-    await inCrashLab('fakelab-crud-kill-', async ({ reposDir, dataDir }) => {
-      let child = await spawnTestServer({ reposDir, dataDir });
+    await inCrashLab('fakelab-crud-kill-', async ({ reposDir, dataDir, spawn }) => {
+      let child = await spawn();
       const call = async (method: string, p: string, body?: unknown) => {
         const res = await fetch(`${child.url}/api/v4${p}`, { method, headers: { 'private-token': 'test-admin-token', ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
         return { status: res.status, body: await res.json().catch(() => null) };
@@ -393,7 +405,7 @@ describe('projects: kill -9 during deletes and creates leaves each project whole
       await Promise.race([firstDone, Promise.all(pending)]);
       await child.kill();
       const acknowledged = (await Promise.all(pending)).filter((res) => res?.status === 202).length;
-      child = await spawnTestServer({ reposDir, dataDir });
+      child = await spawn();
       let gone = 0;
       for (const p of made) {
         const res = await call('GET', `/projects/${p.id}`);
@@ -424,8 +436,8 @@ describe('projects: kill -9 during deletes and creates leaves each project whole
   });
 
   it('a server killed while creating: after a restart every project is there whole or not at all, no build folder left', async () => {
-    await inCrashLab('fakelab-crud-kill3-', async ({ reposDir, dataDir }) => {
-      let child = await spawnTestServer({ reposDir, dataDir });
+    await inCrashLab('fakelab-crud-kill3-', async ({ reposDir, dataDir, spawn }) => {
+      let child = await spawn();
       const headers = { 'private-token': 'test-admin-token', 'content-type': 'application/json' };
       const answered: { id: number; path: string }[] = [];
       const pending = Array.from({ length: 16 }, (_, i) =>
@@ -440,7 +452,7 @@ describe('projects: kill -9 during deletes and creates leaves each project whole
       await child.kill();
       await Promise.all(pending);
       expect(answered.length, 'creations answered before the kill').to.be.within(2, 15);
-      child = await spawnTestServer({ reposDir, dataDir });
+      child = await spawn();
       // (The CLI seeded the empty root with its fixtures first: only root/ is this test's.)
       const listed = ((await (await fetch(`${child.url}/api/v4/projects?per_page=100`, { headers })).json()) as Json[]).filter((p) => p.namespace.full_path === 'root');
       const onDisk = existsSync(path.join(reposDir, 'root')) ? readdirSync(path.join(reposDir, 'root')) : [];
@@ -458,8 +470,8 @@ describe('projects: kill -9 during deletes and creates leaves each project whole
   });
 
   it('a kill between the rename into the trash and the record: the restart drops the record and the sidecar', async () => {
-    await inCrashLab('fakelab-crud-kill2-', async ({ reposDir, dataDir }) => {
-      let child = await spawnTestServer({ reposDir, dataDir });
+    await inCrashLab('fakelab-crud-kill2-', async ({ reposDir, dataDir, spawn }) => {
+      let child = await spawn();
       const headers = { 'private-token': 'test-admin-token', 'content-type': 'application/json' };
       const made = await (await fetch(`${child.url}/api/v4/projects`, { method: 'POST', headers, body: JSON.stringify({ path: 'half' }) })).json();
       await child.kill();
@@ -469,7 +481,7 @@ describe('projects: kill -9 during deletes and creates leaves each project whole
       removeDir(path.join(reposDir, 'root', 'half.git'));
       mkdirSync(path.join(dataDir, 'sidecar', String(made.id), 'ab'), { recursive: true });
       writeFileSync(path.join(dataDir, 'sidecar', String(made.id), 'ab', 'x.journal'), '');
-      child = await spawnTestServer({ reposDir, dataDir });
+      child = await spawn();
       const ids = JSON.parse(readFileSync(path.join(dataDir, 'projects.json'), 'utf8'));
       expect(ids.projects).not.to.have.property('root/half');
       expect(existsSync(path.join(dataDir, 'sidecar', String(made.id)))).to.equal(false);
