@@ -7,7 +7,9 @@ import { projectView } from '../../projects/view.js';
 import { sessionCookie } from '../../web/sessions.js';
 import { commitPage, pipelinePage, type StatusLine } from '../../web/views/commit.js';
 import { type CommitRow, commitsPage, comparePage } from '../../web/views/commits.js';
-import { controlPage } from '../../web/views/control.js';
+import { controlPage, type DeliveryRow } from '../../web/views/control.js';
+import type { Numbered } from '../../control/ring.js';
+import type { Delivery } from '../../hooks/delivery.js';
 import { loginPage } from '../../web/views/login.js';
 import { branchesPage, projectPage, projectsPage, type RefRow, tagsPage } from '../../web/views/projects.js';
 import type { PageContext, PageReply } from '../pages.js';
@@ -197,14 +199,52 @@ export async function pipeline(ctx: PageContext): Promise<PageReply> {
 }
 
 const RECENT = 200;
+const RECENT_DELIVERIES = 50;
+const REDACTED = '[REDACTED]';
+
+/**
+ * A delivery for the page: the X-Gitlab-Token header shown as GitLab's hook log shows it
+ * ([REDACTED]), and the token's value masked wherever else it turns up (a receiver that echoes its
+ * request back, a URL carrying it), so the page never shows a hook's secret.
+ */
+export function deliveryRow(d: Numbered<Delivery>): DeliveryRow {
+  const secrets = Object.entries(d.requestHeaders)
+    .filter(([name, value]) => name.toLowerCase() === 'x-gitlab-token' && value.length > 0)
+    // The value, and its JSON-escaped form (a receiver echoing the request's JSON back).
+    .flatMap(([, value]) => [value, JSON.stringify(value).slice(1, -1)]);
+  const mask = (text: string): string => secrets.reduce((t, secret) => t.split(secret).join(REDACTED), text);
+  const maskHeaders = (headers: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, name.toLowerCase() === 'x-gitlab-token' ? REDACTED : mask(value)]));
+  const maskJson = (value: unknown): unknown => {
+    if (secrets.length === 0) return value;
+    if (typeof value === 'string') return mask(value);
+    if (Array.isArray(value)) return value.map(maskJson);
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [mask(k), maskJson(v)]));
+    return value;
+  };
+  return {
+    id: d.id,
+    hookId: d.hookId,
+    projectId: d.projectId,
+    trigger: d.trigger,
+    test: d.test,
+    url: mask(d.url),
+    createdAt: d.createdAt,
+    responseStatus: d.responseStatus,
+    executionDuration: d.executionDuration,
+    request: { headers: maskHeaders(d.requestHeaders), body: maskJson(d.requestBody) },
+    response: { headers: maskHeaders(d.responseHeaders), body: mask(d.responseBody) },
+  };
+}
 
 /** `/-/fakelab` (admins): the journal with the API's filters, the faults, the recent events and the reset button. */
 export async function control(ctx: PageContext): Promise<PageReply> {
-  const { journal, faults, eventLog, controlPlane } = ctx.services;
+  const { journal, faults, eventLog, controlPlane, delivery } = ctx.services;
   const filters = { method: ctx.query.method ?? '', path: ctx.query.path ?? '', status: ctx.query.status ?? '' };
   const status = /^\d{3}$/.test(filters.status) ? Number(filters.status) : undefined;
   const matched = journal.list({ method: filters.method || undefined, path: filters.path || undefined, status });
   const events = eventLog.list();
+  const deliveries = delivery.log.list();
   return {
     title: 'Control plane',
     content: controlPage(
@@ -215,6 +255,9 @@ export async function control(ctx: PageContext): Promise<PageReply> {
         filters,
         faults: faults.list(),
         events: events.slice(-50).reverse().map((e) => ({ id: e.id, event: e })),
+        deliveries: deliveries.slice(-RECENT_DELIVERIES).reverse().map(deliveryRow),
+        deliveriesHeld: deliveries.length,
+        deliveriesKept: delivery.log.capacity,
         controlPlane,
         resetDone: ctx.query.reset === 'done',
       },

@@ -1,6 +1,7 @@
 import type { Fault } from '../../control/faults.js';
 import type { JournalEntry } from '../../control/journal.js';
 import type { FakelabEvent } from '../../events/bus.js';
+import { TRIGGERS, type Trigger } from '../../hooks/delivery.js';
 import { html, type SafeHtml } from '../html.js';
 import { links } from '../links.js';
 import type { Viewer } from './common.js';
@@ -13,9 +14,34 @@ export interface ControlPageData {
   filters: { method: string; path: string; status: string };
   faults: Fault[];
   events: { id: number; event: FakelabEvent }[];
+  deliveries: DeliveryRow[];
+  /** How many deliveries the server keeps (the last N). */
+  deliveriesKept: number;
+  /** How many it holds now, before the page's cut. */
+  deliveriesHeld: number;
   controlPlane: boolean;
   /** The reset just happened. */
   resetDone: boolean;
+}
+
+/** A webhook delivery as the page shows it: tokens already redacted by the handler. */
+export interface DeliveryRow {
+  id: number;
+  hookId: number;
+  /** null for a system hook. */
+  projectId: number | null;
+  trigger: Trigger;
+  test: boolean;
+  url: string;
+  createdAt: string;
+  responseStatus: string;
+  executionDuration: number;
+  request: { headers: Record<string, string>; body: unknown };
+  response: { headers: Record<string, string>; body: string };
+}
+
+function statusClass(status: string): string {
+  return /^2\d\d$/.test(status) ? 'status-success' : 'status-failed';
 }
 
 function json(value: unknown): string {
@@ -46,5 +72,8 @@ ${d.faults.length === 0 ? html`<p class="muted">No faults in effect. POST /-/fak
 ${d.events.length === 0 ? html`<p class="muted">No events.</p>` : html`<table class="list events"><thead><tr><th>#</th><th>When</th><th>Project</th><th>Via</th><th>By</th><th>Changes</th></tr></thead><tbody>${d.events.map(
   (e) => html`<tr class="event" data-id="${e.id}"><td>${e.id}</td><td><time datetime="${e.event.at}">${e.event.at.slice(11, 23)}</time></td><td><a href="${links.project(e.event.project.path)}">${e.event.project.path}</a></td><td>${e.event.via}</td><td>${e.event.actor?.username ?? ''}</td><td>${e.event.changes.map((c) => html`<div><code>${c.ref}</code> <span class="sha">${c.before.slice(0, 8)}</span> → <span class="sha">${c.after.slice(0, 8)}</span></div>`)}</td></tr>`,
 )}</tbody></table>`}
-<p class="muted">Webhook deliveries are not shown: fakelab does not deliver webhooks yet.</p>`;
+<h2>Webhook deliveries <span class="muted">(the newest ${d.deliveries.length} of ${d.deliveriesHeld}; the server keeps the last ${d.deliveriesKept}, GET /-/fakelab/hooks/deliveries lists them)</span></h2>
+${d.deliveries.length === 0 ? html`<p class="muted">No deliveries.</p>` : html`<table class="list deliveries"><thead><tr><th>#</th><th>Time</th><th>Hook</th><th>Event</th><th>URL</th><th>Status</th><th>s</th></tr></thead><tbody>${d.deliveries.map(
+  (x) => html`<tr class="delivery" data-id="${x.id}"><td>${x.id}</td><td><time datetime="${x.createdAt}">${x.createdAt.slice(11, 23)}</time></td><td>${x.projectId === null ? html`system hook ${x.hookId}` : html`hook ${x.hookId} <span class="muted">(project ${x.projectId})</span>`}</td><td>${TRIGGERS[x.trigger] ?? x.trigger}${x.test ? html` <span class="muted">(test)</span>` : ''}</td><td class="wrap"><details><summary><code>${x.url}</code></summary><h3>Request</h3><pre class="message request">${json(x.request)}</pre><h3>Response</h3><pre class="message response">${json({ headers: x.response.headers })}</pre><pre class="message response-body">${x.response.body}</pre></details></td><td class="delivery-status ${statusClass(x.responseStatus)}">${x.responseStatus}</td><td>${x.executionDuration.toFixed(3)}</td></tr>`,
+)}</tbody></table>`}`;
 }
