@@ -20,24 +20,12 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FakelabClient, warmUpFetch } from './lib/fakelab-client.js';
+import { FakelabClient } from './lib/fakelab-client.js';
 import { type GitTarget, gitOutput, gitVersion, repositoryFacts, timeGitProcess, timeProcess, withCommitGraph } from './lib/git-cli.js';
-import {
-  BENCH_PROJECT,
-  BENCH_PROJECT_DIR,
-  CACHE_DIR,
-  TOKEN,
-  generatedRepository,
-  handleInterrupts,
-  log,
-  makeTempDir,
-  removeTempDir,
-  runMain,
-  withServer,
-} from './lib/harness.js';
+import { BENCH_PROJECT, BENCH_PROJECT_DIR, CACHE_DIR, TOKEN, generatedRepository, log, makeTempDir, removeTempDir, withServer, runBench } from './lib/harness.js';
 import { type Samples, formatCount, formatMiB, formatMs, formatRatio, percentile, summarize } from './lib/measure.js';
 import { WrongAnswerError } from './lib/operations.js';
-import { CONTROL_USAGE, type ControlOptions, UsageError, parseControlOptions } from './lib/options.js';
+import { CONTROL_USAGE, type ControlOptions, parseControlOptions } from './lib/options.js';
 import { type Machine, alignedMarkdownTable, describeMachine, writeJsonReport } from './lib/report.js';
 import type { ServerProcess } from './lib/server-process.js';
 
@@ -78,21 +66,7 @@ interface ControlReport {
   rows: Row[];
 }
 
-async function main(): Promise<number> {
-  let options: ControlOptions | null;
-  try {
-    options = parseControlOptions(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.message}\n${CONTROL_USAGE}`);
-    return 2;
-  }
-  if (!options) {
-    process.stdout.write(CONTROL_USAGE);
-    return 0;
-  }
-  handleInterrupts();
-  await warmUpFetch();
+async function main(options: ControlOptions): Promise<number> {
   const repo = await generatedRepository(options.commits);
   const cachedRefs = await refSnapshot(repo.dir);
   const facts = await repositoryFacts(repo.dir);
@@ -470,4 +444,4 @@ function renderReport(report: ControlReport): string {
   return lines.join('\n');
 }
 
-runMain(main);
+runBench(parseControlOptions, CONTROL_USAGE, main);

@@ -16,12 +16,12 @@
  *   4. the same push to the path with receive.fsckObjects (what fakelab has git check) for comparison.
  * The target (issue 15) is a ratio of at most 1.2 for clone and fetch.
  */
+import { UsageError } from './lib/options.js';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { gitOutput, gitVersion, timeProcess } from './lib/git-cli.js';
-import { BENCH_PROJECT, BENCH_PROJECT_DIR, TOKEN, generatedRepository, handleInterrupts, log, makeTempDir, removeTempDir, runMain, withServer } from './lib/harness.js';
+import { BENCH_PROJECT, BENCH_PROJECT_DIR, TOKEN, generatedRepository, log, makeTempDir, removeTempDir, withServer, runBench } from './lib/harness.js';
 import { formatMs, formatRatio, median } from './lib/measure.js';
-import { UsageError } from './lib/options.js';
 import { alignedMarkdownTable } from './lib/report.js';
 
 const USAGE = `usage: node dist/bench/git-http.js [--commits N] [--runs N]
@@ -58,19 +58,7 @@ async function sample(runs: number, prepare: () => Promise<void>, work: () => Pr
 
 const git = (args: string[], cwd?: string) => timeProcess('git', cwd ? ['-C', cwd, ...args] : args).then((r) => r.ms);
 
-async function main(): Promise<number> {
-  let options;
-  try {
-    options = parse(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (!options) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  handleInterrupts();
+async function main(options: { commits: number; runs: number }): Promise<number> {
   const generated = await generatedRepository(options.commits);
   const root = await makeTempDir('fakelab-bench-git-');
   try {
@@ -120,4 +108,4 @@ async function main(): Promise<number> {
   }
 }
 
-runMain(main);
+runBench(parse, USAGE, main);

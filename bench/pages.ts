@@ -19,9 +19,8 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { warmUpFetch } from './lib/fakelab-client.js';
 import { GITLAB_COMMIT_FORMAT, gitOutput, gitVersion, repositoryFacts, timeGitProcess, withCommitGraph } from './lib/git-cli.js';
-import { BENCH_PROJECT, BENCH_PROJECT_DIR, CACHE_DIR, TOKEN, generatedRepository, handleInterrupts, log, makeTempDir, removeTempDir, runMain, withServer } from './lib/harness.js';
+import { BENCH_PROJECT, BENCH_PROJECT_DIR, CACHE_DIR, TOKEN, generatedRepository, log, makeTempDir, removeTempDir, withServer, runBench } from './lib/harness.js';
 import { type Samples, formatCount, formatMs, formatRatio, summarize } from './lib/measure.js';
 import { HOT_PATH, WrongAnswerError } from './lib/operations.js';
 import { DEFAULT_RUNS, UsageError } from './lib/options.js';
@@ -106,21 +105,7 @@ function pageShas(html: string): string[] {
   return [...html.matchAll(/<li class="commit[^"]*" data-sha="([0-9a-f]{40})"/g)].map((m) => m[1]);
 }
 
-async function main(): Promise<number> {
-  let options: Options | null;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.message}\n${USAGE}`);
-    return 2;
-  }
-  if (!options) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  handleInterrupts();
-  await warmUpFetch();
+async function main(options: Options): Promise<number> {
   const repo = await generatedRepository(options.commits);
   const cachedHead = (await gitOutput(null, ['--git-dir', repo.dir, 'rev-parse', 'refs/heads/main'])).trim();
   const facts = await repositoryFacts(repo.dir);
@@ -222,4 +207,4 @@ async function main(): Promise<number> {
   }
 }
 
-runMain(main);
+runBench(parseOptions, USAGE, main);

@@ -21,34 +21,14 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FakelabClient, warmUpFetch } from './lib/fakelab-client.js';
-import {
-  type GitTarget,
-  type RepositoryFacts,
-  ensureCommitGraphCopy,
-  gitOutput,
-  gitVersion,
-  repositoryFacts,
-  timeGitCommands,
-  withCommitGraph,
-  withoutCommitGraph,
-} from './lib/git-cli.js';
-import { BENCH_PROJECT, BENCH_PROJECT_DIR, CACHE_DIR, TOKEN, generatedRepository, handleInterrupts, log, runMain, withServer } from './lib/harness.js';
+import { FakelabClient } from './lib/fakelab-client.js';
+import { type GitTarget, type RepositoryFacts, ensureCommitGraphCopy, gitOutput, gitVersion, repositoryFacts, timeGitCommands, withCommitGraph, withoutCommitGraph } from './lib/git-cli.js';
+import { BENCH_PROJECT, BENCH_PROJECT_DIR, CACHE_DIR, TOKEN, generatedRepository, log, withServer, runBench } from './lib/harness.js';
 import { latencyUnderColdBuild, measureThroughput } from './lib/load.js';
 import { formatCount, formatMs, formatRate, summarize as summarizeSamples } from './lib/measure.js';
 import { type Operation, WrongAnswerError, buildOperations } from './lib/operations.js';
-import { type BenchOptions, USAGE, UsageError, parseOptions } from './lib/options.js';
-import {
-  type ColdStart,
-  type Report,
-  type ResultRow,
-  type SizeResult,
-  describeMachine,
-  renderSummary,
-  renderTable,
-  summarize,
-  writeJsonReport,
-} from './lib/report.js';
+import { type BenchOptions, USAGE, parseOptions } from './lib/options.js';
+import { type ColdStart, type Report, type ResultRow, type SizeResult, describeMachine, renderSummary, renderTable, summarize, writeJsonReport } from './lib/report.js';
 import { ServerProcess } from './lib/server-process.js';
 
 const RESULTS_FILE = path.join(CACHE_DIR, 'last-results.json');
@@ -58,21 +38,7 @@ const PROBE_CONCURRENCY = 4;
 const THROUGHPUT_CONNECTIONS = 64;
 const THROUGHPUT_WARM_UP_SECONDS = 2;
 
-async function main(): Promise<number> {
-  let options;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.message}\n${USAGE}`);
-    return 2;
-  }
-  if (!options) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  handleInterrupts();
-  await warmUpFetch();
+async function main(options: BenchOptions): Promise<number> {
   const report: Report = {
     date: new Date().toISOString(),
     machine: describeMachine(await gitVersion()),
@@ -352,4 +318,4 @@ async function measureColdBuild(prepared: PreparedRepository, server: ServerProc
   };
 }
 
-runMain(main);
+runBench(parseOptions, USAGE, main);

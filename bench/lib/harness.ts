@@ -8,6 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type GeneratedRepo, ensureRepository } from '../../tools/generate-repo.js';
 import { formatCount, formatMs } from './measure.js';
+import { warmUpFetch } from './fakelab-client.js';
+import { UsageError } from './options.js';
 import { WrongAnswerError } from './operations.js';
 import { ServerProcess } from './server-process.js';
 
@@ -78,6 +80,31 @@ export async function withServer<T>(reposDir: string, work: (server: ServerProce
 }
 
 /** Runs a bench's main and exits with its code; a wrong answer from fakelab reports no timings. */
+/**
+ * A bench's entry: its options parsed (a usage error prints the usage and exits 2; none, i.e.
+ * --help, prints it and exits 0), interrupts handled (servers stopped by pid, temp dirs removed),
+ * fetch warmed up, then `main` run as runMain runs it.
+ */
+export function runBench<O>(parse: (argv: string[]) => O | null, usage: string, main: (options: O) => Promise<number>): void {
+  runMain(async () => {
+    let options: O | null;
+    try {
+      options = parse(process.argv.slice(2));
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      process.stderr.write(`${err.message}\n${usage}`);
+      return 2;
+    }
+    if (!options) {
+      process.stdout.write(usage);
+      return 0;
+    }
+    handleInterrupts();
+    await warmUpFetch();
+    return main(options);
+  });
+}
+
 export function runMain(main: () => Promise<number>): void {
   main().then(
     (code) => process.exit(code),

@@ -460,8 +460,8 @@ export interface PipelineEntity extends PipelineBasicEntity {
   detailed_status: DetailedStatusEntity;
 }
 
-/** API::Entities::ProjectHook. */
-export interface ProjectHookEntity {
+/** API::Entities::Hook (a system hook; a project hook's first fields). */
+export interface SystemHookEntity {
   id: number;
   url: string;
   name: string;
@@ -477,6 +477,10 @@ export interface ProjectHookEntity {
   url_variables: { key: string }[];
   push_events_branch_filter: string | null;
   branch_filter_strategy: string;
+}
+
+/** API::Entities::ProjectHook. */
+export interface ProjectHookEntity extends SystemHookEntity {
   custom_webhook_template: string | null;
   custom_headers: { key: string }[];
   project_id: number;

@@ -3,7 +3,7 @@ import { NothingToTest, samplePayload } from '../../hooks/dispatcher.js';
 import type { Delivery } from '../../hooks/delivery.js';
 import { alertStatus, type BranchFilterStrategy, type HookEventFlag, type HookRecord, PROJECT_HOOK_EVENTS, SYSTEM_HOOK_EVENTS } from '../../hooks/store.js';
 import type { Numbered } from '../../control/ring.js';
-import type { ProjectHookEntity, WebHookLogEntity } from '../../gitlab/wire.js';
+import type { ProjectHookEntity, SystemHookEntity, WebHookLogEntity } from '../../gitlab/wire.js';
 import type { ParamParser, ParamSpecs } from '../params.js';
 import { type HandlerContext, pageOf, type Reply } from '../handle.js';
 
@@ -36,8 +36,8 @@ export const SYSTEM_HOOK_PARAMS = {
 
 type HookParams = Partial<Record<string, string | boolean | undefined>>;
 
-/** API::Entities::ProjectHook (the token is write-only; header and variable values are never shown). */
-export function projectHookEntity(hook: HookRecord): ProjectHookEntity {
+/** API::Entities::Hook (a system hook): the fields every hook shows. */
+export function systemHookEntity(hook: HookRecord): SystemHookEntity {
   const flag = (f: HookEventFlag) => hook.events[f] ?? false;
   return {
     id: hook.id,
@@ -55,6 +55,14 @@ export function projectHookEntity(hook: HookRecord): ProjectHookEntity {
     url_variables: hook.urlVariables.map(({ key }) => ({ key })),
     push_events_branch_filter: hook.pushEventsBranchFilter,
     branch_filter_strategy: hook.branchFilterStrategy,
+  };
+}
+
+/** API::Entities::ProjectHook: a Hook's fields and the project's event flags (the token is write-only; header and variable values are never shown). */
+export function projectHookEntity(hook: HookRecord): ProjectHookEntity {
+  const flag = (f: HookEventFlag) => hook.events[f] ?? false;
+  return {
+    ...systemHookEntity(hook),
     custom_webhook_template: null,
     custom_headers: hook.customHeaders.map(({ key }) => ({ key })),
     project_id: hook.projectId!,
@@ -71,28 +79,6 @@ export function projectHookEntity(hook: HookRecord): ProjectHookEntity {
     milestone_events: flag('milestone_events'),
     emoji_events: flag('emoji_events'),
     resource_access_token_events: flag('resource_access_token_events'),
-  };
-}
-
-/** API::Entities::Hook (a system hook). */
-export function systemHookEntity(hook: HookRecord): Record<string, unknown> {
-  const flag = (f: HookEventFlag) => hook.events[f] ?? false;
-  return {
-    id: hook.id,
-    url: hook.url,
-    name: hook.name,
-    description: hook.description,
-    created_at: hook.createdAt,
-    push_events: flag('push_events'),
-    tag_push_events: flag('tag_push_events'),
-    merge_requests_events: flag('merge_requests_events'),
-    repository_update_events: flag('repository_update_events'),
-    enable_ssl_verification: hook.enableSslVerification,
-    alert_status: alertStatus(hook),
-    disabled_until: alertStatus(hook) === 'temporarily_disabled' ? hook.disabledUntil : null,
-    url_variables: hook.urlVariables.map(({ key }) => ({ key })),
-    push_events_branch_filter: hook.pushEventsBranchFilter,
-    branch_filter_strategy: hook.branchFilterStrategy,
   };
 }
 
