@@ -9,6 +9,7 @@ import type { Viewer } from '../web/views/common.js';
 import { errorPage } from '../web/views/errors.js';
 import { layout } from '../web/views/layout.js';
 import { links } from '../web/links.js';
+import { SECRET_PARAM_NAMES } from './logging.js';
 import { findProject, type Services } from './context.js';
 import { PAGES } from './routes.js';
 
@@ -128,7 +129,8 @@ export function pagesRouter(services: Services): express.Router {
     const split = splitPath(req.path);
     if (!split) return next();
     // The API, git's smart HTTP (`<project>.git/...`) and the rest of /-/ are not pages.
-    if (split.project[0] === 'api' || split.project.some((s) => s.endsWith('.git'))) return next();
+    // (Express mounts /api/v4 without regard to case, so /API/v4 is the API's too.)
+    if (split.project[0]?.toLowerCase() === 'api' || split.project.some((s) => s.endsWith('.git'))) return next();
     const scope = split.project.length === 0 ? 'site' : 'project';
     let route: PageRoute | undefined;
     let params: Record<string, string> | null = null;
@@ -150,7 +152,8 @@ export function pagesRouter(services: Services): express.Router {
     // A reset posted by a script with its token, not by this page's form: the control plane's route.
     if (route?.outsideGate && !(session && req.is('application/x-www-form-urlencoded'))) return next();
     const secure = req.protocol === 'https';
-    const here = req.originalUrl.startsWith('/') && !req.originalUrl.startsWith('//') ? req.originalUrl : '/';
+    // Where the login form returns to: this page, without credentials a link put in its query.
+    const here = req.originalUrl.startsWith('/') && !req.originalUrl.startsWith('//') ? withoutCredentials(req.originalUrl) : '/';
     let grant: Principal | null = null;
     const outgoingCookies: string[] = [];
     if (session) {
@@ -217,4 +220,14 @@ export function pagesRouter(services: Services): express.Router {
     }
   });
   return router;
+}
+
+/** `url` without the query parameters that carry credentials (private_token, access_token, ...). */
+function withoutCredentials(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const params = new URLSearchParams(url.slice(q + 1));
+  for (const name of [...params.keys()]) if ((SECRET_PARAM_NAMES as readonly string[]).includes(name.toLowerCase())) params.delete(name);
+  const rest = params.toString();
+  return rest ? `${url.slice(0, q)}?${rest}` : url.slice(0, q);
 }
