@@ -99,7 +99,11 @@ function splitPath(rawPath: string): { project: string[]; rest: string[] } | nul
     return null;
   }
   const dash = segments.indexOf('-');
-  return dash < 0 ? { project: segments, rest: [] } : { project: segments.slice(0, dash), rest: segments.slice(dash) };
+  if (dash >= 0) return { project: segments.slice(0, dash), rest: segments.slice(dash) };
+  // GitLab 8.x's commit URL, which the v3 dialect's web_url still hands out: <project>/commit/<sha>.
+  const n = segments.length;
+  if (n >= 4 && segments[n - 2] === 'commit' && /^[0-9a-f]{7,40}$/.test(segments[n - 1])) return { project: segments.slice(0, -2), rest: ['-', 'commit', segments[n - 1]] };
+  return { project: segments, rest: [] };
 }
 
 function firstValues(url: string): Record<string, string> {

@@ -31,6 +31,17 @@ describe('pages: routing beside the API, and credentials in a query', function (
     });
   }
 
+  it("the v3 dialect's commit web_url (<project>/commit/<sha>, GitLab 8.x's) opens the commit page", async () => {
+    const v3 = await (await server.get('/api/v3/projects/demo%2Fhello-world/repository/commits/main')).json();
+    const sha: string = v3.id;
+    for (const url of [`/demo/hello-world/commit/${sha}`, `/demo/hello-world/commit/${sha.slice(0, 8)}`]) {
+      const res = await server.get(url, { token: null });
+      expect(res.status, url).to.equal(200);
+      expect(res.headers.get('content-type') ?? '').to.match(/^text\/html/);
+      expect(await res.text()).to.include(sha);
+    }
+  });
+
   it('a page reached with a token in its query does not show the token', async () => {
     for (const name of ['private_token', 'access_token', 'job_token', 'PRIVATE_TOKEN']) {
       const res = await server.get(`/demo/hello-world/-/commits/main?${name}=${ADMIN_TOKEN}&page=1`, { token: null });
