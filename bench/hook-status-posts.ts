@@ -8,6 +8,7 @@
  *
  *   npm run build && node dist/bench/hook-status-posts.js [--posts 3000] [--connections 16] [--queued 20000]
  */
+import { twoCommitFixture } from './lib/harness.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -84,15 +85,7 @@ async function throughput(withHook: boolean, posts: number, connections: number)
   try {
     const reposDir = path.join(root, 'repos');
     const built = await buildFixture(
-      {
-        path: PROJECT,
-        default_branch: 'main',
-        people: { t: { name: 'Bench', email: 'bench@example.com' } },
-        commits: [
-          { id: 'c0', branch: 'main', author: 't', date: '2024-05-01T00:00:00Z', message: 'One\n', files: { 'a.txt': 'a\n' } },
-          { id: 'c1', branch: 'main', author: 't', date: '2024-05-01T00:01:00Z', message: 'Two\n', files: { 'b.txt': 'b\n' } },
-        ],
-      },
+      twoCommitFixture(PROJECT),
       reposDir,
     );
     const config = path.join(root, 'access.json');

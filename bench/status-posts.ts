@@ -13,6 +13,7 @@
  *
  * --cli runs another build of fakelab (e.g. one built at an older commit) for a before/after.
  */
+import { twoCommitFixture } from './lib/harness.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,15 +42,7 @@ async function main(): Promise<void> {
   let server: ServerProcess | null = null;
   try {
     const built = await buildFixture(
-      {
-        path: PROJECT,
-        default_branch: 'main',
-        people: { t: { name: 'Bench', email: 'bench@example.com' } },
-        commits: [
-          { id: 'c0', branch: 'main', author: 't', date: '2024-05-01T00:00:00Z', message: 'One\n', files: { 'a.txt': 'a\n' } },
-          { id: 'c1', branch: 'main', author: 't', date: '2024-05-01T00:01:00Z', message: 'Two\n', files: { 'b.txt': 'b\n' } },
-        ],
-      },
+      twoCommitFixture(PROJECT),
       reposDir,
     );
     const sha = built.commits.c0;

@@ -6,6 +6,7 @@ import { rmSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Fixture } from '../../src/fixtures/builder.js';
 import { type GeneratedRepo, ensureRepository } from '../../tools/generate-repo.js';
 import { formatCount, formatMs } from './measure.js';
 import { warmUpFetch } from './fakelab-client.js';
@@ -114,4 +115,17 @@ export function runMain(main: () => Promise<number>): void {
       process.exit(1);
     },
   );
+}
+
+/** A project of two small commits on main (c0, c1), for the benches that post to one commit. */
+export function twoCommitFixture(projectPath: string): Fixture {
+  return {
+    path: projectPath,
+    default_branch: 'main',
+    people: { t: { name: 'Bench', email: 'bench@example.com' } },
+    commits: [
+      { id: 'c0', branch: 'main', author: 't', date: '2024-05-01T00:00:00Z', message: 'One\n', files: { 'a.txt': 'a\n' } },
+      { id: 'c1', branch: 'main', author: 't', date: '2024-05-01T00:01:00Z', message: 'Two\n', files: { 'b.txt': 'b\n' } },
+    ],
+  };
 }

@@ -214,12 +214,14 @@ export function handle(route: Route, dialect: Dialect, implementation: Endpoint,
  * GitLab's check_unmodified_since! (what destroy_conditionally! runs before a deletion): 412 when
  * the request's If-Unmodified-Since (an unparsable one is ignored) is before `lastModified`.
  */
-export function checkUnmodifiedSince(ctx: HandlerContext, lastModified: Date | string | null): void {
+export async function checkUnmodifiedSince(ctx: HandlerContext, lastModified: () => Promise<Date | string | null>): Promise<void> {
   const header = ctx.header('If-Unmodified-Since');
-  if (!header || lastModified === null) return;
+  if (!header) return;
   const since = Date.parse(header);
   if (Number.isNaN(since)) return;
-  if (new Date(lastModified).getTime() > since) throw preconditionFailed();
+  // Read only when asked: most deletions send no If-Unmodified-Since.
+  const modified = await lastModified();
+  if (modified !== null && new Date(modified).getTime() > since) throw preconditionFailed();
 }
 
 /** One page of a whole list, with its total (what most lists answer). */

@@ -7,8 +7,8 @@ import type { ProjectHookEntity, SystemHookEntity, WebHookLogEntity } from '../.
 import type { ParamParser, ParamSpecs } from '../params.js';
 import { type HandlerContext, pageOf, type Reply } from '../handle.js';
 
-/** The flat parameters of a hook (GitLab's hook params), per kind; custom_headers and url_variables are read from the body. */
-export const PROJECT_HOOK_PARAMS = {
+/** The flat parameters every hook takes (GitLab's hook params); custom_headers and url_variables are read from the body. */
+const HOOK_PARAMS = {
   url: { type: 'string' },
   name: { type: 'string' },
   description: { type: 'string' },
@@ -16,18 +16,18 @@ export const PROJECT_HOOK_PARAMS = {
   enable_ssl_verification: { type: 'boolean' },
   push_events_branch_filter: { type: 'string' },
   branch_filter_strategy: { type: 'string', values: ['wildcard', 'regex', 'all_branches'] },
+} as const satisfies ParamSpecs;
+
+/** A project hook's: every hook's, its template and every project event flag. */
+export const PROJECT_HOOK_PARAMS = {
+  ...HOOK_PARAMS,
   custom_webhook_template: { type: 'string' },
   ...(Object.fromEntries(Object.keys(PROJECT_HOOK_EVENTS).map((k) => [k, { type: 'boolean' }])) as Record<HookEventFlag, { type: 'boolean' }>),
 } as const satisfies ParamSpecs;
 
+/** A system hook's: every hook's and the four system event flags. */
 export const SYSTEM_HOOK_PARAMS = {
-  url: { type: 'string' },
-  name: { type: 'string' },
-  description: { type: 'string' },
-  token: { type: 'string' },
-  enable_ssl_verification: { type: 'boolean' },
-  push_events_branch_filter: { type: 'string' },
-  branch_filter_strategy: { type: 'string', values: ['wildcard', 'regex', 'all_branches'] },
+  ...HOOK_PARAMS,
   push_events: { type: 'boolean' },
   tag_push_events: { type: 'boolean' },
   merge_requests_events: { type: 'boolean' },

@@ -216,7 +216,7 @@ export async function remove(ctx: HandlerContext): Promise<Reply> {
   if ((await registry.findById(ctx.project.id)) !== ctx.project) throw notFound('Project');
   // destroy_conditionally!(user_project): its updated_at, which fakelab knows as the last activity.
   const view = await projectView(ctx.project, access.visibility(ctx.project.path), (u) => access.userByName(u));
-  checkUnmodifiedSince(ctx, view.last_activity_at);
+  await checkUnmodifiedSince(ctx, async () => view.last_activity_at);
   await registry.remove(ctx.project);
   const owner = ctx.project.created?.creator ? access.userByName(ctx.project.created.creator) : undefined;
   ctx.services.hookEvents.projectEvent('project_destroy', view, owner ? [owner] : [], ctx.project.createdAt);

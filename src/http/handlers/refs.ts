@@ -103,7 +103,7 @@ export async function deleteBranch(ctx: HandlerContext): Promise<Reply> {
   const name = ctx.path.branch;
   // destroy_conditionally!(commit, last_updated: commit.authored_date), once the branch is found.
   const branch = project.repo.branch(name);
-  if (branch) checkUnmodifiedSince(ctx, new Date((await project.repo.readCommit(branch.oid)).author.timestamp * 1000));
+  if (branch) await checkUnmodifiedSince(ctx, async () => new Date((await project.repo.readCommit(branch.oid)).author.timestamp * 1000));
   await inRepositories(ctx, () =>
     deleteBranchIn(project.repo, {
       name,
@@ -127,8 +127,10 @@ export async function createTag(ctx: HandlerContext, p: { tag_name: string; ref:
 /** DELETE repository/tags/:tag_name: 204. */
 export async function deleteTag(ctx: HandlerContext): Promise<Reply> {
   ctx.require('push_project');
-  const tag = await ctx.project.repo.tag(ctx.path.tag);
-  if (tag?.commit) checkUnmodifiedSince(ctx, new Date(tag.commit.author.timestamp * 1000));
+  await checkUnmodifiedSince(ctx, async () => {
+    const commit = (await ctx.project.repo.tag(ctx.path.tag))?.commit;
+    return commit ? new Date(commit.author.timestamp * 1000) : null;
+  });
   await inRepositories(ctx, () => deleteTagIn(ctx.project.repo, ctx.path.tag));
   return { status: 204, body: null };
 }
