@@ -52,7 +52,7 @@ export interface HistoryShape {
   maxDepth?: number;
   /** Share (0-1) of new files that are "cold": picked for an edit, rename or deletion about 30 times less often than others. */
   coldFiles?: number;
-  /** Long topic branches (50-400 commits each, about 3-8 files of their own plus new ones), forked evenly along history and merged back. */
+  /** Long topic branches (50-400 commits each, at most a third of the gap between two; about 3-8 files of their own plus new ones), forked evenly along history and merged back. */
   longBranches?: number;
 }
 
@@ -885,7 +885,8 @@ class HistoryGenerator {
       overlay: new Map(),
       pool: [],
       locked: [],
-      remaining: this.rng.int(50, 400),
+      // At most a third of the gap to the next long branch, so that each is merged before the next forks.
+      remaining: this.rng.int(50, Math.max(50, Math.min(400, Math.floor(this.longInterval / 3)))),
       long: true,
       author: this.pickAuthor(),
       title: '',
@@ -1076,6 +1077,14 @@ class HistoryGenerator {
       this.nextLong += this.longInterval;
       this.branchCommit(this.forkLong());
       return;
+    }
+    if (this.shape.longBranches && this.rng.chance(0.3)) {
+      // A long branch advances on its own, not only when the pick among the active ones lands on it.
+      const long = this.active.find((b) => b.long);
+      if (long) {
+        this.branchCommit(long);
+        return;
+      }
     }
     if (this.finished.length > 0 && this.rng.chance(0.35)) {
       if (this.finished.length >= 2 && this.rng.chance(0.08)) {
