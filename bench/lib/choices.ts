@@ -1,11 +1,11 @@
 /**
  * What the distinct questions (issue 17) are asked about, chosen from the repository itself so
  * that any bare repository can be measured: paths by how many commits touch them, commits spread
- * along history, consecutive tag pairs, authors by how many commits they wrote, and the largest
- * commits of a sample. Everything is derived from git's output in a fixed order: the same
+ * along history, consecutive tag pairs, authors by how many commits they wrote, and the commits
+ * with the most changed files. Everything is derived from git's output in a fixed order: the same
  * repository always gives the same questions.
  */
-import { type GitTarget, gitOutput, timeGitProcess } from './git-cli.js';
+import { type GitTarget, gitOutput } from './git-cli.js';
 
 export interface TagRef {
   name: string;
@@ -24,6 +24,8 @@ export interface RepositoryChoices {
   tags: TagRef[];
   /** Each tag and the next one of its group (version order), where the two name different commits. */
   tagPairs: { from: TagRef; to: TagRef }[];
+  /** HEAD's non-merge commits with the most changed files (renames as two), largest first, ties newest first: at most 100. */
+  largestCommits: { sha: string; files: number }[];
   /** Authors of HEAD's history (`git shortlog -sn`), most commits first. */
   authors: { name: string; commits: number }[];
   /** A root commit of HEAD (the first `rev-list --max-parents=0` prints). */
@@ -64,7 +66,7 @@ export async function chooseFromRepository(git: GitTarget): Promise<RepositoryCh
   const [atHead, touched, firstParent, nonMerges, tagLines, shortlog, roots] = await Promise.all([
     gitOutput(git, ['-c', 'core.quotepath=off', 'ls-tree', '-r', '--name-only', 'HEAD']),
     // --no-renames: a path counts the commits that touch it under that name, as a path filter sees them.
-    gitOutput(git, ['-c', 'core.quotepath=off', 'log', '--format=', '--name-only', '--no-renames', 'HEAD']),
+    gitOutput(git, ['-c', 'core.quotepath=off', 'log', '--format=%x01%H', '--name-only', '--no-renames', 'HEAD']),
     gitOutput(git, ['rev-list', '--first-parent', 'HEAD']),
     gitOutput(git, ['rev-list', '--no-merges', 'HEAD']),
     gitOutput(git, ['for-each-ref', '--format=%(refname:strip=2)%09%(objecttype)%09%(objectname)%09%(*objecttype)%09%(*objectname)', 'refs/tags']),
@@ -72,7 +74,14 @@ export async function chooseFromRepository(git: GitTarget): Promise<RepositoryCh
     gitOutput(git, ['rev-list', '--max-parents=0', 'HEAD']),
   ]);
   const counts = new Map<string, number>();
-  for (const p of lines(touched)) counts.set(p, (counts.get(p) ?? 0) + 1);
+  const sizes: { sha: string; files: number; order: number }[] = [];
+  // `log --name-only` lists no files for a merge: only non-merge commits count, as in a path filter's simplified history.
+  for (const [order, chunk] of touched.split('\x01').slice(1).entries()) {
+    const [sha, ...names] = lines(chunk);
+    for (const p of names) counts.set(p, (counts.get(p) ?? 0) + 1);
+    if (names.length) sizes.push({ sha, files: names.length, order });
+  }
+  sizes.sort((a, b) => b.files - a.files || a.order - b.order);
   const pathCounts = lines(atHead)
     .map((p) => ({ path: p, commits: counts.get(p) ?? 0 }))
     .filter((p) => p.commits > 0)
@@ -83,6 +92,7 @@ export async function chooseFromRepository(git: GitTarget): Promise<RepositoryCh
     firstParent: lines(firstParent),
     nonMerges: lines(nonMerges),
     tags: tags.flat(),
+    largestCommits: sizes.slice(0, 100).map(({ sha, files }) => ({ sha, files })),
     tagPairs: tags.flatMap((group) => group.slice(1).map((to, i) => ({ from: group[i], to })).filter((pair) => pair.from.commit !== pair.to.commit)),
     authors: lines(shortlog)
       .map((line) => /^\s*(\d+)\t(.*)$/.exec(line))
@@ -108,22 +118,4 @@ function tagsInVersionOrder(forEachRef: string): TagRef[][] {
   }
   const ordered = [...groups.entries()].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1));
   return ordered.map(([, group]) => group.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true })));
-}
-
-/** The `n` commits with the most changed files among `candidates`, from one `git diff-tree --stdin` (largest first, ties in candidate order). */
-export async function largestCommits(git: GitTarget, candidates: string[], n: number): Promise<{ sha: string; files: number }[]> {
-  if (candidates.length === 0) return [];
-  const { stdout } = await timeGitProcess(git, ['diff-tree', '--stdin', '-r', '--root', '--name-only', '--format=%x01%H'], {
-    input: candidates.join('\n') + '\n',
-    captureStdout: true,
-  });
-  const sized = stdout
-    .split('\x01')
-    .slice(1)
-    .map((chunk, order) => {
-      const [sha, ...names] = lines(chunk);
-      return { sha, files: names.length, order };
-    });
-  sized.sort((a, b) => b.files - a.files || a.order - b.order);
-  return sized.slice(0, n).map(({ sha, files }) => ({ sha, files }));
 }

@@ -2,7 +2,7 @@
  * The operations measured: each is one fakelab request, the git command doing the same work, and
  * a check of fakelab's answer against git (a fast wrong answer is not a result).
  */
-import { type RepositoryChoices, largestCommits, spread, spreadByCommits } from './choices.js';
+import { type RepositoryChoices, spread, spreadByCommits } from './choices.js';
 import { GITLAB_COMMIT_FORMAT, type GitTarget, gitOutput, parseNumstat } from './git-cli.js';
 import { formatCount } from './measure.js';
 
@@ -38,9 +38,6 @@ export const ISSUE_17_TARGETS = {
   distinct: 1.0,
   firstOfKind: 2.0,
 } as const;
-
-/** How many candidates the "largest commits" questions are picked from, per question. */
-const LARGEST_OF = 10;
 
 export class WrongAnswerError extends Error {}
 
@@ -103,7 +100,7 @@ export async function buildOperations(context: OperationContext): Promise<Operat
   const rareHalf = byCommits.slice(Math.ceil(byCommits.length / 2));
   const lastPage = Math.ceil(context.commitsOnHead / PER_PAGE);
   const pages = spread(range(2, lastPage).filter((p) => p !== page), n);
-  const largest = await largestCommits(context.oracle, spread(choices.nonMerges, LARGEST_OF * n).filter((sha) => sha !== root), n);
+  const largest = choices.largestCommits.filter((c) => c.sha !== root).slice(0, n);
   const tagsSpread = spread(choices.tags, n);
   const pathRange = (paths: { commits: number }[]) => (paths.length ? `, ${formatCount(paths[paths.length - 1].commits)} to ${formatCount(paths[0].commits)} commits each` : '');
 
@@ -148,7 +145,7 @@ export async function buildOperations(context: OperationContext): Promise<Operat
       questions: nonMerges.filter((_, i) => i % 2 === 1).map((sha) => commitDiff(`commit diff ${sha.slice(0, 12)}`, sha)),
     }),
     withDistinct(commitDiff(context.rootLabel, root), {
-      chosen: `the commits with the most files of ${formatCount(LARGEST_OF * n)} spread along history${largest.length ? ` (${formatCount(largest[largest.length - 1].files)} to ${formatCount(largest[0].files)} files)` : ''}`,
+      chosen: `the non-merge commits of HEAD's history with the most changed files${largest.length ? ` (${formatCount(largest[largest.length - 1].files)} to ${formatCount(largest[0].files)} files)` : ''}`,
       questions: largest.map((c) => commitDiff(`diff of ${c.sha.slice(0, 12)} (${c.files} files)`, c.sha)),
     }),
     withDistinct(

@@ -128,6 +128,9 @@ describe('tools/generate-repo: real-history shapes', function () {
       expect(pair?.to.name).to.equal('v1.0.10');
       expect(pair?.to.commit).to.equal((await gitLines(real.dir, ['rev-parse', 'v1.0.10^{commit}']))[0]);
       expect(choices.authors[0].commits).to.be.at.least(choices.authors[choices.authors.length - 1].commits);
+      const largest = choices.largestCommits[0];
+      expect(await gitLines(real.dir, ['diff-tree', '-r', '--root', '--no-renames', '--no-commit-id', '--name-only', largest.sha])).to.have.length(largest.files);
+      expect(choices.largestCommits.every((c, i) => i === 0 || choices.largestCommits[i - 1].files >= c.files)).to.equal(true);
       expect(choices.root).to.equal((await gitLines(real.dir, ['rev-list', '--max-parents=0', 'HEAD']))[0]);
     });
   });
