@@ -104,6 +104,17 @@ describe('tools/generate-repo: real-history shapes', function () {
     for (const key of ['tags', 'authors', 'maxDepth', 'coldFiles', 'longBranches'] as const) expect(big[key]).to.be.a('number');
   });
 
+  describe('bench/lib/options', () => {
+    it('takes --repo alone, and refuses it with --commits or --shape', async () => {
+      const { parseOptions, UsageError } = await import('../../bench/lib/options.js');
+      expect(parseOptions(['--repo', '/some/repo.git', '--runs', '3'])).to.include({ repo: '/some/repo.git', runs: 3 });
+      expect(parseOptions(['--commits', '1000', '--shape=real'])).to.deep.include({ sizes: [1000], shape: 'real', repo: null });
+      expect(() => parseOptions(['--repo', '/r.git', '--commits', '1000'])).to.throw(UsageError);
+      expect(() => parseOptions(['--repo', '/r.git', '--shape', 'real'])).to.throw(UsageError);
+      expect(() => parseOptions(['--shape', 'odd'])).to.throw(UsageError);
+    });
+  });
+
   describe('bench/lib/choices', () => {
     it('spread takes the middle of n equal slices, in order', () => {
       expect(spread([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 5)).to.deep.equal([1, 3, 5, 7, 9]);
