@@ -24,10 +24,16 @@
  *   directories up to depth 4, unicode file names, a few "hot" paths.
  * - Annotated tags `v0.N` and lightweight tags `light-N` on main.
  *
+ * Real-history shapes (issue 17), each behind an option of its own (`HistoryShape`; without
+ * them the output, and so every SHA, is what it always was): thousands of tags, many authors
+ * whose commit counts fall off like a real project's, a wide and deep directory tree, files that
+ * live long and are touched rarely, and long topic branches merged back. `realHistoryShape(n)`
+ * sets all of them, scaled to the history's size (`--shape real` of the bench).
+ *
  * No commit-graph is written (fast-import does not write one, and nothing
  * else is run that would).
  *
- * Usage as a script: `node dist/tools/generate-repo.js DIR COMMITS [SEED]`.
+ * Usage as a script: `node dist/tools/generate-repo.js DIR COMMITS [SEED] [--real]`.
  */
 import { spawn, execFile } from 'node:child_process';
 import { once } from 'node:events';
@@ -36,7 +42,34 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
-export interface GenerateOptions {
+/** Shapes of real histories the default lacks; every field is optional and off by default. */
+export interface HistoryShape {
+  /** Annotated release tags in all (`v<major>.<minor>.<patch>`, evenly along main), plus one lightweight tag per 10 of them. */
+  tags?: number;
+  /** Authors in all: the 7 built-in ones first, then generated ones with commit counts falling off (1/k-like). */
+  authors?: number;
+  /** Directories form a tree up to this depth (default: a flat set of folders 1-4 levels deep), about one per 15 files. */
+  maxDepth?: number;
+  /** Share (0-1) of new files that are "cold": picked for an edit, rename or deletion about 30 times less often than others. */
+  coldFiles?: number;
+  /** Long topic branches (50-400 commits each, at most a third of the gap between two; about 3-8 files of their own plus new ones), forked evenly along history and merged back. */
+  longBranches?: number;
+}
+
+/** Every real-history shape, scaled to `commits` (what the bench's `--shape real` generates). */
+export function realHistoryShape(commits: number): HistoryShape & { files: number } {
+  const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, Math.round(v)));
+  return {
+    files: clamp(commits / 4, 1000, 8000),
+    tags: clamp(commits / 10, 10, 3000),
+    authors: clamp(commits / 40, 20, 2500),
+    maxDepth: 8,
+    coldFiles: 0.7,
+    longBranches: clamp(commits / 5000, 2, 20),
+  };
+}
+
+export interface GenerateOptions extends HistoryShape {
   /** Target bare repository path (created with `git init --bare -b main`). */
   dir: string;
   /** Approximate total number of commits (the generator hits it within a couple of commits). */
@@ -182,6 +215,8 @@ interface Branch {
   /** all paths locked by this branch */
   locked: string[];
   remaining: number;
+  /** A long topic branch (HistoryShape.longBranches). */
+  long?: boolean;
   author: Ident;
   title: string;
   number: number;
@@ -244,12 +279,47 @@ class Sink {
   }
 }
 
+const FIRST_NAMES = (
+  'Aisha Alex Ana Ben Carla Chen Dmitri Elena Emma Farid Fatima Hana Hugo Ines Ivan Jonas Kai Kenji Lars Lea ' +
+  'Leila Luca Maya Mateo Nadia Noah Olga Omar Priya Quentin Rosa Sami Sofia Tariq Ulla Vera Wei Yara Yusuf Zoltán'
+).split(' ');
+const LAST_NAMES = (
+  'Abe Bauer Costa Dubois Eriksen Fischer García Haddad Ivanova Jensen Kowalski Lopez Müller Nakamura Okafor ' +
+  'Petrov Quinn Rossi Santos Tanaka Ueda Virtanen Wagner Xu Yilmaz Zhang Novak Silva Moreau Kim'
+).split(' ');
+
+/**
+ * HistoryShape.authors: the 7 built-in authors with their weights, then generated ones whose
+ * weights fall off as 1/(1 + k/3), so that a few write most commits and the long tail one or two.
+ */
+function authorTable(count: number): { authors: Ident[]; cumulative: number[] } {
+  const authors: Ident[] = [...AUTHOR_LIST];
+  const weights: number[] = AUTHORS.map(([, w]) => w);
+  for (let k = 0; authors.length < count; k++) {
+    const first = FIRST_NAMES[k % FIRST_NAMES.length];
+    const last = LAST_NAMES[Math.floor(k / FIRST_NAMES.length) % LAST_NAMES.length];
+    const round = Math.floor(k / (FIRST_NAMES.length * LAST_NAMES.length));
+    const name = round ? `${first} ${last} ${round + 1}` : `${first} ${last}`;
+    const email = `${name.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z0-9]+/g, '.')}@example.org`;
+    authors.push({ name, email, tz: TIMEZONES[k % TIMEZONES.length] });
+    weights.push(1 / (1 + k / 3));
+  }
+  let total = 0;
+  return { authors, cumulative: weights.map((w) => (total += w)) };
+}
+
 class HistoryGenerator {
   private readonly rng: Rng;
   private readonly target: number;
   private readonly targetFiles: number;
   private readonly avgGap: number;
   private readonly tagInterval: number;
+  private readonly lightInterval: number;
+  /** HistoryShape.authors: the authors and their cumulative weights; null for the built-in weighted 7. */
+  private readonly authorTable: { authors: Ident[]; cumulative: number[] } | null = null;
+  private readonly cold = new Set<string>();
+  private readonly longInterval: number = 0;
+  private nextLong = Infinity;
 
   private mark = 0;
   private emitted = 0;
@@ -294,14 +364,21 @@ class HistoryGenerator {
     commits: number,
     seed: number,
     files: number,
+    private readonly shape: HistoryShape = {},
   ) {
     this.rng = new Rng(seed);
     this.target = Math.max(1, Math.floor(commits));
     this.targetFiles = Math.max(PINNED.size + 4, Math.floor(files));
     this.avgGap = Math.max(60, Math.min(3 * 3600, Math.floor((8 * 365 * 86400) / this.target)));
-    this.tagInterval = Math.max(25, Math.min(500, Math.round(this.target / 4)));
+    this.tagInterval = shape.tags ? Math.max(1, Math.round(this.target / shape.tags)) : Math.max(25, Math.min(500, Math.round(this.target / 4)));
+    this.lightInterval = shape.tags ? this.tagInterval * 10 : this.tagInterval;
     this.nextAnnotated = this.tagInterval;
-    this.nextLight = Math.max(2, Math.floor(this.tagInterval / 2));
+    this.nextLight = Math.max(2, Math.floor(this.lightInterval / 2));
+    if (shape.authors && shape.authors > AUTHORS.length) this.authorTable = authorTable(shape.authors);
+    if (shape.longBranches) {
+      this.longInterval = Math.max(1, Math.floor(this.target / (shape.longBranches + 1)));
+      this.nextLong = this.longInterval;
+    }
     this.devSyncInterval = Math.max(15, Math.min(1500, Math.round(this.target / 25)));
     this.devMergeInterval = Math.max(30, Math.min(4000, Math.round(this.target / 12)));
     this.nextDevCreate = Math.max(4, Math.round(this.target * 0.04));
@@ -405,6 +482,10 @@ class HistoryGenerator {
   // ---- paths ---------------------------------------------------------
 
   private makeDirs(): void {
+    if (this.shape.maxDepth) {
+      this.makeTree(this.shape.maxDepth);
+      return;
+    }
     const dirs = ['src', 'src/core', 'src/util', 'docs', 'test', 'test/unit', 'scripts', 'assets', 'lib'];
     const n = Math.max(6, Math.round(this.targetFiles / 40));
     for (let i = 0; i < n; i++) {
@@ -414,6 +495,52 @@ class HistoryGenerator {
       dirs.push(parts.join('/'));
     }
     this.dirs = [...new Set(dirs)];
+  }
+
+  /**
+   * HistoryShape.maxDepth: a tree grown one folder at a time under a random folder not yet at the
+   * deepest level, so that folders share prefixes as in a real project (wide near the top, a few
+   * long chains), about one folder per 15 files.
+   */
+  private makeTree(maxDepth: number): void {
+    const tops = ['src', 'lib', 'docs', 'test', 'pkg', 'tools', 'contrib', 'compat', 'builtin', 'scripts', 'assets', 'Documentation'];
+    const dirs = ['src/core', 'src/util', 'test/unit', ...tops];
+    const depthOf = (d: string) => d.split('/').length;
+    const n = Math.max(12, Math.round(this.targetFiles / 15));
+    for (let tries = 0; dirs.length < n && tries < n * 4; tries++) {
+      const parent = this.rng.pick(dirs);
+      if (depthOf(parent) >= maxDepth) continue;
+      const child = `${parent}/${this.rng.pick(WORDS)}`;
+      if (!dirs.includes(child)) dirs.push(child);
+    }
+    this.dirs = dirs;
+  }
+
+  /** A new file's path; under HistoryShape.coldFiles, some of them are born cold. */
+  private createdPath(): string {
+    const p = this.newPath();
+    if (this.shape.coldFiles && this.rng.chance(this.shape.coldFiles)) this.cold.add(p);
+    return p;
+  }
+
+  /** HistoryShape.coldFiles: a cold file is passed over 29 times in 30. */
+  private passOver(p: string): boolean {
+    return this.cold.size > 0 && this.cold.has(p) && this.rng.chance(29 / 30);
+  }
+
+  /** An author weighted by how much they commit. */
+  private pickAuthor(): Ident {
+    const table = this.authorTable;
+    if (!table) return this.rng.weighted(AUTHORS);
+    const r = this.rng.next() * table.cumulative[table.cumulative.length - 1];
+    let lo = 0;
+    let hi = table.cumulative.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (table.cumulative[mid] > r) hi = mid;
+      else lo = mid + 1;
+    }
+    return table.authors[lo];
   }
 
   private newPath(): string {
@@ -505,6 +632,7 @@ class HistoryGenerator {
     }
     for (let i = 0; i < 40 && this.pathList.length > 0; i++) {
       const p = this.rng.pick(this.pathList);
+      if (this.passOver(p)) continue;
       if (this.eligible(t, p, touched, text, unpinned)) return p;
     }
     return undefined;
@@ -540,7 +668,7 @@ class HistoryGenerator {
       cmds.push(`M ${next.mode} :${next.mark} ${quotePath(p)}`);
     }
     for (let n = this.addCount(); n > 0; n--) {
-      const p = this.newPath();
+      const p = this.createdPath();
       const e = this.rng.chance(0.02) ? this.newBinary() : this.newText(p, 15, 240);
       touched.add(p);
       this.set(t, p, e);
@@ -563,6 +691,7 @@ class HistoryGenerator {
         }
         this.set(t, p, null);
         this.set(t, np, next);
+        if (this.cold.delete(p)) this.cold.add(np);
         this.renameTargets.push(np);
       }
     }
@@ -590,7 +719,7 @@ class HistoryGenerator {
       }
     }
     if (cmds.length === 0) {
-      const p = this.newPath();
+      const p = this.createdPath();
       const e = this.newText(p, 10, 80);
       this.set(t, p, e);
       this.liveFiles++;
@@ -684,7 +813,7 @@ class HistoryGenerator {
     add(EXEC_PATH, { ...this.newText(EXEC_PATH, 10, 40), mode: '100755' });
     const initial = Math.max(0, Math.round(this.targetFiles * 0.4) - this.liveFiles);
     for (let i = 0; i < initial; i++) {
-      const p = this.newPath();
+      const p = this.createdPath();
       add(p, this.rng.chance(0.01) ? this.newBinary() : this.newText(p, 15, 240));
     }
     const author = AUTHOR_LIST[0];
@@ -700,7 +829,7 @@ class HistoryGenerator {
 
   private mainCommit(): void {
     const cmds = this.changes(null);
-    const author = this.rng.weighted(AUTHORS);
+    const author = this.pickAuthor();
     const ct = this.tick(this.mainCt);
     this.mainTip = this.emitCommit('main', {
       author,
@@ -726,7 +855,7 @@ class HistoryGenerator {
       pool: [],
       locked: [],
       remaining: this.rng.weighted([[1, 20], [2, 20], [3, 16], [4, 12], [5, 10], [6, 7], [7, 5], [8, 4], [9, 3], [10, 3]] as const),
-      author: this.rng.weighted(AUTHORS),
+      author: this.pickAuthor(),
       title: '',
       number: ++this.mergeRequestNo,
     };
@@ -743,9 +872,41 @@ class HistoryGenerator {
     return b;
   }
 
+  /** HistoryShape.longBranches: a topic branch that lives for 50-400 commits, with files of its own (never the hot ones). */
+  private forkLong(): Branch {
+    const n = ++this.branchCounter;
+    const b: Branch = {
+      kind: 'feature',
+      name: `topic/long-${n}-${this.rng.pick(WORDS)}`,
+      tip: 0,
+      tipCt: 0,
+      base: this.mainTip,
+      baseCt: this.mainCt,
+      overlay: new Map(),
+      pool: [],
+      locked: [],
+      // At most a third of the gap to the next long branch, so that each is merged before the next forks.
+      remaining: this.rng.int(50, Math.max(50, Math.min(400, Math.floor(this.longInterval / 3)))),
+      long: true,
+      author: this.pickAuthor(),
+      title: '',
+      number: ++this.mergeRequestNo,
+    };
+    const want = this.rng.int(3, 8);
+    for (let i = 0; i < want * 3 && b.pool.length < want && this.pathList.length; i++) {
+      const p = this.rng.pick(this.pathList);
+      if (!PINNED.has(p) && this.main.has(p) && !this.locks.has(p)) {
+        this.lock(b, p);
+        b.pool.push(p);
+      }
+    }
+    this.active.push(b);
+    return b;
+  }
+
   private branchCommit(b: Branch): void {
     const cmds = this.changes(b);
-    const author = this.rng.chance(0.85) ? b.author : this.rng.weighted(AUTHORS);
+    const author = this.rng.chance(0.85) ? b.author : this.pickAuthor();
     const first = b.tip === 0;
     const ct = this.tick(first ? b.baseCt : b.tipCt);
     const subject = this.subject(cmds);
@@ -790,7 +951,7 @@ class HistoryGenerator {
       this.absorb(b, cmds);
     }
     const ct = this.tick(Math.max(this.mainCt, ...bs.map((b) => b.tipCt)));
-    const author = this.rng.chance(0.5) ? bs[0].author : this.rng.weighted(AUTHORS);
+    const author = this.rng.chance(0.5) ? bs[0].author : this.pickAuthor();
     const committer = this.rng.chance(0.3) ? MERGE_BOT : author;
     let msg: string;
     if (bs.length === 1) {
@@ -848,7 +1009,7 @@ class HistoryGenerator {
       cmds.push(e ? `M ${e.mode} :${e.mark} ${quotePath(p)}` : `D ${quotePath(p)}`);
     }
     this.devStale!.clear();
-    const author = this.rng.weighted(AUTHORS);
+    const author = this.pickAuthor();
     dev.tip = this.emitCommit('develop', {
       author,
       committer: author,
@@ -866,7 +1027,7 @@ class HistoryGenerator {
     const dev = this.develop!;
     const cmds: string[] = [];
     this.absorb(dev, cmds);
-    const author = this.rng.weighted(AUTHORS);
+    const author = this.pickAuthor();
     this.mainTip = this.emitCommit('main', {
       author,
       committer: this.rng.chance(0.5) ? MERGE_BOT : author,
@@ -912,6 +1073,19 @@ class HistoryGenerator {
       this.createDevelop();
       return;
     }
+    if (this.emitted >= this.nextLong) {
+      this.nextLong += this.longInterval;
+      this.branchCommit(this.forkLong());
+      return;
+    }
+    if (this.shape.longBranches && this.rng.chance(0.3)) {
+      // A long branch advances on its own, not only when the pick among the active ones lands on it.
+      const long = this.active.find((b) => b.long);
+      if (long) {
+        this.branchCommit(long);
+        return;
+      }
+    }
     if (this.finished.length > 0 && this.rng.chance(0.35)) {
       if (this.finished.length >= 2 && this.rng.chance(0.08)) {
         const a = this.rng.pick(this.finished);
@@ -924,7 +1098,7 @@ class HistoryGenerator {
       return;
     }
     if (this.develop && this.developStep()) return;
-    if (this.active.length + this.finished.length < 6 && this.rng.chance(0.3)) {
+    if (this.shortBranches() < 6 && this.rng.chance(0.3)) {
       this.branchCommit(this.forkFeature());
       return;
     }
@@ -935,13 +1109,25 @@ class HistoryGenerator {
     this.mainCommit();
   }
 
+  /** Branches in progress or waiting for their merge, long ones (HistoryShape.longBranches) left out. */
+  private shortBranches(): number {
+    if (!this.shape.longBranches) return this.active.length + this.finished.length;
+    return this.active.filter((b) => !b.long).length + this.finished.filter((b) => !b.long).length;
+  }
+
+  /** v0.N by default; v<major>.<minor>.<patch> with HistoryShape.tags, 20 patches a minor, 20 minors a major. */
+  private tagName(n: number): string {
+    if (!this.shape.tags) return `v0.${n}`;
+    return `v${1 + Math.floor(n / 400)}.${Math.floor(n / 20) % 20}.${n % 20}`;
+  }
+
   private tags(): void {
     while (this.emitted >= this.nextLight) {
       this.sink.str(`reset refs/tags/light-${++this.lightNo}\nfrom :${this.mainTip}\n\n`);
-      this.nextLight += this.tagInterval;
+      this.nextLight += this.lightInterval;
     }
     while (this.emitted >= this.nextAnnotated) {
-      const name = `v0.${++this.tagNo}`;
+      const name = this.tagName(++this.tagNo);
       const msg = `Release ${name}\n\n${this.sentence(5, 12)}\n`;
       this.sink.str(
         `tag ${name}\nfrom :${this.mainTip}\n` +
@@ -999,19 +1185,36 @@ function git(args: string[]): Promise<string> {
   });
 }
 
-interface NormalizedOptions {
+interface NormalizedOptions extends HistoryShape {
   commits: number;
   seed: number;
   files: number;
 }
 
+const SHAPE_KEYS = ['tags', 'authors', 'maxDepth', 'coldFiles', 'longBranches'] as const;
+
+/** The options as the marker records them; shape fields only when set, so that a default repository's marker (and cache) stays as it was. */
 function normalize(opts: GenerateOptions): NormalizedOptions {
   const commits = Math.floor(opts.commits);
   if (!Number.isFinite(commits) || commits < 1) throw new Error(`generate-repo: invalid commits: ${opts.commits}`);
   const seed = opts.seed ?? 1;
   const files = Math.floor(opts.files ?? Math.min(5000, commits));
   if (!Number.isFinite(files) || files < 1) throw new Error(`generate-repo: invalid files: ${opts.files}`);
-  return { commits, seed, files };
+  const normalized: NormalizedOptions = { commits, seed, files };
+  for (const key of SHAPE_KEYS) {
+    const value = opts[key];
+    if (value === undefined || value === 0) continue;
+    const ok = key === 'coldFiles' ? value > 0 && value < 1 : Number.isInteger(value) && value > 0;
+    if (!ok) throw new Error(`generate-repo: invalid ${key}: ${value}`);
+    normalized[key] = value;
+  }
+  return normalized;
+}
+
+function shapeOf(o: NormalizedOptions): HistoryShape {
+  const shape: HistoryShape = {};
+  for (const key of SHAPE_KEYS) if (o[key] !== undefined) shape[key] = o[key];
+  return shape;
 }
 
 interface Marker {
@@ -1058,14 +1261,14 @@ export async function generateRepository(opts: GenerateOptions): Promise<Generat
   });
   exited.catch(() => undefined);
   const sink = new Sink(child.stdin, exited);
-  const gen = new HistoryGenerator(sink, o.commits, o.seed, o.files);
+  const gen = new HistoryGenerator(sink, o.commits, o.seed, o.files, shapeOf(o));
   let samplePaths: string[];
   try {
     samplePaths = await gen.run();
   } catch (e) {
     child.stdin.destroy();
     const code = await exited.catch(() => null);
-    throw new Error(`generate-repo: fast-import failed (exit ${code}): ${stderr || (e as Error).message}`);
+    throw new Error(`generate-repo: fast-import failed (exit ${code}): ${stderr || (e as Error).message}`, { cause: e });
   }
   const code = await exited;
   if (code !== 0) throw new Error(`generate-repo: fast-import exited with ${code}: ${stderr}`);
@@ -1132,7 +1335,7 @@ async function ensureUncached(dir: string, o: NormalizedOptions): Promise<Genera
     }
     await fsp.rm(dir, { recursive: true, force: true });
   }
-  return generateRepository({ dir, commits: o.commits, seed: o.seed, files: o.files });
+  return generateRepository({ dir, ...o });
 }
 
 // ---------------------------------------------------------------------------
@@ -1149,13 +1352,17 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
-  const [dir, commitsArg, seedArg] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const real = args.includes('--real');
+  const [dir, commitsArg, seedArg] = args.filter((a) => a !== '--real');
   if (!dir || !commitsArg) {
-    process.stderr.write('usage: node dist/tools/generate-repo.js DIR COMMITS [SEED]\n');
+    process.stderr.write('usage: node dist/tools/generate-repo.js DIR COMMITS [SEED] [--real]\n');
     process.exit(2);
   }
-  ensureRepository({ dir, commits: Number(commitsArg), seed: seedArg === undefined ? undefined : Number(seedArg) }).then(
-    (r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'),
+  const commits = Number(commitsArg);
+  const started = Date.now();
+  ensureRepository({ dir, commits, seed: seedArg === undefined ? undefined : Number(seedArg), ...(real ? realHistoryShape(commits) : {}) }).then(
+    (r) => process.stdout.write(JSON.stringify({ ...r, seconds: (Date.now() - started) / 1000 }, null, 2) + '\n'),
     (e: unknown) => {
       process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
       process.exit(1);

@@ -7,10 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Fixture } from '../../src/fixtures/builder.js';
-import { type GeneratedRepo, ensureRepository } from '../../tools/generate-repo.js';
+import { type GeneratedRepo, ensureRepository, realHistoryShape } from '../../tools/generate-repo.js';
 import { formatCount, formatMs } from './measure.js';
 import { warmUpFetch } from './fakelab-client.js';
-import { UsageError } from './options.js';
+import { type HistoryShapeName, UsageError } from './options.js';
 import { WrongAnswerError } from './operations.js';
 import { ServerProcess } from './server-process.js';
 
@@ -23,11 +23,19 @@ export const TOKEN = 'fakelab-bench-token';
 export const BENCH_PROJECT = 'bench/big';
 export const BENCH_PROJECT_DIR = ['bench', 'big.git'];
 
-/** The generated repository of `commits` commits, in bench/.cache/repos-<N>/bench/big.git (built once, then reused). */
-export function generatedRepository(commits: number): Promise<GeneratedRepo> {
-  const reposDir = path.join(CACHE_DIR, `repos-${commits}`);
-  log(`repository of ${formatCount(commits)} commits (generated once, then reused from ${path.relative(process.cwd(), reposDir)})`);
-  return ensureRepository({ dir: path.join(reposDir, ...BENCH_PROJECT_DIR), commits });
+/**
+ * The generated repository of `commits` commits, in bench/.cache/repos-<N>/bench/big.git (built
+ * once, then reused); the `real` shape in bench/.cache/repos-<N>-real/.
+ */
+export function generatedRepository(commits: number, shape: HistoryShapeName = 'default'): Promise<GeneratedRepo> {
+  const reposDir = path.join(CACHE_DIR, `repos-${commits}${shapeSuffix(shape)}`);
+  log(`repository of ${formatCount(commits)} commits, ${shape} shape (generated once, then reused from ${path.relative(process.cwd(), reposDir)})`);
+  return ensureRepository({ dir: path.join(reposDir, ...BENCH_PROJECT_DIR), commits, ...(shape === 'real' ? realHistoryShape(commits) : {}) });
+}
+
+/** '' for issue 7's shape (its cache dirs keep their names), '-real' for the other. */
+export function shapeSuffix(shape: HistoryShapeName): string {
+  return shape === 'default' ? '' : `-${shape}`;
 }
 
 export function log(message: string): void {

@@ -2,6 +2,7 @@
  * The operations measured: each is one fakelab request, the git command doing the same work, and
  * a check of fakelab's answer against git (a fast wrong answer is not a result).
  */
+import { type RepositoryChoices, spread, spreadByCommits } from './choices.js';
 import { GITLAB_COMMIT_FORMAT, type GitTarget, gitOutput, parseNumstat } from './git-cli.js';
 import { formatCount } from './measure.js';
 
@@ -26,6 +27,18 @@ export const TARGETS = {
   compare: 1.5,
 } as const;
 
+/**
+ * Issue 17's targets: the rows it adds (a repeated question, fakelab warm ÷ git), every row's
+ * distinct questions (fakelab ÷ git on the same questions), and the first question of each kind
+ * on a fresh server (fakelab ÷ git's median on that question).
+ */
+export const ISSUE_17_TARGETS = {
+  author: 1.0,
+  refs: 1.0,
+  distinct: 1.0,
+  firstOfKind: 2.0,
+} as const;
+
 export class WrongAnswerError extends Error {}
 
 export interface Operation {
@@ -41,13 +54,26 @@ export interface Operation {
   target: number;
   /** Throws WrongAnswerError when fakelab's answer is wrong; returns warnings for softer differences. */
   verify(body: unknown, oracle: GitTarget): Promise<string[]>;
+  /** A row's distinct questions (issue 17): the same kind of request about something new each sample. */
+  distinct?: Distinct;
 }
+
+/** The questions, and how they were chosen; or why the row has none on this repository. */
+export type Distinct = { chosen: string; questions: Operation[] } | { skipped: string };
 
 export interface OperationContext {
   /** Commits reachable from HEAD: bounds the deepest page there is. */
   commitsOnHead: number;
   firstParentDepth: number;
-  samplePaths: string[];
+  /** The two path rows: a hot file, and a deep, rarely touched one. */
+  hotPath: string;
+  rarePath: string;
+  /** The root diff row's label (the generated repository's root is an import of hundreds of files). */
+  rootLabel: string;
+  /** What the distinct questions are about. */
+  choices: RepositoryChoices;
+  /** Distinct questions per row (at most: a repository may have fewer tags or authors). */
+  distinct: number;
   /** The no-graph repository, to resolve the single commit and the compare base. */
   oracle: GitTarget;
 }
@@ -58,30 +84,153 @@ interface CommitJson {
 }
 
 export async function buildOperations(context: OperationContext): Promise<Operation[]> {
-  for (const p of [HOT_PATH, DEEP_PATH]) {
-    if (!context.samplePaths.includes(p)) throw new Error(`the generated repository has no ${p} (sample paths: ${context.samplePaths.join(', ')})`);
-  }
+  const { choices, distinct: n, hotPath, rarePath } = context;
   const page = deepPage(context.commitsOnHead);
   const single = await singleCommit(context);
-  const root = (await gitOutput(context.oracle, ['rev-list', '--max-parents=0', 'HEAD'])).trim().split('\n')[0];
+  const root = choices.root;
   const base = await compareBase(context);
-  return [
-    listing(`first page (${PER_PAGE})`, `per_page=${PER_PAGE}`, [`-${PER_PAGE}`], [], TARGETS.listing),
-    listing(
-      `page ${formatCount(page)} of ${PER_PAGE} (skip ${formatCount((page - 1) * PER_PAGE)})`,
-      `per_page=${PER_PAGE}&page=${page}`,
-      [`--skip=${(page - 1) * PER_PAGE}`, `-${PER_PAGE}`],
-      [],
-      TARGETS.deepPage,
+  const topAuthor = choices.authors[0];
+  if (!topAuthor) throw new Error('the repository has no author whose name git and fakelab read the same way');
+  // Commits spread along history, HEAD itself left out (the repeated rows ask about it).
+  const alongHistory = spread(choices.firstParent.slice(1), 2 * n);
+  const nonMerges = spread(choices.nonMerges.filter((sha) => sha !== single.sha), 2 * n);
+  // 2n paths from the most to the least touched (log scale): the hotter n for the hot path's row, the rarer n for the rare one's.
+  const byCommits = spreadByCommits(choices.pathCounts.filter((p) => p.path !== hotPath && p.path !== rarePath), 2 * n);
+  const hotHalf = byCommits.slice(0, Math.ceil(byCommits.length / 2));
+  const rareHalf = byCommits.slice(Math.ceil(byCommits.length / 2));
+  const lastPage = Math.ceil(context.commitsOnHead / PER_PAGE);
+  const pages = spread(range(2, lastPage).filter((p) => p !== page), n);
+  const largest = choices.largestCommits.filter((c) => c.sha !== root).slice(0, n);
+  const tagsSpread = spread(choices.tags, n);
+  const pathRange = (paths: { commits: number }[]) => (paths.length ? `, ${formatCount(paths[paths.length - 1].commits)} to ${formatCount(paths[0].commits)} commits each` : '');
+
+  const rows: Operation[] = [
+    withDistinct(listing(`first page (${PER_PAGE})`, `per_page=${PER_PAGE}`, [`-${PER_PAGE}`], [], TARGETS.listing), {
+      chosen: "ref_name=<commit>, commits spread along HEAD's first-parent chain",
+      questions: alongHistory.filter((_, i) => i % 2 === 0).map((sha) => listing(`first page at ${sha}`, `per_page=${PER_PAGE}&ref_name=${sha}`, [`-${PER_PAGE}`, sha], [], TARGETS.listing)),
+    }),
+    withDistinct(
+      listing(
+        `page ${formatCount(page)} of ${PER_PAGE} (skip ${formatCount((page - 1) * PER_PAGE)})`,
+        `per_page=${PER_PAGE}&page=${page}`,
+        [`--skip=${(page - 1) * PER_PAGE}`, `-${PER_PAGE}`],
+        [],
+        TARGETS.deepPage,
+      ),
+      {
+        chosen: `pages spread from 2 to ${formatCount(lastPage)}`,
+        questions: pages.map((p) => listing(`page ${p}`, `per_page=${PER_PAGE}&page=${p}`, [`--skip=${(p - 1) * PER_PAGE}`, `-${PER_PAGE}`], [], TARGETS.deepPage)),
+      },
     ),
-    listing(`path ${HOT_PATH}, first page`, `per_page=${PER_PAGE}&path=${encodeURIComponent(HOT_PATH)}`, [`-${PER_PAGE}`], [HOT_PATH], TARGETS.path),
-    listing(`path ${DEEP_PATH}, first page`, `per_page=${PER_PAGE}&path=${encodeURIComponent(DEEP_PATH)}`, [`-${PER_PAGE}`], [DEEP_PATH], TARGETS.path),
-    listingWithStats(),
-    commitWithStats(single.sha, single.label),
-    commitDiff(`commit diff (${single.label})`, single.sha),
-    commitDiff('diff of the root import (hundreds of files, GitLab limits)', root),
-    compare(base),
+    withDistinct(pathListing(hotPath, TARGETS.path), {
+      chosen: `files at HEAD, the more touched half of ${2 * n} spread by commit count (log scale)${pathRange(hotHalf)}`,
+      questions: hotHalf.map((p) => pathListing(p.path, TARGETS.path)),
+    }),
+    withDistinct(pathListing(rarePath, TARGETS.path), {
+      chosen: `the less touched half of those${pathRange(rareHalf)}`,
+      questions: rareHalf.map((p) => pathListing(p.path, TARGETS.path)),
+    }),
+    withDistinct(
+      listingWithStats(),
+      tagsSpread.length
+        ? { chosen: 'ref_name=<tag>, tags spread over all of them', questions: tagsSpread.map((t) => listingWithStats(t.name)) }
+        : { chosen: 'ref_name=<commit> (no tags), commits spread along history', questions: alongHistory.filter((_, i) => i % 2 === 1).map((sha) => listingWithStats(sha)) },
+    ),
+    withDistinct(commitWithStats(single.sha, single.label), {
+      chosen: 'non-merge commits spread along history',
+      questions: nonMerges.filter((_, i) => i % 2 === 0).map((sha) => commitWithStats(sha, sha.slice(0, 12))),
+    }),
+    withDistinct(commitDiff(`commit diff (${single.label})`, single.sha), {
+      chosen: 'other non-merge commits spread along history',
+      questions: nonMerges.filter((_, i) => i % 2 === 1).map((sha) => commitDiff(`commit diff ${sha.slice(0, 12)}`, sha)),
+    }),
+    withDistinct(commitDiff(context.rootLabel, root), {
+      chosen: `the non-merge commits of HEAD's history with the most changed files${largest.length ? ` (${formatCount(largest[largest.length - 1].files)} to ${formatCount(largest[0].files)} files)` : ''}`,
+      questions: largest.map((c) => commitDiff(`diff of ${c.sha.slice(0, 12)} (${c.files} files)`, c.sha)),
+    }),
+    withDistinct(
+      compare(`compare of ${formatCount(base.commits)} commits (HEAD~${base.depth}..HEAD)`, { fakelab: base.from, git: base.from }, { fakelab: base.to, git: base.to }),
+      choices.tagPairs.length
+        ? {
+            chosen: 'a tag and the next one of its series (version order), pairs spread over all of them',
+            questions: spread(choices.tagPairs, n).map(({ from, to }) =>
+              compare(`compare ${from.name}...${to.name}`, { fakelab: from.name, git: from.commit }, { fakelab: to.name, git: to.commit }),
+            ),
+          }
+        : { skipped: 'no two tags of one series name different commits' },
+    ),
+    withDistinct(authorListing(topAuthor.name, topAuthor.commits), {
+      chosen: 'authors spread from the most to the least prolific',
+      questions: spread(choices.authors.slice(1), n).map((a) => authorListing(a.name, a.commits)),
+    }),
+    withDistinct(commitRefs(single.sha, single.label), {
+      chosen: "commits spread along HEAD's first-parent chain",
+      questions: alongHistory.filter((_, i) => i % 2 === 1).map((sha) => commitRefs(sha, sha.slice(0, 12))),
+    }),
   ];
+  for (const row of rows) {
+    if (row.distinct && 'questions' in row.distinct && row.distinct.questions.length === 0) {
+      row.distinct = { skipped: `nothing to ask about on this repository (${row.distinct.chosen})` };
+    }
+  }
+  return rows;
+}
+
+function withDistinct(operation: Operation, distinct: Distinct): Operation {
+  return { ...operation, distinct };
+}
+
+function range(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let i = from; i <= to; i++) out.push(i);
+  return out;
+}
+
+function pathListing(p: string, target: number): Operation {
+  return listing(`path ${p}, first page`, `per_page=${PER_PAGE}&path=${encodeURIComponent(p)}`, [`-${PER_PAGE}`], [p], target);
+}
+
+/** GitLab's `author` filter and git's `--author`: both a regular expression over the author's name and email. */
+function authorListing(name: string, commits: number): Operation {
+  return listing(
+    `author ${name} (${formatCount(commits)} commits), first page`,
+    `per_page=${PER_PAGE}&author=${encodeURIComponent(name)}`,
+    [`-${PER_PAGE}`, `--author=${name}`],
+    [],
+    ISSUE_17_TARGETS.author,
+  );
+}
+
+interface RefJson {
+  type: string;
+  name: string;
+}
+
+/**
+ * `commits/:sha/refs?type=all` (first page: 20) beside `git for-each-ref --contains`, which lists
+ * every branch and tag containing the commit, as fakelab must find them all to page them.
+ */
+function commitRefs(sha: string, where: string): Operation {
+  const label = `refs?type=all of a commit (${where})`;
+  const gitArgs = ['for-each-ref', '--contains', sha, '--format=%(refname)', 'refs/heads', 'refs/tags'];
+  return {
+    label,
+    request: `commits/${sha}/refs?type=all`,
+    gitCommands: [gitArgs],
+    target: ISSUE_17_TARGETS.refs,
+    async verify(body, oracle) {
+      if (!Array.isArray(body)) throw new WrongAnswerError(`${label}: expected a JSON array of refs`);
+      const listed = (body as RefJson[]).map((r) => `${r.type}:${r.name}`);
+      const all = (await gitOutput(oracle, gitArgs)).split('\n').filter(Boolean);
+      const expected = all
+        .map((ref) => (ref.startsWith('refs/heads/') ? `branch:${ref.slice(11)}` : `tag:${ref.slice(10)}`))
+        .slice(0, Math.max(listed.length, 20));
+      if (listed.length !== expected.length || listed.some((r, i) => r !== expected[i])) {
+        throw new WrongAnswerError(`${label}: fakelab lists ${listed.length} refs (${listed.slice(0, 3).join(', ')}), git ${all.length} (${expected.slice(0, 3).join(', ')})`);
+      }
+      return [];
+    },
+  };
 }
 
 /** Page 1,000 when the history is that long; otherwise the middle page, so the row still means "deep". */
@@ -121,18 +270,19 @@ function listing(label: string, query: string, revOptions: string[], paths: stri
  * `--diff-merges=first-parent`: fakelab (like GitLab) gives a merge the stats of its diff against
  * the first parent, while plain `git log --numstat` skips merges and would do less work.
  */
-function listingWithStats(): Operation {
-  const label = `first page (${PER_PAGE}) with_stats`;
+function listingWithStats(ref?: string): Operation {
+  const label = `first page (${PER_PAGE}) with_stats${ref ? ` at ${ref}` : ''}`;
   const statsOptions = ['--numstat', '--diff-merges=first-parent'];
+  const revision = ref ? [ref] : [];
   return {
     label,
-    request: `commits?per_page=${PER_PAGE}&with_stats=true`,
-    gitCommands: [['log', `-${PER_PAGE}`, ...statsOptions, GITLAB_COMMIT_FORMAT]],
+    request: `commits?per_page=${PER_PAGE}&with_stats=true${ref ? `&ref_name=${encodeURIComponent(ref)}` : ''}`,
+    gitCommands: [['log', `-${PER_PAGE}`, ...statsOptions, GITLAB_COMMIT_FORMAT, ...revision]],
     target: TARGETS.withStats,
     async verify(body, oracle) {
       const commits = body as CommitJson[];
-      assertSameShas(label, listedShas(body), await expectedShas(oracle, [`-${PER_PAGE}`]));
-      const numstat = parseNumstat(await gitOutput(oracle, ['log', `-${PER_PAGE}`, ...statsOptions, '--format=%x01%H']));
+      assertSameShas(label, listedShas(body), await expectedShas(oracle, [`-${PER_PAGE}`, ...revision]));
+      const numstat = parseNumstat(await gitOutput(oracle, ['log', `-${PER_PAGE}`, ...statsOptions, '--format=%x01%H', ...revision]));
       return commits.flatMap((commit) => statsWarnings(label, commit, numstat));
     },
   };
@@ -175,7 +325,7 @@ function commitDiff(label: string, sha: string): Operation {
       const files = (body as DiffJson[]).map((f) => f.new_path);
       const output = await gitOutput(oracle, ['-c', 'core.quotepath=off', 'diff-tree', '-r', '-M', '--root', '--no-commit-id', '--name-only', sha]);
       const expected = output.split('\n').filter(Boolean).slice(0, files.length);
-      if (files.length === 0 || files.some((f, i) => f !== expected[i])) {
+      if ((files.length === 0 && output.trim() !== '') || files.some((f, i) => f !== expected[i])) {
         throw new WrongAnswerError(`${label}: fakelab's files differ from git's (${files.slice(0, 3).join(', ')} vs ${expected.slice(0, 3).join(', ')})`);
       }
       return [];
@@ -221,17 +371,23 @@ interface CompareJson {
   compare_timeout?: boolean;
 }
 
+/** One end of a compare: the revision fakelab is asked about, and what git is given for it (a tag's commit, unambiguously). */
+interface CompareEnd {
+  fakelab: string;
+  git: string;
+}
+
 /**
  * `compare?from=A&to=B`: GitLab lists the commits of A..B (oldest first) and the diff from the
  * merge base of A and B to B. git needs two processes for that: `git log A..B` and
  * `git diff A...B` (three dots: from the merge base), whose times are added.
  */
-function compare(base: CompareBase): Operation {
-  const label = `compare of ${formatCount(base.commits)} commits (HEAD~${base.depth}..HEAD)`;
+function compare(label: string, fromEnd: CompareEnd, toEnd: CompareEnd): Operation {
+  const base = { from: fromEnd.git, to: toEnd.git };
   const range = `${base.from}..${base.to}`;
   return {
     label,
-    request: `compare?from=${base.from}&to=${base.to}`,
+    request: `compare?from=${encodeURIComponent(fromEnd.fakelab)}&to=${encodeURIComponent(toEnd.fakelab)}`,
     gitCommands: [
       ['log', GITLAB_COMMIT_FORMAT, range],
       ['diff', `${base.from}...${base.to}`],
@@ -261,7 +417,7 @@ function compare(base: CompareBase): Operation {
       const output = await gitOutput(oracle, ['-c', 'core.quotepath=off', 'diff', '-M', '--name-only', `${base.from}...${base.to}`]);
       const gitFiles = output.split('\n').filter(Boolean);
       const prefix = gitFiles.slice(0, files.length);
-      if (files.length === 0 || files.some((f, i) => f !== prefix[i])) {
+      if ((files.length === 0 && gitFiles.length > 0) || files.some((f, i) => f !== prefix[i])) {
         throw new WrongAnswerError(`${label}: fakelab's diff files differ from git's (${files.slice(0, 3).join(', ')} vs ${prefix.slice(0, 3).join(', ')})`);
       }
       if (files.length < gitFiles.length && !answer.compare_timeout) {

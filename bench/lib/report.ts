@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ProbeLatency, Throughput } from './load.js';
 import { formatCount, formatMiB, formatMs, formatRate, formatRatio, type Samples } from './measure.js';
+import { ISSUE_17_TARGETS } from './operations.js';
 
 export interface Machine {
   cpu: string;
@@ -39,6 +40,49 @@ export interface ResultRow {
   ratioNoGraph: number;
 }
 
+/** A row's distinct questions (issue 17): each asked once, on the warm server of the table. */
+export interface DistinctRow {
+  /** The row's label (its repeated question). */
+  operation: string;
+  /** How the questions were chosen from the repository. */
+  chosen: string;
+  /** Why the row has no distinct questions on this repository (then the figures are null). */
+  skipped: string | null;
+  requests: string[];
+  fakelab: Samples | null;
+  /** git answering the same questions, with the commit-graph. */
+  git: Samples | null;
+  ratio: number | null;
+  target: number;
+  pass: boolean | null;
+}
+
+/** The first request of one kind on a server of its own, started for it (issue 17). */
+export interface FirstOfKindRow {
+  operation: string;
+  request: string;
+  serverPid: number;
+  /** That server's spawn → "listening". */
+  listeningMs: number;
+  /** The request's round trip, sent as soon as the server listened. */
+  ms: number;
+  /** git's median on the same question (the table's "git" column). */
+  gitMedianMs: number;
+  ratio: number;
+  target: number;
+  pass: boolean;
+}
+
+/** Every distinct question once, in table order, on a fresh server, with GET /projects/:id probes meanwhile. */
+export interface MixedRun extends ProbeLatency {
+  questions: number;
+  serverPid: number;
+  rssAtStartBytes: number | null;
+  /** After the last question: what the questions left in memory. */
+  rssAfterBytes: number | null;
+  peakRssBytes: number | null;
+}
+
 export interface ColdStart {
   /** The request answered: the first one the server ever gets. */
   request: string;
@@ -54,7 +98,9 @@ export interface SizeResult {
   commitsRequested: number;
   runs: number;
   repository: {
-    /** The generated repository (no commit-graph): the "git, no graph" column and the oracle. */
+    /** What was measured: `generated, default shape`, or the --repo path. */
+    name: string;
+    /** The generated repository (no commit-graph), or the --repo path. */
     gitDir: string;
     /** Its copy with a commit-graph: what fakelab serves and the "git" column runs on. */
     servedGitDir: string;
@@ -82,6 +128,12 @@ export interface SizeResult {
   /** 1-minute load average before and after measuring: other work on the machine skews everything. */
   loadAverage: { before: number; after: number };
   rows: ResultRow[];
+  /** Issue 17: every row's distinct questions, the first call of each kind on its own fresh server, and the mixed run. */
+  distinct: DistinctRow[];
+  firstOfKind: FirstOfKindRow[];
+  mixedRun: MixedRun;
+  /** --repo: the check that the repository was not written to. */
+  untouched: string | null;
   /** Differences from git that did not abort the run (see operations.ts). */
   warnings: string[];
 }
@@ -92,6 +144,9 @@ export const SUMMARY_TARGETS = {
   coldBuildP99Ms: 50,
   rssBytes: 400e6,
   requestsPerSecond: 2000,
+  /** Issue 17: RSS after a mixed run of all the distinct questions, and p99 of GET /projects/:id meanwhile. */
+  mixedRunRssBytes: 200 * 2 ** 20,
+  mixedRunP99Ms: 50,
 } as const;
 
 export interface SummaryItem {
@@ -104,6 +159,7 @@ export interface SummaryItem {
 export interface Summary {
   /** The size the summary is taken from: the largest measured (100,000 commits by default). */
   commits: number;
+  name: string;
   items: SummaryItem[];
 }
 
@@ -145,14 +201,48 @@ export function renderTable(result: SizeResult): string {
   ]);
   const passed = result.rows.filter((row) => row.pass).length;
   const lines = [
-    `fakelab vs git CLI, ${formatCount(result.repository.commits)} commits: medians of ${result.runs} runs; ` +
+    `fakelab vs git CLI, ${result.repository.name}, ${formatCount(result.repository.commits)} commits: medians of ${result.runs} runs; ` +
       `ratio = fakelab warm ÷ git; fakelab and "git" use the repository's commit-graph`,
     '',
     ...alignedMarkdownTable(HEADER, cells),
     '',
     ...footer(result, passed).map((line) => `- ${line}`),
+    '',
+    renderDistinctTable(result),
   ];
   return lines.join('\n');
+}
+
+const DISTINCT_HEADER = ['question', 'n', 'fakelab, distinct', 'git, same questions', 'ratio', 'target', '', 'fakelab, first of its kind', 'git', 'ratio', 'target', ''];
+
+/** Issue 17's table: each row's distinct questions on the warm server, and its first call on a fresh server of its own. */
+export function renderDistinctTable(result: SizeResult): string {
+  const firstOfKind = new Map(result.firstOfKind.map((row) => [row.operation, row]));
+  const cells = result.distinct.map((row) => {
+    const first = firstOfKind.get(row.operation);
+    const distinct =
+      row.skipped !== null || !row.fakelab || !row.git || row.ratio === null
+        ? ['0', 'skipped', '', '', '', '']
+        : [String(row.requests.length), formatMs(row.fakelab.median), formatMs(row.git.median), formatRatio(row.ratio), `≤ ${row.target.toFixed(1)}×`, passMark(row.pass === true)];
+    const fresh = first ? [formatMs(first.ms), formatMs(first.gitMedianMs), formatRatio(first.ratio), `≤ ${first.target.toFixed(1)}×`, passMark(first.pass)] : ['', '', '', '', ''];
+    return [row.operation, ...distinct, ...fresh];
+  });
+  const asked = result.distinct.filter((row) => row.skipped === null);
+  const mixed = result.mixedRun;
+  return [
+    `distinct questions (a different one per sample, each asked once, on the table's warm server; medians) and the first call of each kind ` +
+      `(the row's own question, on a fresh server started for it), ${result.repository.name}`,
+    '',
+    ...alignedMarkdownTable(DISTINCT_HEADER, cells),
+    '',
+    `- distinct questions within target: ${asked.filter((row) => row.pass).length} of ${asked.length} rows; first calls within target: ` +
+      `${result.firstOfKind.filter((row) => row.pass).length} of ${result.firstOfKind.length}`,
+    ...result.distinct.map((row) => `- ${row.operation}: ${row.skipped !== null ? `skipped: ${row.skipped}` : row.chosen}`),
+    `- mixed run (a fresh server; every distinct question above once, in table order, ${formatCount(mixed.questions)} in all, ${formatMs(mixed.expensiveMs)}): ` +
+      `RSS ${mib(mixed.rssAtStartBytes)} at start, ${mib(mixed.rssAfterBytes)} after (peak ${mib(mixed.peakRssBytes)}); meanwhile ` +
+      `${formatCount(mixed.probes)} × GET /projects/:id, ${mixed.concurrency} at a time: p50 ${formatMs(mixed.p50Ms)}, p99 ${formatMs(mixed.p99Ms)}, max ${formatMs(mixed.maxMs)}`,
+    ...(result.untouched ? [`- ${result.untouched}`] : []),
+  ].join('\n');
 }
 
 function passMark(pass: boolean): string {
@@ -182,7 +272,7 @@ function footer(result: SizeResult, passed: number): string[] {
     `ratio targets met: ${passed} of ${result.rows.length} rows`,
     `repository: ${formatCount(repo.commits)} commits (${formatCount(repo.commitsOnHead)} reachable from HEAD, ` +
       `${formatCount(repo.firstParentDepth)} on its first-parent chain), ${formatCount(repo.merges)} merges, pack ${formatMiB(repo.packBytes)}, ` +
-      `commit-graph with Bloom filters ${formatMiB(repo.commitGraphBytes)}`,
+      (repo.commitGraphBytes ? `commit-graph ${formatMiB(repo.commitGraphBytes)}` : 'no commit-graph'),
     `cold start: ${formatMs(cold.totalMs)} from spawn to the first answer (\`${cold.request}\`): ` +
       `${formatMs(cold.listeningMs)} to "listening" + ${formatMs(cold.firstRequestMs)} for the request`,
     `under a cold index build (second, fresh server): \`${build.expensiveRequest}\` took ${formatMs(build.expensiveMs)}; ` +
@@ -232,24 +322,54 @@ export function summarize(results: SizeResult[]): Summary | null {
       pass: load.requestsPerSecond >= t.requestsPerSecond,
     },
   ];
+  const mixed = result.mixedRun;
+  const asked = result.distinct.filter((row) => row.skipped === null);
+  const overDistinct = asked.filter((row) => !row.pass).map((row) => row.operation);
+  const overFirst = result.firstOfKind.filter((row) => !row.pass).map((row) => row.operation);
+  items.push(
+    {
+      measure: 'distinct questions on a warm server: fakelab ÷ git on the same questions (issue 17)',
+      result: `${asked.length - overDistinct.length} of ${asked.length} rows within target`,
+      target: `≤ ${ISSUE_17_TARGETS.distinct.toFixed(1)}×`,
+      pass: overDistinct.length === 0,
+    },
+    {
+      measure: 'first call of each kind on a fresh server ÷ git (issue 17)',
+      result: `${result.firstOfKind.length - overFirst.length} of ${result.firstOfKind.length} rows within target`,
+      target: `≤ ${ISSUE_17_TARGETS.firstOfKind.toFixed(1)}×`,
+      pass: overFirst.length === 0,
+    },
+    {
+      measure: `RSS after a mixed run of every distinct question (${formatCount(mixed.questions)}) on a fresh server`,
+      result: mib(mixed.rssAfterBytes),
+      target: `< ${mib(t.mixedRunRssBytes)}`,
+      pass: mixed.rssAfterBytes !== null && !Number.isNaN(mixed.rssAfterBytes) && mixed.rssAfterBytes < t.mixedRunRssBytes,
+    },
+    {
+      measure: `GET /projects/:id during the mixed run (${formatCount(mixed.probes)} probes, ${mixed.concurrency} at a time)`,
+      result: `p50 ${formatMs(mixed.p50Ms)}, p99 ${formatMs(mixed.p99Ms)}`,
+      target: `p99 < ${formatMs(t.mixedRunP99Ms)}`,
+      pass: mixed.p99Ms < t.mixedRunP99Ms,
+    },
+  );
   for (const r of results) {
     const passed = r.rows.filter((row) => row.pass).length;
     const failing = r.rows.filter((row) => !row.pass).map((row) => row.operation);
     items.push({
-      measure: `ratio rows, ${formatCount(r.repository.commits)} commits`,
+      measure: `ratio rows (repeated question), ${r.repository.name}, ${formatCount(r.repository.commits)} commits`,
       result: `${passed} of ${r.rows.length} within target${failing.length ? ` (over: ${failing.join('; ')})` : ''}`,
       target: 'all',
       pass: failing.length === 0,
     });
   }
-  return { commits: result.repository.commits, items };
+  return { commits: result.repository.commits, name: result.repository.name, items };
 }
 
 export function renderSummary(report: Report): string {
   const lines: string[] = [];
   const summary = report.summary;
   if (summary) {
-    lines.push(`summary (${formatCount(summary.commits)} commits unless stated)`, '');
+    lines.push(`summary (${summary.name}, ${formatCount(summary.commits)} commits, unless stated)`, '');
     lines.push(...alignedMarkdownTable(['measure', 'result', 'target', ''], summary.items.map((i) => [i.measure, i.result, i.target, passMark(i.pass)]), 1));
     lines.push('');
   }
