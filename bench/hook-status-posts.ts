@@ -116,7 +116,8 @@ async function bytesPerPending(queued: number): Promise<{ perDelivery: number; p
     projectId: 1, url: `http://127.0.0.1:${(hang.address() as AddressInfo).port}/`, name: '', description: '', token: 't', createdAt: new Date().toISOString(), events: { pipeline_events: true },
     enableSslVerification: true, pushEventsBranchFilter: null, branchFilterStrategy: 'wildcard', customHeaders: [], urlVariables: [], recentFailures: 0, backoffCount: 0, disabledUntil: null, source: 'api',
   });
-  const delivery = new HookDelivery(store, { timeoutMs: 600_000, version: '17.11.0', instance: () => 'http://127.0.0.1', keep: 1000, logger: pino({ level: 'silent' }) });
+  const delivery = new HookDelivery(store, { timeoutMs: 600_000, dataDir: root, version: '17.11.0', instance: () => 'http://127.0.0.1', keep: 1000, logger: pino({ level: 'silent' }) });
+  await delivery.open();
   const sample = (i: number) => ({
     object_kind: 'pipeline',
     object_attributes: { id: i, iid: i, name: null, ref: 'main', tag: false, sha: 'a'.repeat(40), before_sha: '0'.repeat(40), source: 'external', status: i % 2 ? 'success' : 'running', detailed_status: 'passed', stages: ['external'], created_at: '2026-01-01 00:00:00 UTC', finished_at: null, duration: null, queued_duration: null, variables: [], url: `http://127.0.0.1/bench/hooks/-/pipelines/${i}` },

@@ -259,11 +259,14 @@ export class FakelabServer {
     const baseUrl = () => config.externalUrl ?? this.url;
     const delivery = (this.delivery = new HookDelivery(hookStore, {
       timeoutMs: config.hookTimeout,
+      dataDir: config.dataDir,
       version: versionEntity('v4').version,
       instance: baseUrl,
       keep: config.journalSize,
       logger: this.logger,
     }));
+    // Damaged delivery records stop the start here, naming the file.
+    await delivery.open();
     const hookServices: DispatcherServices = { registry, access, users, statuses, comments, events: this.events, hooks: hookStore, delivery, baseUrl, logger: this.logger };
     const dispatcher = (this.dispatcher = new HookDispatcher(hookServices));
 

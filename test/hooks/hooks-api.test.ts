@@ -220,7 +220,17 @@ describe('Project hooks API, declared hooks, test triggers, delivery records, sy
     }
     const unknown = await w.call('POST', `${hooksUrl}/${h.id}/test/nonsense`);
     expect(unknown.status).to.equal(400);
-    expect(unknown.body).to.deep.equal({ error: 'trigger is invalid' });
+    // Grape's `values: ProjectHook.triggers.values` (lib/api/hooks/trigger_test.rb), checked with hook_id before the hook is found.
+    expect(unknown.body).to.deep.equal({ error: 'trigger does not have a valid value' });
+    expect((await w.call('POST', `${hooksUrl}/abc/test/nonsense`)).body).to.deep.equal({ error: 'hook_id is invalid, trigger does not have a valid value' });
+    expect((await w.call('POST', `${hooksUrl}/999999/test/push_events`)).body).to.deep.equal({ message: '404 Not found' });
+    // Triggers ProjectHook has but TestHooks::ProjectService builds no sample for.
+    for (const trigger of ['confidential_note_events', 'deployment_events', 'feature_flag_events', 'milestone_events']) {
+      const r = await w.call('POST', `${hooksUrl}/${h.id}/test/${trigger}`);
+      expect(r.status, trigger).to.equal(422);
+      expect(r.body).to.deep.equal({ message: 'Testing not available for this hook' });
+    }
+    expect((await w.call('POST', `${hooksUrl}/${h.id}/test/repository_update_events`)).status, 'a system hook trigger').to.equal(400);
 
     w.receiver.on('/t', { status: 200 });
     const sha = git(w.gitdir(), 'rev-parse', 'main').trim();
@@ -243,7 +253,8 @@ describe('Project hooks API, declared hooks, test triggers, delivery records, sy
     expect(events.status).to.equal(200);
     expect(events.body).to.have.length(2);
     const [tag, push] = events.body;
-    expect(Object.keys(push)).to.deep.equal(['id', 'url', 'trigger', 'request_headers', 'request_data', 'response_headers', 'response_body', 'execution_duration', 'response_status']);
+    expect(Object.keys(push)).to.deep.equal(['id', 'url', 'trigger', 'request_headers', 'request_data', 'response_headers', 'response_body', 'execution_duration', 'response_status', 'created_at']);
+    expect(push.created_at).to.match(/^\d{4}-\d{2}-\d{2}T/);
     expect(push).to.include({ url: `${w.receiver.url}/e`, trigger: 'push_hooks', response_body: '{"ok":true}', response_status: '200' });
     expect(push.request_headers['X-Gitlab-Token']).to.equal('[REDACTED]');
     expect(push.request_headers['X-Gitlab-Event']).to.equal('Push Hook');
@@ -263,7 +274,7 @@ describe('Project hooks API, declared hooks, test triggers, delivery records, sy
     expect(d).to.include({ hook_id: h.id, trigger: 'push_hooks', test: true });
     expect(d.request.headers['X-Gitlab-Token']).to.equal('hidden');
     expect(d.request.body).to.deep.equal(w.receiver.received[0].json);
-    expect(d.response).to.deep.equal({ status: '200', headers: d.response.headers, body: '{"ok":true}' });
+    expect(d.response).to.deep.equal({ status: '200', headers: d.response.headers, body: '{"ok":true}', internal_error_message: null });
     expect((await w.call('GET', `/-/fakelab/hooks/deliveries?since=${push.id}`)).body.map((x: Json) => x.id)).to.deep.equal([tag.id]);
     expect((await w.call('GET', '/-/fakelab/hooks/deliveries', undefined, MAINT)).status).to.equal(403);
     expect(w.server.hookDeliveries().map((x) => x.id)).to.deep.equal([push.id, tag.id]);

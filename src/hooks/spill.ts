@@ -1,0 +1,152 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { decodeRecords, encodeRecord } from '../store/journal.js';
+
+/** A delivery waiting for its turn. */
+export interface Job {
+  hookId: number;
+  trigger: string;
+  body: string;
+  eventUuid: string;
+  /** Bytes this job holds in memory (its body, and about 200 for the rest). */
+  bytes: number;
+}
+
+export interface SpillLimits {
+  /** Jobs one hook keeps in memory; later ones wait on disk. */
+  jobsPerHook: number;
+  /** Bytes all hooks' queues keep in memory together; past it, new jobs wait on disk. */
+  bytes: number;
+}
+
+/** Where the memory bound starts spilling: 64 deliveries per hook, 16 MiB in all. */
+export const DEFAULT_SPILL_LIMITS: SpillLimits = { jobsPerHook: 64, bytes: 16 * 1024 * 1024 };
+
+/** Bytes read back from a spill file at a time (at least one job). */
+const READ_BATCH_BYTES = 1024 * 1024;
+
+function jobProblem(value: unknown): string | null {
+  const v = value as Record<string, unknown> | null;
+  return typeof v === 'object' && v !== null && typeof v.body === 'string' && typeof v.trigger === 'string' && Number.isSafeInteger(v.hookId) ? null : 'not a queued delivery';
+}
+
+/**
+ * One hook's pending deliveries, in order: the first in memory, the rest, past the memory
+ * bound, appended to a spill file (journal records) and read back a batch at a time as the memory
+ * part drains. Nothing is dropped: when a spill write fails (a full disk), that job and every
+ * later one stay in memory (`overflow`, reported through `onSpillFailure`) rather than be lost.
+ * Spill files hold only what this process queued; the folder is emptied at start.
+ */
+export class HookQueue {
+  private readonly memory: Job[] = [];
+  /** Byte lengths of the records in the spill file not read back yet (8 bytes each in memory). */
+  private readonly spilledSizes: number[] = [];
+  private spilledBytes = 0;
+  private readAt = 0;
+  private writing: Promise<void> = Promise.resolve();
+  /** Jobs queued after a spill write failed: kept in memory, after the spilled ones. */
+  private readonly overflow: Job[] = [];
+  private spillBroken = false;
+
+  constructor(
+    private readonly file: string,
+    private readonly accounts: { memoryBytes: number },
+    private readonly limits: SpillLimits,
+    private readonly onSpillFailure: (err: unknown) => void,
+  ) {}
+
+  /** Jobs waiting, in memory and on disk. */
+  get length(): number {
+    return this.memory.length + this.spilledSizes.length + this.overflow.length;
+  }
+
+  get onDisk(): number {
+    return this.spilledSizes.length;
+  }
+
+  push(job: Job): void {
+    const mustWait = this.spilledSizes.length > 0 || this.overflow.length > 0;
+    if (!mustWait && this.memory.length < this.limits.jobsPerHook && this.accounts.memoryBytes + job.bytes <= this.limits.bytes) {
+      this.keep(this.memory, job);
+      return;
+    }
+    if (this.spillBroken) {
+      this.keep(this.overflow, job);
+      return;
+    }
+    const record = encodeRecord({ hookId: job.hookId, trigger: job.trigger, body: job.body, eventUuid: job.eventUuid });
+    this.spilledSizes.push(record.length);
+    this.spilledBytes += record.length;
+    const writeAt = this.readAt + this.spilledBytes - record.length;
+    this.writing = this.writing.then(async () => {
+      if (this.spillBroken) throw new Error('spill file broken');
+      await fsp.mkdir(path.dirname(this.file), { recursive: true });
+      const handle = await fsp.open(this.file, writeAt === 0 ? 'w' : 'r+');
+      try {
+        await handle.write(record, 0, record.length, writeAt);
+      } finally {
+        await handle.close();
+      }
+    }).catch((err: unknown) => {
+      // This job (and every later one) stays in memory instead: the spilled part ends before it.
+      if (!this.spillBroken) this.onSpillFailure(err);
+      this.spillBroken = true;
+      const at = this.spilledSizes.lastIndexOf(record.length);
+      if (at >= 0) {
+        this.spilledSizes.splice(at, 1);
+        this.spilledBytes -= record.length;
+      }
+      this.keep(this.overflow, job);
+    });
+  }
+
+  /** The next job, read back from disk when memory holds none; null when the queue is empty. */
+  async shift(): Promise<Job | null> {
+    if (this.memory.length === 0 && this.spilledSizes.length > 0) await this.readBack();
+    if (this.memory.length === 0 && this.spilledSizes.length === 0 && this.overflow.length > 0) this.memory.push(...this.overflow.splice(0));
+    const job = this.memory.shift() ?? null;
+    if (job) this.accounts.memoryBytes -= job.bytes;
+    return job;
+  }
+
+  /** Drops every job (memory and disk). */
+  async clear(): Promise<void> {
+    for (const job of [...this.memory.splice(0), ...this.overflow.splice(0)]) this.accounts.memoryBytes -= job.bytes;
+    this.spilledSizes.length = 0;
+    this.spilledBytes = 0;
+    this.readAt = 0;
+    await this.writing.catch(() => undefined);
+    await fsp.rm(this.file, { force: true });
+  }
+
+  private keep(list: Job[], job: Job): void {
+    list.push(job);
+    this.accounts.memoryBytes += job.bytes;
+  }
+
+  private async readBack(): Promise<void> {
+    await this.writing;
+    let count = 0;
+    let bytes = 0;
+    while (count < this.spilledSizes.length && (count === 0 || bytes + this.spilledSizes[count] <= READ_BATCH_BYTES) && count < this.limits.jobsPerHook) {
+      bytes += this.spilledSizes[count];
+      count++;
+    }
+    if (count === 0) return;
+    const buffer = Buffer.alloc(bytes);
+    const handle = await fsp.open(this.file, 'r');
+    try {
+      await handle.read(buffer, 0, bytes, this.readAt);
+    } finally {
+      await handle.close();
+    }
+    const decoded = decodeRecords<Omit<Job, 'bytes'>>(buffer, jobProblem);
+    if (decoded.entries.length !== count || decoded.tornBytes > 0) throw new Error(`${this.file}: spilled deliveries read back incomplete`);
+    this.spilledSizes.splice(0, count);
+    this.spilledBytes -= bytes;
+    this.readAt += bytes;
+    for (const job of decoded.entries) this.keep(this.memory, { ...job, bytes: Buffer.byteLength(job.body) + 200 });
+    // All read back: the file starts over (the next spill writes from offset 0, truncating it).
+    if (this.spilledSizes.length === 0) this.readAt = 0;
+  }
+}
