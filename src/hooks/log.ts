@@ -87,25 +87,18 @@ export class DeliveryLog<E extends { createdAt: string }> {
     }
   }
 
-  /** Adds an entry (numbered now); resolves with it once it is durable. */
+  /** Adds an entry (numbered now); it is listed, and the promise resolves with it, once it is durable. */
   record(entry: E): Promise<Logged<E>> {
     const logged = { id: ++this.lastId, ...entry } as Logged<E>;
-    this.entries.push(logged);
-    this.prune();
     return this.serial(async () => {
       const handle = this.handle;
-      if (!handle) return;
+      if (!handle) throw new Error('the hook delivery log is closed');
       await handle.appendFile(encodeRecord({ entry: logged }));
       await handle.datasync();
+      this.entries.push(logged);
+      this.prune();
       if (++this.recordsInFile > 2 * this.capacity) await this.rewrite();
-    }).then(
-      () => logged,
-      (err: unknown) => {
-        // Not durable, so not recorded: the caller reports the failure.
-        this.entries = this.entries.filter((e) => e !== logged);
-        throw err;
-      },
-    );
+    }).then(() => logged);
   }
 
   /** The entries of the last 7 days (the last `keep`), oldest first; with `since`, those with a later id. */
@@ -116,8 +109,10 @@ export class DeliveryLog<E extends { createdAt: string }> {
 
   /** Forgets every entry (ids keep counting up); resolves once that is durable. */
   clear(): Promise<void> {
-    this.entries = [];
-    return this.serial(() => this.rewrite());
+    return this.serial(async () => {
+      this.entries = [];
+      await this.rewrite();
+    });
   }
 
   /** Waits for the writes under way and closes the file. */

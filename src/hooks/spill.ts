@@ -125,14 +125,20 @@ export class HookQueue {
   }
 
   private async readBack(): Promise<void> {
-    await this.writing;
+    // A batch within the bounds (at least one job), counted before waiting: their writes are all in the chain now.
     let count = 0;
     let bytes = 0;
-    while (count < this.spilledSizes.length && (count === 0 || bytes + this.spilledSizes[count] <= READ_BATCH_BYTES) && count < this.limits.jobsPerHook) {
+    const room = Math.max(0, this.limits.bytes - this.accounts.memoryBytes);
+    while (
+      count < this.spilledSizes.length &&
+      count < this.limits.jobsPerHook &&
+      (count === 0 || (bytes + this.spilledSizes[count] <= READ_BATCH_BYTES && bytes + this.spilledSizes[count] <= room))
+    ) {
       bytes += this.spilledSizes[count];
       count++;
     }
     if (count === 0) return;
+    await this.writing;
     const buffer = Buffer.alloc(bytes);
     const handle = await fsp.open(this.file, 'r');
     try {
