@@ -256,6 +256,8 @@ export class FakelabServer {
     const hookStore = (this.hookStore = new HookStore(config.dataDir));
     const projectIds = new Map((await registry.list()).map((p) => [p.path.toLowerCase(), p.id]));
     await hookStore.open(this.accessConfig?.hooks ?? [], (p) => projectIds.get(p.toLowerCase()));
+    // Declared hooks of a project that did not exist at start apply when it appears (API, seed, rescan).
+    registry.observeAdded((project) => hookStore.applyDeclared(project));
     const baseUrl = () => config.externalUrl ?? this.url;
     const delivery = (this.delivery = new HookDelivery(hookStore, {
       timeoutMs: config.hookTimeout,

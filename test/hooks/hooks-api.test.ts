@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
 import { git } from '../support/git.js';
+import { smallFixture } from '../support/world.js';
 import { enc, HW, type HookWorld, hookWorld, type Json } from './harness.js';
 
 /**
@@ -172,6 +173,59 @@ describe('Project hooks API, declared hooks, test triggers, delivery records, sy
       await x.stop();
       x = await hookWorld({ configFile: file, token: ADMIN, dataDir, reposDir });
       expect((await x.call('GET', hooksUrl)).body.map((h: Json) => h.id)).to.deep.equal([listed[0].id]);
+    } finally {
+      await x.stop();
+      await receiver.stop();
+      removeDir(dataDir);
+      removeDir(reposDir);
+    }
+  });
+
+  it('hooks declared for projects that do not exist at start apply when they appear: created through the API, seeded, found by a rescan', async () => {
+    const dataDir = tempDir('fakelab-hooks-later-');
+    const reposDir = tempDir('fakelab-hooks-later-repos-');
+    await buildNamedFixture('hello-world', reposDir);
+    const { Receiver } = await import('./receiver.js');
+    const receiver = await new Receiver().start();
+    const declared = ['root/made-later', 'seeded/later', 'copied/later'].map((project) => ({ project, url: `${receiver.url}/${project}`, token: project, tag_push_events: true }));
+    const file = accessConfig(configDir, declared);
+    let x = await hookWorld({ configFile: file, token: ADMIN, dataDir, reposDir });
+    try {
+      const hooksOf = async (project: string) => (await x.call('GET', `/projects/${enc(project)}/hooks`)).body;
+      // Through the API.
+      const made = await x.call('POST', '/projects', { name: 'made-later', initialize_with_readme: true });
+      expect(made.status).to.equal(201);
+      expect(made.body.path_with_namespace).to.equal('root/made-later');
+      const [api] = await hooksOf('root/made-later');
+      expect(api).to.include({ url: `${receiver.url}/root/made-later`, push_events: true, tag_push_events: true, project_id: made.body.id });
+      await x.call('POST', `/projects/${enc('root/made-later')}/repository/branches`, { branch: 'b', ref: 'main' });
+      await receiver.waitFor(1);
+      expect(receiver.received[0].path).to.equal('/root/made-later');
+      expect(receiver.received[0].headers['x-gitlab-token']).to.equal('root/made-later');
+      // Seeded through the control plane.
+      expect((await x.call('POST', '/-/fakelab/projects', smallFixture('seeded/later') as unknown as Record<string, unknown>)).status).to.equal(201);
+      const [seeded] = await hooksOf('seeded/later');
+      expect(seeded).to.include({ url: `${receiver.url}/seeded/later`, tag_push_events: true });
+      // A bare repository put under the root by hand, found by the rescan a lookup that misses makes.
+      git(reposDir, 'clone', '-q', '--bare', x.gitdir(HW), path.join(reposDir, 'copied', 'later.git'));
+      // (Rescans run at most once a second: a lookup soon after the last one may miss it yet.)
+      let found = await x.call('GET', `/projects/${enc('copied/later')}`);
+      while (found.status === 404) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        found = await x.call('GET', `/projects/${enc('copied/later')}`);
+      }
+      expect(found.status).to.equal(200);
+      const [copied] = await hooksOf('copied/later');
+      expect(copied).to.include({ url: `${receiver.url}/copied/later`, project_id: found.body.id });
+      const ids = [api.id, seeded.id, copied.id];
+      expect(new Set(ids).size).to.equal(3);
+
+      // Kept by project and URL across a restart (one hook each, same ids).
+      await x.stop();
+      x = await hookWorld({ configFile: file, token: ADMIN, dataDir, reposDir });
+      for (const [project, id] of [['root/made-later', api.id], ['seeded/later', seeded.id], ['copied/later', copied.id]]) {
+        expect((await hooksOf(project as string)).map((h: Json) => h.id), project as string).to.deep.equal([id]);
+      }
     } finally {
       await x.stop();
       await receiver.stop();
