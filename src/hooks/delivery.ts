@@ -138,6 +138,11 @@ export class HookDelivery {
     return { count, bytes: this.accounts.memoryBytes, spilled };
   }
 
+  /** Resolves once every delivery spilled so far is on disk (for measurements). */
+  async spillWritten(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.written()));
+  }
+
   /** Resolves once every queue is empty (deliveries queued meanwhile included). */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.all([...this.running.values()]);

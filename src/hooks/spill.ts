@@ -47,6 +47,11 @@ export class HookQueue {
   /** Jobs queued after a spill write failed: kept in memory, after the spilled ones. */
   private readonly overflow: Job[] = [];
   private spillBroken = false;
+  /** Spilled jobs not written yet (the next flush writes them in one go). */
+  private unwritten: { job: Job; record: Buffer }[] = [];
+  private handle: fsp.FileHandle | null = null;
+  /** Where the next write goes: readAt plus the bytes of the written, unread records. */
+  private fileEnd = 0;
 
   constructor(
     private readonly file: string,
@@ -77,27 +82,32 @@ export class HookQueue {
     const record = encodeRecord({ hookId: job.hookId, trigger: job.trigger, body: job.body, eventUuid: job.eventUuid });
     this.spilledSizes.push(record.length);
     this.spilledBytes += record.length;
-    const writeAt = this.readAt + this.spilledBytes - record.length;
-    this.writing = this.writing.then(async () => {
-      if (this.spillBroken) throw new Error('spill file broken');
-      await fsp.mkdir(path.dirname(this.file), { recursive: true });
-      const handle = await fsp.open(this.file, writeAt === 0 ? 'w' : 'r+');
-      try {
-        await handle.write(record, 0, record.length, writeAt);
-      } finally {
-        await handle.close();
+    this.unwritten.push({ job, record });
+    // One write for everything spilled while the previous write ran.
+    if (this.unwritten.length === 1) this.writing = this.writing.then(() => this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.unwritten.splice(0);
+    if (batch.length === 0) return;
+    try {
+      if (this.spillBroken) throw new Error('the spill file could not be written before');
+      if (!this.handle) {
+        await fsp.mkdir(path.dirname(this.file), { recursive: true });
+        this.handle = await fsp.open(this.file, 'w+');
+        this.fileEnd = 0;
       }
-    }).catch((err: unknown) => {
-      // This job (and every later one) stays in memory instead: the spilled part ends before it.
+      const data = batch.length === 1 ? batch[0].record : Buffer.concat(batch.map((b) => b.record));
+      await this.handle.write(data, 0, data.length, this.fileEnd);
+      this.fileEnd += data.length;
+    } catch (err) {
+      // These jobs (and every later one) stay in memory instead: the spilled part ends before them.
       if (!this.spillBroken) this.onSpillFailure(err);
       this.spillBroken = true;
-      const at = this.spilledSizes.lastIndexOf(record.length);
-      if (at >= 0) {
-        this.spilledSizes.splice(at, 1);
-        this.spilledBytes -= record.length;
-      }
-      this.keep(this.overflow, job);
-    });
+      const at = this.spilledSizes.length - this.unwritten.length - batch.length;
+      for (const size of this.spilledSizes.splice(at, batch.length)) this.spilledBytes -= size;
+      for (const { job } of batch) this.keep(this.overflow, job);
+    }
   }
 
   /** The next job, read back from disk when memory holds none; null when the queue is empty. */
@@ -109,13 +119,22 @@ export class HookQueue {
     return job;
   }
 
+  /** Resolves once every spill write queued so far is done. */
+  async written(): Promise<void> {
+    await this.writing.catch(() => undefined);
+  }
+
   /** Drops every job (memory and disk). */
   async clear(): Promise<void> {
     for (const job of [...this.memory.splice(0), ...this.overflow.splice(0)]) this.accounts.memoryBytes -= job.bytes;
+    this.unwritten = [];
     this.spilledSizes.length = 0;
     this.spilledBytes = 0;
     this.readAt = 0;
     await this.writing.catch(() => undefined);
+    await this.handle?.close();
+    this.handle = null;
+    this.fileEnd = 0;
     await fsp.rm(this.file, { force: true });
   }
 
@@ -140,19 +159,18 @@ export class HookQueue {
     if (count === 0) return;
     await this.writing;
     const buffer = Buffer.alloc(bytes);
-    const handle = await fsp.open(this.file, 'r');
-    try {
-      await handle.read(buffer, 0, bytes, this.readAt);
-    } finally {
-      await handle.close();
-    }
+    await this.handle!.read(buffer, 0, bytes, this.readAt);
     const decoded = decodeRecords<Omit<Job, 'bytes'>>(buffer, jobProblem);
     if (decoded.entries.length !== count || decoded.tornBytes > 0) throw new Error(`${this.file}: spilled deliveries read back incomplete`);
     this.spilledSizes.splice(0, count);
     this.spilledBytes -= bytes;
     this.readAt += bytes;
     for (const job of decoded.entries) this.keep(this.memory, { ...job, bytes: Buffer.byteLength(job.body) + 200 });
-    // All read back: the file starts over (the next spill writes from offset 0, truncating it).
-    if (this.spilledSizes.length === 0) this.readAt = 0;
+    // All read back: the file starts over, emptied before any later write.
+    if (this.spilledSizes.length === 0) {
+      this.readAt = 0;
+      this.fileEnd = 0;
+      this.writing = this.writing.then(() => this.handle?.truncate(0)).catch(() => undefined);
+    }
   }
 }
