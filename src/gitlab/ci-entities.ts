@@ -119,10 +119,10 @@ export function detailedStatus(status: StatusRow['status'], projectPath: string,
 }
 
 /**
- * Ci::Pipeline#duration for a pipeline of external statuses: set when it finishes, from its
- * processables' running periods (Gitlab::Ci::Pipeline::Duration.from_pipeline). External
- * statuses are no processables, so a finished pipeline that ever ran lasts 0 s; one that never
- * ran (no started_at) has none.
+ * Ci::Pipeline#duration for a pipeline of external statuses: set when it finishes (update_duration,
+ * only once started), from the running periods of its builds (Gitlab::Ci::Pipeline::Duration.
+ * from_pipeline: `pipeline.builds`). External statuses are GenericCommitStatus, no builds, so a
+ * finished pipeline that ever ran lasts 0 s; one that never ran (no started_at) has none.
  */
 export function pipelineDuration(summary: PipelineSummary): number | null {
   return summary.finishedAt !== null && summary.startedAt !== null ? 0 : null;

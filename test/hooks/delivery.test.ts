@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { defaultConfig, parseCommandLine } from '../../src/config.js';
 import { HookStore, alertStatus, executable } from '../../src/hooks/store.js';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
 import { git } from '../support/git.js';
@@ -132,6 +133,12 @@ describe('Webhook delivery: queues, failures, disabling', function () {
     const test = await w.call('POST', `/projects/${enc(HW)}/hooks/${refused.id}/test/push_events`);
     expect(test.status).to.equal(422);
     expect(test.body.message).to.match(/ECONNREFUSED/);
+  });
+
+  it('a receiver has GitLab\'s webhook_timeout, 10 s (Settings.gitlab[\'webhook_timeout\'] ||= 10), unless --hook-timeout says otherwise', function () {
+    expect(defaultConfig().hookTimeout).to.equal(10_000);
+    const parsed = parseCommandLine(['--repos', 'r', '--hook-timeout', '2500'], {});
+    expect(parsed.help === false && parsed.config.hookTimeout).to.equal(2500);
   });
 
   it('a test delivery reaches a hook disabled for good (TestHooks forces it) and its success re-enables the hook', async () => {
