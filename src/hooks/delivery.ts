@@ -140,7 +140,7 @@ export class HookDelivery {
 
   /** Resolves once every delivery spilled so far is on disk (for measurements). */
   async spillWritten(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((queue) => queue.written()));
+    await Promise.all([...this.queues.values()].map((queue) => queue.flushed()));
   }
 
   /** Resolves once every queue is empty (deliveries queued meanwhile included). */

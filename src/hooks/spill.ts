@@ -52,6 +52,8 @@ export class HookQueue {
   private handle: fsp.FileHandle | null = null;
   /** Where the next write goes: readAt plus the bytes of the written, unread records. */
   private fileEnd = 0;
+  /** Spilled records written and not read back yet (the first `written` of spilledSizes). */
+  private written = 0;
 
   constructor(
     private readonly file: string,
@@ -100,6 +102,7 @@ export class HookQueue {
       const data = batch.length === 1 ? batch[0].record : Buffer.concat(batch.map((b) => b.record));
       await this.handle.write(data, 0, data.length, this.fileEnd);
       this.fileEnd += data.length;
+      this.written += batch.length;
     } catch (err) {
       // These jobs (and every later one) stay in memory instead: the spilled part ends before them.
       if (!this.spillBroken) this.onSpillFailure(err);
@@ -120,7 +123,7 @@ export class HookQueue {
   }
 
   /** Resolves once every spill write queued so far is done. */
-  async written(): Promise<void> {
+  async flushed(): Promise<void> {
     await this.writing.catch(() => undefined);
   }
 
@@ -132,6 +135,7 @@ export class HookQueue {
     this.spilledBytes = 0;
     this.readAt = 0;
     await this.writing.catch(() => undefined);
+    this.written = 0;
     await this.handle?.close();
     this.handle = null;
     this.fileEnd = 0;
@@ -144,12 +148,14 @@ export class HookQueue {
   }
 
   private async readBack(): Promise<void> {
-    // A batch within the bounds (at least one job), counted before waiting: their writes are all in the chain now.
+    // Only records already written are read: wait while the first spilled ones are still being written.
+    while (this.written === 0 && this.spilledSizes.length > 0) await this.writing;
+    // A batch within the bounds (at least one job).
     let count = 0;
     let bytes = 0;
     const room = Math.max(0, this.limits.bytes - this.accounts.memoryBytes);
     while (
-      count < this.spilledSizes.length &&
+      count < this.written &&
       count < this.limits.jobsPerHook &&
       (count === 0 || (bytes + this.spilledSizes[count] <= READ_BATCH_BYTES && bytes + this.spilledSizes[count] <= room))
     ) {
@@ -157,13 +163,13 @@ export class HookQueue {
       count++;
     }
     if (count === 0) return;
-    await this.writing;
     const buffer = Buffer.alloc(bytes);
     await this.handle!.read(buffer, 0, bytes, this.readAt);
     const decoded = decodeRecords<Omit<Job, 'bytes'>>(buffer, jobProblem);
     if (decoded.entries.length !== count || decoded.tornBytes > 0) throw new Error(`${this.file}: spilled deliveries read back incomplete`);
     this.spilledSizes.splice(0, count);
     this.spilledBytes -= bytes;
+    this.written -= count;
     this.readAt += bytes;
     for (const job of decoded.entries) this.keep(this.memory, { ...job, bytes: Buffer.byteLength(job.body) + 200 });
     // All read back: the file starts over, emptied before any later write.

@@ -214,7 +214,7 @@ describe('Webhook delivery queue: bounded memory, spilled to disk, nothing lost'
     removeDir(root);
   });
 
-  async function setUp(spill: { jobsPerHook: number; bytes: number }) {
+  async function setUp(spill: { jobsPerHook: number; bytes: number }, logged: string[] = []) {
     const store = new HookStore(root);
     await store.open([], () => undefined);
     const fields = (url: string) => ({
@@ -223,7 +223,7 @@ describe('Webhook delivery queue: bounded memory, spilled to disk, nothing lost'
     });
     const a = await store.add(fields(`${receiver.url}/a`));
     const b = await store.add(fields(`${receiver.url}/b`));
-    const delivery = new HookDelivery(store, { timeoutMs: 600_000, dataDir: root, spill, version: '17.0.0', instance: () => 'http://127.0.0.1', keep: 1000, logger: pino({ level: 'silent' }) });
+    const delivery = new HookDelivery(store, { timeoutMs: 600_000, dataDir: root, spill, version: '17.0.0', instance: () => 'http://127.0.0.1', keep: 1000, logger: pino({ level: 'error' }, { write: (line: string) => void logged.push(line) }) });
     await delivery.open();
     return { store, delivery, a, b };
   }
@@ -251,6 +251,24 @@ describe('Webhook delivery queue: bounded memory, spilled to disk, nothing lost'
     expect(delivery.pending()).to.deep.equal({ count: 0, bytes: 0, spilled: 0 });
     const recorded = delivery.log.list().map((d) => (d.requestBody as Json).n);
     expect(recorded).to.deep.equal([...Array(300).keys()]);
+    await delivery.close();
+  });
+
+  it('a spill that cannot be written (no hook-queue folder can be made) keeps the deliveries in memory, says so, and loses none', async () => {
+    let hang = true;
+    receiver.on('/a', () => (hang ? 'hang' : { status: 200 }));
+    const logged: string[] = [];
+    const { delivery, a } = await setUp({ jobsPerHook: 5, bytes: 1024 * 1024 }, logged);
+    writeFileSync(path.join(root, 'hook-queue'), 'a file where the folder would be\n');
+    for (let i = 0; i < 40; i++) delivery.enqueue(a, 'pipeline_hooks', { n: i }, `e${i}`);
+    await delivery.spillWritten();
+    await receiver.waitFor(1);
+    expect(delivery.pending()).to.include({ count: 39, spilled: 0 });
+    expect(logged.join('')).to.include('could not be spilled to disk');
+    hang = false;
+    receiver.release();
+    await delivery.idle();
+    expect(receiver.received.map((r) => r.json.n)).to.deep.equal([...Array(40).keys()]);
     await delivery.close();
   });
 
