@@ -193,10 +193,8 @@ export class HookDelivery {
         await queue.clear();
         job = null;
       }
-      if (!job) {
-        if (this.queues.get(hookId) === queue && queue.length === 0) this.queues.delete(hookId);
-        return;
-      }
+      // The queue stays (one per hook, a few hundred bytes): a second one would share its spill file.
+      if (!job) return;
       if (this.closed) return;
       // The hook as it is now (GitLab's worker loads it when it runs): gone or disabled meanwhile, nothing is sent.
       const hook = this.hooks.byId(hookId);

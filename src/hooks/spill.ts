@@ -139,7 +139,8 @@ export class HookQueue {
     await this.handle?.close();
     this.handle = null;
     this.fileEnd = 0;
-    await fsp.rm(this.file, { force: true });
+    // A file that cannot be removed now is removed at the next start (the folder is emptied then).
+    await fsp.rm(this.file, { force: true }).catch(() => undefined);
   }
 
   private keep(list: Job[], job: Job): void {
@@ -172,11 +173,17 @@ export class HookQueue {
     this.written -= count;
     this.readAt += bytes;
     for (const job of decoded.entries) this.keep(this.memory, { ...job, bytes: Buffer.byteLength(job.body) + 200 });
-    // All read back: the file starts over, emptied before any later write.
+    // All read back: the file goes (closed and removed before any later write opens a new one).
     if (this.spilledSizes.length === 0) {
       this.readAt = 0;
       this.fileEnd = 0;
-      this.writing = this.writing.then(() => this.handle?.truncate(0)).catch(() => undefined);
+      this.writing = this.writing
+        .then(async () => {
+          await this.handle?.close();
+          this.handle = null;
+          await fsp.rm(this.file, { force: true });
+        })
+        .catch(() => undefined);
     }
   }
 }

@@ -249,6 +249,8 @@ describe('Webhook delivery queue: bounded memory, spilled to disk, nothing lost'
     const got = receiver.received.filter((r) => r.path === '/a').map((r) => r.json.n);
     expect(got).to.deep.equal([...Array(300).keys()]);
     expect(delivery.pending()).to.deep.equal({ count: 0, bytes: 0, spilled: 0 });
+    await delivery.spillWritten();
+    expect(existsSync(spillFile), 'a spill file read back whole is removed').to.equal(false);
     const recorded = delivery.log.list().map((d) => (d.requestBody as Json).n);
     expect(recorded).to.deep.equal([...Array(300).keys()]);
     await delivery.close();
