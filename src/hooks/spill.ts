@@ -54,6 +54,8 @@ export class HookQueue {
   private fileEnd = 0;
   /** Spilled records written and not read back yet (the first `written` of spilledSizes). */
   private written = 0;
+  /** Bumped by clear(): a read-back under way then leaves the queue alone. */
+  private generation = 0;
 
   constructor(
     private readonly file: string,
@@ -129,6 +131,7 @@ export class HookQueue {
 
   /** Drops every job (memory and disk). */
   async clear(): Promise<void> {
+    this.generation++;
     for (const job of [...this.memory.splice(0), ...this.overflow.splice(0)]) this.accounts.memoryBytes -= job.bytes;
     this.unwritten = [];
     this.spilledSizes.length = 0;
@@ -149,8 +152,12 @@ export class HookQueue {
   }
 
   private async readBack(): Promise<void> {
+    const generation = this.generation;
     // Only records already written are read: wait while the first spilled ones are still being written.
-    while (this.written === 0 && this.spilledSizes.length > 0) await this.writing;
+    while (this.written === 0 && this.spilledSizes.length > 0) {
+      await this.writing;
+      if (generation !== this.generation) return;
+    }
     // A batch within the bounds (at least one job).
     let count = 0;
     let bytes = 0;
@@ -165,7 +172,13 @@ export class HookQueue {
     }
     if (count === 0) return;
     const buffer = Buffer.alloc(bytes);
-    await this.handle!.read(buffer, 0, bytes, this.readAt);
+    try {
+      await this.handle!.read(buffer, 0, bytes, this.readAt);
+    } catch (err) {
+      if (generation !== this.generation) return; // cleared meanwhile (its file closed): nothing to read
+      throw err;
+    }
+    if (generation !== this.generation) return;
     const decoded = decodeRecords<Omit<Job, 'bytes'>>(buffer, jobProblem);
     if (decoded.entries.length !== count || decoded.tornBytes > 0) throw new Error(`${this.file}: spilled deliveries read back incomplete`);
     this.spilledSizes.splice(0, count);

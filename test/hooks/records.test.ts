@@ -274,6 +274,26 @@ describe('Webhook delivery queue: bounded memory, spilled to disk, nothing lost'
     await delivery.close();
   });
 
+  it('a reset (clear) drops spilled deliveries with the rest; later ones are delivered as usual', async () => {
+    let hang = true;
+    receiver.on('/a', () => (hang ? 'hang' : { status: 200 }));
+    const { delivery, a } = await setUp({ jobsPerHook: 2, bytes: 1024 * 1024 });
+    for (let i = 0; i < 20; i++) delivery.enqueue(a, 'pipeline_hooks', { n: i }, `e${i}`);
+    await receiver.waitFor(1);
+    await delivery.spillWritten();
+    expect(delivery.pending().spilled).to.equal(17);
+    await delivery.clear();
+    expect(delivery.pending()).to.deep.equal({ count: 0, bytes: 0, spilled: 0 });
+    expect(existsSync(path.join(root, 'hook-queue', `${a.id}.spill`))).to.equal(false);
+    hang = false;
+    receiver.release();
+    for (let i = 100; i < 103; i++) delivery.enqueue(a, 'pipeline_hooks', { n: i }, `e${i}`);
+    await delivery.idle();
+    expect(receiver.received.map((r) => r.json.n)).to.deep.equal([0, 100, 101, 102]);
+    expect(delivery.log.list().map((d) => (d.requestBody as Json).n), 'the call in flight at the reset is not recorded').to.deep.equal([100, 101, 102]);
+    await delivery.close();
+  });
+
   it('the bytes bound counts every hook: a second hook spills once the first fills memory', async () => {
     receiver.on('*', 'hang');
     const { delivery, a, b } = await setUp({ jobsPerHook: 1000, bytes: 20_000 });
