@@ -4,12 +4,14 @@
  * run with no hook (target: at least 0.9 of it: deliveries queue, they never hold an answer).
  * Every post flips its pipeline between running and success, so nearly every post queues a
  * Pipeline Hook. Then, in this process, the memory the queue holds per pending delivery
- * (heap and external, after a forced GC, for N queued Pipeline Hook payloads).
+ * (heap and external, after a forced GC, for N queued Pipeline Hook payloads behind a receiver
+ * that hangs): all kept in memory (no spill bound), and with the default bound (64 per hook in
+ * memory, the rest spilled to <data>/hook-queue/), with the disk bytes per spilled delivery.
  *
  *   npm run build && node dist/bench/hook-status-posts.js [--posts 3000] [--connections 16] [--queued 20000]
  */
 import { twoCommitFixture } from './lib/harness.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -21,6 +23,7 @@ import autocannon from 'autocannon';
 import { pino } from 'pino';
 import { buildFixture } from '../src/fixtures/builder.js';
 import { HookDelivery } from '../src/hooks/delivery.js';
+import { DEFAULT_SPILL_LIMITS, type SpillLimits } from '../src/hooks/spill.js';
 import { HookStore } from '../src/hooks/store.js';
 import { ServerProcess } from './lib/server-process.js';
 
@@ -103,7 +106,7 @@ async function throughput(withHook: boolean, posts: number, connections: number)
 }
 
 /** Bytes of heap and external memory per queued delivery of a Pipeline Hook-sized payload. */
-async function bytesPerPending(queued: number): Promise<{ perDelivery: number; payloadBytes: number }> {
+async function bytesPerPending(queued: number, spill: SpillLimits): Promise<{ perDelivery: number; payloadBytes: number; spilled: number; diskPerSpilled: number }> {
   v8.setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
   const root = mkdtempSync(path.join(os.tmpdir(), 'fakelab-bench-queue-'));
@@ -116,7 +119,8 @@ async function bytesPerPending(queued: number): Promise<{ perDelivery: number; p
     projectId: 1, url: `http://127.0.0.1:${(hang.address() as AddressInfo).port}/`, name: '', description: '', token: 't', createdAt: new Date().toISOString(), events: { pipeline_events: true },
     enableSslVerification: true, pushEventsBranchFilter: null, branchFilterStrategy: 'wildcard', customHeaders: [], urlVariables: [], recentFailures: 0, backoffCount: 0, disabledUntil: null, source: 'api',
   });
-  const delivery = new HookDelivery(store, { timeoutMs: 600_000, version: '17.11.0', instance: () => 'http://127.0.0.1', keep: 1000, logger: pino({ level: 'silent' }) });
+  const delivery = new HookDelivery(store, { timeoutMs: 600_000, dataDir: root, spill, version: '17.11.0', instance: () => 'http://127.0.0.1', keep: 1000, logger: pino({ level: 'silent' }) });
+  await delivery.open();
   const sample = (i: number) => ({
     object_kind: 'pipeline',
     object_attributes: { id: i, iid: i, name: null, ref: 'main', tag: false, sha: 'a'.repeat(40), before_sha: '0'.repeat(40), source: 'external', status: i % 2 ? 'success' : 'running', detailed_status: 'passed', stages: ['external'], created_at: '2026-01-01 00:00:00 UTC', finished_at: null, duration: null, queued_duration: null, variables: [], url: `http://127.0.0.1/bench/hooks/-/pipelines/${i}` },
@@ -131,9 +135,15 @@ async function bytesPerPending(queued: number): Promise<{ perDelivery: number; p
   gc();
   const before = process.memoryUsage();
   for (let i = 1; i <= queued; i++) delivery.enqueue(hook, 'pipeline_hooks', sample(i), 'u');
+  await delivery.spillWritten();
+  // Buffers the last writes used are let go a tick later; two collections reach them.
+  await new Promise((r) => setTimeout(r, 100));
+  gc();
   gc();
   const after = process.memoryUsage();
   const pending = delivery.pending();
+  const spillFile = path.join(root, 'hook-queue', `${hook.id}.spill`);
+  const diskBytes = pending.spilled > 0 ? statSync(spillFile).size : 0;
   const grown = after.heapUsed + after.external - (before.heapUsed + before.external);
   await delivery.close();
   await new Promise<void>((resolve) => {
@@ -141,7 +151,7 @@ async function bytesPerPending(queued: number): Promise<{ perDelivery: number; p
     hang.closeAllConnections();
   });
   rmSync(root, { recursive: true, force: true });
-  return { perDelivery: grown / pending.count, payloadBytes: JSON.stringify(sample(1)).length };
+  return { perDelivery: grown / pending.count, payloadBytes: JSON.stringify(sample(1)).length, spilled: pending.spilled, diskPerSpilled: pending.spilled > 0 ? diskBytes / pending.spilled : 0 };
 }
 
 async function main(): Promise<void> {
@@ -150,12 +160,16 @@ async function main(): Promise<void> {
   const queued = Number(option('queued', '20000'));
   const plain = await throughput(false, posts, connections);
   const hooked = await throughput(true, posts, connections);
-  const memory = await bytesPerPending(queued);
+  const inMemory = await bytesPerPending(queued, { jobsPerHook: Number.MAX_SAFE_INTEGER, bytes: Number.MAX_SAFE_INTEGER });
+  const bounded = await bytesPerPending(queued, DEFAULT_SPILL_LIMITS);
   console.log(`| status posts, ${connections} connections, no hook | ${plain.rate.toFixed(0)} req/s |`);
   console.log(
     `| status posts, ${connections} connections, a pipeline hook whose receiver takes 2 s | ${hooked.rate.toFixed(0)} req/s (${(hooked.rate / plain.rate).toFixed(2)} of no hook) | ${hooked.queued} deliveries still queued, ${hooked.delivered} received |`,
   );
-  console.log(`| memory per pending delivery (Pipeline Hook, ${memory.payloadBytes} B of JSON; ${queued} queued) | ${(memory.perDelivery / 1024).toFixed(1)} KiB |`);
+  console.log(`| memory per pending delivery, all in memory (Pipeline Hook, ${inMemory.payloadBytes} B of JSON; ${queued} queued) | ${(inMemory.perDelivery / 1024).toFixed(2)} KiB |`);
+  console.log(
+    `| memory per pending delivery, default bound (${DEFAULT_SPILL_LIMITS.jobsPerHook} in memory per hook, ${bounded.spilled} of ${queued} spilled) | ${bounded.perDelivery.toFixed(0)} B | ${bounded.diskPerSpilled.toFixed(0)} B on disk per spilled delivery |`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -256,14 +256,19 @@ export class FakelabServer {
     const hookStore = (this.hookStore = new HookStore(config.dataDir));
     const projectIds = new Map((await registry.list()).map((p) => [p.path.toLowerCase(), p.id]));
     await hookStore.open(this.accessConfig?.hooks ?? [], (p) => projectIds.get(p.toLowerCase()));
+    // Declared hooks of a project that did not exist at start apply when it appears (API, seed, rescan).
+    registry.observeAdded((project) => hookStore.applyDeclared(project));
     const baseUrl = () => config.externalUrl ?? this.url;
     const delivery = (this.delivery = new HookDelivery(hookStore, {
       timeoutMs: config.hookTimeout,
+      dataDir: config.dataDir,
       version: versionEntity('v4').version,
       instance: baseUrl,
       keep: config.journalSize,
       logger: this.logger,
     }));
+    // Damaged delivery records stop the start here, naming the file.
+    await delivery.open();
     const hookServices: DispatcherServices = { registry, access, users, statuses, comments, events: this.events, hooks: hookStore, delivery, baseUrl, logger: this.logger };
     const dispatcher = (this.dispatcher = new HookDispatcher(hookServices));
 

@@ -118,23 +118,24 @@ export function detailedStatus(status: StatusRow['status'], projectPath: string,
   };
 }
 
-/** Seconds between two ISO times (a Float in GitLab; whole seconds here as the times are). */
-function secondsBetween(from: string, to: string): number {
-  return Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 1000));
-}
-
 /**
- * Ci::Pipeline#duration for a pipeline of external statuses: set when it finishes, from its
- * processables' running periods (Gitlab::Ci::Pipeline::Duration.from_pipeline). External
- * statuses are no processables, so a finished pipeline that ever ran lasts 0 s; one that never
- * ran (no started_at) has none.
+ * Ci::Pipeline#duration for a pipeline of external statuses: set when it finishes (update_duration,
+ * only once started), from the running periods of its builds (Gitlab::Ci::Pipeline::Duration.
+ * from_pipeline: `pipeline.builds`). External statuses are GenericCommitStatus, no builds, so a
+ * finished pipeline that ever ran lasts 0 s; one that never ran (no started_at) has none.
  */
 export function pipelineDuration(summary: PipelineSummary): number | null {
   return summary.finishedAt !== null && summary.startedAt !== null ? 0 : null;
 }
 
+/**
+ * Ci::Pipeline#queued_duration: whole seconds (Ruby's to_i) from creation to start, nil when it
+ * never started or started within its first second (`seconds unless seconds.zero?`).
+ */
 export function queuedDuration(summary: PipelineSummary): number | null {
-  return summary.startedAt !== null ? secondsBetween(summary.pipeline.createdAt, summary.startedAt) : null;
+  if (summary.startedAt === null) return null;
+  const seconds = Math.trunc((Date.parse(summary.startedAt) - Date.parse(summary.pipeline.createdAt)) / 1000);
+  return seconds === 0 ? null : seconds;
 }
 
 /** GitLab's Ci::Pipeline entity (single pipeline): PipelineBasic and its details. */

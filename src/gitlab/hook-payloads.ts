@@ -56,9 +56,17 @@ export function repositoryHookAttrs(view: ProjectView, urls: Urls, withUrls: boo
   return base;
 }
 
-/** User#hook_attrs. */
+/**
+ * User#webhook_email: the user's public email, else "[REDACTED]" (a hook never carries a private
+ * address). fakelab's users have no public email (their entities show `public_email: null`).
+ */
+export function webhookEmail(_user: User): string {
+  return '[REDACTED]';
+}
+
+/** User#hook_attrs (its email is the webhook email). */
 export function userHookAttrs(user: User): Record<string, unknown> {
-  return { id: user.id, name: user.name, username: user.username, avatar_url: null, email: user.email };
+  return { id: user.id, name: user.name, username: user.username, avatar_url: null, email: webhookEmail(user) };
 }
 
 /** Commit#title: the first line, cut at a word near 80 characters when it reaches 100. */
@@ -124,7 +132,8 @@ export function pushPayload(f: PushFacts, urls: Urls): Record<string, unknown> {
     user_id: f.user?.id ?? null,
     user_name: f.user?.name ?? null,
     user_username: f.user?.username ?? null,
-    user_email: f.user?.email ?? null,
+    // Gitlab::DataBuilder::Push: user.webhook_email, as every other payload (gitlab-org/gitlab!251385).
+    user_email: f.user ? webhookEmail(f.user) : null,
     user_avatar: null,
     project_id: f.project.id,
     project: projectHookAttrs(f.project, urls, true),

@@ -510,4 +510,5 @@ export interface WebHookLogEntity {
   response_body: string;
   execution_duration: number;
   response_status: string;
+  created_at: string;
 }

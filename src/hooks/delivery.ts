@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import type { Logger } from 'pino';
-import { NumberedRing, type Numbered } from '../control/ring.js';
+import type { Numbered } from '../control/ring.js';
+import { DeliveryLog } from './log.js';
+import { DEFAULT_SPILL_LIMITS, HookQueue, type Job, type SpillLimits } from './spill.js';
 import { executable, type HookRecord, type HookStore } from './store.js';
 
 /** GitLab's hook triggers as WebHookLog names them, and the X-Gitlab-Event each sends. */
@@ -32,8 +36,10 @@ export interface Delivery {
   /** The HTTP status as text ("200"), or "internal error" when there was no answer (GitLab's words). */
   responseStatus: string;
   responseHeaders: Record<string, string>;
-  /** At most RESPONSE_BODY_LIMIT bytes of the answer, or the error when there was none. */
+  /** At most RESPONSE_BODY_LIMIT bytes of the answer ('' when there was none). */
   responseBody: string;
+  /** Why there was no answer (WebHookLog#internal_error_message), else null. */
+  internalErrorMessage: string | null;
   /** Seconds from sending to the end of the answer (or the failure). */
   executionDuration: number;
   createdAt: string;
@@ -47,22 +53,17 @@ export interface Delivery {
 export interface DeliveryOptions {
   /** Milliseconds a receiver has to answer (GitLab's webhook_timeout, 10 s). */
   timeoutMs: number;
+  /** Where the delivery records and the spilled queues live (<data>). */
+  dataDir: string;
+  /** Past these, pending deliveries wait on disk (DEFAULT_SPILL_LIMITS). */
+  spill?: SpillLimits;
   /** User-Agent: GitLab/<version>. */
   version: string;
   /** X-Gitlab-Instance: the instance's base URL. */
   instance: () => string;
-  /** Deliveries kept for the API and the control plane (the last N). */
+  /** Delivery records kept for the API and the control plane (the last N of the last 7 days). */
   keep: number;
   logger: Logger;
-}
-
-interface Job {
-  hookId: number;
-  trigger: Trigger;
-  body: string;
-  eventUuid: string;
-  /** Bytes this job holds (for the memory a queue holds per pending delivery). */
-  bytes: number;
 }
 
 interface Answer {
@@ -78,13 +79,14 @@ interface Answer {
  * Every attempt is recorded; each answer moves the hook's WebHooks::AutoDisabling state.
  */
 export class HookDelivery {
-  private readonly queues = new Map<number, Job[]>();
+  private readonly queues = new Map<number, HookQueue>();
   private readonly running = new Map<number, Promise<void>>();
   private readonly inFlight = new Set<http.ClientRequest>();
-  readonly log: NumberedRing<Delivery>;
+  readonly log: DeliveryLog<Delivery>;
   private closed = false;
-  private pendingBytes = 0;
-  private pendingCount = 0;
+  /** Bytes the queues hold in memory (spilled jobs are on disk). */
+  private readonly accounts = { memoryBytes: 0 };
+  private readonly spill: SpillLimits;
   /** Bumped by clear(): attempts begun before it are not recorded. */
   private generation = 0;
 
@@ -92,7 +94,18 @@ export class HookDelivery {
     private readonly hooks: HookStore,
     private readonly options: DeliveryOptions,
   ) {
-    this.log = new NumberedRing<Delivery>(options.keep, 'hook delivery log size');
+    this.log = DeliveryLog.at<Delivery>(options.dataDir, options.keep);
+    this.spill = options.spill ?? DEFAULT_SPILL_LIMITS;
+  }
+
+  private get spillDir(): string {
+    return path.join(this.options.dataDir, 'hook-queue');
+  }
+
+  /** Reads the delivery records (damage stops the start) and empties the spill folder (queues do not outlive a process). */
+  async open(): Promise<void> {
+    await this.log.open();
+    await fsp.rm(this.spillDir, { recursive: true, force: true });
   }
 
   /** Queues a delivery of `payload` to the hook; returns at once. */
@@ -100,20 +113,34 @@ export class HookDelivery {
     if (this.closed || !executable(hook)) return;
     const body = JSON.stringify(payload);
     const job: Job = { hookId: hook.id, trigger, body, eventUuid, bytes: Buffer.byteLength(body) + 200 };
-    const queue = this.queues.get(hook.id) ?? [];
+    let queue = this.queues.get(hook.id);
+    if (!queue) {
+      queue = new HookQueue(path.join(this.spillDir, `${hook.id}.spill`), this.accounts, this.spill, (err) =>
+        this.options.logger.error({ err, hook: hook.id }, 'pending hook deliveries could not be spilled to disk: they stay in memory'),
+      );
+      this.queues.set(hook.id, queue);
+    }
     queue.push(job);
-    this.queues.set(hook.id, queue);
-    this.pendingBytes += job.bytes;
-    this.pendingCount++;
     if (!this.running.has(hook.id)) {
-      const loop = this.drain(hook.id).finally(() => this.running.delete(hook.id));
+      const loop = this.drain(hook.id, queue).finally(() => this.running.delete(hook.id));
       this.running.set(hook.id, loop);
     }
   }
 
-  /** Deliveries queued and not yet sent, and the bytes they hold. */
-  pending(): { count: number; bytes: number } {
-    return { count: this.pendingCount, bytes: this.pendingBytes };
+  /** Deliveries queued and not yet sent, the bytes those in memory hold, and how many wait on disk. */
+  pending(): { count: number; bytes: number; spilled: number } {
+    let count = 0;
+    let spilled = 0;
+    for (const queue of this.queues.values()) {
+      count += queue.length;
+      spilled += queue.onDisk;
+    }
+    return { count, bytes: this.accounts.memoryBytes, spilled };
+  }
+
+  /** Resolves once every delivery spilled so far is on disk (for measurements). */
+  async spillWritten(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.flushed()));
   }
 
   /** Resolves once every queue is empty (deliveries queued meanwhile included). */
@@ -136,40 +163,44 @@ export class HookDelivery {
 
   /**
    * A reset: forgets the recorded deliveries and drops the queued ones (they belong to the world
-   * being thrown away); a call in flight finishes unrecorded.
+   * being thrown away); a call in flight finishes unrecorded. Resolves once that is durable.
    */
-  clear(): void {
+  async clear(): Promise<void> {
     this.generation++;
-    for (const queue of this.queues.values()) queue.length = 0;
-    this.pendingBytes = this.pendingCount = 0;
-    this.log.clear();
+    await Promise.all([...this.queues.values()].map((queue) => queue.clear()));
+    await this.log.clear();
   }
 
-  /** Drops what is queued, cuts the calls in flight, and waits for the queues to stop. */
+  /** Drops what is queued (saying how much), cuts the calls in flight, waits for the queues to stop, closes the records. */
   async close(): Promise<void> {
     this.closed = true;
-    this.queues.clear();
+    const { count } = this.pending();
+    if (count > 0) this.options.logger.warn({ deliveries: count }, 'fakelab is closing: pending hook deliveries are dropped');
+    await Promise.all([...this.queues.values()].map((queue) => queue.clear()));
     for (const req of this.inFlight) req.destroy(new Error('fakelab is closing'));
     await this.idle();
-    this.pendingBytes = this.pendingCount = 0;
+    this.queues.clear();
+    await this.log.close();
   }
 
-  private async drain(hookId: number): Promise<void> {
+  private async drain(hookId: number, queue: HookQueue): Promise<void> {
     for (;;) {
-      const queue = this.queues.get(hookId);
-      const job = queue?.shift();
-      if (!job) {
-        this.queues.delete(hookId);
-        return;
+      let job: Job | null;
+      try {
+        job = await queue.shift();
+      } catch (err) {
+        this.options.logger.error({ err, hook: hookId, deliveries: queue.length }, 'spilled hook deliveries could not be read back: they are dropped');
+        await queue.clear();
+        job = null;
       }
-      this.pendingBytes = Math.max(0, this.pendingBytes - job.bytes);
-      this.pendingCount = Math.max(0, this.pendingCount - 1);
+      // The queue stays (one per hook, a few hundred bytes): a second one would share its spill file.
+      if (!job) return;
       if (this.closed) return;
       // The hook as it is now (GitLab's worker loads it when it runs): gone or disabled meanwhile, nothing is sent.
       const hook = this.hooks.byId(hookId);
       if (!hook || !executable(hook)) continue;
       try {
-        await this.attempt(hook, job.trigger, job.body, job.eventUuid, false);
+        await this.attempt(hook, job.trigger as Trigger, job.body, job.eventUuid, false);
       } catch (err) {
         this.options.logger.error({ err, hook: hookId }, 'a hook delivery failed unexpectedly');
       }
@@ -210,7 +241,8 @@ export class HookDelivery {
       requestBody: JSON.parse(body),
       responseStatus: answer ? String(answer.status) : 'internal error',
       responseHeaders: answer?.headers ?? {},
-      responseBody: answer ? answer.body : error,
+      responseBody: answer ? answer.body : '',
+      internalErrorMessage: answer ? null : error,
       executionDuration,
       createdAt,
       test,
@@ -219,7 +251,7 @@ export class HookDelivery {
     };
     // A reset meanwhile: the attempt belongs to the old world (neither recorded nor counted).
     if (generation !== this.generation) return { id: 0, ...entry };
-    const recorded = this.log.record(entry);
+    const recorded = await this.log.record(entry);
     if (!this.closed) {
       try {
         if (ok) await this.hooks.succeeded(hook.id);

@@ -13,7 +13,7 @@ import type { User, UserDirectory } from '../users.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
 import type { NoteRow } from '../store/sidecar.js';
 import type { HookDelivery, Trigger } from './delivery.js';
-import { branchMatches, executable, type HookEventFlag, type HookRecord, type HookStore } from './store.js';
+import { branchMatches, executable, type HookEventFlag, type HookRecord, type HookStore, PROJECT_HOOK_EVENTS } from './store.js';
 
 /** Git::BaseHooksService::PROCESS_COMMIT_LIMIT: the commits a push looks at (the payload keeps the newest 20). */
 const PROCESS_COMMIT_LIMIT = 100;
@@ -190,14 +190,18 @@ export async function changedFiles(project: Project, commit: Commit): Promise<Ch
   return out;
 }
 
-/** TestHooks::ProjectService's answer when a trigger has nothing to show (422 with this message). */
+/** TestHooks::BaseService's error: 422 with this message (nothing of the kind to show, or no sample for the trigger). */
 export class NothingToTest extends Error {}
 
+/**
+ * The message when a trigger TestHooks::ProjectService builds a sample for has nothing to show.
+ * Its other triggers (confidential notes, deployments, feature flags, milestones) have no sample:
+ * "Testing not available for this hook".
+ */
 const NOTHING: Record<string, string> = {
   push_events: 'Ensure the project has at least one commit.',
   tag_push_events: 'Ensure the project has at least one commit.',
   note_events: 'Ensure the project has notes.',
-  confidential_note_events: 'Ensure the project has notes.',
   emoji_events: 'Ensure the project has notes.',
   pipeline_events: 'Ensure the project has CI pipelines.',
   job_events: 'Ensure the project has CI jobs.',
@@ -206,12 +210,11 @@ const NOTHING: Record<string, string> = {
   merge_requests_events: 'Ensure the project has merge requests.',
   wiki_page_events: 'Ensure the wiki is enabled and has pages.',
   releases_events: 'Ensure the project has releases.',
-  deployment_events: 'Ensure the project has deployments.',
-  feature_flag_events: 'Ensure the project has feature flags.',
   resource_access_token_events: 'Ensure the project has access tokens.',
 };
 
-export const TEST_TRIGGERS = Object.keys(NOTHING);
+/** The triggers POST hooks/:hook_id/test/:trigger accepts: ProjectHook.triggers' values (Grape's `values:`). */
+export const TEST_TRIGGERS = Object.keys(PROJECT_HOOK_EVENTS).filter((flag) => flag !== 'repository_update_events');
 
 /**
  * The sample a test delivery sends (TestHooks::ProjectService): a push of the default branch's
@@ -251,8 +254,7 @@ export async function samplePayload(s: DispatcherServices, project: Project, tri
       const commit = await project.repo.readCommit(newest.pipeline.sha).catch(() => null);
       return { trigger: 'pipeline_hooks', payload: pipelinePayload(newest, view, s.users.find(newest.pipeline.userId), commit, urls) };
     }
-    case 'note_events':
-    case 'confidential_note_events': {
+    case 'note_events': {
       let newest: { note: NoteRow; sha: string } | null = null;
       for (const sha of await s.comments.commitsWithNotes(project.id)) {
         for (const note of await s.comments.list(project.id, sha)) if (!newest || note.id > newest.note.id) newest = { note, sha };
@@ -262,5 +264,5 @@ export async function samplePayload(s: DispatcherServices, project: Project, tri
       return { trigger: 'note_hooks', payload: notePayload(newest.note, s.users.find(newest.note.userId), view, commit, urls, 'create') };
     }
   }
-  throw new NothingToTest(NOTHING[trigger] ?? 'Ensure the project has data for this trigger.');
+  throw new NothingToTest(NOTHING[trigger] ?? 'Testing not available for this hook');
 }

@@ -123,10 +123,37 @@ export function branchMatches(hook: HookRecord, branch: string): boolean {
   return new RegExp(pattern).test(branch);
 }
 
+/** The stored form of a declared hook (`old`: the same hook as stored before, whose state it keeps). */
+function declaredRecord(d: DeclaredHook, projectId: number | null, id: number, now: string, old?: HookRecord): HookRecord {
+  const events = projectId === null ? SYSTEM_HOOK_EVENTS : PROJECT_HOOK_EVENTS;
+  const flags: Partial<Record<HookEventFlag, boolean>> = {};
+  for (const [flag, dflt] of Object.entries(events)) flags[flag as HookEventFlag] = typeof d[flag] === 'boolean' ? (d[flag] as boolean) : dflt;
+  return {
+    id,
+    projectId,
+    url: d.url,
+    name: d.name ?? '',
+    description: d.description ?? '',
+    token: d.token ?? null,
+    createdAt: old?.createdAt ?? now,
+    events: flags,
+    enableSslVerification: d.enable_ssl_verification ?? true,
+    pushEventsBranchFilter: d.push_events_branch_filter ?? null,
+    branchFilterStrategy: d.branch_filter_strategy ?? 'wildcard',
+    customHeaders: d.custom_headers ?? [],
+    urlVariables: d.url_variables ?? [],
+    recentFailures: old?.recentFailures ?? 0,
+    backoffCount: old?.backoffCount ?? 0,
+    disabledUntil: old?.disabledUntil ?? null,
+    source: 'config',
+  };
+}
+
 /**
  * The project and system hooks, kept in <data>/hooks.json (replaced atomically on every change),
  * plus those the access configuration declares (reconciled at start: kept by project and URL,
- * so their ids survive restarts). A reset brings back the hooks the server started with.
+ * so their ids survive restarts; those of a project that appears later are added then). A reset
+ * brings back the hooks the server started with.
  */
 export class HookStore {
   private file: HookFile = { version: 1, nextId: 1, hooks: [] };
@@ -139,8 +166,12 @@ export class HookStore {
     return path.join(this.dataDir, 'hooks.json');
   }
 
+  /** The hooks the access configuration declares (those of projects that do not exist yet wait for them). */
+  private declared: DeclaredHook[] = [];
+
   /** Loads the file and reconciles the declared hooks (`projectId` resolves a declared project path). */
   async open(declared: DeclaredHook[], projectId: (path: string) => number | undefined, now = new Date().toISOString()): Promise<void> {
+    this.declared = declared;
     const loaded = await readJsonFile<HookFile | null>(this.path, null);
     if (loaded !== null && (loaded.version !== 1 || !Array.isArray(loaded.hooks) || !Number.isInteger(loaded.nextId))) {
       throw new InvalidStateFileError(this.path, 'not a hook file fakelab wrote');
@@ -150,35 +181,29 @@ export class HookStore {
     const kept: HookRecord[] = file.hooks.filter((h) => h.source !== 'config');
     for (const d of declared) {
       const pid = d.project === undefined ? null : (projectId(d.project) ?? null);
-      if (d.project !== undefined && pid === null) continue; // a project that does not exist (yet): nothing to call
+      if (d.project !== undefined && pid === null) continue; // a project that does not exist yet: applied when it appears
       const old = fromConfig.find((h) => h.projectId === pid && h.url === d.url);
-      const events = pid === null ? SYSTEM_HOOK_EVENTS : PROJECT_HOOK_EVENTS;
-      const flags: Partial<Record<HookEventFlag, boolean>> = {};
-      for (const [flag, dflt] of Object.entries(events)) flags[flag as HookEventFlag] = typeof d[flag] === 'boolean' ? (d[flag] as boolean) : dflt;
-      kept.push({
-        id: old?.id ?? file.nextId++,
-        projectId: pid,
-        url: d.url,
-        name: d.name ?? '',
-        description: d.description ?? '',
-        token: d.token ?? null,
-        createdAt: old?.createdAt ?? now,
-        events: flags,
-        enableSslVerification: d.enable_ssl_verification ?? true,
-        pushEventsBranchFilter: d.push_events_branch_filter ?? null,
-        branchFilterStrategy: d.branch_filter_strategy ?? 'wildcard',
-        customHeaders: d.custom_headers ?? [],
-        urlVariables: d.url_variables ?? [],
-        recentFailures: old?.recentFailures ?? 0,
-        backoffCount: old?.backoffCount ?? 0,
-        disabledUntil: old?.disabledUntil ?? null,
-        source: 'config',
-      });
+      kept.push(declaredRecord(d, pid, old?.id ?? file.nextId++, now, old));
     }
     kept.sort((a, b) => a.id - b.id);
     this.file = { version: 1, nextId: file.nextId, hooks: kept };
     await this.save();
     this.baseline = structuredClone(this.file);
+  }
+
+  /**
+   * A project appeared (created through the API, seeded, found by a rescan): the hooks declared
+   * for its path are added, once (a project announced twice gets them once). Resolves once durable.
+   */
+  applyDeclared(project: { id: number; path: string }, now = new Date().toISOString()): Promise<void> {
+    const wanted = this.declared.filter((d) => d.project !== undefined && d.project.toLowerCase() === project.path.toLowerCase());
+    if (wanted.length === 0) return Promise.resolve();
+    return this.change(() => {
+      for (const d of wanted) {
+        if (this.file.hooks.some((h) => h.source === 'config' && h.projectId === project.id && h.url === d.url)) continue;
+        this.file.hooks.push(declaredRecord(d, project.id, this.file.nextId++, now));
+      }
+    });
   }
 
   /** Back to the hooks the server started with (a reset). */

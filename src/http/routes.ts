@@ -15,7 +15,6 @@ import * as repository from './handlers/repository.js';
 import * as statuses from './handlers/statuses.js';
 import * as pipelines from './handlers/pipelines.js';
 import * as hooks from './handlers/hooks.js';
-import { TEST_TRIGGERS } from '../hooks/dispatcher.js';
 import { endpoint, type Route } from './handle.js';
 import type { PageRoute } from './pages.js';
 import { paginationSpecs as paged, params } from './params.js';
@@ -319,7 +318,6 @@ export const ROUTES: Route[] = [
     method: 'POST',
     path: '/projects/:id/hooks/:hook_id/test/:trigger',
     ability: 'admin_project',
-    pathRules: { v4: { trigger: new RegExp(`^(?:${TEST_TRIGGERS.join('|')})$`) } },
     v4: endpoint(none, hooks.test),
   },
   { method: 'GET', path: '/hooks', ability: 'admin', v4: endpoint(params({ ...paged }), hooks.systemList) },

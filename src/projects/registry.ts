@@ -139,6 +139,8 @@ export class ProjectRegistry {
   private purging: Promise<void> = Promise.resolve();
   /** Projects a reset brings back: their repositories stay in the trash when deleted, not purged. */
   private retained: ReadonlySet<number> = new Set();
+  /** Told of every project that appears after open() (created, seeded or found by a rescan), before it is served. */
+  private readonly addedObservers: ((project: Project) => Promise<void>)[] = [];
 
   constructor(
     readonly reposDir: string,
@@ -261,11 +263,25 @@ export class ProjectRegistry {
       // Served at once (a scan already under way may have read the folder before the rename; the
       // next one finds this very object by its id).
       const project = this.projectFor(`${fullPath}.git`, record);
+      await this.announce([project]);
       this.byPath.set(fullPath.toLowerCase(), project);
       this.byId.set(project.id, project);
       if (this.scanning) this.createdDuringScan.push(project);
       return project;
     });
+  }
+
+  /** `observer` is called (and awaited) for each project that appears from now on; returns the way to stop. */
+  observeAdded(observer: (project: Project) => Promise<void>): () => void {
+    this.addedObservers.push(observer);
+    return () => {
+      const at = this.addedObservers.indexOf(observer);
+      if (at >= 0) this.addedObservers.splice(at, 1);
+    };
+  }
+
+  private async announce(projects: Project[]): Promise<void> {
+    for (const project of projects) for (const observer of this.addedObservers) await observer(project);
   }
 
   /**
@@ -573,9 +589,12 @@ export class ProjectRegistry {
       byId.set(project.id, project);
     }
     this.createdDuringScan = [];
+    const appeared = [...byId.values()].filter((p) => !this.byId.has(p.id));
     this.byPath = byPath;
     this.byId = byId;
     if (changed) await this.saveIds();
+    // Repositories put under the root by hand (observers take a project announced twice, by a create and a scan, in their stride).
+    await this.announce(appeared);
   }
 }
 

@@ -38,7 +38,12 @@ export class JournalDamage extends Error {
 }
 
 export function encodeEntry(entry: JournalEntry): Buffer {
-  const json = Buffer.from(JSON.stringify(entry), 'utf8');
+  return encodeRecord(entry);
+}
+
+/** Any JSON value framed as a journal record (`R <length> <crc32> <json>\n`): the hook delivery log and spill files use it too. */
+export function encodeRecord(value: unknown): Buffer {
+  const json = Buffer.from(JSON.stringify(value), 'utf8');
   const header = `R ${json.length} ${crc32(json).toString(16).padStart(8, '0')} `;
   const out = Buffer.allocUnsafe(header.length + json.length + 1);
   out.write(header, 0, 'latin1');
@@ -47,8 +52,8 @@ export function encodeEntry(entry: JournalEntry): Buffer {
   return out;
 }
 
-export interface Decoded {
-  entries: JournalEntry[];
+export interface Decoded<T = JournalEntry> {
+  entries: T[];
   /** Where the last whole record ends: the length the file should have. */
   validEnd: number;
   /** Bytes after validEnd that were dropped as a torn tail. */
@@ -61,7 +66,15 @@ const HEADER_PREFIX = /^R(?: (?:\d{1,10}(?: (?:[0-9a-f]{0,8} ?)?)?)?)?$/;
 
 /** Decodes a journal; a torn tail is reported in `tornBytes`, damage is thrown as JournalDamage. */
 export function decodeJournal(data: Buffer): Decoded {
-  const entries: JournalEntry[] = [];
+  return decodeRecords<JournalEntry>(data, entryProblem);
+}
+
+/**
+ * Decodes records of any kind; `problem` says what is wrong with a decoded value (null: nothing).
+ * A torn tail is reported in `tornBytes`, damage is thrown as JournalDamage.
+ */
+export function decodeRecords<T>(data: Buffer, problem: (value: unknown) => string | null): Decoded<T> {
+  const entries: T[] = [];
   let at = 0;
   while (at < data.length) {
     const headerText = data.toString('latin1', at, Math.min(data.length, at + 24));
@@ -90,9 +103,9 @@ export function decodeJournal(data: Buffer): Decoded {
     } catch (err) {
       throw new JournalDamage(at, `not JSON (${(err as Error).message})`);
     }
-    const problem = entryProblem(value);
-    if (problem) throw new JournalDamage(at, problem);
-    entries.push(value as JournalEntry);
+    const wrong = problem(value);
+    if (wrong) throw new JournalDamage(at, wrong);
+    entries.push(value as T);
     at = end + 1;
   }
   return { entries, validEnd: at, tornBytes: 0 };

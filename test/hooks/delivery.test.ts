@@ -1,7 +1,10 @@
 import { expect } from 'chai';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { defaultConfig, parseCommandLine } from '../../src/config.js';
 import { HookStore, alertStatus, executable } from '../../src/hooks/store.js';
-import { removeDir, tempDir } from '../support/fixtures.js';
+import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
 import { git } from '../support/git.js';
 import { enc, HW, type HookWorld, hookWorld, type Json } from './harness.js';
 
@@ -16,9 +19,11 @@ import { enc, HW, type HookWorld, hookWorld, type Json } from './harness.js';
 describe('Webhook delivery: queues, failures, disabling', function () {
   this.timeout(120_000);
   let w: HookWorld;
+  const cleanup: string[] = [];
 
   afterEach(async () => {
     await w?.stop();
+    for (const dir of cleanup.splice(0)) removeDir(dir);
   });
 
   const statusUrl = (sha: string) => `/projects/${enc(HW)}/statuses/${sha}`;
@@ -45,7 +50,8 @@ describe('Webhook delivery: queues, failures, disabling', function () {
     expect(mine.map((d) => (d.requestBody as Json).object_attributes.status)).to.deep.equal(['pending', 'running', 'success']);
     for (const d of mine) {
       expect(d.responseStatus).to.equal('internal error');
-      expect(d.responseBody).to.equal('execution expired');
+      expect(d.responseBody).to.equal('');
+      expect(d.internalErrorMessage).to.equal('execution expired');
       expect(d.executionDuration).to.be.at.least(1.4);
     }
     expect(w.receiver.at('/hang').map((r) => r.json.object_attributes.status)).to.deep.equal(['pending', 'running', 'success']);
@@ -118,7 +124,48 @@ describe('Webhook delivery: queues, failures, disabling', function () {
     expect(deliveries.find((d) => d.hookId === moved.id)!.responseStatus).to.equal('302');
     const r = deliveries.find((d) => d.hookId === refused.id)!;
     expect(r.responseStatus).to.equal('internal error');
-    expect(r.responseBody).to.match(/ECONNREFUSED/);
+    expect(r.responseBody).to.equal('');
+    expect(r.internalErrorMessage).to.match(/ECONNREFUSED/);
+    // The API shows what GitLab's WebHookLog entity shows: no body, status "internal error".
+    const [logged] = (await w.call('GET', `/projects/${enc(HW)}/hooks/${refused.id}/events`)).body;
+    expect(logged).to.include({ response_status: 'internal error', response_body: '' });
+    // A test delivery that gets no answer: 422 with why (WebHookService's error message).
+    const test = await w.call('POST', `/projects/${enc(HW)}/hooks/${refused.id}/test/push_events`);
+    expect(test.status).to.equal(422);
+    expect(test.body.message).to.match(/ECONNREFUSED/);
+  });
+
+  it('a receiver has GitLab\'s webhook_timeout, 10 s (Settings.gitlab[\'webhook_timeout\'] ||= 10), unless --hook-timeout says otherwise', function () {
+    expect(defaultConfig().hookTimeout).to.equal(10_000);
+    const parsed = parseCommandLine(['--repos', 'r', '--hook-timeout', '2500'], {});
+    expect(parsed.help === false && parsed.config.hookTimeout).to.equal(2500);
+  });
+
+  it('a test delivery reaches a hook disabled for good (TestHooks forces it) and its success re-enables the hook', async () => {
+    // 40 consecutive failures, written into hooks.json while the server is down.
+    const reposDir = tempDir('fakelab-hooks-repos-');
+    const dataDir = tempDir('fakelab-hooks-data-');
+    await buildNamedFixture('hello-world', reposDir);
+    const first = await hookWorld({ reposDir, dataDir });
+    const h = await first.addHook({}, '/gone');
+    await first.stop();
+    const file = path.join(dataDir, 'hooks.json');
+    const stored = JSON.parse(readFileSync(file, 'utf8'));
+    stored.hooks.find((x: { id: number }) => x.id === h.id).recentFailures = 40;
+    writeFileSync(file, JSON.stringify(stored));
+    w = await hookWorld({ reposDir, dataDir });
+    cleanup.push(reposDir, dataDir);
+    w.receiver.on('/gone', { status: 200 });
+    await w.call('PUT', `/projects/${enc(HW)}/hooks/${h.id}`, { url: `${w.receiver.url}/gone` });
+    expect((await w.call('GET', `/projects/${enc(HW)}/hooks/${h.id}`)).body.alert_status).to.equal('disabled');
+    await w.call('POST', `/projects/${enc(HW)}/repository/branches`, { branch: 'unsent', ref: 'main' });
+    await w.server.hooksSettled();
+    expect(w.receiver.at('/gone'), 'a disabled hook gets no events').to.have.length(0);
+    const test = await w.call('POST', `/projects/${enc(HW)}/hooks/${h.id}/test/push_events`);
+    expect(test.status).to.equal(201);
+    expect(test.body).to.deep.equal({ message: '201 Created' });
+    expect(w.receiver.at('/gone')).to.have.length(1);
+    expect((await w.call('GET', `/projects/${enc(HW)}/hooks/${h.id}`)).body.alert_status).to.equal('executable');
   });
 
   it('URL variables are filled into the URL', async () => {
@@ -149,7 +196,7 @@ describe('Webhook delivery: queues, failures, disabling', function () {
     await w.receiver.waitFor(1);
     expect((await w.call('GET', '/-/fakelab/hooks/queue')).body.pending_deliveries).to.be.at.least(1);
     expect((await w.call('POST', '/-/fakelab/reset')).status).to.equal(204);
-    expect((await w.call('GET', '/-/fakelab/hooks/queue')).body).to.deep.equal({ pending_deliveries: 0, pending_bytes: 0 });
+    expect((await w.call('GET', '/-/fakelab/hooks/queue')).body).to.deep.equal({ pending_deliveries: 0, pending_bytes: 0, spilled_deliveries: 0 });
     await w.server.hooksSettled();
     expect(w.receiver.received).to.have.length(1);
     expect((await w.call('GET', '/-/fakelab/hooks/deliveries')).body).to.deep.equal([]);

@@ -100,7 +100,9 @@ describe('Webhook events: payloads and headers', function () {
       'object_kind', 'event_name', 'before', 'after', 'ref', 'ref_protected', 'checkout_sha', 'message', 'user_id', 'user_name', 'user_username', 'user_email', 'user_avatar',
       'project_id', 'project', 'commits', 'total_commits_count', 'push_options', 'repository',
     ]);
-    expect(p).to.include({ object_kind: kind, event_name: kind, user_id: user.id, user_name: user.name, user_username: user.username, user_email: user.email, user_avatar: null, project_id: projectId });
+    expect(p).to.include({ object_kind: kind, event_name: kind, user_id: user.id, user_name: user.name, user_username: user.username, user_email: '[REDACTED]', user_avatar: null, project_id: projectId });
+    // User#webhook_email (gitlab-org/gitlab!251385): the public email, else "[REDACTED]", never the private address.
+    expect(user.email).to.match(/@/);
     expect(p.push_options).to.deep.equal({});
     expectProjectBlock(p.project, true);
     expect(p.repository).to.deep.equal({
@@ -270,7 +272,7 @@ describe('Webhook events: payloads and headers', function () {
     expect(a.url).to.equal(`${w.server.url}/${HW}/-/pipelines/${pipeline.id}`);
     expect(p.merge_request).to.equal(null);
     expect(p.builds).to.deep.equal([]);
-    expect(p.user).to.deep.equal({ id: user.id, name: user.name, username: user.username, avatar_url: null, email: user.email });
+    expect(p.user).to.deep.equal({ id: user.id, name: user.name, username: user.username, avatar_url: null, email: '[REDACTED]' });
     expectProjectBlock(p.project, false);
     expectCommit(p.commit, sha, false);
     expect(got[0].json.object_attributes.finished_at).to.equal(null);
@@ -289,7 +291,7 @@ describe('Webhook events: payloads and headers', function () {
     const p = got.json;
     expect(Object.keys(p)).to.have.members(['object_kind', 'event_type', 'user', 'project_id', 'project', 'object_attributes', 'repository', 'commit']);
     expect(p).to.include({ object_kind: 'note', event_type: 'note', project_id: projectId });
-    expect(p.user).to.deep.equal({ id: user.id, name: user.name, username: user.username, avatar_url: null, email: user.email });
+    expect(p.user).to.deep.equal({ id: user.id, name: user.name, username: user.username, avatar_url: null, email: '[REDACTED]' });
     expectProjectBlock(p.project, true);
     expect(p.repository).to.deep.equal({ name: 'hello-world', url: `git@127.0.0.1:${HW}.git`, description: p.project.description, homepage: `${w.server.url}/${HW}` });
     expectCommit(p.commit, sha, false);

@@ -1,32 +1,31 @@
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { NULL_SHA } from '../../src/index.js';
 import { removeDir, tempDir } from '../support/fixtures.js';
-import { git, runGit } from '../support/git.js';
+import { git, runGitAsync } from '../support/git.js';
+import { ADMIN_TOKEN } from '../support/server.js';
 import { enc, HW, type HookWorld, hookWorld, type Json } from './harness.js';
 
 /**
- * Push Hooks from git pushes. fakelab's git transport publishes a PushEvent (`via: 'git'`) per
- * accepted push on the event bus; until it lands on this branch, these tests push with the git CLI
- * into the bare repository (file transport) and publish the event the transport will publish.
- * The hook sees what git says: the new commits (oldest first), a force push's, several refs of
- * one push, and the first push into an empty project (its whole history, counted).
+ * Push Hooks from real git pushes: the git CLI pushes over fakelab's smart HTTP (as the admin,
+ * with a token), and the hook sees what git says: the new commits (oldest first) with their
+ * added/modified/removed files as `git diff-tree` reports them, a force push's, several refs of
+ * one push, branch and tag creation and deletion with the all-zero SHA on the side that has no
+ * commit, and the first push into an empty project (its whole history, counted).
  */
 
-describe('Push Hooks from git pushes (the event bus)', function () {
+describe('Push Hooks from git pushes over smart HTTP', function () {
   this.timeout(120_000);
   let w: HookWorld;
   let work: string;
-  let projectId: number;
-  let actor: { id: number; username: string; name: string; email: string };
+  let actor: { id: number; username: string };
 
   beforeEach(async () => {
     w = await hookWorld({ fixtures: ['hello-world', 'empty'] });
     work = tempDir('fakelab-git-push-');
-    projectId = (await w.call('GET', `/projects/${enc(HW)}`)).body.id;
     const u = (await w.call('GET', '/user')).body;
-    actor = { id: u.id, username: u.username, name: u.name, email: u.email };
+    actor = { id: u.id, username: u.username };
   });
 
   afterEach(async () => {
@@ -34,69 +33,109 @@ describe('Push Hooks from git pushes (the event bus)', function () {
     removeDir(work);
   });
 
-  function clone(project: string): string {
+  /** The project's clone URL with the admin's token as the password (git's credential in the URL). */
+  function remote(project: string): string {
+    const u = new URL(`${w.server.url}/${project}.git`);
+    u.username = 'oauth2';
+    u.password = ADMIN_TOKEN;
+    return u.toString();
+  }
+
+  async function ok(args: string[]): Promise<string> {
+    const run = await runGitAsync(args);
+    expect(run.status, `git ${args.join(' ')}: ${run.stderr}`).to.equal(0);
+    return run.stdout;
+  }
+
+  async function clone(project: string): Promise<string> {
     const dir = path.join(work, project.replace('/', '_'));
-    expect(runGit(['clone', '-q', w.gitdir(project), dir]).status).to.equal(0);
-    git(path.join(dir, '.git'), 'config', 'user.name', 'Pusher');
-    git(path.join(dir, '.git'), 'config', 'user.email', 'pusher@example.com');
+    await ok(['clone', '-q', remote(project), dir]);
+    await ok(['-C', dir, 'config', 'user.name', 'Pusher']);
+    await ok(['-C', dir, 'config', 'user.email', 'pusher@example.com']);
     return dir;
   }
 
-  function commit(dir: string, file: string, content: string, message: string): string {
-    writeFileSync(path.join(dir, file), content);
-    expect(runGit(['-C', dir, 'add', '-A']).status).to.equal(0);
-    expect(runGit(['-C', dir, 'commit', '-q', '-m', message]).status).to.equal(0);
-    return runGit(['-C', dir, 'rev-parse', 'HEAD']).stdout.trim();
+  async function commit(dir: string, change: () => void, message: string): Promise<string> {
+    change();
+    await ok(['-C', dir, 'add', '-A']);
+    await ok(['-C', dir, 'commit', '-q', '-m', message]);
+    return (await ok(['-C', dir, 'rev-parse', 'HEAD'])).trim();
   }
 
-  /** `git push` into the bare repository, then the PushEvent fakelab's transport publishes for it. */
-  function push(project: string, id: number, dir: string, refspecs: string[], force = false): void {
-    const gitdir = w.gitdir(project);
-    const refs = refspecs.map((r) => r.split(':').pop()!);
-    const before = refs.map((ref) => runGit(['--git-dir', gitdir, 'rev-parse', '--verify', '-q', ref]).stdout.trim() || NULL_SHA);
-    expect(runGit(['-C', dir, 'push', '-q', ...(force ? ['--force'] : []), 'origin', ...refspecs]).status).to.equal(0);
-    const after = refs.map((ref) => runGit(['--git-dir', gitdir, 'rev-parse', '--verify', '-q', ref]).stdout.trim() || NULL_SHA);
-    w.server.events.publish({ type: 'push', project: { id, path: project }, actor, changes: refs.map((ref, i) => ({ ref, before: before[i], after: after[i] })), via: 'git', at: new Date().toISOString() });
+  async function push(dir: string, args: string[]): Promise<void> {
+    await ok(['-C', dir, 'push', '-q', 'origin', ...args]);
   }
 
-  it('a push of three commits, then a force push: the hook lists git\'s new commits, oldest first', async () => {
+  /** What git says a commit changes against its first parent (renames as added, as Commit#repo_changes has them). */
+  function gitChanges(sha: string): [string[], string[], string[]] {
+    const out: [string[], string[], string[]] = [[], [], []];
+    for (const line of git(w.gitdir(), 'diff-tree', '-r', '-M', '--root', '--no-commit-id', '--name-status', sha).trim().split('\n').filter(Boolean)) {
+      const [status, a, b] = line.split('\t');
+      if (status === 'A') out[0].push(a);
+      else if (status.startsWith('R')) out[0].push(b);
+      else if (status === 'D') out[2].push(a);
+      else out[1].push(a);
+    }
+    return out;
+  }
+
+  const sorted = (c: Json): [string[], string[], string[]] => [[...c.added].sort(), [...c.modified].sort(), [...c.removed].sort()];
+
+  it('a push of three commits (added, modified, removed), then a force push: the hook lists git\'s new commits, oldest first', async () => {
     await w.addHook({});
-    const dir = clone(HW);
-    const shas = [commit(dir, 'a.txt', 'a\n', 'A'), commit(dir, 'b.txt', 'b\n', 'B'), commit(dir, 'a.txt', 'a2\n', 'C')];
+    const dir = await clone(HW);
     const old = git(w.gitdir(), 'rev-parse', 'main').trim();
-    push(HW, projectId, dir, ['main:refs/heads/main']);
+    const tracked = git(w.gitdir(), 'ls-tree', '--name-only', 'main').trim().split('\n')[0];
+    const shas = [
+      await commit(dir, () => writeFileSync(path.join(dir, 'a.txt'), 'a\n'), 'A'),
+      await commit(dir, () => writeFileSync(path.join(dir, 'a.txt'), 'a2\n'), 'B'),
+      await commit(dir, () => rmSync(path.join(dir, tracked)), 'C'),
+    ];
+    await push(dir, ['main']);
     await w.receiver.waitFor(1);
     const p: Json = w.receiver.received[0].json;
-    expect(p).to.include({ before: old, after: shas[2], checkout_sha: shas[2], ref: 'refs/heads/main', total_commits_count: 3, user_username: actor.username });
+    expect(p).to.include({ object_kind: 'push', before: old, after: shas[2], checkout_sha: shas[2], ref: 'refs/heads/main', total_commits_count: 3, user_id: actor.id, user_username: actor.username });
+    expect(p.commits.map((c: Json) => c.id)).to.deep.equal(git(w.gitdir(), 'rev-list', '--reverse', `${old}..main`).trim().split('\n'));
     expect(p.commits.map((c: Json) => c.id)).to.deep.equal(shas);
-    expect(p.commits.map((c: Json) => [c.added, c.modified, c.removed])).to.deep.equal([[['a.txt'], [], []], [['b.txt'], [], []], [[], ['a.txt'], []]]);
+    expect(p.commits.map(sorted)).to.deep.equal(shas.map(gitChanges));
+    expect(p.commits.map(sorted)).to.deep.equal([[['a.txt'], [], []], [[], ['a.txt'], []], [[], [], [tracked]]]);
 
     // Rewrite the last two and force-push: the new commits are those not in `before`.
-    expect(runGit(['-C', dir, 'reset', '-q', '--hard', shas[0]]).status).to.equal(0);
-    const rewritten = [commit(dir, 'c.txt', 'c\n', 'D')];
-    push(HW, projectId, dir, ['main:refs/heads/main'], true);
+    await ok(['-C', dir, 'reset', '-q', '--hard', shas[0]]);
+    const rewritten = await commit(dir, () => writeFileSync(path.join(dir, 'c.txt'), 'c\n'), 'D');
+    await push(dir, ['--force', 'main']);
     await w.receiver.waitFor(2);
     const f: Json = w.receiver.received[1].json;
-    expect(f).to.include({ before: shas[2], after: rewritten[0], total_commits_count: 1 });
-    expect(f.commits.map((c: Json) => c.id)).to.deep.equal(git(w.gitdir(), 'rev-list', '--reverse', `${shas[2]}..${rewritten[0]}`).trim().split('\n'));
+    expect(f).to.include({ before: shas[2], after: rewritten, total_commits_count: 1 });
+    expect(f.commits.map((c: Json) => c.id)).to.deep.equal(git(w.gitdir(), 'rev-list', '--reverse', `${shas[2]}..${rewritten}`).trim().split('\n'));
   });
 
-  it('one push of a branch and a tag sends a Push Hook and a Tag Push Hook, in the push\'s order', async () => {
+  it('one push of a branch and a tag sends a Push Hook and a Tag Push Hook in the push\'s order; deleting both sends the zero SHA as `after`', async () => {
     await w.addHook({ tag_push_events: true });
-    const dir = clone(HW);
-    const sha = commit(dir, 'x.txt', 'x\n', 'X');
-    expect(runGit(['-C', dir, 'tag', 'light', sha]).status).to.equal(0);
-    push(HW, projectId, dir, ['HEAD:refs/heads/topic', 'refs/tags/light:refs/tags/light']);
+    const dir = await clone(HW);
+    const sha = await commit(dir, () => writeFileSync(path.join(dir, 'x.txt'), 'x\n'), 'X');
+    await ok(['-C', dir, 'tag', '-a', 'v9', '-m', 'Nine', sha]);
+    const tagObject = (await ok(['-C', dir, 'rev-parse', 'v9'])).trim();
+    await push(dir, ['HEAD:refs/heads/topic', 'refs/tags/v9:refs/tags/v9']);
     await w.receiver.waitFor(2);
     expect(w.receiver.received.map((r) => [r.headers['x-gitlab-event'], r.json.ref])).to.deep.equal([
       ['Push Hook', 'refs/heads/topic'],
-      ['Tag Push Hook', 'refs/tags/light'],
+      ['Tag Push Hook', 'refs/tags/v9'],
     ]);
     const topic = w.receiver.received[0].json;
-    expect(topic.before).to.equal(NULL_SHA);
-    expect(topic.commits.map((c: Json) => c.id)).to.deep.equal([sha]);
+    expect(topic).to.include({ before: NULL_SHA, after: sha, checkout_sha: sha });
+    // A new branch: its commits the default branch lacks.
+    expect(topic.commits.map((c: Json) => c.id)).to.deep.equal(git(w.gitdir(), 'rev-list', '--reverse', 'main..topic').trim().split('\n'));
     const tag = w.receiver.received[1].json;
-    expect(tag).to.include({ checkout_sha: sha, message: null, after: sha });
+    expect(tag).to.include({ object_kind: 'tag_push', before: NULL_SHA, after: tagObject, checkout_sha: sha, message: 'Nine' });
+    expect(tag.commits).to.deep.equal([]);
+
+    await push(dir, ['--delete', 'topic', 'v9']);
+    await w.receiver.waitFor(4);
+    const [gone, untagged] = w.receiver.received.slice(2).map((r) => r.json);
+    expect(gone).to.include({ ref: 'refs/heads/topic', before: sha, after: NULL_SHA, checkout_sha: null, total_commits_count: 0 });
+    expect(gone.commits).to.deep.equal([]);
+    expect(untagged).to.include({ ref: 'refs/tags/v9', before: tagObject, after: NULL_SHA, checkout_sha: null });
   });
 
   it('the first push into an empty project: the default branch\'s history (the newest 20 of it, all counted)', async () => {
@@ -104,14 +143,14 @@ describe('Push Hooks from git pushes (the event bus)', function () {
     const empty = (await w.call('GET', `/projects/${enc(emptyPath)}`)).body;
     await w.addHook({}, '/empty', emptyPath);
     const dir = path.join(work, 'fresh');
-    expect(runGit(['init', '-q', '-b', empty.default_branch ?? 'main', dir]).status).to.equal(0);
-    git(path.join(dir, '.git'), 'config', 'user.name', 'Pusher');
-    git(path.join(dir, '.git'), 'config', 'user.email', 'pusher@example.com');
-    expect(runGit(['-C', dir, 'remote', 'add', 'origin', w.gitdir(emptyPath)]).status).to.equal(0);
-    const shas: string[] = [];
-    for (let i = 0; i < 22; i++) shas.push(commit(dir, `f${i}.txt`, `${i}\n`, `Commit ${i}`));
     const branch = empty.default_branch ?? 'main';
-    push(emptyPath, empty.id, dir, [`HEAD:refs/heads/${branch}`]);
+    await ok(['init', '-q', '-b', branch, dir]);
+    await ok(['-C', dir, 'config', 'user.name', 'Pusher']);
+    await ok(['-C', dir, 'config', 'user.email', 'pusher@example.com']);
+    await ok(['-C', dir, 'remote', 'add', 'origin', remote(emptyPath)]);
+    const shas: string[] = [];
+    for (let i = 0; i < 22; i++) shas.push(await commit(dir, () => writeFileSync(path.join(dir, `f${i}.txt`), `${i}\n`), `Commit ${i}`));
+    await push(dir, [`HEAD:refs/heads/${branch}`]);
     await w.receiver.waitFor(1);
     const p: Json = w.receiver.at('/empty')[0].json;
     expect(p).to.include({ before: NULL_SHA, after: shas[21], total_commits_count: 22, project_id: empty.id });

@@ -26,6 +26,7 @@ export interface HookWorld {
 
 export interface WorldOptions {
   hookTimeout?: number;
+  journalSize?: number;
   configFile?: string;
   token?: string | null;
   dataDir?: string;
@@ -39,7 +40,7 @@ export async function hookWorld(options: WorldOptions = {}): Promise<HookWorld> 
   if (!options.reposDir) for (const name of options.fixtures ?? ['hello-world']) await buildNamedFixture(name, reposDir);
   const dataDir = options.dataDir ?? tempDir('fakelab-hooks-data-');
   const token = options.token === undefined ? ADMIN_TOKEN : (options.token ?? undefined);
-  const server = await startServer({ reposDir, dataDir, port: 0, host: '127.0.0.1', token, configFile: options.configFile, hookTimeout: options.hookTimeout, logger: pino({ level: 'silent' }) });
+  const server = await startServer({ reposDir, dataDir, port: 0, host: '127.0.0.1', token, configFile: options.configFile, hookTimeout: options.hookTimeout, journalSize: options.journalSize, logger: pino({ level: 'silent' }) });
   const receiver = await new Receiver().start();
   const call: HookWorld['call'] = async (method, url, body, callToken = token ?? null) => {
     const headers: Record<string, string> = {};

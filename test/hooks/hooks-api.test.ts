@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
 import { git } from '../support/git.js';
+import { smallFixture } from '../support/world.js';
 import { enc, HW, type HookWorld, hookWorld, type Json } from './harness.js';
 
 /**
@@ -180,6 +181,59 @@ describe('Project hooks API, declared hooks, test triggers, delivery records, sy
     }
   });
 
+  it('hooks declared for projects that do not exist at start apply when they appear: created through the API, seeded, found by a rescan', async () => {
+    const dataDir = tempDir('fakelab-hooks-later-');
+    const reposDir = tempDir('fakelab-hooks-later-repos-');
+    await buildNamedFixture('hello-world', reposDir);
+    const { Receiver } = await import('./receiver.js');
+    const receiver = await new Receiver().start();
+    const declared = ['root/made-later', 'seeded/later', 'copied/later'].map((project) => ({ project, url: `${receiver.url}/${project}`, token: project, tag_push_events: true }));
+    const file = accessConfig(configDir, declared);
+    let x = await hookWorld({ configFile: file, token: ADMIN, dataDir, reposDir });
+    try {
+      const hooksOf = async (project: string) => (await x.call('GET', `/projects/${enc(project)}/hooks`)).body;
+      // Through the API.
+      const made = await x.call('POST', '/projects', { name: 'made-later', initialize_with_readme: true });
+      expect(made.status).to.equal(201);
+      expect(made.body.path_with_namespace).to.equal('root/made-later');
+      const [api] = await hooksOf('root/made-later');
+      expect(api).to.include({ url: `${receiver.url}/root/made-later`, push_events: true, tag_push_events: true, project_id: made.body.id });
+      await x.call('POST', `/projects/${enc('root/made-later')}/repository/branches`, { branch: 'b', ref: 'main' });
+      await receiver.waitFor(1);
+      expect(receiver.received[0].path).to.equal('/root/made-later');
+      expect(receiver.received[0].headers['x-gitlab-token']).to.equal('root/made-later');
+      // Seeded through the control plane.
+      expect((await x.call('POST', '/-/fakelab/projects', smallFixture('seeded/later') as unknown as Record<string, unknown>)).status).to.equal(201);
+      const [seeded] = await hooksOf('seeded/later');
+      expect(seeded).to.include({ url: `${receiver.url}/seeded/later`, tag_push_events: true });
+      // A bare repository put under the root by hand, found by the rescan a lookup that misses makes.
+      git(reposDir, 'clone', '-q', '--bare', x.gitdir(HW), path.join(reposDir, 'copied', 'later.git'));
+      // (Rescans run at most once a second: a lookup soon after the last one may miss it yet.)
+      let found = await x.call('GET', `/projects/${enc('copied/later')}`);
+      while (found.status === 404) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        found = await x.call('GET', `/projects/${enc('copied/later')}`);
+      }
+      expect(found.status).to.equal(200);
+      const [copied] = await hooksOf('copied/later');
+      expect(copied).to.include({ url: `${receiver.url}/copied/later`, project_id: found.body.id });
+      const ids = [api.id, seeded.id, copied.id];
+      expect(new Set(ids).size).to.equal(3);
+
+      // Kept by project and URL across a restart (one hook each, same ids).
+      await x.stop();
+      x = await hookWorld({ configFile: file, token: ADMIN, dataDir, reposDir });
+      for (const [project, id] of [['root/made-later', api.id], ['seeded/later', seeded.id], ['copied/later', copied.id]]) {
+        expect((await hooksOf(project as string)).map((h: Json) => h.id), project as string).to.deep.equal([id]);
+      }
+    } finally {
+      await x.stop();
+      await receiver.stop();
+      removeDir(dataDir);
+      removeDir(reposDir);
+    }
+  });
+
   it('a declared hook that is not valid stops the start with the file named', async () => {
     const file = accessConfig(configDir, [{ project: HW, url: 'not a url' }]);
     let failure: unknown = null;
@@ -220,7 +274,17 @@ describe('Project hooks API, declared hooks, test triggers, delivery records, sy
     }
     const unknown = await w.call('POST', `${hooksUrl}/${h.id}/test/nonsense`);
     expect(unknown.status).to.equal(400);
-    expect(unknown.body).to.deep.equal({ error: 'trigger is invalid' });
+    // Grape's `values: ProjectHook.triggers.values` (lib/api/hooks/trigger_test.rb), checked with hook_id before the hook is found.
+    expect(unknown.body).to.deep.equal({ error: 'trigger does not have a valid value' });
+    expect((await w.call('POST', `${hooksUrl}/abc/test/nonsense`)).body).to.deep.equal({ error: 'hook_id is invalid, trigger does not have a valid value' });
+    expect((await w.call('POST', `${hooksUrl}/999999/test/push_events`)).body).to.deep.equal({ message: '404 Not found' });
+    // Triggers ProjectHook has but TestHooks::ProjectService builds no sample for.
+    for (const trigger of ['confidential_note_events', 'deployment_events', 'feature_flag_events', 'milestone_events']) {
+      const r = await w.call('POST', `${hooksUrl}/${h.id}/test/${trigger}`);
+      expect(r.status, trigger).to.equal(422);
+      expect(r.body).to.deep.equal({ message: 'Testing not available for this hook' });
+    }
+    expect((await w.call('POST', `${hooksUrl}/${h.id}/test/repository_update_events`)).status, 'a system hook trigger').to.equal(400);
 
     w.receiver.on('/t', { status: 200 });
     const sha = git(w.gitdir(), 'rev-parse', 'main').trim();
@@ -243,7 +307,8 @@ describe('Project hooks API, declared hooks, test triggers, delivery records, sy
     expect(events.status).to.equal(200);
     expect(events.body).to.have.length(2);
     const [tag, push] = events.body;
-    expect(Object.keys(push)).to.deep.equal(['id', 'url', 'trigger', 'request_headers', 'request_data', 'response_headers', 'response_body', 'execution_duration', 'response_status']);
+    expect(Object.keys(push)).to.deep.equal(['id', 'url', 'trigger', 'request_headers', 'request_data', 'response_headers', 'response_body', 'execution_duration', 'response_status', 'created_at']);
+    expect(push.created_at).to.match(/^\d{4}-\d{2}-\d{2}T/);
     expect(push).to.include({ url: `${w.receiver.url}/e`, trigger: 'push_hooks', response_body: '{"ok":true}', response_status: '200' });
     expect(push.request_headers['X-Gitlab-Token']).to.equal('[REDACTED]');
     expect(push.request_headers['X-Gitlab-Event']).to.equal('Push Hook');
@@ -263,7 +328,7 @@ describe('Project hooks API, declared hooks, test triggers, delivery records, sy
     expect(d).to.include({ hook_id: h.id, trigger: 'push_hooks', test: true });
     expect(d.request.headers['X-Gitlab-Token']).to.equal('hidden');
     expect(d.request.body).to.deep.equal(w.receiver.received[0].json);
-    expect(d.response).to.deep.equal({ status: '200', headers: d.response.headers, body: '{"ok":true}' });
+    expect(d.response).to.deep.equal({ status: '200', headers: d.response.headers, body: '{"ok":true}', internal_error_message: null });
     expect((await w.call('GET', `/-/fakelab/hooks/deliveries?since=${push.id}`)).body.map((x: Json) => x.id)).to.deep.equal([tag.id]);
     expect((await w.call('GET', '/-/fakelab/hooks/deliveries', undefined, MAINT)).status).to.equal(403);
     expect(w.server.hookDeliveries().map((x) => x.id)).to.deep.equal([push.id, tag.id]);

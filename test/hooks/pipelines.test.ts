@@ -3,6 +3,8 @@ import path from 'node:path';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
 import { git } from '../support/git.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
+import type { PipelineSummary } from '../../src/ci/statuses.js';
+import { detailedStatus, pipelineDuration, queuedDuration } from '../../src/gitlab/ci-entities.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
@@ -92,7 +94,9 @@ describe('Pipelines API over external statuses', function () {
     expect(p).to.include({ id: basic.id, status: 'success', before_sha: '0'.repeat(40), tag: false, yaml_errors: null, committed_at: null, coverage: '30.0', duration: 0 });
     expect(p.started_at).to.match(ISO);
     expect(p.finished_at).to.match(ISO);
-    expect(p.queued_duration).to.be.a('number');
+    // Ci::Pipeline#queued_duration: whole seconds from creation to start, nil when that is 0.
+    const queued = Math.trunc((Date.parse(p.started_at) - Date.parse(p.created_at)) / 1000);
+    expect(p.queued_duration).to.equal(queued === 0 ? null : queued);
     expect(p.user.username).to.equal('root');
     expect(p.detailed_status).to.deep.equal({
       icon: 'status_success',
@@ -186,6 +190,50 @@ describe('Pipelines API over external statuses', function () {
       await server.close();
       removeDir(dataDir);
       server = await startTestServer({ reposDir });
+    }
+  });
+});
+
+describe('Pipeline details as GitLab computes them', function () {
+  const summary = (createdAt: string, startedAt: string | null, finishedAt: string | null): PipelineSummary =>
+    ({ pipeline: { id: 7, iid: 1, sha: 'a'.repeat(40), ref: 'main', userId: 1, createdAt }, status: 'success', updatedAt: createdAt, startedAt, finishedAt, coverage: null }) as PipelineSummary;
+
+  it('queued_duration: whole seconds (to_i) from creation to start, nil when none or 0 (Ci::Pipeline#queued_duration)', function () {
+    expect(queuedDuration(summary('2026-01-01T00:00:00.000Z', null, null))).to.equal(null);
+    expect(queuedDuration(summary('2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.900Z', null))).to.equal(null);
+    expect(queuedDuration(summary('2026-01-01T00:00:00.000Z', '2026-01-01T00:01:01.700Z', null))).to.equal(61);
+  });
+
+  it('duration: Gitlab::Ci::Pipeline::Duration over its builds, none for external statuses: 0 once finished after running, nil otherwise', function () {
+    expect(pipelineDuration(summary('2026-01-01T00:00:00.000Z', '2026-01-01T00:00:05.000Z', '2026-01-01T00:09:00.000Z'))).to.equal(0);
+    expect(pipelineDuration(summary('2026-01-01T00:00:00.000Z', '2026-01-01T00:00:05.000Z', null))).to.equal(null);
+    expect(pipelineDuration(summary('2026-01-01T00:00:00.000Z', null, '2026-01-01T00:09:00.000Z'))).to.equal(null);
+  });
+
+  it('detailed_status of each status: Gitlab::Ci::Status::<Core> through Pipeline::Factory and DetailedStatusEntity', function () {
+    // Texts capitalised and labels lower case (lib/gitlab/ci/status/*.rb); the group is the class name; tooltip = label;
+    // details_path the pipeline's page (Pipeline::Common); no core status has an illustration any more.
+    const faces = {
+      created: ['Created', 'created'],
+      pending: ['Pending', 'pending'],
+      running: ['Running', 'running'],
+      success: ['Passed', 'passed'],
+      failed: ['Failed', 'failed'],
+      canceled: ['Canceled', 'canceled'],
+      skipped: ['Skipped', 'skipped'],
+    } as const;
+    for (const [status, [text, label]] of Object.entries(faces)) {
+      expect(detailedStatus(status as keyof typeof faces, 'g/p', 7), status).to.deep.equal({
+        icon: `status_${status}`,
+        text,
+        label,
+        group: status,
+        tooltip: label,
+        has_details: true,
+        details_path: '/g/p/-/pipelines/7',
+        illustration: null,
+        favicon: `/assets/ci_favicons/favicon_status_${status}.png`,
+      });
     }
   });
 });

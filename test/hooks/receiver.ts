@@ -98,6 +98,15 @@ export class Receiver {
     });
   }
 
+  /** Answers every request left hanging so far (200 "ok" unless told otherwise). */
+  release(status = 200): void {
+    for (const res of this.hanging) {
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.end('ok');
+    }
+    this.hanging.clear();
+  }
+
   async stop(): Promise<void> {
     for (const res of this.hanging) res.destroy();
     await new Promise<void>((resolve) => {

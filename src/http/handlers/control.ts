@@ -56,16 +56,16 @@ export async function hookDeliveries(ctx: HandlerContext, p: { since?: number; h
       created_at: d.createdAt,
       url: d.url,
       request: { headers: d.requestHeaders, body: d.requestBody },
-      response: { status: d.responseStatus, headers: d.responseHeaders, body: d.responseBody },
+      response: { status: d.responseStatus, headers: d.responseHeaders, body: d.responseBody, internal_error_message: d.internalErrorMessage },
       execution_duration: d.executionDuration,
     })),
   };
 }
 
-/** GET /-/fakelab/hooks/queue: deliveries queued and not yet attempted, and the bytes their payloads hold. */
+/** GET /-/fakelab/hooks/queue: deliveries queued and not yet attempted, the bytes those in memory hold, and how many wait on disk. */
 export async function hookQueue(ctx: HandlerContext): Promise<Reply> {
-  const { count, bytes } = ctx.services.delivery.pending();
-  return { body: { pending_deliveries: count, pending_bytes: bytes } };
+  const { count, bytes, spilled } = ctx.services.delivery.pending();
+  return { body: { pending_deliveries: count, pending_bytes: bytes, spilled_deliveries: spilled } };
 }
 
 export const faultSpec = Object.assign(

@@ -1,5 +1,5 @@
-import { apiError, recordNotFound } from '../../errors.js';
-import { NothingToTest, samplePayload } from '../../hooks/dispatcher.js';
+import { apiError, invalidParams, recordNotFound } from '../../errors.js';
+import { NothingToTest, samplePayload, TEST_TRIGGERS } from '../../hooks/dispatcher.js';
 import type { Delivery } from '../../hooks/delivery.js';
 import { alertStatus, type BranchFilterStrategy, type HookEventFlag, type HookRecord, PROJECT_HOOK_EVENTS, SYSTEM_HOOK_EVENTS } from '../../hooks/store.js';
 import type { Numbered } from '../../control/ring.js';
@@ -96,6 +96,7 @@ export function webHookLogEntity(d: Numbered<Delivery>): WebHookLogEntity {
     response_body: d.responseBody,
     execution_duration: d.executionDuration,
     response_status: d.responseStatus,
+    created_at: d.createdAt,
   };
 }
 
@@ -169,9 +170,16 @@ function blank(projectId: number | null, flags: Record<string, boolean>): HookRe
   };
 }
 
+/** Grape's `requires :hook_id, type: Integer`: an id that is no integer is 400 "hook_id is invalid". */
+function hookIdProblem(ctx: HandlerContext): string[] {
+  return /^[+-]?\d+$/.test(ctx.path.hook_id ?? '') ? [] : ['hook_id is invalid'];
+}
+
+/** `hook_scope.find(params[:hook_id])`: ActiveRecord's 404 Not found when the scope has no such hook. */
 function hookOr404(ctx: HandlerContext, projectId: number | null): HookRecord {
-  const id = Number(ctx.path.hook_id);
-  const hook = Number.isSafeInteger(id) ? ctx.services.hooks.find(projectId, id) : undefined;
+  const invalid = hookIdProblem(ctx);
+  if (invalid.length > 0) throw invalidParams(invalid);
+  const hook = ctx.services.hooks.find(projectId, Number(ctx.path.hook_id));
   if (!hook) throw recordNotFound();
   return hook;
 }
@@ -248,6 +256,9 @@ export async function resend(ctx: HandlerContext): Promise<Reply> {
  * answers 201 when the receiver answered 2xx, else 422 with its answer's body (or the error).
  */
 export async function test(ctx: HandlerContext): Promise<Reply> {
+  // Both parameters are validated (and reported together) before the hook is looked up.
+  const invalid = [...hookIdProblem(ctx), ...(TEST_TRIGGERS.includes(ctx.path.trigger) ? [] : ['trigger does not have a valid value'])];
+  if (invalid.length > 0) throw invalidParams(invalid);
   const hook = hookOr404(ctx, ctx.project.id);
   let sample;
   try {
@@ -259,7 +270,8 @@ export async function test(ctx: HandlerContext): Promise<Reply> {
   const delivery = await ctx.services.delivery.test(hook, sample.trigger, sample.payload);
   const code = Number(delivery.responseStatus);
   if (code >= 200 && code < 300) return { status: 201, body: { message: '201 Created' } };
-  throw apiError(delivery.responseBody, 422);
+  // WebHookService's result: the receiver's body (kept up to 8 KiB here), or why there was no answer.
+  throw apiError(delivery.internalErrorMessage ?? delivery.responseBody, 422);
 }
 
 // ---- system hooks (admin)

@@ -233,7 +233,7 @@ export function deliveryRow(d: Numbered<Delivery>): DeliveryRow {
     responseStatus: d.responseStatus,
     executionDuration: d.executionDuration,
     request: { headers: maskHeaders(d.requestHeaders), body: maskJson(d.requestBody) },
-    response: { headers: maskHeaders(d.responseHeaders), body: mask(d.responseBody) },
+    response: { headers: maskHeaders(d.responseHeaders), body: mask(d.internalErrorMessage ?? d.responseBody) },
   };
 }
 
