@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { currentRefChangeRecorder, GitRepo, readRefFiles, type RecordedRefChange, recordingRefChanges, type RefFiles, readRefFilesSync, removeLeftovers, writeRefFiles } from '../git/index.js';
+import { currentRefChangeRecorder, GitRepo, type RecordedRefChange, recordingRefChanges, type RefFiles, removeLeftovers, writeRefFiles } from '../git/index.js';
 
 import { GITLAB_DIFF_LIMITS } from '../gitlab/diff-limits.js';
 import { InvalidStateFileError, readJsonFile, syncDir, writeFileAtomic } from '../util/atomic-file.js';
@@ -40,10 +40,14 @@ interface IdFile {
   projects: Record<string, IdRecord>;
 }
 
-/** The registry at one moment, as a reset puts it back: the id file, and every project's ref files. */
+/**
+ * The registry at one moment, as a reset puts it back: the id file, every project, and the ref
+ * files of those whose refs were saved (a project without is one nothing has written since: its
+ * refs are left as they are).
+ */
 export interface RegistryState {
   ids: IdFile;
-  projects: { id: number; path: string; refs: RefFiles }[];
+  projects: { id: number; path: string; refs?: RefFiles }[];
   /** The namespace folders of the repos root (folders made since, once empty, are removed). */
   folders: string[];
 }
@@ -139,6 +143,9 @@ export class ProjectRegistry {
   private purging: Promise<void> = Promise.resolve();
   /** Projects a reset brings back: their repositories stay in the trash when deleted, not purged. */
   private retained: ReadonlySet<number> = new Set();
+  /** See guardFirstWrites: what runs before a project's first write, and the projects (id and git dir) it ran or runs for. */
+  private firstWriteGuard: ((project: Project) => Promise<void>) | null = null;
+  private readonly guarded = new Map<string, Promise<void>>();
 
   constructor(
     readonly reposDir: string,
@@ -291,20 +298,41 @@ export class ProjectRegistry {
   }
 
   /**
-   * The registry now, for a later restoreState(): the id file and every served project's ref
-   * files. From now on a deleted project's repository stays in the trash (see `retain`).
+   * The registry now, for a later restoreState(): the id file and every project (their refs are
+   * not read: see guardFirstWrites). From now on a deleted project's repository stays in the
+   * trash (see `retain`).
    */
   async captureState(): Promise<RegistryState> {
-    const projects: RegistryState['projects'] = [];
-    // Synchronous reads: this runs before the server listens, over every repository (thousands, maybe).
-    const root = (this.rootReal ??= await fsp.realpath(this.reposDir));
-    for (const project of await this.list()) {
-      if (insideRootSync(root, project.gitdir)) projects.push({ id: project.id, path: project.path, refs: readRefFilesSync(project.gitdir) });
-      else if (!(await this.servable(project))) continue;
-      else projects.push({ id: project.id, path: project.path, refs: await readRefFiles(project.gitdir) });
-    }
+    const projects = (await this.list()).map((project) => ({ id: project.id, path: project.path }));
     this.retain(new Set(projects.map((p) => p.id)));
     return { ids: structuredClone(this.ids), projects, folders: await this.folders() };
+  }
+
+  /**
+   * From now on `save` runs before the first write to each project's refs (a write batch, a
+   * push: see beforeWrite), once per project, and that write waits for it; a save that fails
+   * fails its write, and the next write tries again. The reset baseline saves a project's refs
+   * this way, only for the projects written to, instead of every project's at start.
+   */
+  guardFirstWrites(save: (project: Project) => Promise<void>): void {
+    this.firstWriteGuard = save;
+    this.guarded.clear();
+  }
+
+  /** What every write to a served project's refs awaits first (GitRepo's beforeWrite, a git push): see guardFirstWrites. */
+  beforeWrite(project: Project): Promise<void> {
+    const save = this.firstWriteGuard;
+    if (!save) return Promise.resolve();
+    const key = `${project.id} ${project.gitdir}`;
+    let saved = this.guarded.get(key);
+    if (!saved) {
+      const saving = save(project);
+      this.guarded.set(key, (saved = saving));
+      saving.catch(() => {
+        if (this.guarded.get(key) === saving) this.guarded.delete(key);
+      });
+    }
+    return saved;
   }
 
   /** Which projects' trashed repositories are kept for a reset (the others are purged). */
@@ -363,10 +391,18 @@ export class ProjectRegistry {
       await fsp.rename(from, path.join(this.trashDir, `reset-${randomBytes(6).toString('hex')}`));
     }
     await syncDir(this.trashDir).catch(() => undefined);
+    const root = (this.rootReal ??= await fsp.realpath(this.reposDir));
     for (const project of state.projects) {
+      // No saved refs: nothing has written this project's refs since the state was taken.
+      if (!project.refs) continue;
       const gitdir = path.join(this.reposDir, ...project.path.split('/')) + '.git';
       if (!isBareRepository(gitdir)) {
         this.logger?.warn({ project: project.path }, `reset: repository ${project.path} was removed from the repos root by hand and cannot be brought back`);
+        continue;
+      }
+      // Nothing is written outside the root (a repository replaced by a link since).
+      if (!insideRootSync(root, gitdir)) {
+        this.logger?.warn({ project: project.path }, `reset: repository ${project.path} now resolves outside the repos root; its refs are left alone`);
         continue;
       }
       await writeRefFiles(gitdir, project.refs);
@@ -384,7 +420,8 @@ export class ProjectRegistry {
 
   /** The namespaces the repos root implies: every folder (not a repository, not hidden, not a link) below it, as paths. */
   async folders(): Promise<string[]> {
-    return (await scanRoot(this.reposDir)).folders;
+    // Known repositories are not stat'ed again (a root of thousands is a readdir per folder).
+    return (await scanRoot(this.reposDir, undefined, new Set([...this.byId.values()].map((p) => `${p.path}.git`)))).folders;
   }
 
   /** projects.json as it must be: unique positive ids, and a nextId above them all (raised if low, which loses nothing). */
@@ -532,7 +569,7 @@ export class ProjectRegistry {
   private projectFor(rel: string, record: IdRecord): Project {
     const projectPath = rel.slice(0, -'.git'.length);
     const gitdir = path.join(this.reposDir, rel);
-    return new RegisteredProject(
+    const project: Project = new RegisteredProject(
       record.id,
       projectPath,
       gitdir,
@@ -542,8 +579,10 @@ export class ProjectRegistry {
         new GitRepo(gitdir, {
           diffLimits: GITLAB_DIFF_LIMITS,
           onDamage: (problem) => this.logger?.warn({ project: projectPath }, `repository ${projectPath} is damaged: ${problem}`),
+          beforeWrite: () => this.beforeWrite(project),
         }),
     );
+    return project;
   }
 
   private async scan(): Promise<void> {
