@@ -146,6 +146,8 @@ export class ProjectRegistry {
   /** See guardFirstWrites: what runs before a project's first write, and the projects (id and git dir) it ran or runs for. */
   private firstWriteGuard: ((project: Project) => Promise<void>) | null = null;
   private readonly guarded = new Map<string, Promise<void>>();
+  /** The repos root's folders as last read, reused while unchanged (see scanRoot). */
+  private readonly scanCache: ScanCache = new Map();
 
   constructor(
     readonly reposDir: string,
@@ -421,7 +423,7 @@ export class ProjectRegistry {
   /** The namespaces the repos root implies: every folder (not a repository, not hidden, not a link) below it, as paths. */
   async folders(): Promise<string[]> {
     // Known repositories are not stat'ed again (a root of thousands is a readdir per folder).
-    return (await scanRoot(this.reposDir, undefined, new Set([...this.byId.values()].map((p) => `${p.path}.git`)))).folders;
+    return (await scanRoot(this.reposDir, undefined, new Set([...this.byId.values()].map((p) => `${p.path}.git`)), this.scanCache)).folders;
   }
 
   /** projects.json as it must be: unique positive ids, and a nextId above them all (raised if low, which loses nothing). */
@@ -490,6 +492,7 @@ export class ProjectRegistry {
     };
     let why: string | null = null;
     try {
+      if (plainFoldersBelow(this.reposDir, project.gitdir)) return true;
       const results = await Promise.all([project.gitdir, path.join(project.gitdir, 'objects'), path.join(project.gitdir, 'refs')].map(inside));
       if (results.includes(false)) why = 'it resolves (through a symbolic link) to a place outside the repos root';
     } catch (err) {
@@ -512,23 +515,27 @@ export class ProjectRegistry {
   }
 
   /**
-   * Removes crash leftovers from every known repository and reads its pack indexes and commit-graph, one repository at a time and
+   * Removes crash leftovers from the repositories it preloads (every one of a small root, the big ones of a large root) and reads their pack indexes and commit-graph, one repository at a time and
    * without blocking the event loop, so that first requests find them ready. Failures are left
    * for the request that needs the repository to report. `signal` stops it between two
    * repositories (the one being read is finished).
    */
   async preloadAll(signal?: AbortSignal): Promise<void> {
+    const every = this.byId.size <= PRELOAD_EVERY_UP_TO;
     for (const project of [...this.byId.values()].sort((a, b) => a.id - b.id)) {
       if (signal?.aborted || this.closed) return;
+      // Every repository of a small root; of thousands, only the big ones: a small repository
+      // loads in a millisecond when first asked, and opening thousands would hold memory for
+      // projects nobody asks about. The others are not even swept for leftovers here (one
+      // readdir and a stat each, not three realpaths and a walk): a write sweeps its repository
+      // first anyway (GitRepo.write).
+      if (!every && (await packBytes(project.gitdir)) < PRELOAD_MIN_PACK_BYTES) continue;
       // What a killed fakelab left (temporary files, its ref locks) goes first, so the space comes
       // back at start; only in a repository still inside the root (nothing is removed elsewhere).
       if (!(await this.servable(project))) continue;
       const removed = await removeLeftovers(project.gitdir).catch(() => []);
       if (removed.length > 0) this.logger?.warn({ project: project.path, files: removed }, `removed ${removed.length} file(s) a crash left in ${project.path}`);
-      // Every repository of a small root; of thousands, only the big ones: a small repository
-      // loads in a millisecond when first asked, and opening thousands would hold memory for
-      // projects nobody asks about.
-      if (this.byId.size <= PRELOAD_EVERY_UP_TO || (await packBytes(project.gitdir)) >= PRELOAD_MIN_PACK_BYTES) await project.repo.preload().catch(() => undefined);
+      await project.repo.preload().catch(() => undefined);
     }
   }
 
@@ -589,7 +596,7 @@ export class ProjectRegistry {
     // Known repositories are not checked again (HEAD, objects/): a rescan of thousands of projects
     // is a readdir per folder; one that stopped being a repository is dropped at its next lookup.
     const known = new Set([...this.byId.values()].map((p) => `${p.path}.git`));
-    const found = (await scanRoot(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`), known)).repositories;
+    const found = (await scanRoot(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`), known, this.scanCache)).repositories;
     let changed = false;
     const byPath = new Map<string, Project>();
     const byId = new Map<number, Project>();
@@ -652,30 +659,72 @@ interface RootScan {
   folders: string[];
 }
 
+/** A folder of the repos root as last read: its (nanosecond) mtime, and the names of its folders and linked `*.git` entries. */
+interface FolderListing {
+  mtimeNs: bigint;
+  dirs: string[];
+  linkedRepositories: string[];
+}
+
+/** Folder listings by path under the root (see scanRoot). */
+export type ScanCache = Map<string, FolderListing>;
+
+/**
+ * A listing is reused only if its folder had not changed for this long when it was read: a
+ * change in the same tick of the filesystem's clock as the read would leave the mtime as read
+ * (git's "racily clean" entries, the same problem).
+ */
+const SETTLED_NS = 2_000_000_000n;
+
 /**
  * Walks `root` without descending into repositories, hidden entries (fakelab's own build and
  * trash folders) or symbolic links: dirents are lstat's, so a link is never followed, wherever it
- * points (a linked `*.git` is reported through `onLink`).
+ * points (a linked `*.git` is reported through `onLink`). With a `cache`, a folder whose mtime
+ * is the one it had when last read is not read again (adding, removing or renaming an entry
+ * changes it): a rescan of thousands of repositories in a hundred folders is a hundred stats.
  */
-async function scanRoot(root: string, onLink: (rel: string) => void = () => undefined, known: ReadonlySet<string> = new Set()): Promise<RootScan> {
+async function scanRoot(root: string, onLink: (rel: string) => void = () => undefined, known: ReadonlySet<string> = new Set(), cache?: ScanCache): Promise<RootScan> {
   const scan: RootScan = { repositories: [], folders: [] };
-  const walk = async (rel: string, depth: number): Promise<void> => {
-    if (depth > 8) return;
+  const listing = async (rel: string): Promise<FolderListing | null> => {
+    const dir = path.join(root, rel);
+    let mtimeNs: bigint;
+    try {
+      mtimeNs = fs.statSync(dir, { bigint: true }).mtimeNs;
+    } catch {
+      cache?.delete(rel);
+      return null;
+    }
+    const cached = cache?.get(rel);
+    if (cached && cached.mtimeNs === mtimeNs) return cached;
+    const wallNs = BigInt(Date.now()) * 1_000_000n;
     let entries: import('node:fs').Dirent[];
     try {
-      entries = await fsp.readdir(path.join(root, rel), { withFileTypes: true });
+      entries = await fsp.readdir(dir, { withFileTypes: true });
     } catch {
-      return;
+      cache?.delete(rel);
+      return null;
     }
+    const fresh: FolderListing = { mtimeNs, dirs: [], linkedRepositories: [] };
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
-      const child = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isSymbolicLink()) {
-        if (entry.name.endsWith('.git')) onLink(child);
-        continue;
-      }
-      if (!entry.isDirectory()) continue;
-      if (entry.name.endsWith('.git') && (known.has(child) || isBareRepository(path.join(root, child)))) scan.repositories.push(child);
+        if (entry.name.endsWith('.git')) fresh.linkedRepositories.push(entry.name);
+      } else if (entry.isDirectory()) fresh.dirs.push(entry.name);
+    }
+    if (cache) {
+      if (wallNs - mtimeNs > SETTLED_NS) cache.set(rel, fresh);
+      else cache.delete(rel);
+    }
+    return fresh;
+  };
+  const walk = async (rel: string, depth: number): Promise<void> => {
+    if (depth > 8) return;
+    const folder = await listing(rel);
+    if (!folder) return;
+    for (const name of folder.linkedRepositories) onLink(rel ? `${rel}/${name}` : name);
+    for (const name of folder.dirs) {
+      const child = rel ? `${rel}/${name}` : name;
+      if (name.endsWith('.git') && (known.has(child) || isBareRepository(path.join(root, child)))) scan.repositories.push(child);
       else {
         scan.folders.push(child);
         await walk(child, depth + 1);
@@ -704,6 +753,26 @@ function isBareRepository(dir: string): boolean {
 function trashedId(name: string): number {
   const m = /^(\d+)-/.exec(name);
   return m ? Number(m[1]) : NaN;
+}
+
+/**
+ * servable()'s fast path, a few synchronous lstats: every folder from below `root` down to
+ * `gitdir`, and its objects and refs, is a real folder (no link), so all of them resolve inside
+ * the root. False when any is a link or missing: the caller then resolves them (a link that
+ * stays inside the root is fine) or reports why not.
+ */
+function plainFoldersBelow(root: string, gitdir: string): boolean {
+  const rel = path.relative(root, gitdir);
+  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return false;
+  const dirs: string[] = [];
+  let dir = root;
+  for (const segment of rel.split(path.sep)) dirs.push((dir = path.join(dir, segment)));
+  dirs.push(path.join(gitdir, 'objects'), path.join(gitdir, 'refs'));
+  try {
+    return dirs.every((d) => fs.lstatSync(d, { throwIfNoEntry: false })?.isDirectory() === true);
+  } catch {
+    return false;
+  }
 }
 
 /** servable()'s test without the thread pool: the repository, its objects and refs resolve inside `root` (false also when unreadable). */

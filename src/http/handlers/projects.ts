@@ -65,11 +65,10 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
     : byActivity ? views.get(project.id)!.last_activity_at
     : project.id;
   const direction = p.sort === 'asc' ? 1 : -1;
-  projects.sort((a, b) => {
-    const x = key(a);
-    const y = key(b);
-    return direction * (x < y ? -1 : x > y ? 1 : a.id - b.id);
-  });
+  // Keys made once per project, not per comparison (thousands of projects: tens of milliseconds).
+  const keyed = projects.map((project) => ({ project, key: key(project) }));
+  keyed.sort((a, b) => direction * (a.key < b.key ? -1 : a.key > b.key ? 1 : a.project.id - b.project.id));
+  projects = keyed.map((k) => k.project);
   const present = async (page: Project[]) => {
     const shown = await Promise.all(page.map(viewOf));
     return shown.filter((v): v is ProjectView => v !== null).map((v) => ctx.present.project(v, shape));
