@@ -100,6 +100,21 @@ class RegisteredProject implements Project {
   async release(): Promise<void> {
     await this.opened?.close();
   }
+
+  /**
+   * Runs `read` on this project with its repository: the open one, or else one opened for this
+   * call only and closed after it (this project stays unopened), so a pass over thousands of
+   * projects holds none of them.
+   */
+  async readOnce<T>(read: (project: Project) => Promise<T>): Promise<T> {
+    if (this.opened) return read(this);
+    const repo = this.open();
+    try {
+      return await read({ id: this.id, path: this.path, gitdir: this.gitdir, createdAt: this.createdAt, created: this.created, repo });
+    } finally {
+      await repo.close();
+    }
+  }
 }
 
 /** Closes a project's repository (if it was ever opened). */
@@ -465,6 +480,25 @@ export class ProjectRegistry {
   /** What POST /projects recorded for the project at `fullPath`, without a scan. */
   createdFacts(fullPath: string): CreatedFacts | undefined {
     return this.byPath.get(fullPath.toLowerCase())?.created;
+  }
+
+  /**
+   * Runs `read` on every one of `projects` (at most `parallel` at a time) without leaving the
+   * repositories it opens open (see RegisteredProject.readOnce): what an order by every
+   * project's last activity reads.
+   */
+  async readEach<T>(projects: Project[], read: (project: Project) => Promise<T>, parallel = 32): Promise<T[]> {
+    const out: T[] = new Array(projects.length);
+    let next = 0;
+    const lane = async () => {
+      while (next < projects.length) {
+        const i = next++;
+        const project = projects[i];
+        out[i] = await (project instanceof RegisteredProject ? project.readOnce(read) : read(project));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, projects.length) }, lane));
+    return out;
   }
 
   /** The path of a known project (for messages), without a scan. */

@@ -59,7 +59,9 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
     });
   }
   if (byActivity) {
-    const all = await Promise.all(projects.map(viewOf));
+    // Every project's view (its head commit's date), its repository opened for that alone: the
+    // page's are opened again below, the others are not kept open (thousands would stay in memory).
+    const all = await registry.readEach(projects, viewOf);
     projects = projects.filter((_, i) => all[i] !== null);
   }
   const key = (project: Project): string | number =>
