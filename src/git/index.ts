@@ -19,3 +19,4 @@ export { DurableFs } from './write/durable-fs.js';
 export { currentRefChangeRecorder, NULL_SHA, type RecordedRefChange, type RefChange, recordingRefChanges } from './write/ref-changes.js';
 export { readRefFiles, type RefFiles, writeRefFiles } from './write/ref-state.js';
 export { removeLeftovers } from './write/leftovers.js';
+export { isomorphicGit } from './write/isomorphic-git.js';
