@@ -22,6 +22,7 @@ import type * as Wire from './gitlab/wire.js';
 import { projectView } from './projects/view.js';
 import { seedIfEmpty } from './fixtures/seed.js';
 import { createApp } from './http/app.js';
+import { compileParsers } from './http/params.js';
 import { CommitComments } from './notes/comments.js';
 import { ProjectRegistry } from './projects/registry.js';
 import { JsonSidecarStore } from './store/sidecar.js';
@@ -322,6 +323,10 @@ export class FakelabServer {
     });
     // In the background: requests are served meanwhile, and wait only for the repository they need.
     this.preloading = registry.preloadAll(this.stopPreloading.signal).catch(() => undefined);
+    // The route parameters' schemas, each compiled on first use, are all compiled once the start is
+    // over (after a second), so the first request of each kind finds its own ready.
+    const stop = this.stopPreloading.signal;
+    setTimeout(() => void compileParsers(stop).catch((err: unknown) => this.logger?.error({ err }, 'a route\'s parameter schema does not compile')), 1000).unref();
   }
 
   /**

@@ -3,7 +3,6 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import selfsigned from 'selfsigned';
 import { writeSyncedThenRename } from './util/atomic-file.js';
 
 /** What an HTTPS listener needs, and where a client finds the CA to trust (generated mode). */
@@ -42,6 +41,8 @@ const DAY = 86_400_000;
  * costs ~10 ms with P-256 keys).
  */
 async function generated(options: TlsOptions): Promise<TlsMaterial> {
+  // Loaded only here: it takes longer to load than the rest of a start without --tls.
+  const { default: selfsigned } = await import('selfsigned');
   const dir = path.join(options.dataDir, 'tls');
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   const caFile = path.join(dir, 'ca.pem');

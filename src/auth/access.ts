@@ -198,8 +198,8 @@ export class AccessPolicy {
   }
 
   canSee(principal: Principal | null, path: string): boolean {
-    const visibility = this.visibility(path);
     if (principal?.user.admin) return true;
+    const visibility = this.visibility(path);
     // A job token sees public projects and its own.
     if (principal?.jobProject !== undefined) return visibility === 'public' || this.role(principal, path) !== null;
     if (visibility === 'public') return true;

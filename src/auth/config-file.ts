@@ -1,4 +1,4 @@
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { promises as fsp } from 'node:fs';
 import YAML from 'yaml';
 import { type DeclaredHook, PROJECT_HOOK_EVENTS } from '../hooks/store.js';
@@ -118,7 +118,9 @@ const pairList = { type: 'array', items: { type: 'object', additionalProperties:
   },
 };
 
-const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
+// Compiled when a configuration is first read (compiling costs tens of milliseconds of every start otherwise).
+let compiled: ValidateFunction | null = null;
+const validator = (): ValidateFunction => (compiled ??= new Ajv({ allErrors: true, strict: true }).compile(schema));
 
 export class ConfigError extends Error {}
 
@@ -130,6 +132,7 @@ export function parseAccessConfig(text: string, source: string): AccessConfig {
     throw new ConfigError(`${source}: not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
   }
   data ??= {};
+  const validate = validator();
   if (!validate(data)) {
     const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
     throw new ConfigError(`${source}: ${problems}`);

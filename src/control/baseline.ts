@@ -2,15 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { ProjectRegistry, RegistryState } from '../projects/registry.js';
+import { readRefFiles, type RefFiles } from '../git/index.js';
+import type { Project, ProjectRegistry, RegistryState } from '../projects/registry.js';
 import type { JsonSidecarStore } from '../store/sidecar.js';
 import { InvalidStateFileError, readJsonFile, syncDir, writeFileAtomic } from '../util/atomic-file.js';
 
 /**
  * What POST /-/fakelab/reset goes back to: the state the server had when it finished starting,
- * kept in <data>/baseline/ — every project's ref files and the project id file (state.json),
- * and a copy of the statuses and comments (sidecar/) with their id counters. Objects are not
- * copied: they are immutable, and fakelab never removes one.
+ * kept in <data>/baseline/ — the projects and the project id file (state.json), a copy of the
+ * statuses and comments (sidecar/) with their id counters, and the ref files of every project
+ * written to since (refs/<id>.json). A project's refs are saved before its first write, not at
+ * start (reading thousands of repositories' refs would delay every start): every write to refs
+ * waits for it (ProjectRegistry.guardFirstWrites), so a project with no saved refs is one
+ * nothing has written, and a reset leaves it alone. Objects are not copied: they are immutable,
+ * and fakelab never removes one.
  *
  * A reset writes <data>/reset.pending first and removes it last; a server that starts and finds
  * it finishes the reset before it serves (every step can run again), so a kill mid-reset leaves
@@ -26,6 +31,8 @@ interface SavedState {
 }
 
 const BASELINE = 'baseline';
+/** In the baseline: the saved ref files of the projects written since, one file each (<id>.json). */
+const SAVED_REFS = 'refs';
 /** The hook store's file (hooks/store.ts). */
 const HOOKS_FILE = 'hooks.json';
 const MARKER = 'reset.pending';
@@ -33,8 +40,18 @@ const BUILD_PREFIX = '.baseline-new-';
 /** The registry's data trash, emptied in the background. */
 const TRASH = '.fakelab-trash';
 
+/** refs/<id>.json */
+interface SavedRefs {
+  id: number;
+  path: string;
+  refs: RefFiles;
+}
+
 export class Baseline {
   private saved: SavedState | null = null;
+  /** The projects of the saved state (id → path), and the refs saved so far of those written since. */
+  private members = new Map<number, string>();
+  private readonly savedRefs = new Map<number, RefFiles>();
   /** Whether the saved state's files are known to be on disk (fsynced). */
   private synced = false;
 
@@ -57,7 +74,8 @@ export class Baseline {
     if (!saved || saved.version !== 1 || !saved.registry?.ids || !Array.isArray(saved.registry.projects) || !Array.isArray(saved.registry.folders)) {
       throw new InvalidStateFileError(file, `a reset was interrupted (${MARKER} is there) but the state it restores is ${saved ? 'not one fakelab wrote' : 'missing'}`);
     }
-    return saved;
+    const refs = await readSavedRefs(path.join(dataDir, BASELINE, SAVED_REFS));
+    return { ...saved, registry: { ...saved.registry, projects: withSavedRefs(saved.registry.projects, refs) } };
   }
 
   /** Completes an interrupted reset (registry opened, store not yet opened), then drops the marker. */
@@ -81,12 +99,29 @@ export class Baseline {
     // Not fsynced here (a start stays a few milliseconds): restore() syncs it before it relies on it.
     const build = path.join(this.dataDir, `${BUILD_PREFIX}${randomBytes(6).toString('hex')}`);
     await copyTree(path.join(this.dataDir, 'sidecar'), path.join(build, 'sidecar'), false);
+    await fsp.mkdir(path.join(build, SAVED_REFS));
     await fsp.writeFile(path.join(build, 'state.json'), JSON.stringify(saved));
     const live = path.join(this.dataDir, BASELINE);
     if (await exists(live)) await moveToTrash(this.dataDir, live);
     await fsp.rename(build, live);
     this.saved = saved;
     this.synced = false;
+    this.members = new Map(registry.projects.map((p) => [p.id, p.path]));
+    this.savedRefs.clear();
+    this.registry.guardFirstWrites((project) => this.saveRefs(project));
+  }
+
+  /**
+   * Before the first write to a project of the saved state: its ref files as they are now (as at
+   * start: nothing has written them) go to refs/<id>.json, durably, before the write may start.
+   * Projects made since are not saved (a reset removes them).
+   */
+  private async saveRefs(project: Project): Promise<void> {
+    if (this.members.get(project.id) !== project.path || this.savedRefs.has(project.id)) return;
+    const refs = await readRefFiles(project.gitdir);
+    const saved: SavedRefs = { id: project.id, path: project.path, refs };
+    await writeFileAtomic(path.join(this.dataDir, BASELINE, SAVED_REFS, `${project.id}.json`), JSON.stringify(saved));
+    this.savedRefs.set(project.id, refs);
   }
 
   /**
@@ -102,12 +137,35 @@ export class Baseline {
       this.synced = true;
     }
     await writeFileAtomic(path.join(this.dataDir, MARKER), `${JSON.stringify({ started: new Date().toISOString(), pid: process.pid })}\n`);
-    await this.registry.restoreState(saved.registry);
+    await this.registry.restoreState({ ...saved.registry, projects: saved.registry.projects.map((p) => ({ ...p, refs: this.savedRefs.get(p.id) ?? p.refs })) });
     await this.store.replaceFiles(() => restoreStoreFiles(this.dataDir, saved.storeIds));
     // The hook store's memory is put back by its own reset(), after this (World.reset).
     await restoreHooksFile(this.dataDir, saved.hooks);
     await dropMarker(this.dataDir);
   }
+}
+
+/** The refs/<id>.json files of a baseline, by id (temporary files of a write a kill cut short are not among them). */
+async function readSavedRefs(dir: string): Promise<Map<number, SavedRefs>> {
+  const out = new Map<number, SavedRefs>();
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (!/^\d+\.json$/.test(name)) continue;
+    const file = path.join(dir, name);
+    const saved = await readJsonFile<SavedRefs | null>(file, null);
+    if (!saved || saved.id !== Number(name.slice(0, -'.json'.length)) || typeof saved.path !== 'string' || typeof saved.refs?.head !== 'string' || typeof saved.refs.loose !== 'object') {
+      throw new InvalidStateFileError(file, 'a reset was interrupted, but these saved refs are not what fakelab wrote');
+    }
+    out.set(saved.id, saved);
+  }
+  return out;
+}
+
+/** The saved state's projects with the refs saved for them (those of the same id and path). */
+function withSavedRefs(projects: RegistryState['projects'], refs: Map<number, SavedRefs>): RegistryState['projects'] {
+  return projects.map((p) => {
+    const saved = refs.get(p.id);
+    return saved && saved.path === p.path ? { ...p, refs: saved.refs } : p;
+  });
 }
 
 /** <data>/sidecar becomes a copy of the baseline's (the old one goes to the trash), and ids.json the saved one. */

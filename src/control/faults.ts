@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { type RequestKey, requestMatcher } from './match.js';
 
 /**
@@ -70,7 +70,9 @@ const SCHEMA = {
   },
 } as const;
 
-const validate = new Ajv({ allErrors: true, strict: false }).compile<FaultSpec>(SCHEMA);
+// Compiled at the first fault (compiling costs tens of milliseconds of every start otherwise).
+let compiled: ValidateFunction<FaultSpec> | null = null;
+const validator = (): ValidateFunction<FaultSpec> => (compiled ??= new Ajv({ allErrors: true, strict: false }).compile<FaultSpec>(SCHEMA));
 
 /** ajv's first complaint in words: "times must be >= 1", "preset must be equal to one of the allowed values (rate_limited, ...)". */
 function describe(error: ErrorObject): string {
@@ -83,6 +85,7 @@ function describe(error: ErrorObject): string {
 
 /** Checks a spec (the schema, then what each kind needs); throws FaultSpecError naming the problem. */
 export function checkFaultSpec(input: unknown): FaultSpec {
+  const validate = validator();
   if (!validate(input)) {
     // A bad header name comes as a pattern error on the headers, then the propertyNames error naming it.
     const errors = validate.errors!;

@@ -17,5 +17,6 @@ export { TreeIndex } from './write/tree-index.js';
 export type { NewCommit, NewTag, WriteBatch } from './write/write-batch.js';
 export { DurableFs } from './write/durable-fs.js';
 export { currentRefChangeRecorder, NULL_SHA, type RecordedRefChange, type RefChange, recordingRefChanges } from './write/ref-changes.js';
-export { readRefFiles, readRefFilesSync, type RefFiles, writeRefFiles } from './write/ref-state.js';
+export { readRefFiles, type RefFiles, writeRefFiles } from './write/ref-state.js';
 export { removeLeftovers } from './write/leftovers.js';
+export { isomorphicGit } from './write/isomorphic-git.js';

@@ -74,6 +74,12 @@ export interface GitRepoOptions {
    * a damaged commit-graph being ignored, an unusable pack index or object, a ref to a missing object.
    */
   onDamage?: DamageReporter;
+  /**
+   * Awaited before each write batch starts, inside the repository's write queue: the host saves
+   * what it needs before the refs move (the reset baseline's copy of the refs). A rejection fails
+   * the write, and nothing is written.
+   */
+  beforeWrite?: () => Promise<void>;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -510,6 +516,7 @@ export class GitRepo {
   write<T>(work: (batch: WriteBatch) => Promise<T>): Promise<T> {
     const record = currentRefChangeRecorder();
     return writeQueue.run(path.resolve(this.gitdir), async () => {
+      await this.options.beforeWrite?.();
       await this.cleanOnce();
       return work(new WriteBatch(this.objects, this.refs, record && ((change) => record(this.gitdir, change))));
     });

@@ -77,8 +77,10 @@ async function serviceCall(ctx: GitContext, service: GitService): Promise<void> 
   if ((ctx.req.get('content-type') ?? '').split(';')[0].trim().toLowerCase() !== expected) throw gitRefusal(415, `Unsupported Media Type: expected ${expected}`);
   const body = decodedBody(ctx.req);
   if (service === 'git-upload-pack') return answer(await backend.uploadPack(request, body));
-  const { access, events } = ctx.services;
+  const { access, events, registry } = ctx.services;
   const principal = caller.principal!;
+  // git moves the refs itself: what must happen before a project's first write happens here.
+  await registry.beforeWrite(project);
   const outcome = await backend.receivePack(
     request,
     body,

@@ -45,7 +45,10 @@ const RUBY_INTEGER = /^\s*[+-]?\d+(?:_\d+)*\s*$/;
 export const BOOLEAN_TRUE = new Set(['true', 'True', 'TRUE', '1', 'yes', 't', 'on']);
 export const BOOLEAN_FALSE = new Set(['false', 'False', 'FALSE', '0', 'no', 'f', 'off']);
 
-const ajv = new Ajv({ allErrors: true, coerceTypes: false, useDefaults: true, strict: true });
+// validateSchema off: these schemas are made by schemaFor, not written by hand, and checking them against
+// JSON Schema's meta-schema first compiled that (tens of milliseconds) at the first request; strict mode
+// still refuses unknown keywords (test/api/params-compile.test.ts compiles them all).
+const ajv = new Ajv({ allErrors: true, coerceTypes: false, useDefaults: true, strict: true, validateSchema: false });
 
 // Grape's lenient Boolean coercion (python-gitlab sends True/False).
 ajv.addKeyword({
@@ -185,10 +188,41 @@ export interface ParamParser<T extends ParamSpecs> {
   specs: T;
 }
 
-/** Compiles `specs` once; the returned parser throws GitLab's 400 for bad input. */
+/**
+ * Parsers whose schema is not compiled yet. Compiling all of them (some 50) takes a few hundred
+ * milliseconds, most of a start: each is compiled when first used, or by compileParsers() while
+ * the server is idle.
+ */
+const uncompiled = new Set<() => ValidateFunction>();
+
+/**
+ * Compiles the schemas not compiled yet, one per turn of the event loop (a request waits for one
+ * compilation at most), until done or `signal` aborts. Resolves with how many it compiled.
+ */
+export async function compileParsers(signal?: AbortSignal): Promise<number> {
+  let compiled = 0;
+  for (const compile of [...uncompiled]) {
+    if (signal?.aborted) break;
+    await new Promise((resolve) => setImmediate(resolve));
+    if (uncompiled.has(compile)) compiled++;
+    compile();
+  }
+  return compiled;
+}
+
+/** Compiles `specs` (once, on first use: see compileParsers); the returned parser throws GitLab's 400 for bad input. */
 export function params<const T extends ParamSpecs>(specs: T): ParamParser<T> {
-  const validate: ValidateFunction = ajv.compile(schemaFor(specs));
+  let compiled: ValidateFunction | null = null;
+  const compile = (): ValidateFunction => {
+    if (!compiled) {
+      compiled = ajv.compile(schemaFor(specs));
+      uncompiled.delete(compile);
+    }
+    return compiled;
+  };
+  uncompiled.add(compile);
   const parser = (input: Record<string, unknown>): Parsed<T> => {
+    const validate = compile();
     const data: Record<string, unknown> = {};
     for (const name of Object.keys(specs)) {
       // Repeated scalars were already reduced to their last value by Rack's rules (body.ts); an

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { currentRefChangeRecorder, GitRepo, readRefFiles, type RecordedRefChange, recordingRefChanges, type RefFiles, readRefFilesSync, removeLeftovers, writeRefFiles } from '../git/index.js';
+import { currentRefChangeRecorder, GitRepo, type RecordedRefChange, recordingRefChanges, type RefFiles, removeLeftovers, writeRefFiles } from '../git/index.js';
 
 import { GITLAB_DIFF_LIMITS } from '../gitlab/diff-limits.js';
 import { InvalidStateFileError, readJsonFile, syncDir, writeFileAtomic } from '../util/atomic-file.js';
@@ -40,10 +40,14 @@ interface IdFile {
   projects: Record<string, IdRecord>;
 }
 
-/** The registry at one moment, as a reset puts it back: the id file, and every project's ref files. */
+/**
+ * The registry at one moment, as a reset puts it back: the id file, every project, and the ref
+ * files of those whose refs were saved (a project without is one nothing has written since: its
+ * refs are left as they are).
+ */
 export interface RegistryState {
   ids: IdFile;
-  projects: { id: number; path: string; refs: RefFiles }[];
+  projects: { id: number; path: string; refs?: RefFiles }[];
   /** The namespace folders of the repos root (folders made since, once empty, are removed). */
   folders: string[];
 }
@@ -96,6 +100,21 @@ class RegisteredProject implements Project {
   async release(): Promise<void> {
     await this.opened?.close();
   }
+
+  /**
+   * Runs `read` on this project with its repository: the open one, or else one opened for this
+   * call only and closed after it (this project stays unopened), so a pass over thousands of
+   * projects holds none of them.
+   */
+  async readOnce<T>(read: (project: Project) => Promise<T>): Promise<T> {
+    if (this.opened) return read(this);
+    const repo = this.open();
+    try {
+      return await read({ id: this.id, path: this.path, gitdir: this.gitdir, createdAt: this.createdAt, created: this.created, repo });
+    } finally {
+      await repo.close();
+    }
+  }
 }
 
 /** Closes a project's repository (if it was ever opened). */
@@ -141,6 +160,11 @@ export class ProjectRegistry {
   private retained: ReadonlySet<number> = new Set();
   /** Told of every project that appears after open() (created, seeded or found by a rescan), before it is served. */
   private readonly addedObservers: ((project: Project) => Promise<void>)[] = [];
+  /** See guardFirstWrites: what runs before a project's first write, and the projects (id and git dir) it ran or runs for. */
+  private firstWriteGuard: ((project: Project) => Promise<void>) | null = null;
+  private readonly guarded = new Map<string, Promise<void>>();
+  /** The repos root's folders as last read, reused while unchanged (see scanRoot). */
+  private readonly scanCache: ScanCache = new Map();
 
   constructor(
     readonly reposDir: string,
@@ -307,20 +331,41 @@ export class ProjectRegistry {
   }
 
   /**
-   * The registry now, for a later restoreState(): the id file and every served project's ref
-   * files. From now on a deleted project's repository stays in the trash (see `retain`).
+   * The registry now, for a later restoreState(): the id file and every project (their refs are
+   * not read: see guardFirstWrites). From now on a deleted project's repository stays in the
+   * trash (see `retain`).
    */
   async captureState(): Promise<RegistryState> {
-    const projects: RegistryState['projects'] = [];
-    // Synchronous reads: this runs before the server listens, over every repository (thousands, maybe).
-    const root = (this.rootReal ??= await fsp.realpath(this.reposDir));
-    for (const project of await this.list()) {
-      if (insideRootSync(root, project.gitdir)) projects.push({ id: project.id, path: project.path, refs: readRefFilesSync(project.gitdir) });
-      else if (!(await this.servable(project))) continue;
-      else projects.push({ id: project.id, path: project.path, refs: await readRefFiles(project.gitdir) });
-    }
+    const projects = (await this.list()).map((project) => ({ id: project.id, path: project.path }));
     this.retain(new Set(projects.map((p) => p.id)));
     return { ids: structuredClone(this.ids), projects, folders: await this.folders() };
+  }
+
+  /**
+   * From now on `save` runs before the first write to each project's refs (a write batch, a
+   * push: see beforeWrite), once per project, and that write waits for it; a save that fails
+   * fails its write, and the next write tries again. The reset baseline saves a project's refs
+   * this way, only for the projects written to, instead of every project's at start.
+   */
+  guardFirstWrites(save: (project: Project) => Promise<void>): void {
+    this.firstWriteGuard = save;
+    this.guarded.clear();
+  }
+
+  /** What every write to a served project's refs awaits first (GitRepo's beforeWrite, a git push): see guardFirstWrites. */
+  beforeWrite(project: Project): Promise<void> {
+    const save = this.firstWriteGuard;
+    if (!save) return Promise.resolve();
+    const key = `${project.id} ${project.gitdir}`;
+    let saved = this.guarded.get(key);
+    if (!saved) {
+      const saving = save(project);
+      this.guarded.set(key, (saved = saving));
+      saving.catch(() => {
+        if (this.guarded.get(key) === saving) this.guarded.delete(key);
+      });
+    }
+    return saved;
   }
 
   /** Which projects' trashed repositories are kept for a reset (the others are purged). */
@@ -379,10 +424,18 @@ export class ProjectRegistry {
       await fsp.rename(from, path.join(this.trashDir, `reset-${randomBytes(6).toString('hex')}`));
     }
     await syncDir(this.trashDir).catch(() => undefined);
+    const root = (this.rootReal ??= await fsp.realpath(this.reposDir));
     for (const project of state.projects) {
+      // No saved refs: nothing has written this project's refs since the state was taken.
+      if (!project.refs) continue;
       const gitdir = path.join(this.reposDir, ...project.path.split('/')) + '.git';
       if (!isBareRepository(gitdir)) {
         this.logger?.warn({ project: project.path }, `reset: repository ${project.path} was removed from the repos root by hand and cannot be brought back`);
+        continue;
+      }
+      // Nothing is written outside the root (a repository replaced by a link since).
+      if (!insideRootSync(root, gitdir)) {
+        this.logger?.warn({ project: project.path }, `reset: repository ${project.path} now resolves outside the repos root; its refs are left alone`);
         continue;
       }
       await writeRefFiles(gitdir, project.refs);
@@ -400,7 +453,8 @@ export class ProjectRegistry {
 
   /** The namespaces the repos root implies: every folder (not a repository, not hidden, not a link) below it, as paths. */
   async folders(): Promise<string[]> {
-    return (await scanRoot(this.reposDir)).folders;
+    // Known repositories are not stat'ed again (a root of thousands is a readdir per folder).
+    return (await scanRoot(this.reposDir, undefined, new Set([...this.byId.values()].map((p) => `${p.path}.git`)), this.scanCache)).folders;
   }
 
   /** projects.json as it must be: unique positive ids, and a nextId above them all (raised if low, which loses nothing). */
@@ -444,6 +498,25 @@ export class ProjectRegistry {
     return this.byPath.get(fullPath.toLowerCase())?.created;
   }
 
+  /**
+   * Runs `read` on every one of `projects` (at most `parallel` at a time) without leaving the
+   * repositories it opens open (see RegisteredProject.readOnce): what an order by every
+   * project's last activity reads.
+   */
+  async readEach<T>(projects: Project[], read: (project: Project) => Promise<T>, parallel = 32): Promise<T[]> {
+    const out: T[] = new Array(projects.length);
+    let next = 0;
+    const lane = async () => {
+      while (next < projects.length) {
+        const i = next++;
+        const project = projects[i];
+        out[i] = await (project instanceof RegisteredProject ? project.readOnce(read) : read(project));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, projects.length) }, lane));
+    return out;
+  }
+
   /** The path of a known project (for messages), without a scan. */
   pathOf(id: number): string | undefined {
     return this.byId.get(id)?.path;
@@ -469,6 +542,7 @@ export class ProjectRegistry {
     };
     let why: string | null = null;
     try {
+      if (plainFoldersBelow(this.reposDir, project.gitdir)) return true;
       const results = await Promise.all([project.gitdir, path.join(project.gitdir, 'objects'), path.join(project.gitdir, 'refs')].map(inside));
       if (results.includes(false)) why = 'it resolves (through a symbolic link) to a place outside the repos root';
     } catch (err) {
@@ -491,23 +565,27 @@ export class ProjectRegistry {
   }
 
   /**
-   * Removes crash leftovers from every known repository and reads its pack indexes and commit-graph, one repository at a time and
+   * Removes crash leftovers from the repositories it preloads (every one of a small root, the big ones of a large root) and reads their pack indexes and commit-graph, one repository at a time and
    * without blocking the event loop, so that first requests find them ready. Failures are left
    * for the request that needs the repository to report. `signal` stops it between two
    * repositories (the one being read is finished).
    */
   async preloadAll(signal?: AbortSignal): Promise<void> {
+    const every = this.byId.size <= PRELOAD_EVERY_UP_TO;
     for (const project of [...this.byId.values()].sort((a, b) => a.id - b.id)) {
       if (signal?.aborted || this.closed) return;
+      // Every repository of a small root; of thousands, only the big ones: a small repository
+      // loads in a millisecond when first asked, and opening thousands would hold memory for
+      // projects nobody asks about. The others are not even swept for leftovers here (one
+      // readdir and a stat each, not three realpaths and a walk): a write sweeps its repository
+      // first anyway (GitRepo.write).
+      if (!every && (await packBytes(project.gitdir)) < PRELOAD_MIN_PACK_BYTES) continue;
       // What a killed fakelab left (temporary files, its ref locks) goes first, so the space comes
       // back at start; only in a repository still inside the root (nothing is removed elsewhere).
       if (!(await this.servable(project))) continue;
       const removed = await removeLeftovers(project.gitdir).catch(() => []);
       if (removed.length > 0) this.logger?.warn({ project: project.path, files: removed }, `removed ${removed.length} file(s) a crash left in ${project.path}`);
-      // Every repository of a small root; of thousands, only the big ones: a small repository
-      // loads in a millisecond when first asked, and opening thousands would hold memory for
-      // projects nobody asks about.
-      if (this.byId.size <= PRELOAD_EVERY_UP_TO || (await packBytes(project.gitdir)) >= PRELOAD_MIN_PACK_BYTES) await project.repo.preload().catch(() => undefined);
+      await project.repo.preload().catch(() => undefined);
     }
   }
 
@@ -548,7 +626,7 @@ export class ProjectRegistry {
   private projectFor(rel: string, record: IdRecord): Project {
     const projectPath = rel.slice(0, -'.git'.length);
     const gitdir = path.join(this.reposDir, rel);
-    return new RegisteredProject(
+    const project: Project = new RegisteredProject(
       record.id,
       projectPath,
       gitdir,
@@ -558,15 +636,17 @@ export class ProjectRegistry {
         new GitRepo(gitdir, {
           diffLimits: GITLAB_DIFF_LIMITS,
           onDamage: (problem) => this.logger?.warn({ project: projectPath }, `repository ${projectPath} is damaged: ${problem}`),
+          beforeWrite: () => this.beforeWrite(project),
         }),
     );
+    return project;
   }
 
   private async scan(): Promise<void> {
     // Known repositories are not checked again (HEAD, objects/): a rescan of thousands of projects
     // is a readdir per folder; one that stopped being a repository is dropped at its next lookup.
     const known = new Set([...this.byId.values()].map((p) => `${p.path}.git`));
-    const found = (await scanRoot(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`), known)).repositories;
+    const found = (await scanRoot(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`), known, this.scanCache)).repositories;
     let changed = false;
     const byPath = new Map<string, Project>();
     const byId = new Map<number, Project>();
@@ -632,30 +712,72 @@ interface RootScan {
   folders: string[];
 }
 
+/** A folder of the repos root as last read: its (nanosecond) mtime, and the names of its folders and linked `*.git` entries. */
+interface FolderListing {
+  mtimeNs: bigint;
+  dirs: string[];
+  linkedRepositories: string[];
+}
+
+/** Folder listings by path under the root (see scanRoot). */
+export type ScanCache = Map<string, FolderListing>;
+
+/**
+ * A listing is reused only if its folder had not changed for this long when it was read: a
+ * change in the same tick of the filesystem's clock as the read would leave the mtime as read
+ * (git's "racily clean" entries, the same problem).
+ */
+const SETTLED_NS = 2_000_000_000n;
+
 /**
  * Walks `root` without descending into repositories, hidden entries (fakelab's own build and
  * trash folders) or symbolic links: dirents are lstat's, so a link is never followed, wherever it
- * points (a linked `*.git` is reported through `onLink`).
+ * points (a linked `*.git` is reported through `onLink`). With a `cache`, a folder whose mtime
+ * is the one it had when last read is not read again (adding, removing or renaming an entry
+ * changes it): a rescan of thousands of repositories in a hundred folders is a hundred stats.
  */
-async function scanRoot(root: string, onLink: (rel: string) => void = () => undefined, known: ReadonlySet<string> = new Set()): Promise<RootScan> {
+async function scanRoot(root: string, onLink: (rel: string) => void = () => undefined, known: ReadonlySet<string> = new Set(), cache?: ScanCache): Promise<RootScan> {
   const scan: RootScan = { repositories: [], folders: [] };
-  const walk = async (rel: string, depth: number): Promise<void> => {
-    if (depth > 8) return;
+  const listing = async (rel: string): Promise<FolderListing | null> => {
+    const dir = path.join(root, rel);
+    let mtimeNs: bigint;
+    try {
+      mtimeNs = fs.statSync(dir, { bigint: true }).mtimeNs;
+    } catch {
+      cache?.delete(rel);
+      return null;
+    }
+    const cached = cache?.get(rel);
+    if (cached && cached.mtimeNs === mtimeNs) return cached;
+    const wallNs = BigInt(Date.now()) * 1_000_000n;
     let entries: import('node:fs').Dirent[];
     try {
-      entries = await fsp.readdir(path.join(root, rel), { withFileTypes: true });
+      entries = await fsp.readdir(dir, { withFileTypes: true });
     } catch {
-      return;
+      cache?.delete(rel);
+      return null;
     }
+    const fresh: FolderListing = { mtimeNs, dirs: [], linkedRepositories: [] };
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
-      const child = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isSymbolicLink()) {
-        if (entry.name.endsWith('.git')) onLink(child);
-        continue;
-      }
-      if (!entry.isDirectory()) continue;
-      if (entry.name.endsWith('.git') && (known.has(child) || isBareRepository(path.join(root, child)))) scan.repositories.push(child);
+        if (entry.name.endsWith('.git')) fresh.linkedRepositories.push(entry.name);
+      } else if (entry.isDirectory()) fresh.dirs.push(entry.name);
+    }
+    if (cache) {
+      if (wallNs - mtimeNs > SETTLED_NS) cache.set(rel, fresh);
+      else cache.delete(rel);
+    }
+    return fresh;
+  };
+  const walk = async (rel: string, depth: number): Promise<void> => {
+    if (depth > 8) return;
+    const folder = await listing(rel);
+    if (!folder) return;
+    for (const name of folder.linkedRepositories) onLink(rel ? `${rel}/${name}` : name);
+    for (const name of folder.dirs) {
+      const child = rel ? `${rel}/${name}` : name;
+      if (name.endsWith('.git') && (known.has(child) || isBareRepository(path.join(root, child)))) scan.repositories.push(child);
       else {
         scan.folders.push(child);
         await walk(child, depth + 1);
@@ -684,6 +806,26 @@ function isBareRepository(dir: string): boolean {
 function trashedId(name: string): number {
   const m = /^(\d+)-/.exec(name);
   return m ? Number(m[1]) : NaN;
+}
+
+/**
+ * servable()'s fast path, a few synchronous lstats: every folder from below `root` down to
+ * `gitdir`, and its objects and refs, is a real folder (no link), so all of them resolve inside
+ * the root. False when any is a link or missing: the caller then resolves them (a link that
+ * stays inside the root is fine) or reports why not.
+ */
+function plainFoldersBelow(root: string, gitdir: string): boolean {
+  const rel = path.relative(root, gitdir);
+  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return false;
+  const dirs: string[] = [];
+  let dir = root;
+  for (const segment of rel.split(path.sep)) dirs.push((dir = path.join(dir, segment)));
+  dirs.push(path.join(gitdir, 'objects'), path.join(gitdir, 'refs'));
+  try {
+    return dirs.every((d) => fs.lstatSync(d, { throwIfNoEntry: false })?.isDirectory() === true);
+  } catch {
+    return false;
+  }
 }
 
 /** servable()'s test without the thread pool: the repository, its objects and refs resolve inside `root` (false also when unreadable). */

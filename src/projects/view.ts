@@ -38,7 +38,8 @@ export async function projectView(project: Project, visibility: ProjectView['vis
   };
 }
 
-async function readDescription(gitdir: string): Promise<string | null> {
+/** The repository's description file, or null (none, or git init's placeholder). */
+export async function readDescription(gitdir: string): Promise<string | null> {
   const text = (await readFile(`${gitdir}/description`, 'utf8').catch(() => '')).trim();
   // git init's placeholder is not a description.
   if (!text || text.startsWith('Unnamed repository')) return null;

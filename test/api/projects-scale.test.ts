@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { cpSync, readdirSync, readlinkSync } from 'node:fs';
+import { cpSync, readdirSync, readlinkSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
 import { git } from '../support/git.js';
@@ -32,11 +32,13 @@ describe(`${COUNT} projects: repositories opened when asked about`, function () 
   let root: string;
   let reposDir: string;
   let server: TestServer;
+  let source: string;
 
   before(async () => {
     root = tempDir('fakelab-scale-');
     const built = await buildNamedFixture('hello-world', path.join(root, 'source'));
     git(built.gitdir, 'repack', '-a', '-d', '-q');
+    source = built.gitdir;
     reposDir = path.join(root, 'repos');
     for (let i = 0; i < COUNT; i++) cpSync(built.gitdir, path.join(reposDir, `group-${i % 10}`, `p${String(i).padStart(3, '0')}.git`), { recursive: true });
     server = await startTestServer({ reposDir });
@@ -69,5 +71,21 @@ describe(`${COUNT} projects: repositories opened when asked about`, function () 
     expect(byName.json.map((p: { path: string }) => p.path)).to.deep.equal(['p299', 'p298', 'p297']);
     const found = await callUrl(server.url, 'GET', '/api/v4/projects?search=p123', undefined, { token: ADMIN_TOKEN });
     expect(found.json.map((p: { path_with_namespace: string }) => p.path_with_namespace)).to.deep.equal(['group-3/p123']);
+  });
+
+  it('a rescan reads again only the folders that changed, and finds a repository added to one unchanged for long', async () => {
+    // The folder as if last changed an hour ago: a rescan keeps its listing (see scanRoot).
+    const past = new Date(Date.now() - 3_600_000);
+    utimesSync(path.join(reposDir, 'group-3'), past, past);
+    const rescanned = async (p: string) => {
+      // Lookups that miss rescan at most once a second.
+      await new Promise((r) => setTimeout(r, 1100));
+      return callUrl(server.url, 'GET', `/api/v4/projects/${encodeURIComponent(p)}`, undefined, { token: ADMIN_TOKEN });
+    };
+    expect((await rescanned('group-3/added')).status).to.equal(404);
+    cpSync(source, path.join(reposDir, 'group-3', 'added.git'), { recursive: true });
+    expect((await rescanned('group-3/added')).status).to.equal(200);
+    const list = await callUrl(server.url, 'GET', '/api/v4/projects?per_page=1', undefined, { token: ADMIN_TOKEN });
+    expect(list.headers.get('x-total')).to.equal(String(COUNT + 1));
   });
 });

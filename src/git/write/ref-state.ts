@@ -1,4 +1,4 @@
-import fs, { promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { syncDir, writeSyncedThenRename } from '../../util/atomic-file.js';
@@ -14,38 +14,6 @@ export interface RefFiles {
   packedRefs: string | null;
   /** Loose refs by path under the git dir (refs/heads/main → its file's text). */
   loose: Record<string, string>;
-}
-
-/**
- * readRefFiles without the thread pool: for thousands of small repositories read before a
- * server listens (the reset's baseline), where a few synchronous syscalls each are cheaper than
- * as many round trips through libuv.
- */
-export function readRefFilesSync(gitdir: string): RefFiles {
-  const head = fs.readFileSync(path.join(gitdir, 'HEAD'), 'utf8');
-  let packedRefs: string | null = null;
-  try {
-    packedRefs = fs.readFileSync(path.join(gitdir, 'packed-refs'), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const loose: Record<string, string> = {};
-  const walk = (rel: string): void => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(path.join(gitdir, rel), { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    for (const entry of entries) {
-      const child = `${rel}/${entry.name}`;
-      if (entry.isDirectory()) walk(child);
-      else if (entry.isFile() && !entry.name.endsWith('.lock')) loose[child] = fs.readFileSync(path.join(gitdir, child), 'utf8');
-    }
-  };
-  walk('refs');
-  return { head, packedRefs, loose: Object.fromEntries(Object.entries(loose).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
 }
 
 /** Reads the ref files of `gitdir` (locks of writes in flight are not refs, and are left out). */

@@ -1,9 +1,10 @@
-import git from 'isomorphic-git';
+import type IsomorphicGit from 'isomorphic-git';
+import { isomorphicGit } from './isomorphic-git.js';
 import type { ObjectStore } from '../object-store.js';
 import { FileMode } from '../objects.js';
 
 /** Any file system isomorphic-git accepts (node's fs, or the durable one used for API writes). */
-export type GitFs = Parameters<typeof git.writeTree>[0]['fs'];
+export type GitFs = Parameters<typeof IsomorphicGit.writeTree>[0]['fs'];
 
 export interface IndexEntry {
   mode: string;
@@ -93,7 +94,7 @@ export class TreeIndex {
       const tree: { mode: string; path: string; oid: string; type: 'blob' | 'tree' | 'commit' }[] = [];
       for (const [name, sub] of dir.dirs) tree.push({ mode: FileMode.Tree, path: name, oid: await writeDir(sub, prefix ? `${prefix}/${name}` : name), type: 'tree' });
       for (const [name, e] of dir.files) tree.push({ mode: e.mode, path: name, oid: e.oid, type: e.mode === FileMode.Submodule ? 'commit' : 'blob' });
-      return git.writeTree({ fs, gitdir, tree });
+      return (await isomorphicGit()).writeTree({ fs, gitdir, tree });
     };
     return writeDir(root, '');
   }

@@ -1,4 +1,4 @@
-import git from 'isomorphic-git';
+import { isomorphicGit } from './isomorphic-git.js';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { NULL_SHA, type RefChange } from './ref-changes.js';
@@ -76,8 +76,8 @@ export class WriteBatch {
     return mergeTrees(this.objects, base, ours, theirs);
   }
 
-  writeBlob(data: Uint8Array): Promise<string> {
-    return git.writeObject({ fs: this.fs, gitdir: this.gitdir, type: 'blob', object: data, format: 'content' });
+  async writeBlob(data: Uint8Array): Promise<string> {
+    return (await isomorphicGit()).writeObject({ fs: this.fs, gitdir: this.gitdir, type: 'blob', object: data, format: 'content' });
   }
 
   writeTree(index: TreeIndex): Promise<string> {
@@ -85,18 +85,18 @@ export class WriteBatch {
   }
 
   /** Writes a commit object (raw, so the message is stored exactly as given). */
-  writeCommit(c: NewCommit): Promise<string> {
+  async writeCommit(c: NewCommit): Promise<string> {
     const author = 'timestamp' in c.author ? rawSignature(c.author) : signatureLine(c.author, c.when);
     const lines = [`tree ${c.tree}`, ...c.parents.map((p) => `parent ${p}`), `author ${author}`, `committer ${signatureLine(c.committer, c.when)}`];
     const object = Buffer.from(`${lines.join('\n')}\n\n${c.message}`, 'utf8');
-    return git.writeObject({ fs: this.fs, gitdir: this.gitdir, type: 'commit', object, format: 'content' });
+    return (await isomorphicGit()).writeObject({ fs: this.fs, gitdir: this.gitdir, type: 'commit', object, format: 'content' });
   }
 
   /** Writes an annotated tag object (raw, so the message is stored as given plus one newline). */
-  writeTag(t: NewTag): Promise<string> {
+  async writeTag(t: NewTag): Promise<string> {
     const message = t.message.endsWith('\n') ? t.message : `${t.message}\n`;
     const object = Buffer.from(`object ${t.object}\ntype ${t.type}\ntag ${t.name}\ntagger ${signatureLine(t.tagger, t.when)}\n\n${message}`, 'utf8');
-    return git.writeObject({ fs: this.fs, gitdir: this.gitdir, type: 'tag', object, format: 'content' });
+    return (await isomorphicGit()).writeObject({ fs: this.fs, gitdir: this.gitdir, type: 'tag', object, format: 'content' });
   }
 
   /** Creates `refs/tags/<name>` pointing at `target` (it must not exist), once this batch's objects are durable. */

@@ -1,0 +1,168 @@
+import { expect } from 'chai';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
+import { git, runGitAsync } from '../support/git.js';
+import { callUrl } from '../support/http.js';
+import { ADMIN_TOKEN, type ChildTestServer, spawnTestServer, startTestServer, type TestServer } from '../support/server.js';
+import { gitWorld } from '../support/world.js';
+
+/**
+ * The reset baseline saves a project's refs before its first write, not every project's at start
+ * (issue 17): a reset must still put back exactly the state at start, whatever wrote first (an
+ * API write, a git push) and wherever a kill -9 falls. The world is read with the git CLI.
+ */
+
+const PROJECTS = ['demo/hello-world', 'demo/second', 'demo/third'];
+
+describe('reset: refs saved before each project\'s first write', function () {
+  this.timeout(120_000);
+  let reposDir: string;
+
+  before(async () => {
+    reposDir = tempDir('fakelab-lazy-refs-');
+    const built = await buildNamedFixture('hello-world', reposDir);
+    for (const name of PROJECTS.slice(1)) cpSync(built.gitdir, path.join(reposDir, `${name}.git`), { recursive: true });
+  });
+
+  after(() => removeDir(reposDir));
+
+  /** The projects whose refs the baseline saved, by path (read from <data>/baseline/refs/). */
+  const savedRefs = (dataDir: string): string[] =>
+    readdirSync(path.join(dataDir, 'baseline', 'refs'))
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => (JSON.parse(readFileSync(path.join(dataDir, 'baseline', 'refs', name), 'utf8')) as { path: string }).path)
+      .sort();
+
+  describe('in process', () => {
+    let dataDir: string;
+    let server: TestServer;
+    let atStart: Record<string, string>;
+    const api = (method: string, p: string, body?: unknown) => callUrl(server.url, method, `/api/v4${p}`, body, { token: ADMIN_TOKEN });
+
+    before(async () => {
+      dataDir = tempDir('fakelab-lazy-refs-data-');
+      server = await startTestServer({ reposDir, dataDir });
+      atStart = gitWorld(reposDir);
+    });
+
+    after(async () => {
+      await server?.stop();
+      removeDir(dataDir);
+    });
+
+    it('reads no project\'s refs at start', () => {
+      expect(savedRefs(dataDir)).to.deep.equal([]);
+    });
+
+    it('a reset after the first write to a project untouched until then puts its refs back; only that project\'s refs were saved', async () => {
+      const second = encodeURIComponent('demo/second');
+      expect((await api('POST', `/projects/${second}/repository/branches`, { branch: 'after-start', ref: 'main' })).status).to.equal(201);
+      expect((await api('POST', `/projects/${second}/repository/commits`, { branch: 'main', commit_message: 'after start', actions: [{ action: 'create', file_path: 'new.txt', content: 'new\n' }] })).status).to.equal(201);
+      expect((await api('POST', `/projects/${second}/repository/tags`, { tag_name: 'v-after', ref: 'main', message: 'annotated' })).status).to.equal(201);
+      expect(gitWorld(reposDir)['demo/second']).to.not.equal(atStart['demo/second']);
+      expect(savedRefs(dataDir)).to.deep.equal(['demo/second']);
+
+      expect((await callUrl(server.url, 'POST', '/-/fakelab/reset', undefined, { token: ADMIN_TOKEN })).status).to.equal(204);
+      expect(gitWorld(reposDir)).to.deep.equal(atStart);
+
+      // Written again after the reset (its refs are saved already), and a second project for the first time.
+      expect((await api('DELETE', `/projects/${second}/repository/branches/feature%2Flogin`)).status).to.equal(204);
+      expect((await api('POST', `/projects/${encodeURIComponent('demo/hello-world')}/repository/branches`, { branch: 'x', ref: 'main' })).status).to.equal(201);
+      expect(savedRefs(dataDir)).to.deep.equal(['demo/hello-world', 'demo/second']);
+      expect((await callUrl(server.url, 'POST', '/-/fakelab/reset', undefined, { token: ADMIN_TOKEN })).status).to.equal(204);
+      expect(gitWorld(reposDir)).to.deep.equal(atStart);
+    });
+
+    it('a git push as a project\'s first write: its refs are saved before git moves them, and a reset puts them back', async () => {
+      expect(savedRefs(dataDir)).to.not.include('demo/third');
+      const work = tempDir('fakelab-lazy-refs-clone-');
+      try {
+        const remote = `${server.url.replace('://', `://root:${ADMIN_TOKEN}@`)}/demo/third.git`;
+        const run = async (args: string[], cwd?: string) => {
+          const result = await runGitAsync(args, { cwd });
+          expect(result.status, `git ${args.join(' ')}: ${result.stderr}`).to.equal(0);
+        };
+        await run(['clone', '-q', remote, work]);
+        writeFileSync(path.join(work, 'pushed.txt'), 'pushed\n');
+        await run(['add', 'pushed.txt'], work);
+        await run(['-c', 'user.name=Pusher', '-c', 'user.email=pusher@example.com', 'commit', '-q', '-m', 'pushed file'], work);
+        await run(['push', '-q', 'origin', 'HEAD:main', 'HEAD:refs/heads/pushed', 'HEAD:refs/tags/pushed-tag'], work);
+      } finally {
+        removeDir(work);
+      }
+      const gitdir = path.join(reposDir, 'demo/third.git');
+      expect(git(gitdir, 'rev-parse', 'pushed').trim()).to.equal(git(gitdir, 'rev-parse', 'main').trim());
+      expect(savedRefs(dataDir)).to.include('demo/third');
+      expect((await callUrl(server.url, 'POST', '/-/fakelab/reset', undefined, { token: ADMIN_TOKEN })).status).to.equal(204);
+      expect(gitWorld(reposDir)).to.deep.equal(atStart);
+    });
+  });
+
+  describe('kill -9 (fakelab as a child process)', () => {
+    let dataDir: string;
+    let server: ChildTestServer | null = null;
+    const call = (method: string, p: string, body?: unknown) => callUrl(server!.url, method, p, body, { token: ADMIN_TOKEN });
+
+    before(() => {
+      dataDir = tempDir('fakelab-lazy-refs-kill-');
+    });
+
+    afterEach(async () => {
+      await server?.kill();
+      server = null;
+    });
+
+    after(() => removeDir(dataDir));
+
+    /** Waits until the baseline holds `project`'s saved refs. */
+    async function untilSaved(project: string): Promise<void> {
+      for (let i = 0; i < 400 && !savedRefs(dataDir).includes(project); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(savedRefs(dataDir)).to.include(project);
+    }
+
+    it('a kill between saving a project\'s refs and its write: the write never happened, and a reset the kill interrupted still restores', async () => {
+      server = await spawnTestServer({ reposDir, dataDir });
+      const atStart = gitWorld(reposDir);
+      // A push whose commands are sent but whose body never ends: its refs are saved, then git waits for the rest.
+      const url = new URL(`${server.url}/demo/third.git/git-receive-pack`);
+      const request = http.request({
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-git-receive-pack-request', Authorization: `Basic ${Buffer.from(`root:${ADMIN_TOKEN}`).toString('base64')}` },
+      });
+      request.on('error', () => undefined);
+      request.write('0000');
+      request.flushHeaders();
+      await untilSaved('demo/third');
+      await server.kill();
+      request.destroy();
+      expect(gitWorld(reposDir)).to.deep.equal(atStart);
+      writeFileSync(path.join(dataDir, 'reset.pending'), '{"started":"by the test"}\n');
+      server = await spawnTestServer({ reposDir, dataDir });
+      expect(gitWorld(reposDir)).to.deep.equal(atStart);
+      expect(existsSync(path.join(dataDir, 'reset.pending'))).to.equal(false);
+    });
+
+    it('a kill after a first write, with a reset interrupted: the restart puts the written project back from its saved refs', async () => {
+      server = await spawnTestServer({ reposDir, dataDir });
+      const atStart = gitWorld(reposDir);
+      const second = encodeURIComponent('demo/second');
+      expect((await call('POST', `/api/v4/projects/${second}/repository/branches`, { branch: 'before-kill', ref: 'main' })).status).to.equal(201);
+      expect((await call('POST', `/api/v4/projects/${second}/repository/commits`, { branch: 'main', commit_message: 'before kill', actions: [{ action: 'create', file_path: 'k.txt', content: 'k\n' }] })).status).to.equal(201);
+      expect(gitWorld(reposDir)).to.not.deep.equal(atStart);
+      await server.kill();
+      // What a kill during a reset leaves: the marker; the restart must finish that reset from the killed server's baseline.
+      writeFileSync(path.join(dataDir, 'reset.pending'), '{"started":"by the test"}\n');
+      server = await spawnTestServer({ reposDir, dataDir });
+      expect(gitWorld(reposDir)).to.deep.equal(atStart);
+      // And the new baseline serves the next reset.
+      expect((await call('POST', `/api/v4/projects/${second}/repository/branches`, { branch: 'after-restart', ref: 'main' })).status).to.equal(201);
+      expect((await call('POST', '/-/fakelab/reset')).status).to.equal(204);
+      expect(gitWorld(reposDir)).to.deep.equal(atStart);
+    });
+  });
+});
