@@ -179,21 +179,25 @@ export class GitRepo {
     return { ...ref, commit, annotation };
   }
 
-  /** Branch and tag names whose tip reaches `oid` (`git branch/tag --contains`). */
+  /** Branch and tag names whose tip reaches `oid` (`git branch/tag --contains`): one walk for all of them. */
   async refsContaining(oid: string): Promise<{ branches: string[]; tags: string[] }> {
     const snapshot = await this.refs.snapshot();
-    const containing = async (list: Ref[]) => {
-      const out: string[] = [];
-      for (const ref of list) {
-        const tip = await this.objects.peelToCommit(ref.oid);
-        if (tip && (await this.index.reaches(tip, oid))) out.push(ref.name);
-      }
-      return out;
-    };
-    return {
-      branches: await containing(await this.refs.branches(snapshot)),
-      tags: await containing(await this.refs.tags(snapshot)),
-    };
+    const branches = await this.refs.branches(snapshot);
+    const tags = await this.refs.tags(snapshot);
+    const refs = [...branches, ...tags];
+    const tips: (string | null)[] = [];
+    const prefix = (i: number) => (i < branches.length ? 'refs/heads/' : 'refs/tags/');
+    for (let i = 0; i < refs.length; i++) {
+      // A commit in git's commit-graph file needs no object read to be known as one (a ref
+      // whose own object is missing is still left out, as reading it would).
+      const peeled = snapshot.peeled.get(prefix(i) + refs[i].name) ?? refs[i].oid;
+      tips.push(this.index.isGraphCommit(peeled) && this.objects.has(refs[i].oid) ? peeled : await this.objects.peelToCommit(refs[i].oid));
+    }
+    const commits = [...new Set(tips.filter((tip): tip is string => tip !== null))];
+    const answers = await this.index.containing(oid, commits);
+    const reached = new Set(commits.filter((_, i) => answers[i]));
+    const names = (list: Ref[], from: number) => list.filter((_, i) => reached.has(tips[from + i] ?? '')).map((ref) => ref.name);
+    return { branches: names(branches, 0), tags: names(tags, branches.length) };
   }
 
   /** Is `ancestor` reachable from `tip` (a commit reaches itself)? */
