@@ -79,6 +79,9 @@ export interface GitRepoOptions {
 const EMPTY = new Uint8Array(0);
 const EMPTY_BUFFER = Buffer.alloc(0);
 
+/** What the walks kept for later pages may hold, per repository. */
+const WALK_CACHE_BYTES = 32 * 1024 * 1024;
+
 /** One process-wide queue per repository: writes to a repository run one at a time here. */
 const writeQueue = new KeyedQueue();
 
@@ -92,8 +95,8 @@ export class GitRepo {
   private readonly objects: ObjectStore;
   private readonly refs: RefStore;
   private readonly index: CommitIndex;
-  // Walks keep per-commit state; bound them by the commits they have visited.
-  private readonly walks = new Lru<string, Listing>(400_000, (walk) => walk.size);
+  // Walks keep per-commit state; bound them by the bytes it takes.
+  private readonly walks = new Lru<string, Listing>(WALK_CACHE_BYTES, (walk) => walk.bytes);
   private readonly stats = new Lru<string, Promise<CommitStats>>(20_000);
   private readonly counts = new Lru<string, Promise<number>>(1_000);
   private readonly changes = new Lru<string, Promise<FileChange[]>>(256);
@@ -269,7 +272,8 @@ export class GitRepo {
     const key = JSON.stringify({ ...query, author: query.author?.source ?? null });
     let walk = this.walks.get(key);
     if (!walk) {
-      walk = GraphListWalk.tryCreate(this.index.file(), query) ?? new HistoryWalk(this.objects, this.index, query, () => this.walks.touch(key));
+      const grown = () => this.walks.touch(key);
+      walk = GraphListWalk.tryCreate(this.index.file(), query, this.objects, grown) ?? new HistoryWalk(this.objects, this.index, query, grown);
       this.walks.set(key, walk);
     }
     return walk;

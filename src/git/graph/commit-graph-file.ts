@@ -245,7 +245,10 @@ export class CommitGraphFile {
   /**
    * Could the commit at `position` (from `lookup` or `position`) have changed `path` against its
    * first parent? false only when its changed-path Bloom filter says definitely not; null when
-   * the file has no filter for it (or for such a path).
+   * the file has no filter for it (or for such a path). As git does, the path's leading
+   * directories are asked too (git adds them to every filter): a change to a/b/c changes a and
+   * a/b, so one of them missing rules the commit out. Small filters give many false positives
+   * for a single key (a 16-bit filter with a key whose 7 hashes hit 2 bits); all of them rarely.
    */
   maybeChangedAt(position: number, path: string): boolean | null {
     const b = this.bloom;
@@ -256,26 +259,42 @@ export class CommitGraphFile {
     const end = b.dataAt + this.data.readUInt32BE(b.indexAt + position * 4);
     if (end <= start || end > b.dataEnd) return null;
     const bits = (end - start) * 8;
-    const [h0, h1] = this.pathHashes(path);
-    for (let i = 0; i < b.hashes; i++) {
-      const bit = ((h0 + Math.imul(i, h1)) >>> 0) % bits;
-      if (!(this.data[start + (bit >> 3)] & (1 << (bit & 7)))) return false;
+    const keys = this.pathKeys(path);
+    for (let k = 0; k < keys.length; k += 2) {
+      const h0 = keys[k];
+      const h1 = keys[k + 1];
+      for (let i = 0; i < b.hashes; i++) {
+        const bit = ((h0 + Math.imul(i, h1)) >>> 0) % bits;
+        if (!(this.data[start + (bit >> 3)] & (1 << (bit & 7)))) return false;
+      }
     }
     return true;
   }
 
-  /** A walk asks about the same few paths for every commit: hash each once. */
-  private readonly hashes = new Map<string, [number, number]>();
+  /** A walk asks about the same few paths for every commit: hash each (and its leading directories) once. */
+  private readonly hashes = new Map<string, Uint32Array>();
 
-  private pathHashes(path: string): [number, number] {
+  /** The two murmur3 hashes of the path, then of each leading directory (deepest first: the most telling), flattened. */
+  private pathKeys(path: string): Uint32Array {
     let known = this.hashes.get(path);
     if (!known) {
-      const key = Buffer.from(path, 'utf8');
-      known = [murmur3(0x293ae76f, key), murmur3(0x7e646e2c, key)];
+      const parts = path.split('/');
+      known = new Uint32Array(parts.length * 2);
+      for (let n = parts.length, k = 0; n > 0; n--, k += 2) {
+        const key = Buffer.from(parts.slice(0, n).join('/'), 'utf8');
+        known[k] = murmur3(0x293ae76f, key);
+        known[k + 1] = murmur3(0x7e646e2c, key);
+      }
       if (this.hashes.size >= 1024) this.hashes.clear();
       this.hashes.set(path, known);
     }
     return known;
+  }
+
+  /** The root tree of the commit at `position`. */
+  treeAt(position: number): string {
+    const at = this.commitDataAt + position * 36;
+    return this.data.toString('hex', at, at + 20);
   }
 
   /** Committer time (seconds) of the commit at `position`. */
