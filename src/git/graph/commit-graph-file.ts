@@ -43,7 +43,12 @@ export class CommitGraphFile {
     private readonly bloom: { version: number; hashes: number; indexAt: number; dataAt: number; dataEnd: number } | null,
     /** Generation numbers v2 (corrected commit dates, from GDA2 and GDO2) by row; null = topological levels only. */
     private readonly corrected: Float64Array | null,
-  ) {}
+  ) {
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** The file as a DataView: walks read rows 100,000 times, and getUint32 is cheaper than Buffer's readUInt32BE. */
+  private readonly view: DataView;
 
   /** The file's key (inode, size, mtime) so a rewritten graph is noticed. */
   static stamp(gitdir: string): string | null {
@@ -153,7 +158,7 @@ export class CommitGraphFile {
    */
   generationAt(position: number): number {
     if (this.corrected) return this.corrected[position];
-    return this.data.readUInt32BE(this.commitDataAt + position * 36 + 28) >>> 2;
+    return this.view.getUint32(this.commitDataAt + position * 36 + 28) >>> 2;
   }
 
   get size(): number {
@@ -253,16 +258,17 @@ export class CommitGraphFile {
   maybeChangedAt(position: number, path: string): boolean | null {
     const b = this.bloom;
     if (!b || position < 0) return null;
+    const keys = this.pathKeys(path);
     // Version 1 filters hash bytes as signed chars (a git bug kept for compatibility): only ASCII paths agree.
-    if (b.version === 1 && /[^\x00-\x7f]/.test(path)) return null;
-    const start = b.dataAt + (position === 0 ? 0 : this.data.readUInt32BE(b.indexAt + (position - 1) * 4));
-    const end = b.dataAt + this.data.readUInt32BE(b.indexAt + position * 4);
+    if (b.version === 1 && keys.nonAscii) return null;
+    const start = b.dataAt + (position === 0 ? 0 : this.view.getUint32(b.indexAt + (position - 1) * 4));
+    const end = b.dataAt + this.view.getUint32(b.indexAt + position * 4);
     if (end <= start || end > b.dataEnd) return null;
     const bits = (end - start) * 8;
-    const keys = this.pathKeys(path);
-    for (let k = 0; k < keys.length; k += 2) {
-      const h0 = keys[k];
-      const h1 = keys[k + 1];
+    const { hashes } = keys;
+    for (let k = 0; k < hashes.length; k += 2) {
+      const h0 = hashes[k];
+      const h1 = hashes[k + 1];
       for (let i = 0; i < b.hashes; i++) {
         const bit = ((h0 + Math.imul(i, h1)) >>> 0) % bits;
         if (!(this.data[start + (bit >> 3)] & (1 << (bit & 7)))) return false;
@@ -272,18 +278,18 @@ export class CommitGraphFile {
   }
 
   /** A walk asks about the same few paths for every commit: hash each (and its leading directories) once. */
-  private readonly hashes = new Map<string, Uint32Array>();
+  private readonly hashes = new Map<string, { hashes: Uint32Array; nonAscii: boolean }>();
 
   /** The two murmur3 hashes of the path, then of each leading directory (deepest first: the most telling), flattened. */
-  private pathKeys(path: string): Uint32Array {
+  private pathKeys(path: string): { hashes: Uint32Array; nonAscii: boolean } {
     let known = this.hashes.get(path);
     if (!known) {
       const parts = path.split('/');
-      known = new Uint32Array(parts.length * 2);
+      known = { hashes: new Uint32Array(parts.length * 2), nonAscii: /[^\x00-\x7f]/.test(path) };
       for (let n = parts.length, k = 0; n > 0; n--, k += 2) {
         const key = Buffer.from(parts.slice(0, n).join('/'), 'utf8');
-        known[k] = murmur3(0x293ae76f, key);
-        known[k + 1] = murmur3(0x7e646e2c, key);
+        known.hashes[k] = murmur3(0x293ae76f, key);
+        known.hashes[k + 1] = murmur3(0x7e646e2c, key);
       }
       if (this.hashes.size >= 1024) this.hashes.clear();
       this.hashes.set(path, known);
@@ -300,16 +306,16 @@ export class CommitGraphFile {
   /** Committer time (seconds) of the commit at `position`. */
   timeAt(position: number): number {
     const at = this.commitDataAt + position * 36;
-    return (this.data.readUInt32BE(at + 28) & 0x3) * 2 ** 32 + this.data.readUInt32BE(at + 32);
+    return (this.view.getUint32(at + 28) & 0x3) * 2 ** 32 + this.view.getUint32(at + 32);
   }
 
   /** Appends the rows of the parents of the commit at `position`, in order, to `out`; false when the file is malformed. */
   parentPositions(position: number, out: number[]): boolean {
     const at = this.commitDataAt + position * 36;
-    const p1 = this.data.readUInt32BE(at + 20);
+    const p1 = this.view.getUint32(at + 20);
     if (p1 === NO_PARENT) return true;
     out.push(p1);
-    const p2 = this.data.readUInt32BE(at + 24);
+    const p2 = this.view.getUint32(at + 24);
     if (p2 === NO_PARENT) return true;
     if (!(p2 & EXTRA_EDGES)) {
       out.push(p2);
@@ -317,7 +323,7 @@ export class CommitGraphFile {
     }
     if (this.extraEdgesAt === null) return false;
     for (let i = p2 & 0x7fffffff; ; i++) {
-      const edge = this.data.readUInt32BE(this.extraEdgesAt + i * 4);
+      const edge = this.view.getUint32(this.extraEdgesAt + i * 4);
       out.push(edge & 0x7fffffff);
       if (edge & EXTRA_EDGES) return true;
     }

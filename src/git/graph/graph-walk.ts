@@ -1,11 +1,10 @@
 import type { CommitGraphFile } from './commit-graph-file.js';
 import { sliceUsedUp, yieldToEventLoop } from '../../util/cooperative.js';
-import { DateQueue } from './date-queue.js';
+import { RowDateQueue } from './date-queue.js';
 import type { HistoryQuery, Listing } from './listing.js';
 import type { ObjectStore } from '../object-store.js';
 
-/** What a walk's state costs per row of the file (its seen byte) and per queued or shown commit. */
-const BYTES_PER_QUEUED = 48;
+/** What a shown commit costs the walk's state (its oid string and list slot). */
 const BYTES_PER_SHOWN = 96;
 
 /**
@@ -24,7 +23,7 @@ const BYTES_PER_SHOWN = 96;
  */
 export class GraphListWalk implements Listing {
   private readonly seen: Uint8Array;
-  private readonly queue: DateQueue<number>;
+  private readonly queue: RowDateQueue;
   private readonly shown: string[] = [];
   private finished = false;
   private busy: Promise<unknown> = Promise.resolve();
@@ -40,7 +39,7 @@ export class GraphListWalk implements Listing {
     private readonly onGrow: () => void,
   ) {
     this.seen = new Uint8Array(file.size);
-    this.queue = new DateQueue<number>((row) => file.timeAt(row));
+    this.queue = new RowDateQueue((row) => file.timeAt(row));
     // git sorts the starting commits by date, stably, before queueing them.
     const start: number[] = [];
     for (const row of tips) {
@@ -62,7 +61,7 @@ export class GraphListWalk implements Listing {
 
   /** Bytes the walk holds: its weight in the walk cache. */
   get bytes(): number {
-    return this.seen.length + this.queue.length * BYTES_PER_QUEUED + this.shown.length * BYTES_PER_SHOWN;
+    return this.seen.length + this.queue.bytes + this.shown.length * BYTES_PER_SHOWN;
   }
 
   page(offset: number, limit: number): Promise<string[]> {
@@ -87,7 +86,7 @@ export class GraphListWalk implements Listing {
     while (!this.finished && this.shown.length < wanted) {
       if ((++steps & 255) === 0 && sliceUsedUp()) await yieldToEventLoop();
       const row = this.queue.pop();
-      if (row === undefined) {
+      if (row < 0) {
         this.finished = true;
         break;
       }
