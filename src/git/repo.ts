@@ -80,7 +80,7 @@ const EMPTY = new Uint8Array(0);
 const EMPTY_BUFFER = Buffer.alloc(0);
 
 /** What the walks kept for later pages may hold, per repository. */
-const WALK_CACHE_BYTES = 32 * 1024 * 1024;
+const WALK_CACHE_BYTES = 16 * 1024 * 1024;
 
 /** One process-wide queue per repository: writes to a repository run one at a time here. */
 const writeQueue = new KeyedQueue();

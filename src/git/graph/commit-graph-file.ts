@@ -297,6 +297,11 @@ export class CommitGraphFile {
     return known;
   }
 
+  /** The topological level (generation number v1) of the commit at `position`. */
+  levelAt(position: number): number {
+    return this.view.getUint32(this.commitDataAt + position * 36 + 28) >>> 2;
+  }
+
   /** The root tree of the commit at `position`. */
   treeAt(position: number): string {
     const at = this.commitDataAt + position * 36;
