@@ -3,6 +3,10 @@ import { sliceUsedUp, yieldToEventLoop } from '../../util/cooperative.js';
 import { RowDateQueue } from './date-queue.js';
 import type { HistoryQuery, Listing } from './listing.js';
 import type { ObjectStore } from '../object-store.js';
+import type { TreeEntry } from '../objects.js';
+
+/** Tree entries a path walk remembers (the last trees it compared): a few hundred bytes each. */
+const RECENT_ENTRIES = 256;
 
 /** What a shown commit costs the walk's state (its oid string and list slot). */
 const BYTES_PER_SHOWN = 96;
@@ -61,7 +65,7 @@ export class GraphListWalk implements Listing {
 
   /** Bytes the walk holds: its weight in the walk cache. */
   get bytes(): number {
-    return this.seen.length + this.queue.bytes + this.shown.length * BYTES_PER_SHOWN;
+    return this.seen.length + this.queue.bytes + this.shown.length * BYTES_PER_SHOWN + this.entries.size * 200;
   }
 
   page(offset: number, limit: number): Promise<string[]> {
@@ -148,7 +152,42 @@ export class GraphListWalk implements Listing {
 
   private async sameAt(a: string, b: string): Promise<boolean> {
     if (a === b) return true;
-    for (const path of this.query.paths) if (!(await this.objects!.sameEntryAt(a, b, path))) return false;
+    for (const path of this.query.paths) if (!(await this.sameEntryAt(a, b, path))) return false;
     return true;
+  }
+
+  /**
+   * ObjectStore.sameEntryAt (both trees down the path together, stopping at the first identical
+   * subtree), with the entries looked up remembered for a while: walking from child to parent,
+   * the parent's trees compared now are the child's trees compared at the next commit.
+   */
+  private async sameEntryAt(treeA: string, treeB: string, filepath: string): Promise<boolean> {
+    let a: string | null = treeA;
+    let b: string | null = treeB;
+    const parts = filepath.split('/');
+    for (let i = 0; i < parts.length; i++) {
+      if (a === b) return true;
+      const ea: TreeEntry | null = a ? await this.childEntry(a, parts[i]) : null;
+      const eb: TreeEntry | null = b ? await this.childEntry(b, parts[i]) : null;
+      if (i === parts.length - 1) return ea?.oid === eb?.oid && ea?.mode === eb?.mode;
+      // A side without this directory (or with a file in its place) has nothing below it.
+      a = ea?.type === 'tree' ? ea.oid : null;
+      b = eb?.type === 'tree' ? eb.oid : null;
+      if (!a && !b) return true;
+    }
+    return a === b;
+  }
+
+  private readonly entries = new Map<string, TreeEntry | null>();
+
+  private async childEntry(tree: string, name: string): Promise<TreeEntry | null> {
+    const key = `${tree}/${name}`;
+    let entry = this.entries.get(key);
+    if (entry === undefined) {
+      entry = (await this.objects!.childEntry(tree, name)) ?? null;
+      if (this.entries.size >= RECENT_ENTRIES) this.entries.clear();
+      this.entries.set(key, entry);
+    }
+    return entry;
   }
 }
