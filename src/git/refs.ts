@@ -12,6 +12,11 @@ export interface Ref {
 export interface RefSnapshot {
   head: { symbolic: string | null; oid: string | null };
   refs: Map<string, string>;
+  /**
+   * What packed-refs says an annotated tag peels to (its `^<oid>` line), for refs that no loose
+   * ref overrides: git's for-each-ref reads these instead of the tag objects.
+   */
+  peeled: Map<string, string>;
 }
 
 const HEX40 = /^[0-9a-f]{40}$/;
@@ -20,10 +25,14 @@ const HEX40 = /^[0-9a-f]{40}$/;
 export class RefStore {
   constructor(readonly gitdir: string) {}
 
-  private packed: { key: string; refs: Map<string, string> } | null = null;
+  private packed: { key: string; refs: Map<string, string>; peeled: Map<string, string> } | null = null;
 
   /** packed-refs, re-parsed only when the file changes (checked with one stat). */
   private packedRefs(): Map<string, string> {
+    return this.packedFile().refs;
+  }
+
+  private packedFile(): { refs: Map<string, string>; peeled: Map<string, string> } {
     const file = path.join(this.gitdir, 'packed-refs');
     let key = 'none';
     try {
@@ -32,15 +41,25 @@ export class RefStore {
     } catch {
       /* no packed-refs */
     }
-    if (this.packed?.key === key) return this.packed.refs;
+    if (this.packed?.key === key) return this.packed;
     const refs = new Map<string, string>();
+    const peeled = new Map<string, string>();
     const text = key === 'none' ? '' : readText(file);
+    let last: string | null = null;
     for (const line of text.split('\n')) {
       const m = /^([0-9a-f]{40}) (refs\/.+)$/.exec(line);
-      if (m) refs.set(m[2], m[1]);
+      if (m) {
+        refs.set(m[2], m[1]);
+        last = m[2];
+        continue;
+      }
+      // A peeled line belongs to the ref just above it.
+      const p = /^\^([0-9a-f]{40})$/.exec(line);
+      if (p && last) peeled.set(last, p[1]);
+      last = null;
     }
-    this.packed = { key, refs };
-    return refs;
+    this.packed = { key, refs, peeled };
+    return this.packed;
   }
 
   /** One ref by full name, loose over packed, following symbolic refs: what git reads for `git log <ref>`. */
@@ -54,9 +73,12 @@ export class RefStore {
 
   /** All refs (loose over packed) and HEAD, read fresh: refs move under us. Synchronous reads: a few µs each. */
   async snapshot(): Promise<RefSnapshot> {
-    const refs = new Map(this.packedRefs());
+    const packed = this.packedFile();
+    const refs = new Map(packed.refs);
     this.readLooseRefs('refs', refs);
-    return { head: this.head(refs), refs };
+    const peeled = new Map<string, string>();
+    for (const [name, oid] of packed.peeled) if (refs.get(name) === packed.refs.get(name)) peeled.set(name, oid);
+    return { head: this.head(refs), refs, peeled };
   }
 
   head(refs?: Map<string, string>): RefSnapshot['head'] {

@@ -85,6 +85,9 @@ export interface GitRepoOptions {
 const EMPTY = new Uint8Array(0);
 const EMPTY_BUFFER = Buffer.alloc(0);
 
+/** What the walks kept for later pages may hold, per repository. */
+const WALK_CACHE_BYTES = 16 * 1024 * 1024;
+
 /** One process-wide queue per repository: writes to a repository run one at a time here. */
 const writeQueue = new KeyedQueue();
 
@@ -98,8 +101,8 @@ export class GitRepo {
   private readonly objects: ObjectStore;
   private readonly refs: RefStore;
   private readonly index: CommitIndex;
-  // Walks keep per-commit state; bound them by the commits they have visited.
-  private readonly walks = new Lru<string, Listing>(400_000, (walk) => walk.size);
+  // Walks keep per-commit state; bound them by the bytes it takes.
+  private readonly walks = new Lru<string, Listing>(WALK_CACHE_BYTES, (walk) => walk.bytes);
   private readonly stats = new Lru<string, Promise<CommitStats>>(20_000);
   private readonly counts = new Lru<string, Promise<number>>(1_000);
   private readonly changes = new Lru<string, Promise<FileChange[]>>(256);
@@ -185,21 +188,25 @@ export class GitRepo {
     return { ...ref, commit, annotation };
   }
 
-  /** Branch and tag names whose tip reaches `oid` (`git branch/tag --contains`). */
+  /** Branch and tag names whose tip reaches `oid` (`git branch/tag --contains`): one walk for all of them. */
   async refsContaining(oid: string): Promise<{ branches: string[]; tags: string[] }> {
     const snapshot = await this.refs.snapshot();
-    const containing = async (list: Ref[]) => {
-      const out: string[] = [];
-      for (const ref of list) {
-        const tip = await this.objects.peelToCommit(ref.oid);
-        if (tip && (await this.index.reaches(tip, oid))) out.push(ref.name);
-      }
-      return out;
-    };
-    return {
-      branches: await containing(await this.refs.branches(snapshot)),
-      tags: await containing(await this.refs.tags(snapshot)),
-    };
+    const branches = await this.refs.branches(snapshot);
+    const tags = await this.refs.tags(snapshot);
+    const refs = [...branches, ...tags];
+    const tips: (string | null)[] = [];
+    const prefix = (i: number) => (i < branches.length ? 'refs/heads/' : 'refs/tags/');
+    for (let i = 0; i < refs.length; i++) {
+      // A commit in git's commit-graph file needs no object read to be known as one (a ref
+      // whose own object is missing is still left out, as reading it would).
+      const peeled = snapshot.peeled.get(prefix(i) + refs[i].name) ?? refs[i].oid;
+      tips.push(this.index.isGraphCommit(peeled) && this.objects.has(refs[i].oid) ? peeled : await this.objects.peelToCommit(refs[i].oid));
+    }
+    const commits = [...new Set(tips.filter((tip): tip is string => tip !== null))];
+    const answers = await this.index.containing(oid, commits);
+    const reached = new Set(commits.filter((_, i) => answers[i]));
+    const names = (list: Ref[], from: number) => list.filter((_, i) => reached.has(tips[from + i] ?? '')).map((ref) => ref.name);
+    return { branches: names(branches, 0), tags: names(tags, branches.length) };
   }
 
   /** Is `ancestor` reachable from `tip` (a commit reaches itself)? */
@@ -271,7 +278,8 @@ export class GitRepo {
     const key = JSON.stringify({ ...query, author: query.author?.source ?? null });
     let walk = this.walks.get(key);
     if (!walk) {
-      walk = GraphListWalk.tryCreate(this.index.file(), query) ?? new HistoryWalk(this.objects, this.index, query, () => this.walks.touch(key));
+      const grown = () => this.walks.touch(key);
+      walk = GraphListWalk.tryCreate(this.index.file(), query, this.objects, grown) ?? new HistoryWalk(this.objects, this.index, query, grown);
       this.walks.set(key, walk);
     }
     return walk;

@@ -41,7 +41,14 @@ export class CommitGraphFile {
     private readonly commitDataAt: number,
     private readonly extraEdgesAt: number | null,
     private readonly bloom: { version: number; hashes: number; indexAt: number; dataAt: number; dataEnd: number } | null,
-  ) {}
+    /** Generation numbers v2 (corrected commit dates, from GDA2 and GDO2) by row; null = topological levels only. */
+    private readonly corrected: Float64Array | null,
+  ) {
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** The file as a DataView: walks read rows 100,000 times, and getUint32 is cheaper than Buffer's readUInt32BE. */
+  private readonly view: DataView;
 
   /** The file's key (inode, size, mtime) so a rewritten graph is noticed. */
   static stamp(gitdir: string): string | null {
@@ -125,43 +132,13 @@ export class CommitGraphFile {
     const count = previous;
     if (sizes.get('OIDL') !== count * 20) throw damaged(`OIDL chunk size does not match ${count} commits`);
     if (sizes.get('CDAT') !== count * 36) throw damaged(`CDAT chunk size does not match ${count} commits`);
-    for (let i = 1; i < count; i++) {
-      const a = lookupAt + (i - 1) * 20;
-      if (data.compare(data, a + 20, a + 40, a, a + 20) >= 0) throw damaged(`its commit ids are not sorted at row ${i}`);
-    }
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    checkSorted(data, view, lookupAt, count);
     const extraEdgesAt = offsets.get('EDGE') ?? null;
     const edgeCount = extraEdgesAt === null ? 0 : Math.floor(sizes.get('EDGE')! / 4);
-    const level = (row: number) => data.readUInt32BE(commitDataAt + row * 36 + 28) >>> 2;
-    for (let row = 0; row < count; row++) {
-      const rowAt = commitDataAt + row * 36;
-      const mine = level(row);
-      if (mine === 0) throw damaged(`row ${row} has no generation number`);
-      const check = (parent: number) => {
-        if (parent >= count) throw damaged(`row ${row} names parent row ${parent} of ${count}`);
-        const theirs = level(parent);
-        if (theirs >= mine && !(mine === MAX_LEVEL && theirs === MAX_LEVEL)) throw damaged(`row ${row} (generation ${mine}) has parent row ${parent} of generation ${theirs}: parents would loop`);
-      };
-      const p1 = data.readUInt32BE(rowAt + 20);
-      const p2 = data.readUInt32BE(rowAt + 24);
-      if (p1 === NO_PARENT) {
-        if (p2 !== NO_PARENT) throw damaged(`row ${row} has a second parent but no first`);
-        continue;
-      }
-      check(p1);
-      if (p2 === NO_PARENT) continue;
-      if (!(p2 & EXTRA_EDGES)) {
-        check(p2);
-        continue;
-      }
-      let i = p2 & 0x7fffffff;
-      for (;;) {
-        if (i >= edgeCount) throw damaged(`row ${row} names parents past the EDGE chunk`);
-        const edge = data.readUInt32BE(extraEdgesAt! + i * 4);
-        check(edge & 0x7fffffff);
-        if (edge & EXTRA_EDGES) break;
-        i++;
-      }
-    }
+    // Corrected commit dates are an optimisation like the Bloom filters: a chunk that is
+    // malformed, or whose dates do not grow from parent to child, is simply not used.
+    const corrected = checkRows(view, count, commitDataAt, extraEdgesAt, edgeCount, correctedDates(view, commitDataAt, offsets, sizes, count));
     let bloom = null;
     const indexAt = offsets.get('BIDX');
     const bdatAt = offsets.get('BDAT');
@@ -171,7 +148,17 @@ export class CommitGraphFile {
       // Bloom filters are an optimisation: a malformed chunk is simply not used.
       if ((version === 1 || version === 2) && hashes > 0 && hashes < 64) bloom = { version, hashes, indexAt, dataAt: bdatAt + 12, dataEnd: bdatAt + sizes.get('BDAT')! };
     }
-    return new CommitGraphFile(data, count, fanoutAt, lookupAt, commitDataAt, extraEdgesAt, bloom);
+    return new CommitGraphFile(data, count, fanoutAt, lookupAt, commitDataAt, extraEdgesAt, bloom, corrected);
+  }
+
+  /**
+   * The generation number of the row, as git's commit_graph_generation: the corrected commit
+   * date when the file has one (generation v2), else the topological level. Either strictly
+   * grows from parent to child, so a commit of a lower generation than X cannot reach X.
+   */
+  generationAt(position: number): number {
+    if (this.corrected) return this.corrected[position];
+    return this.view.getUint32(this.commitDataAt + position * 36 + 28) >>> 2;
   }
 
   get size(): number {
@@ -263,52 +250,77 @@ export class CommitGraphFile {
   /**
    * Could the commit at `position` (from `lookup` or `position`) have changed `path` against its
    * first parent? false only when its changed-path Bloom filter says definitely not; null when
-   * the file has no filter for it (or for such a path).
+   * the file has no filter for it (or for such a path). As git does, the path's leading
+   * directories are asked too (git adds them to every filter): a change to a/b/c changes a and
+   * a/b, so one of them missing rules the commit out. Small filters give many false positives
+   * for a single key (a 16-bit filter with a key whose 7 hashes hit 2 bits); all of them rarely.
    */
   maybeChangedAt(position: number, path: string): boolean | null {
     const b = this.bloom;
     if (!b || position < 0) return null;
+    const keys = this.pathKeys(path);
     // Version 1 filters hash bytes as signed chars (a git bug kept for compatibility): only ASCII paths agree.
-    if (b.version === 1 && /[^\x00-\x7f]/.test(path)) return null;
-    const start = b.dataAt + (position === 0 ? 0 : this.data.readUInt32BE(b.indexAt + (position - 1) * 4));
-    const end = b.dataAt + this.data.readUInt32BE(b.indexAt + position * 4);
+    if (b.version === 1 && keys.nonAscii) return null;
+    const start = b.dataAt + (position === 0 ? 0 : this.view.getUint32(b.indexAt + (position - 1) * 4));
+    const end = b.dataAt + this.view.getUint32(b.indexAt + position * 4);
     if (end <= start || end > b.dataEnd) return null;
     const bits = (end - start) * 8;
-    const [h0, h1] = this.pathHashes(path);
-    for (let i = 0; i < b.hashes; i++) {
-      const bit = ((h0 + Math.imul(i, h1)) >>> 0) % bits;
-      if (!(this.data[start + (bit >> 3)] & (1 << (bit & 7)))) return false;
+    const { hashes } = keys;
+    for (let k = 0; k < hashes.length; k += 2) {
+      const h0 = hashes[k];
+      const h1 = hashes[k + 1];
+      for (let i = 0; i < b.hashes; i++) {
+        const bit = ((h0 + Math.imul(i, h1)) >>> 0) % bits;
+        if (!(this.data[start + (bit >> 3)] & (1 << (bit & 7)))) return false;
+      }
     }
     return true;
   }
 
-  /** A walk asks about the same few paths for every commit: hash each once. */
-  private readonly hashes = new Map<string, [number, number]>();
+  /** A walk asks about the same few paths for every commit: hash each (and its leading directories) once. */
+  private readonly hashes = new Map<string, { hashes: Uint32Array; nonAscii: boolean }>();
 
-  private pathHashes(path: string): [number, number] {
+  /** The two murmur3 hashes of the path, then of each leading directory (deepest first: the most telling), flattened. */
+  private pathKeys(path: string): { hashes: Uint32Array; nonAscii: boolean } {
     let known = this.hashes.get(path);
     if (!known) {
-      const key = Buffer.from(path, 'utf8');
-      known = [murmur3(0x293ae76f, key), murmur3(0x7e646e2c, key)];
+      const parts = path.split('/');
+      known = { hashes: new Uint32Array(parts.length * 2), nonAscii: /[^\x00-\x7f]/.test(path) };
+      for (let n = parts.length, k = 0; n > 0; n--, k += 2) {
+        const key = Buffer.from(parts.slice(0, n).join('/'), 'utf8');
+        known.hashes[k] = murmur3(0x293ae76f, key);
+        known.hashes[k + 1] = murmur3(0x7e646e2c, key);
+      }
       if (this.hashes.size >= 1024) this.hashes.clear();
       this.hashes.set(path, known);
     }
     return known;
   }
 
+  /** The topological level (generation number v1) of the commit at `position`. */
+  levelAt(position: number): number {
+    return this.view.getUint32(this.commitDataAt + position * 36 + 28) >>> 2;
+  }
+
+  /** The root tree of the commit at `position`. */
+  treeAt(position: number): string {
+    const at = this.commitDataAt + position * 36;
+    return this.data.toString('hex', at, at + 20);
+  }
+
   /** Committer time (seconds) of the commit at `position`. */
   timeAt(position: number): number {
     const at = this.commitDataAt + position * 36;
-    return (this.data.readUInt32BE(at + 28) & 0x3) * 2 ** 32 + this.data.readUInt32BE(at + 32);
+    return (this.view.getUint32(at + 28) & 0x3) * 2 ** 32 + this.view.getUint32(at + 32);
   }
 
   /** Appends the rows of the parents of the commit at `position`, in order, to `out`; false when the file is malformed. */
   parentPositions(position: number, out: number[]): boolean {
     const at = this.commitDataAt + position * 36;
-    const p1 = this.data.readUInt32BE(at + 20);
+    const p1 = this.view.getUint32(at + 20);
     if (p1 === NO_PARENT) return true;
     out.push(p1);
-    const p2 = this.data.readUInt32BE(at + 24);
+    const p2 = this.view.getUint32(at + 24);
     if (p2 === NO_PARENT) return true;
     if (!(p2 & EXTRA_EDGES)) {
       out.push(p2);
@@ -316,7 +328,7 @@ export class CommitGraphFile {
     }
     if (this.extraEdgesAt === null) return false;
     for (let i = p2 & 0x7fffffff; ; i++) {
-      const edge = this.data.readUInt32BE(this.extraEdgesAt + i * 4);
+      const edge = this.view.getUint32(this.extraEdgesAt + i * 4);
       out.push(edge & 0x7fffffff);
       if (edge & EXTRA_EDGES) return true;
     }
@@ -347,6 +359,82 @@ export class CommitGraphFile {
     const time = (high & 0x3) * 2 ** 32 + low;
     return { parents, tree, time, position };
   }
+}
+
+/** Throws unless the oid table is strictly ascending (32-bit reads first: a full compare only on a tie). */
+function checkSorted(data: Buffer, view: DataView, lookupAt: number, count: number): void {
+  for (let i = 1; i < count; i++) {
+    const a = lookupAt + (i - 1) * 20;
+    const before = view.getUint32(a);
+    const after = view.getUint32(a + 20);
+    if (before < after) continue;
+    if (before > after || data.compare(data, a + 20, a + 40, a, a + 20) >= 0) throw damaged(`its commit ids are not sorted at row ${i}`);
+  }
+}
+
+/**
+ * Checks every row's parents (in range, an EDGE list ending inside its chunk, a topological level
+ * below the row's) and returns the corrected dates when they too grow along every edge, else
+ * null. Throws when the parents could loop. A function of its own, with no allocation per row,
+ * so that it is optimised: it runs over all rows whenever a file is opened.
+ */
+function checkRows(view: DataView, count: number, commitDataAt: number, extraEdgesAt: number | null, edgeCount: number, corrected: Float64Array | null): Float64Array | null {
+  let datesOk = corrected !== null;
+  const checkEdge = (row: number, parent: number): void => {
+    if (parent >= count) throw damaged(`row ${row} names parent row ${parent} of ${count}`);
+    const mine = view.getUint32(commitDataAt + row * 36 + 28) >>> 2;
+    const theirs = view.getUint32(commitDataAt + parent * 36 + 28) >>> 2;
+    if (theirs >= mine && !(mine === MAX_LEVEL && theirs === MAX_LEVEL)) throw damaged(`row ${row} (generation ${mine}) has parent row ${parent} of generation ${theirs}: parents would loop`);
+    if (datesOk && corrected![parent] >= corrected![row]) datesOk = false;
+  };
+  for (let row = 0; row < count; row++) {
+    const rowAt = commitDataAt + row * 36;
+    if (view.getUint32(rowAt + 28) >>> 2 === 0) throw damaged(`row ${row} has no generation number`);
+    const p1 = view.getUint32(rowAt + 20);
+    const p2 = view.getUint32(rowAt + 24);
+    if (p1 === NO_PARENT) {
+      if (p2 !== NO_PARENT) throw damaged(`row ${row} has a second parent but no first`);
+      continue;
+    }
+    checkEdge(row, p1);
+    if (p2 === NO_PARENT) continue;
+    if (!(p2 & EXTRA_EDGES)) {
+      checkEdge(row, p2);
+      continue;
+    }
+    for (let i = p2 & 0x7fffffff; ; i++) {
+      if (i >= edgeCount) throw damaged(`row ${row} names parents past the EDGE chunk`);
+      const edge = view.getUint32(extraEdgesAt! + i * 4);
+      checkEdge(row, edge & 0x7fffffff);
+      if (edge & EXTRA_EDGES) break;
+    }
+  }
+  return datesOk ? corrected : null;
+}
+
+/**
+ * The corrected commit dates of every row (the commit time plus its GDA2 offset, a 64-bit GDO2
+ * offset when the top bit says so), or null when the file has none usable.
+ */
+function correctedDates(view: DataView, commitDataAt: number, offsets: Map<string, number>, sizes: Map<string, number>, count: number): Float64Array | null {
+  const offsetsAt = offsets.get('GDA2');
+  if (offsetsAt === undefined || sizes.get('GDA2') !== count * 4) return null;
+  const overflowAt = offsets.get('GDO2') ?? null;
+  const overflows = overflowAt === null ? 0 : Math.floor(sizes.get('GDO2')! / 8);
+  const dates = new Float64Array(count);
+  for (let row = 0; row < count; row++) {
+    const at = commitDataAt + row * 36;
+    const time = (view.getUint32(at + 28) & 0x3) * 2 ** 32 + view.getUint32(at + 32);
+    const offset = view.getUint32(offsetsAt + row * 4);
+    if (!(offset & 0x80000000)) {
+      dates[row] = time + offset;
+      continue;
+    }
+    const overflow = offset & 0x7fffffff;
+    if (overflow >= overflows) return null;
+    dates[row] = time + view.getUint32(overflowAt! + overflow * 8) * 2 ** 32 + view.getUint32(overflowAt! + overflow * 8 + 4);
+  }
+  return dates;
 }
 
 /** MurmurHash3 (x86, 32-bit) as git's bloom.c computes it for changed-path filters. */

@@ -4,6 +4,13 @@ import { type DamageReporter, RepositoryDamagedError } from '../damage.js';
 import { ObjectMissingError, type ObjectStore } from '../object-store.js';
 import type { Commit } from '../objects.js';
 
+/** Answers of the containment walk (`containing`), per commit. */
+const UNKNOWN = 0;
+const YES = 1;
+const NO = 2;
+/** On the walk's stack: met again, the parents loop (damaged objects). */
+const WALKING = 3;
+
 /** What a history walk needs of a commit: kept for every commit ever seen (commits never change). */
 export interface CommitNode {
   oid: string;
@@ -18,13 +25,21 @@ export interface CommitNode {
   graphPosition: number;
 }
 
+/** Nodes read from commit objects kept at most (~300 bytes each): beyond, they are forgotten and read again. */
+const MAX_OBJECT_NODES = 100_000;
+
 /**
- * The in-memory commit index of one repository: oid → parents, commit time, tree. Built lazily
- * as walks reach commits and kept for the life of the process, so a page-N request or a
- * reachability question re-reads no commit objects.
+ * The commit index of one repository: oid → parents, commit time, tree. Commits in git's
+ * commit-graph file are read from it whenever asked (a binary search, no I/O); the others are
+ * read from their objects once and kept (up to MAX_OBJECT_NODES), so a page-N request or a
+ * reachability question re-reads no commit objects. Keeping a node for every commit a walk had
+ * met was 100 MB on git/git's 203k commits.
  */
 export class CommitIndex {
+  /** Nodes read from objects (commits newer than the commit-graph file, or no file at all). */
   private readonly nodes = new Map<string, CommitNode>();
+  /** generation() is running: the nodes it holds must not be forgotten under it. */
+  private computingGenerations = 0;
 
   constructor(
     private readonly repo: ObjectStore,
@@ -177,6 +192,11 @@ export class CommitIndex {
     return paths.some((p) => file.maybeChangedAt(position, p) !== false);
   }
 
+  /** Is `oid` a commit of git's commit-graph file (known so without reading its object)? */
+  isGraphCommit(oid: string): boolean {
+    return this.graph()?.has(oid) ?? false;
+  }
+
   async node(oid: string): Promise<CommitNode> {
     return this.nodeIfIndexed(oid) ?? this.nodeFromObject(oid);
   }
@@ -191,20 +211,31 @@ export class CommitIndex {
     const file = this.graph();
     const fromGraph = file?.lookup(oid);
     if (!fromGraph) return null;
-    const node: CommitNode = { oid, parents: fromGraph.parents, time: fromGraph.time, tree: fromGraph.tree, generation: 0, graphFile: file!, graphPosition: fromGraph.position };
-    this.nodes.set(oid, node);
-    return node;
+    return { oid, parents: fromGraph.parents, time: fromGraph.time, tree: fromGraph.tree, generation: file!.levelAt(fromGraph.position), graphFile: file!, graphPosition: fromGraph.position };
   }
 
   private async nodeFromObject(oid: string): Promise<CommitNode> {
     const commit = await this.repo.readCommit(oid);
     const node: CommitNode = { oid, parents: commit.parents, time: commit.committer.timestamp, tree: commit.tree, generation: 0, graphFile: null, graphPosition: -1 };
+    if (this.nodes.size >= MAX_OBJECT_NODES && this.computingGenerations === 0) this.nodes.clear();
     this.nodes.set(oid, node);
     return node;
   }
 
-  /** Generation numbers as in git's commit-graph: roots are 1. Iterative, so deep histories are fine. */
+  /**
+   * Generation numbers as in git's commit-graph (topological levels): roots are 1. Iterative, so
+   * deep histories are fine. Commits of the commit-graph file have theirs from it.
+   */
   async generation(oid: string): Promise<number> {
+    this.computingGenerations++;
+    try {
+      return await this.computeGeneration(oid);
+    } finally {
+      this.computingGenerations--;
+    }
+  }
+
+  private async computeGeneration(oid: string): Promise<number> {
     const start = await this.node(oid);
     if (start.generation) return start.generation;
     const stack: CommitNode[] = [start];
@@ -243,24 +274,116 @@ export class CommitIndex {
     return start.generation;
   }
 
-  /** Is `ancestor` reachable from `tip` (a commit reaches itself)? Pruned by generation numbers. */
+  /** Is `ancestor` reachable from `tip` (a commit reaches itself)? */
   async reaches(tip: string, ancestor: string): Promise<boolean> {
-    if (tip === ancestor) return true;
-    const floor = await this.generation(ancestor);
-    const seen = new Set<string>([tip]);
-    const stack = [tip];
+    const [reached] = await this.containing(ancestor, [tip]);
+    return reached;
+  }
+
+  /**
+   * For each tip, does it reach `target` (`git for-each-ref --contains target`)? One walk for
+   * all tips, as git's contains_tag_algo: every commit's answer is remembered, so commits shared
+   * by many tips are walked once, and commits of a lower generation than the target's are ruled
+   * out without walking (from git's commit-graph file: corrected commit dates when it has them,
+   * which also cut off a merged-in history whose topological levels are low). Commits newer
+   * than the file are walked as objects until the walk enters it.
+   */
+  async containing(target: string, tips: string[]): Promise<boolean[]> {
+    const file = this.graph();
+    const targetRow = file ? file.position(target) : -1;
+    // A commit missing from the file is no ancestor of one in it (git writes closed graphs).
+    const rowFloor = targetRow >= 0 ? file!.generationAt(targetRow) : Number.POSITIVE_INFINITY;
+    const rowState = file ? new Uint8Array(file.size) : null;
+    // Without a file, topological levels computed from the objects.
+    const nodeFloor = file ? 0 : await this.generation(target);
+    const nodeState = new Map<string, number>();
     let steps = 0;
-    while (stack.length > 0) {
-      if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
-      const node = await this.node(stack.pop()!);
-      for (const p of node.parents) {
-        if (p === ancestor) return true;
-        if (seen.has(p)) continue;
-        seen.add(p);
-        if ((await this.generation(p)) > floor) stack.push(p);
+
+    /** The row's answer, walking what is not known yet: rows only, no promise per step. */
+    const walkRows = async (first: number): Promise<number> => {
+      const state = (row: number): number => {
+        const known = rowState![row];
+        if (known !== UNKNOWN) return known;
+        if (row === targetRow) return (rowState![row] = YES);
+        if (file!.generationAt(row) < rowFloor) return (rowState![row] = NO);
+        return UNKNOWN;
+      };
+      if (state(first) !== UNKNOWN) return rowState![first];
+      const stack = [first];
+      const parents: number[] = [];
+      rowState![first] = WALKING;
+      while (stack.length > 0) {
+        if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
+        const top = stack[stack.length - 1];
+        parents.length = 0;
+        if (!file!.parentPositions(top, parents)) throw new Error('commit-graph: octopus merge without an EDGE chunk');
+        let result = NO;
+        let next = -1;
+        for (const p of parents) {
+          const s = state(p);
+          if (s === YES) {
+            result = YES;
+            break;
+          }
+          // The file's levels are checked to decrease along every edge: a row cannot be met again.
+          if (s === UNKNOWN && next < 0) next = p;
+        }
+        if (result !== YES && next >= 0) {
+          rowState![next] = WALKING;
+          stack.push(next);
+          continue;
+        }
+        rowState![top] = result;
+        stack.pop();
       }
-    }
-    return false;
+      return rowState![first];
+    };
+
+    /** The answer for a commit outside the file (newer than it, or no file), walking objects until rows. */
+    const walkObjects = async (first: string): Promise<number> => {
+      const row = file ? file.position(first) : -1;
+      if (row >= 0) return walkRows(row);
+      const state = async (oid: string): Promise<number> => {
+        const known = nodeState.get(oid);
+        if (known !== undefined) return known;
+        if (oid === target) return YES;
+        const row = file ? file.position(oid) : -1;
+        if (row >= 0) return walkRows(row);
+        if (nodeFloor && (await this.generation(oid)) < nodeFloor) return NO;
+        return UNKNOWN;
+      };
+      const firstState = await state(first);
+      if (firstState !== UNKNOWN) return firstState;
+      const stack = [first];
+      nodeState.set(first, WALKING);
+      while (stack.length > 0) {
+        if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
+        const top = stack[stack.length - 1];
+        let result = NO;
+        let next: string | null = null;
+        for (const p of (await this.node(top)).parents) {
+          const s = await state(p);
+          if (s === YES) {
+            result = YES;
+            break;
+          }
+          if (s === WALKING) throw new RepositoryDamagedError(`the parents of ${top} loop back to ${p}`);
+          if (s === UNKNOWN && next === null) next = p;
+        }
+        if (result !== YES && next !== null) {
+          nodeState.set(next, WALKING);
+          stack.push(next);
+          continue;
+        }
+        nodeState.set(top, result);
+        stack.pop();
+      }
+      return nodeState.get(first)!;
+    };
+
+    const answers: boolean[] = [];
+    for (const tip of tips) answers.push((await walkObjects(tip)) === YES);
+    return answers;
   }
 
   /** `git rev-list --count [--first-parent] oid`. */

@@ -25,7 +25,7 @@ export interface AuthorMatcher {
 export interface Listing {
   page(offset: number, limit: number): Promise<string[]>;
   all(): Promise<string[]>;
-  /** The walk's weight in the walk cache (commits it holds state for). */
-  readonly size: number;
+  /** The walk's weight in the walk cache: an estimate of the bytes its state holds. */
+  readonly bytes: number;
 }
 
