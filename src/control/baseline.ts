@@ -11,8 +11,9 @@ import { InvalidStateFileError, readJsonFile, syncDir, writeFileAtomic } from '.
  * What POST /-/fakelab/reset goes back to: the state the server had when it finished starting,
  * kept in <data>/baseline/ — the projects and the project id file (state.json), a copy of the
  * statuses and comments (sidecar/) with their id counters, and the ref files of every project
- * written to since (refs/<id>.json). A project's refs are saved before its first write, not at
- * start (reading thousands of repositories' refs would delay every start): every write to refs
+ * (refs/<id>.json). In a root of more than SAVE_ALL_REFS_UP_TO projects a project's refs are
+ * saved before its first write instead of at start (reading thousands of repositories' refs
+ * would delay every start): every write to refs
  * waits for it (ProjectRegistry.guardFirstWrites), so a project with no saved refs is one
  * nothing has written, and a reset leaves it alone. Objects are not copied: they are immutable,
  * and fakelab never removes one.
@@ -37,6 +38,8 @@ const SAVED_REFS = 'refs';
 const HOOKS_FILE = 'hooks.json';
 const MARKER = 'reset.pending';
 const BUILD_PREFIX = '.baseline-new-';
+/** Roots of at most this many projects have all their refs saved at start (about 50 µs each). */
+const SAVE_ALL_REFS_UP_TO = 1000;
 /** The registry's data trash, emptied in the background. */
 const TRASH = '.fakelab-trash';
 
@@ -100,6 +103,20 @@ export class Baseline {
     const build = path.join(this.dataDir, `${BUILD_PREFIX}${randomBytes(6).toString('hex')}`);
     await copyTree(path.join(this.dataDir, 'sidecar'), path.join(build, 'sidecar'), false);
     await fsp.mkdir(path.join(build, SAVED_REFS));
+    // A root of a few projects (a test's) has every project's refs saved now, so a reset also
+    // undoes what was done to them on disk behind fakelab's back; a large root saves a project's
+    // refs before fakelab's first write to it (saveRefs), which keeps its start short.
+    const savedNow = new Map<number, RefFiles>();
+    if (registry.projects.length <= SAVE_ALL_REFS_UP_TO) {
+      const members = new Set(registry.projects.map((p) => p.id));
+      for (const project of await this.registry.list()) {
+        if (!members.has(project.id)) continue;
+        const refs = await readRefFiles(project.gitdir);
+        const entry: SavedRefs = { id: project.id, path: project.path, refs };
+        await fsp.writeFile(path.join(build, SAVED_REFS, `${project.id}.json`), JSON.stringify(entry));
+        savedNow.set(project.id, refs);
+      }
+    }
     await fsp.writeFile(path.join(build, 'state.json'), JSON.stringify(saved));
     const live = path.join(this.dataDir, BASELINE);
     if (await exists(live)) await moveToTrash(this.dataDir, live);
@@ -108,6 +125,7 @@ export class Baseline {
     this.synced = false;
     this.members = new Map(registry.projects.map((p) => [p.id, p.path]));
     this.savedRefs.clear();
+    for (const [id, refs] of savedNow) this.savedRefs.set(id, refs);
     this.registry.guardFirstWrites((project) => this.saveRefs(project));
   }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
@@ -9,12 +9,31 @@ import { ADMIN_TOKEN, type ChildTestServer, spawnTestServer, startTestServer, ty
 import { gitWorld } from '../support/world.js';
 
 /**
- * The reset baseline saves a project's refs before its first write, not every project's at start
- * (issue 17): a reset must still put back exactly the state at start, whatever wrote first (an
- * API write, a git push) and wherever a kill -9 falls. The world is read with the git CLI.
+ * In a repos root of more than 1,000 projects the reset baseline saves a project's refs before
+ * its first write, not every project's at start (issue 17): a reset must still put back exactly
+ * the state at start, whatever wrote first (an API write, a git push) and wherever a kill -9
+ * falls. A small root saves every project's refs at start, so a reset also undoes changes made
+ * on disk behind fakelab's back. The world is read with the git CLI.
  */
 
 const PROJECTS = ['demo/hello-world', 'demo/second', 'demo/third'];
+/** Empty repositories that take the root past the 1,000 projects whose refs are all saved at start. */
+const FILLERS = 1000;
+
+/** Refs and HEAD of PROJECTS only (gitWorld would run git on every filler too). */
+function projectsWorld(reposDir: string): Record<string, string> {
+  return gitWorld(reposDir, PROJECTS);
+}
+
+function addFillers(reposDir: string): void {
+  for (let i = 0; i < FILLERS; i++) {
+    const gitdir = path.join(reposDir, 'filler', `p${String(i).padStart(4, '0')}.git`);
+    mkdirSync(path.join(gitdir, 'objects'), { recursive: true });
+    mkdirSync(path.join(gitdir, 'refs', 'heads'), { recursive: true });
+    writeFileSync(path.join(gitdir, 'HEAD'), 'ref: refs/heads/main\n');
+    writeFileSync(path.join(gitdir, 'config'), '[core]\n\trepositoryformatversion = 0\n\tbare = true\n');
+  }
+}
 
 describe('reset: refs saved before each project\'s first write', function () {
   this.timeout(120_000);
@@ -24,6 +43,7 @@ describe('reset: refs saved before each project\'s first write', function () {
     reposDir = tempDir('fakelab-lazy-refs-');
     const built = await buildNamedFixture('hello-world', reposDir);
     for (const name of PROJECTS.slice(1)) cpSync(built.gitdir, path.join(reposDir, `${name}.git`), { recursive: true });
+    addFillers(reposDir);
   });
 
   after(() => removeDir(reposDir));
@@ -44,7 +64,7 @@ describe('reset: refs saved before each project\'s first write', function () {
     before(async () => {
       dataDir = tempDir('fakelab-lazy-refs-data-');
       server = await startTestServer({ reposDir, dataDir });
-      atStart = gitWorld(reposDir);
+      atStart = projectsWorld(reposDir);
     });
 
     after(async () => {
@@ -61,18 +81,18 @@ describe('reset: refs saved before each project\'s first write', function () {
       expect((await api('POST', `/projects/${second}/repository/branches`, { branch: 'after-start', ref: 'main' })).status).to.equal(201);
       expect((await api('POST', `/projects/${second}/repository/commits`, { branch: 'main', commit_message: 'after start', actions: [{ action: 'create', file_path: 'new.txt', content: 'new\n' }] })).status).to.equal(201);
       expect((await api('POST', `/projects/${second}/repository/tags`, { tag_name: 'v-after', ref: 'main', message: 'annotated' })).status).to.equal(201);
-      expect(gitWorld(reposDir)['demo/second']).to.not.equal(atStart['demo/second']);
+      expect(projectsWorld(reposDir)['demo/second']).to.not.equal(atStart['demo/second']);
       expect(savedRefs(dataDir)).to.deep.equal(['demo/second']);
 
       expect((await callUrl(server.url, 'POST', '/-/fakelab/reset', undefined, { token: ADMIN_TOKEN })).status).to.equal(204);
-      expect(gitWorld(reposDir)).to.deep.equal(atStart);
+      expect(projectsWorld(reposDir)).to.deep.equal(atStart);
 
       // Written again after the reset (its refs are saved already), and a second project for the first time.
       expect((await api('DELETE', `/projects/${second}/repository/branches/feature%2Flogin`)).status).to.equal(204);
       expect((await api('POST', `/projects/${encodeURIComponent('demo/hello-world')}/repository/branches`, { branch: 'x', ref: 'main' })).status).to.equal(201);
       expect(savedRefs(dataDir)).to.deep.equal(['demo/hello-world', 'demo/second']);
       expect((await callUrl(server.url, 'POST', '/-/fakelab/reset', undefined, { token: ADMIN_TOKEN })).status).to.equal(204);
-      expect(gitWorld(reposDir)).to.deep.equal(atStart);
+      expect(projectsWorld(reposDir)).to.deep.equal(atStart);
     });
 
     it('a git push as a project\'s first write: its refs are saved before git moves them, and a reset puts them back', async () => {
@@ -96,7 +116,7 @@ describe('reset: refs saved before each project\'s first write', function () {
       expect(git(gitdir, 'rev-parse', 'pushed').trim()).to.equal(git(gitdir, 'rev-parse', 'main').trim());
       expect(savedRefs(dataDir)).to.include('demo/third');
       expect((await callUrl(server.url, 'POST', '/-/fakelab/reset', undefined, { token: ADMIN_TOKEN })).status).to.equal(204);
-      expect(gitWorld(reposDir)).to.deep.equal(atStart);
+      expect(projectsWorld(reposDir)).to.deep.equal(atStart);
     });
   });
 
@@ -124,7 +144,7 @@ describe('reset: refs saved before each project\'s first write', function () {
 
     it('a kill between saving a project\'s refs and its write: the write never happened, and a reset the kill interrupted still restores', async () => {
       server = await spawnTestServer({ reposDir, dataDir });
-      const atStart = gitWorld(reposDir);
+      const atStart = projectsWorld(reposDir);
       // A push whose commands are sent but whose body never ends: its refs are saved, then git waits for the rest.
       const url = new URL(`${server.url}/demo/third.git/git-receive-pack`);
       const request = http.request({
@@ -140,29 +160,64 @@ describe('reset: refs saved before each project\'s first write', function () {
       await untilSaved('demo/third');
       await server.kill();
       request.destroy();
-      expect(gitWorld(reposDir)).to.deep.equal(atStart);
+      expect(projectsWorld(reposDir)).to.deep.equal(atStart);
       writeFileSync(path.join(dataDir, 'reset.pending'), '{"started":"by the test"}\n');
       server = await spawnTestServer({ reposDir, dataDir });
-      expect(gitWorld(reposDir)).to.deep.equal(atStart);
+      expect(projectsWorld(reposDir)).to.deep.equal(atStart);
       expect(existsSync(path.join(dataDir, 'reset.pending'))).to.equal(false);
     });
 
     it('a kill after a first write, with a reset interrupted: the restart puts the written project back from its saved refs', async () => {
       server = await spawnTestServer({ reposDir, dataDir });
-      const atStart = gitWorld(reposDir);
+      const atStart = projectsWorld(reposDir);
       const second = encodeURIComponent('demo/second');
       expect((await call('POST', `/api/v4/projects/${second}/repository/branches`, { branch: 'before-kill', ref: 'main' })).status).to.equal(201);
       expect((await call('POST', `/api/v4/projects/${second}/repository/commits`, { branch: 'main', commit_message: 'before kill', actions: [{ action: 'create', file_path: 'k.txt', content: 'k\n' }] })).status).to.equal(201);
-      expect(gitWorld(reposDir)).to.not.deep.equal(atStart);
+      expect(projectsWorld(reposDir)).to.not.deep.equal(atStart);
       await server.kill();
       // What a kill during a reset leaves: the marker; the restart must finish that reset from the killed server's baseline.
       writeFileSync(path.join(dataDir, 'reset.pending'), '{"started":"by the test"}\n');
       server = await spawnTestServer({ reposDir, dataDir });
-      expect(gitWorld(reposDir)).to.deep.equal(atStart);
+      expect(projectsWorld(reposDir)).to.deep.equal(atStart);
       // And the new baseline serves the next reset.
       expect((await call('POST', `/api/v4/projects/${second}/repository/branches`, { branch: 'after-restart', ref: 'main' })).status).to.equal(201);
       expect((await call('POST', '/-/fakelab/reset')).status).to.equal(204);
-      expect(gitWorld(reposDir)).to.deep.equal(atStart);
+      expect(projectsWorld(reposDir)).to.deep.equal(atStart);
+    });
+  });
+
+  describe('a small root (at most 1,000 projects)', () => {
+    let smallRoot: string;
+    let dataDir: string;
+    let server: TestServer;
+
+    before(async () => {
+      smallRoot = tempDir('fakelab-eager-refs-');
+      const built = await buildNamedFixture('hello-world', smallRoot);
+      for (const name of PROJECTS.slice(1)) cpSync(built.gitdir, path.join(smallRoot, `${name}.git`), { recursive: true });
+      dataDir = tempDir('fakelab-eager-refs-data-');
+      server = await startTestServer({ reposDir: smallRoot, dataDir });
+    });
+
+    after(async () => {
+      await server?.stop();
+      removeDir(dataDir);
+      removeDir(smallRoot);
+    });
+
+    it('saves every project\'s refs at start, so a reset undoes changes made on disk behind fakelab\'s back', async () => {
+      expect(savedRefs(dataDir)).to.deep.equal([...PROJECTS].sort());
+      const atStart = gitWorld(smallRoot, PROJECTS);
+      const third = path.join(smallRoot, 'demo/third.git');
+      // git run on the repos root by hand: a branch moved, one made, HEAD switched, a tag deleted.
+      git(third, 'update-ref', 'refs/heads/main', git(third, 'rev-parse', 'main~1').trim());
+      git(third, 'update-ref', 'refs/heads/by-hand', 'main');
+      git(third, 'symbolic-ref', 'HEAD', 'refs/heads/by-hand');
+      const tag = git(third, 'tag', '-l').trim().split('\n')[0];
+      if (tag) git(third, 'tag', '-d', tag);
+      expect(gitWorld(smallRoot, PROJECTS)).to.not.deep.equal(atStart);
+      expect((await callUrl(server.url, 'POST', '/-/fakelab/reset', undefined, { token: ADMIN_TOKEN })).status).to.equal(204);
+      expect(gitWorld(smallRoot, PROJECTS)).to.deep.equal(atStart);
     });
   });
 });

@@ -7,8 +7,9 @@ import { git } from './git.js';
 
 export const AUTHOR = { name: 'Seed Author', email: 'seed@example.com' };
 
-/** Every repository under `root` (path without .git) → its HEAD and `git for-each-ref`, as git sees them. */
-export function gitWorld(root: string): Record<string, string> {
+/** Every repository under `root` (path without .git; or only those of `only`) → its HEAD and `git for-each-ref`, as git sees them. */
+export function gitWorld(root: string, only?: readonly string[]): Record<string, string> {
+  if (only) return Object.fromEntries(only.map((project) => [project, repositoryState(path.join(root, `${project}.git`))]));
   const world: Record<string, string> = {};
   const walk = (rel: string) => {
     for (const name of readdirSync(path.join(root, rel))) {
@@ -16,13 +17,16 @@ export function gitWorld(root: string): Record<string, string> {
       const child = rel ? `${rel}/${name}` : name;
       if (!statSync(path.join(root, child)).isDirectory()) continue;
       if (name.endsWith('.git')) {
-        const gitdir = path.join(root, child);
-        world[child.slice(0, -4)] = `HEAD ${git(gitdir, 'symbolic-ref', 'HEAD').trim()}\n${git(gitdir, 'for-each-ref', '--format=%(refname) %(objectname)')}`;
+        world[child.slice(0, -4)] = repositoryState(path.join(root, child));
       } else walk(child);
     }
   };
   walk('');
   return world;
+}
+
+function repositoryState(gitdir: string): string {
+  return `HEAD ${git(gitdir, 'symbolic-ref', 'HEAD').trim()}\n${git(gitdir, 'for-each-ref', '--format=%(refname) %(objectname)')}`;
 }
 
 /** Namespace folders under `root` (not repositories, not hidden). */
