@@ -50,6 +50,7 @@ import {
   summarize,
   writeJsonReport,
 } from './lib/report.js';
+import { measureProjectScale, renderScale } from './lib/project-scale.js';
 import { ServerProcess } from './lib/server-process.js';
 
 const RESULTS_FILE = path.join(CACHE_DIR, 'last-results.json');
@@ -77,6 +78,13 @@ async function main(options: BenchOptions): Promise<number> {
     await writeJsonReport(RESULTS_FILE, report);
     process.stdout.write(`\n${renderTable(result)}\n`);
     if (result.warnings.length) process.stdout.write(`\nwarnings:\n${result.warnings.map((w) => `- ${w}`).join('\n')}\n`);
+  }
+  if (options.projects > 0) {
+    // The scale row: many small projects, not one big history (issue 17).
+    const scale = await measureProjectScale({ projects: options.projects, samples: options.runs, starts: 3 });
+    report.scale = scale;
+    await writeJsonReport(RESULTS_FILE, report);
+    process.stdout.write(`\n${renderScale(scale)}\n`);
   }
   report.loadAverage.after = os.loadavg()[0];
   report.finishedAt = new Date().toISOString();

@@ -11,6 +11,8 @@ export interface BenchOptions {
   runs: number;
   /** Length of the measured autocannon run, in seconds. */
   throughputSeconds: number;
+  /** Projects of the scale row (start-up, GET /projects and lookups; bench/lib/project-scale.ts); 0 skips it. */
+  projects: number;
 }
 
 export type HistoryShapeName = 'default' | 'real';
@@ -18,8 +20,10 @@ export type HistoryShapeName = 'default' | 'real';
 export const DEFAULT_COMMITS = [1_000, 10_000, 100_000];
 export const DEFAULT_RUNS = 15;
 export const DEFAULT_THROUGHPUT_SECONDS = 10;
+export const DEFAULT_SCALE_PROJECTS = 10_000;
 
 export const USAGE = `usage: node dist/bench/run.js [--commits N[,N...] [--shape default|real] | --repo PATH] [--runs N] [--throughput-seconds N]
+                           [--projects N]
 
   --commits             generated repository size(s) in commits; a comma list runs several sizes in turn
                         (default ${DEFAULT_COMMITS.join(',')})
@@ -30,18 +34,20 @@ export const USAGE = `usage: node dist/bench/run.js [--commits N[,N...] [--shape
   --runs                timed samples per operation, fakelab and git alike, and distinct questions per
                         row (default ${DEFAULT_RUNS})
   --throughput-seconds  length of the measured autocannon run (default ${DEFAULT_THROUGHPUT_SECONDS})
+  --projects            projects of the scale row, measured after the repositories (start-up, GET /projects
+                        pages, lookups; default ${DEFAULT_SCALE_PROJECTS}; 0 skips it; npm run bench:scale runs it alone)
 `;
 
 export class UsageError extends Error {}
 
 /** Parses `--name value` and `--name=value`; returns null for --help. */
 export function parseOptions(argv: string[]): BenchOptions | null {
-  const options: BenchOptions = { sizes: DEFAULT_COMMITS, shape: 'default', repo: null, runs: DEFAULT_RUNS, throughputSeconds: DEFAULT_THROUGHPUT_SECONDS };
+  const options: BenchOptions = { sizes: DEFAULT_COMMITS, shape: 'default', repo: null, runs: DEFAULT_RUNS, throughputSeconds: DEFAULT_THROUGHPUT_SECONDS, projects: DEFAULT_SCALE_PROJECTS };
   let sizesGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') return null;
-    const match = /^--(commits|shape|repo|runs|throughput-seconds)(?:=(.*))?$/.exec(arg);
+    const match = /^--(commits|shape|repo|runs|throughput-seconds|projects)(?:=(.*))?$/.exec(arg);
     if (!match) throw new UsageError(`unknown argument: ${arg}`);
     const value = match[2] ?? argv[++i];
     if (value === undefined) throw new UsageError(`--${match[1]} needs a value`);
@@ -56,6 +62,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       if (!value.trim()) throw new UsageError('--repo needs a path');
       options.repo = value;
     } else if (match[1] === 'runs') options.runs = positiveInteger('--runs', value);
+    else if (match[1] === 'projects') options.projects = value.trim() === '0' ? 0 : positiveInteger('--projects', value);
     else options.throughputSeconds = positiveInteger('--throughput-seconds', value);
   }
   if (options.repo !== null && sizesGiven) throw new UsageError('--repo measures an existing repository: --commits and --shape do not apply');

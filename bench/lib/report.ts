@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { ProbeLatency, Throughput } from './load.js';
 import { formatCount, formatMiB, formatMs, formatRate, formatRatio, type Samples } from './measure.js';
 import { ISSUE_17_TARGETS } from './operations.js';
+import type { ScaleResult } from './project-scale.js';
 
 export interface Machine {
   cpu: string;
@@ -171,6 +172,8 @@ export interface Report {
   loadAverage: { before: number; after: number | null };
   results: SizeResult[];
   summary: Summary | null;
+  /** The scale row (many small projects), when it ran. */
+  scale?: ScaleResult;
 }
 
 export function describeMachine(gitVersion: string): Machine {

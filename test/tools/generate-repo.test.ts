@@ -111,6 +111,10 @@ describe('tools/generate-repo: real-history shapes', function () {
       expect(parseOptions(['--commits', '1000', '--shape=real'])).to.deep.include({ sizes: [1000], shape: 'real', repo: null });
       expect(() => parseOptions(['--repo', '/r.git', '--commits', '1000'])).to.throw(UsageError);
       expect(() => parseOptions(['--repo', '/r.git', '--shape', 'real'])).to.throw(UsageError);
+      expect(parseOptions([])?.projects, 'the scale row runs by default').to.equal(10_000);
+      expect(parseOptions(['--projects', '0'])?.projects).to.equal(0);
+      expect(parseOptions(['--projects=500'])?.projects).to.equal(500);
+      expect(() => parseOptions(['--projects', '-3'])).to.throw(UsageError);
       expect(() => parseOptions(['--shape', 'odd'])).to.throw(UsageError);
     });
   });
