@@ -144,7 +144,11 @@ export class GitRepo {
    * first request on a big repository does not block the others while megabytes are read.
    */
   async preload(): Promise<void> {
-    await Promise.all([this.objects.preload(), this.index.preload()]);
+    // Packs first: opening the commit-graph checks sample rows against commit objects, which
+    // would otherwise read every pack index a second time, synchronously, while the first read
+    // is still in flight (tens of milliseconds on a 20 MiB index).
+    await this.objects.preload();
+    await this.index.preload();
   }
 
   // ---- refs ----------------------------------------------------------------------------------
