@@ -1038,6 +1038,11 @@ export function diffHunks(oldData: Uint8Array, newData: Uint8Array, context = 3)
  * ending in '\n' (one char per byte; '' when the texts are equal).
  */
 export function unifiedBody(oldData: Uint8Array, newData: Uint8Array, context = 3): string {
+  return unifiedBodyBytes(oldData, newData, context).toString('latin1');
+}
+
+/** unifiedBody as git's bytes (empty when the texts are equal). */
+export function unifiedBodyBytes(oldData: Uint8Array, newData: Uint8Array, context = 3): Buffer {
   const { a, b, script } = diffSides(oldData, newData, checkContext(context));
   let out = Buffer.allocUnsafe(1024);
   let len = 0;
@@ -1065,7 +1070,7 @@ export function unifiedBody(oldData: Uint8Array, newData: Uint8Array, context = 
       if (!hasNewline(side, i)) len += noNewline.copy(out, len);
     },
   });
-  return out.toString('latin1', 0, len);
+  return out.subarray(0, len);
 }
 
 function checkContext(context: number): boolean {

@@ -219,8 +219,11 @@ export class Pack {
       if (!kind) throw this.damaged(`bad object type ${type} at ${offset}`);
       result = { type: kind, data: this.inflate(buf.subarray(p), read.size, offset) };
     }
-    // Blobs are rarely delta bases for the next read; trees and commits are.
-    if (result.type !== 'blob' || type === OFS_DELTA || type === REF_DELTA) cache.set(key, result);
+    // Kept: trees and commits (the next read often deltas against them), what was resolved from a
+    // delta (the next version's chain runs through it), and any object read as a delta base
+    // (the other side of a diff is usually a delta against the same base). A blob read on its own
+    // is not kept: it is rarely read again soon.
+    if (result.type !== 'blob' || depth > 0) cache.set(key, result);
     return result;
   }
 
@@ -249,6 +252,8 @@ function inflateExactly(deflated: Buffer, size: number): Buffer {
 }
 
 const MAX_INFLATE_CHUNK = 16 * 1024 * 1024;
+
+const SHORT_COPY = 64;
 
 function readVarint(delta: Buffer, start: number): [number, number] {
   let p = start;
@@ -287,11 +292,14 @@ function applyDelta(base: Buffer, delta: Buffer, damaged: (problem: string) => E
       if (op & 0x40) size |= delta[p++] << 16;
       if (size === 0) size = 0x10000;
       if (p > delta.length || offset + size > base.length || o + size > targetSize) throw damaged('a copy outside its bounds');
-      base.copy(out, o, offset, offset + size);
+      // Most copies are a few dozen bytes: a loop beats a native call's setup for those.
+      if (size < SHORT_COPY) for (let k = 0; k < size; k++) out[o + k] = base[offset + k];
+      else base.copy(out, o, offset, offset + size);
       o += size;
     } else if (op > 0) {
       if (p + op > delta.length || o + op > targetSize) throw damaged('an insert outside its bounds');
-      delta.copy(out, o, p, p + op);
+      if (op < SHORT_COPY) for (let k = 0; k < op; k++) out[o + k] = delta[p + k];
+      else delta.copy(out, o, p, p + op);
       o += op;
       p += op;
     } else {
