@@ -90,12 +90,12 @@ const EMPTY_BUFFER = Buffer.alloc(0);
 
 /** Byte budgets of a repository's caches (the object store's own are in ObjectStore). */
 export const CACHE_BYTES = {
-  walks: 32 * 1024 * 1024,
+  walks: 16 * 1024 * 1024,
   stats: 2 * 1024 * 1024,
   lineCounts: 2 * 1024 * 1024,
   counts: 256 * 1024,
-  changes: 12 * 1024 * 1024,
-  diffs: 24 * 1024 * 1024,
+  changes: 6 * 1024 * 1024,
+  diffs: 12 * 1024 * 1024,
 };
 
 /** What a walk keeps per commit it has visited (map entries keyed by oid, flags, parsed parents). */

@@ -1,4 +1,4 @@
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { RepositoryDamagedError } from '../damage.js';
@@ -24,12 +24,23 @@ export function indexChecksumOk(idx: Buffer): boolean {
   return createHash('sha1').update(idx.subarray(0, idx.length - 20)).digest().equals(idx.subarray(idx.length - 20));
 }
 
-/** As indexChecksumOk, hashing off the event loop (a big repository's index is tens of megabytes). */
+/**
+ * As indexChecksumOk, in slices with the event loop free between them (a big repository's index
+ * is tens of megabytes). Not webcrypto's digest: it copies its input, and that transient copy of
+ * the index stayed in the process's memory.
+ */
 export async function indexChecksumOkAsync(idx: Buffer): Promise<boolean> {
   if (idx.length < 20) return false;
-  const digest = Buffer.from(await webcrypto.subtle.digest('SHA-1', idx.subarray(0, idx.length - 20)));
-  return digest.equals(idx.subarray(idx.length - 20));
+  const end = idx.length - 20;
+  const hash = createHash('sha1');
+  for (let at = 0; at < end; at += CHECKSUM_SLICE) {
+    if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+    hash.update(idx.subarray(at, Math.min(end, at + CHECKSUM_SLICE)));
+  }
+  return hash.digest().equals(idx.subarray(end));
 }
+
+const CHECKSUM_SLICE = 2 * 1024 * 1024;
 
 /**
  * One pack file and its version-2 index (git's pack-*.pack / pack-*.idx): the index is searched
