@@ -168,8 +168,18 @@ function classify(a: Side, b: Side, head: number, tail: number): { count1: Int32
     count1[id]++;
     if (maybe) maybe[quickKey(a, i)] = 1;
   }
+  // Most new lines equal the old line after the last one matched: comparing with that one first
+  // spares hashing them (a line found by hash that is unique in the old window realigns the guess).
+  let guess = head;
+  const aEnd = a.n - tail;
   for (let i = head; i < b.n - tail; i++) {
-    const id = table.find(b, i, false);
+    let id: number;
+    if (guess < aEnd && sameLine(a, guess, b, i)) {
+      id = a.cls[guess++];
+    } else {
+      id = table.find(b, i, false);
+      if (count1[id] === 1 && table.representedInOld(id)) guess = table.representative(id) + 1;
+    }
     b.cls[i] = id;
     count2[id]++;
     if (maybe) maybe[quickKey(b, i)] = 1;
@@ -214,6 +224,15 @@ class LineTable {
     this.repLine = new Int32Array(capacity);
     this.count1 = new Int32Array(capacity);
     this.count2 = new Int32Array(capacity);
+  }
+
+  representedInOld(id: number): boolean {
+    return this.repInB[id] === 0;
+  }
+
+  /** The line a class was first seen at (in the old side when representedInOld). */
+  representative(id: number): number {
+    return this.repLine[id];
   }
 
   /** The class of line i of `side`: an existing one, else a new one (or -1 when `lookupOnly`). */
