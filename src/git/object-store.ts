@@ -7,6 +7,25 @@ export class ObjectMissingError extends Error {}
 
 const HEX40 = /^[0-9a-f]{40}$/;
 
+/** Byte budgets of a repository's object caches: raw objects (delta bases), parsed commits and trees, peeled tags. */
+export const OBJECT_CACHE_BYTES = {
+  objects: 32 * 1024 * 1024,
+  commits: 4 * 1024 * 1024,
+  trees: 8 * 1024 * 1024,
+  peeled: 2 * 1024 * 1024,
+};
+
+/** A parsed commit: its object, oids, names and dates, and its message (two bytes a character at worst). */
+const commitBytes = (c: Commit) => 400 + 2 * c.message.length;
+/** A parsed tree: per entry an object with its oid, name and mode strings (and its index by name, once built). */
+const treeBytes = (entries: TreeEntry[]) => {
+  let bytes = 64;
+  for (const e of entries) bytes += 200 + 2 * e.path.length;
+  return bytes;
+};
+/** Two oids as map key and value. */
+const PEELED_BYTES = 200;
+
 /**
  * The parsed objects of one bare repository: its object database (open until close()) plus
  * LRUs of parsed objects, tree navigation and tag peeling. Objects never change, so these caches
@@ -14,16 +33,16 @@ const HEX40 = /^[0-9a-f]{40}$/;
  */
 export class ObjectStore {
   private readonly db: ObjectDb;
-  // Bounded by weight: a big root tree costs as much as thousands of small ones.
-  private readonly commits = new Lru<string, Commit>(4 * 1024 * 1024, (c) => 200 + c.message.length);
-  private readonly trees = new Lru<string, TreeEntry[]>(100_000, (entries) => entries.length);
-  private readonly peeled = new Map<string, string | null>();
+  // Bounded by bytes: a big root tree costs as much as thousands of small ones.
+  private readonly commits = new Lru<string, Commit>(OBJECT_CACHE_BYTES.commits, commitBytes);
+  private readonly trees = new Lru<string, TreeEntry[]>(OBJECT_CACHE_BYTES.trees, treeBytes);
+  private readonly peeled = new Lru<string, string | null>(OBJECT_CACHE_BYTES.peeled, () => PEELED_BYTES);
 
   constructor(
     readonly gitdir: string,
     private readonly onDamage: DamageReporter = () => undefined,
   ) {
-    this.db = new ObjectDb(gitdir, 24 * 1024 * 1024, onDamage);
+    this.db = new ObjectDb(gitdir, OBJECT_CACHE_BYTES.objects, onDamage);
   }
 
   /** Is the object there, without reading it (a ref's target, before listing the ref)? */
@@ -164,7 +183,8 @@ export class ObjectStore {
 
   /** The commit a ref target points at (through annotated tags), cached: objects never change. */
   async peelToCommit(oid: string): Promise<string | null> {
-    if (this.peeled.has(oid)) return this.peeled.get(oid)!;
+    const known = this.peeled.get(oid);
+    if (known !== undefined) return known;
     const target = await this.peel(oid);
     const commit = target?.type === 'commit' ? target.oid : null;
     this.peeled.set(oid, commit);

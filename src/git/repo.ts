@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { KeyedQueue } from '../util/keyed-queue.js';
-import { Lru } from '../util/lru.js';
+import { Lru, PromiseLru } from '../util/lru.js';
 import { type DiffLimits, type DiffResult, diffBetween } from './diff/patch.js';
-import { countLines } from './diff/line-stats.js';
+import { countLines, type LineCounts } from './diff/line-stats.js';
 import { type FileChange, diffTrees, isBinary } from './diff/tree-diff.js';
 import { diffHunks, type Hunk } from './diff/xdiff.js';
 import type { DamageReporter } from './damage.js';
@@ -80,13 +80,47 @@ export interface GitRepoOptions {
    * the write, and nothing is written.
    */
   beforeWrite?: () => Promise<void>;
+  /** Byte budgets of the caches, where they differ from CACHE_BYTES (a test's small budget). */
+  cacheBytes?: Partial<typeof CACHE_BYTES>;
+}
+
+/** One cache's accounting: its entries and the bytes they are weighed at, against its budget. */
+export interface CacheUsage {
+  entries: number;
+  bytes: number;
+  budget: number;
 }
 
 const EMPTY = new Uint8Array(0);
 const EMPTY_BUFFER = Buffer.alloc(0);
 
-/** What the walks kept for later pages may hold, per repository. */
-const WALK_CACHE_BYTES = 16 * 1024 * 1024;
+/** Byte budgets of a repository's caches (the object store's own are in ObjectStore). */
+export const CACHE_BYTES = {
+  walks: 16 * 1024 * 1024,
+  stats: 2 * 1024 * 1024,
+  lineCounts: 2 * 1024 * 1024,
+  counts: 256 * 1024,
+  changes: 6 * 1024 * 1024,
+  diffs: 12 * 1024 * 1024,
+};
+
+/** A key of one or two oids and a small object (stats, counts). */
+const SMALL_ENTRY_BYTES = 200;
+
+/** A string's bytes in memory, at worst (V8 keeps text outside latin1 as two bytes a character). */
+const stringBytes = (s: string) => 2 * s.length;
+
+function changesBytes(changes: FileChange[]): number {
+  let bytes = 64;
+  for (const c of changes) bytes += 250 + stringBytes(c.oldPath) + (c.newPath === c.oldPath ? 0 : stringBytes(c.newPath));
+  return bytes;
+}
+
+function diffBytes(diff: DiffResult): number {
+  let bytes = 64;
+  for (const f of diff.files) bytes += 200 + stringBytes(f.oldPath) + stringBytes(f.newPath) + stringBytes(f.body) + stringBytes(f.header);
+  return bytes;
+}
 
 /** One process-wide queue per repository: writes to a repository run one at a time here. */
 const writeQueue = new KeyedQueue();
@@ -101,18 +135,30 @@ export class GitRepo {
   private readonly objects: ObjectStore;
   private readonly refs: RefStore;
   private readonly index: CommitIndex;
-  // Walks keep per-commit state; bound them by the bytes it takes.
-  private readonly walks = new Lru<string, Listing>(WALK_CACHE_BYTES, (walk) => walk.bytes);
-  private readonly stats = new Lru<string, Promise<CommitStats>>(20_000);
-  private readonly counts = new Lru<string, Promise<number>>(1_000);
-  private readonly changes = new Lru<string, Promise<FileChange[]>>(256);
-  // Diffs can be megabytes (GitLab's limits allow 50,000 lines): keep only a few dozen.
-  private readonly diffs = new Lru<string, Promise<DiffResult>>(64);
+  // Every cache that grows with what is asked is bounded by bytes (estimates of what its entries
+  // hold), so the memory a repository costs is bounded whatever the questions.
+  // Walks keep per-commit state; they are weighed by the bytes it takes (Listing.bytes).
+  private readonly budgets: typeof CACHE_BYTES;
+  private readonly walks: Lru<string, Listing>;
+  private readonly stats: PromiseLru<string, CommitStats>;
+  // Line counts by blob pair: merges and the commits they bring in often change a file the same way.
+  private readonly lineCounts: PromiseLru<string, LineCounts>;
+  private readonly counts: PromiseLru<string, number>;
+  private readonly changes: PromiseLru<string, FileChange[]>;
+  // Diffs can be megabytes (GitLab's limits allow 50,000 lines).
+  private readonly diffs: PromiseLru<string, DiffResult>;
 
   constructor(
     readonly gitdir: string,
     private readonly options: GitRepoOptions,
   ) {
+    const budgets = (this.budgets = { ...CACHE_BYTES, ...options.cacheBytes });
+    this.walks = new Lru(budgets.walks, (walk) => walk.bytes);
+    this.stats = new PromiseLru(budgets.stats, () => SMALL_ENTRY_BYTES);
+    this.lineCounts = new PromiseLru(budgets.lineCounts, () => SMALL_ENTRY_BYTES);
+    this.counts = new PromiseLru(budgets.counts, () => SMALL_ENTRY_BYTES);
+    this.changes = new PromiseLru(budgets.changes, changesBytes);
+    this.diffs = new PromiseLru(budgets.diffs, diffBytes);
     const reported = new Set<string>();
     this.report = (problem) => {
       if (reported.has(problem)) return;
@@ -263,13 +309,7 @@ export class GitRepo {
   /** `git rev-list --count [--first-parent] oid`, cached: history below a commit never changes. */
   countAncestors(oid: string, firstParent: boolean): Promise<number> {
     this.forgetIfGraphChanged();
-    const key = `${oid}:${firstParent}`;
-    let count = this.counts.get(key);
-    if (!count) {
-      count = this.index.countAncestors(oid, firstParent);
-      this.counts.set(key, count);
-    }
-    return count;
+    return this.counts.get(`${oid}:${firstParent}`, () => this.index.countAncestors(oid, firstParent));
   }
 
   /**
@@ -415,13 +455,7 @@ export class GitRepo {
 
   /** Line stats of a commit against its first parent, renames detected (`git diff --numstat -M`). */
   commitStats(commit: Commit): Promise<CommitStats> {
-    let stats = this.stats.get(commit.oid);
-    if (!stats) {
-      stats = this.computeStats(commit);
-      this.stats.set(commit.oid, stats);
-      stats.catch(() => this.stats.delete(commit.oid));
-    }
-    return stats;
+    return this.stats.get(commit.oid, () => this.computeStats(commit));
   }
 
   private async computeStats(commit: Commit): Promise<CommitStats> {
@@ -436,13 +470,20 @@ export class GitRepo {
           deletions += change.oldOid && change.oldMode === FileMode.Submodule ? 1 : 0;
           return;
         }
-        const [before, after] = await this.contents(change);
-        const counts = countLines(before, after);
+        const counts = await this.blobLineCounts(change);
         additions += counts.additions;
         deletions += counts.deletions;
       }),
     );
     return { additions, deletions, total: additions + deletions };
+  }
+
+  /** `git diff --numstat` of one changed file, cached by its blob pair. */
+  private blobLineCounts(change: FileChange): Promise<LineCounts> {
+    return this.lineCounts.get(`${change.oldOid}:${change.newOid}`, async () => {
+      const [before, after] = await this.contents(change);
+      return countLines(before, after);
+    });
   }
 
   /**
@@ -491,30 +532,29 @@ export class GitRepo {
 
   /** The changes between two trees (renames detected), cached: trees never change. */
   private treeChanges(oldTree: string | null, newTree: string): Promise<FileChange[]> {
-    const key = `${oldTree}:${newTree}`;
-    let changes = this.changes.get(key);
-    if (!changes) {
-      changes = diffTrees(this.objects, oldTree, newTree);
-      this.changes.set(key, changes);
-      changes.catch(() => this.changes.delete(key));
-    }
-    return changes;
+    return this.changes.get(`${oldTree}:${newTree}`, () => diffTrees(this.objects, oldTree, newTree));
   }
 
   /** The diff between two trees (the limits applied), cached: trees never change. */
   private treeDiff(oldTree: string | null, newTree: string): Promise<DiffResult> {
-    const key = `${oldTree}:${newTree}`;
-    let diff = this.diffs.get(key);
-    if (!diff) {
-      diff = this.treeChanges(oldTree, newTree).then((changes) => diffBetween(this.objects, changes, this.options.diffLimits));
-      this.diffs.set(key, diff);
-      diff.catch(() => this.diffs.delete(key));
-    }
-    return diff;
+    return this.diffs.get(`${oldTree}:${newTree}`, async () => diffBetween(this.objects, await this.treeChanges(oldTree, newTree), this.options.diffLimits));
   }
 
   private contents(change: FileChange): Promise<[Uint8Array, Uint8Array]> {
     return Promise.all([change.oldOid ? this.objects.readBlob(change.oldOid) : EMPTY, change.newOid ? this.objects.readBlob(change.newOid) : EMPTY]);
+  }
+
+  /** What each of the repository's caches holds, by its own accounting (the object store's caches are not included). */
+  cacheUsage(): Record<keyof typeof CACHE_BYTES, CacheUsage> {
+    const usage = (name: keyof typeof CACHE_BYTES, cache: { size: number }, bytes: number) => ({ entries: cache.size, bytes, budget: this.budgets[name] });
+    return {
+      walks: usage('walks', this.walks, this.walks.weight),
+      stats: usage('stats', this.stats, this.stats.bytes),
+      lineCounts: usage('lineCounts', this.lineCounts, this.lineCounts.bytes),
+      counts: usage('counts', this.counts, this.counts.bytes),
+      changes: usage('changes', this.changes, this.changes.bytes),
+      diffs: usage('diffs', this.diffs, this.diffs.bytes),
+    };
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -560,5 +600,6 @@ export class GitRepo {
     await writeQueue.run(path.resolve(this.gitdir), async () => undefined);
     await Promise.all([this.objects.close(), this.index.close()]);
     this.walks.clear();
+    for (const cache of [this.stats, this.lineCounts, this.counts, this.changes, this.diffs]) cache.clear();
   }
 }

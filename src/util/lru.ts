@@ -1,5 +1,6 @@
 /**
- * A least-recently-used map bounded by total weight (an entry count by default). Map keeps
+ * A least-recently-used map bounded by total weight (an entry count by default; the caches that
+ * grow with requests weigh their entries in bytes, so their budget is memory). Map keeps
  * insertion order, so re-inserting marks use and the first key is the least recently used.
  */
 export class Lru<K, V> {
@@ -21,10 +22,15 @@ export class Lru<K, V> {
     return entry.value;
   }
 
+  /** The value without marking it used. */
+  peek(key: K): V | undefined {
+    return this.map.get(key)?.value;
+  }
+
   set(key: K, value: V): void {
     const weight = Math.max(1, this.weigh(value));
-    if (weight > this.maxEntryWeight) return;
     this.delete(key);
+    if (weight > this.maxEntryWeight) return;
     this.map.set(key, { value, weight });
     this.total += weight;
     while (this.total > this.capacity && this.map.size > 1) {
@@ -34,7 +40,7 @@ export class Lru<K, V> {
     }
   }
 
-  /** Re-weighs an entry whose value grew (a walk that went deeper). */
+  /** Re-weighs an entry whose value grew (a walk that went deeper, a computation that finished). */
   touch(key: K): void {
     const entry = this.map.get(key);
     if (entry) this.set(key, entry.value);
@@ -54,5 +60,64 @@ export class Lru<K, V> {
 
   get size(): number {
     return this.map.size;
+  }
+
+  /** The entries' total weight (bytes for a cache weighed in bytes). */
+  get weight(): number {
+    return this.total;
+  }
+}
+
+/**
+ * Computed values by key, kept as their promises (concurrent askers share one computation) in
+ * an Lru bounded by bytes: an entry weighs `pendingBytes` while it is computed and what `weigh`
+ * says once it is done (a value over `maxEntryBytes` is then dropped); a failed computation is
+ * forgotten, so the next ask tries again.
+ */
+export class PromiseLru<K, V> {
+  private readonly lru: Lru<K, { promise: Promise<V>; bytes: number }>;
+
+  constructor(
+    budgetBytes: number,
+    private readonly weigh: (value: V) => number,
+    maxEntryBytes = budgetBytes / 4,
+    private readonly pendingBytes = 256,
+  ) {
+    this.lru = new Lru(budgetBytes, (slot) => slot.bytes, maxEntryBytes);
+  }
+
+  get(key: K, compute: () => Promise<V>): Promise<V> {
+    const hit = this.lru.get(key);
+    if (hit) return hit.promise;
+    const slot = { promise: compute(), bytes: this.pendingBytes };
+    this.lru.set(key, slot);
+    slot.promise.then(
+      (value) => {
+        if (this.lru.peek(key) !== slot) return;
+        slot.bytes = this.weigh(value);
+        this.lru.touch(key);
+      },
+      () => {
+        if (this.lru.peek(key) === slot) this.lru.delete(key);
+      },
+    );
+    return slot.promise;
+  }
+
+  delete(key: K): void {
+    this.lru.delete(key);
+  }
+
+  clear(): void {
+    this.lru.clear();
+  }
+
+  get size(): number {
+    return this.lru.size;
+  }
+
+  /** Bytes the entries are weighed at. */
+  get bytes(): number {
+    return this.lru.weight;
   }
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { diffHunks, lineCounts, unifiedBody } from '../../src/git/diff/xdiff.js';
 import { runGitAsync } from '../support/git.js';
-import { ambiguousPair, commonTailPair, Random, randomLines, randomPair, sliderPair, type TextPair } from '../support/random-text.js';
+import { ambiguousPair, commonTailPair, editLines, Random, randomLines, randomPair, sliderPair, type TextPair } from '../support/random-text.js';
 
 const workDir = mkdtempSync(path.join(tmpdir(), 'fakelab-xdiff-'));
 const homeDir = path.join(workDir, 'home');
@@ -339,6 +339,25 @@ const sharpCases: TextPair[] = [
 
 // ---------------------------------------------------------------------------
 
+/**
+ * A small edit inside long stretches both texts share, made of the same few lines as the edit
+ * (so the changed lines can slide into the shared stretches, and shared lines equal changed
+ * ones): the shared leading and trailing lines are classified apart from the edited window.
+ */
+function smallEditPair(seed: number): TextPair {
+  const r = new Random(seed);
+  const vocabulary = [...randomLines(r, r.int(2, 6), r.pick(['tiny', 'code'] as const)), '', '}'];
+  const stretch = () => Array.from({ length: r.int(0, 300) }, () => r.pick(vocabulary));
+  const head = stretch();
+  const tail = stretch();
+  const window = Array.from({ length: r.int(0, 12) }, () => (r.chance(0.7) ? r.pick(vocabulary) : randomLines(r, 1, 'code')[0]));
+  const edited = editLines(r, window, r.int(1, 3), 'tiny');
+  const finalNewline = r.chance(0.9) ? '\n' : '';
+  const a = Buffer.from([...head, ...window, ...tail].join('\n') + finalNewline);
+  const b = Buffer.from([...head, ...edited, ...tail].join('\n') + finalNewline);
+  return { a, b, label: `small edit seed ${seed} (${head.length} + ${window.length} -> ${edited.length} + ${tail.length} lines)` };
+}
+
 describe('xdiff (git-exact line diff)', function () {
   this.timeout(120000);
 
@@ -383,6 +402,13 @@ describe('xdiff (git-exact line diff)', function () {
   it(`matches git on ${RANDOM} random text pairs (-U3) and their numstat`, async () => {
     const pairs = randomPairs();
     await expectSameAsGit(pairs);
+    await expectSameNumstat(pairs);
+  });
+
+  it('matches git on 600 small edits between long shared stretches of the same lines (-U3, -U0 and numstat)', async () => {
+    const pairs = Array.from({ length: 600 }, (_, i) => smallEditPair(150000 + i));
+    await expectSameAsGit(pairs);
+    await expectSameAsGit(pairs, 0);
     await expectSameNumstat(pairs);
   });
 

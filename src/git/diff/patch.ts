@@ -1,6 +1,6 @@
 import type { ObjectStore } from '../object-store.js';
 import { type FileChange, isBinary } from './tree-diff.js';
-import { unifiedBody } from './xdiff.js';
+import { unifiedBodyBytes } from './xdiff.js';
 import { FileMode } from '../objects.js';
 
 /** One file of a diff: what git prints for it, split the way a diff API presents it. */
@@ -85,10 +85,18 @@ async function fileDiff(repo: ObjectStore, change: FileChange, limits: DiffLimit
     file.body = `Binary files ${a} and ${b} differ\n`;
     return file;
   }
-  // xdiff works on bytes (one char per byte); clients get UTF-8 text, as GitLab sends it.
-  const body = Buffer.from(unifiedBody(before, after), 'latin1').toString('utf8');
-  if (body === '') return file;
-  if (Buffer.byteLength(body) > limits.maxPatchBytes) {
+  // The patch is too large when its text as UTF-8 is: decoding never shortens git's bytes (an
+  // invalid sequence becomes U+FFFD, 3 bytes), and the patch holds every added and removed byte,
+  // so a size difference over the limit decides it before any diff is made.
+  if (Math.abs(after.length - before.length) > limits.maxPatchBytes) {
+    file.tooLarge = true;
+    return file;
+  }
+  const bytes = unifiedBodyBytes(before, after);
+  if (bytes.length === 0) return file;
+  // Clients get UTF-8 text, as GitLab sends it.
+  const body = bytes.length > limits.maxPatchBytes ? null : bytes.toString('utf8');
+  if (body === null || Buffer.byteLength(body) > limits.maxPatchBytes) {
     file.tooLarge = true;
     return file;
   }

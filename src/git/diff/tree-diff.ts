@@ -31,19 +31,14 @@ const isTree = (mode: string) => mode === FileMode.Tree;
 export async function diffTrees(repo: ObjectStore, oldTree: string | null, newTree: string | null): Promise<FileChange[]> {
   const changes: FileChange[] = [];
   await walk(repo, oldTree === EMPTY_TREE ? null : oldTree, newTree === EMPTY_TREE ? null : newTree, '', changes);
-  const sorted = changes.sort((a, b) => comparePaths(a.newPath, b.newPath) || order(a) - order(b));
-  return detectRenamesIn(repo, sorted);
+  // git sorts paths bytewise: each path is encoded once, not at every comparison.
+  const keyed = changes.map((change) => ({ change, key: Buffer.from(change.newPath) }));
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key) || order(a.change) - order(b.change));
+  return detectRenamesIn(repo, keyed.map((k) => k.change));
 }
 
 // A deletion sorts before an addition at the same path (file replaced by a directory, or a type change).
 const order = (c: FileChange) => (c.status === 'deleted' ? 0 : 1);
-
-function comparePaths(a: string, b: string): number {
-  // git sorts paths bytewise.
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return Buffer.compare(x, y);
-}
 
 async function walk(repo: ObjectStore, oldOid: string | null, newOid: string | null, prefix: string, out: FileChange[]): Promise<void> {
   if (oldOid === newOid) return;
@@ -51,23 +46,18 @@ async function walk(repo: ObjectStore, oldOid: string | null, newOid: string | n
     oldOid ? repo.readTree(oldOid) : Promise.resolve([] as TreeEntry[]),
     newOid ? repo.readTree(newOid) : Promise.resolve([] as TreeEntry[]),
   ]);
-  const olds = new Map(oldEntries.map((e) => [e.path, e]));
-  const news = new Map(newEntries.map((e) => [e.path, e]));
-  const names = new Set([...olds.keys(), ...news.keys()]);
   const pending: Promise<void>[] = [];
-  for (const name of names) {
-    const a = olds.get(name);
-    const b = news.get(name);
-    const path = prefix + name;
+  const visit = (a: TreeEntry | undefined, b: TreeEntry | undefined) => {
+    const path = prefix + (a ?? b)!.path;
     const aTree = a && isTree(a.mode);
     const bTree = b && isTree(b.mode);
-    if (a && b && a.oid === b.oid && a.mode === b.mode) continue;
+    if (a && b && a.oid === b.oid && a.mode === b.mode) return;
     if (aTree || bTree) {
       pending.push(walk(repo, aTree ? a!.oid : null, bTree ? b!.oid : null, `${path}/`, out));
       // A file on the other side of a file<->directory swap.
       if (a && !aTree) out.push(deleted(path, a));
       if (b && !bTree) out.push(added(path, b));
-      continue;
+      return;
     }
     if (a && b) {
       // A change between a regular file and a symlink (or submodule) is a delete plus an add in git's patches.
@@ -78,6 +68,19 @@ async function walk(repo: ObjectStore, oldOid: string | null, newOid: string | n
       }
     } else if (a) out.push(deleted(path, a));
     else if (b) out.push(added(path, b));
+  };
+  // Entries are paired by name. Both trees usually list the same names in the same places at
+  // both ends (a directory with a few changed files): those are paired by position, and only the
+  // stretch between is paired through maps (names are unique within a tree).
+  let lo = 0;
+  let oldEnd = oldEntries.length;
+  let newEnd = newEntries.length;
+  while (lo < oldEnd && lo < newEnd && oldEntries[lo].path === newEntries[lo].path) visit(oldEntries[lo], newEntries[lo++]);
+  while (oldEnd > lo && newEnd > lo && oldEntries[oldEnd - 1].path === newEntries[newEnd - 1].path) visit(oldEntries[--oldEnd], newEntries[--newEnd]);
+  if (lo < oldEnd || lo < newEnd) {
+    const olds = new Map(oldEntries.slice(lo, oldEnd).map((e) => [e.path, e]));
+    const news = new Map(newEntries.slice(lo, newEnd).map((e) => [e.path, e]));
+    for (const name of new Set([...olds.keys(), ...news.keys()])) visit(olds.get(name), news.get(name));
   }
   await Promise.all(pending);
 }

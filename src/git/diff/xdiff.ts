@@ -94,9 +94,9 @@ const FUNC_LINE_MAX = 80;
 
 /** One side of the diff. */
 interface Side {
-  /** The content as bytes and as a string with one char per byte. */
-  bytes: Uint8Array;
-  text: string;
+  /** The content as bytes, and as a string with one char per byte once a hunk needs it (see textOf). */
+  bytes: Buffer;
+  text: string | null;
   /** Number of lines. */
   n: number;
   /** Start offset of each line; start[n] is the end of the text. */
@@ -111,30 +111,34 @@ interface Side {
 
 function splitLines(data: Uint8Array, length: number): Side {
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const text = buf.toString('latin1', 0, length);
+  // One pass over the newlines, into a table that grows as needed (a guess of 32 bytes a line).
+  let start = new Int32Array((length >> 5) + 2);
   let n = 0;
-  for (let p = 0; p < length; ) {
-    const nl = buf.indexOf(10, p);
-    n++;
-    if (nl < 0 || nl >= length) break;
-    p = nl + 1;
-  }
-  const start = new Int32Array(n + 1);
-  let p = 0;
-  for (let i = 0; i < n; i++) {
-    start[i] = p;
+  for (let p = 0; p < length; n++) {
+    if (n + 1 >= start.length) {
+      const bigger = new Int32Array(start.length * 2);
+      bigger.set(start);
+      start = bigger;
+    }
+    start[n] = p;
     const nl = buf.indexOf(10, p);
     p = nl < 0 || nl >= length ? length : nl + 1;
   }
   start[n] = length;
-  return { bytes: buf, text, n, start, cls: new Int32Array(n), changed: new Uint8Array(n + 2), indent: null };
+  start = start.subarray(0, n + 1);
+  return { bytes: buf, text: null, n, start, cls: new Int32Array(n), changed: new Uint8Array(n + 2), indent: null };
+}
+
+/** The side as a latin1 string: made only for the hunk lines and headers that need it (counting lines never does). */
+function textOf(s: Side): string {
+  return (s.text ??= s.bytes.toString('latin1', 0, s.start[s.n]));
 }
 
 /** Line i without its newline. */
 function lineContent(s: Side, i: number): string {
   let end = s.start[i + 1];
-  if (end > s.start[i] && s.text.charCodeAt(end - 1) === 10) end--;
-  return s.text.slice(s.start[i], end);
+  if (end > s.start[i] && s.bytes[end - 1] === 10) end--;
+  return textOf(s).slice(s.start[i], end);
 }
 
 const hasNewline = (s: Side, i: number) => s.bytes[s.start[i + 1] - 1] === 10;
@@ -145,55 +149,165 @@ const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
 /**
  * Gives equal lines of both sides equal class numbers (an open-addressing table keyed by a hash of
  * the line's bytes, compared byte by byte); returns how often each class occurs in the old
- * (count1) and the new (count2) file.
+ * (count1) and the new (count2) file, over the whole files as git counts them.
+ *
+ * The `head` leading and `tail` trailing lines are the same in both files (commonEnds). Only the
+ * lines between them get classes of their own; a common line is hashed only when a cheap key
+ * (length, first and last byte) says it may equal one of those, and then only looked up: it
+ * counts once in each file toward that class. Any other common line gets class -1: it equals no
+ * line the search or the group sliding compares it with (a sliding group only ever holds lines
+ * equal to lines of the window). On a small change to a big file this spares hashing it all.
  */
-function classify(a: Side, b: Side): { count1: Int32Array; count2: Int32Array } {
-  const total = a.n + b.n;
-  let size = 16;
-  while (size < total * 2) size *= 2;
-  const mask = size - 1;
-  const slots = new Int32Array(size).fill(-1);
-  // Per class: its hash and where a representative line is.
-  const hashes = new Int32Array(total);
-  const repInB = new Uint8Array(total);
-  const repLine = new Int32Array(total);
-  const count1 = new Int32Array(total);
-  const count2 = new Int32Array(total);
-  let classes = 0;
-  for (const side of [a, b]) {
-    const counts = side === a ? count1 : count2;
-    const { bytes, start } = side;
-    for (let i = 0; i < side.n; i++) {
-      const from = start[i];
-      const to = start[i + 1];
-      let h = 0x811c9dc5;
-      for (let p = from; p < to; p++) h = Math.imul(h ^ bytes[p], 0x01000193);
-      h ^= h >>> 15;
-      h = Math.imul(h, 0x2c1b3c6d);
-      h ^= h >>> 12;
-      let slot = h & mask;
-      let id = -1;
-      for (;;) {
-        const c = slots[slot];
-        if (c < 0) break;
-        if (hashes[c] === h && sameLine(repInB[c] ? b : a, repLine[c], side, i)) {
-          id = c;
-          break;
-        }
-        slot = (slot + 1) & mask;
+function classify(a: Side, b: Side, head: number, tail: number): { count1: Int32Array; count2: Int32Array } {
+  const table = new LineTable(a, b, a.n + b.n - 2 * (head + tail));
+  const { count1, count2 } = table;
+  const maybe = head + tail > 0 ? new Uint8Array(1 << 16) : null;
+  for (let i = head; i < a.n - tail; i++) {
+    const id = table.find(a, i, false);
+    a.cls[i] = id;
+    count1[id]++;
+    if (maybe) maybe[quickKey(a, i)] = 1;
+  }
+  // Most new lines equal the old line after the last one matched: comparing with that one first
+  // spares hashing them (a line found by hash that is unique in the old window realigns the guess).
+  let guess = head;
+  const aEnd = a.n - tail;
+  for (let i = head; i < b.n - tail; i++) {
+    let id: number;
+    if (guess < aEnd && sameLine(a, guess, b, i)) {
+      id = a.cls[guess++];
+    } else {
+      id = table.find(b, i, false);
+      if (count1[id] === 1 && table.representedInOld(id)) guess = table.representative(id) + 1;
+    }
+    b.cls[i] = id;
+    count2[id]++;
+    if (maybe) maybe[quickKey(b, i)] = 1;
+  }
+  if (maybe) {
+    for (let k = 0; k < head + tail; k++) {
+      const i = k < head ? k : a.n - (k - head) - 1;
+      const j = k < head ? k : b.n - (k - head) - 1;
+      const id = maybe[quickKey(a, i)] ? table.find(a, i, true) : -1;
+      a.cls[i] = b.cls[j] = id;
+      if (id >= 0) {
+        count1[id]++;
+        count2[id]++;
       }
-      if (id < 0) {
-        id = classes++;
-        slots[slot] = id;
-        hashes[id] = h;
-        repInB[id] = side === b ? 1 : 0;
-        repLine[id] = i;
-      }
-      side.cls[i] = id;
-      counts[id]++;
     }
   }
-  return { count1: count1.subarray(0, classes), count2: count2.subarray(0, classes) };
+  return { count1: count1.subarray(0, table.classes), count2: count2.subarray(0, table.classes) };
+}
+
+/** The classes of lines: an open-addressing table of line hashes, each class with a representative line. */
+class LineTable {
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+  private readonly hashes: Int32Array;
+  private readonly repInB: Uint8Array;
+  private readonly repLine: Int32Array;
+  readonly count1: Int32Array;
+  readonly count2: Int32Array;
+  classes = 0;
+
+  constructor(
+    private readonly a: Side,
+    private readonly b: Side,
+    capacity: number,
+  ) {
+    let size = 16;
+    while (size < capacity * 2) size *= 2;
+    this.mask = size - 1;
+    this.slots = new Int32Array(size).fill(-1);
+    this.hashes = new Int32Array(capacity);
+    this.repInB = new Uint8Array(capacity);
+    this.repLine = new Int32Array(capacity);
+    this.count1 = new Int32Array(capacity);
+    this.count2 = new Int32Array(capacity);
+  }
+
+  representedInOld(id: number): boolean {
+    return this.repInB[id] === 0;
+  }
+
+  /** The line a class was first seen at (in the old side when representedInOld). */
+  representative(id: number): number {
+    return this.repLine[id];
+  }
+
+  /** The class of line i of `side`: an existing one, else a new one (or -1 when `lookupOnly`). */
+  find(side: Side, i: number, lookupOnly: boolean): number {
+    const { bytes, start } = side;
+    const from = start[i];
+    const to = start[i + 1];
+    let h = 0x811c9dc5;
+    for (let p = from; p < to; p++) h = Math.imul(h ^ bytes[p], 0x01000193);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
+    const { slots, mask, hashes } = this;
+    let slot = h & mask;
+    for (;;) {
+      const c = slots[slot];
+      if (c < 0) break;
+      if (hashes[c] === h && sameLine(this.repInB[c] ? this.b : this.a, this.repLine[c], side, i)) return c;
+      slot = (slot + 1) & mask;
+    }
+    if (lookupOnly) return -1;
+    const id = this.classes++;
+    slots[slot] = id;
+    hashes[id] = h;
+    this.repInB[id] = side === this.b ? 1 : 0;
+    this.repLine[id] = i;
+    return id;
+  }
+}
+
+/** A 16-bit key of a line (its length, first and last byte): equal lines have equal keys. */
+function quickKey(side: Side, i: number): number {
+  const from = side.start[i];
+  const to = side.start[i + 1];
+  const h = Math.imul(to - from, 0x9e3779b1) ^ (side.bytes[from] << 8) ^ side.bytes[to - 1];
+  return (h ^ (h >>> 16)) & 0xffff;
+}
+
+/**
+ * How many leading and trailing lines the two sides share (the trailing ones not overlapping the
+ * leading ones), found by comparing bytes natively: a line is common when its byte range is the
+ * same in both and lies inside the common prefix (or suffix) of the two texts.
+ */
+function commonEnds(a: Side, b: Side): [number, number] {
+  const lenA = a.start[a.n];
+  const lenB = b.start[b.n];
+  const common = Math.min(a.n, b.n);
+  const prefix = commonPrefixLength(a.bytes, b.bytes, Math.min(lenA, lenB));
+  let head = 0;
+  while (head < common && a.start[head + 1] === b.start[head + 1] && a.start[head + 1] <= prefix) head++;
+  const suffix = commonSuffixLength(a.bytes, lenA, b.bytes, lenB);
+  let tail = 0;
+  while (tail < common - head) {
+    const fromEndA = lenA - a.start[a.n - 1 - tail];
+    if (fromEndA !== lenB - b.start[b.n - 1 - tail] || fromEndA > suffix) break;
+    tail++;
+  }
+  return [head, tail];
+}
+
+const COMPARE_CHUNK = 4096;
+
+function commonPrefixLength(x: Buffer, y: Buffer, length: number): number {
+  let p = 0;
+  while (p + COMPARE_CHUNK <= length && x.compare(y, p, p + COMPARE_CHUNK, p, p + COMPARE_CHUNK) === 0) p += COMPARE_CHUNK;
+  while (p < length && x[p] === y[p]) p++;
+  return p;
+}
+
+function commonSuffixLength(x: Buffer, lenX: number, y: Buffer, lenY: number): number {
+  const length = Math.min(lenX, lenY);
+  let s = 0;
+  while (s + COMPARE_CHUNK <= length && x.compare(y, lenY - s - COMPARE_CHUNK, lenY - s, lenX - s - COMPARE_CHUNK, lenX - s) === 0) s += COMPARE_CHUNK;
+  while (s < length && x[lenX - 1 - s] === y[lenY - 1 - s]) s++;
+  return s;
 }
 
 function sameLine(x: Side, i: number, y: Side, j: number): boolean {
@@ -520,9 +634,9 @@ function lineIndent(side: Side, i: number): number {
   if (v !== -2) return v;
   v = -1;
   let width = 0;
-  const { text } = side;
+  const { bytes } = side;
   for (let p = side.start[i], end = side.start[i + 1]; p < end; p++) {
-    const c = text.charCodeAt(p);
+    const c = bytes[p];
     if (!isSpace(c)) {
       v = width;
       break;
@@ -750,18 +864,14 @@ function trimCommonTail(a: Uint8Array, b: Uint8Array): [number, number] {
   return [a.length - trimmed + back, b.length - trimmed + back];
 }
 
-function diffSides(oldData: Uint8Array, newData: Uint8Array, trimTail: boolean): { a: Side; b: Side; script: Change[] } {
+/** Marks the changed lines of both sides (before sliding them into place): git's edit script up to compaction. */
+function markChanges(oldData: Uint8Array, newData: Uint8Array, trimTail: boolean): { a: Side; b: Side } {
   const [lenA, lenB] = trimTail ? trimCommonTail(oldData, newData) : [oldData.length, newData.length];
   const a = splitLines(oldData, lenA);
   const b = splitLines(newData, lenB);
-  const { count1, count2 } = classify(a, b);
-
   // Common prefix and suffix.
-  const common = Math.min(a.n, b.n);
-  let head = 0;
-  while (head < common && a.cls[head] === b.cls[head]) head++;
-  let tail = 0;
-  while (tail < common - head && a.cls[a.n - 1 - tail] === b.cls[b.n - 1 - tail]) tail++;
+  const [head, tail] = commonEnds(a, b);
+  const { count1, count2 } = classify(a, b, head, tail);
 
   const keptA = keptLines(a, head, a.n - tail - 1, count2);
   const keptB = keptLines(b, head, b.n - tail - 1, count1);
@@ -773,7 +883,11 @@ function diffSides(oldData: Uint8Array, newData: Uint8Array, trimTail: boolean):
       b.changed[keptB.index[j] + 1] = 1;
     },
   );
+  return { a, b };
+}
 
+function diffSides(oldData: Uint8Array, newData: Uint8Array, trimTail: boolean): { a: Side; b: Side; script: Change[] } {
+  const { a, b } = markChanges(oldData, newData, trimTail);
   compact(a, b);
   compact(b, a);
 
@@ -806,12 +920,13 @@ function functionLine(side: Side, i: number): string | null {
   const from = side.start[i];
   const to = side.start[i + 1];
   if (to <= from) return null;
-  const c = side.text.charCodeAt(from);
+  const text = textOf(side);
+  const c = text.charCodeAt(from);
   const ok = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36;
   if (!ok) return null;
   let end = Math.min(to, from + FUNC_LINE_MAX);
-  while (end > from && isSpace(side.text.charCodeAt(end - 1))) end--;
-  return side.text.slice(from, end);
+  while (end > from && isSpace(text.charCodeAt(end - 1))) end--;
+  return text.slice(from, end);
 }
 
 /**
@@ -942,6 +1057,11 @@ export function diffHunks(oldData: Uint8Array, newData: Uint8Array, context = 3)
  * ending in '\n' (one char per byte; '' when the texts are equal).
  */
 export function unifiedBody(oldData: Uint8Array, newData: Uint8Array, context = 3): string {
+  return unifiedBodyBytes(oldData, newData, context).toString('latin1');
+}
+
+/** unifiedBody as git's bytes (empty when the texts are equal). */
+export function unifiedBodyBytes(oldData: Uint8Array, newData: Uint8Array, context = 3): Buffer {
   const { a, b, script } = diffSides(oldData, newData, checkContext(context));
   let out = Buffer.allocUnsafe(1024);
   let len = 0;
@@ -969,7 +1089,7 @@ export function unifiedBody(oldData: Uint8Array, newData: Uint8Array, context = 
       if (!hasNewline(side, i)) len += noNewline.copy(out, len);
     },
   });
-  return out.toString('latin1', 0, len);
+  return out.subarray(0, len);
 }
 
 function checkContext(context: number): boolean {
@@ -980,12 +1100,13 @@ function checkContext(context: number): boolean {
 
 /** numstat counts (added, deleted lines) exactly as `git diff --numstat` computes them. */
 export function lineCounts(oldData: Uint8Array, newData: Uint8Array): { additions: number; deletions: number } {
-  const { script } = diffSides(oldData, newData, false);
-  let additions = 0;
-  let deletions = 0;
-  for (const c of script) {
-    additions += c.n2;
-    deletions += c.n1;
-  }
-  return { additions, deletions };
+  // Sliding groups (compaction) moves changed lines but never changes how many there are.
+  const { a, b } = markChanges(oldData, newData, false);
+  return { additions: countMarked(b.changed), deletions: countMarked(a.changed) };
+}
+
+function countMarked(changed: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < changed.length; i++) n += changed[i];
+  return n;
 }

@@ -1,4 +1,4 @@
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { RepositoryDamagedError } from '../damage.js';
@@ -24,12 +24,23 @@ export function indexChecksumOk(idx: Buffer): boolean {
   return createHash('sha1').update(idx.subarray(0, idx.length - 20)).digest().equals(idx.subarray(idx.length - 20));
 }
 
-/** As indexChecksumOk, hashing off the event loop (a big repository's index is tens of megabytes). */
+/**
+ * As indexChecksumOk, in slices with the event loop free between them (a big repository's index
+ * is tens of megabytes). Not webcrypto's digest: it copies its input, and that transient copy of
+ * the index stayed in the process's memory.
+ */
 export async function indexChecksumOkAsync(idx: Buffer): Promise<boolean> {
   if (idx.length < 20) return false;
-  const digest = Buffer.from(await webcrypto.subtle.digest('SHA-1', idx.subarray(0, idx.length - 20)));
-  return digest.equals(idx.subarray(idx.length - 20));
+  const end = idx.length - 20;
+  const hash = createHash('sha1');
+  for (let at = 0; at < end; at += CHECKSUM_SLICE) {
+    if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+    hash.update(idx.subarray(at, Math.min(end, at + CHECKSUM_SLICE)));
+  }
+  return hash.digest().equals(idx.subarray(end));
 }
+
+const CHECKSUM_SLICE = 2 * 1024 * 1024;
 
 /**
  * One pack file and its version-2 index (git's pack-*.pack / pack-*.idx): the index is searched
@@ -219,8 +230,11 @@ export class Pack {
       if (!kind) throw this.damaged(`bad object type ${type} at ${offset}`);
       result = { type: kind, data: this.inflate(buf.subarray(p), read.size, offset) };
     }
-    // Blobs are rarely delta bases for the next read; trees and commits are.
-    if (result.type !== 'blob' || type === OFS_DELTA || type === REF_DELTA) cache.set(key, result);
+    // Kept: trees and commits (the next read often deltas against them), what was resolved from a
+    // delta (the next version's chain runs through it), and any object read as a delta base
+    // (the other side of a diff is usually a delta against the same base). A blob read on its own
+    // is not kept: it is rarely read again soon.
+    if (result.type !== 'blob' || depth > 0) cache.set(key, result);
     return result;
   }
 
@@ -249,6 +263,8 @@ function inflateExactly(deflated: Buffer, size: number): Buffer {
 }
 
 const MAX_INFLATE_CHUNK = 16 * 1024 * 1024;
+
+const SHORT_COPY = 64;
 
 function readVarint(delta: Buffer, start: number): [number, number] {
   let p = start;
@@ -287,11 +303,14 @@ function applyDelta(base: Buffer, delta: Buffer, damaged: (problem: string) => E
       if (op & 0x40) size |= delta[p++] << 16;
       if (size === 0) size = 0x10000;
       if (p > delta.length || offset + size > base.length || o + size > targetSize) throw damaged('a copy outside its bounds');
-      base.copy(out, o, offset, offset + size);
+      // Most copies are a few dozen bytes: a loop beats a native call's setup for those.
+      if (size < SHORT_COPY) for (let k = 0; k < size; k++) out[o + k] = base[offset + k];
+      else base.copy(out, o, offset, offset + size);
       o += size;
     } else if (op > 0) {
       if (p + op > delta.length || o + op > targetSize) throw damaged('an insert outside its bounds');
-      delta.copy(out, o, p, p + op);
+      if (op < SHORT_COPY) for (let k = 0; k < op; k++) out[o + k] = delta[p + k];
+      else delta.copy(out, o, p, p + op);
       o += op;
       p += op;
     } else {
