@@ -1,16 +1,21 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { encodeEntry, replayJournal } from '../../src/store/journal.js';
+import { decodeRecords, encodeEntry, replayJournal } from '../../src/store/journal.js';
 
 /** fakelab's data dir on disk, for the store durability and crash tests: every file parsed, the sidecar rows. */
 
 export interface DataScan {
-  /** Every non-temporary file, relative path → parsed JSON (a commit journal → the record it holds). */
+  /** Every non-temporary file, relative path → parsed JSON (a commit journal → the record it holds; a record log → its records). */
   json: Map<string, unknown>;
   /** Files that do not parse, with the parser's message. */
   unparsable: { file: string; error: string }[];
   /** Leftover temporary files (`*.tmp`). */
   tmp: string[];
+}
+
+/** Files of journal records that are not a commit's journal: the hook delivery log and the hooks' spilled queues. */
+function isRecordLog(rel: string): boolean {
+  return rel === 'hook-deliveries.log' || rel.split(path.sep)[0] === 'hook-queue';
 }
 
 /** Reads every file under `dataDir`. */
@@ -30,7 +35,7 @@ export async function scanDataDir(dataDir: string): Promise<DataScan> {
       }
       const data = await fsp.readFile(full);
       try {
-        scan.json.set(rel, entry.name.endsWith('.journal') ? replayJournal(data).rows : JSON.parse(data.toString('utf8')));
+        scan.json.set(rel, entry.name.endsWith('.journal') ? replayJournal(data).rows : isRecordLog(rel) ? decodeRecords(data, () => null).entries : JSON.parse(data.toString('utf8')));
       } catch (err) {
         scan.unparsable.push({ file: rel, error: (err as Error).message });
       }
