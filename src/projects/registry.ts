@@ -137,9 +137,31 @@ async function packBytes(gitdir: string): Promise<number> {
  * in <data>/projects.json, so they survive restarts; a repository added while the server runs is
  * picked up by the next lookup that misses (rescans are rate-limited).
  */
+/** A Map that counts its changes, so that a view of it can be kept until it changes. */
+class CountingMap<K, V> extends Map<K, V> {
+  changes = 0;
+
+  override set(key: K, value: V): this {
+    this.changes++;
+    return super.set(key, value);
+  }
+
+  override delete(key: K): boolean {
+    this.changes++;
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    this.changes++;
+    super.clear();
+  }
+}
+
 export class ProjectRegistry {
   private byPath = new Map<string, Project>();
-  private byId = new Map<number, Project>();
+  private byId = new CountingMap<number, Project>();
+  /** list()'s answer, kept while byId is the same map with the same changes. */
+  private listed: { map: CountingMap<number, Project>; changes: number; list: readonly Project[] } | null = null;
   private ids: IdFile = { nextId: 1, projects: {} };
   private lastScan = 0;
   private scanning: Promise<void> | null = null;
@@ -488,9 +510,14 @@ export class ProjectRegistry {
    * All projects, ordered by id, as the last scan found them (a lookup, findById or findByPath,
    * checks a project is still servable before anything of it is read; see servable()).
    */
-  async list(): Promise<Project[]> {
+  async list(): Promise<readonly Project[]> {
     await this.rescan(true);
-    return [...this.byId.values()].sort((a, b) => a.id - b.id);
+    const listed = this.listed;
+    if (listed && listed.map === this.byId && listed.changes === this.byId.changes) return listed.list;
+    // One sorted copy per change, shared by every caller (frozen): GET /projects lists 10,000 projects per request.
+    const list = Object.freeze([...this.byId.values()].sort((a, b) => a.id - b.id));
+    this.listed = { map: this.byId, changes: this.byId.changes, list };
+    return list;
   }
 
   /** What POST /projects recorded for the project at `fullPath`, without a scan. */
@@ -649,7 +676,7 @@ export class ProjectRegistry {
     const found = (await scanRoot(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`), known, this.scanCache)).repositories;
     let changed = false;
     const byPath = new Map<string, Project>();
-    const byId = new Map<number, Project>();
+    const byId = new CountingMap<number, Project>();
     for (const rel of found) {
       const projectPath = rel.slice(0, -'.git'.length);
       // Own keys only: a repository named `constructor` is a project, not Object's property.

@@ -284,6 +284,20 @@ describe('projects: create and delete (v4), namespaces and groups', function () 
       expect((await send(server, `/api/v4/projects/${reborn.body.id}/repository/commits/${sha}/statuses`, { token: TOKENS.admin })).status).to.equal(404);
     });
 
+    it('the name and path orders of GET /projects follow creations and deletions (the sorted list is kept only while no project comes or goes)', async () => {
+      const paths = async (order: string, sort: string) =>
+        ((await send(server, `/api/v4/projects?order_by=${order}&sort=${sort}&per_page=100`, { token: TOKENS.admin })).body as { path_with_namespace: string }[]).map((p) => p.path_with_namespace);
+      const before = { name: await paths('name', 'asc'), path: await paths('path', 'desc') };
+      const made = await post({ path: '0-sorts-first', name: '0 sorts first' });
+      expect(made.status).to.equal(201);
+      expect((await paths('name', 'asc'))[0]).to.equal('root/0-sorts-first');
+      expect((await paths('path', 'desc')).at(-1)).to.equal('root/0-sorts-first');
+      expect((await paths('name', 'desc')).at(-1)).to.equal('root/0-sorts-first');
+      expect((await del(made.body.id)).status).to.equal(202);
+      expect(await paths('name', 'asc')).to.deep.equal(before.name);
+      expect(await paths('path', 'desc')).to.deep.equal(before.path);
+    });
+
     it('only owners and admins: 401 anonymous, 403 for a developer, 202 for the creator', async () => {
       expect((await del(encodeURIComponent(PROJECTS.PUB), null)).status).to.equal(401);
       expect(await del(encodeURIComponent(PROJECTS.PUB), TOKENS.devApi)).to.deep.include({ status: 403, body: { message: '403 Forbidden' } });

@@ -32,7 +32,9 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
   if (keyset && p.order_by !== 'id') throw keysetUnavailable();
   // present_projects: ProjectWithAccess for a signed-in caller, BasicProjectDetails for simple=true or anonymous.
   const shape = p.simple || !ctx.grant ? 'basic' : 'with_access';
-  let projects = (await registry.list()).filter((project) =>
+  const byActivity = p.order_by === 'last_activity_at' || p.order_by === 'updated_at';
+  // Ascending by the order's key (ties by id); filtering keeps the order, descending reverses it.
+  let projects = (byActivity ? await registry.list() : orderedBy(await registry.list(), p.order_by)).filter((project) =>
     p.min_access_level === undefined ? access.canSee(ctx.grant, project.path) : (access.memberAccessLevel(ctx.grant, project.path) ?? 0) >= p.min_access_level,
   );
   if (p.id_after !== undefined) projects = projects.filter((project) => project.id > p.id_after!);
@@ -47,7 +49,6 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
     }
     return views.get(project.id)!;
   };
-  const byActivity = p.order_by === 'last_activity_at' || p.order_by === 'updated_at';
   if (p.search) {
     // A search reads every project's description only, not its repository (what a view reads):
     // with thousands of projects, opening them all took seconds and held them open.
@@ -64,16 +65,9 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
     const all = await registry.readEach(projects, viewOf);
     projects = projects.filter((_, i) => all[i] !== null);
   }
-  const key = (project: Project): string | number =>
-    p.order_by === 'name' ? (project.created?.name ?? project.path.split('/').pop()!).toLowerCase()
-    : p.order_by === 'path' ? project.path.split('/').pop()!.toLowerCase()
-    : byActivity ? views.get(project.id)!.last_activity_at
-    : project.id;
   const direction = p.sort === 'asc' ? 1 : -1;
-  // Keys made once per project, not per comparison (thousands of projects: tens of milliseconds).
-  const keyed = projects.map((project) => ({ project, key: key(project) }));
-  keyed.sort((a, b) => direction * (a.key < b.key ? -1 : a.key > b.key ? 1 : a.project.id - b.project.id));
-  projects = keyed.map((k) => k.project);
+  if (byActivity) projects = sortedByKey(projects, (project) => views.get(project.id)!.last_activity_at);
+  if (direction === -1) projects.reverse();
   const present = async (page: Project[]) => {
     const shown = await Promise.all(page.map(viewOf));
     return shown.filter((v): v is ProjectView => v !== null).map((v) => ctx.present.project(v, shape));
@@ -87,6 +81,29 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
   }
   const { items, page } = pageOf(ctx, projects);
   return { body: await present(items), page };
+}
+
+/** The projects ascending by `key`, ties by id; keys made once per project, not per comparison. */
+function sortedByKey(projects: readonly Project[], key: (project: Project) => string | number): Project[] {
+  const keyed = projects.map((project) => ({ project, key: key(project) }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.project.id - b.project.id));
+  return keyed.map((k) => k.project);
+}
+
+/** registry.list() (ascending ids) sorted by name or path, kept per list: it changes only when a project comes or goes. */
+const orders = new WeakMap<readonly Project[], Map<string, readonly Project[]>>();
+
+function orderedBy(all: readonly Project[], orderBy: string): readonly Project[] {
+  const key =
+    orderBy === 'name' ? (project: Project) => (project.created?.name ?? project.path.split('/').pop()!).toLowerCase()
+    : orderBy === 'path' ? (project: Project) => project.path.split('/').pop()!.toLowerCase()
+    : null;
+  if (!key) return all;
+  let byOrder = orders.get(all);
+  if (!byOrder) orders.set(all, (byOrder = new Map()));
+  let sorted = byOrder.get(orderBy);
+  if (!sorted) byOrder.set(orderBy, (sorted = Object.freeze(sortedByKey(all, key))));
+  return sorted;
 }
 
 const keysetUnavailable = () => new GitLabError(405, { error: 'Keyset pagination is not yet available for this type of request' });
