@@ -26,6 +26,8 @@ import { paginationSpecs as paged, params } from './params.js';
  * as GitLab does for a route it lacks.
  */
 
+/** per_page of GET /projects/:id/hooks/:hook_id/events: 1 to 20. */
+const HOOK_EVENTS_PER_PAGE = Array.from({ length: 20 }, (_, i) => i + 1);
 const none = params({});
 /** The request body and query as they came: the handler parses them itself (create commit collects Grape's messages for its top-level params and its actions together). */
 const raw = Object.assign((input: Record<string, unknown>) => input, { specs: {} }) as unknown as typeof none;
@@ -312,7 +314,8 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: '/projects/:id/hooks/:hook_id', ability: 'admin_project', v4: endpoint(none, hooks.show) },
   { method: 'PUT', path: '/projects/:id/hooks/:hook_id', ability: 'admin_project', v4: endpoint(raw, hooks.update(params(hooks.PROJECT_HOOK_PARAMS)), 'all') },
   { method: 'DELETE', path: '/projects/:id/hooks/:hook_id', ability: 'admin_project', v4: endpoint(none, hooks.remove) },
-  { method: 'GET', path: '/projects/:id/hooks/:hook_id/events', ability: 'admin_project', v4: endpoint(params({ status: { type: 'array' }, ...paged }), hooks.events) },
+  // GitLab's hook events list takes per_page 1 to 20 only (Grape `values: 1..20`).
+  { method: 'GET', path: '/projects/:id/hooks/:hook_id/events', ability: 'admin_project', v4: endpoint(params({ status: { type: 'array' }, ...paged, per_page: { type: 'integer', values: HOOK_EVENTS_PER_PAGE, default: 20 } }), hooks.events) },
   { method: 'POST', path: '/projects/:id/hooks/:hook_id/events/:hook_event_id/resend', ability: 'admin_project', v4: endpoint(none, hooks.resend) },
   {
     method: 'POST',

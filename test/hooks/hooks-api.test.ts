@@ -319,6 +319,12 @@ describe('Project hooks API, declared hooks, test triggers, delivery records, sy
     expect((await w.call('GET', `${hooksUrl}/${h.id}/events?status=successful`)).body.map((e: Json) => e.id)).to.deep.equal([push.id]);
     expect((await w.call('GET', `${hooksUrl}/${h.id}/events?status=client_failure`)).body.map((e: Json) => e.id)).to.deep.equal([tag.id]);
     expect((await w.call('GET', `${hooksUrl}/${h.id}/events?status=404`)).body.map((e: Json) => e.id)).to.deep.equal([tag.id]);
+    // GitLab lists at most 20 a page here (per_page values 1..20).
+    expect((await w.call('GET', `${hooksUrl}/${h.id}/events?per_page=1`)).body.map((e: Json) => e.id)).to.deep.equal([tag.id]);
+    expect((await w.call('GET', `${hooksUrl}/${h.id}/events?per_page=20`)).status).to.equal(200);
+    for (const bad of ['21', '100']) {
+      expect(await w.call('GET', `${hooksUrl}/${h.id}/events?per_page=${bad}`), bad).to.deep.include({ status: 400, body: { error: 'per_page does not have a valid value' } });
+    }
 
     const control = await w.call('GET', '/-/fakelab/hooks/deliveries');
     expect(control.status).to.equal(200);
