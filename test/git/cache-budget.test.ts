@@ -29,6 +29,36 @@ describe('caches bounded by bytes', function () {
     expect([lru.size, lru.weight]).to.deep.equal([1, 30]);
   });
 
+  it('an Lru evicts in least-recently-used order through many evictions, re-uses, deletes and clears', () => {
+    // A plain array in use order as the model; the Lru keeps one eviction iterator across calls.
+    const lru = new Lru<number, number>(50);
+    let model: number[] = [];
+    let seed = 7;
+    const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    for (let step = 0; step < 20000; step++) {
+      const key = random(120);
+      const op = random(100);
+      if (op < 60) {
+        lru.set(key, step);
+        model = model.filter((k) => k !== key);
+        model.push(key);
+        if (model.length > 50) model.shift();
+      } else if (op < 90) {
+        const had = model.includes(key);
+        expect(lru.get(key) !== undefined).to.equal(had);
+        if (had) model = [...model.filter((k) => k !== key), key];
+      } else if (op < 99) {
+        lru.delete(key);
+        model = model.filter((k) => k !== key);
+      } else {
+        lru.clear();
+        model = [];
+      }
+      if (step % 500 === 0) expect([...Array(120).keys()].filter((k) => lru.peek(k) !== undefined)).to.deep.equal([...model].sort((a, b) => a - b));
+    }
+    expect(lru.size).to.equal(model.length);
+  });
+
   it('a PromiseLru shares a computation, weighs it once it is done, and forgets a failure', async () => {
     const cache = new PromiseLru<string, string>(1000, (s) => s.length, 500, 10);
     let runs = 0;
