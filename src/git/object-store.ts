@@ -1,7 +1,7 @@
 import { Lru } from '../util/lru.js';
 import { type DamageReporter, RepositoryDamagedError } from './damage.js';
 import { ObjectDb } from './odb/object-db.js';
-import { FileMode, type AnnotatedTag, type Commit, type TreeEntry, parseCommit, parseTag, type ObjectType, findTreeEntry, parseTree } from './objects.js';
+import { FileMode, type AnnotatedTag, type Commit, type TreeEntry, parseCommit, parseTag, type ObjectType, findTreeEntry, parseTree, authorIdentity, authorIdentityOfCommit } from './objects.js';
 
 export class ObjectMissingError extends Error {}
 
@@ -84,6 +84,20 @@ export class ObjectStore {
     }
     this.commits.set(oid, commit);
     return commit;
+  }
+
+  /**
+   * What git's --author matches of a commit ("Name <email>", see authorIdentity), read from its
+   * object's author line alone: a walk over the whole history asks this of every commit, and
+   * parsing and caching each of them was most of that walk's time.
+   */
+  authorIdentityNow(oid: string): string {
+    const cached = this.commits.peek(oid);
+    if (cached) return authorIdentity(cached.author);
+    const object = this.db.read(oid, false);
+    if (!object) throw new ObjectMissingError(`object ${oid} not found`);
+    if (object.type !== 'commit') throw new ObjectMissingError(`${oid} is a ${object.type}, not a commit`);
+    return authorIdentityOfCommit(object.data) ?? authorIdentity(parseCommit(oid, object.data).author);
   }
 
   async readTree(oid: string): Promise<TreeEntry[]> {

@@ -103,6 +103,35 @@ export function parseCommit(oid: string, content: Uint8Array): Commit {
   return commit;
 }
 
+/** What git's --author is matched against: "Name <email>" of the author line, as parsed. */
+export function authorIdentity(author: Signature): string {
+  return `${author.name} <${author.email}>`;
+}
+
+const AUTHOR_LINE = Buffer.from('\nauthor ');
+const AUTHOR_KEY = Buffer.from('\nauthor');
+const HEADER_END = Buffer.from('\n\n');
+/** Decodes one line as decoding the whole object would (where a leading BOM is text, not a mark). */
+const lineDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * authorIdentity(parseCommit(content).author), reading only the author line: no strings for the
+ * other headers or the message. null when the header is unusual (no author line, two of them,
+ * one continued on the next line): parseCommit then decides.
+ */
+export function authorIdentityOfCommit(content: Buffer): string | null {
+  const headerEnd = content.indexOf(HEADER_END);
+  const head = headerEnd < 0 ? content.length : headerEnd;
+  const at = content.indexOf(AUTHOR_LINE);
+  if (at < 0 || at >= head || content.subarray(0, 6).toString('latin1') === 'author') return null;
+  const again = content.indexOf(AUTHOR_KEY, at + 1);
+  if (again >= 0 && again < head) return null;
+  let end = content.indexOf(0x0a, at + 1);
+  if (end < 0 || end > head) end = head;
+  if (end < head && content[end + 1] === 0x20) return null;
+  return authorIdentity(parseSignature(lineDecoder.decode(content.subarray(at + AUTHOR_LINE.length, end))));
+}
+
 export function parseTag(oid: string, content: Uint8Array): AnnotatedTag {
   const { headers, message } = parseHeaders(decoder.decode(content));
   const tag: AnnotatedTag = { oid, object: '', type: '', tag: '', tagger: null, message };

@@ -1,5 +1,6 @@
+import { AuthorFilter } from './author-filter.js';
 import type { CommitGraphFile } from './commit-graph-file.js';
-import { sliceUsedUp, yieldToEventLoop } from '../../util/cooperative.js';
+import { CHECK_EVERY, sliceUsedUp, yieldToEventLoop } from '../../util/cooperative.js';
 import { RowDateQueue } from './date-queue.js';
 import type { HistoryQuery, Listing } from './listing.js';
 import type { ObjectStore } from '../object-store.js';
@@ -32,16 +33,18 @@ export class GraphListWalk implements Listing {
   private finished = false;
   private busy: Promise<unknown> = Promise.resolve();
   private readonly parents: number[] = [];
+  private readonly authors: AuthorFilter | null;
 
   private constructor(
     private readonly file: CommitGraphFile,
     private readonly query: HistoryQuery,
     tips: number[],
-    /** Where trees are read when a Bloom filter cannot decide (path queries only). */
-    private readonly objects: ObjectStore | null,
+    /** Where trees are read when a Bloom filter cannot decide, and authors when there is an author to match. */
+    private readonly objects: ObjectStore,
     /** Told when the walk has grown (so a cache can re-weigh it). */
     private readonly onGrow: () => void,
   ) {
+    this.authors = query.author ? new AuthorFilter(objects, query.author) : null;
     this.seen = new Uint8Array(file.size);
     this.queue = new RowDateQueue((row) => file.timeAt(row));
     // git sorts the starting commits by date, stably, before queueing them.
@@ -57,15 +60,15 @@ export class GraphListWalk implements Listing {
 
   /** The walk for `query` over `file`, or null when the query or its tips need the general walker. */
   static tryCreate(file: CommitGraphFile | null, query: HistoryQuery, objects: ObjectStore, onGrow: () => void = () => undefined): GraphListWalk | null {
-    if (!file || query.exclude.length > 0 || query.topo || query.author) return null;
+    if (!file || query.exclude.length > 0 || query.topo) return null;
     const tips = query.include.map((oid) => file.position(oid));
     if (tips.some((row) => row < 0)) return null;
-    return new GraphListWalk(file, query, tips, query.paths.length > 0 ? objects : null, onGrow);
+    return new GraphListWalk(file, query, tips, objects, onGrow);
   }
 
   /** Bytes the walk holds: its weight in the walk cache. */
   get bytes(): number {
-    return this.seen.length + this.queue.bytes + this.shown.length * BYTES_PER_SHOWN + this.entries.size * 200;
+    return this.seen.length + this.queue.bytes + this.shown.length * BYTES_PER_SHOWN + this.entries.size * 200 + (this.authors?.bytes ?? 0);
   }
 
   page(offset: number, limit: number): Promise<string[]> {
@@ -87,8 +90,10 @@ export class GraphListWalk implements Listing {
     const { since, until, firstParent } = this.query;
     const simplifying = this.query.paths.length > 0;
     let steps = 0;
+    // A step that may read a commit object costs ten times one that does not: look at the clock more often.
+    const checkMask = this.authors ? CHECK_EVERY - 1 : 255;
     while (!this.finished && this.shown.length < wanted) {
-      if ((++steps & 255) === 0 && sliceUsedUp()) await yieldToEventLoop();
+      if ((++steps & checkMask) === 0 && sliceUsedUp()) await yieldToEventLoop();
       const row = this.queue.pop();
       if (row < 0) {
         this.finished = true;
@@ -119,6 +124,7 @@ export class GraphListWalk implements Listing {
       }
       if (until !== null && time > until) continue;
       if (treesame) continue;
+      if (this.authors && !this.authors.matchesRow(this.file, row)) continue;
       this.shown.push(this.file.oidAt(row));
     }
   }
@@ -139,7 +145,7 @@ export class GraphListWalk implements Listing {
   private async treesameParent(row: number): Promise<number> {
     const tree = this.file.treeAt(row);
     if (this.parents.length === 0) {
-      for (const path of this.query.paths) if (await this.objects!.entryAt(tree, path)) return -1;
+      for (const path of this.query.paths) if (await this.objects.entryAt(tree, path)) return -1;
       return -2;
     }
     for (let i = 0; i < this.parents.length; i++) {
@@ -184,7 +190,7 @@ export class GraphListWalk implements Listing {
     const key = `${tree}/${name}`;
     let entry = this.entries.get(key);
     if (entry === undefined) {
-      entry = (await this.objects!.childEntry(tree, name)) ?? null;
+      entry = (await this.objects.childEntry(tree, name)) ?? null;
       if (this.entries.size >= RECENT_ENTRIES) this.entries.clear();
       this.entries.set(key, entry);
     }

@@ -1,3 +1,4 @@
+import { AuthorFilter } from './author-filter.js';
 import type { CommitIndex, CommitNode } from './commit-index.js';
 import { CHECK_EVERY, sliceUsedUp, yieldToEventLoop } from '../../util/cooperative.js';
 import { DateQueue } from './date-queue.js';
@@ -38,6 +39,7 @@ export class HistoryWalk implements Listing {
   private started = false;
   private finished = false;
   private readonly limited: boolean;
+  private readonly authors: AuthorFilter | null;
   /** Serialises page requests on one shared walk. */
   private busy: Promise<unknown> = Promise.resolve();
 
@@ -49,6 +51,7 @@ export class HistoryWalk implements Listing {
     private readonly onGrow: () => void = () => undefined,
   ) {
     this.limited = query.exclude.length > 0 || query.topo;
+    this.authors = query.author ? new AuthorFilter(repo, query.author) : null;
   }
 
   /** Commits offset..offset+limit-1 of the listing (fewer at the end). */
@@ -114,10 +117,9 @@ export class HistoryWalk implements Listing {
         const ordered = this.query.topo ? await this.topoSort(list) : list;
         let steps = 0;
         for (const node of ordered) {
-          // Awaiting isShown for each of 100,000 commits would never let the event loop in.
+          // isShown may read a commit object per commit: 100,000 of them must let the event loop in.
           if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
-          const shown = this.query.author ? await this.isShown(node) : this.isShownNow(node);
-          if (shown) this.shown.push(node.oid);
+          if (this.isShown(node)) this.shown.push(node.oid);
         }
         this.finished = true;
       }
@@ -131,8 +133,7 @@ export class HistoryWalk implements Listing {
       if (this.query.since !== null && node.time < this.query.since) continue;
       if (++this.steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
       if (!this.processParentsNow(node)) await this.processParents(node);
-      const shown = this.query.author ? await this.isShown(node) : this.isShownNow(node);
-      if (shown) this.shown.push(node.oid);
+      if (this.isShown(node)) this.shown.push(node.oid);
     }
   }
 
@@ -351,20 +352,15 @@ export class HistoryWalk implements Listing {
     return out;
   }
 
-  /** isShown without the author test (the only part that reads a commit object). */
-  private isShownNow(node: CommitNode): boolean {
+  /** git's get_commit_action for what a listing can ask: range, --until, simplification, then --author. */
+  private isShown(node: CommitNode): boolean {
     const flags = this.flag(node.oid);
     if (flags & UNINTERESTING) return false;
     if (this.query.until !== null && node.time > this.query.until) return false;
     if (this.query.paths.length > 0 && flags & TREESAME) return false;
-    return true;
-  }
-
-  private async isShown(node: CommitNode): Promise<boolean> {
-    if (!this.isShownNow(node)) return false;
-    if (this.query.author) {
-      const { author } = await this.repo.readCommit(node.oid);
-      if (!this.query.author.test(`${author.name} <${author.email}>`)) return false;
+    if (this.authors) {
+      // A node's row is its row in the file it was read from, whichever file is current now.
+      if (!(node.graphFile ? this.authors.matchesRow(node.graphFile, node.graphPosition) : this.authors.matchesOid(node.oid))) return false;
     }
     return true;
   }

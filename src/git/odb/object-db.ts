@@ -203,11 +203,13 @@ export class ObjectDb {
   /**
    * The object, or null when it is not in this repository. Damage on the way (a garbled pack or
    * loose object, an unusable index that might have held it) throws RepositoryDamagedError.
+   * `keep` false: the object itself is not added to the cache of recent objects (a scan over
+   * every commit would only push out what other readers use); its delta bases still are.
    */
-  read(oid: string): RawObject | null {
+  read(oid: string, keep = true): RawObject | null {
     if (!/^[0-9a-f]{40}$/.test(oid)) return null;
     try {
-      return this.readRaw(Buffer.from(oid, 'hex'), oid, 0);
+      return this.readRaw(Buffer.from(oid, 'hex'), oid, 0, keep);
     } catch (err) {
       throw this.damage(err);
     }
@@ -239,11 +241,11 @@ export class ObjectDb {
     return damage;
   }
 
-  private readRaw(raw: Buffer, hex: string, depth: number): RawObject | null {
+  private readRaw(raw: Buffer, hex: string, depth: number, keep = true): RawObject | null {
     const resolveRef = (base: Buffer, baseDepth: number) => this.readRaw(base, base.toString('hex'), baseDepth);
     for (const pack of this.loadPacks()) {
       const i = pack.find(raw);
-      if (i >= 0) return pack.read(pack.offsetOf(i), this.cache, resolveRef, depth);
+      if (i >= 0) return pack.read(pack.offsetOf(i), this.cache, resolveRef, depth, keep);
     }
     const loose = readLooseObject(this.objectsDir, hex);
     if (loose) return loose;
@@ -251,7 +253,7 @@ export class ObjectDb {
     if (this.refreshIfChanged()) {
       for (const pack of this.packList) {
         const i = pack.find(raw);
-        if (i >= 0) return pack.read(pack.offsetOf(i), this.cache, resolveRef, depth);
+        if (i >= 0) return pack.read(pack.offsetOf(i), this.cache, resolveRef, depth, keep);
       }
     }
     // The object may be in a pack whose index cannot be read: that is damage, not absence.

@@ -195,8 +195,8 @@ export class Pack {
     return { buf, type, p, size };
   }
 
-  /** The object at `offset`, deltas resolved (bases through `resolveRef` for REF_DELTA). */
-  read(offset: number, cache: Lru<string, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth = 0): RawObject {
+  /** The object at `offset`, deltas resolved (bases through `resolveRef` for REF_DELTA); `keep` false: not cached itself (see ObjectDb.read). */
+  read(offset: number, cache: Lru<string, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth = 0, keep = true): RawObject {
     const key = `${this.name}:${offset}`;
     const cached = cache.get(key);
     if (cached) return cached;
@@ -238,7 +238,7 @@ export class Pack {
     // delta (the next version's chain runs through it), and any object read as a delta base
     // (the other side of a diff is usually a delta against the same base). A blob read on its own
     // is not kept: it is rarely read again soon.
-    if (result.type !== 'blob' || depth > 0) cache.set(key, result);
+    if (keep && (result.type !== 'blob' || depth > 0)) cache.set(key, result);
     return result;
   }
 
