@@ -240,6 +240,8 @@ export class FakelabServer {
     const interrupted = await Baseline.interrupted(config.dataDir);
     await registry.open(new Set(interrupted?.registry.projects.map((p) => p.id)));
     if (interrupted) await Baseline.finishInterrupted(config.dataDir, registry, interrupted, this.logger);
+    // A push or an API write moves a project's refs: its last activity is read again.
+    this.events.subscribe((event) => registry.forgetFacts(event.project.id));
     const accessConfig = (this.accessConfig = config.configFile ? await loadAccessConfig(config.configFile) : NO_ACCESS_CONFIG);
     const access = (this.policy = AccessPolicy.fromConfig(accessConfig, config.token));
     const users = new UserDirectory();

@@ -7,6 +7,7 @@ import { currentRefChangeRecorder, GitRepo, type RecordedRefChange, recordingRef
 import { GITLAB_DIFF_LIMITS } from '../gitlab/diff-limits.js';
 import { InvalidStateFileError, readJsonFile, syncDir, writeFileAtomic } from '../util/atomic-file.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
+import { FactsIndex } from './facts.js';
 
 export interface Project {
   id: number;
@@ -17,6 +18,10 @@ export interface Project {
   repo: GitRepo;
   /** What POST /projects was given (projects found on disk have none of these). */
   created?: CreatedFacts;
+  /** Runs `read` with the repository open for that call only, unless it is open already (see RegisteredProject). */
+  readOnce?<T>(read: (project: Project) => Promise<T>): Promise<T>;
+  /** Where its registry keeps its facts as last read (see FactsIndex). */
+  readonly factsIndex?: FactsIndex;
 }
 
 /** What a project created through the API keeps beside its id: its name, visibility and creator. */
@@ -90,6 +95,7 @@ class RegisteredProject implements Project {
     readonly createdAt: string,
     readonly created: CreatedFacts | undefined,
     private readonly open: () => GitRepo,
+    readonly factsIndex: FactsIndex,
   ) {}
 
   get repo(): GitRepo {
@@ -158,6 +164,8 @@ class CountingMap<K, V> extends Map<K, V> {
 }
 
 export class ProjectRegistry {
+  /** Every project's default branch, last activity and description as last read (see FactsIndex). */
+  readonly facts = new FactsIndex();
   private byPath = new Map<string, Project>();
   private byId = new CountingMap<number, Project>();
   /** list()'s answer, kept while byId is the same map with the same changes. */
@@ -166,6 +174,8 @@ export class ProjectRegistry {
   private lastScan = 0;
   private scanning: Promise<void> | null = null;
   private closed = false;
+  /** Stops background passes over the projects' facts at close. */
+  private readonly closing = new AbortController();
 
   /** Paths already reported as refused, so the log says it once. */
   private readonly refused = new Set<string>();
@@ -470,6 +480,8 @@ export class ProjectRegistry {
     this.ids = structuredClone(state.ids);
     await this.saveIds();
     await this.rescan();
+    // Refs were written back behind every project's facts.
+    this.facts.forgetAll();
     this.purge();
   }
 
@@ -525,23 +537,21 @@ export class ProjectRegistry {
     return this.byPath.get(fullPath.toLowerCase())?.created;
   }
 
+  /** A write moved the refs of project `id` (an event): its facts are read again when next needed. */
+  forgetFacts(id: number): void {
+    const project = this.byId.get(id);
+    if (project) this.facts.forget(project);
+  }
+
   /**
-   * Runs `read` on every one of `projects` (at most `parallel` at a time) without leaving the
-   * repositories it opens open (see RegisteredProject.readOnce): what an order by every
-   * project's last activity reads.
+   * Every project's facts, read where not known yet (the first order by last activity or search
+   * after a start or a reset waits for it); a background pass re-reads them all at most every
+   * 10 s, for changes made behind fakelab's back (see FactsIndex).
    */
-  async readEach<T>(projects: Project[], read: (project: Project) => Promise<T>, parallel = 32): Promise<T[]> {
-    const out: T[] = new Array(projects.length);
-    let next = 0;
-    const lane = async () => {
-      while (next < projects.length) {
-        const i = next++;
-        const project = projects[i];
-        out[i] = await (project instanceof RegisteredProject ? project.readOnce(read) : read(project));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(parallel, projects.length) }, lane));
-    return out;
+  async factsOfAll(projects: readonly Project[]): Promise<void> {
+    const readable = (project: Project) => this.servable(project);
+    await this.facts.ensure(projects, readable);
+    this.facts.revalidateSoon(() => this.list(), readable, this.closing.signal);
   }
 
   /** The path of a known project (for messages), without a scan. */
@@ -599,7 +609,11 @@ export class ProjectRegistry {
    */
   async preloadAll(signal?: AbortSignal): Promise<void> {
     const every = this.byId.size <= PRELOAD_EVERY_UP_TO;
-    for (const project of [...this.byId.values()].sort((a, b) => a.id - b.id)) {
+    const projects = [...this.byId.values()].sort((a, b) => a.id - b.id);
+    // Every project's facts (GET /projects orders and searches by them): of thousands first, each
+    // read in a repository opened for that read alone; of a few, once their repositories are open.
+    if (!every) await this.facts.ensure(projects, (project) => this.servable(project), signal);
+    for (const project of projects) {
       if (signal?.aborted || this.closed) return;
       // Every repository of a small root; of thousands, only the big ones: a small repository
       // loads in a millisecond when first asked, and opening thousands would hold memory for
@@ -614,6 +628,7 @@ export class ProjectRegistry {
       if (removed.length > 0) this.logger?.warn({ project: project.path, files: removed }, `removed ${removed.length} file(s) a crash left in ${project.path}`);
       await project.repo.preload().catch(() => undefined);
     }
+    if (every && !signal?.aborted && !this.closed) await this.facts.ensure(projects, (project) => this.servable(project), signal);
   }
 
   /**
@@ -622,6 +637,8 @@ export class ProjectRegistry {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
+    await this.facts.idle();
     await this.scanning?.catch(() => undefined);
     await this.changes.drained();
     await this.purging.catch(() => undefined);
@@ -665,6 +682,7 @@ export class ProjectRegistry {
           onDamage: (problem) => this.logger?.warn({ project: projectPath }, `repository ${projectPath} is damaged: ${problem}`),
           beforeWrite: () => this.beforeWrite(project),
         }),
+      this.facts,
     );
     return project;
   }

@@ -3,7 +3,7 @@ import { type ProjectView } from '../../gitlab/entities.js';
 import { allNamespaces, type Namespace } from '../../projects/namespaces.js';
 import { nameAndPath, namingErrors } from '../../projects/naming.js';
 import { PathTakenError, type Project } from '../../projects/registry.js';
-import { projectView, readDescription } from '../../projects/view.js';
+import { projectView } from '../../projects/view.js';
 import { searchMatcher } from '../../projects/search.js';
 import { invalidBranchName } from '../../writes/paths.js';
 import { checkUnmodifiedSince, type HandlerContext, pageOf, type Reply } from '../handle.js';
@@ -39,35 +39,28 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
   );
   if (p.id_after !== undefined) projects = projects.filter((project) => project.id > p.id_after!);
   if (p.id_before !== undefined) projects = projects.filter((project) => project.id < p.id_before!);
-  // A project's view reads its repository (HEAD, its commit, the description): read for the page
-  // only, unless the search (descriptions) or the order (last activity) needs every one.
-  const views = new Map<number, ProjectView>();
-  const viewOf = async (project: Project): Promise<ProjectView | null> => {
-    if (!views.has(project.id)) {
-      if (!(await registry.servable(project))) return null;
-      views.set(project.id, { ...(await projectView(project, access.visibility(project.path), (u) => access.userByName(u))), project_access: access.memberAccessLevel(ctx.grant, project.path) });
-    }
-    return views.get(project.id)!;
-  };
+  // A project's view reads its facts afresh (HEAD, its branch, the description; the tip's commit
+  // only when new): for the page only. An order by last activity and a search use every project's
+  // facts as the registry last read them (FactsIndex), not 10,000 repositories per request.
+  if (byActivity || p.search) {
+    await registry.factsOfAll(projects);
+    // Those whose facts could not be read (gone, or moved outside the repos root) are not listed.
+    projects = projects.filter((project) => registry.facts.known(project) !== undefined);
+  }
   if (p.search) {
-    // A search reads every project's description only, not its repository (what a view reads):
-    // with thousands of projects, opening them all took seconds and held them open.
     const matches = searchMatcher(p.search);
-    const descriptions = await Promise.all(projects.map((project) => readDescription(project.gitdir)));
-    projects = projects.filter((project, i) => {
+    projects = projects.filter((project) => {
       const name = project.path.split('/').pop()!;
-      return matches([name, project.created?.name ?? name, descriptions[i] ?? '', ...(p.search_namespaces ? [project.path] : [])]);
+      return matches([name, project.created?.name ?? name, registry.facts.known(project)!.description ?? '', ...(p.search_namespaces ? [project.path] : [])]);
     });
   }
-  if (byActivity) {
-    // Every project's view (its head commit's date), its repository opened for that alone: the
-    // page's are opened again below, the others are not kept open (thousands would stay in memory).
-    const all = await registry.readEach(projects, viewOf);
-    projects = projects.filter((_, i) => all[i] !== null);
-  }
   const direction = p.sort === 'asc' ? 1 : -1;
-  if (byActivity) projects = sortedByKey(projects, (project) => views.get(project.id)!.last_activity_at);
+  if (byActivity) projects = sortedByKey(projects, (project) => registry.facts.known(project)!.lastActivityAt);
   if (direction === -1) projects.reverse();
+  const viewOf = async (project: Project): Promise<ProjectView | null> => {
+    if (!(await registry.servable(project))) return null;
+    return { ...(await projectView(project, access.visibility(project.path), (u) => access.userByName(u))), project_access: access.memberAccessLevel(ctx.grant, project.path) };
+  };
   const present = async (page: Project[]) => {
     const shown = await Promise.all(page.map(viewOf));
     return shown.filter((v): v is ProjectView => v !== null).map((v) => ctx.present.project(v, shape));
