@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { currentRefChangeRecorder, GitRepo, type RecordedRefChange, recordingRefChanges, type RefFiles, removeLeftovers, writeRefFiles } from '../git/index.js';
 
@@ -80,6 +81,8 @@ const RESCAN_INTERVAL_MS = 1000;
 /** At start, every repository is read while there are at most this many, else those with at least this much pack data (see preloadAll). */
 const PRELOAD_EVERY_UP_TO = 256;
 const PRELOAD_MIN_PACK_BYTES = 1 << 20;
+/** Of a large root, every project's facts are read this long after the start (see preloadAll). */
+const PRELOAD_FACTS_AFTER_MS = 500;
 
 /**
  * A project of the registry. Its repository (GitRepo: open pack files, caches) is opened when
@@ -612,7 +615,12 @@ export class ProjectRegistry {
     const projects = [...this.byId.values()].sort((a, b) => a.id - b.id);
     // Every project's facts (GET /projects orders and searches by them): of thousands first, each
     // read in a repository opened for that read alone; of a few, once their repositories are open.
-    if (!every) await this.facts.ensure(projects, (project) => this.servable(project), signal);
+    if (!every) {
+      // After the start's first requests: they need a page's facts only, read with the page.
+      await delay(PRELOAD_FACTS_AFTER_MS, undefined, { signal }).catch(() => undefined);
+      if (signal?.aborted || this.closed) return;
+      await this.facts.ensure(projects, (project) => this.servable(project), signal);
+    }
     for (const project of projects) {
       if (signal?.aborted || this.closed) return;
       // Every repository of a small root; of thousands, only the big ones: a small repository
@@ -691,6 +699,9 @@ export class ProjectRegistry {
     // Known repositories are not checked again (HEAD, objects/): a rescan of thousands of projects
     // is a readdir per folder; one that stopped being a repository is dropped at its next lookup.
     const known = new Set([...this.byId.values()].map((p) => `${p.path}.git`));
+    // The first scan of a start takes the folders projects.json records as the repositories they
+    // were (20,000 stats fewer with 10,000 projects); one that is not any more fails its lookup.
+    if (this.byId.size === 0) for (const recorded of Object.keys(this.ids.projects)) known.add(`${recorded}.git`);
     const found = (await scanRoot(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`), known, this.scanCache)).repositories;
     let changed = false;
     const byPath = new Map<string, Project>();
