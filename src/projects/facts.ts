@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import fs from 'node:fs';
 import { ObjectMissingError, RefStore, RepositoryDamagedError } from '../git/index.js';
+import { Lru } from '../util/lru.js';
 import type { Project } from './registry.js';
 
 /**
@@ -20,16 +21,33 @@ interface Entry {
   epoch: number;
 }
 
-/** The repository's description file, or null (none, or git init's placeholder). */
-export async function readDescription(gitdir: string): Promise<string | null> {
-  const text = (await readFile(`${gitdir}/description`, 'utf8').catch(() => '')).trim();
+/**
+ * The repository's description file, or null (none, or git init's placeholder). Synchronous, and
+ * a missing file is no exception: a page of 100 projects reads 100 of them, most of them absent.
+ */
+export function readDescription(gitdir: string): string | null {
+  const file = `${gitdir}/description`;
+  let text = '';
+  try {
+    if (fs.statSync(file, { throwIfNoEntry: false })?.isFile()) text = fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return null;
+  }
   // git init's placeholder is not a description.
   if (!text || text.startsWith('Unnamed repository')) return null;
   return text;
 }
 
+/**
+ * Commit dates by commit id, shared by every project: an id names the same commit (the same
+ * committer date) in any repository, so copies and forks of a repository date their tips once.
+ */
+const commitDates = new Lru<string, string>(50_000);
+
 /** Background passes over every project at most this often (see FactsIndex.revalidateSoon). */
 const REVALIDATE_INTERVAL_MS = 10_000;
+/** A pass lets requests in after this much work. */
+const SLICE_MS = 4;
 /** Projects read at once by a pass (each a few small file reads, and a commit for a new tip). */
 const LANES = 16;
 
@@ -54,7 +72,10 @@ export class FactsIndex {
   /** Reads in flight, shared (a page view and a background pass may ask for the same project). */
   private readonly reading = new Map<Project, Promise<ProjectFacts>>();
   private epoch = 0;
-  private lastPass = 0;
+  /** Changes whenever a project's last activity may have changed: an order by it is kept while this stays. */
+  version = 0;
+  /** When the last pass over every project ended (a start's fill counts as one). */
+  private lastPass = Date.now();
   private passing: Promise<void> | null = null;
 
   /** The facts last read of `project`, however old. */
@@ -75,7 +96,10 @@ export class FactsIndex {
         (facts) => {
           done();
           // A forget meanwhile (a write, a reset) wins over what this read saw before it.
-          if (this.epoch === epoch && (this.generations.get(project) ?? 0) === generation) this.entries.set(project, { facts, epoch });
+          if (this.epoch === epoch && (this.generations.get(project) ?? 0) === generation) {
+            if (this.entries.get(project)?.facts.lastActivityAt !== facts.lastActivityAt) this.version++;
+            this.entries.set(project, { facts, epoch });
+          }
           return facts;
         },
         (err: unknown) => {
@@ -110,16 +134,23 @@ export class FactsIndex {
       });
   }
 
+  /** A pass over every project just ended (the start's fill): the next background one waits 10 s from now. */
+  passed(): void {
+    this.lastPass = Date.now();
+  }
+
   /** A write moved `project`'s refs: what was read of it no longer holds. */
   forget(project: Project): void {
     this.generations.set(project, (this.generations.get(project) ?? 0) + 1);
     this.entries.delete(project);
     this.reading.delete(project);
+    this.version++;
   }
 
   /** Refs were put back behind every project (a reset): every project's facts are re-read before they are trusted again. */
   forgetAll(): void {
     this.epoch++;
+    this.version++;
     this.reading.clear();
   }
 
@@ -131,8 +162,17 @@ export class FactsIndex {
   /** Reads each of `projects` that is `readable` (still a repository inside the repos root). */
   private async readAll(projects: readonly Project[], readable: (project: Project) => Promise<boolean>, signal?: AbortSignal): Promise<void> {
     let next = 0;
+    // Most reads never wait for I/O (small synchronous reads; a tip dated before): without these
+    // yields a pass over 10,000 projects would hold the event loop, and every request, for its
+    // whole length.
+    let sliceStart = performance.now();
     const lane = async () => {
       while (next < projects.length && !signal?.aborted) {
+        if (performance.now() - sliceStart > SLICE_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+          continue;
+        }
         const project = projects[next++];
         // A project that cannot be read keeps what was known (its view reports the damage).
         if (await readable(project)) await this.read(project).catch(() => undefined);
@@ -168,7 +208,7 @@ export class FactsIndex {
         datedOid = tip;
       }
     }
-    return { defaultBranch, lastActivityAt, description: await readDescription(project.gitdir), datedOid };
+    return { defaultBranch, lastActivityAt, description: readDescription(project.gitdir), datedOid };
   }
 }
 
@@ -178,9 +218,13 @@ export class FactsIndex {
  * reads these facts from its database, and the requests that read the commit report the damage.
  */
 async function commitDate(project: Project, oid: string): Promise<string | null> {
+  const known = commitDates.get(oid);
+  if (known) return known;
   const read = async (p: Project) => new Date((await p.repo.readCommit(oid)).committer.timestamp * 1000).toISOString();
   try {
-    return await (project.readOnce ? project.readOnce(read) : read(project));
+    const date = await (project.readOnce ? project.readOnce(read) : read(project));
+    commitDates.set(oid, date);
+    return date;
   } catch (err) {
     if (err instanceof RepositoryDamagedError || err instanceof ObjectMissingError) return null;
     throw err;

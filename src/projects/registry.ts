@@ -620,6 +620,7 @@ export class ProjectRegistry {
       await delay(PRELOAD_FACTS_AFTER_MS, undefined, { signal }).catch(() => undefined);
       if (signal?.aborted || this.closed) return;
       await this.facts.ensure(projects, (project) => this.servable(project), signal);
+      this.facts.passed();
     }
     for (const project of projects) {
       if (signal?.aborted || this.closed) return;
@@ -636,7 +637,10 @@ export class ProjectRegistry {
       if (removed.length > 0) this.logger?.warn({ project: project.path, files: removed }, `removed ${removed.length} file(s) a crash left in ${project.path}`);
       await project.repo.preload().catch(() => undefined);
     }
-    if (every && !signal?.aborted && !this.closed) await this.facts.ensure(projects, (project) => this.servable(project), signal);
+    if (every && !signal?.aborted && !this.closed) {
+      await this.facts.ensure(projects, (project) => this.servable(project), signal);
+      this.facts.passed();
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ import { forbidden, GitLabError, invalidParams, notFound, validationError } from
 import { type ProjectView } from '../../gitlab/entities.js';
 import { allNamespaces, type Namespace } from '../../projects/namespaces.js';
 import { nameAndPath, namingErrors } from '../../projects/naming.js';
+import type { FactsIndex } from '../../projects/facts.js';
 import { PathTakenError, type Project } from '../../projects/registry.js';
 import { projectView } from '../../projects/view.js';
 import { searchMatcher } from '../../projects/search.js';
@@ -34,20 +35,26 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
   const shape = p.simple || !ctx.grant ? 'basic' : 'with_access';
   const byActivity = p.order_by === 'last_activity_at' || p.order_by === 'updated_at';
   // Ascending by the order's key (ties by id); filtering keeps the order, descending reverses it.
-  let projects = (byActivity ? await registry.list() : orderedBy(await registry.list(), p.order_by)).filter((project) =>
-    p.min_access_level === undefined ? access.canSee(ctx.grant, project.path) : (access.memberAccessLevel(ctx.grant, project.path) ?? 0) >= p.min_access_level,
-  );
+  const all = await registry.list();
+  let ordered: readonly Project[];
+  if (byActivity) {
+    // Every project's facts as the registry last read them (FactsIndex), not 10,000 repositories
+    // per request; those whose facts could not be read (gone, or moved outside the root) are left out.
+    await registry.factsOfAll(all);
+    ordered = orderedByActivity(all, registry.facts);
+  } else ordered = orderedBy(all, p.order_by);
+  let projects =
+    !ctx.grant && p.min_access_level === undefined
+      ? visibleToAnyone(ordered, (project) => access.canSee(null, project.path))
+      : ordered.filter((project) => (p.min_access_level === undefined ? access.canSee(ctx.grant, project.path) : (access.memberAccessLevel(ctx.grant, project.path) ?? 0) >= p.min_access_level));
   if (p.id_after !== undefined) projects = projects.filter((project) => project.id > p.id_after!);
   if (p.id_before !== undefined) projects = projects.filter((project) => project.id < p.id_before!);
   // A project's view reads its facts afresh (HEAD, its branch, the description; the tip's commit
-  // only when new): for the page only. An order by last activity and a search use every project's
-  // facts as the registry last read them (FactsIndex), not 10,000 repositories per request.
-  if (byActivity || p.search) {
-    await registry.factsOfAll(projects);
-    // Those whose facts could not be read (gone, or moved outside the repos root) are not listed.
-    projects = projects.filter((project) => registry.facts.known(project) !== undefined);
-  }
+  // only when new): for the page only. A search matches every project's description as the
+  // registry last read it (FactsIndex).
   if (p.search) {
+    await registry.factsOfAll(projects);
+    projects = projects.filter((project) => registry.facts.known(project) !== undefined);
     const matches = searchMatcher(p.search);
     projects = projects.filter((project) => {
       const name = project.path.split('/').pop()!;
@@ -55,8 +62,7 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
     });
   }
   const direction = p.sort === 'asc' ? 1 : -1;
-  if (byActivity) projects = sortedByKey(projects, (project) => registry.facts.known(project)!.lastActivityAt);
-  if (direction === -1) projects.reverse();
+  if (direction === -1) projects = projects.slice().reverse();
   const viewOf = async (project: Project): Promise<ProjectView | null> => {
     if (!(await registry.servable(project))) return null;
     return { ...(await projectView(project, access.visibility(project.path), (u) => access.userByName(u))), project_access: access.memberAccessLevel(ctx.grant, project.path) };
@@ -97,6 +103,30 @@ function orderedBy(all: readonly Project[], orderBy: string): readonly Project[]
   let sorted = byOrder.get(orderBy);
   if (!sorted) byOrder.set(orderBy, (sorted = Object.freeze(sortedByKey(all, key))));
   return sorted;
+}
+
+/** registry.list() by last activity (ties by id), kept while no project's last activity changes (FactsIndex.version). */
+const activityOrders = new WeakMap<readonly Project[], { version: number; sorted: readonly Project[] }>();
+
+function orderedByActivity(all: readonly Project[], facts: FactsIndex): readonly Project[] {
+  const kept = activityOrders.get(all);
+  if (kept?.version === facts.version) return kept.sorted;
+  const version = facts.version;
+  const sorted = Object.freeze(sortedByKey(all.filter((project) => facts.known(project) !== undefined), (project) => facts.known(project)!.lastActivityAt));
+  activityOrders.set(all, { version, sorted });
+  return sorted;
+}
+
+/**
+ * An order's projects an anonymous caller sees, kept per order: visibility changes with neither
+ * (the access configuration is read at start; a created project's visibility is set at creation).
+ */
+const anonymousViews = new WeakMap<readonly Project[], readonly Project[]>();
+
+function visibleToAnyone(ordered: readonly Project[], canSee: (project: Project) => boolean): Project[] {
+  let visible = anonymousViews.get(ordered);
+  if (!visible) anonymousViews.set(ordered, (visible = Object.freeze(ordered.filter(canSee))));
+  return visible as Project[];
 }
 
 const keysetUnavailable = () => new GitLabError(405, { error: 'Keyset pagination is not yet available for this type of request' });
