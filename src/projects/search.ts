@@ -12,3 +12,15 @@ export function searchMatcher(query: string): (columns: string[]) => boolean {
     return words.every((w) => text.includes(w));
   });
 }
+
+/**
+ * searchMatcher's test for columns already lower-cased (GET /projects keeps its projects' names
+ * lower-cased between requests), or null when the query has no word of three characters or
+ * more: then a column must equal it exactly, as searchMatcher tests.
+ */
+export function lowerCaseMatcher(query: string): ((lowered: string[]) => boolean) | null {
+  const squished = query.trim().replace(/\s+/g, ' ');
+  const words = (squished.match(/"[^"]+"|[^\s"]+/g) ?? []).map((w) => w.replace(/^"|"$/g, '').toLowerCase()).filter((w) => w.length >= 3);
+  if (words.length === 0) return null;
+  return (lowered) => lowered.some((text) => words.every((w) => text.includes(w)));
+}

@@ -5,7 +5,7 @@ import { nameAndPath, namingErrors } from '../../projects/naming.js';
 import type { FactsIndex } from '../../projects/facts.js';
 import { PathTakenError, type Project } from '../../projects/registry.js';
 import { projectView } from '../../projects/view.js';
-import { searchMatcher } from '../../projects/search.js';
+import { lowerCaseMatcher, searchMatcher } from '../../projects/search.js';
 import { invalidBranchName } from '../../writes/paths.js';
 import { checkUnmodifiedSince, type HandlerContext, pageOf, type Reply } from '../handle.js';
 
@@ -55,10 +55,13 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
   if (p.search) {
     await registry.factsOfAll(projects);
     projects = projects.filter((project) => registry.facts.known(project) !== undefined);
-    const matches = searchMatcher(p.search);
+    const lowered = lowerCaseMatcher(p.search);
+    const exactly = lowered ? null : searchMatcher(p.search);
     projects = projects.filter((project) => {
-      const name = project.path.split('/').pop()!;
-      return matches([name, project.created?.name ?? name, registry.facts.known(project)!.description ?? '', ...(p.search_namespaces ? [project.path] : [])]);
+      const names = searchNames(project);
+      const description = registry.facts.known(project)!.description ?? '';
+      if (lowered) return lowered([names.pathLower, names.nameLower, description.toLowerCase(), ...(p.search_namespaces ? [names.fullPathLower] : [])]);
+      return exactly!([names.path, names.name, description, ...(p.search_namespaces ? [project.path] : [])]);
     });
   }
   const direction = p.sort === 'asc' ? 1 : -1;
@@ -103,6 +106,27 @@ function orderedBy(all: readonly Project[], orderBy: string): readonly Project[]
   let sorted = byOrder.get(orderBy);
   if (!sorted) byOrder.set(orderBy, (sorted = Object.freeze(sortedByKey(all, key))));
   return sorted;
+}
+
+/** A project's path and name as a search matches them, made once per project (they never change). */
+interface SearchNames {
+  path: string;
+  name: string;
+  pathLower: string;
+  nameLower: string;
+  fullPathLower: string;
+}
+
+const searchNamesOf = new WeakMap<Project, SearchNames>();
+
+function searchNames(project: Project): SearchNames {
+  let names = searchNamesOf.get(project);
+  if (!names) {
+    const path = project.path.split('/').pop()!;
+    const name = project.created?.name ?? path;
+    searchNamesOf.set(project, (names = { path, name, pathLower: path.toLowerCase(), nameLower: name.toLowerCase(), fullPathLower: project.path.toLowerCase() }));
+  }
+  return names;
 }
 
 /** registry.list() by last activity (ties by id), kept while no project's last activity changes (FactsIndex.version). */
