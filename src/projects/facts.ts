@@ -45,7 +45,7 @@ export function readDescription(gitdir: string): string | null {
 const commitDates = new Lru<string, string>(50_000);
 
 /** Background passes over every project at most this often (see FactsIndex.revalidateSoon). */
-const REVALIDATE_INTERVAL_MS = 10_000;
+const REVALIDATE_INTERVAL_MS = 30_000;
 /** A pass lets requests in after this much work. */
 const SLICE_MS = 4;
 /** Projects read at once by a pass (each a few small file reads, and a commit for a new tip). */
@@ -61,7 +61,7 @@ const LANES = 16;
  * Freshness: a view (GET /projects/:id, a listed page) reads its projects afresh and updates the
  * index; fakelab's own writes (API writes, pushes) forget the project they moved (see forget);
  * a reset forgets them all; changes made behind fakelab's back (git run by hand in the repos
- * root) reach orders and searches by the next background pass, started at most every 10 s by a
+ * root) reach orders and searches by the next background pass, started at most every 30 s by a
  * request that needs every project (GitLab itself moves last_activity_at at most once an hour).
  */
 export class FactsIndex {
@@ -121,7 +121,7 @@ export class FactsIndex {
     await this.readAll(missing, readable, signal);
   }
 
-  /** Starts a background pass over `projects` (re-reading them all) unless one ran in the last 10 s. */
+  /** Starts a background pass over `projects` (re-reading them all) unless one ran in the last 30 s. */
   revalidateSoon(projects: () => Promise<readonly Project[]>, readable: (project: Project) => Promise<boolean>, signal?: AbortSignal): void {
     if (this.passing || Date.now() - this.lastPass < REVALIDATE_INTERVAL_MS) return;
     this.lastPass = Date.now();
@@ -134,7 +134,7 @@ export class FactsIndex {
       });
   }
 
-  /** A pass over every project just ended (the start's fill): the next background one waits 10 s from now. */
+  /** A pass over every project just ended (the start's fill): the next background one waits 30 s from now. */
   passed(): void {
     this.lastPass = Date.now();
   }

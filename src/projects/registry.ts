@@ -549,7 +549,7 @@ export class ProjectRegistry {
   /**
    * Every project's facts, read where not known yet (the first order by last activity or search
    * after a start or a reset waits for it); a background pass re-reads them all at most every
-   * 10 s, for changes made behind fakelab's back (see FactsIndex).
+   * 30 s, for changes made behind fakelab's back (see FactsIndex).
    */
   async factsOfAll(projects: readonly Project[]): Promise<void> {
     const readable = (project: Project) => this.servable(project);
