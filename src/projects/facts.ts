@@ -72,7 +72,10 @@ export class FactsIndex {
   /** Reads in flight, shared (a page view and a background pass may ask for the same project). */
   private readonly reading = new Map<Project, Promise<ProjectFacts>>();
   private epoch = 0;
-  /** Changes whenever a project's last activity may have changed: an order by it is kept while this stays. */
+  /** Counts forget() and forgetAll() calls: see ensure(). */
+  private forgets = 0;
+  private readonly complete = new WeakMap<readonly Project[], number>();
+  /** Changes whenever a project's last activity or description may have changed: an order or a search table is kept while this stays. */
   version = 0;
   /** When the last pass over every project ended (a start's fill counts as one). */
   private lastPass = Date.now();
@@ -97,7 +100,8 @@ export class FactsIndex {
           done();
           // A forget meanwhile (a write, a reset) wins over what this read saw before it.
           if (this.epoch === epoch && (this.generations.get(project) ?? 0) === generation) {
-            if (this.entries.get(project)?.facts.lastActivityAt !== facts.lastActivityAt) this.version++;
+            const before = this.entries.get(project)?.facts;
+            if (before?.lastActivityAt !== facts.lastActivityAt || before.description !== facts.description) this.version++;
             this.entries.set(project, { facts, epoch });
           }
           return facts;
@@ -117,8 +121,12 @@ export class FactsIndex {
    * an order or a search over all of them; stops early (resolving) when `signal` aborts.
    */
   async ensure(projects: readonly Project[], readable: (project: Project) => Promise<boolean>, signal?: AbortSignal): Promise<void> {
+    // A list found complete stays so until a forget (a list is the registry's, frozen until a project comes or goes).
+    if (this.complete.get(projects) === this.forgets) return;
+    const forgets = this.forgets;
     const missing = projects.filter((project) => this.entries.get(project)?.epoch !== this.epoch);
     await this.readAll(missing, readable, signal);
+    if (!signal?.aborted && forgets === this.forgets && missing.every((project) => this.entries.get(project)?.epoch === this.epoch)) this.complete.set(projects, forgets);
   }
 
   /** Starts a background pass over `projects` (re-reading them all) unless one ran in the last 30 s. */
@@ -145,12 +153,14 @@ export class FactsIndex {
     this.entries.delete(project);
     this.reading.delete(project);
     this.version++;
+    this.forgets++;
   }
 
   /** Refs were put back behind every project (a reset): every project's facts are re-read before they are trusted again. */
   forgetAll(): void {
     this.epoch++;
     this.version++;
+    this.forgets++;
     this.reading.clear();
   }
 

@@ -19,8 +19,13 @@ export function searchMatcher(query: string): (columns: string[]) => boolean {
  * more: then a column must equal it exactly, as searchMatcher tests.
  */
 export function lowerCaseMatcher(query: string): ((lowered: string[]) => boolean) | null {
-  const squished = query.trim().replace(/\s+/g, ' ');
-  const words = (squished.match(/"[^"]+"|[^\s"]+/g) ?? []).map((w) => w.replace(/^"|"$/g, '').toLowerCase()).filter((w) => w.length >= 3);
+  const words = queryWords(query);
   if (words.length === 0) return null;
   return (lowered) => lowered.some((text) => words.every((w) => text.includes(w)));
+}
+
+/** The query's words of three characters or more (a quoted phrase is one word), lower-cased. */
+export function queryWords(query: string): string[] {
+  const squished = query.trim().replace(/\s+/g, ' ');
+  return (squished.match(/"[^"]+"|[^\s"]+/g) ?? []).map((w) => w.replace(/^"|"$/g, '').toLowerCase()).filter((w) => w.length >= 3);
 }

@@ -5,7 +5,7 @@ import { nameAndPath, namingErrors } from '../../projects/naming.js';
 import type { FactsIndex } from '../../projects/facts.js';
 import { PathTakenError, type Project } from '../../projects/registry.js';
 import { projectView } from '../../projects/view.js';
-import { lowerCaseMatcher, searchMatcher } from '../../projects/search.js';
+import { lowerCaseMatcher, queryWords, searchMatcher } from '../../projects/search.js';
 import { invalidBranchName } from '../../writes/paths.js';
 import { checkUnmodifiedSince, type HandlerContext, pageOf, type Reply } from '../handle.js';
 
@@ -53,16 +53,9 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
   // only when new): for the page only. A search matches every project's description as the
   // registry last read it (FactsIndex).
   if (p.search) {
-    await registry.factsOfAll(projects);
-    projects = projects.filter((project) => registry.facts.known(project) !== undefined);
-    const lowered = lowerCaseMatcher(p.search);
-    const exactly = lowered ? null : searchMatcher(p.search);
-    projects = projects.filter((project) => {
-      const names = searchNames(project);
-      const description = registry.facts.known(project)!.description ?? '';
-      if (lowered) return lowered([names.pathLower, names.nameLower, description.toLowerCase(), ...(p.search_namespaces ? [names.fullPathLower] : [])]);
-      return exactly!([names.path, names.name, description, ...(p.search_namespaces ? [project.path] : [])]);
-    });
+    await registry.factsOfAll(all);
+    const found = searchAll(all, registry.facts, p.search, p.search_namespaces === true);
+    projects = projects.filter((project) => found.has(project));
   }
   const direction = p.sort === 'asc' ? 1 : -1;
   if (direction === -1) projects = projects.slice().reverse();
@@ -108,25 +101,58 @@ function orderedBy(all: readonly Project[], orderBy: string): readonly Project[]
   return sorted;
 }
 
-/** A project's path and name as a search matches them, made once per project (they never change). */
-interface SearchNames {
-  path: string;
-  name: string;
-  pathLower: string;
-  nameLower: string;
-  fullPathLower: string;
+/**
+ * Every project's searched columns (the path's last segment, the name, the description),
+ * lower-cased and joined by newlines, made once per list and facts version rather than 30,000
+ * strings per request.
+ */
+interface SearchTable {
+  version: number;
+  projects: readonly Project[];
+  joined: string[];
+  /** The full paths, lower-cased (search_namespaces). */
+  paths: string[];
 }
 
-const searchNamesOf = new WeakMap<Project, SearchNames>();
+const searchTables = new WeakMap<readonly Project[], SearchTable>();
 
-function searchNames(project: Project): SearchNames {
-  let names = searchNamesOf.get(project);
-  if (!names) {
-    const path = project.path.split('/').pop()!;
-    const name = project.created?.name ?? path;
-    searchNamesOf.set(project, (names = { path, name, pathLower: path.toLowerCase(), nameLower: name.toLowerCase(), fullPathLower: project.path.toLowerCase() }));
+function searchTable(all: readonly Project[], facts: FactsIndex): SearchTable {
+  const kept = searchTables.get(all);
+  if (kept?.version === facts.version) return kept;
+  const projects = all.filter((project) => facts.known(project) !== undefined);
+  const joined = projects.map((project) => searchColumns(project, facts).join('\n').toLowerCase());
+  const table = { version: facts.version, projects, joined, paths: projects.map((project) => project.path.toLowerCase()) };
+  searchTables.set(all, table);
+  return table;
+}
+
+/** The columns a search matches, as GitLab's (path, name, description), and the full path with search_namespaces. */
+function searchColumns(project: Project, facts: FactsIndex, namespaces = false): string[] {
+  const path = project.path.split('/').pop()!;
+  return [path, project.created?.name ?? path, facts.known(project)!.description ?? '', ...(namespaces ? [project.path] : [])];
+}
+
+/**
+ * The projects `query` finds (searchMatcher's test). A project whose joined columns lack one of
+ * the query's words cannot match: only the rest are tested column by column.
+ */
+function searchAll(all: readonly Project[], facts: FactsIndex, query: string, namespaces: boolean): Set<Project> {
+  const { projects, joined, paths } = searchTable(all, facts);
+  const lowered = lowerCaseMatcher(query);
+  const found = new Set<Project>();
+  if (!lowered) {
+    const exactly = searchMatcher(query);
+    for (const project of projects) if (exactly(searchColumns(project, facts, namespaces))) found.add(project);
+    return found;
   }
-  return names;
+  const words = queryWords(query);
+  for (let i = 0; i < projects.length; i++) {
+    const text = joined[i];
+    const project = projects[i];
+    if (!words.every((w) => text.includes(w) || (namespaces && paths[i].includes(w)))) continue;
+    if (lowered(searchColumns(project, facts, namespaces).map((column) => column.toLowerCase()))) found.add(project);
+  }
+  return found;
 }
 
 /** registry.list() by last activity (ties by id), kept while no project's last activity changes (FactsIndex.version). */
