@@ -81,6 +81,8 @@ const RESCAN_INTERVAL_MS = 1000;
 /** At start, every repository is read while there are at most this many, else those with at least this much pack data (see preloadAll). */
 const PRELOAD_EVERY_UP_TO = 256;
 const PRELOAD_MIN_PACK_BYTES = 1 << 20;
+/** preloadAll lets requests in after this much synchronous work. */
+const PRELOAD_SLICE_MS = 4;
 /** Of a large root, every project's facts are read this long after the start (see preloadAll). */
 const PRELOAD_FACTS_AFTER_MS = 500;
 
@@ -131,12 +133,20 @@ function release(project: Project): Promise<void> {
   return project instanceof RegisteredProject ? project.release() : project.repo.close();
 }
 
-/** The bytes of a repository's packs (0 when it has none, or they cannot be read). */
-async function packBytes(gitdir: string): Promise<number> {
+/**
+ * The bytes of a repository's packs (0 when it has none, or they cannot be read). Synchronous:
+ * preloadAll asks it of thousands of repositories, where a readdir and a stat on the thread pool
+ * cost several times their own work; it yields between repositories (see preloadAll).
+ */
+function packBytes(gitdir: string): number {
   const dir = path.join(gitdir, 'objects', 'pack');
   let total = 0;
-  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
-    if (name.endsWith('.pack')) total += (await fsp.stat(path.join(dir, name)).catch(() => null))?.size ?? 0;
+  try {
+    for (const name of fs.readdirSync(dir)) {
+      if (name.endsWith('.pack')) total += fs.statSync(path.join(dir, name), { throwIfNoEntry: false })?.size ?? 0;
+    }
+  } catch {
+    /* unreadable: what was counted */
   }
   return total;
 }
@@ -622,14 +632,20 @@ export class ProjectRegistry {
       await this.facts.ensure(projects, (project) => this.servable(project), signal);
       this.facts.passed();
     }
+    let sliceStart = performance.now();
     for (const project of projects) {
       if (signal?.aborted || this.closed) return;
+      // Small repositories are skipped without waiting for anything: requests get in every few ms.
+      if (performance.now() - sliceStart > PRELOAD_SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
       // Every repository of a small root; of thousands, only the big ones: a small repository
       // loads in a millisecond when first asked, and opening thousands would hold memory for
       // projects nobody asks about. The others are not even swept for leftovers here (one
       // readdir and a stat each, not three realpaths and a walk): a write sweeps its repository
       // first anyway (GitRepo.write).
-      if (!every && (await packBytes(project.gitdir)) < PRELOAD_MIN_PACK_BYTES) continue;
+      if (!every && packBytes(project.gitdir) < PRELOAD_MIN_PACK_BYTES) continue;
       // What a killed fakelab left (temporary files, its ref locks) goes first, so the space comes
       // back at start; only in a repository still inside the root (nothing is removed elsewhere).
       if (!(await this.servable(project))) continue;
