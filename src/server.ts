@@ -76,6 +76,8 @@ export class FakelabServer {
   private stopLoggingEvents: (() => void) | null = null;
   private world: World | null = null;
   private git: GitBackend | null = null;
+  /** GitBackend.start, begun with compose() (a git process and a folder of hooks, made while the projects are read). */
+  private gitStarting: Promise<GitBackend | { unavailable: string }> | null = null;
   private hookStore: HookStore | null = null;
   private accessConfig: AccessConfig | null = null;
   private delivery: HookDelivery | null = null;
@@ -230,6 +232,9 @@ export class FakelabServer {
   private async compose(): Promise<void> {
     const { config } = this;
     this.logger = this.givenLogger ?? pino({ level: config.logLevel ?? 'info' });
+    const gitStarting = (this.gitStarting = GitBackend.start(config.gitBinary, config.maxPushSize));
+    // Awaited below; a start that fails before that still closes what it made (release()).
+    gitStarting.catch(() => undefined);
     if (config.fixturesDir) await seedIfEmpty(config.reposDir, config.fixturesDir);
     await fsp.mkdir(config.dataDir, { recursive: true });
     // Before anything in it is read: a second process on the same data dir would lose writes.
@@ -240,6 +245,8 @@ export class FakelabServer {
     const interrupted = await Baseline.interrupted(config.dataDir);
     await registry.open(new Set(interrupted?.registry.projects.map((p) => p.id)));
     if (interrupted) await Baseline.finishInterrupted(config.dataDir, registry, interrupted, this.logger);
+    // A push or an API write moves a project's refs: its last activity is read again.
+    this.events.subscribe((event) => registry.forgetFacts(event.project.id));
     const accessConfig = (this.accessConfig = config.configFile ? await loadAccessConfig(config.configFile) : NO_ACCESS_CONFIG);
     const access = (this.policy = AccessPolicy.fromConfig(accessConfig, config.token));
     const users = new UserDirectory();
@@ -285,7 +292,7 @@ export class FakelabServer {
       this.world = new World(this.gate, registry, baseline, this.journal, this.faultStore, eventLog, [hookStore, { reset: () => delivery.clear() }]);
     }
     // Without a git binary, fakelab serves its API all the same; the git URLs say why they cannot.
-    const git = await GitBackend.start(config.gitBinary, config.maxPushSize);
+    const git = await gitStarting;
     if (git instanceof GitBackend) this.git = git;
     else this.logger.warn(`git over HTTP is unavailable: ${git.unavailable}`);
     const app = createApp({
@@ -358,7 +365,10 @@ export class FakelabServer {
           return undefined;
         },
         // After the gate: no push is running any more to ask the hooks anything.
-        () => this.git?.close(),
+        async () => {
+          const git = this.git ?? (await this.gitStarting?.catch(() => null));
+          if (git instanceof GitBackend) await git.close();
+        },
         () => this.registry?.close(),
         () => this.store?.close(),
         () => this.dataLock?.release(),

@@ -1,6 +1,9 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { promises as fsp } from 'node:fs';
-import YAML from 'yaml';
+import type YAMLModule from 'yaml';
+import { lazyModule } from '../util/lazy-module.js';
+
+const yaml = lazyModule<typeof YAMLModule>('yaml');
 import { type DeclaredHook, PROJECT_HOOK_EVENTS } from '../hooks/store.js';
 
 /**
@@ -127,7 +130,7 @@ export class ConfigError extends Error {}
 export function parseAccessConfig(text: string, source: string): AccessConfig {
   let data: unknown;
   try {
-    data = source.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+    data = source.endsWith('.json') ? JSON.parse(text) : yaml().parse(text);
   } catch (err) {
     throw new ConfigError(`${source}: not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
   }

@@ -10,7 +10,7 @@ export type { Hunk } from './diff/xdiff.js';
 export { type AnnotatedTag, type Commit, EMPTY_TREE, FileMode, type Signature } from './objects.js';
 export { ObjectMissingError } from './object-store.js';
 export { RepositoryDamagedError } from './damage.js';
-export type { Ref } from './refs.js';
+export { type Ref, RefStore } from './refs.js';
 export { InvalidRevisionError, type LogOptions } from './revision.js';
 export { RefUpdateError } from './write/ref-update.js';
 export { TreeIndex } from './write/tree-index.js';

@@ -1,4 +1,7 @@
-import busboy from 'busboy';
+import type busboyModule from 'busboy';
+import { lazyModule } from '../util/lazy-module.js';
+
+const busboy = lazyModule<typeof busboyModule>('busboy');
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { GitLabError, invalidParams, tooLarge } from '../errors.js';
 import { sendJson } from './json.js';
@@ -81,9 +84,9 @@ const urlencoded = [
 /** multipart/form-data: fields only (with Rack's nesting); a file part is refused. */
 function multipart(req: Request, _res: Response, next: NextFunction): void {
   if (!req.is('multipart/form-data')) return next();
-  let parser: busboy.Busboy;
+  let parser: busboyModule.Busboy;
   try {
-    parser = busboy({ headers: req.headers, limits: { fieldSize: BODY_LIMITS.bytes, fields: BODY_LIMITS.fields, files: 0 } });
+    parser = busboy()({ headers: req.headers, limits: { fieldSize: BODY_LIMITS.bytes, fields: BODY_LIMITS.fields, files: 0 } });
   } catch {
     return next(badRequest('invalid multipart body'));
   }

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { currentRefChangeRecorder, GitRepo, type RecordedRefChange, recordingRefChanges, type RefFiles, removeLeftovers, writeRefFiles } from '../git/index.js';
 
 import { GITLAB_DIFF_LIMITS } from '../gitlab/diff-limits.js';
 import { InvalidStateFileError, readJsonFile, syncDir, writeFileAtomic } from '../util/atomic-file.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
+import { FactsIndex } from './facts.js';
 
 export interface Project {
   id: number;
@@ -17,6 +19,10 @@ export interface Project {
   repo: GitRepo;
   /** What POST /projects was given (projects found on disk have none of these). */
   created?: CreatedFacts;
+  /** Runs `read` with the repository open for that call only, unless it is open already (see RegisteredProject). */
+  readOnce?<T>(read: (project: Project) => Promise<T>): Promise<T>;
+  /** Where its registry keeps its facts as last read (see FactsIndex). */
+  readonly factsIndex?: FactsIndex;
 }
 
 /** What a project created through the API keeps beside its id: its name, visibility and creator. */
@@ -75,6 +81,10 @@ const RESCAN_INTERVAL_MS = 1000;
 /** At start, every repository is read while there are at most this many, else those with at least this much pack data (see preloadAll). */
 const PRELOAD_EVERY_UP_TO = 256;
 const PRELOAD_MIN_PACK_BYTES = 1 << 20;
+/** preloadAll lets requests in after this much synchronous work. */
+const PRELOAD_SLICE_MS = 4;
+/** Of a large root, every project's facts are read this long after the start (see preloadAll). */
+const PRELOAD_FACTS_AFTER_MS = 500;
 
 /**
  * A project of the registry. Its repository (GitRepo: open pack files, caches) is opened when
@@ -90,6 +100,7 @@ class RegisteredProject implements Project {
     readonly createdAt: string,
     readonly created: CreatedFacts | undefined,
     private readonly open: () => GitRepo,
+    readonly factsIndex: FactsIndex,
   ) {}
 
   get repo(): GitRepo {
@@ -122,12 +133,20 @@ function release(project: Project): Promise<void> {
   return project instanceof RegisteredProject ? project.release() : project.repo.close();
 }
 
-/** The bytes of a repository's packs (0 when it has none, or they cannot be read). */
-async function packBytes(gitdir: string): Promise<number> {
+/**
+ * The bytes of a repository's packs (0 when it has none, or they cannot be read). Synchronous:
+ * preloadAll asks it of thousands of repositories, where a readdir and a stat on the thread pool
+ * cost several times their own work; it yields between repositories (see preloadAll).
+ */
+function packBytes(gitdir: string): number {
   const dir = path.join(gitdir, 'objects', 'pack');
   let total = 0;
-  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
-    if (name.endsWith('.pack')) total += (await fsp.stat(path.join(dir, name)).catch(() => null))?.size ?? 0;
+  try {
+    for (const name of fs.readdirSync(dir)) {
+      if (name.endsWith('.pack')) total += fs.statSync(path.join(dir, name), { throwIfNoEntry: false })?.size ?? 0;
+    }
+  } catch {
+    /* unreadable: what was counted */
   }
   return total;
 }
@@ -158,6 +177,8 @@ class CountingMap<K, V> extends Map<K, V> {
 }
 
 export class ProjectRegistry {
+  /** Every project's default branch, last activity and description as last read (see FactsIndex). */
+  readonly facts = new FactsIndex();
   private byPath = new Map<string, Project>();
   private byId = new CountingMap<number, Project>();
   /** list()'s answer, kept while byId is the same map with the same changes. */
@@ -166,6 +187,8 @@ export class ProjectRegistry {
   private lastScan = 0;
   private scanning: Promise<void> | null = null;
   private closed = false;
+  /** Stops background passes over the projects' facts at close. */
+  private readonly closing = new AbortController();
 
   /** Paths already reported as refused, so the log says it once. */
   private readonly refused = new Set<string>();
@@ -470,6 +493,8 @@ export class ProjectRegistry {
     this.ids = structuredClone(state.ids);
     await this.saveIds();
     await this.rescan();
+    // Refs were written back behind every project's facts.
+    this.facts.forgetAll();
     this.purge();
   }
 
@@ -525,23 +550,21 @@ export class ProjectRegistry {
     return this.byPath.get(fullPath.toLowerCase())?.created;
   }
 
+  /** A write moved the refs of project `id` (an event): its facts are read again when next needed. */
+  forgetFacts(id: number): void {
+    const project = this.byId.get(id);
+    if (project) this.facts.forget(project);
+  }
+
   /**
-   * Runs `read` on every one of `projects` (at most `parallel` at a time) without leaving the
-   * repositories it opens open (see RegisteredProject.readOnce): what an order by every
-   * project's last activity reads.
+   * Every project's facts, read where not known yet (the first order by last activity or search
+   * after a start or a reset waits for it); a background pass re-reads them all at most every
+   * 30 s, for changes made behind fakelab's back (see FactsIndex).
    */
-  async readEach<T>(projects: Project[], read: (project: Project) => Promise<T>, parallel = 32): Promise<T[]> {
-    const out: T[] = new Array(projects.length);
-    let next = 0;
-    const lane = async () => {
-      while (next < projects.length) {
-        const i = next++;
-        const project = projects[i];
-        out[i] = await (project instanceof RegisteredProject ? project.readOnce(read) : read(project));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(parallel, projects.length) }, lane));
-    return out;
+  async factsOfAll(projects: readonly Project[]): Promise<void> {
+    const readable = (project: Project) => this.servable(project);
+    await this.facts.ensure(projects, readable);
+    this.facts.revalidateSoon(() => this.list(), readable, this.closing.signal);
   }
 
   /** The path of a known project (for messages), without a scan. */
@@ -599,20 +622,40 @@ export class ProjectRegistry {
    */
   async preloadAll(signal?: AbortSignal): Promise<void> {
     const every = this.byId.size <= PRELOAD_EVERY_UP_TO;
-    for (const project of [...this.byId.values()].sort((a, b) => a.id - b.id)) {
+    const projects = [...this.byId.values()].sort((a, b) => a.id - b.id);
+    // Every project's facts (GET /projects orders and searches by them): of thousands first, each
+    // read in a repository opened for that read alone; of a few, once their repositories are open.
+    if (!every) {
+      // After the start's first requests: they need a page's facts only, read with the page.
+      await delay(PRELOAD_FACTS_AFTER_MS, undefined, { signal }).catch(() => undefined);
       if (signal?.aborted || this.closed) return;
+      await this.facts.ensure(projects, (project) => this.servable(project), signal);
+      this.facts.passed();
+    }
+    let sliceStart = performance.now();
+    for (const project of projects) {
+      if (signal?.aborted || this.closed) return;
+      // Small repositories are skipped without waiting for anything: requests get in every few ms.
+      if (performance.now() - sliceStart > PRELOAD_SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
       // Every repository of a small root; of thousands, only the big ones: a small repository
       // loads in a millisecond when first asked, and opening thousands would hold memory for
       // projects nobody asks about. The others are not even swept for leftovers here (one
       // readdir and a stat each, not three realpaths and a walk): a write sweeps its repository
       // first anyway (GitRepo.write).
-      if (!every && (await packBytes(project.gitdir)) < PRELOAD_MIN_PACK_BYTES) continue;
+      if (!every && packBytes(project.gitdir) < PRELOAD_MIN_PACK_BYTES) continue;
       // What a killed fakelab left (temporary files, its ref locks) goes first, so the space comes
       // back at start; only in a repository still inside the root (nothing is removed elsewhere).
       if (!(await this.servable(project))) continue;
       const removed = await removeLeftovers(project.gitdir).catch(() => []);
       if (removed.length > 0) this.logger?.warn({ project: project.path, files: removed }, `removed ${removed.length} file(s) a crash left in ${project.path}`);
       await project.repo.preload().catch(() => undefined);
+    }
+    if (every && !signal?.aborted && !this.closed) {
+      await this.facts.ensure(projects, (project) => this.servable(project), signal);
+      this.facts.passed();
     }
   }
 
@@ -622,6 +665,8 @@ export class ProjectRegistry {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
+    await this.facts.idle();
     await this.scanning?.catch(() => undefined);
     await this.changes.drained();
     await this.purging.catch(() => undefined);
@@ -665,6 +710,7 @@ export class ProjectRegistry {
           onDamage: (problem) => this.logger?.warn({ project: projectPath }, `repository ${projectPath} is damaged: ${problem}`),
           beforeWrite: () => this.beforeWrite(project),
         }),
+      this.facts,
     );
     return project;
   }
@@ -673,6 +719,9 @@ export class ProjectRegistry {
     // Known repositories are not checked again (HEAD, objects/): a rescan of thousands of projects
     // is a readdir per folder; one that stopped being a repository is dropped at its next lookup.
     const known = new Set([...this.byId.values()].map((p) => `${p.path}.git`));
+    // The first scan of a start takes the folders projects.json records as the repositories they
+    // were (20,000 stats fewer with 10,000 projects); one that is not any more fails its lookup.
+    if (this.byId.size === 0) for (const recorded of Object.keys(this.ids.projects)) known.add(`${recorded}.git`);
     const found = (await scanRoot(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`), known, this.scanCache)).repositories;
     let changed = false;
     const byPath = new Map<string, Project>();

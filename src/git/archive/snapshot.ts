@@ -2,7 +2,11 @@ import { constants } from 'node:fs';
 import { type FileHandle, lstat, open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import tarStream, { type Header } from 'tar-stream';
+import type tarStreamModule from 'tar-stream';
+import type { Header } from 'tar-stream';
+import { lazyModule } from '../../util/lazy-module.js';
+
+const tarStream = lazyModule<typeof tarStreamModule>('tar-stream');
 
 type TarHeaders = Partial<Header> & { name: string };
 
@@ -17,7 +21,7 @@ const OBJECT_FILES = [/^[0-9a-f]{2}\/[0-9a-f]{38}$/, /^pack\/pack-[0-9a-f]{40}\.
  * nothing outside the repository can get in. Streamed: one file open at a time.
  */
 export function snapshotTar(gitdir: string): Readable {
-  const pack = tarStream.pack();
+  const pack = tarStream().pack();
   const add = (h: TarHeaders) =>
     new Promise<void>((resolve, reject) => {
       pack.entry(h, (err) => (err ? reject(err) : resolve()));

@@ -2,9 +2,14 @@ import { PassThrough, Readable, Transform, type TransformCallback } from 'node:s
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { Worker } from 'node:worker_threads';
-import tarStream, { type Header } from 'tar-stream';
-import yazl from 'yazl';
+import type tarStreamModule from 'tar-stream';
+import type { Header } from 'tar-stream';
+import type yazlModule from 'yazl';
+import { lazyModule } from '../../util/lazy-module.js';
 import type { ArchiveEntry } from './entries.js';
+
+const tarStream = lazyModule<typeof tarStreamModule>('tar-stream');
+const yazl = lazyModule<typeof yazlModule>('yazl');
 
 type TarHeaders = Partial<Header> & { name: string };
 
@@ -35,7 +40,7 @@ export function writeArchive(entries: AsyncGenerator<ArchiveEntry>, options: Arc
   const out = new PassThrough();
   const fail = (err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err)));
   if (options.format === 'zip') {
-    const zip = new yazl.ZipFile();
+    const zip = new (yazl().ZipFile)();
     zip.outputStream.pipe(out);
     const dir = (name: string) => zip.addEmptyDirectory(name, { mtime: options.mtime, mode: 0o40755 });
     (async () => {
@@ -59,7 +64,7 @@ export function writeArchive(entries: AsyncGenerator<ArchiveEntry>, options: Arc
     })().catch(fail);
     return out;
   }
-  const pack = tarStream.pack();
+  const pack = tarStream().pack();
   const header = { mtime: options.mtime, uname: 'root', gname: 'root', uid: 0, gid: 0 };
   (async () => {
     const put = (h: TarHeaders, data?: Buffer) =>

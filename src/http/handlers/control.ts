@@ -1,4 +1,7 @@
-import YAML from 'yaml';
+import type YAMLModule from 'yaml';
+import { lazyModule } from '../../util/lazy-module.js';
+
+const yaml = lazyModule<typeof YAMLModule>('yaml');
 import { badRequestReason, notFound, validationError } from '../../errors.js';
 import type { World } from '../../control/world.js';
 import { FixtureError } from '../../fixtures/check.js';
@@ -127,7 +130,7 @@ export const fixtureDocument = Object.assign(
   (input: unknown): { fixture?: unknown } => {
     if (typeof input !== 'string') return { fixture: input };
     try {
-      return { fixture: YAML.parse(input) };
+      return { fixture: yaml().parse(input) };
     } catch (err) {
       throw badRequestReason(`the fixture is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
     }

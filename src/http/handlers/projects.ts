@@ -2,9 +2,10 @@ import { forbidden, GitLabError, invalidParams, notFound, validationError } from
 import { type ProjectView } from '../../gitlab/entities.js';
 import { allNamespaces, type Namespace } from '../../projects/namespaces.js';
 import { nameAndPath, namingErrors } from '../../projects/naming.js';
+import type { FactsIndex } from '../../projects/facts.js';
 import { PathTakenError, type Project } from '../../projects/registry.js';
-import { projectView, readDescription } from '../../projects/view.js';
-import { searchMatcher } from '../../projects/search.js';
+import { projectView } from '../../projects/view.js';
+import { lowerCaseMatcher, queryWords, searchMatcher } from '../../projects/search.js';
 import { invalidBranchName } from '../../writes/paths.js';
 import { checkUnmodifiedSince, type HandlerContext, pageOf, type Reply } from '../handle.js';
 
@@ -34,40 +35,34 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
   const shape = p.simple || !ctx.grant ? 'basic' : 'with_access';
   const byActivity = p.order_by === 'last_activity_at' || p.order_by === 'updated_at';
   // Ascending by the order's key (ties by id); filtering keeps the order, descending reverses it.
-  let projects = (byActivity ? await registry.list() : orderedBy(await registry.list(), p.order_by)).filter((project) =>
-    p.min_access_level === undefined ? access.canSee(ctx.grant, project.path) : (access.memberAccessLevel(ctx.grant, project.path) ?? 0) >= p.min_access_level,
-  );
+  const all = await registry.list();
+  let ordered: readonly Project[];
+  if (byActivity) {
+    // Every project's facts as the registry last read them (FactsIndex), not 10,000 repositories
+    // per request; those whose facts could not be read (gone, or moved outside the root) are left out.
+    await registry.factsOfAll(all);
+    ordered = orderedByActivity(all, registry.facts);
+  } else ordered = orderedBy(all, p.order_by);
+  let projects =
+    !ctx.grant && p.min_access_level === undefined
+      ? visibleToAnyone(ordered, (project) => access.canSee(null, project.path))
+      : ordered.filter((project) => (p.min_access_level === undefined ? access.canSee(ctx.grant, project.path) : (access.memberAccessLevel(ctx.grant, project.path) ?? 0) >= p.min_access_level));
   if (p.id_after !== undefined) projects = projects.filter((project) => project.id > p.id_after!);
   if (p.id_before !== undefined) projects = projects.filter((project) => project.id < p.id_before!);
-  // A project's view reads its repository (HEAD, its commit, the description): read for the page
-  // only, unless the search (descriptions) or the order (last activity) needs every one.
-  const views = new Map<number, ProjectView>();
-  const viewOf = async (project: Project): Promise<ProjectView | null> => {
-    if (!views.has(project.id)) {
-      if (!(await registry.servable(project))) return null;
-      views.set(project.id, { ...(await projectView(project, access.visibility(project.path), (u) => access.userByName(u))), project_access: access.memberAccessLevel(ctx.grant, project.path) });
-    }
-    return views.get(project.id)!;
-  };
+  // A project's view reads its facts afresh (HEAD, its branch, the description; the tip's commit
+  // only when new): for the page only. A search matches every project's description as the
+  // registry last read it (FactsIndex).
   if (p.search) {
-    // A search reads every project's description only, not its repository (what a view reads):
-    // with thousands of projects, opening them all took seconds and held them open.
-    const matches = searchMatcher(p.search);
-    const descriptions = await Promise.all(projects.map((project) => readDescription(project.gitdir)));
-    projects = projects.filter((project, i) => {
-      const name = project.path.split('/').pop()!;
-      return matches([name, project.created?.name ?? name, descriptions[i] ?? '', ...(p.search_namespaces ? [project.path] : [])]);
-    });
-  }
-  if (byActivity) {
-    // Every project's view (its head commit's date), its repository opened for that alone: the
-    // page's are opened again below, the others are not kept open (thousands would stay in memory).
-    const all = await registry.readEach(projects, viewOf);
-    projects = projects.filter((_, i) => all[i] !== null);
+    await registry.factsOfAll(all);
+    const found = searchAll(all, registry.facts, p.search, p.search_namespaces === true);
+    projects = projects.filter((project) => found.has(project));
   }
   const direction = p.sort === 'asc' ? 1 : -1;
-  if (byActivity) projects = sortedByKey(projects, (project) => views.get(project.id)!.last_activity_at);
-  if (direction === -1) projects.reverse();
+  if (direction === -1) projects = projects.slice().reverse();
+  const viewOf = async (project: Project): Promise<ProjectView | null> => {
+    if (!(await registry.servable(project))) return null;
+    return { ...(await projectView(project, access.visibility(project.path), (u) => access.userByName(u))), project_access: access.memberAccessLevel(ctx.grant, project.path) };
+  };
   const present = async (page: Project[]) => {
     const shown = await Promise.all(page.map(viewOf));
     return shown.filter((v): v is ProjectView => v !== null).map((v) => ctx.present.project(v, shape));
@@ -104,6 +99,84 @@ function orderedBy(all: readonly Project[], orderBy: string): readonly Project[]
   let sorted = byOrder.get(orderBy);
   if (!sorted) byOrder.set(orderBy, (sorted = Object.freeze(sortedByKey(all, key))));
   return sorted;
+}
+
+/**
+ * Every project's searched columns (the path's last segment, the name, the description),
+ * lower-cased and joined by newlines, made once per list and facts version rather than 30,000
+ * strings per request.
+ */
+interface SearchTable {
+  version: number;
+  projects: readonly Project[];
+  joined: string[];
+  /** The full paths, lower-cased (search_namespaces). */
+  paths: string[];
+}
+
+const searchTables = new WeakMap<readonly Project[], SearchTable>();
+
+function searchTable(all: readonly Project[], facts: FactsIndex): SearchTable {
+  const kept = searchTables.get(all);
+  if (kept?.version === facts.version) return kept;
+  const projects = all.filter((project) => facts.known(project) !== undefined);
+  const joined = projects.map((project) => searchColumns(project, facts).join('\n').toLowerCase());
+  const table = { version: facts.version, projects, joined, paths: projects.map((project) => project.path.toLowerCase()) };
+  searchTables.set(all, table);
+  return table;
+}
+
+/** The columns a search matches, as GitLab's (path, name, description), and the full path with search_namespaces. */
+function searchColumns(project: Project, facts: FactsIndex, namespaces = false): string[] {
+  const path = project.path.split('/').pop()!;
+  return [path, project.created?.name ?? path, facts.known(project)!.description ?? '', ...(namespaces ? [project.path] : [])];
+}
+
+/**
+ * The projects `query` finds (searchMatcher's test). A project whose joined columns lack one of
+ * the query's words cannot match: only the rest are tested column by column.
+ */
+function searchAll(all: readonly Project[], facts: FactsIndex, query: string, namespaces: boolean): Set<Project> {
+  const { projects, joined, paths } = searchTable(all, facts);
+  const lowered = lowerCaseMatcher(query);
+  const found = new Set<Project>();
+  if (!lowered) {
+    const exactly = searchMatcher(query);
+    for (const project of projects) if (exactly(searchColumns(project, facts, namespaces))) found.add(project);
+    return found;
+  }
+  const words = queryWords(query);
+  for (let i = 0; i < projects.length; i++) {
+    const text = joined[i];
+    const project = projects[i];
+    if (!words.every((w) => text.includes(w) || (namespaces && paths[i].includes(w)))) continue;
+    if (lowered(searchColumns(project, facts, namespaces).map((column) => column.toLowerCase()))) found.add(project);
+  }
+  return found;
+}
+
+/** registry.list() by last activity (ties by id), kept while no project's last activity changes (FactsIndex.version). */
+const activityOrders = new WeakMap<readonly Project[], { version: number; sorted: readonly Project[] }>();
+
+function orderedByActivity(all: readonly Project[], facts: FactsIndex): readonly Project[] {
+  const kept = activityOrders.get(all);
+  if (kept?.version === facts.version) return kept.sorted;
+  const version = facts.version;
+  const sorted = Object.freeze(sortedByKey(all.filter((project) => facts.known(project) !== undefined), (project) => facts.known(project)!.lastActivityAt));
+  activityOrders.set(all, { version, sorted });
+  return sorted;
+}
+
+/**
+ * An order's projects an anonymous caller sees, kept per order: visibility changes with neither
+ * (the access configuration is read at start; a created project's visibility is set at creation).
+ */
+const anonymousViews = new WeakMap<readonly Project[], readonly Project[]>();
+
+function visibleToAnyone(ordered: readonly Project[], canSee: (project: Project) => boolean): Project[] {
+  let visible = anonymousViews.get(ordered);
+  if (!visible) anonymousViews.set(ordered, (visible = Object.freeze(ordered.filter(canSee))));
+  return visible as Project[];
 }
 
 const keysetUnavailable = () => new GitLabError(405, { error: 'Keyset pagination is not yet available for this type of request' });
