@@ -17,22 +17,42 @@ export async function mergeBases(graph: CommitIndex, a: string, b: string | stri
   const STALE = 4;
   const flags = new Map<string, number>();
   const queue = new DateQueue<CommitNode>((node) => node.time);
+  // The walk goes on while the queue holds a commit not yet STALE. Counted, not scanned: a scan
+  // per step made the walk quadratic in the queue's length (hundreds of commits between tags).
+  const queued = new Map<string, number>();
+  let fresh = 0;
+  const paint = (oid: string, bits: number): number => {
+    const before = flags.get(oid) ?? 0;
+    const after = before | bits;
+    if (after !== before) {
+      flags.set(oid, after);
+      if (!(before & STALE) && after & STALE) fresh -= queued.get(oid) ?? 0;
+    }
+    return after;
+  };
   const push = async (oid: string, bits: number) => {
-    flags.set(oid, (flags.get(oid) ?? 0) | bits);
-    queue.push(await graph.node(oid));
+    // Commits of the commit-graph file come without a promise to await (most of them).
+    const node = graph.nodeIfIndexed(oid) ?? (await graph.node(oid));
+    if (!(paint(oid, bits) & STALE)) fresh++;
+    queued.set(oid, (queued.get(oid) ?? 0) + 1);
+    queue.push(node);
   };
   await push(a, ONE);
   for (const other of others) await push(other, TWO);
   const found: CommitNode[] = [];
   let steps = 0;
-  while (queue.all().some((n) => !((flags.get(n.oid) ?? 0) & STALE))) {
+  while (fresh > 0) {
     if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
     const node = queue.pop()!;
+    const left = queued.get(node.oid)! - 1;
+    if (left === 0) queued.delete(node.oid);
+    else queued.set(node.oid, left);
     let f = (flags.get(node.oid) ?? 0) & (ONE | TWO | STALE);
+    if (!(f & STALE)) fresh--;
     if ((f & (ONE | TWO)) === (ONE | TWO)) {
       if (!(f & STALE) && !found.some((n) => n.oid === node.oid)) found.push(node);
       f |= STALE;
-      flags.set(node.oid, (flags.get(node.oid) ?? 0) | STALE);
+      paint(node.oid, STALE);
     }
     for (const p of node.parents) {
       const current = flags.get(p) ?? 0;
