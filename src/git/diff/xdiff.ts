@@ -963,13 +963,14 @@ function functionLine(side: Side, i: number): string | null {
   const from = side.start[i];
   const to = side.start[i + 1];
   if (to <= from) return null;
-  const text = textOf(side);
-  const c = text.charCodeAt(from);
+  // Read from the bytes: only the line that qualifies becomes a string, not the whole file.
+  const { bytes } = side;
+  const c = bytes[from];
   const ok = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36;
   if (!ok) return null;
   let end = Math.min(to, from + FUNC_LINE_MAX);
-  while (end > from && isSpace(text.charCodeAt(end - 1))) end--;
-  return text.slice(from, end);
+  while (end > from && isSpace(bytes[end - 1])) end--;
+  return bytes.toString('latin1', from, end);
 }
 
 /**
