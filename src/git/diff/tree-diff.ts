@@ -181,9 +181,11 @@ async function detectRenamesIn(repo: ObjectStore, changes: FileChange[]): Promis
   return out;
 }
 
+/** A blob's span fingerprint: the keys of its spans in ascending order, each with its byte count. */
 interface Spans {
   size: number;
-  counts: Map<number, number>;
+  keys: Int32Array;
+  bytes: Int32Array;
 }
 
 async function similarity(
@@ -200,13 +202,22 @@ async function similarity(
   // git skips pairs whose sizes alone rule out the minimum score.
   if (max * (MAX_SCORE - minimum) < (max - base) * MAX_SCORE) return 0;
   if (max === 0) return 0;
+  // Both key lists ascend: one merge finds the keys they share.
   let copied = 0;
-  for (const [hash, n] of a.counts) {
-    const m = b.counts.get(hash);
-    if (m) copied += Math.min(n, m);
+  const { keys: ka, bytes: na } = a;
+  const { keys: kb, bytes: nb } = b;
+  for (let i = 0, j = 0; i < ka.length && j < kb.length; ) {
+    if (ka[i] < kb[j]) i++;
+    else if (ka[i] > kb[j]) j++;
+    else copied += Math.min(na[i++], nb[j++]);
   }
   return Math.floor((copied * MAX_SCORE) / max);
 }
+
+/** Span keys are below this (git's HASHBASE); a span is at most 64 bytes, so key and length pack into one int32. */
+const HASHBASE = 107927;
+const SPAN_MAX = 64;
+const LENGTH_BITS = 7;
 
 /**
  * git's diffcore-delta fingerprint: the content cut into spans ending at a newline or after 64
@@ -214,14 +225,20 @@ async function similarity(
  */
 function spanHashes(data: Uint8Array): Spans {
   const text = !isBinary(data);
-  const counts = new Map<number, number>();
+  // Each span as key << 7 | length, sorted, then the lengths of equal keys summed.
+  let spans = new Int32Array(Math.max(16, data.length >> 4));
+  let count = 0;
   let accum1 = 0;
   let accum2 = 0;
   let n = 0;
   const flush = () => {
     const hash = ((accum1 >>> 0) + Math.imul(accum2 >>> 0, 0x61)) >>> 0;
-    const key = hash % 107927;
-    counts.set(key, (counts.get(key) ?? 0) + n);
+    if (count === spans.length) {
+      const bigger = new Int32Array(spans.length * 2);
+      bigger.set(spans);
+      spans = bigger;
+    }
+    spans[count++] = ((hash % HASHBASE) << LENGTH_BITS) | n;
     n = 0;
     accum1 = accum2 = 0;
   };
@@ -232,11 +249,24 @@ function spanHashes(data: Uint8Array): Spans {
     accum1 = ((accum1 << 7) ^ (accum2 >>> 25)) >>> 0;
     accum2 = ((accum2 << 7) ^ (old1 >>> 25)) >>> 0;
     accum1 = (accum1 + c) >>> 0;
-    if (++n < 64 && c !== 10) continue;
+    if (++n < SPAN_MAX && c !== 10) continue;
     flush();
   }
   if (n > 0) flush();
-  return { size: data.length, counts };
+  const sorted = spans.subarray(0, count).sort();
+  const keys = new Int32Array(count);
+  const bytes = new Int32Array(count);
+  let distinct = 0;
+  for (let i = 0; i < count; i++) {
+    const key = sorted[i] >> LENGTH_BITS;
+    const length = sorted[i] & ((1 << LENGTH_BITS) - 1);
+    if (distinct > 0 && keys[distinct - 1] === key) bytes[distinct - 1] += length;
+    else {
+      keys[distinct] = key;
+      bytes[distinct++] = length;
+    }
+  }
+  return { size: data.length, keys: keys.slice(0, distinct), bytes: bytes.slice(0, distinct) };
 }
 
 /** git's buffer_is_binary: a NUL byte in the first 8000 bytes. */

@@ -109,10 +109,51 @@ interface Side {
   indent: Int16Array | null;
 }
 
-function splitLines(data: Uint8Array, length: number): Side {
+// ---------------------------------------------------------------------------
+// Scratch arrays
+
+/** Arrays up to this many elements are reused; longer ones are allocated for one diff only. */
+const POOLED_MAX = 1 << 16;
+
+/**
+ * One typed array reused from one diff to the next: a diff runs synchronously from start to end,
+ * so each of its tables can live in the same memory every time. Allocating (and zeroing) them
+ * per diff cost about a tenth of a diff of a few thousand lines, and the garbage collections
+ * that followed. What stays allocated is bounded by POOLED_MAX elements per array.
+ */
+class Pooled<T extends Int32Array | Uint8Array> {
+  private array: T;
+  constructor(private readonly make: (length: number) => T) {
+    this.array = make(0);
+  }
+  /** An array of `length` elements with unspecified content. */
+  take(length: number): T {
+    if (length > POOLED_MAX) return this.make(length);
+    if (this.array.length < length) this.array = this.make(Math.min(POOLED_MAX, Math.max(length, 2 * this.array.length)));
+    return this.array.subarray(0, length) as T;
+  }
+  /** An array of `length` elements, all `value`. */
+  filled(length: number, value: number): T {
+    return this.take(length).fill(value) as T;
+  }
+}
+
+const int32s = () => new Pooled((n) => new Int32Array(n));
+const bytes = () => new Pooled((n) => new Uint8Array(n));
+
+/** The scratch arrays of one side of a diff (both sides are alive at once, so each has its own). */
+const sideScratch = () => ({ start: int32s(), cls: int32s(), changed: bytes(), kind: bytes(), keptIndex: int32s(), keptCls: int32s() });
+type SideScratch = ReturnType<typeof sideScratch>;
+const scratchA = sideScratch();
+const scratchB = sideScratch();
+const tableScratch = { slots: int32s(), hashes: int32s(), repInB: bytes(), repLine: int32s(), count1: int32s(), count2: int32s(), maybe: bytes() };
+const searchScratch = int32s();
+
+function splitLines(data: Uint8Array, length: number, scratch: SideScratch): Side {
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  // One pass over the newlines, into a table that grows as needed (a guess of 32 bytes a line).
-  let start = new Int32Array((length >> 5) + 2);
+  // One pass over the newlines, into a table that grows as needed (a guess of 32 bytes a line,
+  // or all the pooled array holds).
+  let start = scratch.start.take(Math.max((length >> 5) + 2, Math.min(POOLED_MAX, length + 1)));
   let n = 0;
   for (let p = 0; p < length; n++) {
     if (n + 1 >= start.length) {
@@ -126,7 +167,7 @@ function splitLines(data: Uint8Array, length: number): Side {
   }
   start[n] = length;
   start = start.subarray(0, n + 1);
-  return { bytes: buf, text: null, n, start, cls: new Int32Array(n), changed: new Uint8Array(n + 2), indent: null };
+  return { bytes: buf, text: null, n, start, cls: scratch.cls.take(n), changed: scratch.changed.filled(n + 2, 0), indent: null };
 }
 
 /** The side as a latin1 string: made only for the hunk lines and headers that need it (counting lines never does). */
@@ -161,7 +202,7 @@ const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
 function classify(a: Side, b: Side, head: number, tail: number): { count1: Int32Array; count2: Int32Array } {
   const table = new LineTable(a, b, a.n + b.n - 2 * (head + tail));
   const { count1, count2 } = table;
-  const maybe = head + tail > 0 ? new Uint8Array(1 << 16) : null;
+  const maybe = head + tail > 0 ? tableScratch.maybe.filled(1 << 16, 0) : null;
   for (let i = head; i < a.n - tail; i++) {
     const id = table.find(a, i, false);
     a.cls[i] = id;
@@ -218,12 +259,12 @@ class LineTable {
     let size = 16;
     while (size < capacity * 2) size *= 2;
     this.mask = size - 1;
-    this.slots = new Int32Array(size).fill(-1);
-    this.hashes = new Int32Array(capacity);
-    this.repInB = new Uint8Array(capacity);
-    this.repLine = new Int32Array(capacity);
-    this.count1 = new Int32Array(capacity);
-    this.count2 = new Int32Array(capacity);
+    this.slots = tableScratch.slots.filled(size, -1);
+    this.hashes = tableScratch.hashes.take(capacity);
+    this.repInB = tableScratch.repInB.take(capacity);
+    this.repLine = tableScratch.repLine.take(capacity);
+    this.count1 = tableScratch.count1.filled(capacity, 0);
+    this.count2 = tableScratch.count2.filled(capacity, 0);
   }
 
   representedInOld(id: number): boolean {
@@ -372,15 +413,16 @@ function dropAmbiguous(kind: Uint8Array, i: number, lo: number, hi: number): boo
  * Marks the lines of [lo, hi] that the search must not see as changed and returns the kept ones:
  * their line numbers and classes.
  */
-function keptLines(side: Side, lo: number, hi: number, otherCount: Int32Array): { index: Int32Array; cls: Int32Array } {
+function keptLines(side: Side, lo: number, hi: number, otherCount: Int32Array, scratch: SideScratch): { index: Int32Array; cls: Int32Array } {
   const limit = Math.min(roughSqrt(side.n), MAX_EQ_LIMIT);
-  const kind = new Uint8Array(side.n + 1);
+  // Only [lo, hi] is written and read.
+  const kind = scratch.kind.take(side.n + 1);
   for (let i = lo; i <= hi; i++) {
     const m = otherCount[side.cls[i]];
     kind[i] = m === 0 ? NONE : m >= limit ? MANY : SOME;
   }
-  const index = new Int32Array(Math.max(0, hi - lo + 1));
-  const cls = new Int32Array(index.length);
+  const index = scratch.keptIndex.take(Math.max(0, hi - lo + 1));
+  const cls = scratch.keptCls.take(index.length);
   let kept = 0;
   for (let i = lo; i <= hi; i++) {
     const k = kind[i];
@@ -415,7 +457,8 @@ class Search {
     private readonly b: Int32Array,
   ) {
     const diagonals = a.length + b.length + 3;
-    this.kv = new Int32Array(2 * diagonals + 2);
+    // Every entry is written before it is read (the search sets its sentinels as it widens).
+    this.kv = searchScratch.take(2 * diagonals + 2);
     this.fOff = b.length + 1;
     this.bOff = diagonals + b.length + 1;
     this.maxCost = Math.max(roughSqrt(diagonals), MAX_COST_MIN);
@@ -867,14 +910,14 @@ function trimCommonTail(a: Uint8Array, b: Uint8Array): [number, number] {
 /** Marks the changed lines of both sides (before sliding them into place): git's edit script up to compaction. */
 function markChanges(oldData: Uint8Array, newData: Uint8Array, trimTail: boolean): { a: Side; b: Side } {
   const [lenA, lenB] = trimTail ? trimCommonTail(oldData, newData) : [oldData.length, newData.length];
-  const a = splitLines(oldData, lenA);
-  const b = splitLines(newData, lenB);
+  const a = splitLines(oldData, lenA, scratchA);
+  const b = splitLines(newData, lenB, scratchB);
   // Common prefix and suffix.
   const [head, tail] = commonEnds(a, b);
   const { count1, count2 } = classify(a, b, head, tail);
 
-  const keptA = keptLines(a, head, a.n - tail - 1, count2);
-  const keptB = keptLines(b, head, b.n - tail - 1, count1);
+  const keptA = keptLines(a, head, a.n - tail - 1, count2, scratchA);
+  const keptB = keptLines(b, head, b.n - tail - 1, count1, scratchB);
   new Search(keptA.cls, keptB.cls).run(
     (i) => {
       a.changed[keptA.index[i] + 1] = 1;
@@ -920,13 +963,14 @@ function functionLine(side: Side, i: number): string | null {
   const from = side.start[i];
   const to = side.start[i + 1];
   if (to <= from) return null;
-  const text = textOf(side);
-  const c = text.charCodeAt(from);
+  // Read from the bytes: only the line that qualifies becomes a string, not the whole file.
+  const { bytes } = side;
+  const c = bytes[from];
   const ok = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36;
   if (!ok) return null;
   let end = Math.min(to, from + FUNC_LINE_MAX);
-  while (end > from && isSpace(text.charCodeAt(end - 1))) end--;
-  return text.slice(from, end);
+  while (end > from && isSpace(bytes[end - 1])) end--;
+  return bytes.toString('latin1', from, end);
 }
 
 /**

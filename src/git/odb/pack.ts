@@ -253,7 +253,11 @@ export class Pack {
   }
 }
 
-const SHORT_COPY = 64;
+/**
+ * Copies shorter than this are a loop; longer ones a native set through a view (cheaper than
+ * Buffer.copy, whose argument checks cost more than the copy up to a few hundred bytes).
+ */
+const SHORT_COPY = 32;
 
 function readVarint(delta: Buffer, start: number): [number, number] {
   let p = start;
@@ -294,12 +298,12 @@ function applyDelta(base: Buffer, delta: Buffer, damaged: (problem: string) => E
       if (p > delta.length || offset + size > base.length || o + size > targetSize) throw damaged('a copy outside its bounds');
       // Most copies are a few dozen bytes: a loop beats a native call's setup for those.
       if (size < SHORT_COPY) for (let k = 0; k < size; k++) out[o + k] = base[offset + k];
-      else base.copy(out, o, offset, offset + size);
+      else out.set(new Uint8Array(base.buffer, base.byteOffset + offset, size), o);
       o += size;
     } else if (op > 0) {
       if (p + op > delta.length || o + op > targetSize) throw damaged('an insert outside its bounds');
       if (op < SHORT_COPY) for (let k = 0; k < op; k++) out[o + k] = delta[p + k];
-      else delta.copy(out, o, p, p + op);
+      else out.set(new Uint8Array(delta.buffer, delta.byteOffset + p, op), o);
       o += op;
       p += op;
     } else {
