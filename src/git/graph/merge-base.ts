@@ -12,6 +12,8 @@ import { DateQueue } from './date-queue.js';
 export async function mergeBases(graph: CommitIndex, a: string, b: string | string[]): Promise<string[]> {
   const others = typeof b === 'string' ? [b] : b;
   if (others.includes(a)) return [a];
+  // Painting down without the commit-graph file (while it is verified) reads commit objects all the way to the bases.
+  await graph.ready();
   const ONE = 1;
   const TWO = 2;
   const STALE = 4;

@@ -6,7 +6,7 @@ import { readWholeFile } from '../../util/read-whole.js';
 import type { ObjectType } from '../objects.js';
 import { type DamageReporter, reasonOf, RepositoryDamagedError } from '../damage.js';
 import { hasLooseObject, looseWithPrefix, readLooseObject } from './loose.js';
-import { indexChecksumOk, indexChecksumOkAsync, Pack, PackGoneError } from './pack.js';
+import { Pack, PackGoneError } from './pack.js';
 
 /**
  * A read-only git object database: pack files (version 2 indexes) and loose objects.
@@ -56,6 +56,14 @@ interface BrokenPack {
  * looking up an unknown object reads none.
  */
 export const packIndexReads = { count: 0 };
+
+/**
+ * Pack indexes up to this size have their trailing SHA-1 checked when opened (well under a
+ * millisecond); bigger ones in the background, a slice per turn of the event loop, and before
+ * any answer that a miss in them decides (see verified). Settable by tests, to exercise the
+ * background path on small repositories.
+ */
+export const indexVerification = { inlineBytes: 1024 * 1024 };
 
 export class ObjectDb {
   /** Open packs by index file name. */
@@ -110,8 +118,7 @@ export class ObjectDb {
       if (this.packs.has(name)) continue;
       try {
         packIndexReads.count++;
-        const idx = await readWholeFile(path.join(this.packDir, name));
-        read.set(name, (await indexChecksumOkAsync(idx)) ? idx : new RepositoryDamagedError(this.checksumProblem(name)));
+        read.set(name, await readWholeFile(path.join(this.packDir, name)));
       } catch (err) {
         read.set(name, err as Error);
       }
@@ -150,10 +157,14 @@ export class ObjectDb {
         if (idx === undefined) {
           packIndexReads.count++;
           idx = fs.readFileSync(file);
-          if (!indexChecksumOk(idx)) idx = new RepositoryDamagedError(this.checksumProblem(name));
         }
         if (idx instanceof Error) throw idx;
-        this.packs.set(name, new Pack(name, idx, path.join(this.packDir, name.replace(/\.idx$/, '.pack'))));
+        const pack = new Pack(name, idx, path.join(this.packDir, name.replace(/\.idx$/, '.pack')));
+        if (idx.length <= indexVerification.inlineBytes && !pack.verifyRest()) {
+          pack.close();
+          throw new RepositoryDamagedError(this.checksumProblem(name));
+        }
+        this.packs.set(name, pack);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // Removed by a repack between the listing and the read: its objects are in another pack.
@@ -171,6 +182,49 @@ export class ObjectDb {
     }
     this.packList = [...this.packs.keys()].sort().map((name) => this.packs.get(name)!);
     this.dirStamp = stamp;
+    if (this.packList.some((pack) => pack.checksumOk === null)) void this.verifyInBackground();
+  }
+
+  private verifying = false;
+
+  /**
+   * Computes the trailing SHA-1 of the indexes opened unverified, a slice per turn of the event
+   * loop, so that damage is found (and reported) without the first requests paying for it.
+   */
+  private async verifyInBackground(): Promise<void> {
+    if (this.verifying) return;
+    this.verifying = true;
+    try {
+      for (;;) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.closed) return;
+        const pack = this.packList.find((p) => p.checksumOk === null);
+        if (!pack) return;
+        const ok = pack.verifySlice();
+        if (ok === false) this.checksumFailed(pack);
+      }
+    } finally {
+      this.verifying = false;
+    }
+  }
+
+  /**
+   * Finishes verifying every open index now: what is not found in them is then known to be absent.
+   * An index found damaged is set aside as broken (and reported).
+   */
+  private verifyNow(): void {
+    for (const pack of this.packList) if (pack.checksumOk === null && !pack.verifyRest()) this.checksumFailed(pack);
+  }
+
+  /** An index whose checksum does not match: closed and kept aside as broken, as if found so at open. */
+  private checksumFailed(pack: Pack): void {
+    if (this.packs.get(pack.name) !== pack) return;
+    pack.close();
+    this.packs.delete(pack.name);
+    this.packList = this.packList.filter((p) => p !== pack);
+    const problem = this.checksumProblem(pack.name);
+    this.broken.set(pack.name, { name: pack.name, stamp: stampOf(path.join(this.packDir, pack.name)), problem });
+    this.onDamage(problem);
   }
 
   /**
@@ -224,6 +278,7 @@ export class ObjectDb {
       const inPacks = () => this.loadPacks().some((pack) => pack.find(raw) >= 0);
       if (inPacks() || hasLooseObject(this.objectsDir, oid)) return true;
       if (this.refreshIfChanged() && inPacks()) return true;
+      this.verifyNow();
       const broken = this.broken.values().next();
       if (!broken.done) throw new RepositoryDamagedError(broken.value.problem);
       return false;
@@ -243,7 +298,7 @@ export class ObjectDb {
     const resolveRef = (base: Buffer, baseDepth: number) => this.readRaw(base, base.toString('hex'), baseDepth);
     for (const pack of this.loadPacks()) {
       const i = pack.find(raw);
-      if (i >= 0) return pack.read(pack.offsetOf(i), this.cache, resolveRef, depth);
+      if (i >= 0) return pack.readIndexed(i, this.cache, resolveRef, depth);
     }
     const loose = readLooseObject(this.objectsDir, hex);
     if (loose) return loose;
@@ -251,9 +306,11 @@ export class ObjectDb {
     if (this.refreshIfChanged()) {
       for (const pack of this.packList) {
         const i = pack.find(raw);
-        if (i >= 0) return pack.read(pack.offsetOf(i), this.cache, resolveRef, depth);
+        if (i >= 0) return pack.readIndexed(i, this.cache, resolveRef, depth);
       }
     }
+    // A miss is trusted only in verified indexes (a garbled name hides the object).
+    this.verifyNow();
     // The object may be in a pack whose index cannot be read: that is damage, not absence.
     const broken = this.broken.values().next();
     if (!broken.done) throw new RepositoryDamagedError(broken.value.problem);
@@ -267,6 +324,8 @@ export class ObjectDb {
     try {
       this.loadPacks();
       this.refreshIfChanged();
+      // Which objects share a prefix is an answer about absence too (of a second candidate).
+      this.verifyNow();
     } catch (err) {
       throw this.damage(err);
     }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { RepositoryDamagedError } from '../damage.js';
@@ -18,29 +18,8 @@ const MAX_DELTA_DEPTH = 10_000;
 /** The pack's file went away while it was being opened (a repack removing it): not damage. */
 export class PackGoneError extends Error {}
 
-/** Does the index's trailing SHA-1 match its content (git verify-pack's first check)? */
-export function indexChecksumOk(idx: Buffer): boolean {
-  if (idx.length < 20) return false;
-  return createHash('sha1').update(idx.subarray(0, idx.length - 20)).digest().equals(idx.subarray(idx.length - 20));
-}
-
-/**
- * As indexChecksumOk, in slices with the event loop free between them (a big repository's index
- * is tens of megabytes). Not webcrypto's digest: it copies its input, and that transient copy of
- * the index stayed in the process's memory.
- */
-export async function indexChecksumOkAsync(idx: Buffer): Promise<boolean> {
-  if (idx.length < 20) return false;
-  const end = idx.length - 20;
-  const hash = createHash('sha1');
-  for (let at = 0; at < end; at += CHECKSUM_SLICE) {
-    if (at > 0) await new Promise((resolve) => setImmediate(resolve));
-    hash.update(idx.subarray(at, Math.min(end, at + CHECKSUM_SLICE)));
-  }
-  return hash.digest().equals(idx.subarray(end));
-}
-
-const CHECKSUM_SLICE = 2 * 1024 * 1024;
+/** Bytes of an index hashed per turn of the event loop while it is verified in the background. */
+const CHECKSUM_SLICE = 1024 * 1024;
 
 /**
  * One pack file and its version-2 index (git's pack-*.pack / pack-*.idx): the index is searched
@@ -48,10 +27,14 @@ const CHECKSUM_SLICE = 2 * 1024 * 1024;
  * shared cache of recently resolved bases, as git's delta-base cache does.
  *
  * Everything read is checked before it is relied on (git's check_packed_git_idx and
- * open_packed_git checks, and more): the index's size against its object count, a monotonic
- * fan-out table, the pack's header and trailing checksum against the index, and per object an
- * offset inside the pack, a known type, a delta base before the delta and an inflated size equal
- * to the header's. A failure is a RepositoryDamagedError naming the file, never a wrong answer.
+ * open_packed_git checks, and more): at open, the index's size against its object count, a
+ * monotonic fan-out table, the pack's header and trailing checksum against the index; per object
+ * an offset inside the pack, a known type, a delta base before the delta, an inflated size equal
+ * to the header's, and the packed bytes against the index's CRC32 of them (so a garbled offset
+ * cannot hand out another object). The index's own trailing SHA-1 is not computed at open (tens
+ * of milliseconds on a big index, which git never pays outside fsck): the owner verifies it
+ * (verifySlice, verifyRest) before it trusts a miss. A failure is a RepositoryDamagedError
+ * naming the file, never a wrong answer.
  */
 export class Pack {
   private readonly fd: number;
@@ -65,7 +48,11 @@ export class Pack {
   /** objects/pack/pack-*.pack, as damage reports name it. */
   readonly packName: string;
 
-  /** The caller has checked the index's trailing SHA-1 (indexChecksumOk): its names and offsets are as written. */
+  /** How far the index's trailing SHA-1 has been computed (see verifySlice); null once known. */
+  private checksum: { hash: Hash; at: number } | null = { hash: createHash('sha1'), at: 0 };
+  /** The index's trailing SHA-1 matches its content: its names (so its misses) can be trusted. */
+  private verified: boolean | null = null;
+
   constructor(
     readonly name: string,
     private readonly idx: Buffer,
@@ -118,6 +105,32 @@ export class Pack {
     fs.closeSync(this.fd);
   }
 
+  /** true or false once the index's checksum is known, null while it is still being computed. */
+  get checksumOk(): boolean | null {
+    return this.verified;
+  }
+
+  /** Hashes the next slice of the index (a background verification's step); the outcome once the last slice is done. */
+  verifySlice(): boolean | null {
+    const state = this.checksum;
+    if (!state) return this.verified;
+    const end = this.idx.length - 20;
+    const to = Math.min(end, state.at + CHECKSUM_SLICE);
+    state.hash.update(this.idx.subarray(state.at, to));
+    state.at = to;
+    if (to < end) return null;
+    this.checksum = null;
+    this.verified = state.hash.digest().equals(this.idx.subarray(end));
+    return this.verified;
+  }
+
+  /** Hashes what is left of the index now: does its trailing SHA-1 match? */
+  verifyRest(): boolean {
+    let ok = this.verifySlice();
+    while (ok === null) ok = this.verifySlice();
+    return ok;
+  }
+
   private damaged(problem: string): RepositoryDamagedError {
     return new RepositoryDamagedError(`objects/pack/${this.packName} is damaged: ${problem}`);
   }
@@ -149,6 +162,11 @@ export class Pack {
       if (hex.startsWith(prefix)) out.push(hex);
     }
     return out;
+  }
+
+  /** The CRC32 the index records for the packed bytes (header and deflated data) of object `index`. */
+  private crcOf(index: number): number {
+    return this.idx.readUInt32BE(this.namesAt + this.count * 20 + index * 4);
   }
 
   offsetOf(index: number): number {
@@ -191,11 +209,28 @@ export class Pack {
     return { buf, type, p, size };
   }
 
-  /** The object at `offset`, deltas resolved (bases through `resolveRef` for REF_DELTA). */
-  read(offset: number, cache: Lru<string, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth = 0): RawObject {
+  /**
+   * Object `index` of the index (see find), deltas resolved. Its packed bytes are checked against
+   * the index's CRC32 of them when read from the pack; while the index's checksum is not verified
+   * they are read from the pack even when cached, so that a garbled offset is caught.
+   */
+  readIndexed(index: number, cache: Lru<string, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth = 0): RawObject {
+    const offset = this.offsetOf(index);
+    if (this.verified) {
+      const cached = cache.get(`${this.name}:${offset}`);
+      if (cached) return cached;
+    }
+    return this.readAtOffset(offset, cache, resolveRef, depth, this.crcOf(index));
+  }
+
+  /** The object at `offset` (a delta's base), deltas resolved (bases through `resolveRef` for REF_DELTA). */
+  private read(offset: number, cache: Lru<string, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth: number): RawObject {
+    return cache.get(`${this.name}:${offset}`) ?? this.readAtOffset(offset, cache, resolveRef, depth, null);
+  }
+
+  /** Reads, resolves and caches the object at `offset`; `crc`: what the index says its packed bytes hash to. */
+  private readAtOffset(offset: number, cache: Lru<string, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth: number, crc: number | null): RawObject {
     const key = `${this.name}:${offset}`;
-    const cached = cache.get(key);
-    if (cached) return cached;
     if (depth > MAX_DELTA_DEPTH) throw this.damaged(`a delta chain longer than ${MAX_DELTA_DEPTH} at ${offset} (a loop)`);
     const read = this.readAt(offset);
     const { buf, type } = read;
@@ -221,14 +256,14 @@ export class Pack {
         baseOid = Buffer.from(buf.subarray(p, p + 20));
         p += 20;
       }
-      const delta = this.inflate(buf.subarray(p), read.size, offset);
+      const delta = this.inflate(buf, p, read.size, offset, crc);
       const base = baseOid ? resolveRef(baseOid, depth + 1) : this.read(baseOffset, cache, resolveRef, depth + 1);
       if (!base) throw this.damaged(`the base ${baseOid!.toString('hex')} of the delta at ${offset} is missing`);
       result = { type: base.type, data: applyDelta(base.data, delta, (problem) => this.damaged(`the delta at ${offset}: ${problem}`)) };
     } else {
       const kind = KINDS[type];
       if (!kind) throw this.damaged(`bad object type ${type} at ${offset}`);
-      result = { type: kind, data: this.inflate(buf.subarray(p), read.size, offset) };
+      result = { type: kind, data: this.inflate(buf, p, read.size, offset, crc) };
     }
     // Kept: trees and commits (the next read often deltas against them), what was resolved from a
     // delta (the next version's chain runs through it), and any object read as a delta base
@@ -238,15 +273,23 @@ export class Pack {
     return result;
   }
 
-  /** The object's deflated data, which must inflate to exactly the header's `size`. */
-  private inflate(deflated: Buffer, size: number, offset: number): Buffer {
-    let data: Buffer;
+  /**
+   * The object's deflated data (in `entry` from `start`), which must inflate to exactly the
+   * header's `size`; with `crc`, the entry's bytes up to the end of that data must hash to it.
+   */
+  private inflate(entry: Buffer, start: number, size: number, offset: number, crc: number | null): Buffer {
+    let inflated: { buffer: Buffer; engine: zlib.Inflate };
     try {
-      data = inflateExactly(deflated, size);
+      inflated = inflateExactly(entry.subarray(start), size);
     } catch (err) {
       throw this.damaged(`the object at ${offset} does not inflate (${(err as { code?: string }).code ?? (err as Error).message})`);
     }
+    const data = inflated.buffer;
     if (data.length !== size) throw this.damaged(`the object at ${offset} inflates to ${data.length} bytes, its header says ${size}`);
+    // bytesWritten: the deflated bytes the inflater consumed, up to the end of the stream.
+    if (crc !== null && zlib.crc32(entry.subarray(0, start + inflated.engine.bytesWritten)) !== crc) {
+      throw this.damaged(`the object at ${offset} does not match the CRC32 ${this.name} records for it`);
+    }
     return data;
   }
 }
@@ -256,10 +299,11 @@ export class Pack {
  * a one-chunk result is a view of it: every cached 200-byte commit would pin 16 KiB (and every
  * read would allocate it). Sizing the chunk to the object avoids both.
  */
-function inflateExactly(deflated: Buffer, size: number): Buffer {
+function inflateExactly(deflated: Buffer, size: number): { buffer: Buffer; engine: zlib.Inflate } {
   // Capped: a damaged header must not make us allocate whatever size it claims up front.
   // One byte more than the header says is enough to see that the data does not match it.
-  return zlib.inflateSync(deflated, { chunkSize: Math.min(Math.max(64, size + 1), MAX_INFLATE_CHUNK), maxOutputLength: Math.max(1, size + 1) });
+  // `info` gives the engine, which says how much of the input the stream took.
+  return zlib.inflateSync(deflated, { info: true, chunkSize: Math.min(Math.max(64, size + 1), MAX_INFLATE_CHUNK), maxOutputLength: Math.max(1, size + 1) }) as unknown as { buffer: Buffer; engine: zlib.Inflate };
 }
 
 const MAX_INFLATE_CHUNK = 16 * 1024 * 1024;
