@@ -192,12 +192,12 @@ export class GitRepo {
    * that reads repositories one at a time).
    */
   async preload(options: { waitForGraph?: boolean } = {}): Promise<void> {
-    // Packs first: verifying the commit-graph checks sample rows against commit objects, which
-    // would otherwise read every pack index a second time, synchronously, while the first read
-    // is still in flight (tens of milliseconds on a 20 MiB index). The commit-graph is verified
-    // in the background: requests that need it wait for it (CommitIndex.ready).
-    await this.objects.preload();
+    // Both files are read at once; the commit-graph's verification, in the background (requests
+    // that need it wait for it: CommitIndex.ready), checks sample rows against commit objects
+    // only once the pack indexes are read.
+    const packs = this.objects.preload();
     this.index.preload();
+    await packs;
     if (options.waitForGraph) await this.index.ready();
   }
 

@@ -142,6 +142,8 @@ export class CommitIndex {
    */
   private async checked(file: CommitGraphFile | null): Promise<CommitGraphFile | null> {
     if (!file || file.size === 0) return file;
+    // The pack indexes may still be being read (see GitRepo.preload): not read a second time here.
+    await this.repo.preload();
     const samples = Math.min(file.size, 16);
     for (let i = 0; i < samples; i++) {
       await new Promise((resolve) => setImmediate(resolve));

@@ -19,7 +19,7 @@ const MAX_DELTA_DEPTH = 10_000;
 export class PackGoneError extends Error {}
 
 /** Bytes of an index hashed per turn of the event loop while it is verified in the background. */
-const CHECKSUM_SLICE = 1024 * 1024;
+const CHECKSUM_SLICE = 256 * 1024;
 
 /**
  * One pack file and its version-2 index (git's pack-*.pack / pack-*.idx): the index is searched
