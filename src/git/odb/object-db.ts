@@ -96,9 +96,10 @@ export class ObjectDb {
   private preloading: Promise<void> | null = null;
 
   /**
-   * Reads the pack indexes without blocking the event loop (they are tens of megabytes on a big
-   * repository), so that a request opening a cold repository does not stall every other one.
-   * Later reads find them loaded; the synchronous path below stays as the fallback.
+   * Opens the pack indexes without blocking the event loop: the directory is listed, each big
+   * index's header read (its whole file follows in the thread pool, see readIndexInBackground),
+   * so that a request opening a cold repository neither stalls every other one nor waits for
+   * tens of megabytes. The synchronous path below stays as the fallback.
    */
   preload(): Promise<void> {
     if (this.dirStamp !== undefined || this.closed) return Promise.resolve();
@@ -116,18 +117,22 @@ export class ObjectDb {
     } catch {
       /* no packs */
     }
-    const read = new Map<string, Buffer | Error>();
-    for (const name of indexNames(listing)) {
-      if (this.packs.has(name)) continue;
-      try {
-        packIndexReads.count++;
-        read.set(name, await readWholeFile(path.join(this.packDir, name)));
-      } catch (err) {
-        read.set(name, err as Error);
-      }
-    }
     // A synchronous reader may have listed the directory meanwhile: its view stands.
-    if (this.dirStamp === undefined && !this.closed) this.apply(stamp, listing, read);
+    if (this.dirStamp === undefined && !this.closed) this.apply(stamp, listing);
+  }
+
+  /**
+   * Reads a big index whole in the thread pool, for the pack opened on its header: lookups then
+   * stop reading it piece by piece, and its checksum can be verified. A failure leaves the pack
+   * as it is: verifyNow reads the index synchronously when an answer needs it.
+   */
+  private async readIndexInBackground(pack: Pack, file: string): Promise<void> {
+    try {
+      const idx = await readWholeFile(file);
+      if (this.packs.get(pack.name) === pack && pack.attach(idx)) void this.verifyInBackground();
+    } catch {
+      /* see verifyNow */
+    }
   }
 
   private checksumProblem(name: string): string {
@@ -135,11 +140,11 @@ export class ObjectDb {
   }
 
   /**
-   * Brings the open packs in line with a listing of objects/pack: opens new indexes (from
-   * `read` when the caller has read them already), closes removed ones, and keeps broken ones
-   * aside (reopened when their file changes).
+   * Brings the open packs in line with a listing of objects/pack: opens new indexes (a small one
+   * read and verified whole, a big one on its header, see readIndexInBackground), closes removed
+   * ones, and keeps broken ones aside (reopened when their file changes).
    */
-  private apply(stamp: string | null, listing: string[], read = new Map<string, Buffer | Error>()): void {
+  private apply(stamp: string | null, listing: string[]): void {
     const names = new Set(indexNames(listing));
     for (const [name, pack] of this.packs) {
       if (!names.has(name)) {
@@ -156,18 +161,16 @@ export class ObjectDb {
       if (known && known.stamp === fileStamp) continue;
       this.broken.delete(name);
       try {
-        let idx = read.get(name);
-        if (idx === undefined) {
-          packIndexReads.count++;
-          idx = fs.readFileSync(file);
-        }
-        if (idx instanceof Error) throw idx;
-        const pack = new Pack(name, idx, path.join(this.packDir, name.replace(/\.idx$/, '.pack')));
-        if (idx.length <= indexVerification.inlineBytes && !pack.verifyRest()) {
+        packIndexReads.count++;
+        const packPath = path.join(this.packDir, name.replace(/\.idx$/, '.pack'));
+        const small = fs.statSync(file).size <= indexVerification.inlineBytes;
+        const pack = new Pack(name, small ? fs.readFileSync(file) : file, packPath);
+        if (small && !pack.verifyRest()) {
           pack.close();
           throw new RepositoryDamagedError(this.checksumProblem(name));
         }
         this.packs.set(name, pack);
+        if (!small) void this.readIndexInBackground(pack, file);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // Removed by a repack between the listing and the read: its objects are in another pack.
@@ -185,7 +188,7 @@ export class ObjectDb {
     }
     this.packList = [...this.packs.keys()].sort().map((name) => this.packs.get(name)!);
     this.dirStamp = stamp;
-    if (this.packList.some((pack) => pack.checksumOk === null)) void this.verifyInBackground();
+    if (this.packList.some((pack) => pack.checksumOk === null && pack.attached)) void this.verifyInBackground();
   }
 
   private verifying = false;
@@ -203,7 +206,8 @@ export class ObjectDb {
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, VERIFY_PAUSE_MS));
         if (this.closed) return;
-        const pack = this.packList.find((p) => p.checksumOk === null);
+        // Indexes still being read are verified once attached (readIndexInBackground starts this again).
+        const pack = this.packList.find((p) => p.checksumOk === null && p.attached);
         if (!pack) return;
         const ok = pack.verifySlice();
         if (ok === false) this.checksumFailed(pack);
@@ -218,7 +222,25 @@ export class ObjectDb {
    * An index found damaged is set aside as broken (and reported).
    */
   private verifyNow(): void {
-    for (const pack of this.packList) if (pack.checksumOk === null && !pack.verifyRest()) this.checksumFailed(pack);
+    for (const pack of this.packList) {
+      if (pack.checksumOk !== null) continue;
+      // Still being read in the background: read here (a replaced file is not this pack's index).
+      if (!pack.attached) {
+        let idx: Buffer;
+        try {
+          idx = fs.readFileSync(path.join(this.packDir, pack.name));
+        } catch (err) {
+          // Removed by a repack since it was opened: the next listing drops it.
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw err;
+        }
+        if (!pack.attach(idx)) {
+          this.checksumFailed(pack);
+          continue;
+        }
+      }
+      if (!pack.verifyRest()) this.checksumFailed(pack);
+    }
   }
 
   /** An index whose checksum does not match: closed and kept aside as broken, as if found so at open. */

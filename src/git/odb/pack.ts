@@ -5,6 +5,9 @@ import { RepositoryDamagedError } from '../damage.js';
 import type { Lru } from '../../util/lru.js';
 import type { RawObject } from './object-db.js';
 
+/** Index bytes read piece by piece before the whole index is in memory (see Pack.indexBytes). */
+const indexScratch = Buffer.allocUnsafeSlow(20);
+
 /** The first read of every packed object lands here (see Pack.readAt). */
 const scratch = Buffer.allocUnsafeSlow(4096);
 
@@ -53,36 +56,71 @@ export class Pack {
   /** The index's trailing SHA-1 matches its content: its names (so its misses) can be trusted. */
   private verified: boolean | null = null;
 
+  /** The whole index once read (see attach); until then its bytes are read with pread. */
+  private idx: Buffer | null = null;
+  /** The index file, open until the whole index is attached. */
+  private idxFd: number | null = null;
+  private readonly idxSize: number;
+  /** The index's pack checksum and own checksum (its last 40 bytes). */
+  private readonly idxTrailer: Buffer;
+  private closed = false;
+
+  /**
+   * `index`: the whole index file's content, or its path (a big one: its header, fan-out and
+   * trailer are read now, lookups pread what they need until the owner attaches the whole file).
+   */
   constructor(
     readonly name: string,
-    private readonly idx: Buffer,
+    index: Buffer | string,
     packPath: string,
   ) {
     const damaged = (problem: string) => new RepositoryDamagedError(`objects/pack/${name} is damaged: ${problem}`);
     this.packName = name.replace(/\.idx$/, '.pack');
     const headerEnd = 8 + 256 * 4;
-    if (idx.length < headerEnd + 40) throw damaged(`truncated (${idx.length} bytes)`);
-    if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) throw damaged('not a version 2 pack index');
-    this.fanout = new Uint32Array(256);
-    let previous = 0;
-    for (let i = 0; i < 256; i++) {
-      const n = idx.readUInt32BE(8 + i * 4);
-      if (n < previous) throw damaged('its fan-out table is not monotonic');
-      this.fanout[i] = previous = n;
+    let header: Buffer;
+    if (typeof index === 'string') {
+      this.idxFd = fs.openSync(index, 'r');
+      try {
+        this.idxSize = fs.fstatSync(this.idxFd).size;
+        if (this.idxSize < headerEnd + 40) throw damaged(`truncated (${this.idxSize} bytes)`);
+        header = this.preadIndex(0, headerEnd, Buffer.allocUnsafe(headerEnd));
+        this.idxTrailer = this.preadIndex(this.idxSize - 40, 40, Buffer.allocUnsafe(40));
+      } catch (err) {
+        fs.closeSync(this.idxFd);
+        throw err;
+      }
+    } else {
+      this.idx = header = index;
+      this.idxSize = index.length;
+      if (this.idxSize < headerEnd + 40) throw damaged(`truncated (${this.idxSize} bytes)`);
+      this.idxTrailer = index.subarray(index.length - 40);
     }
-    this.count = this.fanout[255];
-    this.namesAt = headerEnd;
-    this.offsetsAt = this.namesAt + this.count * 24; // names (20) + crc (4)
-    this.largeAt = this.offsetsAt + this.count * 4;
-    const rest = idx.length - 40 - this.largeAt;
-    if (rest < 0) throw damaged(`truncated (${idx.length} bytes for ${this.count} objects)`);
-    if (rest % 8 !== 0 || (this.count > 0 && rest / 8 > this.count - 1)) throw damaged(`wrong size (${idx.length} bytes for ${this.count} objects)`);
-    this.largeCount = rest / 8;
     try {
-      this.fd = fs.openSync(packPath, 'r');
+      if (header.readUInt32BE(0) !== 0xff744f63 || header.readUInt32BE(4) !== 2) throw damaged('not a version 2 pack index');
+      this.fanout = new Uint32Array(256);
+      let previous = 0;
+      for (let i = 0; i < 256; i++) {
+        const n = header.readUInt32BE(8 + i * 4);
+        if (n < previous) throw damaged('its fan-out table is not monotonic');
+        this.fanout[i] = previous = n;
+      }
+      this.count = this.fanout[255];
+      this.namesAt = headerEnd;
+      this.offsetsAt = this.namesAt + this.count * 24; // names (20) + crc (4)
+      this.largeAt = this.offsetsAt + this.count * 4;
+      const rest = this.idxSize - 40 - this.largeAt;
+      if (rest < 0) throw damaged(`truncated (${this.idxSize} bytes for ${this.count} objects)`);
+      if (rest % 8 !== 0 || (this.count > 0 && rest / 8 > this.count - 1)) throw damaged(`wrong size (${this.idxSize} bytes for ${this.count} objects)`);
+      this.largeCount = rest / 8;
+      try {
+        this.fd = fs.openSync(packPath, 'r');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new PackGoneError(`${this.packName} is gone`);
+        throw new RepositoryDamagedError(`objects/pack/${this.packName} cannot be opened (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new PackGoneError(`${this.packName} is gone`);
-      throw new RepositoryDamagedError(`objects/pack/${this.packName} cannot be opened (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      if (this.idxFd !== null) fs.closeSync(this.idxFd);
+      throw err;
     }
     try {
       this.packSize = fs.fstatSync(this.fd).size;
@@ -94,15 +132,52 @@ export class Pack {
       if (head.readUInt32BE(8) !== this.count) throw packDamaged(`it holds ${head.readUInt32BE(8)} objects, its index ${this.count}`);
       const trailer = Buffer.alloc(20);
       fs.readSync(this.fd, trailer, 0, 20, this.packSize - 20);
-      if (!trailer.equals(idx.subarray(idx.length - 40, idx.length - 20))) throw packDamaged(`its checksum does not match ${name} (truncated or rewritten)`);
+      if (!trailer.equals(this.idxTrailer.subarray(0, 20))) throw packDamaged(`its checksum does not match ${name} (truncated or rewritten)`);
     } catch (err) {
       fs.closeSync(this.fd);
+      if (this.idxFd !== null) fs.closeSync(this.idxFd);
       throw err;
     }
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     fs.closeSync(this.fd);
+    if (this.idxFd !== null) fs.closeSync(this.idxFd);
+    this.idxFd = null;
+  }
+
+  /** Whether the whole index is in memory (see attach). */
+  get attached(): boolean {
+    return this.idx !== null;
+  }
+
+  /**
+   * Takes the whole index, read by the owner (off the event loop): lookups stop reading it piece
+   * by piece. false when it is not the file this pack opened (its size or trailer differ) or the
+   * pack is closed.
+   */
+  attach(idx: Buffer): boolean {
+    if (this.idx || this.closed) return this.idx !== null;
+    if (idx.length !== this.idxSize || !idx.subarray(idx.length - 40).equals(this.idxTrailer)) return false;
+    this.idx = idx;
+    if (this.idxFd !== null) fs.closeSync(this.idxFd);
+    this.idxFd = null;
+    return true;
+  }
+
+  private preadIndex(at: number, length: number, into: Buffer): Buffer {
+    const read = fs.readSync(this.idxFd!, into, 0, length, at);
+    if (read !== length) throw this.damaged(`${this.name} changed while it was read`);
+    return into;
+  }
+
+  /** `length` (at most 20) bytes of the index at `at`: a view of the whole index, or read into a scratch buffer. */
+  private indexBytes(at: number, length: number): Buffer {
+    if (this.idx) return this.idx.subarray(at, at + length);
+    if (this.idxFd === null) throw new Error(`${this.name} is closed`);
+    return this.preadIndex(at, length, indexScratch.subarray(0, length));
   }
 
   /** true or false once the index's checksum is known, null while it is still being computed. */
@@ -114,13 +189,15 @@ export class Pack {
   verifySlice(): boolean | null {
     const state = this.checksum;
     if (!state) return this.verified;
-    const end = this.idx.length - 20;
+    const idx = this.idx;
+    if (!idx) throw new Error(`${this.name} is not read yet`);
+    const end = idx.length - 20;
     const to = Math.min(end, state.at + CHECKSUM_SLICE);
-    state.hash.update(this.idx.subarray(state.at, to));
+    state.hash.update(idx.subarray(state.at, to));
     state.at = to;
     if (to < end) return null;
     this.checksum = null;
-    this.verified = state.hash.digest().equals(this.idx.subarray(end));
+    this.verified = state.hash.digest().equals(idx.subarray(end));
     return this.verified;
   }
 
@@ -143,7 +220,7 @@ export class Pack {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const at = this.namesAt + mid * 20;
-      const c = this.idx.compare(oid, 0, 20, at, at + 20);
+      const c = this.idx ? this.idx.compare(oid, 0, 20, at, at + 20) : this.indexBytes(at, 20).compare(oid, 0, 20);
       if (c === 0) return mid;
       if (c > 0) hi = mid;
       else lo = mid + 1;
@@ -158,7 +235,7 @@ export class Pack {
     const hi = this.fanout[first];
     const out: string[] = [];
     for (let i = lo; i < hi; i++) {
-      const hex = this.idx.toString('hex', this.namesAt + i * 20, this.namesAt + i * 20 + 20);
+      const hex = this.indexBytes(this.namesAt + i * 20, 20).toString('hex');
       if (hex.startsWith(prefix)) out.push(hex);
     }
     return out;
@@ -166,16 +243,17 @@ export class Pack {
 
   /** The CRC32 the index records for the packed bytes (header and deflated data) of object `index`. */
   private crcOf(index: number): number {
-    return this.idx.readUInt32BE(this.namesAt + this.count * 20 + index * 4);
+    return this.indexBytes(this.namesAt + this.count * 20 + index * 4, 4).readUInt32BE(0);
   }
 
   offsetOf(index: number): number {
-    const raw = this.idx.readUInt32BE(this.offsetsAt + index * 4);
+    const raw = this.indexBytes(this.offsetsAt + index * 4, 4).readUInt32BE(0);
     if (!(raw & 0x80000000)) return raw;
     const large = raw & 0x7fffffff;
     if (large >= this.largeCount) throw this.damaged(`object ${index} names large offset ${large} of ${this.largeCount}`);
     const at = this.largeAt + large * 8;
-    return this.idx.readUInt32BE(at) * 2 ** 32 + this.idx.readUInt32BE(at + 4);
+    const bytes = this.indexBytes(at, 8);
+    return bytes.readUInt32BE(0) * 2 ** 32 + bytes.readUInt32BE(4);
   }
 
   /**
