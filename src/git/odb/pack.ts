@@ -11,6 +11,21 @@ const indexScratch = Buffer.allocUnsafeSlow(20);
 /** The first read of every packed object lands here (see Pack.readAt). */
 const scratch = Buffer.allocUnsafeSlow(4096);
 
+/**
+ * Bigger reads land here, up to LARGE_SCRATCH_MAX bytes, under the same rule as `scratch`. A
+ * fresh buffer per read was a third of the bytes a mixed run on git/git allocated (every object
+ * is read with room for its inflated size, several times its deflated size): that churn is what
+ * the process's native heap grows to hold.
+ */
+let largeScratch: Buffer<ArrayBuffer> = Buffer.alloc(0);
+const LARGE_SCRATCH_MAX = 4 * 1024 * 1024;
+
+function readBuffer(size: number): Buffer<ArrayBuffer> {
+  if (size > LARGE_SCRATCH_MAX) return Buffer.allocUnsafe(size);
+  if (largeScratch.length < size) largeScratch = Buffer.allocUnsafeSlow(Math.min(LARGE_SCRATCH_MAX, Math.max(size, 2 * largeScratch.length, 64 * 1024)));
+  return largeScratch.subarray(0, size);
+}
+
 const KINDS: Record<number, RawObject['type']> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
@@ -281,7 +296,7 @@ export class Pack {
     }
     const need = p + 20 + 10 + size + (size >> 3) + (size >> 6) + 64;
     if (need > buf.length && offset + buf.length < limit) {
-      buf = Buffer.allocUnsafe(Math.min(need, limit - offset));
+      buf = readBuffer(Math.min(need, limit - offset));
       buf = buf.subarray(0, fs.readSync(this.fd, buf, 0, buf.length, offset));
     }
     return { buf, type, p, size };
