@@ -244,6 +244,7 @@ export class GitRepo {
 
   /** Branch and tag names whose tip reaches `oid` (`git branch/tag --contains`): one walk for all of them. */
   async refsContaining(oid: string): Promise<{ branches: string[]; tags: string[] }> {
+    await this.wholeFiles();
     const snapshot = await this.refs.snapshot();
     const branches = await this.refs.branches(snapshot);
     const tags = await this.refs.tags(snapshot);
@@ -293,6 +294,8 @@ export class GitRepo {
   async log(options: LogOptions, offset: number, limit: number, withStats = false): Promise<{ commits: Commit[]; stats: CommitStats[] }> {
     const query = await logQuery(this.objects, this.refs, this.index, options);
     if (query) await this.graphFor(query);
+    // Stats read every changed blob of every commit on the page.
+    if (withStats) await this.objects.indexesRead();
     let oids = query ? await this.walk(query).page(offset, limit) : [];
     let commits = await Promise.all(oids.map((oid) => this.objects.readCommit(oid)));
     // Commits walked from git's commit-graph file are checked against their objects as they are
@@ -342,7 +345,15 @@ export class GitRepo {
    * order or a path filter would walk much of the history without the file (and its Bloom filters).
    */
   private async graphFor(query: HistoryQuery): Promise<void> {
-    if (query.paths.length > 0 || query.exclude.length > 0 || query.topo) await this.index.ready();
+    if (query.paths.length > 0 || query.exclude.length > 0 || query.topo) await this.wholeFiles();
+  }
+
+  /**
+   * Waits for git's commit-graph file and the big pack indexes being in use, for a question that
+   * walks much of the history or reads thousands of objects (at a fresh start; at once afterwards).
+   */
+  private async wholeFiles(): Promise<void> {
+    await Promise.all([this.index.ready(), this.objects.indexesRead()]);
   }
 
   private walksEpoch = -1;
@@ -536,6 +547,7 @@ export class GitRepo {
     const snapshot = await this.refs.snapshot();
     const [from, to] = await Promise.all([resolveCommit(this.objects, this.refs, fromRevision, snapshot), resolveCommit(this.objects, this.refs, toRevision, snapshot)]);
     if (!from || !to) return null;
+    await this.wholeFiles();
     // GitLab compares the resolved commits, not the names.
     if (from === to) return { commits: [], diff: { files: [], overflow: false }, sameCommit: true };
     const range = rangeQuery([to], [from]);

@@ -127,12 +127,28 @@ export class ObjectDb {
    * as it is: verifyNow reads the index synchronously when an answer needs it.
    */
   private async readIndexInBackground(pack: Pack, file: string): Promise<void> {
-    try {
-      const idx = await readWholeFile(file);
-      if (this.packs.get(pack.name) === pack && pack.attach(idx)) void this.verifyInBackground();
-    } catch {
-      /* see verifyNow */
-    }
+    const reading = (async () => {
+      try {
+        const idx = await readWholeFile(file);
+        if (this.packs.get(pack.name) === pack && pack.attach(idx)) void this.verifyInBackground();
+      } catch {
+        /* see verifyNow */
+      }
+    })();
+    this.reading.add(reading);
+    await reading;
+    this.reading.delete(reading);
+  }
+
+  private readonly reading = new Set<Promise<void>>();
+
+  /**
+   * Resolves once the indexes being read in the background are in memory: what looks up
+   * thousands of objects (every ref's target, a compare's blobs) waits for that rather than
+   * search them piece by piece with pread.
+   */
+  async indexesRead(): Promise<void> {
+    await Promise.all([...this.reading]);
   }
 
   private checksumProblem(name: string): string {
