@@ -55,6 +55,11 @@ export class ObjectStore {
     return this.db.preload();
   }
 
+  /** Resolves once big pack indexes opened on their header are read whole (see ObjectDb.indexesRead). */
+  indexesRead(): Promise<void> {
+    return this.db.indexesRead();
+  }
+
   async readObject(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
     return this.objectNow(oid);
   }

@@ -186,15 +186,19 @@ export class GitRepo {
   }
 
   /**
-   * Reads what every request needs (pack indexes, git's commit-graph) asynchronously, so the
-   * first request on a big repository does not block the others while megabytes are read.
+   * Reads what every request needs (pack indexes) asynchronously, so the first request on a big
+   * repository does not block the others while megabytes are read, and starts verifying git's
+   * commit-graph file in the background (awaited too with `waitForGraph`: a start-up preload
+   * that reads repositories one at a time).
    */
-  async preload(): Promise<void> {
-    // Packs first: opening the commit-graph checks sample rows against commit objects, which
-    // would otherwise read every pack index a second time, synchronously, while the first read
-    // is still in flight (tens of milliseconds on a 20 MiB index).
-    await this.objects.preload();
-    await this.index.preload();
+  async preload(options: { waitForGraph?: boolean } = {}): Promise<void> {
+    // Both files are read at once; the commit-graph's verification, in the background (requests
+    // that need it wait for it: CommitIndex.ready), checks sample rows against commit objects
+    // only once the pack indexes are read.
+    const packs = this.objects.preload();
+    this.index.preload();
+    await packs;
+    if (options.waitForGraph) await this.index.ready();
   }
 
   // ---- refs ----------------------------------------------------------------------------------
@@ -240,6 +244,7 @@ export class GitRepo {
 
   /** Branch and tag names whose tip reaches `oid` (`git branch/tag --contains`): one walk for all of them. */
   async refsContaining(oid: string): Promise<{ branches: string[]; tags: string[] }> {
+    await this.wholeFiles();
     const snapshot = await this.refs.snapshot();
     const branches = await this.refs.branches(snapshot);
     const tags = await this.refs.tags(snapshot);
@@ -288,6 +293,9 @@ export class GitRepo {
    */
   async log(options: LogOptions, offset: number, limit: number, withStats = false): Promise<{ commits: Commit[]; stats: CommitStats[] }> {
     const query = await logQuery(this.objects, this.refs, this.index, options);
+    if (query) await this.graphFor(query);
+    // Stats read every changed blob of every commit on the page.
+    if (withStats) await this.objects.indexesRead();
     let oids = query ? await this.walk(query).page(offset, limit) : [];
     let commits = await Promise.all(oids.map((oid) => this.objects.readCommit(oid)));
     // Commits walked from git's commit-graph file are checked against their objects as they are
@@ -302,7 +310,9 @@ export class GitRepo {
 
   /** The newest commit at or below `tip` that touched `path` (git log -1 tip -- path), or null. */
   async lastCommitTouching(tip: string, path: string): Promise<string | null> {
-    const [last] = await this.walk(rangeQuery([tip], [], [path])).page(0, 1);
+    const query = rangeQuery([tip], [], [path]);
+    await this.graphFor(query);
+    const [last] = await this.walk(query).page(0, 1);
     return last ?? null;
   }
 
@@ -327,6 +337,23 @@ export class GitRepo {
       this.walks.set(key, walk);
     }
     return walk;
+  }
+
+  /**
+   * Waits for git's commit-graph file being verified (at a fresh start) unless the query is a
+   * plain listing: its first pages read a few dozen commit objects, where a range, a topological
+   * order or a path filter would walk much of the history without the file (and its Bloom filters).
+   */
+  private async graphFor(query: HistoryQuery): Promise<void> {
+    if (query.paths.length > 0 || query.exclude.length > 0 || query.topo) await this.wholeFiles();
+  }
+
+  /**
+   * Waits for git's commit-graph file and the big pack indexes being in use, for a question that
+   * walks much of the history or reads thousands of objects (at a fresh start; at once afterwards).
+   */
+  private async wholeFiles(): Promise<void> {
+    await Promise.all([this.index.ready(), this.objects.indexesRead()]);
   }
 
   private walksEpoch = -1;
@@ -520,9 +547,12 @@ export class GitRepo {
     const snapshot = await this.refs.snapshot();
     const [from, to] = await Promise.all([resolveCommit(this.objects, this.refs, fromRevision, snapshot), resolveCommit(this.objects, this.refs, toRevision, snapshot)]);
     if (!from || !to) return null;
+    await this.wholeFiles();
     // GitLab compares the resolved commits, not the names.
     if (from === to) return { commits: [], diff: { files: [], overflow: false }, sameCommit: true };
-    const newestFirst = await this.walk(rangeQuery([to], [from])).all();
+    const range = rangeQuery([to], [from]);
+    await this.graphFor(range);
+    const newestFirst = await this.walk(range).all();
     const commits = await Promise.all(newestFirst.slice().reverse().map((oid) => this.objects.readCommit(oid)));
     const base = straight ? from : ((await mergeBases(this.index, from, to))[0] ?? null);
     const baseTree = base ? (await this.index.node(base)).tree : null;

@@ -651,7 +651,7 @@ export class ProjectRegistry {
       if (!(await this.servable(project))) continue;
       const removed = await removeLeftovers(project.gitdir).catch(() => []);
       if (removed.length > 0) this.logger?.warn({ project: project.path, files: removed }, `removed ${removed.length} file(s) a crash left in ${project.path}`);
-      await project.repo.preload().catch(() => undefined);
+      await project.repo.preload({ waitForGraph: true }).catch(() => undefined);
     }
     if (every && !signal?.aborted && !this.closed) {
       await this.facts.ensure(projects, (project) => this.servable(project), signal);

@@ -1,4 +1,4 @@
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readWholeFile } from '../../util/read-whole.js';
@@ -20,6 +20,11 @@ const EXTRA_EDGES = 0x80000000;
 const MAX_LEVEL = 0x3fffffff;
 
 const damaged = (problem: string) => new RepositoryDamagedError(`objects/info/commit-graph is damaged: ${problem}`);
+
+const CHECKSUM_PROBLEM = 'its checksum does not match its content (truncated or garbled)';
+
+/** Bytes of the file hashed per turn of the event loop (a millisecond or two). */
+const HASH_SLICE = 1024 * 1024;
 
 function checksumOk(data: Buffer, digest: Buffer | null): boolean {
   return digest !== null && data.length >= 20 && digest.equals(data.subarray(data.length - 20));
@@ -71,11 +76,16 @@ export class CommitGraphFile {
     } catch {
       return null;
     }
-    if (!checksumOk(data, createHash('sha1').update(data.subarray(0, Math.max(0, data.length - 20))).digest())) throw damaged('its checksum does not match its content (truncated or garbled)');
+    if (!checksumOk(data, createHash('sha1').update(data.subarray(0, Math.max(0, data.length - 20))).digest())) throw damaged(CHECKSUM_PROBLEM);
     return CommitGraphFile.parse(data);
   }
 
-  /** As `open`, reading and hashing the file without blocking the event loop (it is megabytes on a big repository). */
+  /**
+   * As `open`, without blocking the event loop for long (the file is megabytes on a big
+   * repository): it is read in the thread pool, then hashed and its rows checked in slices
+   * between which other requests run. Not webcrypto's digest: it copies its input first, which
+   * on the main thread cost more than hashing it there (and held a second copy of the file).
+   */
   static async openAsync(gitdir: string): Promise<CommitGraphFile | null> {
     let data: Buffer;
     try {
@@ -83,9 +93,14 @@ export class CommitGraphFile {
     } catch {
       return null;
     }
-    const digest = data.length >= 20 ? Buffer.from(await webcrypto.subtle.digest('SHA-1', data.subarray(0, data.length - 20))) : null;
-    if (!checksumOk(data, digest)) throw damaged('its checksum does not match its content (truncated or garbled)');
-    return CommitGraphFile.parse(data);
+    const end = Math.max(0, data.length - 20);
+    const hash = createHash('sha1');
+    for (let at = 0; at < end; at += HASH_SLICE) {
+      await new Promise((resolve) => setImmediate(resolve));
+      hash.update(data.subarray(at, Math.min(end, at + HASH_SLICE)));
+    }
+    if (!checksumOk(data, hash.digest())) throw damaged(CHECKSUM_PROBLEM);
+    return CommitGraphFile.parseSliced(data);
   }
 
   private static pathIn(gitdir: string): string {
@@ -101,53 +116,31 @@ export class CommitGraphFile {
    * level git caps at 2^30-1 may equal its parent's).
    */
   private static parse(data: Buffer): CommitGraphFile | null {
-    if (data.length < 8 || data.toString('latin1', 0, 4) !== 'CGPH') throw damaged('no commit-graph header');
-    if (data[4] !== 1 || data[5] !== 1) return null; // a version or hash fakelab does not read
-    const chunks = data[6];
-    if (data[7] !== 0) return null; // split graph chains are left to the object reader
-    const end = data.length - 20;
-    if (8 + (chunks + 1) * 12 > end) throw damaged('truncated chunk table');
-    const offsets = new Map<string, number>();
-    const sizes = new Map<string, number>();
-    const at = (i: number) => data.readUInt32BE(8 + i * 12 + 4) * 2 ** 32 + data.readUInt32BE(8 + i * 12 + 8);
-    for (let i = 0; i < chunks; i++) {
-      const id = data.toString('latin1', 8 + i * 12, 8 + i * 12 + 4);
-      const start = at(i);
-      const next = at(i + 1);
-      if (start < 8 + (chunks + 1) * 12 || next < start || next > end) throw damaged(`chunk ${JSON.stringify(id)} lies outside the file`);
-      offsets.set(id, start);
-      sizes.set(id, next - start);
-    }
-    const fanoutAt = offsets.get('OIDF');
-    const lookupAt = offsets.get('OIDL');
-    const commitDataAt = offsets.get('CDAT');
-    if (fanoutAt === undefined || lookupAt === undefined || commitDataAt === undefined) throw damaged('a required chunk (OIDF, OIDL, CDAT) is missing');
-    if (sizes.get('OIDF') !== 1024) throw damaged('bad OIDF chunk size');
-    let previous = 0;
-    for (let i = 0; i < 256; i++) {
-      const n = data.readUInt32BE(fanoutAt + i * 4);
-      if (n < previous) throw damaged('its fan-out table is not monotonic');
-      previous = n;
-    }
-    const count = previous;
-    if (sizes.get('OIDL') !== count * 20) throw damaged(`OIDL chunk size does not match ${count} commits`);
-    if (sizes.get('CDAT') !== count * 36) throw damaged(`CDAT chunk size does not match ${count} commits`);
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    checkSorted(data, view, lookupAt, count);
-    const extraEdgesAt = offsets.get('EDGE') ?? null;
-    const edgeCount = extraEdgesAt === null ? 0 : Math.floor(sizes.get('EDGE')! / 4);
-    // Corrected commit dates are an optimisation like the Bloom filters: a chunk that is
-    // malformed, or whose dates do not grow from parent to child, is simply not used.
-    const corrected = checkRows(view, count, commitDataAt, extraEdgesAt, edgeCount, correctedDates(view, commitDataAt, offsets, sizes, count));
-    let bloom = null;
-    const indexAt = offsets.get('BIDX');
-    const bdatAt = offsets.get('BDAT');
-    if (indexAt !== undefined && bdatAt !== undefined && sizes.get('BIDX') === count * 4 && sizes.get('BDAT')! >= 12) {
-      const version = data.readUInt32BE(bdatAt);
-      const hashes = data.readUInt32BE(bdatAt + 4);
-      // Bloom filters are an optimisation: a malformed chunk is simply not used.
-      if ((version === 1 || version === 2) && hashes > 0 && hashes < 64) bloom = { version, hashes, indexAt, dataAt: bdatAt + 12, dataEnd: bdatAt + sizes.get('BDAT')! };
-    }
+    const layout = readLayout(data);
+    if (!layout) return null;
+    checkSorted(data, layout.view, layout.lookupAt, layout.count);
+    const levels = levelsOf(layout.view, layout.count, layout.commitDataAt);
+    const corrected = checkRows(layout.view, layout.count, layout.commitDataAt, layout.extraEdgesAt, layout.edgeCount, levels, correctedDates(layout));
+    return CommitGraphFile.from(data, layout, corrected);
+  }
+
+  /** As parse, handing the event loop over between its passes over the rows (each a few milliseconds on 200,000 rows). */
+  private static async parseSliced(data: Buffer): Promise<CommitGraphFile | null> {
+    const layout = readLayout(data);
+    if (!layout) return null;
+    const pause = () => new Promise((resolve) => setImmediate(resolve));
+    await pause();
+    checkSorted(data, layout.view, layout.lookupAt, layout.count);
+    await pause();
+    const levels = levelsOf(layout.view, layout.count, layout.commitDataAt);
+    const dates = correctedDates(layout);
+    await pause();
+    const corrected = checkRows(layout.view, layout.count, layout.commitDataAt, layout.extraEdgesAt, layout.edgeCount, levels, dates);
+    return CommitGraphFile.from(data, layout, corrected);
+  }
+
+  private static from(data: Buffer, layout: Layout, corrected: Float64Array | null): CommitGraphFile {
+    const { count, fanoutAt, lookupAt, commitDataAt, extraEdgesAt, bloom } = layout;
     return new CommitGraphFile(data, count, fanoutAt, lookupAt, commitDataAt, extraEdgesAt, bloom, corrected);
   }
 
@@ -361,6 +354,72 @@ export class CommitGraphFile {
   }
 }
 
+/** Where the chunks are, as the header, chunk table and fan-out say (all checked against the file's size). */
+interface Layout {
+  view: DataView;
+  count: number;
+  fanoutAt: number;
+  lookupAt: number;
+  commitDataAt: number;
+  extraEdgesAt: number | null;
+  edgeCount: number;
+  offsets: Map<string, number>;
+  sizes: Map<string, number>;
+  bloom: { version: number; hashes: number; indexAt: number; dataAt: number; dataEnd: number } | null;
+}
+
+/**
+ * The file's layout (gitformat-commit-graph): the chunk table inside the file and in order, a
+ * monotonic fan-out whose last entry is the row count, chunk sizes that match it. null for a
+ * version, hash or split chain fakelab does not read.
+ */
+function readLayout(data: Buffer): Layout | null {
+  if (data.length < 8 || data.toString('latin1', 0, 4) !== 'CGPH') throw damaged('no commit-graph header');
+  if (data[4] !== 1 || data[5] !== 1) return null; // a version or hash fakelab does not read
+  const chunks = data[6];
+  if (data[7] !== 0) return null; // split graph chains are left to the object reader
+  const end = data.length - 20;
+  if (8 + (chunks + 1) * 12 > end) throw damaged('truncated chunk table');
+  const offsets = new Map<string, number>();
+  const sizes = new Map<string, number>();
+  const at = (i: number) => data.readUInt32BE(8 + i * 12 + 4) * 2 ** 32 + data.readUInt32BE(8 + i * 12 + 8);
+  for (let i = 0; i < chunks; i++) {
+    const id = data.toString('latin1', 8 + i * 12, 8 + i * 12 + 4);
+    const start = at(i);
+    const next = at(i + 1);
+    if (start < 8 + (chunks + 1) * 12 || next < start || next > end) throw damaged(`chunk ${JSON.stringify(id)} lies outside the file`);
+    offsets.set(id, start);
+    sizes.set(id, next - start);
+  }
+  const fanoutAt = offsets.get('OIDF');
+  const lookupAt = offsets.get('OIDL');
+  const commitDataAt = offsets.get('CDAT');
+  if (fanoutAt === undefined || lookupAt === undefined || commitDataAt === undefined) throw damaged('a required chunk (OIDF, OIDL, CDAT) is missing');
+  if (sizes.get('OIDF') !== 1024) throw damaged('bad OIDF chunk size');
+  let previous = 0;
+  for (let i = 0; i < 256; i++) {
+    const n = data.readUInt32BE(fanoutAt + i * 4);
+    if (n < previous) throw damaged('its fan-out table is not monotonic');
+    previous = n;
+  }
+  const count = previous;
+  if (sizes.get('OIDL') !== count * 20) throw damaged(`OIDL chunk size does not match ${count} commits`);
+  if (sizes.get('CDAT') !== count * 36) throw damaged(`CDAT chunk size does not match ${count} commits`);
+  const extraEdgesAt = offsets.get('EDGE') ?? null;
+  const edgeCount = extraEdgesAt === null ? 0 : Math.floor(sizes.get('EDGE')! / 4);
+  let bloom = null;
+  const indexAt = offsets.get('BIDX');
+  const bdatAt = offsets.get('BDAT');
+  if (indexAt !== undefined && bdatAt !== undefined && sizes.get('BIDX') === count * 4 && sizes.get('BDAT')! >= 12) {
+    const version = data.readUInt32BE(bdatAt);
+    const hashes = data.readUInt32BE(bdatAt + 4);
+    // Bloom filters are an optimisation: a malformed chunk is simply not used.
+    if ((version === 1 || version === 2) && hashes > 0 && hashes < 64) bloom = { version, hashes, indexAt, dataAt: bdatAt + 12, dataEnd: bdatAt + sizes.get('BDAT')! };
+  }
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return { view, count, fanoutAt, lookupAt, commitDataAt, extraEdgesAt, edgeCount, offsets, sizes, bloom };
+}
+
 /** Throws unless the oid table is strictly ascending (32-bit reads first: a full compare only on a tie). */
 function checkSorted(data: Buffer, view: DataView, lookupAt: number, count: number): void {
   for (let i = 1; i < count; i++) {
@@ -373,50 +432,66 @@ function checkSorted(data: Buffer, view: DataView, lookupAt: number, count: numb
 }
 
 /**
+ * Every row's topological level, read in one sequential pass: the checks of parent edges then
+ * look levels up here (a few hundred kilobytes) instead of in rows spread over megabytes,
+ * which made them wait on memory for most of their time.
+ */
+function levelsOf(view: DataView, count: number, commitDataAt: number): Uint32Array {
+  const levels = new Uint32Array(count);
+  for (let row = 0; row < count; row++) {
+    const level = view.getUint32(commitDataAt + row * 36 + 28) >>> 2;
+    if (level === 0) throw damaged(`row ${row} has no generation number`);
+    levels[row] = level;
+  }
+  return levels;
+}
+
+/**
  * Checks every row's parents (in range, an EDGE list ending inside its chunk, a topological level
  * below the row's) and returns the corrected dates when they too grow along every edge, else
  * null. Throws when the parents could loop. A function of its own, with no allocation per row,
  * so that it is optimised: it runs over all rows whenever a file is opened.
  */
-function checkRows(view: DataView, count: number, commitDataAt: number, extraEdgesAt: number | null, edgeCount: number, corrected: Float64Array | null): Float64Array | null {
+function checkRows(view: DataView, count: number, commitDataAt: number, extraEdgesAt: number | null, edgeCount: number, levels: Uint32Array, corrected: Float64Array | null): Float64Array | null {
   let datesOk = corrected !== null;
-  const checkEdge = (row: number, parent: number): void => {
-    if (parent >= count) throw damaged(`row ${row} names parent row ${parent} of ${count}`);
-    const mine = view.getUint32(commitDataAt + row * 36 + 28) >>> 2;
-    const theirs = view.getUint32(commitDataAt + parent * 36 + 28) >>> 2;
-    if (theirs >= mine && !(mine === MAX_LEVEL && theirs === MAX_LEVEL)) throw damaged(`row ${row} (generation ${mine}) has parent row ${parent} of generation ${theirs}: parents would loop`);
-    if (datesOk && corrected![parent] >= corrected![row]) datesOk = false;
-  };
   for (let row = 0; row < count; row++) {
     const rowAt = commitDataAt + row * 36;
-    if (view.getUint32(rowAt + 28) >>> 2 === 0) throw damaged(`row ${row} has no generation number`);
     const p1 = view.getUint32(rowAt + 20);
     const p2 = view.getUint32(rowAt + 24);
     if (p1 === NO_PARENT) {
       if (p2 !== NO_PARENT) throw damaged(`row ${row} has a second parent but no first`);
       continue;
     }
-    checkEdge(row, p1);
+    if (!edgeOk(row, p1, levels, corrected)) datesOk = false;
     if (p2 === NO_PARENT) continue;
     if (!(p2 & EXTRA_EDGES)) {
-      checkEdge(row, p2);
+      if (!edgeOk(row, p2, levels, corrected)) datesOk = false;
       continue;
     }
     for (let i = p2 & 0x7fffffff; ; i++) {
       if (i >= edgeCount) throw damaged(`row ${row} names parents past the EDGE chunk`);
       const edge = view.getUint32(extraEdgesAt! + i * 4);
-      checkEdge(row, edge & 0x7fffffff);
+      if (!edgeOk(row, edge & 0x7fffffff, levels, corrected)) datesOk = false;
       if (edge & EXTRA_EDGES) break;
     }
   }
   return datesOk ? corrected : null;
 }
 
+/** Throws when `parent` is out of range or not of a lower level than `row`; false when their corrected dates do not grow. */
+function edgeOk(row: number, parent: number, levels: Uint32Array, corrected: Float64Array | null): boolean {
+  if (parent >= levels.length) throw damaged(`row ${row} names parent row ${parent} of ${levels.length}`);
+  const mine = levels[row];
+  const theirs = levels[parent];
+  if (theirs >= mine && !(mine === MAX_LEVEL && theirs === MAX_LEVEL)) throw damaged(`row ${row} (generation ${mine}) has parent row ${parent} of generation ${theirs}: parents would loop`);
+  return corrected === null || corrected[parent] < corrected[row];
+}
+
 /**
  * The corrected commit dates of every row (the commit time plus its GDA2 offset, a 64-bit GDO2
  * offset when the top bit says so), or null when the file has none usable.
  */
-function correctedDates(view: DataView, commitDataAt: number, offsets: Map<string, number>, sizes: Map<string, number>, count: number): Float64Array | null {
+function correctedDates({ view, commitDataAt, offsets, sizes, count }: Layout): Float64Array | null {
   const offsetsAt = offsets.get('GDA2');
   if (offsetsAt === undefined || sizes.get('GDA2') !== count * 4) return null;
   const overflowAt = offsets.get('GDO2') ?? null;

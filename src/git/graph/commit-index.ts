@@ -54,7 +54,12 @@ export class CommitIndex {
    */
   epoch = 0;
 
-  /** git's commit-graph file, when the repository has one (re-checked at most once a second). */
+  /**
+   * git's commit-graph file, when the repository has one and it has been verified (re-checked
+   * at most once a second). A new or rewritten file is verified in the background (see
+   * verifyInBackground): until then the file in use before (or none) answers, and what cannot
+   * do without the file waits for it (see ready).
+   */
   file(): CommitGraphFile | null {
     return this.graph();
   }
@@ -64,17 +69,52 @@ export class CommitIndex {
     const now = Date.now();
     if (now - this.graphFile.checkedAt < 1000) return this.graphFile.file;
     const stamp = CommitGraphFile.stamp(this.repo.gitdir);
-    if (stamp !== this.graphFile.stamp) {
-      let file: CommitGraphFile | null = null;
+    // Looked at again in a second (walks ask for the file once per commit).
+    this.graphFile.checkedAt = now;
+    if (stamp !== this.graphFile.stamp && this.verifying?.stamp !== stamp && !this.closed) this.verifying = { stamp, done: this.verifyInBackground(stamp) };
+    return this.graphFile.file;
+  }
+
+  /** The verification in flight, of the file with this stamp. */
+  private verifying: { stamp: string | null; done: Promise<void> } | null = null;
+  private closed = false;
+
+  /**
+   * Reads and checks the file with `stamp` without blocking the event loop for long (its rows
+   * are checked in slices, its checksum in the thread pool, then a few rows against their
+   * commits), and puts it in use; a damaged one is reported and not used.
+   */
+  private async verifyInBackground(stamp: string | null): Promise<void> {
+    let file: CommitGraphFile | null = null;
+    let problem: string | null = null;
+    try {
       try {
-        file = stamp ? this.checked(CommitGraphFile.open(this.repo.gitdir)) : null;
+        file = stamp ? await this.checked(await CommitGraphFile.openAsync(this.repo.gitdir)) : null;
       } catch (err) {
         if (!(err instanceof RepositoryDamagedError)) throw err;
-        this.ignoring(err.problem);
+        problem = err.problem;
       }
+      // The file may have been replaced while it was being read: the next look starts again.
+      if (this.closed || CommitGraphFile.stamp(this.repo.gitdir) !== stamp) return;
+      if (problem) this.ignoring(problem);
       this.use(stamp, file);
-    } else this.graphFile.checkedAt = now;
-    return this.graphFile.file;
+    } finally {
+      if (this.verifying?.stamp === stamp) this.verifying = null;
+    }
+  }
+
+  /**
+   * Resolves once the commit-graph file on disk is in use (or known damaged, or gone): what
+   * walks the whole history (reachability, counts, path filters with Bloom filters, merge bases)
+   * awaits this rather than walk commit objects while the file is being verified.
+   */
+  async ready(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      this.graph();
+      const verifying = this.verifying;
+      if (!verifying) return;
+      await verifying.done;
+    }
   }
 
   /** A damaged commit-graph is not used (git with core.commitGraph off): commits are read from their objects. */
@@ -96,14 +136,17 @@ export class CommitIndex {
 
   /**
    * Spot-checks a freshly opened file against the commit objects it describes: a few rows
-   * evenly spread, each row's tree, parents and date against its commit. Damage that keeps the
-   * file's structure (a garbled date or parent) is caught here or when a shown commit disagrees
-   * (see verifyShown).
+   * evenly spread, each row's tree, parents and date against its commit (one per turn of the
+   * event loop). Damage that keeps the file's structure (a garbled date or parent) is caught
+   * here or when a shown commit disagrees (see verifyShown).
    */
-  private checked(file: CommitGraphFile | null): CommitGraphFile | null {
+  private async checked(file: CommitGraphFile | null): Promise<CommitGraphFile | null> {
     if (!file || file.size === 0) return file;
+    // The pack indexes may still be being read (see GitRepo.preload): not read a second time here.
+    await this.repo.preload();
     const samples = Math.min(file.size, 16);
     for (let i = 0; i < samples; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
       const position = Math.floor((i * (file.size - 1)) / Math.max(1, samples - 1));
       const oid = file.oidAt(position);
       const row = file.lookup(oid);
@@ -143,41 +186,19 @@ export class CommitIndex {
     return false;
   }
 
-  private preloading: Promise<void> | null = null;
-
   /**
-   * Reads git's commit-graph file without blocking the event loop, when it has not been read or
-   * has changed; `graph()` then finds it current. Concurrent callers share one read.
+   * Starts reading and verifying git's commit-graph file when it has not been read or has
+   * changed, without waiting for it: the first requests do not wait for megabytes to be
+   * checked, and are answered from commit objects meanwhile (or wait, see ready).
    */
-  preload(): Promise<void> {
-    if (Date.now() - this.graphFile.checkedAt < 1000) return Promise.resolve();
-    if (!this.preloading) {
-      this.preloading = (async () => {
-        const stamp = CommitGraphFile.stamp(this.repo.gitdir);
-        if (stamp === this.graphFile.stamp) {
-          this.graphFile.checkedAt = Date.now();
-          return;
-        }
-        let file: CommitGraphFile | null = null;
-        let problem: string | null = null;
-        try {
-          file = stamp ? this.checked(await CommitGraphFile.openAsync(this.repo.gitdir)) : null;
-        } catch (err) {
-          if (!(err instanceof RepositoryDamagedError)) throw err;
-          problem = err.problem;
-        }
-        // Re-check: the file may have been replaced while it was being read.
-        if (CommitGraphFile.stamp(this.repo.gitdir) !== stamp) return;
-        if (problem) this.ignoring(problem);
-        this.use(stamp, file);
-      })().finally(() => (this.preloading = null));
-    }
-    return this.preloading;
+  preload(): void {
+    this.graph();
   }
 
-  /** Waits for a commit-graph read in flight, so that none outlives the repository's close. */
+  /** Waits for a commit-graph verification in flight, so that none outlives the repository's close. */
   async close(): Promise<void> {
-    await this.preloading?.catch(() => undefined);
+    this.closed = true;
+    await this.verifying?.done.catch(() => undefined);
   }
 
   /**
@@ -289,6 +310,7 @@ export class CommitIndex {
    * than the file are walked as objects until the walk enters it.
    */
   async containing(target: string, tips: string[]): Promise<boolean[]> {
+    await this.ready();
     const file = this.graph();
     const targetRow = file ? file.position(target) : -1;
     // A commit missing from the file is no ancestor of one in it (git writes closed graphs).
@@ -390,6 +412,7 @@ export class CommitIndex {
   async countAncestors(oid: string, firstParent: boolean): Promise<number> {
     // Commits newer than git's commit-graph file are walked as objects; as soon as the walk
     // enters the file (whose commits' ancestors are all in it), the rest is counted there.
+    await this.ready();
     const file = this.graph();
     const seen = new Set<string>([oid]);
     const stack = [oid];

@@ -17,6 +17,8 @@ const STALE = 4;
 export async function mergeBases(graph: CommitIndex, a: string, b: string | string[]): Promise<string[]> {
   const others = typeof b === 'string' ? [b] : b;
   if (others.includes(a)) return [a];
+  // Painting down without the commit-graph file (while it is verified) reads commit objects all the way to the bases.
+  await graph.ready();
   const file = graph.file();
   const inFile = file ? await paintRows(file, a, others) : null;
   if (inFile) return bestOf(graph, inFile);

@@ -95,11 +95,23 @@ class ReusedInflater {
     // With Z_FINISH zlib reports a stream that ends before its input is complete; one that ends
     // early leaves more than the spare byte unused.
     if (left !== 1) throw new InflateError(`inflates to ${left === 0 ? `more than ${size}` : size + 1 - left} bytes, its header says ${size}`, 'SIZE');
+    inputTaken = deflated.length - this.state[1];
     return out.subarray(0, size);
   }
 }
 
+/** Deflated bytes the last successful inflateExactly took, up to the end of its stream (see inputTakenByLastInflate). */
+let inputTaken = 0;
+
 const reused = ReusedInflater.create();
+
+/**
+ * How many bytes of its input the last successful inflateExactly consumed: the packed data's
+ * extent, which a pack index's CRC32 covers. Read right after the call (reads are synchronous).
+ */
+export function inputTakenByLastInflate(): number {
+  return inputTaken;
+}
 
 /** Whether inflateExactly reuses one zlib context (false: Node's internals were not as expected). */
 export const reusesInflateContext = reused !== null;
@@ -115,7 +127,9 @@ export function inflateExactly(deflated: Buffer, size: number): Buffer {
   // 200-byte commit would pin 16 KiB. Sizing the chunk to the object avoids that; capped, so a
   // damaged header cannot make us allocate whatever size it claims up front. One byte more than
   // the header says is enough to see that the data does not match it.
-  const data = zlib.inflateSync(deflated, { chunkSize: Math.min(Math.max(64, size + 1), MAX_INFLATE_CHUNK), maxOutputLength: Math.max(1, size + 1) });
+  // `info` gives the engine, which says how much of the input the stream took.
+  const { buffer: data, engine } = zlib.inflateSync(deflated, { info: true, chunkSize: Math.min(Math.max(64, size + 1), MAX_INFLATE_CHUNK), maxOutputLength: Math.max(1, size + 1) }) as unknown as { buffer: Buffer; engine: zlib.Inflate };
+  inputTaken = engine.bytesWritten;
   if (data.length !== size) throw new InflateError(`inflates to ${data.length} bytes, its header says ${size}`, 'SIZE');
   return data;
 }

@@ -6,7 +6,7 @@ import { readWholeFile } from '../../util/read-whole.js';
 import type { ObjectType } from '../objects.js';
 import { type DamageReporter, reasonOf, RepositoryDamagedError } from '../damage.js';
 import { hasLooseObject, looseWithPrefix, readLooseObject } from './loose.js';
-import { indexChecksumOk, indexChecksumOkAsync, Pack, PackGoneError } from './pack.js';
+import { Pack, PackGoneError } from './pack.js';
 
 /**
  * A read-only git object database: pack files (version 2 indexes) and loose objects.
@@ -57,6 +57,17 @@ interface BrokenPack {
  */
 export const packIndexReads = { count: 0 };
 
+/**
+ * Pack indexes up to this size have their trailing SHA-1 checked when opened (well under a
+ * millisecond); bigger ones in the background, a slice per turn of the event loop, and before
+ * any answer that a miss in them decides (see verified). Settable by tests, to exercise the
+ * background path on small repositories.
+ */
+export const indexVerification = { inlineBytes: 1024 * 1024 };
+
+/** Between two slices of a background index verification (a slice is a fraction of a millisecond). */
+const VERIFY_PAUSE_MS = 2;
+
 export class ObjectDb {
   /** Open packs by index file name. */
   private packs = new Map<string, Pack>();
@@ -85,9 +96,10 @@ export class ObjectDb {
   private preloading: Promise<void> | null = null;
 
   /**
-   * Reads the pack indexes without blocking the event loop (they are tens of megabytes on a big
-   * repository), so that a request opening a cold repository does not stall every other one.
-   * Later reads find them loaded; the synchronous path below stays as the fallback.
+   * Opens the pack indexes without blocking the event loop: the directory is listed, each big
+   * index's header read (its whole file follows in the thread pool, see readIndexInBackground),
+   * so that a request opening a cold repository neither stalls every other one nor waits for
+   * tens of megabytes. The synchronous path below stays as the fallback.
    */
   preload(): Promise<void> {
     if (this.dirStamp !== undefined || this.closed) return Promise.resolve();
@@ -105,19 +117,38 @@ export class ObjectDb {
     } catch {
       /* no packs */
     }
-    const read = new Map<string, Buffer | Error>();
-    for (const name of indexNames(listing)) {
-      if (this.packs.has(name)) continue;
-      try {
-        packIndexReads.count++;
-        const idx = await readWholeFile(path.join(this.packDir, name));
-        read.set(name, (await indexChecksumOkAsync(idx)) ? idx : new RepositoryDamagedError(this.checksumProblem(name)));
-      } catch (err) {
-        read.set(name, err as Error);
-      }
-    }
     // A synchronous reader may have listed the directory meanwhile: its view stands.
-    if (this.dirStamp === undefined && !this.closed) this.apply(stamp, listing, read);
+    if (this.dirStamp === undefined && !this.closed) this.apply(stamp, listing);
+  }
+
+  /**
+   * Reads a big index whole in the thread pool, for the pack opened on its header: lookups then
+   * stop reading it piece by piece, and its checksum can be verified. A failure leaves the pack
+   * as it is: verifyNow reads the index synchronously when an answer needs it.
+   */
+  private async readIndexInBackground(pack: Pack, file: string): Promise<void> {
+    const reading = (async () => {
+      try {
+        const idx = await readWholeFile(file);
+        if (this.packs.get(pack.name) === pack && pack.attach(idx)) void this.verifyInBackground();
+      } catch {
+        /* see verifyNow */
+      }
+    })();
+    this.reading.add(reading);
+    await reading;
+    this.reading.delete(reading);
+  }
+
+  private readonly reading = new Set<Promise<void>>();
+
+  /**
+   * Resolves once the indexes being read in the background are in memory: what looks up
+   * thousands of objects (every ref's target, a compare's blobs) waits for that rather than
+   * search them piece by piece with pread.
+   */
+  async indexesRead(): Promise<void> {
+    await Promise.all([...this.reading]);
   }
 
   private checksumProblem(name: string): string {
@@ -125,11 +156,11 @@ export class ObjectDb {
   }
 
   /**
-   * Brings the open packs in line with a listing of objects/pack: opens new indexes (from
-   * `read` when the caller has read them already), closes removed ones, and keeps broken ones
-   * aside (reopened when their file changes).
+   * Brings the open packs in line with a listing of objects/pack: opens new indexes (a small one
+   * read and verified whole, a big one on its header, see readIndexInBackground), closes removed
+   * ones, and keeps broken ones aside (reopened when their file changes).
    */
-  private apply(stamp: string | null, listing: string[], read = new Map<string, Buffer | Error>()): void {
+  private apply(stamp: string | null, listing: string[]): void {
     const names = new Set(indexNames(listing));
     for (const [name, pack] of this.packs) {
       if (!names.has(name)) {
@@ -146,14 +177,16 @@ export class ObjectDb {
       if (known && known.stamp === fileStamp) continue;
       this.broken.delete(name);
       try {
-        let idx = read.get(name);
-        if (idx === undefined) {
-          packIndexReads.count++;
-          idx = fs.readFileSync(file);
-          if (!indexChecksumOk(idx)) idx = new RepositoryDamagedError(this.checksumProblem(name));
+        packIndexReads.count++;
+        const packPath = path.join(this.packDir, name.replace(/\.idx$/, '.pack'));
+        const small = fs.statSync(file).size <= indexVerification.inlineBytes;
+        const pack = new Pack(name, small ? fs.readFileSync(file) : file, packPath);
+        if (small && !pack.verifyRest()) {
+          pack.close();
+          throw new RepositoryDamagedError(this.checksumProblem(name));
         }
-        if (idx instanceof Error) throw idx;
-        this.packs.set(name, new Pack(name, idx, path.join(this.packDir, name.replace(/\.idx$/, '.pack'))));
+        this.packs.set(name, pack);
+        if (!small) void this.readIndexInBackground(pack, file);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // Removed by a repack between the listing and the read: its objects are in another pack.
@@ -171,6 +204,70 @@ export class ObjectDb {
     }
     this.packList = [...this.packs.keys()].sort().map((name) => this.packs.get(name)!);
     this.dirStamp = stamp;
+    if (this.packList.some((pack) => pack.checksumOk === null && pack.attached)) void this.verifyInBackground();
+  }
+
+  private verifying = false;
+
+  /**
+   * Computes the trailing SHA-1 of the indexes opened unverified, a small slice at a time with a
+   * pause between slices, so that damage is found (and reported) without the first requests
+   * paying for it: a slice per turn of the event loop made every walk running meanwhile
+   * (which hands over every half millisecond) several times slower.
+   */
+  private async verifyInBackground(): Promise<void> {
+    if (this.verifying) return;
+    this.verifying = true;
+    try {
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, VERIFY_PAUSE_MS));
+        if (this.closed) return;
+        // Indexes still being read are verified once attached (readIndexInBackground starts this again).
+        const pack = this.packList.find((p) => p.checksumOk === null && p.attached);
+        if (!pack) return;
+        const ok = pack.verifySlice();
+        if (ok === false) this.checksumFailed(pack);
+      }
+    } finally {
+      this.verifying = false;
+    }
+  }
+
+  /**
+   * Finishes verifying every open index now: what is not found in them is then known to be absent.
+   * An index found damaged is set aside as broken (and reported).
+   */
+  private verifyNow(): void {
+    for (const pack of this.packList) {
+      if (pack.checksumOk !== null) continue;
+      // Still being read in the background: read here (a replaced file is not this pack's index).
+      if (!pack.attached) {
+        let idx: Buffer;
+        try {
+          idx = fs.readFileSync(path.join(this.packDir, pack.name));
+        } catch (err) {
+          // Removed by a repack since it was opened: the next listing drops it.
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw err;
+        }
+        if (!pack.attach(idx)) {
+          this.checksumFailed(pack);
+          continue;
+        }
+      }
+      if (!pack.verifyRest()) this.checksumFailed(pack);
+    }
+  }
+
+  /** An index whose checksum does not match: closed and kept aside as broken, as if found so at open. */
+  private checksumFailed(pack: Pack): void {
+    if (this.packs.get(pack.name) !== pack) return;
+    pack.close();
+    this.packs.delete(pack.name);
+    this.packList = this.packList.filter((p) => p !== pack);
+    const problem = this.checksumProblem(pack.name);
+    this.broken.set(pack.name, { name: pack.name, stamp: stampOf(path.join(this.packDir, pack.name)), problem });
+    this.onDamage(problem);
   }
 
   /**
@@ -226,6 +323,7 @@ export class ObjectDb {
       const inPacks = () => this.loadPacks().some((pack) => pack.find(raw) >= 0);
       if (inPacks() || hasLooseObject(this.objectsDir, oid)) return true;
       if (this.refreshIfChanged() && inPacks()) return true;
+      this.verifyNow();
       const broken = this.broken.values().next();
       if (!broken.done) throw new RepositoryDamagedError(broken.value.problem);
       return false;
@@ -245,7 +343,7 @@ export class ObjectDb {
     const resolveRef = (base: Buffer, baseDepth: number) => this.readRaw(base, base.toString('hex'), baseDepth);
     for (const pack of this.loadPacks()) {
       const i = pack.find(raw);
-      if (i >= 0) return pack.read(pack.offsetOf(i), this.cache, resolveRef, depth, keep);
+      if (i >= 0) return pack.readIndexed(i, this.cache, resolveRef, depth, keep);
     }
     const loose = readLooseObject(this.objectsDir, hex);
     if (loose) return loose;
@@ -253,9 +351,11 @@ export class ObjectDb {
     if (this.refreshIfChanged()) {
       for (const pack of this.packList) {
         const i = pack.find(raw);
-        if (i >= 0) return pack.read(pack.offsetOf(i), this.cache, resolveRef, depth, keep);
+        if (i >= 0) return pack.readIndexed(i, this.cache, resolveRef, depth, keep);
       }
     }
+    // A miss is trusted only in verified indexes (a garbled name hides the object).
+    this.verifyNow();
     // The object may be in a pack whose index cannot be read: that is damage, not absence.
     const broken = this.broken.values().next();
     if (!broken.done) throw new RepositoryDamagedError(broken.value.problem);
@@ -269,6 +369,8 @@ export class ObjectDb {
     try {
       this.loadPacks();
       this.refreshIfChanged();
+      // Which objects share a prefix is an answer about absence too (of a second candidate).
+      this.verifyNow();
     } catch (err) {
       throw this.damage(err);
     }

@@ -1,12 +1,31 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import { RepositoryDamagedError } from '../damage.js';
 import type { Lru } from '../../util/lru.js';
 import type { RawObject } from './object-db.js';
-import { InflateError, inflateExactly } from './inflate.js';
+import { InflateError, inflateExactly, inputTakenByLastInflate } from './inflate.js';
+
+/** Index bytes read piece by piece before the whole index is in memory (see Pack.indexBytes). */
+const indexScratch = Buffer.allocUnsafeSlow(20);
 
 /** The first read of every packed object lands here (see Pack.readAt). */
 const scratch = Buffer.allocUnsafeSlow(4096);
+
+/**
+ * Bigger reads land here, up to LARGE_SCRATCH_MAX bytes, under the same rule as `scratch`. A
+ * fresh buffer per read was a third of the bytes a mixed run on git/git allocated (every object
+ * is read with room for its inflated size, several times its deflated size): that churn is what
+ * the process's native heap grows to hold.
+ */
+let largeScratch: Buffer<ArrayBuffer> = Buffer.alloc(0);
+const LARGE_SCRATCH_MAX = 4 * 1024 * 1024;
+
+function readBuffer(size: number): Buffer<ArrayBuffer> {
+  if (size > LARGE_SCRATCH_MAX) return Buffer.allocUnsafe(size);
+  if (largeScratch.length < size) largeScratch = Buffer.allocUnsafeSlow(Math.min(LARGE_SCRATCH_MAX, Math.max(size, 2 * largeScratch.length, 64 * 1024)));
+  return largeScratch.subarray(0, size);
+}
 
 const KINDS: Record<number, RawObject['type']> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
@@ -18,29 +37,8 @@ const MAX_DELTA_DEPTH = 10_000;
 /** The pack's file went away while it was being opened (a repack removing it): not damage. */
 export class PackGoneError extends Error {}
 
-/** Does the index's trailing SHA-1 match its content (git verify-pack's first check)? */
-export function indexChecksumOk(idx: Buffer): boolean {
-  if (idx.length < 20) return false;
-  return createHash('sha1').update(idx.subarray(0, idx.length - 20)).digest().equals(idx.subarray(idx.length - 20));
-}
-
-/**
- * As indexChecksumOk, in slices with the event loop free between them (a big repository's index
- * is tens of megabytes). Not webcrypto's digest: it copies its input, and that transient copy of
- * the index stayed in the process's memory.
- */
-export async function indexChecksumOkAsync(idx: Buffer): Promise<boolean> {
-  if (idx.length < 20) return false;
-  const end = idx.length - 20;
-  const hash = createHash('sha1');
-  for (let at = 0; at < end; at += CHECKSUM_SLICE) {
-    if (at > 0) await new Promise((resolve) => setImmediate(resolve));
-    hash.update(idx.subarray(at, Math.min(end, at + CHECKSUM_SLICE)));
-  }
-  return hash.digest().equals(idx.subarray(end));
-}
-
-const CHECKSUM_SLICE = 2 * 1024 * 1024;
+/** Bytes of an index hashed per turn of the event loop while it is verified in the background. */
+const CHECKSUM_SLICE = 256 * 1024;
 
 /**
  * One pack file and its version-2 index (git's pack-*.pack / pack-*.idx): the index is searched
@@ -48,10 +46,14 @@ const CHECKSUM_SLICE = 2 * 1024 * 1024;
  * shared cache of recently resolved bases, as git's delta-base cache does.
  *
  * Everything read is checked before it is relied on (git's check_packed_git_idx and
- * open_packed_git checks, and more): the index's size against its object count, a monotonic
- * fan-out table, the pack's header and trailing checksum against the index, and per object an
- * offset inside the pack, a known type, a delta base before the delta and an inflated size equal
- * to the header's. A failure is a RepositoryDamagedError naming the file, never a wrong answer.
+ * open_packed_git checks, and more): at open, the index's size against its object count, a
+ * monotonic fan-out table, the pack's header and trailing checksum against the index; per object
+ * an offset inside the pack, a known type, a delta base before the delta, an inflated size equal
+ * to the header's, and the packed bytes against the index's CRC32 of them (so a garbled offset
+ * cannot hand out another object). The index's own trailing SHA-1 is not computed at open (tens
+ * of milliseconds on a big index, which git never pays outside fsck): the owner verifies it
+ * (verifySlice, verifyRest) before it trusts a miss. A failure is a RepositoryDamagedError
+ * naming the file, never a wrong answer.
  */
 export class Pack {
   private readonly fd: number;
@@ -65,37 +67,76 @@ export class Pack {
   /** objects/pack/pack-*.pack, as damage reports name it. */
   readonly packName: string;
 
-  /** The caller has checked the index's trailing SHA-1 (indexChecksumOk): its names and offsets are as written. */
+  /** How far the index's trailing SHA-1 has been computed (see verifySlice); null once known. */
+  private checksum: { hash: Hash; at: number } | null = { hash: createHash('sha1'), at: 0 };
+  /** The index's trailing SHA-1 matches its content: its names (so its misses) can be trusted. */
+  private verified: boolean | null = null;
+
+  /** The whole index once read (see attach); until then its bytes are read with pread. */
+  private idx: Buffer | null = null;
+  /** The index file, open until the whole index is attached. */
+  private idxFd: number | null = null;
+  private readonly idxSize: number;
+  /** The index's pack checksum and own checksum (its last 40 bytes). */
+  private readonly idxTrailer: Buffer;
+  private closed = false;
+
+  /**
+   * `index`: the whole index file's content, or its path (a big one: its header, fan-out and
+   * trailer are read now, lookups pread what they need until the owner attaches the whole file).
+   */
   constructor(
     readonly name: string,
-    private readonly idx: Buffer,
+    index: Buffer | string,
     packPath: string,
   ) {
     const damaged = (problem: string) => new RepositoryDamagedError(`objects/pack/${name} is damaged: ${problem}`);
     this.packName = name.replace(/\.idx$/, '.pack');
     const headerEnd = 8 + 256 * 4;
-    if (idx.length < headerEnd + 40) throw damaged(`truncated (${idx.length} bytes)`);
-    if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) throw damaged('not a version 2 pack index');
-    this.fanout = new Uint32Array(256);
-    let previous = 0;
-    for (let i = 0; i < 256; i++) {
-      const n = idx.readUInt32BE(8 + i * 4);
-      if (n < previous) throw damaged('its fan-out table is not monotonic');
-      this.fanout[i] = previous = n;
+    let header: Buffer;
+    if (typeof index === 'string') {
+      this.idxFd = fs.openSync(index, 'r');
+      try {
+        this.idxSize = fs.fstatSync(this.idxFd).size;
+        if (this.idxSize < headerEnd + 40) throw damaged(`truncated (${this.idxSize} bytes)`);
+        header = this.preadIndex(0, headerEnd, Buffer.allocUnsafe(headerEnd));
+        this.idxTrailer = this.preadIndex(this.idxSize - 40, 40, Buffer.allocUnsafe(40));
+      } catch (err) {
+        fs.closeSync(this.idxFd);
+        throw err;
+      }
+    } else {
+      this.idx = header = index;
+      this.idxSize = index.length;
+      if (this.idxSize < headerEnd + 40) throw damaged(`truncated (${this.idxSize} bytes)`);
+      this.idxTrailer = index.subarray(index.length - 40);
     }
-    this.count = this.fanout[255];
-    this.namesAt = headerEnd;
-    this.offsetsAt = this.namesAt + this.count * 24; // names (20) + crc (4)
-    this.largeAt = this.offsetsAt + this.count * 4;
-    const rest = idx.length - 40 - this.largeAt;
-    if (rest < 0) throw damaged(`truncated (${idx.length} bytes for ${this.count} objects)`);
-    if (rest % 8 !== 0 || (this.count > 0 && rest / 8 > this.count - 1)) throw damaged(`wrong size (${idx.length} bytes for ${this.count} objects)`);
-    this.largeCount = rest / 8;
     try {
-      this.fd = fs.openSync(packPath, 'r');
+      if (header.readUInt32BE(0) !== 0xff744f63 || header.readUInt32BE(4) !== 2) throw damaged('not a version 2 pack index');
+      this.fanout = new Uint32Array(256);
+      let previous = 0;
+      for (let i = 0; i < 256; i++) {
+        const n = header.readUInt32BE(8 + i * 4);
+        if (n < previous) throw damaged('its fan-out table is not monotonic');
+        this.fanout[i] = previous = n;
+      }
+      this.count = this.fanout[255];
+      this.namesAt = headerEnd;
+      this.offsetsAt = this.namesAt + this.count * 24; // names (20) + crc (4)
+      this.largeAt = this.offsetsAt + this.count * 4;
+      const rest = this.idxSize - 40 - this.largeAt;
+      if (rest < 0) throw damaged(`truncated (${this.idxSize} bytes for ${this.count} objects)`);
+      if (rest % 8 !== 0 || (this.count > 0 && rest / 8 > this.count - 1)) throw damaged(`wrong size (${this.idxSize} bytes for ${this.count} objects)`);
+      this.largeCount = rest / 8;
+      try {
+        this.fd = fs.openSync(packPath, 'r');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new PackGoneError(`${this.packName} is gone`);
+        throw new RepositoryDamagedError(`objects/pack/${this.packName} cannot be opened (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new PackGoneError(`${this.packName} is gone`);
-      throw new RepositoryDamagedError(`objects/pack/${this.packName} cannot be opened (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      if (this.idxFd !== null) fs.closeSync(this.idxFd);
+      throw err;
     }
     try {
       this.packSize = fs.fstatSync(this.fd).size;
@@ -107,15 +148,80 @@ export class Pack {
       if (head.readUInt32BE(8) !== this.count) throw packDamaged(`it holds ${head.readUInt32BE(8)} objects, its index ${this.count}`);
       const trailer = Buffer.alloc(20);
       fs.readSync(this.fd, trailer, 0, 20, this.packSize - 20);
-      if (!trailer.equals(idx.subarray(idx.length - 40, idx.length - 20))) throw packDamaged(`its checksum does not match ${name} (truncated or rewritten)`);
+      if (!trailer.equals(this.idxTrailer.subarray(0, 20))) throw packDamaged(`its checksum does not match ${name} (truncated or rewritten)`);
     } catch (err) {
       fs.closeSync(this.fd);
+      if (this.idxFd !== null) fs.closeSync(this.idxFd);
       throw err;
     }
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     fs.closeSync(this.fd);
+    if (this.idxFd !== null) fs.closeSync(this.idxFd);
+    this.idxFd = null;
+  }
+
+  /** Whether the whole index is in memory (see attach). */
+  get attached(): boolean {
+    return this.idx !== null;
+  }
+
+  /**
+   * Takes the whole index, read by the owner (off the event loop): lookups stop reading it piece
+   * by piece. false when it is not the file this pack opened (its size or trailer differ) or the
+   * pack is closed.
+   */
+  attach(idx: Buffer): boolean {
+    if (this.idx || this.closed) return this.idx !== null;
+    if (idx.length !== this.idxSize || !idx.subarray(idx.length - 40).equals(this.idxTrailer)) return false;
+    this.idx = idx;
+    if (this.idxFd !== null) fs.closeSync(this.idxFd);
+    this.idxFd = null;
+    return true;
+  }
+
+  private preadIndex(at: number, length: number, into: Buffer): Buffer {
+    const read = fs.readSync(this.idxFd!, into, 0, length, at);
+    if (read !== length) throw this.damaged(`${this.name} changed while it was read`);
+    return into;
+  }
+
+  /** `length` (at most 20) bytes of the index at `at`: a view of the whole index, or read into a scratch buffer. */
+  private indexBytes(at: number, length: number): Buffer {
+    if (this.idx) return this.idx.subarray(at, at + length);
+    if (this.idxFd === null) throw new Error(`${this.name} is closed`);
+    return this.preadIndex(at, length, indexScratch.subarray(0, length));
+  }
+
+  /** true or false once the index's checksum is known, null while it is still being computed. */
+  get checksumOk(): boolean | null {
+    return this.verified;
+  }
+
+  /** Hashes the next slice of the index (a background verification's step); the outcome once the last slice is done. */
+  verifySlice(): boolean | null {
+    const state = this.checksum;
+    if (!state) return this.verified;
+    const idx = this.idx;
+    if (!idx) throw new Error(`${this.name} is not read yet`);
+    const end = idx.length - 20;
+    const to = Math.min(end, state.at + CHECKSUM_SLICE);
+    state.hash.update(idx.subarray(state.at, to));
+    state.at = to;
+    if (to < end) return null;
+    this.checksum = null;
+    this.verified = state.hash.digest().equals(idx.subarray(end));
+    return this.verified;
+  }
+
+  /** Hashes what is left of the index now: does its trailing SHA-1 match? */
+  verifyRest(): boolean {
+    let ok = this.verifySlice();
+    while (ok === null) ok = this.verifySlice();
+    return ok;
   }
 
   private damaged(problem: string): RepositoryDamagedError {
@@ -133,8 +239,7 @@ export class Pack {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const at = this.namesAt + mid * 20;
-      const name = this.idx.readUInt32BE(at);
-      const c = name > head ? 1 : name < head ? -1 : this.idx.compare(oid, 4, 20, at + 4, at + 20);
+      const c = this.idx ? compareName(this.idx, at, oid, head) : this.indexBytes(at, 20).compare(oid, 0, 20);
       if (c === 0) return mid;
       if (c > 0) hi = mid;
       else lo = mid + 1;
@@ -149,19 +254,25 @@ export class Pack {
     const hi = this.fanout[first];
     const out: string[] = [];
     for (let i = lo; i < hi; i++) {
-      const hex = this.idx.toString('hex', this.namesAt + i * 20, this.namesAt + i * 20 + 20);
+      const hex = this.indexBytes(this.namesAt + i * 20, 20).toString('hex');
       if (hex.startsWith(prefix)) out.push(hex);
     }
     return out;
   }
 
+  /** The CRC32 the index records for the packed bytes (header and deflated data) of object `index`. */
+  private crcOf(index: number): number {
+    return this.indexBytes(this.namesAt + this.count * 20 + index * 4, 4).readUInt32BE(0);
+  }
+
   offsetOf(index: number): number {
-    const raw = this.idx.readUInt32BE(this.offsetsAt + index * 4);
+    const raw = this.indexBytes(this.offsetsAt + index * 4, 4).readUInt32BE(0);
     if (!(raw & 0x80000000)) return raw;
     const large = raw & 0x7fffffff;
     if (large >= this.largeCount) throw this.damaged(`object ${index} names large offset ${large} of ${this.largeCount}`);
     const at = this.largeAt + large * 8;
-    return this.idx.readUInt32BE(at) * 2 ** 32 + this.idx.readUInt32BE(at + 4);
+    const bytes = this.indexBytes(at, 8);
+    return bytes.readUInt32BE(0) * 2 ** 32 + bytes.readUInt32BE(4);
   }
 
   /**
@@ -189,17 +300,35 @@ export class Pack {
     }
     const need = p + 20 + 10 + size + (size >> 3) + (size >> 6) + 64;
     if (need > buf.length && offset + buf.length < limit) {
-      buf = Buffer.allocUnsafe(Math.min(need, limit - offset));
+      buf = readBuffer(Math.min(need, limit - offset));
       buf = buf.subarray(0, fs.readSync(this.fd, buf, 0, buf.length, offset));
     }
     return { buf, type, p, size };
   }
 
-  /** The object at `offset`, deltas resolved (bases through `resolveRef` for REF_DELTA); `keep` false: not cached itself (see ObjectDb.read). */
-  read(offset: number, cache: Lru<string, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth = 0, keep = true): RawObject {
+  /**
+   * Object `index` of the index (see find), deltas resolved. Its packed bytes are checked against
+   * the index's CRC32 of them when read from the pack; while the index's checksum is not verified
+   * they are read from the pack even when cached, so that a garbled offset is caught. `keep`
+   * false: not cached itself (see ObjectDb.read).
+   */
+  readIndexed(index: number, cache: Lru<string, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth = 0, keep = true): RawObject {
+    const offset = this.offsetOf(index);
+    if (this.verified) {
+      const cached = cache.get(`${this.name}:${offset}`);
+      if (cached) return cached;
+    }
+    return this.readAtOffset(offset, cache, resolveRef, depth, this.crcOf(index), keep);
+  }
+
+  /** The object at `offset` (a delta's base), deltas resolved (bases through `resolveRef` for REF_DELTA). */
+  private read(offset: number, cache: Lru<string, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth: number): RawObject {
+    return cache.get(`${this.name}:${offset}`) ?? this.readAtOffset(offset, cache, resolveRef, depth, null, true);
+  }
+
+  /** Reads, resolves and caches the object at `offset`; `crc`: what the index says its packed bytes hash to. */
+  private readAtOffset(offset: number, cache: Lru<string, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth: number, crc: number | null, keep: boolean): RawObject {
     const key = `${this.name}:${offset}`;
-    const cached = cache.get(key);
-    if (cached) return cached;
     if (depth > MAX_DELTA_DEPTH) throw this.damaged(`a delta chain longer than ${MAX_DELTA_DEPTH} at ${offset} (a loop)`);
     const read = this.readAt(offset);
     const { buf, type } = read;
@@ -225,14 +354,14 @@ export class Pack {
         baseOid = Buffer.from(buf.subarray(p, p + 20));
         p += 20;
       }
-      const delta = this.inflate(buf.subarray(p), read.size, offset);
+      const delta = this.inflate(buf, p, read.size, offset, crc);
       const base = baseOid ? resolveRef(baseOid, depth + 1) : this.read(baseOffset, cache, resolveRef, depth + 1);
       if (!base) throw this.damaged(`the base ${baseOid!.toString('hex')} of the delta at ${offset} is missing`);
       result = { type: base.type, data: applyDelta(base.data, delta, (problem) => this.damaged(`the delta at ${offset}: ${problem}`)) };
     } else {
       const kind = KINDS[type];
       if (!kind) throw this.damaged(`bad object type ${type} at ${offset}`);
-      result = { type: kind, data: this.inflate(buf.subarray(p), read.size, offset) };
+      result = { type: kind, data: this.inflate(buf, p, read.size, offset, crc) };
     }
     // Kept: trees and commits (the next read often deltas against them), what was resolved from a
     // delta (the next version's chain runs through it), and any object read as a delta base
@@ -242,15 +371,29 @@ export class Pack {
     return result;
   }
 
-  /** The object's deflated data, which must inflate to exactly the header's `size`. */
-  private inflate(deflated: Buffer, size: number, offset: number): Buffer {
+  /**
+   * The object's deflated data (in `entry` from `start`), which must inflate to exactly the
+   * header's `size`; with `crc`, the entry's bytes up to the end of that data must hash to it.
+   */
+  private inflate(entry: Buffer, start: number, size: number, offset: number, crc: number | null): Buffer {
+    let data: Buffer;
     try {
-      return inflateExactly(deflated, size);
+      data = inflateExactly(entry.subarray(start), size);
     } catch (err) {
       if (err instanceof InflateError && err.code === 'SIZE') throw this.damaged(`the object at ${offset} ${err.message}`);
       throw this.damaged(`the object at ${offset} does not inflate (${(err as { code?: string }).code ?? (err as Error).message})`);
     }
+    if (crc !== null && zlib.crc32(entry.subarray(0, start + inputTakenByLastInflate())) !== crc) {
+      throw this.damaged(`the object at ${offset} does not match the CRC32 ${this.name} records for it`);
+    }
+    return data;
   }
+}
+
+/** Order of `oid` (whose first four bytes are `head`) against the 20-byte name at `at` in `idx`. */
+function compareName(idx: Buffer, at: number, oid: Buffer, head: number): number {
+  const name = idx.readUInt32BE(at);
+  return name > head ? 1 : name < head ? -1 : idx.compare(oid, 4, 20, at + 4, at + 20);
 }
 
 /**
