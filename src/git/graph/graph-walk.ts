@@ -183,10 +183,13 @@ export class GraphListWalk implements Listing {
     return out;
   }
 
+  private readonly markStack: number[] = [];
+  private readonly markScratch: number[] = [];
+
   /** git's mark_parents_uninteresting: the mark passes on through commits already parsed only. */
   private markParentsUninteresting(row: number): void {
-    const stack = this.parentsOf(row, []);
-    const scratch: number[] = [];
+    const stack = this.parentsOf(row, this.markStack);
+    const scratch = this.markScratch;
     while (stack.length > 0) {
       const parent = stack.pop()!;
       const flags = this.flags[parent];
@@ -216,13 +219,19 @@ export class GraphListWalk implements Listing {
     let date = Number.POSITIVE_INFINITY;
     let slop = SLOP;
     let steps = 0;
+    const simplifying = this.query.paths.length > 0;
     for (;;) {
       if ((++steps & 1023) === 0 && sliceUsedUp()) await yieldToEventLoop();
       const row = this.queue.pop();
       if (row < 0) break;
+      if (row === this.interestingCache) this.interestingCache = -1;
       const time = this.file.timeAt(row);
       if (since !== null && time < since) this.flags[row] |= UNINTERESTING;
-      await this.processParents(row);
+      if (this.flags[row] & UNINTERESTING) this.passUninteresting(row);
+      else {
+        if (simplifying) await this.simplify(row);
+        this.queueParents(row);
+      }
       if (this.flags[row] & UNINTERESTING) {
         this.markParentsUninteresting(row);
         slop = this.stillInteresting(date, slop);
@@ -251,23 +260,25 @@ export class GraphListWalk implements Listing {
     return this.interestingCache >= 0 ? SLOP : slop - 1;
   }
 
-  /** git's process_parents for a limited walk. */
-  private async processParents(row: number): Promise<void> {
+  /** git's process_parents for an uninteresting commit: every parent (even with --first-parent) is parsed, marked and queued. */
+  private passUninteresting(row: number): void {
     const parents = this.parentsOf(row, this.parents);
-    if (this.flags[row] & UNINTERESTING) {
-      // Uninteresting commits pass the mark to every parent (even with --first-parent).
-      for (const parent of [...parents]) {
-        const flags = this.flags[parent];
-        this.flags[parent] = flags | UNINTERESTING | PARSED;
-        this.markParentsUninteresting(parent);
-        if (flags & SEEN) continue;
-        this.flags[parent] |= SEEN;
-        this.queue.push(parent);
-      }
-      return;
+    for (let i = 0; i < parents.length; i++) {
+      const parent = parents[i];
+      const flags = this.flags[parent];
+      this.flags[parent] = flags | UNINTERESTING | PARSED;
+      this.markParentsUninteresting(parent);
+      if (flags & SEEN) continue;
+      this.flags[parent] |= SEEN;
+      this.queue.push(parent);
     }
-    if (this.query.paths.length > 0) await this.simplify(row);
-    for (const parent of this.parentsOf(row, this.parents)) {
+  }
+
+  /** git's process_parents for an interesting commit (simplified first when there are paths): unseen parents are queued. */
+  private queueParents(row: number): void {
+    const parents = this.parentsOf(row, this.parents);
+    for (let i = 0; i < parents.length; i++) {
+      const parent = parents[i];
       const flags = this.flags[parent];
       if (!(flags & SEEN)) {
         this.flags[parent] = flags | SEEN | PARSED;
