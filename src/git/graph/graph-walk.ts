@@ -9,8 +9,8 @@ import type { TreeEntry } from '../objects.js';
 /** Tree entries a path walk remembers (the last trees it compared): a few hundred bytes each. */
 const RECENT_ENTRIES = 256;
 
-/** What a shown commit costs the walk's state (its oid string and list slot). */
-const BYTES_PER_SHOWN = 96;
+/** What a shown commit costs the walk's state (its row in a list). */
+const BYTES_PER_SHOWN = 8;
 
 // Per-row flags of a walk (git's object flags of revision.c).
 const SEEN = 1;
@@ -26,7 +26,7 @@ const SLOP = 5;
 /**
  * `git log [--first-parent] [--since] [--until] <tips> [-- <path>]`, walked over the rows of
  * git's commit-graph file instead of commit objects: a bitmap of seen rows and git's date queue
- * of rows, with an oid string made only for commits shown. It follows HistoryWalk's unlimited
+ * of rows, with an oid string made only for commits a page returns. It follows HistoryWalk's unlimited
  * walk step for step (the same date queue with first-in-first-out ties, the same history
  * simplification), so the pages are identical; it is only used when every tip is in the file,
  * which then holds all their ancestors.
@@ -41,7 +41,8 @@ export class GraphListWalk implements Listing {
   /** Per row: SEEN and, in a limited walk, the other flags above. */
   private readonly flags: Uint8Array;
   private readonly queue: RowDateQueue;
-  private readonly shown: string[] = [];
+  /** Rows shown so far, in order: oids are made only for the rows a page returns. */
+  private readonly shown: number[] = [];
   private finished = false;
   /** Ranges and --topo-order run git's limit_list over the whole range before the first page. */
   private readonly limited: boolean;
@@ -113,7 +114,7 @@ export class GraphListWalk implements Listing {
       const before = this.shown.length;
       await this.fill(offset + limit);
       if (this.shown.length !== before) this.onGrow();
-      return this.shown.slice(offset, offset + limit);
+      return this.shown.slice(offset, offset + limit).map((row) => this.file.oidAt(row));
     });
     this.busy = run.catch(() => undefined);
     return run;
@@ -169,7 +170,7 @@ export class GraphListWalk implements Listing {
       if (until !== null && time > until) continue;
       if (treesame) continue;
       if (this.authors && !this.authors.matchesRow(this.file, row)) continue;
-      this.shown.push(this.file.oidAt(row));
+      this.shown.push(row);
     }
   }
 
@@ -177,7 +178,8 @@ export class GraphListWalk implements Listing {
 
   private parentsOf(row: number, out: number[]): number[] {
     out.length = 0;
-    const rewritten = this.rewritten.get(row);
+    // Only a path-limited walk rewrites parents: spare every other walk a map lookup per row.
+    const rewritten = this.rewritten.size > 0 ? this.rewritten.get(row) : undefined;
     if (rewritten !== undefined) out.push(rewritten);
     else if (!this.file.parentPositions(row, out)) throw new Error('commit-graph: octopus merge without an EDGE chunk');
     return out;
@@ -207,7 +209,7 @@ export class GraphListWalk implements Listing {
     for (const row of ordered) {
       // An author test may read a commit object per row: let the event loop in now and then.
       if ((++steps & 255) === 0 && sliceUsedUp()) await yieldToEventLoop();
-      if (this.isShownLimited(row)) this.shown.push(this.file.oidAt(row));
+      if (this.isShownLimited(row)) this.shown.push(row);
     }
     this.finished = true;
   }
