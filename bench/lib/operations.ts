@@ -34,6 +34,7 @@ export const TARGETS = {
  */
 export const ISSUE_17_TARGETS = {
   author: 1.0,
+  range: 1.0,
   refs: 1.0,
   distinct: 1.0,
   firstOfKind: 2.0,
@@ -159,6 +160,16 @@ export async function buildOperations(context: OperationContext): Promise<Operat
           }
         : { skipped: 'no two tags of one series name different commits' },
     ),
+    withDistinct(rangeListing(`range A..HEAD (${formatCount(base.commits)} commits), first page`, `HEAD~${base.depth}..HEAD`, `${base.from}..${base.to}`), {
+      ...(choices.tagPairs.length
+        ? {
+            chosen: 'ref_name=<tag>..<next tag of its series> and <tag>..HEAD in turn, pairs spread over all of them',
+            questions: spread(choices.tagPairs, n).map(({ from, to }, i) =>
+              i % 2 === 0 ? rangeListing(`range ${from.name}..${to.name}`, `${from.name}..${to.name}`, `${from.commit}..${to.commit}`) : rangeListing(`range ${from.name}..HEAD`, `${from.name}..HEAD`, `${from.commit}..${base.to}`),
+            ),
+          }
+        : { chosen: "ref_name=<commit>..HEAD, commits spread along HEAD's first-parent chain", questions: alongHistory.filter((_, i) => i % 2 === 0).map((sha) => rangeListing(`range ${sha.slice(0, 12)}..HEAD`, `${sha}..HEAD`, `${sha}..${base.to}`)) }),
+    }),
     withDistinct(authorListing(topAuthor.name, topAuthor.commits), {
       chosen: 'authors spread from the most to the least prolific',
       questions: spread(choices.authors.slice(1), n).map((a) => authorListing(a.name, a.commits)),
@@ -264,6 +275,11 @@ function listing(label: string, query: string, revOptions: string[], paths: stri
       return [];
     },
   };
+}
+
+/** `ref_name=A..B`: git's limit_list over the whole range before the first page (git is given the commits, unambiguously). */
+function rangeListing(label: string, fakelabRange: string, gitRange: string): Operation {
+  return listing(label, `per_page=${PER_PAGE}&ref_name=${encodeURIComponent(fakelabRange)}`, [`-${PER_PAGE}`, gitRange], [], ISSUE_17_TARGETS.range);
 }
 
 /**

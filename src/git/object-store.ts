@@ -200,10 +200,18 @@ export class ObjectStore {
     return null;
   }
 
-  /** The commit a ref target points at (through annotated tags), cached: objects never change. */
-  async peelToCommit(oid: string): Promise<string | null> {
+  /**
+   * The commit a ref target points at (through annotated tags), cached: objects never change.
+   * `quickly`, asked when the cache has no answer, may name the commit without reading objects.
+   */
+  async peelToCommit(oid: string, quickly?: () => string | null): Promise<string | null> {
     const known = this.peeled.get(oid);
     if (known !== undefined) return known;
+    const quick = quickly?.();
+    if (quick) {
+      this.peeled.set(oid, quick);
+      return quick;
+    }
     const target = await this.peel(oid);
     const commit = target?.type === 'commit' ? target.oid : null;
     this.peeled.set(oid, commit);

@@ -14,7 +14,7 @@ import { mergeBases } from './graph/merge-base.js';
 import { ObjectMissingError, ObjectStore } from './object-store.js';
 import { type AnnotatedTag, type Commit, FileMode } from './objects.js';
 import { type Ref, RefStore } from './refs.js';
-import { type LogOptions, logQuery, rangeQuery, resolveCommit } from './revision.js';
+import { type LogOptions, logQuery, rangeQuery, refCommit, resolveCommit } from './revision.js';
 import { WriteBatch } from './write/write-batch.js';
 import { currentRefChangeRecorder } from './write/ref-changes.js';
 import { archiveEntries } from './archive/entries.js';
@@ -251,12 +251,7 @@ export class GitRepo {
     const refs = [...branches, ...tags];
     const tips: (string | null)[] = [];
     const prefix = (i: number) => (i < branches.length ? 'refs/heads/' : 'refs/tags/');
-    for (let i = 0; i < refs.length; i++) {
-      // A commit in git's commit-graph file needs no object read to be known as one (a ref
-      // whose own object is missing is still left out, as reading it would).
-      const peeled = snapshot.peeled.get(prefix(i) + refs[i].name) ?? refs[i].oid;
-      tips.push(this.index.isGraphCommit(peeled) && this.objects.has(refs[i].oid) ? peeled : await this.objects.peelToCommit(refs[i].oid));
-    }
+    for (let i = 0; i < refs.length; i++) tips.push(await refCommit(this.objects, this.index, snapshot, prefix(i) + refs[i].name, refs[i].oid));
     const commits = [...new Set(tips.filter((tip): tip is string => tip !== null))];
     const answers = await this.index.containing(oid, commits);
     const reached = new Set(commits.filter((_, i) => answers[i]));

@@ -54,8 +54,8 @@ export async function logQuery(objects: ObjectStore, refs: RefStore, index: Comm
     const snapshot = await refs.snapshot();
     const include: string[] = [];
     // git log --all: every ref in name order, then HEAD.
-    for (const [, oid] of [...snapshot.refs].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const commit = await objects.peelToCommit(oid);
+    for (const [name, oid] of [...snapshot.refs].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const commit = await refCommit(objects, index, snapshot, name, oid);
       if (commit) include.push(commit);
     }
     if (snapshot.head.oid) include.push(snapshot.head.oid);
@@ -74,6 +74,18 @@ export async function logQuery(objects: ObjectStore, refs: RefStore, index: Comm
   if (!from || !to) return null;
   if (range.kind === 'dotdot') return { include: [to], exclude: [from], ...base };
   return { include: [from, to], exclude: await mergeBases(index, from, to), ...base };
+}
+
+/**
+ * The commit a ref names, peeled, or null. A commit of git's commit-graph file (the ref's own, or
+ * the one packed-refs says its tag peels to) needs no object read to be known as one; a ref whose
+ * own object is missing still goes the slow way, as reading it would.
+ */
+export function refCommit(objects: ObjectStore, index: CommitIndex, snapshot: RefSnapshot, name: string, oid: string): Promise<string | null> {
+  return objects.peelToCommit(oid, () => {
+    const peeled = snapshot.peeled.get(name) ?? oid;
+    return index.isGraphCommit(peeled) && objects.has(oid) ? peeled : null;
+  });
 }
 
 /** Every commit reachable from `include` and not from `exclude`, nothing else limited. */

@@ -142,6 +142,18 @@ export class RowDateQueue {
     return top;
   }
 
+  /** The newest row, or -1 when empty, left queued. */
+  peek(): number {
+    return this.count === 0 ? -1 : this.rows[0];
+  }
+
+  /** The first row in queue order (the one pop would reach first) that passes `test`, or -1. */
+  find(test: (row: number) => boolean): number {
+    let best = -1;
+    for (let i = 0; i < this.count; i++) if (test(this.rows[i]) && (best < 0 || this.before(i, best))) best = i;
+    return best < 0 ? -1 : this.rows[best];
+  }
+
   /** Bytes held. */
   get bytes(): number {
     return this.rows.length * 20;

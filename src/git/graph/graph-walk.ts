@@ -9,13 +9,24 @@ import type { TreeEntry } from '../objects.js';
 /** Tree entries a path walk remembers (the last trees it compared): a few hundred bytes each. */
 const RECENT_ENTRIES = 256;
 
-/** What a shown commit costs the walk's state (its oid string and list slot). */
-const BYTES_PER_SHOWN = 96;
+/** What a shown commit costs the walk's state (its row in a list). */
+const BYTES_PER_SHOWN = 8;
+
+// Per-row flags of a walk (git's object flags of revision.c).
+const SEEN = 1;
+const UNINTERESTING = 2;
+const TREESAME = 4;
+/** A negative tip of the range (`a` in a..b, merge bases of a...b): uninteresting, yet relevant to simplification. */
+const BOTTOM = 8;
+/** git has parsed the commit, so UNINTERESTING passes through it to its parents. */
+const PARSED = 16;
+/** git's SLOP: keep walking this many uninteresting commits past the last interesting one. */
+const SLOP = 5;
 
 /**
  * `git log [--first-parent] [--since] [--until] <tips> [-- <path>]`, walked over the rows of
  * git's commit-graph file instead of commit objects: a bitmap of seen rows and git's date queue
- * of rows, with an oid string made only for commits shown. It follows HistoryWalk's unlimited
+ * of rows, with an oid string made only for commits a page returns. It follows HistoryWalk's unlimited
  * walk step for step (the same date queue with first-in-first-out ties, the same history
  * simplification), so the pages are identical; it is only used when every tip is in the file,
  * which then holds all their ancestors.
@@ -27,10 +38,17 @@ const BYTES_PER_SHOWN = 96;
  * TREESAME to a parent follows that parent alone and is not shown.
  */
 export class GraphListWalk implements Listing {
-  private readonly seen: Uint8Array;
+  /** Per row: SEEN and, in a limited walk, the other flags above. */
+  private readonly flags: Uint8Array;
   private readonly queue: RowDateQueue;
-  private readonly shown: string[] = [];
+  /** Rows shown so far, in order: oids are made only for the rows a page returns. */
+  private readonly shown: number[] = [];
   private finished = false;
+  /** Ranges and --topo-order run git's limit_list over the whole range before the first page. */
+  private readonly limited: boolean;
+  private started = false;
+  /** Parents rewritten by simplification in a limited walk (a commit TREESAME to one parent follows it alone). */
+  private readonly rewritten = new Map<number, number>();
   private busy: Promise<unknown> = Promise.resolve();
   private readonly parents: number[] = [];
   private readonly authors: AuthorFilter | null;
@@ -38,37 +56,57 @@ export class GraphListWalk implements Listing {
   private constructor(
     private readonly file: CommitGraphFile,
     private readonly query: HistoryQuery,
-    tips: number[],
+    private readonly tips: number[],
+    private readonly excluded: number[],
     /** Where trees are read when a Bloom filter cannot decide, and authors when there is an author to match. */
     private readonly objects: ObjectStore,
     /** Told when the walk has grown (so a cache can re-weigh it). */
     private readonly onGrow: () => void,
   ) {
     this.authors = query.author ? new AuthorFilter(objects, query.author) : null;
-    this.seen = new Uint8Array(file.size);
+    this.flags = new Uint8Array(file.size);
     this.queue = new RowDateQueue((row) => file.timeAt(row));
-    // git sorts the starting commits by date, stably, before queueing them.
-    const start: number[] = [];
-    for (const row of tips) {
-      if (this.seen[row]) continue;
-      this.seen[row] = 1;
-      start.push(row);
-    }
-    start.sort((a, b) => file.timeAt(b) - file.timeAt(a));
-    for (const row of start) this.queue.push(row);
+    this.limited = excluded.length > 0 || query.topo;
   }
 
   /** The walk for `query` over `file`, or null when the query or its tips need the general walker. */
   static tryCreate(file: CommitGraphFile | null, query: HistoryQuery, objects: ObjectStore, onGrow: () => void = () => undefined): GraphListWalk | null {
-    if (!file || query.exclude.length > 0 || query.topo) return null;
+    if (!file) return null;
     const tips = query.include.map((oid) => file.position(oid));
-    if (tips.some((row) => row < 0)) return null;
-    return new GraphListWalk(file, query, tips, objects, onGrow);
+    const excluded = query.exclude.map((oid) => file.position(oid));
+    if (tips.some((row) => row < 0) || excluded.some((row) => row < 0)) return null;
+    return new GraphListWalk(file, query, tips, excluded, objects, onGrow);
   }
 
   /** Bytes the walk holds: its weight in the walk cache. */
   get bytes(): number {
-    return this.seen.length + this.queue.bytes + this.shown.length * BYTES_PER_SHOWN + this.entries.size * 200 + (this.authors?.bytes ?? 0);
+    return this.flags.length + this.queue.bytes + this.shown.length * BYTES_PER_SHOWN + this.entries.size * 200 + this.rewritten.size * 40 + (this.authors?.bytes ?? 0);
+  }
+
+  /**
+   * The starting rows, as git's prepare_revision_walk takes them: negative tips first (marked
+   * and their parents made uninteresting), then the positive ones, each once, sorted by date
+   * stably before they are queued.
+   */
+  private start(): void {
+    this.started = true;
+    const start: number[] = [];
+    for (const row of this.excluded) {
+      if (this.flags[row] & SEEN) {
+        this.flags[row] |= UNINTERESTING | BOTTOM;
+        continue;
+      }
+      this.flags[row] |= UNINTERESTING | SEEN | BOTTOM | PARSED;
+      this.markParentsUninteresting(row);
+      start.push(row);
+    }
+    for (const row of this.tips) {
+      if (this.flags[row] & SEEN) continue;
+      this.flags[row] |= SEEN | PARSED;
+      start.push(row);
+    }
+    start.sort((a, b) => this.file.timeAt(b) - this.file.timeAt(a));
+    for (const row of start) this.queue.push(row);
   }
 
   page(offset: number, limit: number): Promise<string[]> {
@@ -76,7 +114,7 @@ export class GraphListWalk implements Listing {
       const before = this.shown.length;
       await this.fill(offset + limit);
       if (this.shown.length !== before) this.onGrow();
-      return this.shown.slice(offset, offset + limit);
+      return this.shown.slice(offset, offset + limit).map((row) => this.file.oidAt(row));
     });
     this.busy = run.catch(() => undefined);
     return run;
@@ -87,6 +125,13 @@ export class GraphListWalk implements Listing {
   }
 
   private async fill(wanted: number): Promise<void> {
+    if (!this.started) {
+      this.start();
+      if (this.limited) {
+        await this.fillLimited();
+        return;
+      }
+    }
     const { since, until, firstParent } = this.query;
     const simplifying = this.query.paths.length > 0;
     let steps = 0;
@@ -116,8 +161,8 @@ export class GraphListWalk implements Listing {
         }
       }
       for (const parent of this.parents) {
-        if (!this.seen[parent]) {
-          this.seen[parent] = 1;
+        if (!(this.flags[parent] & SEEN)) {
+          this.flags[parent] |= SEEN;
           this.queue.push(parent);
         }
         if (firstParent) break;
@@ -125,8 +170,201 @@ export class GraphListWalk implements Listing {
       if (until !== null && time > until) continue;
       if (treesame) continue;
       if (this.authors && !this.authors.matchesRow(this.file, row)) continue;
-      this.shown.push(this.file.oidAt(row));
+      this.shown.push(row);
     }
+  }
+
+  // ---- limited walks: ranges and --topo-order (git's limit_list, as HistoryWalk does it over commit nodes) ----
+
+  private parentsOf(row: number, out: number[]): number[] {
+    out.length = 0;
+    // Only a path-limited walk rewrites parents: spare every other walk a map lookup per row.
+    const rewritten = this.rewritten.size > 0 ? this.rewritten.get(row) : undefined;
+    if (rewritten !== undefined) out.push(rewritten);
+    else if (!this.file.parentPositions(row, out)) throw new Error('commit-graph: octopus merge without an EDGE chunk');
+    return out;
+  }
+
+  private readonly markStack: number[] = [];
+  private readonly markScratch: number[] = [];
+
+  /** git's mark_parents_uninteresting: the mark passes on through commits already parsed only. */
+  private markParentsUninteresting(row: number): void {
+    const stack = this.parentsOf(row, this.markStack);
+    const scratch = this.markScratch;
+    while (stack.length > 0) {
+      const parent = stack.pop()!;
+      const flags = this.flags[parent];
+      if (flags & UNINTERESTING) continue;
+      this.flags[parent] = flags | UNINTERESTING;
+      if (flags & PARSED) for (const p of this.parentsOf(parent, scratch)) stack.push(p);
+    }
+  }
+
+  /** The whole range in walk order, then (with --topo-order) sorted, then filtered to what is shown. */
+  private async fillLimited(): Promise<void> {
+    const list = await this.limitList();
+    const ordered = this.query.topo ? await this.topoSort(list) : list;
+    let steps = 0;
+    for (const row of ordered) {
+      // An author test may read a commit object per row: let the event loop in now and then.
+      if ((++steps & 255) === 0 && sliceUsedUp()) await yieldToEventLoop();
+      if (this.isShownLimited(row)) this.shown.push(row);
+    }
+    this.finished = true;
+  }
+
+  /** git's limit_list: walk by date, stopping once only uninteresting commits remain (with SLOP to spare). */
+  private async limitList(): Promise<number[]> {
+    const list: number[] = [];
+    const { since, until } = this.query;
+    let date = Number.POSITIVE_INFINITY;
+    let slop = SLOP;
+    let steps = 0;
+    const simplifying = this.query.paths.length > 0;
+    for (;;) {
+      if ((++steps & 1023) === 0 && sliceUsedUp()) await yieldToEventLoop();
+      const row = this.queue.pop();
+      if (row < 0) break;
+      if (row === this.interestingCache) this.interestingCache = -1;
+      const time = this.file.timeAt(row);
+      if (since !== null && time < since) this.flags[row] |= UNINTERESTING;
+      if (this.flags[row] & UNINTERESTING) this.passUninteresting(row);
+      else {
+        if (simplifying) await this.simplify(row);
+        this.queueParents(row);
+      }
+      if (this.flags[row] & UNINTERESTING) {
+        this.markParentsUninteresting(row);
+        slop = this.stillInteresting(date, slop);
+        if (slop) continue;
+        break;
+      }
+      if (until !== null && time > until) continue;
+      date = time;
+      list.push(row);
+    }
+    return list;
+  }
+
+  /** A queued row known to be interesting (git's interesting_cache), or -1. */
+  private interestingCache = -1;
+
+  /** git's still_interesting: SLOP while the walk must go on, else one less. */
+  private stillInteresting(date: number, slop: number): number {
+    const newest = this.queue.peek();
+    if (newest < 0) return 0;
+    if (date <= this.file.timeAt(newest)) return SLOP;
+    // As git's everybody_uninteresting: the cached row answers while it stays interesting, even once popped.
+    const cached = this.interestingCache;
+    if (cached >= 0 && !(this.flags[cached] & UNINTERESTING)) return SLOP;
+    this.interestingCache = this.queue.find((row) => !(this.flags[row] & UNINTERESTING));
+    return this.interestingCache >= 0 ? SLOP : slop - 1;
+  }
+
+  /** git's process_parents for an uninteresting commit: every parent (even with --first-parent) is parsed, marked and queued. */
+  private passUninteresting(row: number): void {
+    const parents = this.parentsOf(row, this.parents);
+    for (let i = 0; i < parents.length; i++) {
+      const parent = parents[i];
+      const flags = this.flags[parent];
+      this.flags[parent] = flags | UNINTERESTING | PARSED;
+      this.markParentsUninteresting(parent);
+      if (flags & SEEN) continue;
+      this.flags[parent] |= SEEN;
+      this.queue.push(parent);
+    }
+  }
+
+  /** git's process_parents for an interesting commit (simplified first when there are paths): unseen parents are queued. */
+  private queueParents(row: number): void {
+    const parents = this.parentsOf(row, this.parents);
+    for (let i = 0; i < parents.length; i++) {
+      const parent = parents[i];
+      const flags = this.flags[parent];
+      if (!(flags & SEEN)) {
+        this.flags[parent] = flags | SEEN | PARSED;
+        this.queue.push(parent);
+      }
+      if (this.query.firstParent) break;
+    }
+  }
+
+  /** git's try_to_simplify_commit (default settings), with uninteresting parents irrelevant unless they are a bottom. */
+  private async simplify(row: number): Promise<void> {
+    const parents = this.parentsOf(row, []);
+    const tree = this.file.treeAt(row);
+    if (parents.length === 0) {
+      let empty = true;
+      for (const path of this.query.paths) if (await this.objects.entryAt(tree, path)) empty = false;
+      if (empty) this.flags[row] |= TREESAME;
+      return;
+    }
+    let relevantParents = 0;
+    let relevantChange = false;
+    let irrelevantChange = false;
+    for (let i = 0; i < parents.length; i++) {
+      const parent = parents[i];
+      const relevant = (this.flags[parent] & (UNINTERESTING | BOTTOM)) !== UNINTERESTING;
+      if (relevant) relevantParents++;
+      if (i === 1 && this.query.firstParent) break;
+      this.flags[parent] |= PARSED;
+      // The first parent may be ruled out by the changed-path Bloom filter without reading trees.
+      const unchanged = (i === 0 && this.unchangedByBloom(row)) || (await this.sameAt(this.file.treeAt(parent), tree));
+      if (unchanged) {
+        if (!relevant) continue;
+        this.rewritten.set(row, parent);
+        this.flags[row] |= TREESAME;
+        return;
+      }
+      if (relevant) relevantChange = true;
+      else irrelevantChange = true;
+    }
+    const changed = relevantParents ? relevantChange : irrelevantChange;
+    if (changed) this.flags[row] &= ~TREESAME;
+    else this.flags[row] |= TREESAME;
+  }
+
+  /** git's sort_in_topological_order(REV_SORT_IN_GRAPH_ORDER): a LIFO of ready commits. */
+  private async topoSort(list: number[]): Promise<number[]> {
+    let steps = 0;
+    const pause = async () => {
+      if ((++steps & 1023) === 0 && sliceUsedUp()) await yieldToEventLoop();
+    };
+    // Per row: 0 = not in the list (or done), else 1 + the children in the list not yet output.
+    const indegree = new Int32Array(this.file.size);
+    for (const row of list) indegree[row] = 1;
+    const parents: number[] = [];
+    for (const row of list) {
+      await pause();
+      for (const p of this.parentsOf(row, parents)) if (indegree[p]) indegree[p]++;
+    }
+    const stack: number[] = [];
+    for (let i = list.length - 1; i >= 0; i--) if (indegree[list[i]] === 1) stack.push(list[i]);
+    const out: number[] = [];
+    while (stack.length > 0) {
+      await pause();
+      const row = stack.pop()!;
+      for (const p of this.parentsOf(row, parents)) {
+        const d = indegree[p];
+        if (!d) continue;
+        indegree[p] = d - 1;
+        if (d - 1 === 1) stack.push(p);
+      }
+      indegree[row] = 0;
+      out.push(row);
+    }
+    return out;
+  }
+
+  /** git's get_commit_action for what a listing can ask: range, --until, simplification, then --author. */
+  private isShownLimited(row: number): boolean {
+    const flags = this.flags[row];
+    if (flags & UNINTERESTING) return false;
+    if (this.query.until !== null && this.file.timeAt(row) > this.query.until) return false;
+    if (this.query.paths.length > 0 && flags & TREESAME) return false;
+    if (this.authors && !this.authors.matchesRow(this.file, row)) return false;
+    return true;
   }
 
   /** The Bloom filter rules out a change to every path against the first parent. */
