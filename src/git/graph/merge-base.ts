@@ -23,51 +23,96 @@ export async function mergeBases(graph: CommitIndex, a: string, b: string | stri
   const inFile = file ? await paintRows(file, a, others) : null;
   if (inFile) return bestOf(graph, inFile);
   const flags = new Map<string, number>();
-  const queue = new DateQueue<CommitNode>((node) => node.time);
-  // The walk goes on while the queue holds a commit not yet STALE. Counted, not scanned: a scan
-  // per step made the walk quadratic in the queue's length (hundreds of commits between tags).
-  const queued = new Map<string, number>();
-  let fresh = 0;
-  const paint = (oid: string, bits: number): number => {
-    const before = flags.get(oid) ?? 0;
-    const after = before | bits;
-    if (after !== before) {
-      flags.set(oid, after);
-      if (!(before & STALE) && after & STALE) fresh -= queued.get(oid) ?? 0;
-    }
-    return after;
-  };
+  const nodes = new Map<string, CommitNode>();
+  const walk = new PaintDown<string>(
+    (oid) => nodes.get(oid)!.time,
+    (oid) => flags.get(oid) ?? 0,
+    (oid, bits) => flags.set(oid, bits),
+  );
   const push = async (oid: string, bits: number) => {
     // Commits of the commit-graph file come without a promise to await (most of them).
-    const node = graph.nodeIfIndexed(oid) ?? (await graph.node(oid));
-    if (!(paint(oid, bits) & STALE)) fresh++;
-    queued.set(oid, (queued.get(oid) ?? 0) + 1);
-    queue.push(node);
+    if (!nodes.has(oid)) nodes.set(oid, graph.nodeIfIndexed(oid) ?? (await graph.node(oid)));
+    walk.push(oid, bits);
   };
   await push(a, ONE);
   for (const other of others) await push(other, TWO);
-  const found: CommitNode[] = [];
   let steps = 0;
-  while (fresh > 0) {
+  while (walk.unfinished) {
     if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
-    const node = queue.pop()!;
-    const left = queued.get(node.oid)! - 1;
-    if (left === 0) queued.delete(node.oid);
-    else queued.set(node.oid, left);
-    let f = (flags.get(node.oid) ?? 0) & (ONE | TWO | STALE);
-    if (!(f & STALE)) fresh--;
-    if ((f & (ONE | TWO)) === (ONE | TWO)) {
-      if (!(f & STALE) && !found.some((n) => n.oid === node.oid)) found.push(node);
-      f |= STALE;
-      paint(node.oid, STALE);
-    }
-    for (const p of node.parents) {
-      const current = flags.get(p) ?? 0;
-      if ((current & f) === f) continue;
-      await push(p, f);
-    }
+    const oid = walk.pop();
+    for (const p of nodes.get(oid)!.parents) if (walk.needs(p)) await push(p, walk.passedOn);
   }
-  return bestOf(graph, found);
+  return bestOf(graph, walk.found.map((oid) => nodes.get(oid)!));
+}
+
+/**
+ * The queue of git's paint-down walk, over commits named by K (an oid, or a commit-graph row):
+ * commits come out newest first, each painted with the sides it is reachable from; one reached
+ * from both is a common ancestor (recorded once) and is painted STALE, which it passes on to its
+ * parents. The walk is unfinished while the queue holds a commit not yet STALE. That is counted,
+ * not scanned: a scan per step made the walk quadratic in the queue's length (hundreds of commits
+ * between tags).
+ */
+class PaintDown<K> {
+  private readonly queue: DateQueue<K>;
+  /** How many times each commit is in the queue. */
+  private readonly queued = new Map<K, number>();
+  /** Queue entries not yet STALE. */
+  private fresh = 0;
+  /** The common ancestors found, in the order they came out. */
+  readonly found: K[] = [];
+  /** The flags the commit last popped passes on to its parents. */
+  passedOn = 0;
+
+  constructor(
+    timeOf: (commit: K) => number,
+    private readonly flagsOf: (commit: K) => number,
+    private readonly setFlags: (commit: K, flags: number) => void,
+  ) {
+    this.queue = new DateQueue<K>(timeOf);
+  }
+
+  get unfinished(): boolean {
+    return this.fresh > 0;
+  }
+
+  push(commit: K, bits: number): void {
+    if (!(this.paint(commit, bits) & STALE)) this.fresh++;
+    this.queued.set(commit, (this.queued.get(commit) ?? 0) + 1);
+    this.queue.push(commit);
+  }
+
+  /** The newest queued commit; `passedOn` is then what its parents are to be painted with. */
+  pop(): K {
+    const commit = this.queue.pop()!;
+    const left = this.queued.get(commit)! - 1;
+    if (left === 0) this.queued.delete(commit);
+    else this.queued.set(commit, left);
+    let f = this.flagsOf(commit) & (ONE | TWO | STALE);
+    if (!(f & STALE)) this.fresh--;
+    if ((f & (ONE | TWO)) === (ONE | TWO)) {
+      if (!(f & STALE) && !this.found.includes(commit)) this.found.push(commit);
+      f |= STALE;
+      this.paint(commit, STALE);
+    }
+    this.passedOn = f;
+    return commit;
+  }
+
+  /** Whether `parent` lacks some of the flags the last popped commit passes on. */
+  needs(parent: K): boolean {
+    return (this.flagsOf(parent) & this.passedOn) !== this.passedOn;
+  }
+
+  private paint(commit: K, bits: number): number {
+    const before = this.flagsOf(commit);
+    const after = before | bits;
+    if (after !== before) {
+      this.setFlags(commit, after);
+      if (!(before & STALE) && after & STALE) this.fresh -= this.queued.get(commit) ?? 0;
+    }
+    return after;
+  }
 }
 
 /** The common ancestors found, less any reachable from another, newest first. */
@@ -92,47 +137,20 @@ async function paintRows(file: CommitGraphFile, a: string, others: string[]): Pr
   const starts = [a, ...others].map((oid) => file.position(oid));
   if (starts.some((row) => row < 0)) return null;
   const flags = new Uint8Array(file.size);
-  // How many times each row is queued, and how many queue entries are not STALE (see mergeBases).
-  const queued = new Map<number, number>();
-  let fresh = 0;
-  const queue = new DateQueue<number>((row) => file.timeAt(row));
-  const paint = (row: number, bits: number): number => {
-    const before = flags[row];
-    const after = before | bits;
-    if (after !== before) {
-      flags[row] = after;
-      if (!(before & STALE) && after & STALE) fresh -= queued.get(row) ?? 0;
-    }
-    return after;
-  };
-  const push = (row: number, bits: number) => {
-    if (!(paint(row, bits) & STALE)) fresh++;
-    queued.set(row, (queued.get(row) ?? 0) + 1);
-    queue.push(row);
-  };
-  starts.forEach((row, i) => push(row, i === 0 ? ONE : TWO));
-  const found: number[] = [];
+  const walk = new PaintDown<number>(
+    (row) => file.timeAt(row),
+    (row) => flags[row],
+    (row, bits) => (flags[row] = bits),
+  );
+  starts.forEach((row, i) => walk.push(row, i === 0 ? ONE : TWO));
   const parents: number[] = [];
   let steps = 0;
-  while (fresh > 0) {
+  while (walk.unfinished) {
     if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
-    const row = queue.pop()!;
-    const left = queued.get(row)! - 1;
-    if (left === 0) queued.delete(row);
-    else queued.set(row, left);
-    let f = flags[row] & (ONE | TWO | STALE);
-    if (!(f & STALE)) fresh--;
-    if ((f & (ONE | TWO)) === (ONE | TWO)) {
-      if (!(f & STALE) && !found.includes(row)) found.push(row);
-      f |= STALE;
-      paint(row, STALE);
-    }
+    const row = walk.pop();
     parents.length = 0;
     if (!file.parentPositions(row, parents)) return null;
-    for (const p of parents) {
-      if ((flags[p] & f) === f) continue;
-      push(p, f);
-    }
+    for (const p of parents) if (walk.needs(p)) walk.push(p, walk.passedOn);
   }
-  return found.map((row) => ({ oid: file.oidAt(row), time: file.timeAt(row) }));
+  return walk.found.map((row) => ({ oid: file.oidAt(row), time: file.timeAt(row) }));
 }
