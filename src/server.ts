@@ -330,8 +330,9 @@ export class FakelabServer {
     });
     // In the background: requests are served meanwhile, and wait only for the repository they need.
     this.preloading = registry.preloadAll(this.stopPreloading.signal).catch(() => undefined);
-    // The route parameters' schemas, each compiled on first use, are all compiled once the start is
-    // over (after a second), so the first request of each kind finds its own ready.
+    // The build precompiles every route's parameter schema; any it did not see (a build without
+    // that step) is compiled once the start is over (after a second), so the first request of each
+    // kind finds its own ready.
     const stop = this.stopPreloading.signal;
     setTimeout(() => void compileParsers(stop).catch((err: unknown) => this.logger?.error({ err }, 'a route\'s parameter schema does not compile')), 1000).unref();
   }

@@ -1,4 +1,4 @@
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { promises as fsp } from 'node:fs';
 import type YAMLModule from 'yaml';
 import { lazyModule } from '../util/lazy-module.js';
@@ -122,8 +122,10 @@ const pairList = { type: 'array', items: { type: 'object', additionalProperties:
 };
 
 // Compiled when a configuration is first read (compiling costs tens of milliseconds of every start otherwise).
+// ajv loads at first use: it cost ~70 ms of every start (issue 17).
+const ajvModule = lazyModule<typeof import('ajv')>('ajv');
 let compiled: ValidateFunction | null = null;
-const validator = (): ValidateFunction => (compiled ??= new Ajv({ allErrors: true, strict: true }).compile(schema));
+const validator = (): ValidateFunction => (compiled ??= new (ajvModule().Ajv)({ allErrors: true, strict: true }).compile(schema));
 
 export class ConfigError extends Error {}
 

@@ -1,4 +1,5 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { lazyModule } from '../util/lazy-module.js';
 import { type RequestKey, requestMatcher } from './match.js';
 
 /**
@@ -71,8 +72,10 @@ const SCHEMA = {
 } as const;
 
 // Compiled at the first fault (compiling costs tens of milliseconds of every start otherwise).
+// ajv loads at first use: it cost ~70 ms of every start (issue 17).
+const ajvModule = lazyModule<typeof import('ajv')>('ajv');
 let compiled: ValidateFunction<FaultSpec> | null = null;
-const validator = (): ValidateFunction<FaultSpec> => (compiled ??= new Ajv({ allErrors: true, strict: false }).compile<FaultSpec>(SCHEMA));
+const validator = (): ValidateFunction<FaultSpec> => (compiled ??= new (ajvModule().Ajv)({ allErrors: true, strict: false }).compile<FaultSpec>(SCHEMA));
 
 /** ajv's first complaint in words: "times must be >= 1", "preset must be equal to one of the allowed values (rate_limited, ...)". */
 function describe(error: ErrorObject): string {

@@ -1,5 +1,7 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { invalidParams } from '../errors.js';
+import { lazyModule } from '../util/lazy-module.js';
 
 /**
  * Declared parameters of one endpoint, compiled once into an ajv JSON Schema. Errors come out
@@ -45,42 +47,31 @@ const RUBY_INTEGER = /^\s*[+-]?\d+(?:_\d+)*\s*$/;
 export const BOOLEAN_TRUE = new Set(['true', 'True', 'TRUE', '1', 'yes', 't', 'on']);
 export const BOOLEAN_FALSE = new Set(['false', 'False', 'FALSE', '0', 'no', 'f', 'off']);
 
+const require = createRequire(import.meta.url);
+
+/** Options of every parameter validator, the build's precompiled ones (tools/compile-params.ts) included. */
+export const AJV_OPTIONS = { allErrors: true, coerceTypes: false, useDefaults: true, strict: true } as const;
+
 // validateSchema off: these schemas are made by schemaFor, not written by hand, and checking them against
 // JSON Schema's meta-schema first compiled that (tens of milliseconds) at the first request; strict mode
 // still refuses unknown keywords (test/api/params-compile.test.ts compiles them all).
-const ajv = new Ajv({ allErrors: true, coerceTypes: false, useDefaults: true, strict: true, validateSchema: false });
+// Loaded only for a schema the build did not precompile: loading and warming ajv cost ~70 ms of a
+// start and ~17 ms of the first request that compiled a schema (issue 17).
+const runtimeAjv = lazyModule<typeof import('ajv')>('ajv');
+let ajv: Ajv | null = null;
+const compileAtRuntime = (schema: object): ValidateFunction => (ajv ??= new (runtimeAjv().Ajv)({ ...AJV_OPTIONS, validateSchema: false })).compile(schema);
 
-// Grape's lenient Boolean coercion (python-gitlab sends True/False).
-ajv.addKeyword({
-  keyword: 'lenientBoolean',
-  modifying: true,
-  schemaType: 'boolean',
-  validate: function lenientBoolean(_schema: boolean, data: unknown, _parent?: unknown, ctx?: { parentData: Record<string, unknown>; parentDataProperty: string }) {
-    if (typeof data === 'boolean') return true;
-    const text = typeof data === 'number' ? String(data) : data;
-    if (typeof text !== 'string') return false;
-    if (!BOOLEAN_TRUE.has(text) && !BOOLEAN_FALSE.has(text)) return false;
-    if (ctx) ctx.parentData[ctx.parentDataProperty] = BOOLEAN_TRUE.has(text);
-    return true;
-  },
-  errors: false,
-});
-
-// Grape's DateTime coercion: ISO 8601 (date, or date and time with optional offset).
-ajv.addKeyword({
-  keyword: 'gitlabDateTime',
-  modifying: true,
-  schemaType: 'boolean',
-  validate: function gitlabDateTime(_schema: boolean, data: unknown, _parent?: unknown, ctx?: { parentData: Record<string, unknown>; parentDataProperty: string }) {
-    if (data instanceof Date) return true;
-    if (typeof data !== 'string') return false;
-    const parsed = parseDateTime(data);
-    if (!parsed) return false;
-    if (ctx) ctx.parentData[ctx.parentDataProperty] = parsed;
-    return true;
-  },
-  errors: false,
-});
+/** The build's validators (tools/compile-params.ts writes them next to this file), by schema text. */
+const PRECOMPILED_FILE = './params.compiled.cjs';
+const precompiled: Record<string, ValidateFunction> = (() => {
+  try {
+    return (require(PRECOMPILED_FILE) as { bySchema: Record<string, ValidateFunction> }).bySchema;
+  } catch (err) {
+    // A build without that step (tsc alone) compiles each schema at its first use instead.
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((err as Error).message).includes(PRECOMPILED_FILE.slice(2))) return {};
+    throw err;
+  }
+})();
 
 /** Property of a parsed datetime param holding its Rails string form. */
 export const RAILS_TEXT = Symbol('railsText');
@@ -105,7 +96,7 @@ export function parseDateTime(text: string): Date | null {
   return date;
 }
 
-function schemaFor(specs: ParamSpecs): object {
+export function schemaFor(specs: ParamSpecs): object {
   const properties: Record<string, object> = {};
   const required: string[] = [];
   for (const [name, spec] of Object.entries(specs)) {
@@ -133,10 +124,12 @@ function schemaFor(specs: ParamSpecs): object {
         properties[name] = { type: 'number' };
         break;
       case 'boolean':
-        properties[name] = { lenientBoolean: true, ...(spec.default !== undefined ? { default: spec.default } : {}) };
+        // Grape's lenient Boolean coercion happens before validation (see lenientBoolean).
+        properties[name] = { type: 'boolean', ...(spec.default !== undefined ? { default: spec.default } : {}) };
         break;
       case 'datetime':
-        properties[name] = { gitlabDateTime: true };
+        // Parsed before validation (see dateTimeOrInvalid): a Date is the only object left here.
+        properties[name] = { type: 'object' };
         break;
       case 'hash':
         properties[name] = { type: 'object' };
@@ -147,6 +140,26 @@ function schemaFor(specs: ParamSpecs): object {
     }
   }
   return { type: 'object', properties, required };
+}
+
+/** Grape's lenient Boolean coercion (python-gitlab sends True/False); anything else stays as given and fails the type check. */
+function lenientBoolean(value: unknown): unknown {
+  if (typeof value === 'boolean') return value;
+  const text = typeof value === 'number' ? String(value) : value;
+  if (typeof text !== 'string') return value;
+  if (BOOLEAN_TRUE.has(text)) return true;
+  if (BOOLEAN_FALSE.has(text)) return false;
+  return value;
+}
+
+/**
+ * Grape's DateTime coercion (ISO 8601: a date, or a date and time with an optional offset). The
+ * schema asks for an object, so that a Date passes and anything else fails: text that is not a
+ * date stays text, and a hash or list sent for it becomes `false`.
+ */
+function dateTimeOrInvalid(value: unknown): unknown {
+  if (typeof value !== 'string') return false;
+  return parseDateTime(value) ?? value;
 }
 
 function grapeMessages(errors: ErrorObject[], specs: ParamSpecs): string[] {
@@ -189,11 +202,24 @@ export interface ParamParser<T extends ParamSpecs> {
 }
 
 /**
- * Parsers whose schema is not compiled yet. Compiling all of them (some 50) takes a few hundred
- * milliseconds, most of a start: each is compiled when first used, or by compileParsers() while
- * the server is idle.
+ * Parsers whose schema is not compiled yet: the build precompiles every route's schema, so these
+ * are only those it did not see (a build without that step, or a schema made after it). Each is
+ * compiled when first used, or by compileParsers() while the server is idle.
  */
 const uncompiled = new Set<() => ValidateFunction>();
+
+/** Every schema params() was given, by its text: what tools/compile-params.ts precompiles. */
+const declared = new Map<string, object>();
+
+/** The schemas of every parser made so far (all routes', once their modules are loaded), by text. */
+export function declaredSchemas(): ReadonlyMap<string, object> {
+  return declared;
+}
+
+/** How many declared schemas have no precompiled validator. */
+export function schemasNotPrecompiled(): string[] {
+  return [...declared.keys()].filter((text) => !precompiled[text]);
+}
 
 /**
  * Compiles the schemas not compiled yet, one per turn of the event loop (a request waits for one
@@ -210,17 +236,20 @@ export async function compileParsers(signal?: AbortSignal): Promise<number> {
   return compiled;
 }
 
-/** Compiles `specs` (once, on first use: see compileParsers); the returned parser throws GitLab's 400 for bad input. */
+/** The build's validator for `specs`, else one compiled on first use; the returned parser throws GitLab's 400 for bad input. */
 export function params<const T extends ParamSpecs>(specs: T): ParamParser<T> {
-  let compiled: ValidateFunction | null = null;
+  const schema = schemaFor(specs);
+  const text = JSON.stringify(schema);
+  declared.set(text, schema);
+  let compiled: ValidateFunction | null = precompiled[text] ?? null;
   const compile = (): ValidateFunction => {
     if (!compiled) {
-      compiled = ajv.compile(schemaFor(specs));
+      compiled = compileAtRuntime(schema);
       uncompiled.delete(compile);
     }
     return compiled;
   };
-  uncompiled.add(compile);
+  if (!compiled) uncompiled.add(compile);
   const parser = (input: Record<string, unknown>): Parsed<T> => {
     const validate = compile();
     const data: Record<string, unknown> = {};
@@ -246,6 +275,14 @@ export function params<const T extends ParamSpecs>(specs: T): ParamParser<T> {
       if (specs[name].type === 'array') {
         const values = Array.isArray(value) ? value : [value];
         data[name] = values.every((v) => typeof v === 'string' || typeof v === 'number') ? values.flatMap((v) => rubySplit(String(v)).map((part) => part.trim())) : value;
+        continue;
+      }
+      if (specs[name].type === 'boolean') {
+        data[name] = lenientBoolean(value);
+        continue;
+      }
+      if (specs[name].type === 'datetime') {
+        data[name] = dateTimeOrInvalid(value);
         continue;
       }
       if (specs[name].type === 'number' && typeof value === 'string') {
