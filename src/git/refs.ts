@@ -21,6 +21,38 @@ export interface RefSnapshot {
 
 const HEX40 = /^[0-9a-f]{40}$/;
 
+/** A ref line or a peeled line; multi-line, so one pass of the regular expression engine reads the whole file. */
+const PACKED_LINE = /^(?:([0-9a-f]{40}) (refs\/.+)|\^([0-9a-f]{40}))$/gm;
+
+/**
+ * The refs and peeled lines of a packed-refs file: `<oid> refs/...` lines, each optionally
+ * followed by `^<oid>` (what an annotated tag peels to); comments and anything else skipped.
+ * One match over the file instead of a split and two regular expressions per line (a first read
+ * of git/git's 4,300 refs: 7-17 ms, now 5-8 ms on a busy machine).
+ */
+export function parsePackedRefs(text: string): { refs: Map<string, string>; peeled: Map<string, string> } {
+  const refs = new Map<string, string>();
+  const peeled = new Map<string, string>();
+  let last: string | null = null;
+  let lastEnd = -2;
+  for (const m of text.matchAll(PACKED_LINE)) {
+    const start = m.index;
+    const end = start + m[0].length;
+    // Lines end at '\n' only: the engine's ^ and $ also stop at '\r', U+2028 and U+2029.
+    if ((start > 0 && text.charCodeAt(start - 1) !== 10) || (end < text.length && text.charCodeAt(end) !== 10)) continue;
+    if (m[2] !== undefined) {
+      refs.set(m[2], m[1]);
+      last = m[2];
+      lastEnd = end;
+      continue;
+    }
+    // A peeled line belongs to the ref on the line just above it.
+    if (last !== null && start === lastEnd + 1) peeled.set(last, m[3]);
+    last = null;
+  }
+  return { refs, peeled };
+}
+
 /** The refs of one bare repository: loose over packed, HEAD, and GitLab's default branch. */
 export class RefStore {
   constructor(readonly gitdir: string) {}
@@ -42,22 +74,8 @@ export class RefStore {
       /* no packed-refs */
     }
     if (this.packed?.key === key) return this.packed;
-    const refs = new Map<string, string>();
-    const peeled = new Map<string, string>();
     const text = key === 'none' ? '' : readText(file);
-    let last: string | null = null;
-    for (const line of text.split('\n')) {
-      const m = /^([0-9a-f]{40}) (refs\/.+)$/.exec(line);
-      if (m) {
-        refs.set(m[2], m[1]);
-        last = m[2];
-        continue;
-      }
-      // A peeled line belongs to the ref just above it.
-      const p = /^\^([0-9a-f]{40})$/.exec(line);
-      if (p && last) peeled.set(last, p[1]);
-      last = null;
-    }
+    const { refs, peeled } = parsePackedRefs(text);
     this.packed = { key, refs, peeled };
     return this.packed;
   }

@@ -1,0 +1,103 @@
+/**
+ * packed-refs is scanned by hand (parsePackedRefs), not with a regular expression per line. It
+ * must read what git wrote exactly as git reads it (for-each-ref is the oracle), and skip what is
+ * not a ref line exactly as the line patterns it replaced did.
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parsePackedRefs, RefStore } from '../../src/git/refs.js';
+import { checked, git, runGit } from '../support/git.js';
+
+/** The line patterns parsePackedRefs replaced: the reference its answers are held to. */
+function byLinePatterns(text: string): { refs: Map<string, string>; peeled: Map<string, string> } {
+  const refs = new Map<string, string>();
+  const peeled = new Map<string, string>();
+  let last: string | null = null;
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]{40}) (refs\/.+)$/.exec(line);
+    if (m) {
+      refs.set(m[2], m[1]);
+      last = m[2];
+      continue;
+    }
+    const p = /^\^([0-9a-f]{40})$/.exec(line);
+    if (p && last) peeled.set(last, p[1]);
+    last = null;
+  }
+  return { refs, peeled };
+}
+
+describe('packed-refs', () => {
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fakelab-packed-refs-'));
+    checked(runGit(['init', '-q', '--bare', '-b', 'main', dir]));
+    const tree = checked(runGit(['--git-dir', dir, 'mktree'], { input: '' })).trim();
+    let parent = '';
+    for (let i = 0; i < 30; i++) {
+      const env = ['-c', 'user.name=T', '-c', 'user.email=t@x'];
+      const commit = git(dir, ...env, 'commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', `c${i}`).trim();
+      git(dir, 'update-ref', `refs/heads/b${i}`, commit);
+      git(dir, ...env, 'tag', ...(i % 2 ? ['-a', '-m', `tag ${i}`] : []), `v${i}`, commit);
+      parent = commit;
+    }
+    git(dir, 'update-ref', 'refs/heads/main', parent);
+    git(dir, 'pack-refs', '--all');
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('reads every ref and peeled tag git packed, as for-each-ref gives them', async () => {
+    const text = fs.readFileSync(path.join(dir, 'packed-refs'), 'utf8');
+    const { refs, peeled } = parsePackedRefs(text);
+    const oracle = git(dir, 'for-each-ref', '--format=%(refname) %(objectname) %(*objectname)').trim().split('\n');
+    expect(refs.size).to.equal(oracle.length).and.to.equal(61);
+    for (const line of oracle) {
+      const [name, oid, peeledOid] = line.split(' ');
+      expect(refs.get(name), name).to.equal(oid);
+      expect(peeled.get(name) ?? '', name).to.equal(peeledOid);
+    }
+    const snapshot = await new RefStore(dir).snapshot();
+    expect(new Map(snapshot.refs)).to.deep.equal(refs);
+  });
+
+  it('skips what is not a ref line as the line patterns did (hostile and damaged lines)', () => {
+    const oid = 'a'.repeat(40);
+    const other = 'b'.repeat(40);
+    const text = [
+      '# pack-refs with: peeled fully-peeled sorted ',
+      `${oid} refs/heads/ok`,
+      `^${other}`,
+      `^${other}`, // a second peeled line belongs to nothing
+      `${oid} refs/`, // no name after refs/
+      `${oid.toUpperCase()} refs/heads/upper`,
+      `${oid.slice(1)} refs/heads/short`,
+      `${oid}  refs/heads/two-spaces`,
+      `${oid} refs/heads/crlf\r`,
+      `${oid} refs/heads/sep\u2028x`,
+      `${oid}\trefs/heads/tab`,
+      `${oid} heads/not-under-refs`,
+      `^${other}x`,
+      `${oid} refs/tags/spaced name`,
+      `^${other}`,
+      '',
+      `${other} refs/heads/last-without-newline`,
+    ].join('\n');
+    expect(parsePackedRefs(text)).to.deep.equal(byLinePatterns(text));
+    expect([...parsePackedRefs(text).refs.keys()]).to.deep.equal(['refs/heads/ok', 'refs/tags/spaced name', 'refs/heads/last-without-newline']);
+  });
+
+  it('answers as the line patterns on random damage to a real file', () => {
+    const text = fs.readFileSync(path.join(dir, 'packed-refs'), 'utf8');
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const alphabet = ['\n', '\r', ' ', '^', 'g', '0', 'f', '/', ''];
+    for (let round = 0; round < 300; round++) {
+      const chars = [...text];
+      for (let k = 0; k < 3; k++) chars[Math.floor(random() * chars.length)] = alphabet[Math.floor(random() * alphabet.length)];
+      const damaged = chars.join('');
+      expect(parsePackedRefs(damaged), `round ${round}`).to.deep.equal(byLinePatterns(damaged));
+    }
+  });
+});
