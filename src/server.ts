@@ -232,13 +232,14 @@ export class FakelabServer {
   private async compose(): Promise<void> {
     const { config } = this;
     this.logger = this.givenLogger ?? pino({ level: config.logLevel ?? 'info' });
-    const gitStarting = (this.gitStarting = GitBackend.start(config.gitBinary, config.maxPushSize));
-    // Awaited below; a start that fails before that still closes what it made (release()).
-    gitStarting.catch(() => undefined);
     if (config.fixturesDir) await seedIfEmpty(config.reposDir, config.fixturesDir);
     await fsp.mkdir(config.dataDir, { recursive: true });
     // Before anything in it is read: a second process on the same data dir would lose writes.
     this.dataLock = await DirectoryLock.acquire(config.dataDir);
+    // Its hooks folder is in the data root, so it starts once the lock is held.
+    const gitStarting = (this.gitStarting = GitBackend.start(config.gitBinary, config.maxPushSize, config.dataDir));
+    // Awaited below; a start that fails before that still closes what it made (release()).
+    gitStarting.catch(() => undefined);
     const registry = (this.registry = new ProjectRegistry(config.reposDir, config.dataDir, this.logger));
     // A reset a kill interrupted is finished before anything is served (whether or not the
     // control plane is on now): the repositories it brings back are still in the trash.

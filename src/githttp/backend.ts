@@ -72,7 +72,7 @@ export class GitBackend {
    * A backend over `binary` when it runs (then fakelab's hooks are written and listened for);
    * otherwise why not, for the git routes' 503.
    */
-  static async start(binary: string, maxPushSize: number): Promise<GitBackend | { unavailable: string }> {
+  static async start(binary: string, maxPushSize: number, dataDir: string): Promise<GitBackend | { unavailable: string }> {
     const probe = await new Promise<{ version: string } | { unavailable: string }>((resolve) => {
       execFile(binary, ['--version'], { env: gitEnvironment(), timeout: 10_000 }, (err, stdout) => {
         if (!err && /^git version /.test(stdout)) return resolve({ version: stdout.trim() });
@@ -81,7 +81,7 @@ export class GitBackend {
       });
     });
     if ('unavailable' in probe) return probe;
-    return new GitBackend(binary, probe.version, maxPushSize, await PushHooks.start(binary));
+    return new GitBackend(binary, probe.version, maxPushSize, await PushHooks.start(binary, dataDir));
   }
 
   close(): Promise<void> {

@@ -23,7 +23,7 @@ function forced(before: string, after: string, ref: string): boolean {
 
 function ask(phase: string, body: unknown): Promise<{ allowed: boolean; message?: string }> {
   return new Promise((resolve, reject) => {
-    const request = http.request({ socketPath: process.env.FAKELAB_HOOK_SOCKET, path: `/${phase}`, method: 'POST', headers: { 'Content-Type': 'application/json' } }, (response) => {
+    const request = http.request({ socketPath: socketPath(process.env.FAKELAB_HOOK_SOCKET ?? ''), path: `/${phase}`, method: 'POST', headers: { 'Content-Type': 'application/json' } }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (c: Buffer) => chunks.push(c));
       response.on('end', () => {
@@ -62,3 +62,8 @@ async function main(): Promise<number> {
 }
 
 void main().then((code) => process.exit(code));
+
+/** The socket's path; a leading '@' names a Linux abstract socket (an environment variable cannot hold its NUL). */
+function socketPath(name: string): string {
+  return name.startsWith('@') ? `\0${name.slice(1)}` : name;
+}

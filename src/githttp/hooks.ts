@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NULL_SHA } from '../events/bus.js';
-import { currentLockOwner, lockOwnerAlive, parseLockOwner } from '../util/process-owner.js';
 import type { RefUpdate } from './access.js';
 
 /**
@@ -18,9 +17,11 @@ import type { RefUpdate } from './access.js';
 const HOOK_CLIENT = fileURLToPath(new URL('./hook-client.js', import.meta.url));
 /** What git updated is read from its report to the client (backend.ts), so no post-receive hook is needed. */
 const HOOK_NAMES = ['pre-receive'] as const;
-const DIR_PREFIX = 'fakelab-hooks-';
-/** The file naming the process a hooks folder belongs to (a killed server's folder is removed by the next start). */
-const OWNER_FILE = 'owner.json';
+/** The hooks folder, inside the data root: the data root's lock makes it this process's alone. */
+const HOOKS_DIR = 'push-hooks';
+/** The longest path a Unix socket can be bound at (sun_path holds 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+
 /** More ref updates than any push makes, as JSON. */
 const MAX_HOOK_BODY = 64 << 20;
 
@@ -44,22 +45,36 @@ export class PushHooks {
     /** The hooks folder receive-pack is pointed at. */
     readonly dir: string,
     private readonly socket: string,
+    /** The temporary folder holding the socket, when the data root was too deep for it; else null. */
+    private readonly socketDir: string | null,
     private readonly server: http.Server,
     private readonly gitBinary: string,
   ) {}
 
-  /** Writes the hooks into a new private folder and listens on a socket inside it. */
-  static async start(gitBinary: string): Promise<PushHooks> {
-    await removeAbandoned();
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), DIR_PREFIX));
+  /**
+   * Writes the hooks into `<dataDir>/push-hooks` (what a killed fakelab left there is replaced:
+   * the caller holds the data root's lock) and listens on a socket inside it. A data root too
+   * deep for a socket path gets an abstract socket on Linux, else a private folder of its own in
+   * the temporary directory, removed by close().
+   */
+  static async start(gitBinary: string, dataDir: string): Promise<PushHooks> {
+    // Absolute: the hook runs in the repository's folder.
+    const dir = path.resolve(dataDir, HOOKS_DIR);
+    await fsp.rm(dir, { recursive: true, force: true });
+    await fsp.mkdir(dir, { mode: 0o700 });
+    let socketDir: string | null = null;
     try {
-      await fsp.writeFile(path.join(dir, OWNER_FILE), JSON.stringify(currentLockOwner()) + '\n');
       for (const name of HOOK_NAMES) {
         // The node and script to run come from the environment, so no path is ever quoted into a shell.
         await fsp.writeFile(path.join(dir, name), `#!/bin/sh\nexec "$FAKELAB_NODE" "$FAKELAB_HOOK_CLIENT" ${name}\n`, { mode: 0o755 });
       }
-      const socket = path.join(dir, 'hook.sock');
-      const hooks = new PushHooks(dir, socket, http.createServer(), gitBinary);
+      let socket = path.join(dir, 'hook.sock');
+      if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
+        // Unguessable either way: a hook must also name its push's secret to be answered.
+        if (process.platform === 'linux') socket = `\0fakelab-hooks-${randomBytes(12).toString('hex')}`;
+        else socket = path.join((socketDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'fakelab-hooks-'))), 'hook.sock');
+      }
+      const hooks = new PushHooks(dir, socket, socketDir, http.createServer(), gitBinary);
       hooks.server.on('request', (req, res) => void hooks.answer(req, res));
       await new Promise<void>((resolve, reject) => {
         hooks.server.once('error', reject);
@@ -68,6 +83,7 @@ export class PushHooks {
       return hooks;
     } catch (err) {
       await fsp.rm(dir, { recursive: true, force: true });
+      if (socketDir) await fsp.rm(socketDir, { recursive: true, force: true });
       throw err;
     }
   }
@@ -76,7 +92,7 @@ export class PushHooks {
     const secret = randomBytes(24).toString('hex');
     this.sessions.set(secret, decisions);
     return {
-      env: { FAKELAB_NODE: process.execPath, FAKELAB_HOOK_CLIENT: HOOK_CLIENT, FAKELAB_HOOK_SOCKET: this.socket, FAKELAB_HOOK_SECRET: secret, FAKELAB_GIT: this.gitBinary },
+      env: { FAKELAB_NODE: process.execPath, FAKELAB_HOOK_CLIENT: HOOK_CLIENT, FAKELAB_HOOK_SOCKET: this.socket.replace(/^\0/, '@'), FAKELAB_HOOK_SECRET: secret, FAKELAB_GIT: this.gitBinary },
       end: () => this.sessions.delete(secret),
     };
   }
@@ -88,6 +104,7 @@ export class PushHooks {
       this.server.closeAllConnections();
     });
     await fsp.rm(this.dir, { recursive: true, force: true });
+    if (this.socketDir) await fsp.rm(this.socketDir, { recursive: true, force: true });
   }
 
   private async answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -125,15 +142,4 @@ export class PushHooks {
 /** git writes a missing side as zeros of its hash's length; fakelab's events use the SHA-1 null. */
 function nullSha(sha: string): string {
   return /^0+$/.test(sha) ? NULL_SHA : sha;
-}
-
-/** Removes the hooks folders of fakelab processes that are gone (killed, so they could not remove their own). */
-async function removeAbandoned(): Promise<void> {
-  const names = await fsp.readdir(os.tmpdir()).catch(() => [] as string[]);
-  for (const name of names.filter((n) => n.startsWith(DIR_PREFIX))) {
-    const dir = path.join(os.tmpdir(), name);
-    const owner = parseLockOwner(await fsp.readFile(path.join(dir, OWNER_FILE), 'utf8').catch(() => ''));
-    // A folder without a readable owner may be one being made right now: left alone.
-    if (owner && !lockOwnerAlive(owner)) await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
-  }
 }
