@@ -85,6 +85,8 @@ const PRELOAD_MIN_PACK_BYTES = 1 << 20;
 const PRELOAD_SLICE_MS = 4;
 /** Of a large root, every project's facts are read this long after the start (see preloadAll). */
 const PRELOAD_FACTS_AFTER_MS = 500;
+/** In the data dir: every project's facts as last read (see FactsIndex), so a start need not read them all before an order or a search. */
+const FACTS_FILE = 'project-facts.json';
 
 /**
  * A project of the registry. Its repository (GitRepo: open pack files, caches) is opened when
@@ -177,8 +179,8 @@ class CountingMap<K, V> extends Map<K, V> {
 }
 
 export class ProjectRegistry {
-  /** Every project's default branch, last activity and description as last read (see FactsIndex). */
-  readonly facts = new FactsIndex();
+  /** Every project's default branch, last activity and description as last read (see FactsIndex), kept between runs in <data>/project-facts.json. */
+  readonly facts: FactsIndex;
   private byPath = new Map<string, Project>();
   private byId = new CountingMap<number, Project>();
   /** list()'s answer, kept while byId is the same map with the same changes. */
@@ -215,7 +217,15 @@ export class ProjectRegistry {
     readonly reposDir: string,
     private readonly dataDir: string,
     private readonly logger?: Pick<Logger, 'warn'>,
-  ) {}
+  ) {
+    this.facts = new FactsIndex({ file: path.join(dataDir, FACTS_FILE), reposDir });
+  }
+
+  /** The facts file of an earlier run, taken once (see FactsIndex.load); a file ignored is logged. */
+  private async loadFacts(): Promise<void> {
+    const ignored = await this.facts.load([...this.byId.values()]);
+    if (ignored) this.report(FACTS_FILE, `${FACTS_FILE} is ignored (${ignored}): every project's facts are read again`);
+  }
 
   private get idFile(): string {
     return path.join(this.dataDir, 'projects.json');
@@ -563,6 +573,7 @@ export class ProjectRegistry {
    */
   async factsOfAll(projects: readonly Project[]): Promise<void> {
     const readable = (project: Project) => this.servable(project);
+    await this.loadFacts();
     await this.facts.ensure(projects, readable);
     this.facts.revalidateSoon(() => this.list(), readable, this.closing.signal);
   }
@@ -629,8 +640,8 @@ export class ProjectRegistry {
       // After the start's first requests: they need a page's facts only, read with the page.
       await delay(PRELOAD_FACTS_AFTER_MS, undefined, { signal }).catch(() => undefined);
       if (signal?.aborted || this.closed) return;
-      await this.facts.ensure(projects, (project) => this.servable(project), signal);
-      this.facts.passed();
+      await this.loadFacts();
+      await this.facts.readEvery(projects, (project) => this.servable(project), signal);
     }
     let sliceStart = performance.now();
     for (const project of projects) {
@@ -654,8 +665,8 @@ export class ProjectRegistry {
       await project.repo.preload({ waitForGraph: true }).catch(() => undefined);
     }
     if (every && !signal?.aborted && !this.closed) {
-      await this.facts.ensure(projects, (project) => this.servable(project), signal);
-      this.facts.passed();
+      await this.loadFacts();
+      await this.facts.readEvery(projects, (project) => this.servable(project), signal);
     }
   }
 
@@ -671,6 +682,8 @@ export class ProjectRegistry {
     await this.changes.drained();
     await this.purging.catch(() => undefined);
     const projects = [...this.byId.values()];
+    // What this run read (a pass cut short too) saves the next start reading it; a cache: a failure to write loses nothing.
+    await this.facts.save(projects).catch(() => undefined);
     this.byPath.clear();
     this.byId.clear();
     await Promise.all(projects.map(release));
