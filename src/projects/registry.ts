@@ -36,9 +36,10 @@ export interface CreatedFacts {
   creator?: string;
 }
 
-interface IdRecord extends CreatedFacts {
-  id: number;
-  created_at: string;
+/** Never changed in place (replaced or deleted): a captured state shares them (see captureState). */
+interface IdRecord extends Readonly<CreatedFacts> {
+  readonly id: number;
+  readonly created_at: string;
 }
 
 interface IdFile {
@@ -219,7 +220,11 @@ export class ProjectRegistry {
     private readonly logger?: Pick<Logger, 'warn'>,
   ) {
     this.facts = new FactsIndex({ file: path.join(dataDir, FACTS_FILE), reposDir });
+    this.rootPrefix = path.join(reposDir, path.sep);
   }
+
+  /** The repos root, normalised, ending in a separator. */
+  private readonly rootPrefix: string;
 
   /** The facts file of an earlier run, taken once (see FactsIndex.load); a file ignored is logged. */
   private async loadFacts(): Promise<void> {
@@ -393,7 +398,9 @@ export class ProjectRegistry {
   async captureState(): Promise<RegistryState> {
     const projects = (await this.list()).map((project) => ({ id: project.id, path: project.path }));
     this.retain(new Set(projects.map((p) => p.id)));
-    return { ids: structuredClone(this.ids), projects, folders: await this.folders() };
+    // A copy of the record map, not of the records: a record is replaced or deleted, never changed
+    // in place (a deep copy of 10,000 records cost 20 ms of every start).
+    return { ids: { nextId: this.ids.nextId, projects: { ...this.ids.projects } }, projects, folders: await this.folders() };
   }
 
   /**
@@ -710,7 +717,8 @@ export class ProjectRegistry {
   /** The project of the repository at `rel` (relative to the root, with '/' separators, ending in .git). */
   private projectFor(rel: string, record: IdRecord): Project {
     const projectPath = rel.slice(0, -'.git'.length);
-    const gitdir = path.join(this.reposDir, rel);
+    // Names read from the root's folders (no '.', '..' or empty segment): what path.join makes, without its 10,000 normalisations at start.
+    const gitdir = path.sep === '/' ? this.rootPrefix + rel : path.join(this.reposDir, rel);
     const project: Project = new RegisteredProject(
       record.id,
       projectPath,
