@@ -298,7 +298,6 @@ export class FactsIndex {
 
   private async loadNow(projects: readonly Project[]): Promise<string | null> {
     if (!this.persisted) return null;
-    const changesBefore = this.changes;
     let text: string;
     try {
       text = await fs.promises.readFile(this.persisted.file, 'utf8');
@@ -317,16 +316,18 @@ export class FactsIndex {
       this.entries.set(project, { facts, epoch: this.epoch, stamp });
       taken++;
     }
+    // Taking the file's records is no change to write back (`changes` counts reads and forgets).
     if (taken > 0) this.version++;
-    // What was loaded is what the file says: nothing to write back unless reads came meanwhile.
-    if (this.changes === changesBefore) this.savedChanges = this.changes;
     return null;
   }
 
   /** Writes the facts of `projects` known now to the facts file, unless nothing changed since the last save. */
   save(projects: readonly Project[]): Promise<void> {
     this.saving = this.saving.then(async () => {
-      if (!this.persisted || this.changes === this.savedChanges) return;
+      if (!this.persisted) return;
+      // A run stopped before it took the file keeps what the file knew of the projects it did not read.
+      await this.load(projects);
+      if (this.changes === this.savedChanges) return;
       const changes = this.changes;
       const records: FileRecord[] = [];
       for (const project of projects) {

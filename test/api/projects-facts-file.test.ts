@@ -171,6 +171,25 @@ describe('GET /projects: the facts file kept between runs', function () {
     for (const project of projects) expect(facts.known(project), project.path).to.equal(undefined);
   });
 
+  it('a run that stops before it has read every project keeps what the file knew of the others', async () => {
+    const first = new ProjectRegistry(reposDir, dataDir);
+    await first.open();
+    await first.factsOfAll(await first.list());
+    await first.close();
+    // A short run: one project viewed (a commit by hand moved it), then stopped before any pass.
+    await commitOn('gamma', '2023-03-03T00:00:00Z', 'by hand');
+    const second = new ProjectRegistry(reposDir, dataDir);
+    await second.open();
+    const gamma = (await second.list()).find((p) => p.path === 'team/gamma')!;
+    await second.facts.read(gamma);
+    await second.close();
+    const saved = JSON.parse(readFileSync(factsFile(), 'utf8'));
+    const byPath = new Map((saved.projects as unknown[][]).map((r) => [r[1], r]));
+    expect([...byPath.keys()].sort()).to.deep.equal(['team/alpha', 'team/beta', 'team/gamma']);
+    expect(byPath.get('team/gamma')![3]).to.equal('2023-03-03T00:00:00.000Z');
+    expect(byPath.get('team/alpha')![3]).to.equal(await headDate('alpha'));
+  });
+
   it('facts taken from the file are the ones read again while their files are unchanged, and read afresh once one changes', async () => {
     const registry = new ProjectRegistry(reposDir, dataDir);
     await registry.open();
