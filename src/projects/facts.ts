@@ -388,7 +388,8 @@ function filesStamp(gitdir: string, branch: string): string | null {
     // A later change sets mtime to its own time: distinct from an mtime this old (ctime also
     // catches content changed with the mtime put back, as a copy or an unpacked archive does).
     if (!st.isFile() || st.mtimeMs > now - RACY_MS) return null;
-    stamp += `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs};`;
+    // Milliseconds suffice: a later change's mtime is at least RACY_MS past the one stamped.
+    stamp += `${st.ino.toString(36)},${st.size.toString(36)},${Math.floor(st.mtimeMs).toString(36)},${Math.floor(st.ctimeMs).toString(36)};`;
   }
   return stamp;
 }
