@@ -87,6 +87,12 @@ const LANES = 16;
  * a reset forgets them all; changes made behind fakelab's back (git run by hand in the repos
  * root) reach orders and searches by the next background pass, started at most every 30 s by a
  * request that needs every project (GitLab itself moves last_activity_at at most once an hour).
+ *
+ * Between runs (with a FactsFile): each project's facts and the stamp of the files they were read
+ * from (filesStamp) are written after a pass and at close; the next start takes them (load), so
+ * its first order or search need not read every project, and a read keeps facts whose files'
+ * stats are unchanged without reading them. The start's pass checks every project that way: what
+ * was changed by hand while fakelab was stopped reaches orders and searches within that pass.
  */
 export class FactsIndex {
   private readonly entries = new WeakMap<Project, Entry>();
