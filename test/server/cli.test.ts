@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
-import { gitLines } from '../support/git.js';
+import { checked, gitLines, runGitAsync } from '../support/git.js';
 import { cliEnv, type CliExit, type CliProcess, runCli, signal, waitForOutput } from '../support/server.js';
 
 interface Running extends CliProcess {
@@ -163,6 +164,43 @@ describe('CLI (node dist/src/cli.js)', () => {
       expect(exit.stdout).to.not.contain('listening');
       expect(existsSync(repos[i]), 'help must not seed').to.equal(false);
     }
+  });
+
+  it('finds what its modules load beside themselves or on demand: a push runs the hook client, a commit isomorphic-git, a .tar.bz2 its worker', async () => {
+    // dist/src/cli.js may be one bundled file (npm run build): these are the files it does not hold.
+    const repos = dir('fakelab-cli-repos3-');
+    await buildNamedFixture('hello-world', repos);
+    const r = await start(['--repos', repos, '--data', dir('fakelab-cli-data-'), '--port', '0', '--host', '127.0.0.1', '--token', 'cli-token']);
+    const work = path.join(dir('fakelab-cli-work-'), 'w');
+    const remote = `${r.url.replace('://', '://oauth2:cli-token@')}/demo/hello-world.git`;
+    checked(await runGitAsync(['clone', '-q', remote, work]));
+    writeFileSync(path.join(work, 'pushed.txt'), 'pushed\n');
+    checked(await runGitAsync(['-C', work, 'add', 'pushed.txt']));
+    checked(await runGitAsync(['-C', work, '-c', 'user.name=Push', '-c', 'user.email=push@example.com', 'commit', '-q', '-m', 'pushed']));
+    checked(await runGitAsync(['-C', work, 'push', '-q', 'origin', 'HEAD:main']));
+    const gitdir = path.join(repos, 'demo/hello-world.git');
+    expect(gitLines(gitdir, 'rev-parse', 'main')).to.deep.equal(gitLines(path.join(work, '.git'), 'rev-parse', 'HEAD'));
+    const api = `${r.url}/api/v4/projects/demo%2Fhello-world`;
+    const headers = { 'PRIVATE-TOKEN': 'cli-token', 'Content-Type': 'application/json' };
+    const commit = await fetch(`${api}/repository/commits`, { method: 'POST', headers, body: JSON.stringify({ branch: 'main', commit_message: 'through the API', actions: [{ action: 'create', file_path: 'api.txt', content: 'api\n' }] }) });
+    expect(commit.status).to.equal(201);
+    expect(((await commit.json()) as { id: string }).id).to.equal(gitLines(gitdir, 'rev-parse', 'main')[0]);
+    const archive = await fetch(`${api}/repository/archive.tar.bz2`, { headers });
+    expect(archive.status).to.equal(200);
+    const bytes = Buffer.from(await archive.arrayBuffer());
+    expect(bytes.subarray(0, 3).toString('latin1')).to.equal('BZh');
+    const listed = checked(await runGitAsync(['--git-dir', gitdir, 'ls-tree', '--name-only', 'main']));
+    const tarList = checked(await new Promise<{ args: string[]; status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn('tar', ['-tjf', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (status) => resolve({ args: ['tar', '-tjf', '-'], status, stdout, stderr }));
+      child.stdin.end(bytes);
+    }));
+    for (const name of listed.trim().split('\n')) expect(tarList).to.contain(`/${name}`);
+    expect((await stop(r)).code).to.equal(0);
   });
 
   it('keeps working when started twice on the same data dir (project ids are stable)', async () => {
