@@ -18,13 +18,19 @@ describe('git over HTTP: the push hooks folder', function () {
   this.timeout(120_000);
   let files: Awaited<ReturnType<typeof buildGitLabFiles>>;
   let running: FakelabServer | null = null;
+  const givenTmpdir = process.env.TMPDIR;
 
   beforeEach(async () => {
     files = await buildGitLabFiles();
+    // A temporary directory of the test's own: other fakelab processes on this machine make and remove folders in the shared one.
+    process.env.TMPDIR = path.join(files.root, 'tmp');
+    fs.mkdirSync(process.env.TMPDIR);
   });
   afterEach(async () => {
     await running?.close();
     running = null;
+    if (givenTmpdir === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = givenTmpdir;
     removeDir(files.root);
   });
 
@@ -33,9 +39,7 @@ describe('git over HTTP: the push hooks folder', function () {
     await running.start();
     return running;
   };
-  const ourTempFolders = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('fakelab-hooks-') && fs.existsSync(path.join(os.tmpdir(), name, 'hook.sock')));
-  /** Hook folders in the temporary directory that were not there `before` (other fakelab processes may remove theirs meanwhile). */
-  const newTempFolders = (before: string[]) => ourTempFolders().filter((name) => !before.includes(name));
+  const tempEntries = () => fs.readdirSync(os.tmpdir());
 
   /** A refused push gets GitLab's message from the hook, and an allowed one lands: the hook and its socket work. */
   const pushesAreJudged = async (server: FakelabServer, name: string) => {
@@ -53,14 +57,13 @@ describe('git over HTTP: the push hooks folder', function () {
   };
 
   it('are made in <data>/push-hooks, private to its user, nothing in the temporary directory; a graceful stop removes them', async () => {
-    const before = ourTempFolders();
     const dataDir = path.join(files.root, 'data');
     const server = await start(dataDir);
     const dir = path.join(dataDir, 'push-hooks');
     expect(fs.statSync(dir).mode & 0o777).to.equal(0o700);
     expect(fs.statSync(path.join(dir, 'pre-receive')).mode & 0o111).to.not.equal(0);
     expect(fs.statSync(path.join(dir, 'hook.sock')).isSocket()).to.equal(true);
-    expect(newTempFolders(before)).to.deep.equal([]);
+    expect(tempEntries()).to.deep.equal([]);
     await pushesAreJudged(server, 'first');
     await server.close();
     running = null;
@@ -83,13 +86,12 @@ describe('git over HTTP: the push hooks folder', function () {
   it('a data root too deep for a socket path still serves pushes, and writes nothing in the temporary directory on Linux', async () => {
     const dataDir = path.join(files.root, 'a-data-root-whose-path-is-long'.repeat(3), 'data');
     expect(Buffer.byteLength(path.join(dataDir, 'push-hooks', 'hook.sock'))).to.be.greaterThan(107);
-    const before = ourTempFolders();
     const server = await start(dataDir);
-    if (process.platform === 'linux') expect(newTempFolders(before)).to.deep.equal([]);
+    if (process.platform === 'linux') expect(tempEntries()).to.deep.equal([]);
     expect(fs.existsSync(path.join(dataDir, 'push-hooks', 'pre-receive'))).to.equal(true);
     await pushesAreJudged(server, 'deep');
     await server.close();
     running = null;
-    expect(newTempFolders(before)).to.deep.equal([]);
+    expect(tempEntries()).to.deep.equal([]);
   });
 });
