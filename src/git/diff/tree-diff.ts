@@ -1,5 +1,6 @@
 import { FileMode, EMPTY_TREE } from '../objects.js';
 import { type ObjectStore, ObjectMissingError } from '../object-store.js';
+import { commonPrefixLength, commonSuffixLength } from './xdiff.js';
 
 /** One file-level change between two trees, after rename detection. */
 export interface FileChange {
@@ -54,6 +55,14 @@ class TreeCursor {
 
   constructor(private readonly data: Buffer) {
     this.seek(0);
+  }
+
+  /**
+   * Moves to where `other` is: the start of an entry when both trees are the same bytes up to
+   * there. Only the start is shared: the two entries there may differ anywhere, their names too.
+   */
+  startAt(other: TreeCursor): void {
+    this.seek(other.start);
   }
 
   get done(): boolean {
@@ -147,8 +156,17 @@ async function walk(repo: ObjectStore, oldOid: string | null, newOid: string | n
   const a = new TreeCursor(oldData);
   const b = new TreeCursor(newData);
   const subtrees: [string | null, string | null, string][] = [];
+  // Most entries of two versions of a directory are the same bytes: those before the first
+  // difference are stepped over without comparing them, and the merge stops where what is left of
+  // both trees is the same bytes (a common suffix that starts on an entry of both).
+  const samePrefix = commonPrefixLength(oldData, newData, Math.min(oldData.length, newData.length));
+  while (!a.done && a.nul + 21 <= samePrefix) a.next();
+  b.startAt(a);
+  const sameSuffix = commonSuffixLength(oldData, oldData.length, newData, newData.length);
   // Both trees are in git's order: one merge pairs the entries of the same name and kind.
   while (!a.done || !b.done) {
+    const oldRest = oldData.length - a.start;
+    if (oldRest <= sameSuffix && oldRest === newData.length - b.start) break;
     const cmp = a.done ? 1 : b.done ? -1 : a.compare(b);
     if (cmp === 0) {
       if (!a.sameAs(b)) {

@@ -342,14 +342,16 @@ function commonEnds(a: Side, b: Side): [number, number] {
 
 const COMPARE_CHUNK = 4096;
 
-function commonPrefixLength(x: Buffer, y: Buffer, length: number): number {
+/** How many leading bytes x and y share (of the first `length`), compared natively in chunks. */
+export function commonPrefixLength(x: Buffer, y: Buffer, length: number): number {
   let p = 0;
   while (p + COMPARE_CHUNK <= length && x.compare(y, p, p + COMPARE_CHUNK, p, p + COMPARE_CHUNK) === 0) p += COMPARE_CHUNK;
   while (p < length && x[p] === y[p]) p++;
   return p;
 }
 
-function commonSuffixLength(x: Buffer, lenX: number, y: Buffer, lenY: number): number {
+/** How many trailing bytes x[0, lenX) and y[0, lenY) share. */
+export function commonSuffixLength(x: Buffer, lenX: number, y: Buffer, lenY: number): number {
   const length = Math.min(lenX, lenY);
   let s = 0;
   while (s + COMPARE_CHUNK <= length && x.compare(y, lenY - s - COMPARE_CHUNK, lenY - s, lenX - s - COMPARE_CHUNK, lenX - s) === 0) s += COMPARE_CHUNK;
