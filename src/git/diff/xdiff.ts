@@ -448,6 +448,12 @@ function keptLines(side: Side, lo: number, hi: number, otherCount: Int32Array, s
 // ---------------------------------------------------------------------------
 // Stage 4: Myers' divide and conquer over the kept lines
 
+/** Lines kept for the search (their line numbers in `side`), whose changed flags it sets. */
+interface KeptLines {
+  side: Side;
+  index: Int32Array;
+}
+
 class Search {
   /** Furthest x per diagonal k = x - y: forward at kv[fOff + k], backward at kv[bOff + k]. */
   private readonly kv: Int32Array;
@@ -473,7 +479,11 @@ class Search {
   }
 
   /** Marks every line of both sequences that is not on the chosen common subsequence. */
-  run(markA: (i: number) => void, markB: (i: number) => void): void {
+  run(keptA: KeptLines, keptB: KeptLines): void {
+    const changedA = keptA.side.changed;
+    const changedB = keptB.side.changed;
+    const indexA = keptA.index;
+    const indexB = keptB.index;
     const { a, b } = this;
     // Boxes still to solve: off1, lim1, off2, lim2, needMinimal.
     const todo: number[] = [0, a.length, 0, b.length, 0];
@@ -492,9 +502,9 @@ class Search {
         lim2--;
       }
       if (off1 === lim1) {
-        for (let j = off2; j < lim2; j++) markB(j);
+        for (let j = off2; j < lim2; j++) changedB[indexB[j] + 1] = 1;
       } else if (off2 === lim2) {
-        for (let i = off1; i < lim1; i++) markA(i);
+        for (let i = off1; i < lim1; i++) changedA[indexA[i] + 1] = 1;
       } else {
         this.split(off1, lim1, off2, lim2, needMin !== 0);
         const { cut1, cut2 } = this;
@@ -926,14 +936,8 @@ function markChanges(oldData: Uint8Array, newData: Uint8Array, trimTail: boolean
 
   const keptA = keptLines(a, head, a.n - tail - 1, count2, scratchA);
   const keptB = keptLines(b, head, b.n - tail - 1, count1, scratchB);
-  new Search(keptA.cls, keptB.cls).run(
-    (i) => {
-      a.changed[keptA.index[i] + 1] = 1;
-    },
-    (j) => {
-      b.changed[keptB.index[j] + 1] = 1;
-    },
-  );
+  // The search marks the lines it leaves off the common subsequence, by their place in the file.
+  new Search(keptA.cls, keptB.cls).run({ side: a, index: keptA.index }, { side: b, index: keptB.index });
   return { a, b };
 }
 
