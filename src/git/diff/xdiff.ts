@@ -281,8 +281,14 @@ class LineTable {
     const { bytes, start } = side;
     const from = start[i];
     const to = start[i + 1];
-    let h = 0x811c9dc5;
-    for (let p = from; p < to; p++) h = Math.imul(h ^ bytes[p], 0x01000193);
+    // Four bytes a step (a multiply per byte was most of the hashing), then the tail byte by byte.
+    let h = 0x811c9dc5 ^ (to - from);
+    let p = from;
+    for (; p + 4 <= to; p += 4) {
+      h = Math.imul(h ^ (bytes[p] | (bytes[p + 1] << 8) | (bytes[p + 2] << 16) | (bytes[p + 3] << 24)), 0x01000193);
+      h ^= h >>> 16;
+    }
+    for (; p < to; p++) h = Math.imul(h ^ bytes[p], 0x01000193);
     h ^= h >>> 15;
     h = Math.imul(h, 0x2c1b3c6d);
     h ^= h >>> 12;
@@ -336,14 +342,16 @@ function commonEnds(a: Side, b: Side): [number, number] {
 
 const COMPARE_CHUNK = 4096;
 
-function commonPrefixLength(x: Buffer, y: Buffer, length: number): number {
+/** How many leading bytes x and y share (of the first `length`), compared natively in chunks. */
+export function commonPrefixLength(x: Buffer, y: Buffer, length: number): number {
   let p = 0;
   while (p + COMPARE_CHUNK <= length && x.compare(y, p, p + COMPARE_CHUNK, p, p + COMPARE_CHUNK) === 0) p += COMPARE_CHUNK;
   while (p < length && x[p] === y[p]) p++;
   return p;
 }
 
-function commonSuffixLength(x: Buffer, lenX: number, y: Buffer, lenY: number): number {
+/** How many trailing bytes x[0, lenX) and y[0, lenY) share. */
+export function commonSuffixLength(x: Buffer, lenX: number, y: Buffer, lenY: number): number {
   const length = Math.min(lenX, lenY);
   let s = 0;
   while (s + COMPARE_CHUNK <= length && x.compare(y, lenY - s - COMPARE_CHUNK, lenY - s, lenX - s - COMPARE_CHUNK, lenX - s) === 0) s += COMPARE_CHUNK;
@@ -440,6 +448,12 @@ function keptLines(side: Side, lo: number, hi: number, otherCount: Int32Array, s
 // ---------------------------------------------------------------------------
 // Stage 4: Myers' divide and conquer over the kept lines
 
+/** Lines kept for the search (their line numbers in `side`), whose changed flags it sets. */
+interface KeptLines {
+  side: Side;
+  index: Int32Array;
+}
+
 class Search {
   /** Furthest x per diagonal k = x - y: forward at kv[fOff + k], backward at kv[bOff + k]. */
   private readonly kv: Int32Array;
@@ -465,7 +479,11 @@ class Search {
   }
 
   /** Marks every line of both sequences that is not on the chosen common subsequence. */
-  run(markA: (i: number) => void, markB: (i: number) => void): void {
+  run(keptA: KeptLines, keptB: KeptLines): void {
+    const changedA = keptA.side.changed;
+    const changedB = keptB.side.changed;
+    const indexA = keptA.index;
+    const indexB = keptB.index;
     const { a, b } = this;
     // Boxes still to solve: off1, lim1, off2, lim2, needMinimal.
     const todo: number[] = [0, a.length, 0, b.length, 0];
@@ -484,9 +502,9 @@ class Search {
         lim2--;
       }
       if (off1 === lim1) {
-        for (let j = off2; j < lim2; j++) markB(j);
+        for (let j = off2; j < lim2; j++) changedB[indexB[j] + 1] = 1;
       } else if (off2 === lim2) {
-        for (let i = off1; i < lim1; i++) markA(i);
+        for (let i = off1; i < lim1; i++) changedA[indexA[i] + 1] = 1;
       } else {
         this.split(off1, lim1, off2, lim2, needMin !== 0);
         const { cut1, cut2 } = this;
@@ -918,14 +936,8 @@ function markChanges(oldData: Uint8Array, newData: Uint8Array, trimTail: boolean
 
   const keptA = keptLines(a, head, a.n - tail - 1, count2, scratchA);
   const keptB = keptLines(b, head, b.n - tail - 1, count1, scratchB);
-  new Search(keptA.cls, keptB.cls).run(
-    (i) => {
-      a.changed[keptA.index[i] + 1] = 1;
-    },
-    (j) => {
-      b.changed[keptB.index[j] + 1] = 1;
-    },
-  );
+  // The search marks the lines it leaves off the common subsequence, by their place in the file.
+  new Search(keptA.cls, keptB.cls).run({ side: a, index: keptA.index }, { side: b, index: keptB.index });
   return { a, b };
 }
 
