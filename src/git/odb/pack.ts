@@ -27,6 +27,25 @@ function readBuffer(size: number): Buffer<ArrayBuffer> {
   return largeScratch.subarray(0, size);
 }
 
+/**
+ * A delta's instructions are inflated here: they are used once, to build the object, and
+ * dropped. The chain below a delta is read (and its own deltas inflated) while its instructions
+ * wait, so this is a stack: each delta takes the bytes above those of the deltas it is nested
+ * in and gives them back when its object is built. Reads are synchronous and nest, so no two
+ * reads ever hold the same bytes. Instructions that do not fit get a buffer of their own.
+ */
+const deltaStack = { bytes: Buffer.alloc(0), top: 0 };
+const DELTA_STACK_BYTES = 256 * 1024;
+
+/** `length` bytes of the delta stack above its top (taken: the top moves past them), or undefined when they do not fit. */
+function takeFromDeltaStack(length: number): Buffer | undefined {
+  if (deltaStack.bytes.length === 0) deltaStack.bytes = Buffer.allocUnsafeSlow(DELTA_STACK_BYTES);
+  const { bytes, top } = deltaStack;
+  if (top + length > bytes.length) return undefined;
+  deltaStack.top = top + length;
+  return bytes.subarray(top, top + length);
+}
+
 const KINDS: Record<number, RawObject['type']> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
@@ -354,10 +373,15 @@ export class Pack {
         baseOid = Buffer.from(buf.subarray(p, p + 20));
         p += 20;
       }
-      const delta = this.inflate(buf, p, read.size, offset, crc);
-      const base = baseOid ? resolveRef(baseOid, depth + 1) : this.read(baseOffset, cache, resolveRef, depth + 1);
-      if (!base) throw this.damaged(`the base ${baseOid!.toString('hex')} of the delta at ${offset} is missing`);
-      result = { type: base.type, data: applyDelta(base.data, delta, (problem) => this.damaged(`the delta at ${offset}: ${problem}`)) };
+      const stackTop = deltaStack.top;
+      try {
+        const delta = this.inflate(buf, p, read.size, offset, crc, takeFromDeltaStack(read.size + 1));
+        const base = baseOid ? resolveRef(baseOid, depth + 1) : this.read(baseOffset, cache, resolveRef, depth + 1);
+        if (!base) throw this.damaged(`the base ${baseOid!.toString('hex')} of the delta at ${offset} is missing`);
+        result = { type: base.type, data: applyDelta(base.data, delta, (problem) => this.damaged(`the delta at ${offset}: ${problem}`)) };
+      } finally {
+        deltaStack.top = stackTop;
+      }
     } else {
       const kind = KINDS[type];
       if (!kind) throw this.damaged(`bad object type ${type} at ${offset}`);
@@ -375,10 +399,10 @@ export class Pack {
    * The object's deflated data (in `entry` from `start`), which must inflate to exactly the
    * header's `size`; with `crc`, the entry's bytes up to the end of that data must hash to it.
    */
-  private inflate(entry: Buffer, start: number, size: number, offset: number, crc: number | null): Buffer {
+  private inflate(entry: Buffer, start: number, size: number, offset: number, crc: number | null, into?: Buffer): Buffer {
     let data: Buffer;
     try {
-      data = inflateExactly(entry.subarray(start), size);
+      data = inflateExactly(entry.subarray(start), size, into);
     } catch (err) {
       if (err instanceof InflateError && err.code === 'SIZE') throw this.damaged(`the object at ${offset} ${err.message}`);
       throw this.damaged(`the object at ${offset} does not inflate (${(err as { code?: string }).code ?? (err as Error).message})`);
@@ -423,7 +447,8 @@ function applyDelta(base: Buffer, delta: Buffer, damaged: (problem: string) => E
   let targetSize: number;
   [targetSize, p] = readVarint(delta, p);
   if (targetSize < 0 || targetSize > 2 ** 31) throw damaged('bad delta target size');
-  const out = Buffer.allocUnsafe(targetSize);
+  // Its own buffer, not a slice of Node's pool (see inflate.ts): it is cached and handed out.
+  const out = Buffer.allocUnsafeSlow(targetSize);
   let o = 0;
   while (p < delta.length) {
     const op = delta[p++];
