@@ -55,7 +55,7 @@ export class ObjectStore {
     return this.db.preload();
   }
 
-  /** Resolves once big pack indexes opened on their header are read whole (see ObjectDb.indexesRead). */
+  /** Resolves once big pack indexes opened on their header are read through (see ObjectDb.indexesRead). */
   indexesRead(): Promise<void> {
     return this.db.indexesRead();
   }

@@ -77,7 +77,7 @@ export class PackGoneError extends Error {}
  * to the header's, and the packed bytes against the index's CRC32 of them (so a garbled offset
  * cannot hand out another object). The index's own trailing SHA-1 is not computed at open (tens
  * of milliseconds on a big index, which git never pays outside fsck): the owner verifies it
- * (verifySlice, verifyRest) before it trusts a miss. A failure is a RepositoryDamagedError
+ * (takeIndexChunk, verifyRest) before it trusts a miss. A failure is a RepositoryDamagedError
  * naming the file, never a wrong answer.
  */
 export class Pack {
