@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: sizes V8's young generation before the other modules load (see young-generation.ts).
+import './young-generation.js';
 import v8 from 'node:v8';
 import { helpText, parseCommandLine } from './config.js';
 import { bundledFixtures } from './index.js';

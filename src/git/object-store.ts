@@ -9,7 +9,7 @@ const HEX40 = /^[0-9a-f]{40}$/;
 
 /** Byte budgets of a repository's object caches: raw objects (delta bases), parsed commits and trees, peeled tags. */
 export const OBJECT_CACHE_BYTES = {
-  objects: 32 * 1024 * 1024,
+  objects: 16 * 1024 * 1024,
   commits: 4 * 1024 * 1024,
   trees: 8 * 1024 * 1024,
   peeled: 2 * 1024 * 1024,
@@ -55,7 +55,7 @@ export class ObjectStore {
     return this.db.preload();
   }
 
-  /** Resolves once big pack indexes opened on their header are read whole (see ObjectDb.indexesRead). */
+  /** Resolves once big pack indexes opened on their header are read through (see ObjectDb.indexesRead). */
   indexesRead(): Promise<void> {
     return this.db.indexesRead();
   }

@@ -96,7 +96,7 @@ const EMPTY_BUFFER = Buffer.alloc(0);
 
 /** Byte budgets of a repository's caches (the object store's own are in ObjectStore). */
 export const CACHE_BYTES = {
-  walks: 16 * 1024 * 1024,
+  walks: 8 * 1024 * 1024,
   stats: 2 * 1024 * 1024,
   lineCounts: 2 * 1024 * 1024,
   counts: 256 * 1024,

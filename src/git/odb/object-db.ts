@@ -2,11 +2,10 @@ import fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Lru } from '../../util/lru.js';
-import { readWholeFile } from '../../util/read-whole.js';
 import type { ObjectType } from '../objects.js';
 import { type DamageReporter, reasonOf, RepositoryDamagedError } from '../damage.js';
 import { hasLooseObject, looseWithPrefix, readLooseObject } from './loose.js';
-import { Pack, PackGoneError } from './pack.js';
+import { INDEX_CHUNK, Pack, PackGoneError } from './pack.js';
 
 /**
  * A read-only git object database: pack files (version 2 indexes) and loose objects.
@@ -97,7 +96,7 @@ export class ObjectDb {
 
   /**
    * Opens the pack indexes without blocking the event loop: the directory is listed, each big
-   * index's header read (its whole file follows in the thread pool, see readIndexInBackground),
+   * index's header read (the rest follows in the thread pool, see readIndexInBackground),
    * so that a request opening a cold repository neither stalls every other one nor waits for
    * tens of megabytes. The synchronous path below stays as the fallback.
    */
@@ -122,17 +121,36 @@ export class ObjectDb {
   }
 
   /**
-   * Reads a big index whole in the thread pool, for the pack opened on its header: lookups then
-   * stop reading it piece by piece, and its checksum can be verified. A failure leaves the pack
-   * as it is: verifyNow reads the index synchronously when an answer needs it.
+   * Reads a big index through in the thread pool, a chunk at a time with a pause between chunks,
+   * for the pack opened on its header (see Pack.takeIndexChunk): its checksum is verified and
+   * its lookup tables filled in, so that damage is found (and reported) without the first
+   * requests paying for it (hashing it all at once made every walk running meanwhile several
+   * times slower), and lookups stop reading every step with pread. The chunks are read into a
+   * buffer of this reader's own: an asynchronous read must not land in one a synchronous reader
+   * uses meanwhile. Reading fails: the pack stays as it is, verifyNow reads the index when an
+   * answer needs it.
    */
   private async readIndexInBackground(pack: Pack, file: string): Promise<void> {
     const reading = (async () => {
+      let handle: fsp.FileHandle | null = null;
       try {
-        const idx = await readWholeFile(file);
-        if (this.packs.get(pack.name) === pack && pack.attach(idx)) void this.verifyInBackground();
+        handle = await fsp.open(file, 'r');
+        const chunk = Buffer.allocUnsafeSlow(INDEX_CHUNK);
+        for (;;) {
+          if (this.closed || this.packs.get(pack.name) !== pack) return;
+          const next = pack.nextIndexChunk();
+          if (!next) return;
+          const { bytesRead } = await handle.read(chunk, 0, next.length, next.at);
+          if (this.packs.get(pack.name) !== pack) return;
+          const ok = pack.takeIndexChunk(next.at, chunk.subarray(0, bytesRead));
+          if (ok === false) this.checksumFailed(pack);
+          if (ok !== null) return;
+          if (this.hurried === 0) await new Promise((resolve) => setTimeout(resolve, VERIFY_PAUSE_MS));
+        }
       } catch {
         /* see verifyNow */
+      } finally {
+        await handle?.close().catch(() => undefined);
       }
     })();
     this.reading.add(reading);
@@ -141,14 +159,21 @@ export class ObjectDb {
   }
 
   private readonly reading = new Set<Promise<void>>();
+  /** Callers waiting in indexesRead: the background reads skip their pauses meanwhile. */
+  private hurried = 0;
 
   /**
-   * Resolves once the indexes being read in the background are in memory: what looks up
+   * Resolves once the indexes being read in the background are read through: what looks up
    * thousands of objects (every ref's target, a compare's blobs) waits for that rather than
-   * search them piece by piece with pread.
+   * search them with a pread every step.
    */
   async indexesRead(): Promise<void> {
-    await Promise.all([...this.reading]);
+    this.hurried++;
+    try {
+      await Promise.all([...this.reading]);
+    } finally {
+      this.hurried--;
+    }
   }
 
   private checksumProblem(name: string): string {
@@ -204,33 +229,6 @@ export class ObjectDb {
     }
     this.packList = [...this.packs.keys()].sort().map((name) => this.packs.get(name)!);
     this.dirStamp = stamp;
-    if (this.packList.some((pack) => pack.checksumOk === null && pack.attached)) void this.verifyInBackground();
-  }
-
-  private verifying = false;
-
-  /**
-   * Computes the trailing SHA-1 of the indexes opened unverified, a small slice at a time with a
-   * pause between slices, so that damage is found (and reported) without the first requests
-   * paying for it: a slice per turn of the event loop made every walk running meanwhile
-   * (which hands over every half millisecond) several times slower.
-   */
-  private async verifyInBackground(): Promise<void> {
-    if (this.verifying) return;
-    this.verifying = true;
-    try {
-      for (;;) {
-        await new Promise((resolve) => setTimeout(resolve, VERIFY_PAUSE_MS));
-        if (this.closed) return;
-        // Indexes still being read are verified once attached (readIndexInBackground starts this again).
-        const pack = this.packList.find((p) => p.checksumOk === null && p.attached);
-        if (!pack) return;
-        const ok = pack.verifySlice();
-        if (ok === false) this.checksumFailed(pack);
-      }
-    } finally {
-      this.verifying = false;
-    }
   }
 
   /**
@@ -238,23 +236,10 @@ export class ObjectDb {
    * An index found damaged is set aside as broken (and reported).
    */
   private verifyNow(): void {
-    for (const pack of this.packList) {
+    // A copy: a failed index leaves the list.
+    for (const pack of [...this.packList]) {
       if (pack.checksumOk !== null) continue;
-      // Still being read in the background: read here (a replaced file is not this pack's index).
-      if (!pack.attached) {
-        let idx: Buffer;
-        try {
-          idx = fs.readFileSync(path.join(this.packDir, pack.name));
-        } catch (err) {
-          // Removed by a repack since it was opened: the next listing drops it.
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-          throw err;
-        }
-        if (!pack.attach(idx)) {
-          this.checksumFailed(pack);
-          continue;
-        }
-      }
+      // Still being read in the background: the rest is read here, through the pack's own descriptor.
       if (!pack.verifyRest()) this.checksumFailed(pack);
     }
   }

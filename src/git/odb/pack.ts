@@ -6,8 +6,13 @@ import type { Lru } from '../../util/lru.js';
 import type { RawObject } from './object-db.js';
 import { InflateError, inflateExactly, inputTakenByLastInflate } from './inflate.js';
 
-/** Index bytes read piece by piece before the whole index is in memory (see Pack.indexBytes). */
+/** Index bytes read piece by piece (see Pack.indexBytes). */
 const indexScratch = Buffer.allocUnsafeSlow(20);
+
+/** A big index is read (hashed, its tables taken) this many bytes at a time. */
+export const INDEX_CHUNK = 256 * 1024;
+/** Where verifyRest reads a big index's chunks (synchronously; the background reader has its own). */
+let indexChunkScratch: Buffer | null = null;
 
 /** The first read of every packed object lands here (see Pack.readAt). */
 const scratch = Buffer.allocUnsafeSlow(4096);
@@ -27,6 +32,25 @@ function readBuffer(size: number): Buffer<ArrayBuffer> {
   return largeScratch.subarray(0, size);
 }
 
+/**
+ * A delta's instructions are inflated here: they are used once, to build the object, and
+ * dropped. The chain below a delta is read (and its own deltas inflated) while its instructions
+ * wait, so this is a stack: each delta takes the bytes above those of the deltas it is nested
+ * in and gives them back when its object is built. Reads are synchronous and nest, so no two
+ * reads ever hold the same bytes. Instructions that do not fit get a buffer of their own.
+ */
+const deltaStack = { bytes: Buffer.alloc(0), top: 0 };
+const DELTA_STACK_BYTES = 256 * 1024;
+
+/** `length` bytes of the delta stack above its top (taken: the top moves past them), or undefined when they do not fit. */
+function takeFromDeltaStack(length: number): Buffer | undefined {
+  if (deltaStack.bytes.length === 0) deltaStack.bytes = Buffer.allocUnsafeSlow(DELTA_STACK_BYTES);
+  const { bytes, top } = deltaStack;
+  if (top + length > bytes.length) return undefined;
+  deltaStack.top = top + length;
+  return bytes.subarray(top, top + length);
+}
+
 const KINDS: Record<number, RawObject['type']> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
@@ -37,13 +61,14 @@ const MAX_DELTA_DEPTH = 10_000;
 /** The pack's file went away while it was being opened (a repack removing it): not damage. */
 export class PackGoneError extends Error {}
 
-/** Bytes of an index hashed per turn of the event loop while it is verified in the background. */
-const CHECKSUM_SLICE = 256 * 1024;
-
 /**
- * One pack file and its version-2 index (git's pack-*.pack / pack-*.idx): the index is searched
- * in memory, the pack is read with pread at the object's offset, deltas are resolved through a
- * shared cache of recently resolved bases, as git's delta-base cache does.
+ * One pack file and its version-2 index (git's pack-*.pack / pack-*.idx): the pack is read with
+ * pread at the object's offset, deltas are resolved through a shared cache of recently resolved
+ * bases, as git's delta-base cache does. A small index is kept whole in memory. A big one is not
+ * (git/git's is 23 MB, most of it the names, which git mmaps and touches a few pages of): once
+ * read through (see takeIndexChunk) its offsets and the first four bytes of every name are kept
+ * (7 MB on git/git), a lookup binary-searches those and reads the one matching name (and an
+ * object's CRC32) with pread. Until then lookups pread every step.
  *
  * Everything read is checked before it is relied on (git's check_packed_git_idx and
  * open_packed_git checks, and more): at open, the index's size against its object count, a
@@ -52,7 +77,7 @@ const CHECKSUM_SLICE = 256 * 1024;
  * to the header's, and the packed bytes against the index's CRC32 of them (so a garbled offset
  * cannot hand out another object). The index's own trailing SHA-1 is not computed at open (tens
  * of milliseconds on a big index, which git never pays outside fsck): the owner verifies it
- * (verifySlice, verifyRest) before it trusts a miss. A failure is a RepositoryDamagedError
+ * (takeIndexChunk, verifyRest) before it trusts a miss. A failure is a RepositoryDamagedError
  * naming the file, never a wrong answer.
  */
 export class Pack {
@@ -67,15 +92,17 @@ export class Pack {
   /** objects/pack/pack-*.pack, as damage reports name it. */
   readonly packName: string;
 
-  /** How far the index's trailing SHA-1 has been computed (see verifySlice); null once known. */
-  private checksum: { hash: Hash; at: number } | null = { hash: createHash('sha1'), at: 0 };
   /** The index's trailing SHA-1 matches its content: its names (so its misses) can be trusted. */
   private verified: boolean | null = null;
 
-  /** The whole index once read (see attach); until then its bytes are read with pread. */
+  /** A small index, whole (its bytes are read with pread otherwise). */
   private idx: Buffer | null = null;
-  /** The index file, open until the whole index is attached. */
+  /** A big index's file, open while the pack is. */
   private idxFd: number | null = null;
+  /** A big index read so far (hashed, its tables filled in); null once read through. */
+  private reading: { hash: Hash; at: number; tables: IndexTables } | null = null;
+  /** A big index's tables, once it has been read through and its checksum matched. */
+  private tables: IndexTables | null = null;
   private readonly idxSize: number;
   /** The index's pack checksum and own checksum (its last 40 bytes). */
   private readonly idxTrailer: Buffer;
@@ -83,7 +110,8 @@ export class Pack {
 
   /**
    * `index`: the whole index file's content, or its path (a big one: its header, fan-out and
-   * trailer are read now, lookups pread what they need until the owner attaches the whole file).
+   * trailer are read now, lookups pread what they need until the owner has read it through, see
+   * takeIndexChunk).
    */
   constructor(
     readonly name: string,
@@ -96,6 +124,7 @@ export class Pack {
     let header: Buffer;
     if (typeof index === 'string') {
       this.idxFd = fs.openSync(index, 'r');
+      this.reading = { hash: createHash('sha1'), at: 0, tables: { prefixes: Buffer.alloc(0), offsets: Buffer.alloc(0), large: Buffer.alloc(0) } };
       try {
         this.idxSize = fs.fstatSync(this.idxFd).size;
         if (this.idxSize < headerEnd + 40) throw damaged(`truncated (${this.idxSize} bytes)`);
@@ -128,6 +157,7 @@ export class Pack {
       if (rest < 0) throw damaged(`truncated (${this.idxSize} bytes for ${this.count} objects)`);
       if (rest % 8 !== 0 || (this.count > 0 && rest / 8 > this.count - 1)) throw damaged(`wrong size (${this.idxSize} bytes for ${this.count} objects)`);
       this.largeCount = rest / 8;
+      if (this.reading) this.reading.tables = { prefixes: Buffer.allocUnsafeSlow(this.count * 4), offsets: Buffer.allocUnsafeSlow(this.count * 4), large: Buffer.allocUnsafeSlow(rest) };
       try {
         this.fd = fs.openSync(packPath, 'r');
       } catch (err) {
@@ -164,23 +194,46 @@ export class Pack {
     this.idxFd = null;
   }
 
-  /** Whether the whole index is in memory (see attach). */
-  get attached(): boolean {
-    return this.idx !== null;
+  /** The part of a big index to read next (see takeIndexChunk); null when it is read through or small. */
+  nextIndexChunk(): { at: number; length: number } | null {
+    const reading = this.reading;
+    if (!reading || this.closed) return null;
+    return { at: reading.at, length: Math.min(INDEX_CHUNK, this.idxSize - reading.at) };
   }
 
   /**
-   * Takes the whole index, read by the owner (off the event loop): lookups stop reading it piece
-   * by piece. false when it is not the file this pack opened (its size or trailer differ) or the
-   * pack is closed.
+   * The index's bytes from `at` (what nextIndexChunk asked for), read by the owner: hashed, and
+   * their share of the tables kept. Once the last chunk is in: whether the index's checksum
+   * matches (its tables are used from then on); null before, or for a chunk not at the position
+   * read up to (one read by verifyRest meanwhile).
    */
-  attach(idx: Buffer): boolean {
-    if (this.idx || this.closed) return this.idx !== null;
-    if (idx.length !== this.idxSize || !idx.subarray(idx.length - 40).equals(this.idxTrailer)) return false;
-    this.idx = idx;
-    if (this.idxFd !== null) fs.closeSync(this.idxFd);
-    this.idxFd = null;
-    return true;
+  takeIndexChunk(at: number, bytes: Buffer): boolean | null {
+    const reading = this.reading;
+    if (!reading || this.closed) return this.verified;
+    if (at !== reading.at) return null;
+    const expected = Math.min(INDEX_CHUNK, this.idxSize - at);
+    // Shorter: the file was truncated since it was opened.
+    if (bytes.length !== expected) return this.indexRead(false);
+    const checksumAt = this.idxSize - 20;
+    if (at < checksumAt) reading.hash.update(at + bytes.length <= checksumAt ? bytes : bytes.subarray(0, checksumAt - at));
+    const { tables } = reading;
+    copyEntries(bytes, at, this.namesAt, this.count, 20, 4, tables.prefixes);
+    copyEntries(bytes, at, this.offsetsAt, this.count, 4, 4, tables.offsets);
+    copyEntries(bytes, at, this.largeAt, this.largeCount * 2, 4, 4, tables.large);
+    // The trailer as read now must be the one read at open (the file is the one opened).
+    const trailerAt = this.idxSize - 40;
+    for (let i = Math.max(at, trailerAt); i < at + bytes.length; i++) if (bytes[i - at] !== this.idxTrailer[i - trailerAt]) return this.indexRead(false);
+    reading.at = at + bytes.length;
+    if (reading.at < this.idxSize) return null;
+    return this.indexRead(reading.hash.digest().equals(this.idxTrailer.subarray(20)));
+  }
+
+  /** A big index read through: its tables are used if its checksum matched. */
+  private indexRead(ok: boolean): boolean {
+    if (ok) this.tables = this.reading!.tables;
+    this.reading = null;
+    this.verified = ok;
+    return ok;
   }
 
   private preadIndex(at: number, length: number, into: Buffer): Buffer {
@@ -192,7 +245,7 @@ export class Pack {
   /** `length` (at most 20) bytes of the index at `at`: a view of the whole index, or read into a scratch buffer. */
   private indexBytes(at: number, length: number): Buffer {
     if (this.idx) return this.idx.subarray(at, at + length);
-    if (this.idxFd === null) throw new Error(`${this.name} is closed`);
+    if (this.idxFd === null || this.closed) throw new Error(`${this.name} is closed`);
     return this.preadIndex(at, length, indexScratch.subarray(0, length));
   }
 
@@ -201,27 +254,22 @@ export class Pack {
     return this.verified;
   }
 
-  /** Hashes the next slice of the index (a background verification's step); the outcome once the last slice is done. */
-  verifySlice(): boolean | null {
-    const state = this.checksum;
-    if (!state) return this.verified;
-    const idx = this.idx;
-    if (!idx) throw new Error(`${this.name} is not read yet`);
-    const end = idx.length - 20;
-    const to = Math.min(end, state.at + CHECKSUM_SLICE);
-    state.hash.update(idx.subarray(state.at, to));
-    state.at = to;
-    if (to < end) return null;
-    this.checksum = null;
-    this.verified = state.hash.digest().equals(idx.subarray(end));
-    return this.verified;
-  }
-
-  /** Hashes what is left of the index now: does its trailing SHA-1 match? */
+  /** Hashes what is left of the index now (a big one read with pread): does its trailing SHA-1 match? */
   verifyRest(): boolean {
-    let ok = this.verifySlice();
-    while (ok === null) ok = this.verifySlice();
-    return ok;
+    if (this.verified !== null) return this.verified;
+    const idx = this.idx;
+    if (idx) {
+      this.verified = createHash('sha1').update(idx.subarray(0, idx.length - 20)).digest().equals(idx.subarray(idx.length - 20));
+      return this.verified;
+    }
+    indexChunkScratch ??= Buffer.allocUnsafeSlow(INDEX_CHUNK);
+    for (;;) {
+      const next = this.nextIndexChunk();
+      if (!next) throw new Error(`${this.name} is closed`);
+      const read = fs.readSync(this.idxFd!, indexChunkScratch, 0, next.length, next.at);
+      const ok = this.takeIndexChunk(next.at, indexChunkScratch.subarray(0, read));
+      if (ok !== null) return ok;
+    }
   }
 
   private damaged(problem: string): RepositoryDamagedError {
@@ -236,6 +284,7 @@ export class Pack {
     // Most steps are decided by the first four bytes, compared in JavaScript: Buffer.compare's
     // native call per step was a third of a lookup.
     const head = oid.readUInt32BE(0);
+    if (this.tables) return this.findByPrefix(oid, head, lo, hi, this.tables.prefixes);
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const at = this.namesAt + mid * 20;
@@ -247,14 +296,39 @@ export class Pack {
     return -1;
   }
 
+  /** find() over a big index's name prefixes: the names sharing `oid`'s first four bytes (rarely more than one) are read. */
+  private findByPrefix(oid: Buffer, head: number, lo: number, hi: number, prefixes: Buffer): number {
+    const end = hi;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (prefixes.readUInt32BE(mid * 4) < head) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < end && prefixes.readUInt32BE(i * 4) === head; i++) {
+      const c = this.indexBytes(this.namesAt + i * 20, 20).compare(oid, 0, 20);
+      if (c === 0) return i;
+      if (c > 0) break;
+    }
+    return -1;
+  }
+
   /** Every oid in this pack starting with the hex `prefix`. */
   withPrefix(prefix: string): string[] {
     const first = parseInt(prefix.slice(0, 2), 16);
-    const lo = first === 0 ? 0 : this.fanout[first - 1];
-    const hi = this.fanout[first];
+    let lo = first === 0 ? 0 : this.fanout[first - 1];
+    let hi = this.fanout[first];
+    if (this.tables) {
+      // The names whose first four bytes can start with the prefix, read at once.
+      const { prefixes } = this.tables;
+      const least = parseInt(prefix.slice(0, 8).padEnd(8, '0'), 16);
+      const most = parseInt(prefix.slice(0, 8).padEnd(8, 'f'), 16);
+      while (lo < hi && prefixes.readUInt32BE(lo * 4) < least) lo++;
+      while (hi > lo && prefixes.readUInt32BE((hi - 1) * 4) > most) hi--;
+    }
     const out: string[] = [];
-    for (let i = lo; i < hi; i++) {
-      const hex = this.indexBytes(this.namesAt + i * 20, 20).toString('hex');
+    const names = this.idx ? this.idx.subarray(this.namesAt + lo * 20, this.namesAt + hi * 20) : this.preadIndex(this.namesAt + lo * 20, (hi - lo) * 20, Buffer.allocUnsafe((hi - lo) * 20));
+    for (let i = 0; i < hi - lo; i++) {
+      const hex = names.toString('hex', i * 20, i * 20 + 20);
       if (hex.startsWith(prefix)) out.push(hex);
     }
     return out;
@@ -266,12 +340,12 @@ export class Pack {
   }
 
   offsetOf(index: number): number {
-    const raw = this.indexBytes(this.offsetsAt + index * 4, 4).readUInt32BE(0);
+    const tables = this.tables;
+    const raw = tables ? tables.offsets.readUInt32BE(index * 4) : this.indexBytes(this.offsetsAt + index * 4, 4).readUInt32BE(0);
     if (!(raw & 0x80000000)) return raw;
     const large = raw & 0x7fffffff;
     if (large >= this.largeCount) throw this.damaged(`object ${index} names large offset ${large} of ${this.largeCount}`);
-    const at = this.largeAt + large * 8;
-    const bytes = this.indexBytes(at, 8);
+    const bytes = tables ? tables.large.subarray(large * 8, large * 8 + 8) : this.indexBytes(this.largeAt + large * 8, 8);
     return bytes.readUInt32BE(0) * 2 ** 32 + bytes.readUInt32BE(4);
   }
 
@@ -354,10 +428,15 @@ export class Pack {
         baseOid = Buffer.from(buf.subarray(p, p + 20));
         p += 20;
       }
-      const delta = this.inflate(buf, p, read.size, offset, crc);
-      const base = baseOid ? resolveRef(baseOid, depth + 1) : this.read(baseOffset, cache, resolveRef, depth + 1);
-      if (!base) throw this.damaged(`the base ${baseOid!.toString('hex')} of the delta at ${offset} is missing`);
-      result = { type: base.type, data: applyDelta(base.data, delta, (problem) => this.damaged(`the delta at ${offset}: ${problem}`)) };
+      const stackTop = deltaStack.top;
+      try {
+        const delta = this.inflate(buf, p, read.size, offset, crc, takeFromDeltaStack(read.size + 1));
+        const base = baseOid ? resolveRef(baseOid, depth + 1) : this.read(baseOffset, cache, resolveRef, depth + 1);
+        if (!base) throw this.damaged(`the base ${baseOid!.toString('hex')} of the delta at ${offset} is missing`);
+        result = { type: base.type, data: applyDelta(base.data, delta, (problem) => this.damaged(`the delta at ${offset}: ${problem}`)) };
+      } finally {
+        deltaStack.top = stackTop;
+      }
     } else {
       const kind = KINDS[type];
       if (!kind) throw this.damaged(`bad object type ${type} at ${offset}`);
@@ -375,10 +454,10 @@ export class Pack {
    * The object's deflated data (in `entry` from `start`), which must inflate to exactly the
    * header's `size`; with `crc`, the entry's bytes up to the end of that data must hash to it.
    */
-  private inflate(entry: Buffer, start: number, size: number, offset: number, crc: number | null): Buffer {
+  private inflate(entry: Buffer, start: number, size: number, offset: number, crc: number | null, into?: Buffer): Buffer {
     let data: Buffer;
     try {
-      data = inflateExactly(entry.subarray(start), size);
+      data = inflateExactly(entry.subarray(start), size, into);
     } catch (err) {
       if (err instanceof InflateError && err.code === 'SIZE') throw this.damaged(`the object at ${offset} ${err.message}`);
       throw this.damaged(`the object at ${offset} does not inflate (${(err as { code?: string }).code ?? (err as Error).message})`);
@@ -387,6 +466,28 @@ export class Pack {
       throw this.damaged(`the object at ${offset} does not match the CRC32 ${this.name} records for it`);
     }
     return data;
+  }
+}
+
+/** What a big index keeps of itself: the first four bytes of every name, the offsets, the large offsets (as in the file). */
+interface IndexTables {
+  prefixes: Buffer;
+  offsets: Buffer;
+  large: Buffer;
+}
+
+/**
+ * Copies the part of `count` entries (`stride` bytes apart from `regionAt` in the file, the first
+ * `width` bytes of each) that lies in `bytes` (the file's bytes from `at`) to `table`.
+ */
+function copyEntries(bytes: Buffer, at: number, regionAt: number, count: number, stride: number, width: number, table: Buffer): void {
+  const end = at + bytes.length;
+  for (let i = Math.max(0, Math.floor((at - regionAt) / stride)); i < count; i++) {
+    const entryAt = regionAt + i * stride;
+    if (entryAt >= end) break;
+    const from = Math.max(entryAt, at);
+    const to = Math.min(entryAt + width, end);
+    for (let k = from; k < to; k++) table[i * width + k - entryAt] = bytes[k - at];
   }
 }
 
@@ -423,7 +524,8 @@ function applyDelta(base: Buffer, delta: Buffer, damaged: (problem: string) => E
   let targetSize: number;
   [targetSize, p] = readVarint(delta, p);
   if (targetSize < 0 || targetSize > 2 ** 31) throw damaged('bad delta target size');
-  const out = Buffer.allocUnsafe(targetSize);
+  // Its own buffer, not a slice of Node's pool (see inflate.ts): it is cached and handed out.
+  const out = Buffer.allocUnsafeSlow(targetSize);
   let o = 0;
   while (p < delta.length) {
     const op = delta[p++];

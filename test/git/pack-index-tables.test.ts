@@ -1,0 +1,145 @@
+/**
+ * A big pack index is not held whole (issue 17, memory): it is read through in chunks, and only
+ * its offsets and the first four bytes of every name are kept; lookups read the rest with pread.
+ * On a pack whose index spans several chunks (made to take the big path with
+ * indexVerification.inlineBytes = 0), every object git lists is found and read as git has it,
+ * both before the index is read through and after; oids sharing a known object's first four
+ * bytes are misses; abbreviations expand as git's object list says; damage past the first chunk
+ * is reported.
+ */
+import { expect } from 'chai';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ObjectDb, indexVerification } from '../../src/git/odb/object-db.js';
+import { INDEX_CHUNK } from '../../src/git/odb/pack.js';
+import { removeDir, tempDir } from '../support/fixtures.js';
+import { fastImport, git, gitLines } from '../support/git.js';
+
+/** Blobs in the fixture: their index (28 bytes an object) spans three chunks. */
+const BLOBS = 24_000;
+
+function fixtureStream(): Buffer {
+  const parts: string[] = [];
+  for (let i = 0; i < BLOBS; i++) parts.push(`blob\nmark :${i + 1}\ndata <<END\nfile ${i}\nEND\n`);
+  parts.push('commit refs/heads/main\ncommitter A U Thor <a@example.com> 1700000000 +0000\ndata 5\nmany\n');
+  for (let i = 0; i < BLOBS; i++) parts.push(`M 100644 :${i + 1} d${i % 50}/f${i}\n`);
+  parts.push('\ndone\n');
+  return Buffer.from(parts.join(''));
+}
+
+/** Every object of the repository: oid, type, size (git cat-file --batch-all-objects). */
+function allObjects(gitdir: string): { oid: string; type: string; size: number }[] {
+  return gitLines(gitdir, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname) %(objecttype) %(objectsize)').map((line) => {
+    const [oid, type, size] = line.split(' ');
+    return { oid, type, size: Number(size) };
+  });
+}
+
+/** A known oid with its last hex digit changed: same first four bytes, and (checked) not an object. */
+function neighbourOf(oid: string, known: Set<string>): string {
+  for (const digit of '0123456789abcdef') {
+    const other = oid.slice(0, 39) + digit;
+    if (!known.has(other)) return other;
+  }
+  throw new Error(`no free neighbour of ${oid}`);
+}
+
+describe('a big pack index kept as tables (issue 17)', function () {
+  this.timeout(120_000);
+  let root: string;
+  let gitdir: string;
+  let objects: { oid: string; type: string; size: number }[];
+  let known: Set<string>;
+  let indexFile: string;
+  const inline = indexVerification.inlineBytes;
+  const dbs: ObjectDb[] = [];
+  let problems: string[];
+
+  before(() => {
+    root = tempDir('fakelab-index-tables-');
+    gitdir = path.join(root, 'many.git');
+    fastImport(gitdir, fixtureStream());
+    objects = allObjects(gitdir);
+    known = new Set(objects.map((o) => o.oid));
+    const packDir = path.join(gitdir, 'objects', 'pack');
+    const indexes = readdirSync(packDir).filter((n) => n.endsWith('.idx'));
+    expect(indexes).to.have.length(1);
+    indexFile = path.join(packDir, indexes[0]);
+  });
+
+  after(() => removeDir(root));
+
+  beforeEach(() => {
+    problems = [];
+    indexVerification.inlineBytes = 0;
+  });
+
+  afterEach(async () => {
+    indexVerification.inlineBytes = inline;
+    for (const db of dbs.splice(0)) await db.close();
+  });
+
+  function open(): ObjectDb {
+    const db = new ObjectDb(gitdir, 16 * 1024 * 1024, (problem) => problems.push(problem));
+    dbs.push(db);
+    return db;
+  }
+
+  it('spans several chunks of the background read', () => {
+    expect(objects.length).to.equal(BLOBS + 1 + 50 + 1);
+    expect(readFileSync(indexFile).length).to.be.greaterThan(2 * INDEX_CHUNK);
+  });
+
+  it('finds and reads every object as git has it, before the index is read through and after', async () => {
+    const db = open();
+    // Synchronously, before the background read has taken a chunk: every lookup preads.
+    for (const o of objects.slice(0, 2000)) {
+      const read = db.read(o.oid);
+      expect([read?.type, read?.data.length], o.oid).to.deep.equal([o.type, o.size]);
+    }
+    await db.indexesRead();
+    for (const o of objects) {
+      const read = db.read(o.oid);
+      expect([read?.type, read?.data.length], o.oid).to.deep.equal([o.type, o.size]);
+      expect(db.has(o.oid), o.oid).to.equal(true);
+    }
+    const blob = objects.find((o) => o.type === 'blob')!;
+    expect(db.read(blob.oid)!.data.toString()).to.equal(git(gitdir, 'cat-file', 'blob', blob.oid));
+    expect(problems).to.deep.equal([]);
+  });
+
+  it('answers a miss for oids sharing a known object\'s first four bytes, and expands abbreviations as git lists the objects', async () => {
+    const db = open();
+    await db.preload();
+    await db.indexesRead();
+    for (const o of objects.filter((_, i) => i % 97 === 0)) {
+      const other = neighbourOf(o.oid, known);
+      expect(db.has(other), other).to.equal(false);
+      expect(db.read(other), other).to.equal(null);
+    }
+    for (const prefix of ['0000', 'abcd', objects[3].oid.slice(0, 5), objects[5].oid.slice(0, 7), objects[9].oid.slice(0, 12), objects[11].oid.slice(0, 9) + 'f']) {
+      const expected = objects.map((o) => o.oid).filter((oid) => oid.startsWith(prefix)).sort();
+      expect(db.expand(prefix).sort(), prefix).to.deep.equal(expected);
+    }
+    expect(problems).to.deep.equal([]);
+  });
+
+  it('reports an index garbled past its first chunk, found by the background read', async () => {
+    const data = readFileSync(indexFile);
+    const original = Buffer.from(data);
+    // A byte of the third chunk (of the CRC32 table).
+    const at = 2 * INDEX_CHUNK + 19;
+    data[at] ^= 0xff;
+    chmodSync(indexFile, 0o644);
+    writeFileSync(indexFile, data);
+    try {
+      const db = open();
+      await db.preload();
+      await db.indexesRead();
+      expect(problems).to.have.length(1);
+      expect(problems[0]).to.match(/objects\/pack\/pack-[0-9a-f]+\.idx is damaged: its checksum does not match/);
+    } finally {
+      writeFileSync(indexFile, original);
+    }
+  });
+});
