@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { removeDir, tempDir } from '../support/fixtures.js';
-import { checked, gitAsync, runGit, runGitAsync } from '../support/git.js';
+import { checked, commitOnMainByHand, gitAsync, runGit } from '../support/git.js';
 import { type Json, send as sendTo, type Reply } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -20,19 +20,7 @@ describe('GET /projects: last activity and descriptions follow writes, resets an
   const ids = new Map<string, number>();
   const gitdir = (name: string) => path.join(reposDir, 'team', `${name}.git`);
 
-  /** A commit on main dated `date` (author and committer), made with the git CLI. */
-  async function commitOn(name: string, date: string, message: string): Promise<string> {
-    const env = { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date, GIT_AUTHOR_NAME: 'Hand', GIT_AUTHOR_EMAIL: 'hand@example.com', GIT_COMMITTER_NAME: 'Hand', GIT_COMMITTER_EMAIL: 'hand@example.com' };
-    const dir = gitdir(name);
-    const run = async (args: string[], input?: string) => checked(await runGitAsync(['--git-dir', dir, ...args], { input, env })).trim();
-    const blob = await run(['hash-object', '-w', '--stdin'], `${message}\n`);
-    const tree = await run(['mktree'], `100644 blob ${blob}\tREADME.md\n`);
-    // No parent yet: rev-parse --verify -q says nothing and fails.
-    const parent = (await runGitAsync(['--git-dir', dir, 'rev-parse', '--verify', '-q', 'refs/heads/main'])).stdout.trim();
-    const commit = await run(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', message]);
-    await gitAsync(dir, 'update-ref', 'refs/heads/main', commit);
-    return commit;
-  }
+  const commitOn = (name: string, date: string, message: string) => commitOnMainByHand(gitdir(name), date, message);
 
   /** The committer date of main's tip, as GitLab writes it (UTC, milliseconds). */
   const headDate = async (name: string) => new Date(Number((await gitAsync(gitdir(name), 'log', '-1', '--format=%ct', 'main')).trim()) * 1000).toISOString();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { FactsIndex } from '../../src/projects/facts.js';
 import { ProjectRegistry } from '../../src/projects/registry.js';
 import { removeDir, tempDir } from '../support/fixtures.js';
-import { checked, gitAsync, runGit, runGitAsync } from '../support/git.js';
+import { checked, commitOnMainByHand, gitAsync, runGit } from '../support/git.js';
 import { type Json, send as sendTo } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -28,16 +28,7 @@ describe('GET /projects: the facts file kept between runs', function () {
     for (const file of ['HEAD', 'refs/heads/main', 'description']) if (existsSync(path.join(gitdir(name), file))) utimesSync(path.join(gitdir(name), file), old, old);
   };
 
-  async function commitOn(name: string, date: string, message: string): Promise<void> {
-    const env = { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date, GIT_AUTHOR_NAME: 'Hand', GIT_AUTHOR_EMAIL: 'hand@example.com', GIT_COMMITTER_NAME: 'Hand', GIT_COMMITTER_EMAIL: 'hand@example.com' };
-    const dir = gitdir(name);
-    const run = async (args: string[], input?: string) => checked(await runGitAsync(['--git-dir', dir, ...args], { input, env })).trim();
-    const blob = await run(['hash-object', '-w', '--stdin'], `${message}\n`);
-    const tree = await run(['mktree'], `100644 blob ${blob}\tREADME.md\n`);
-    const parent = (await runGitAsync(['--git-dir', dir, 'rev-parse', '--verify', '-q', 'refs/heads/main'])).stdout.trim();
-    const commit = await run(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', message]);
-    await gitAsync(dir, 'update-ref', 'refs/heads/main', commit);
-  }
+  const commitOn = (name: string, date: string, message: string) => commitOnMainByHand(gitdir(name), date, message);
   const headDate = async (name: string) => new Date(Number((await gitAsync(gitdir(name), 'log', '-1', '--format=%ct', 'main')).trim()) * 1000).toISOString();
 
   beforeEach(async () => {

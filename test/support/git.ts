@@ -459,3 +459,19 @@ export function expectFsckClean(gitdir: string, what = ''): void {
   const noise = r.output.split('\n').filter((l) => l && !/^notice: (HEAD points to an unborn branch|No default references)/.test(l));
   expect({ status: r.status, output: noise }, `git fsck --strict --no-dangling ${what}`).to.deep.equal({ status: 0, output: [] });
 }
+
+/**
+ * A commit made by hand with the git CLI on refs/heads/main of `gitdir` (its first one when the
+ * branch does not exist yet): README.md holding `message`, author and committer "Hand" at `date`.
+ */
+export async function commitOnMainByHand(gitdir: string, date: string, message: string): Promise<string> {
+  const env = { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date, GIT_AUTHOR_NAME: 'Hand', GIT_AUTHOR_EMAIL: 'hand@example.com', GIT_COMMITTER_NAME: 'Hand', GIT_COMMITTER_EMAIL: 'hand@example.com' };
+  const run = async (args: string[], input?: string) => checked(await runGitAsync(['--git-dir', gitdir, ...args], { input, env })).trim();
+  const blob = await run(['hash-object', '-w', '--stdin'], `${message}\n`);
+  const tree = await run(['mktree'], `100644 blob ${blob}\tREADME.md\n`);
+  // No parent yet: rev-parse --verify -q says nothing and fails.
+  const parent = (await runGitAsync(['--git-dir', gitdir, 'rev-parse', '--verify', '-q', 'refs/heads/main'])).stdout.trim();
+  const commit = await run(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', message]);
+  await gitAsync(gitdir, 'update-ref', 'refs/heads/main', commit);
+  return commit;
+}
