@@ -96,7 +96,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'root of the bare repositories: `group/sub/name.git` is project `group/sub/name`',
     parse: resolvedPath,
   }),
-  option({ key: 'dataDir', flag: 'data', env: 'FAKELAB_DATA', metavar: 'DIR', default: './data', help: "fakelab's own state (project ids, comments, statuses)", parse: resolvedPath }),
+  option({ key: 'dataDir', flag: 'data', env: 'FAKELAB_DATA', metavar: 'DIR', default: './data', help: "fakelab's own state (project ids, comments, statuses) and its push hooks", parse: resolvedPath }),
   option({ key: 'host', flag: 'host', env: 'FAKELAB_HOST', metavar: 'HOST', default: '127.0.0.1', help: 'listen address', parse: (raw) => raw! }),
   option({
     key: 'port',

@@ -61,13 +61,14 @@ function fill(file: string): void {
   }
 }
 
-/** Every file under `dir` but the filler, with a hash of its content. */
+/** Every file under `dir` but the filler, with a hash of its content (a socket, such as the push hooks', by its name alone). */
 function contents(dir: string, rel = ''): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
     const r = rel ? `${rel}/${e.name}` : e.name;
     if (r === 'filler') continue;
     if (e.isDirectory()) Object.assign(out, contents(dir, r));
+    else if (e.isSocket()) out[r] = 'socket';
     else out[r] = createHash('sha1').update(readFileSync(path.join(dir, r))).digest('hex');
   }
   return out;

@@ -18,13 +18,17 @@ function isRecordLog(rel: string): boolean {
   return rel === 'hook-deliveries.log' || rel.split(path.sep)[0] === 'hook-queue';
 }
 
-/** Reads every file under `dataDir`. */
+/** The push hooks' folder (a script and its socket, made anew at every start) holds no state. */
+const PUSH_HOOKS = 'push-hooks';
+
+/** Reads every file under `dataDir` but the push hooks'. */
 export async function scanDataDir(dataDir: string): Promise<DataScan> {
   const scan: DataScan = { json: new Map(), unparsable: [], tmp: [] };
   const walk = async (dir: string): Promise<void> => {
     for (const entry of await fsp.readdir(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
+        if (dir === dataDir && entry.name === PUSH_HOOKS) continue;
         await walk(full);
         continue;
       }
