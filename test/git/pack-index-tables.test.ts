@@ -13,7 +13,7 @@ import path from 'node:path';
 import { ObjectDb, indexVerification } from '../../src/git/odb/object-db.js';
 import { INDEX_CHUNK } from '../../src/git/odb/pack.js';
 import { removeDir, tempDir } from '../support/fixtures.js';
-import { fastImport, git, gitLines } from '../support/git.js';
+import { checked, fastImport, git, gitLines, runGit } from '../support/git.js';
 
 /** Blobs in the fixture: their index (28 bytes an object) spans three chunks. */
 const BLOBS = 24_000;
@@ -33,6 +33,17 @@ function allObjects(gitdir: string): { oid: string; type: string; size: number }
     const [oid, type, size] = line.split(' ');
     return { oid, type, size: Number(size) };
   });
+}
+
+/** git show-index: each object's offset in the pack and oid ("<offset> <oid> (<crc32>)" lines). */
+function showIndex(indexFile: string): { offset: number; oid: string }[] {
+  return checked(runGit(['show-index'], { input: readFileSync(indexFile) }))
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [offset, oid] = line.split(' ');
+      return { offset: Number(offset), oid };
+    });
 }
 
 /** A known oid with its last hex digit changed: same first four bytes, and (checked) not an object. */
@@ -122,6 +133,30 @@ describe('a big pack index kept as tables (issue 17)', function () {
       expect(db.expand(prefix).sort(), prefix).to.deep.equal(expected);
     }
     expect(problems).to.deep.equal([]);
+  });
+
+  it('checks each object read from the pack against the CRC32 the kept tables hold: a blob whose type was changed in the pack is reported, not read as a tree', async () => {
+    const packFile = indexFile.replace(/\.idx$/, '.pack');
+    const blob = objects.find((o) => o.type === 'blob')!;
+    const entry = showIndex(indexFile).find((e) => e.oid === blob.oid)!;
+    const data = readFileSync(packFile);
+    const original = Buffer.from(data);
+    // The type is in bits 4-6 of the object's first byte: blob (3) becomes tree (2).
+    expect((data[entry.offset] >> 4) & 7).to.equal(3);
+    data[entry.offset] ^= 0x10;
+    chmodSync(packFile, 0o644);
+    writeFileSync(packFile, data);
+    try {
+      const db = open();
+      await db.preload();
+      await db.indexesRead();
+      expect(problems).to.deep.equal([]);
+      expect(() => db.read(blob.oid)).to.throw(/does not match the CRC32/);
+      const other = objects.find((o) => o.type === 'blob' && o.oid !== blob.oid)!;
+      expect(db.read(other.oid)!.data.toString()).to.equal(git(gitdir, 'cat-file', 'blob', other.oid));
+    } finally {
+      writeFileSync(packFile, original);
+    }
   });
 
   it('reports an index garbled past its first chunk, found by the background read', async () => {
