@@ -2,6 +2,7 @@ import type { ObjectStore } from '../object-store.js';
 import { type FileChange, isBinary } from './tree-diff.js';
 import { unifiedBodyBytes } from './xdiff.js';
 import { FileMode } from '../objects.js';
+import { sliceUsedUp, yieldToEventLoop } from '../../util/cooperative.js';
 
 /** One file of a diff: what git prints for it, split the way a diff API presents it. */
 export interface FileDiff {
@@ -47,6 +48,10 @@ export async function diffBetween(repo: ObjectStore, changes: FileChange[], limi
   let lines = 0;
   for (const change of changes) {
     if (files.length >= limits.maxFiles) return { files, overflow: true };
+    // Blobs are read synchronously, so a diff of many files never waits on I/O by itself: small
+    // requests got in only after the whole compare (p99 of GET /projects/:id 89-144 ms during
+    // the generated repositories' mixed run).
+    if (sliceUsedUp()) await yieldToEventLoop();
     const file = await fileDiff(repo, change, limits);
     lines += file.lines;
     if (lines > limits.maxLines) return { files, overflow: true };
