@@ -216,7 +216,7 @@ export function declaredSchemas(): ReadonlyMap<string, object> {
   return declared;
 }
 
-/** How many declared schemas have no precompiled validator. */
+/** The declared schemas (by text) that have no precompiled validator. */
 export function schemasNotPrecompiled(): string[] {
   return [...declared.keys()].filter((text) => !precompiled[text]);
 }

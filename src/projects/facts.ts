@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ObjectMissingError, RefStore, RepositoryDamagedError } from '../git/index.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { sliceUsedUp, yieldToEventLoop } from '../util/cooperative.js';
 import { Lru } from '../util/lru.js';
 import type { Project } from './registry.js';
 
@@ -70,8 +71,6 @@ const commitDates = new Lru<string, string>(50_000);
 
 /** Background passes over every project at most this often (see FactsIndex.revalidateSoon). */
 const REVALIDATE_INTERVAL_MS = 30_000;
-/** A pass lets requests in after this much work. */
-const SLICE_MS = 4;
 /** Projects read at once by a pass (each a few small file reads, and a commit for a new tip). */
 const LANES = 16;
 
@@ -228,12 +227,10 @@ export class FactsIndex {
     // Most reads never wait for I/O (small synchronous reads; a tip dated before): without these
     // yields a pass over 10,000 projects would hold the event loop, and every request, for its
     // whole length.
-    let sliceStart = performance.now();
     const lane = async () => {
       while (next < projects.length && !signal?.aborted) {
-        if (performance.now() - sliceStart > SLICE_MS) {
-          await new Promise((resolve) => setImmediate(resolve));
-          sliceStart = performance.now();
+        if (sliceUsedUp()) {
+          await yieldToEventLoop();
           continue;
         }
         const project = projects[next++];

@@ -7,6 +7,7 @@ import { currentRefChangeRecorder, GitRepo, type RecordedRefChange, recordingRef
 
 import { GITLAB_DIFF_LIMITS } from '../gitlab/diff-limits.js';
 import { InvalidStateFileError, readJsonFile, syncDir, writeFileAtomic } from '../util/atomic-file.js';
+import { sliceUsedUp, yieldToEventLoop } from '../util/cooperative.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
 import { FactsIndex } from './facts.js';
 
@@ -82,8 +83,6 @@ const RESCAN_INTERVAL_MS = 1000;
 /** At start, every repository is read while there are at most this many, else those with at least this much pack data (see preloadAll). */
 const PRELOAD_EVERY_UP_TO = 256;
 const PRELOAD_MIN_PACK_BYTES = 1 << 20;
-/** preloadAll lets requests in after this much synchronous work. */
-const PRELOAD_SLICE_MS = 4;
 /** Of a large root, every project's facts are read this long after the start (see preloadAll). */
 const PRELOAD_FACTS_AFTER_MS = 500;
 /** In the data dir: every project's facts as last read (see FactsIndex), so a start need not read them all before an order or a search. */
@@ -650,14 +649,10 @@ export class ProjectRegistry {
       await this.loadFacts();
       await this.facts.readEvery(projects, (project) => this.servable(project), signal);
     }
-    let sliceStart = performance.now();
     for (const project of projects) {
       if (signal?.aborted || this.closed) return;
-      // Small repositories are skipped without waiting for anything: requests get in every few ms.
-      if (performance.now() - sliceStart > PRELOAD_SLICE_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
-        sliceStart = performance.now();
-      }
+      // Small repositories are skipped without waiting for anything: requests get in between slices.
+      if (sliceUsedUp()) await yieldToEventLoop();
       // Every repository of a small root; of thousands, only the big ones: a small repository
       // loads in a millisecond when first asked, and opening thousands would hold memory for
       // projects nobody asks about. The others are not even swept for leftovers here (one
