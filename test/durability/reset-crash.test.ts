@@ -209,7 +209,8 @@ describe('Reset crash safety: kill -9 during POST /-/fakelab/reset', function ()
     server = null;
     const copy = tempDir('fakelab-reset-crash-damaged-');
     try {
-      cpSync(dataDir, copy, { recursive: true });
+      // Not the push hooks' folder: no state, and a killed server leaves its socket there, which cpSync refuses.
+      cpSync(dataDir, copy, { recursive: true, filter: (source) => path.basename(source) !== 'push-hooks' });
       writeFileSync(path.join(copy, 'reset.pending'), '{}\n');
       writeFileSync(path.join(copy, 'baseline', 'state.json'), '{"version": 1, "registry": {}}');
       let failed: unknown;
