@@ -486,9 +486,34 @@ interface IndexTables {
  */
 function copyEntries(bytes: Buffer, at: number, regionAt: number, count: number, stride: number, width: number, table: Buffer): void {
   const end = at + bytes.length;
-  for (let i = Math.max(0, Math.floor((at - regionAt) / stride)); i < count; i++) {
+  // Entries back to back (CRCs, offsets): one copy of the overlap. A cold start reads a big
+  // index through this, and a byte loop there was 40 ms of git/git's first path question.
+  if (stride === width) {
+    const from = Math.max(regionAt, at);
+    const to = Math.min(regionAt + count * width, end);
+    if (to > from) bytes.copy(table, from - regionAt, from - at, to - at);
+    return;
+  }
+  // Entries wholly inside the chunk; a four-byte one aligned in both buffers is copied as one
+  // 32-bit word (the names' prefixes: git/git's 849k of them, 4x fewer steps than bytes).
+  const first = Math.max(0, Math.ceil((at - regionAt) / stride));
+  const last = Math.min(count, Math.floor((end - width - regionAt) / stride) + 1);
+  const source = bytes.byteOffset + regionAt + first * stride - at;
+  if (width === 4 && stride % 4 === 0 && source % 4 === 0 && table.byteOffset % 4 === 0 && last > first) {
+    const from32 = new Uint32Array(bytes.buffer, source, ((last - 1 - first) * stride) / 4 + 1);
+    const into32 = new Uint32Array(table.buffer, table.byteOffset + first * 4, last - first);
+    const step = stride / 4;
+    for (let i = 0, k = 0; i < into32.length; i++, k += step) into32[i] = from32[k];
+  } else {
+    for (let i = first; i < last; i++) {
+      const entryAt = regionAt + i * stride - at;
+      for (let k = 0; k < width; k++) table[i * width + k] = bytes[entryAt + k];
+    }
+  }
+  // The entries the chunk's edges cut: their part in this chunk.
+  for (const i of [first - 1, Math.max(last, first)]) {
+    if (i < 0 || i >= count) continue;
     const entryAt = regionAt + i * stride;
-    if (entryAt >= end) break;
     const from = Math.max(entryAt, at);
     const to = Math.min(entryAt + width, end);
     for (let k = from; k < to; k++) table[i * width + k - entryAt] = bytes[k - at];
