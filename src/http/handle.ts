@@ -164,11 +164,13 @@ export function handle(route: Route, dialect: Dialect, implementation: Endpoint,
     // Every ref an API request moves is published once it is durable, before the answer (see
     // write-events.ts). The control plane's writes are not pushes and publish nothing: a reset
     // rewrites ref files and a seed builds a repository, neither through a write batch, and they
-    // run outside any recording scope anyway.
+    // run outside any recording scope anyway. A read moves nothing: it runs outside one too (a
+    // scope costs every promise made meanwhile, see recordingRefChanges).
     const moved: RecordedRefChange[] = [];
+    const mayMoveRefs = route.surface !== 'control' && req.method !== 'GET' && req.method !== 'HEAD';
     let reply: Reply;
     try {
-      reply = route.surface === 'control' ? await run() : await recordingRefChanges(moved, run);
+      reply = mayMoveRefs ? await recordingRefChanges(moved, run) : await run();
     } catch (err) {
       // A request that fails after moving a ref (a branch created in an empty repository, whose
       // README commit is made first) still moved it.
