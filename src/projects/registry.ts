@@ -742,12 +742,14 @@ export class ProjectRegistry {
     let changed = false;
     const byPath = new Map<string, Project>();
     const byId = new CountingMap<number, Project>();
+    // The moment this scan found the repositories it gives ids to (one for all: a first start dates 10,000).
+    let foundAt: string | undefined;
     for (const rel of found) {
       const projectPath = rel.slice(0, -'.git'.length);
       // Own keys only: a repository named `constructor` is a project, not Object's property.
       let record = Object.hasOwn(this.ids.projects, projectPath) ? this.ids.projects[projectPath] : undefined;
       if (!record) {
-        record = { id: this.ids.nextId++, created_at: new Date().toISOString() };
+        record = { id: this.ids.nextId++, created_at: (foundAt ??= new Date().toISOString()) };
         this.ids.projects[projectPath] = record;
         changed = true;
       }
@@ -830,6 +832,8 @@ const SETTLED_NS = 2_000_000_000n;
  */
 async function scanRoot(root: string, onLink: (rel: string) => void = () => undefined, known: ReadonlySet<string> = new Set(), cache?: ScanCache): Promise<RootScan> {
   const scan: RootScan = { repositories: [], folders: [] };
+  // Names read from the root's folders (no '.', '..' or empty segment): joined without path.join's normalisation.
+  const rootPrefix = path.join(root, '/');
   const listing = async (rel: string): Promise<FolderListing | null> => {
     const dir = path.join(root, rel);
     let mtimeNs: bigint;
@@ -872,7 +876,7 @@ async function scanRoot(root: string, onLink: (rel: string) => void = () => unde
     for (const name of folder.linkedRepositories) onLink(rel ? `${rel}/${name}` : name);
     for (const name of folder.dirs) {
       const child = rel ? `${rel}/${name}` : name;
-      if (name.endsWith('.git') && (known.has(child) || isBareRepository(path.join(root, child)))) scan.repositories.push(child);
+      if (name.endsWith('.git') && (known.has(child) || isBareRepository(path.sep === '/' ? `${rootPrefix}${child}` : path.join(root, child)))) scan.repositories.push(child);
       else {
         scan.folders.push(child);
         await walk(child, depth + 1);
@@ -886,10 +890,14 @@ async function scanRoot(root: string, onLink: (rel: string) => void = () => unde
 }
 
 /**
- * Two stats, synchronous: a first scan checks thousands of repositories (later scans only the
- * new ones), where the thread pool's round trips would cost more than the stats themselves.
+ * HEAD exists and objects is a folder (links followed). Synchronous: a first scan checks
+ * thousands of repositories (later scans only the new ones), where the thread pool's round trips
+ * would cost more than the checks themselves. On POSIX, two access() calls, no Stats: `objects/`
+ * with its trailing slash resolves only to a folder; of a first start with 10,000 projects, the
+ * Stats objects and path normalisations of two stats each took as long as the system calls.
  */
 function isBareRepository(dir: string): boolean {
+  if (path.sep === '/') return fs.existsSync(`${dir}/HEAD`) && fs.existsSync(`${dir}/objects/`);
   try {
     return fs.statSync(path.join(dir, 'HEAD'), { throwIfNoEntry: false }) !== undefined && fs.statSync(path.join(dir, 'objects'), { throwIfNoEntry: false })?.isDirectory() === true;
   } catch {
