@@ -186,6 +186,10 @@ export class ProjectRegistry {
   /** list()'s answer, kept while byId is the same map with the same changes. */
   private listed: { map: CountingMap<number, Project>; changes: number; list: readonly Project[] } | null = null;
   private ids: IdFile = { nextId: 1, projects: {} };
+  /** ids.projects while a captured state shares it (see captureState): copied before it next changes. */
+  private sharedIdRecords: Record<string, IdRecord> | null = null;
+  /** The namespace folders the last scan found (see captureState); null once a creation may have made one since. */
+  private scannedFolders: string[] | null = null;
   private lastScan = 0;
   private scanning: Promise<void> | null = null;
   private closed = false;
@@ -262,7 +266,8 @@ export class ProjectRegistry {
     for (const id of ids) await this.trashSidecar(id);
     const stale = Object.entries(this.ids.projects).filter(([, r]) => ids.has(r.id));
     if (stale.length > 0) {
-      for (const [p] of stale) delete this.ids.projects[p];
+      const records = this.idRecordsToChange();
+      for (const [p] of stale) delete records[p];
       await this.saveIds();
     }
     const builds = (await fsp.readdir(this.reposDir).catch(() => [] as string[])).filter((name) => name.startsWith(BUILD_PREFIX));
@@ -332,11 +337,12 @@ export class ProjectRegistry {
         if (await exists(target)) throw new PathTakenError(fullPath);
         // The record first (in memory), so a scan that finds the repository meanwhile gives it this
         // id; a record left for this path by a repository deleted by hand is not reused.
-        this.ids.projects[fullPath] = record;
+        this.idRecordsToChange()[fullPath] = record;
+        this.scannedFolders = null;
         await fsp.rename(build, target);
         await syncDir(path.dirname(target));
       } catch (err) {
-        if (this.ids.projects[fullPath] === record) delete this.ids.projects[fullPath];
+        if (this.ids.projects[fullPath] === record) delete this.idRecordsToChange()[fullPath];
         await fsp.rm(build, { recursive: true, force: true }).catch(() => undefined);
         if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') throw new PathTakenError(fullPath);
         throw err;
@@ -383,7 +389,7 @@ export class ProjectRegistry {
       this.byId.delete(project.id);
       this.byPath.delete(project.path.toLowerCase());
       await this.trashSidecar(project.id);
-      for (const [p, r] of Object.entries(this.ids.projects)) if (r.id === project.id) delete this.ids.projects[p];
+      for (const [p, r] of Object.entries(this.ids.projects)) if (r.id === project.id) delete this.idRecordsToChange()[p];
       await this.saveIds();
       this.purge();
     });
@@ -391,15 +397,28 @@ export class ProjectRegistry {
 
   /**
    * The registry now, for a later restoreState(): the id file and every project (their refs are
-   * not read: see guardFirstWrites). From now on a deleted project's repository stays in the
-   * trash (see `retain`).
+   * not read: see guardFirstWrites), and the folders, as the last scan found them (list()'s
+   * projects are that scan's too). From now on a deleted project's repository stays in the trash
+   * (see `retain`). Never changed afterwards: the record map is shared, and copied before the
+   * registry next changes it (idRecordsToChange), not now (a copy of 10,000 records' map cost
+   * 8 ms of every start); a record is replaced or deleted, never changed in place.
    */
   async captureState(): Promise<RegistryState> {
     const projects = (await this.list()).map((project) => ({ id: project.id, path: project.path }));
     this.retain(new Set(projects.map((p) => p.id)));
-    // A copy of the record map, not of the records: a record is replaced or deleted, never changed
-    // in place (a deep copy of 10,000 records cost 20 ms of every start).
-    return { ids: { nextId: this.ids.nextId, projects: { ...this.ids.projects } }, projects, folders: await this.folders() };
+    // The start's own scan found them a moment ago (another walk of 10,000 repositories cost 15 ms).
+    const folders = this.scannedFolders ?? (await this.folders());
+    this.sharedIdRecords = this.ids.projects;
+    return { ids: { nextId: this.ids.nextId, projects: this.ids.projects }, projects, folders: [...folders] };
+  }
+
+  /** ids.projects, to change it: copied first while a captured state shares it. */
+  private idRecordsToChange(): Record<string, IdRecord> {
+    if (this.ids.projects === this.sharedIdRecords) {
+      this.ids.projects = { ...this.ids.projects };
+      this.sharedIdRecords = null;
+    }
+    return this.ids.projects;
   }
 
   /**
@@ -738,17 +757,19 @@ export class ProjectRegistry {
     // The first scan of a start takes the folders projects.json records as the repositories they
     // were (20,000 stats fewer with 10,000 projects); one that is not any more fails its lookup.
     if (this.byId.size === 0) for (const recorded of Object.keys(this.ids.projects)) known.add(`${recorded}.git`);
-    const found = (await scanRoot(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`), known, this.scanCache)).repositories;
+    const { repositories: found, folders } = await scanRoot(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`), known, this.scanCache);
     let changed = false;
     const byPath = new Map<string, Project>();
     const byId = new CountingMap<number, Project>();
+    // The moment this scan found the repositories it gives ids to (one for all: a first start dates 10,000).
+    let foundAt: string | undefined;
     for (const rel of found) {
       const projectPath = rel.slice(0, -'.git'.length);
       // Own keys only: a repository named `constructor` is a project, not Object's property.
       let record = Object.hasOwn(this.ids.projects, projectPath) ? this.ids.projects[projectPath] : undefined;
       if (!record) {
-        record = { id: this.ids.nextId++, created_at: new Date().toISOString() };
-        this.ids.projects[projectPath] = record;
+        record = { id: this.ids.nextId++, created_at: (foundAt ??= new Date().toISOString()) };
+        this.idRecordsToChange()[projectPath] = record;
         changed = true;
       }
       const project = this.byId.get(record.id) ?? this.projectFor(rel, record);
@@ -764,6 +785,7 @@ export class ProjectRegistry {
     const appeared = [...byId.values()].filter((p) => !this.byId.has(p.id));
     this.byPath = byPath;
     this.byId = byId;
+    this.scannedFolders = folders;
     if (changed) await this.saveIds();
     // Repositories put under the root by hand (observers take a project announced twice, by a create and a scan, in their stride).
     await this.announce(appeared);
@@ -830,6 +852,8 @@ const SETTLED_NS = 2_000_000_000n;
  */
 async function scanRoot(root: string, onLink: (rel: string) => void = () => undefined, known: ReadonlySet<string> = new Set(), cache?: ScanCache): Promise<RootScan> {
   const scan: RootScan = { repositories: [], folders: [] };
+  // Names read from the root's folders (no '.', '..' or empty segment): joined without path.join's normalisation.
+  const rootPrefix = path.join(root, '/');
   const listing = async (rel: string): Promise<FolderListing | null> => {
     const dir = path.join(root, rel);
     let mtimeNs: bigint;
@@ -872,7 +896,7 @@ async function scanRoot(root: string, onLink: (rel: string) => void = () => unde
     for (const name of folder.linkedRepositories) onLink(rel ? `${rel}/${name}` : name);
     for (const name of folder.dirs) {
       const child = rel ? `${rel}/${name}` : name;
-      if (name.endsWith('.git') && (known.has(child) || isBareRepository(path.join(root, child)))) scan.repositories.push(child);
+      if (name.endsWith('.git') && (known.has(child) || isBareRepository(path.sep === '/' ? `${rootPrefix}${child}` : path.join(root, child)))) scan.repositories.push(child);
       else {
         scan.folders.push(child);
         await walk(child, depth + 1);
@@ -886,10 +910,14 @@ async function scanRoot(root: string, onLink: (rel: string) => void = () => unde
 }
 
 /**
- * Two stats, synchronous: a first scan checks thousands of repositories (later scans only the
- * new ones), where the thread pool's round trips would cost more than the stats themselves.
+ * HEAD exists and objects is a folder (links followed). Synchronous: a first scan checks
+ * thousands of repositories (later scans only the new ones), where the thread pool's round trips
+ * would cost more than the checks themselves. On POSIX, two access() calls, no Stats: `objects/`
+ * with its trailing slash resolves only to a folder; of a first start with 10,000 projects, the
+ * Stats objects and path normalisations of two stats each took as long as the system calls.
  */
 function isBareRepository(dir: string): boolean {
+  if (path.sep === '/') return fs.existsSync(`${dir}/HEAD`) && fs.existsSync(`${dir}/objects/`);
   try {
     return fs.statSync(path.join(dir, 'HEAD'), { throwIfNoEntry: false }) !== undefined && fs.statSync(path.join(dir, 'objects'), { throwIfNoEntry: false })?.isDirectory() === true;
   } catch {

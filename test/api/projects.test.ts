@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { cpSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
+import { git } from '../support/git.js';
 import { expectPagination } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -87,5 +88,65 @@ describe('projects', () => {
       await again.stop();
     }
     server = await startTestServer({ reposDir }); // for after()
+  });
+});
+
+describe('projects: which folders a first start takes for repositories', () => {
+  let root: string;
+  let reposDir: string;
+  let server: TestServer;
+
+  before(async () => {
+    root = tempDir('fakelab-first-scan-');
+    reposDir = path.join(root, 'repos');
+    const built = await buildNamedFixture('hello-world', path.join(root, 'source'));
+    const copy = (to: string) => cpSync(built.gitdir, path.join(reposDir, to), { recursive: true });
+    copy('a/real.git');
+    // A *.git folder without HEAD is a namespace: the repository inside it is a project.
+    mkdirSync(path.join(reposDir, 'a/no-head.git/objects'), { recursive: true });
+    copy('a/no-head.git/inner.git');
+    // objects a file, not a folder.
+    copy('a/objects-file.git');
+    rmSync(path.join(reposDir, 'a/objects-file.git/objects'), { recursive: true });
+    writeFileSync(path.join(reposDir, 'a/objects-file.git/objects'), 'not a folder\n');
+    // HEAD a link to nothing.
+    copy('a/head-dangling.git');
+    rmSync(path.join(reposDir, 'a/head-dangling.git/HEAD'));
+    symlinkSync(path.join(reposDir, 'a/nowhere'), path.join(reposDir, 'a/head-dangling.git/HEAD'));
+    // objects a link to a folder inside the root: followed, as git follows it.
+    copy('a/objects-link.git');
+    rmSync(path.join(reposDir, 'a/objects-link.git/objects'), { recursive: true });
+    symlinkSync(path.join(reposDir, 'a/real.git/objects'), path.join(reposDir, 'a/objects-link.git/objects'));
+    server = await startTestServer({ reposDir });
+  });
+
+  after(async () => {
+    await server?.stop();
+    removeDir(root);
+  });
+
+  it('a *.git folder with a HEAD and an objects folder (links followed) is a project; any other is a namespace or nothing', async () => {
+    const res = await server.get('/api/v4/projects?order_by=id&sort=asc');
+    const body = (await res.json()) as { id: number; path_with_namespace: string; created_at: string }[];
+    // Ids in path order, as git sees the repositories that are served.
+    expect(body.map((p) => [p.id, p.path_with_namespace])).to.deep.equal([
+      [1, 'a/no-head.git/inner'],
+      [2, 'a/objects-link'],
+      [3, 'a/real'],
+    ]);
+    for (const p of ['a/no-head.git/inner', 'a/objects-link', 'a/real']) expect(git(path.join(reposDir, `${p}.git`), 'rev-parse', '--is-bare-repository').trim(), p).to.equal('true');
+    const linked = await server.get(`/api/v4/projects/${encodeURIComponent('a/objects-link')}/repository/commits/main`);
+    expect(linked.status).to.equal(200);
+    expect(((await linked.json()) as { id: string }).id).to.equal(git(path.join(reposDir, 'a/real.git'), 'rev-parse', 'main').trim());
+  });
+
+  it('the projects one scan finds share the moment it found them; one found later is dated later', async () => {
+    const first = (await (await server.get('/api/v4/projects?order_by=id&sort=asc')).json()) as { created_at: string }[];
+    expect(new Set(first.map((p) => p.created_at)).size).to.equal(1);
+    cpSync(path.join(reposDir, 'a/real.git'), path.join(reposDir, 'b/later.git'), { recursive: true });
+    await new Promise((r) => setTimeout(r, 1100)); // rescans are rate-limited to one a second
+    const later = (await (await server.get(`/api/v4/projects/${encodeURIComponent('b/later')}`)).json()) as { id: number; created_at: string };
+    expect(later.id).to.equal(4);
+    expect(Date.parse(later.created_at)).to.be.above(Date.parse(first[0].created_at));
   });
 });

@@ -6,7 +6,7 @@ import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
 import { git, runGitAsync } from '../support/git.js';
 import { callUrl } from '../support/http.js';
 import { ADMIN_TOKEN, type ChildTestServer, spawnTestServer, startTestServer, type TestServer } from '../support/server.js';
-import { gitWorld } from '../support/world.js';
+import { gitWorld, smallFixture } from '../support/world.js';
 
 /**
  * In a repos root of more than 1,000 projects the reset baseline saves a project's refs before
@@ -48,6 +48,9 @@ describe('reset: refs saved before each project\'s first write', function () {
 
   after(() => removeDir(reposDir));
 
+  /** The saved state (written after the start in a large root). */
+  const stateFile = (dataDir: string) => path.join(dataDir, 'baseline', 'state.json');
+
   /** The projects whose refs the baseline saved, by path (read from <data>/baseline/refs/). */
   const savedRefs = (dataDir: string): string[] =>
     readdirSync(path.join(dataDir, 'baseline', 'refs'))
@@ -72,13 +75,18 @@ describe('reset: refs saved before each project\'s first write', function () {
       removeDir(dataDir);
     });
 
-    it('reads no project\'s refs at start', () => {
+    it('reads no project\'s refs at start, and writes no state yet', () => {
       expect(savedRefs(dataDir)).to.deep.equal([]);
+      expect(existsSync(stateFile(dataDir)), 'state.json at start').to.equal(false);
     });
 
     it('a reset after the first write to a project untouched until then puts its refs back; only that project\'s refs were saved', async () => {
       const second = encodeURIComponent('demo/second');
       expect((await api('POST', `/projects/${second}/repository/branches`, { branch: 'after-start', ref: 'main' })).status).to.equal(201);
+      // The first write saved the state (every project, every id record) before the project's refs.
+      const state = JSON.parse(readFileSync(stateFile(dataDir), 'utf8')) as { registry: { projects: unknown[]; ids: { projects: Record<string, unknown> } } };
+      expect(state.registry.projects.length).to.equal(PROJECTS.length + FILLERS);
+      expect(Object.keys(state.registry.ids.projects).length).to.equal(PROJECTS.length + FILLERS);
       expect((await api('POST', `/projects/${second}/repository/commits`, { branch: 'main', commit_message: 'after start', actions: [{ action: 'create', file_path: 'new.txt', content: 'new\n' }] })).status).to.equal(201);
       expect((await api('POST', `/projects/${second}/repository/tags`, { tag_name: 'v-after', ref: 'main', message: 'annotated' })).status).to.equal(201);
       expect(projectsWorld(reposDir)['demo/second']).to.not.equal(atStart['demo/second']);
@@ -165,6 +173,56 @@ describe('reset: refs saved before each project\'s first write', function () {
       server = await spawnTestServer({ reposDir, dataDir });
       expect(projectsWorld(reposDir)).to.deep.equal(atStart);
       expect(existsSync(path.join(dataDir, 'reset.pending'))).to.equal(false);
+    });
+
+    it('a kill before the state is written, or while the first reset writes it: the restart serves the old world or the restored one', async () => {
+      /** The newest projects (seeds and fillers, id and path), the total, and the refs of PROJECTS. */
+      const world = async () => {
+        const res = await call('GET', '/api/v4/projects?per_page=20&order_by=id&sort=desc&simple=true');
+        expect(res.status).to.equal(200);
+        return { total: res.headers.get('x-total'), newest: res.json.map((p: { id: number; path_with_namespace: string }) => `${p.id} ${p.path_with_namespace}`), git: projectsWorld(reposDir) };
+      };
+      /** What a reset undoes without a write to a project there at start: two seeds and a status. */
+      const change = async (round: number) => {
+        for (let i = 0; i < 2; i++) expect((await call('POST', '/-/fakelab/projects', smallFixture(`killstate${round}/p${i}`))).status).to.equal(201);
+        const sha = git(path.join(reposDir, 'demo/hello-world.git'), 'rev-parse', 'main').trim();
+        expect((await call('POST', `/api/v4/projects/demo%2Fhello-world/statuses/${sha}`, { state: 'pending', name: `killstate${round}` })).status).to.equal(201);
+      };
+      server = await spawnTestServer({ reposDir, dataDir });
+      // Killed at once: nothing to restore, nothing refused.
+      expect(existsSync(stateFile(dataDir))).to.equal(false);
+      await server.kill();
+      server = await spawnTestServer({ reposDir, dataDir });
+      const start = await world();
+      // One first reset without a kill, to spread the kills over its length.
+      await change(0);
+      expect(existsSync(stateFile(dataDir)), 'seeds and statuses write no state').to.equal(false);
+      const t0 = process.hrtime.bigint();
+      expect((await call('POST', '/-/fakelab/reset')).status).to.equal(204);
+      const duration = Number(process.hrtime.bigint() - t0) / 1e6;
+      expect(await world()).to.deep.equal(start);
+      const outcomes: string[] = [];
+      for (const [round, fraction] of [0, 0.1, 0.3, 0.6, 1].entries()) {
+        // A new start: a new baseline, whose state the next reset writes first.
+        await server.kill();
+        server = await spawnTestServer({ reposDir, dataDir });
+        const restored = await world();
+        await change(round + 1);
+        const old = await world();
+        const resetting = call('POST', '/-/fakelab/reset').catch(() => null);
+        await new Promise((r) => setTimeout(r, fraction * duration));
+        await server.kill();
+        await resetting;
+        const markerLeft = existsSync(path.join(dataDir, 'reset.pending'));
+        server = await spawnTestServer({ reposDir, dataDir });
+        const now = await world();
+        const which = JSON.stringify(now) === JSON.stringify(restored) ? 'restored' : JSON.stringify(now) === JSON.stringify(old) ? 'old' : 'mixed';
+        outcomes.push(`${fraction}: ${which}${markerLeft ? ' (finished at restart)' : ''}`);
+        expect(which, `kill at ${fraction} of the reset: ${outcomes.join(', ')}; now ${JSON.stringify(now).slice(0, 600)}`).to.not.equal('mixed');
+        if (markerLeft) expect(which, 'a reset the kill interrupted is finished at restart').to.equal('restored');
+        expect(existsSync(path.join(dataDir, 'reset.pending')), 'no marker once served').to.equal(false);
+      }
+      console.log(`      first reset of ${duration.toFixed(0)} ms; kills: ${outcomes.join(', ')}`);
     });
 
     it('a kill after a first write, with a reset interrupted: the restart puts the written project back from its saved refs', async () => {
