@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { MALLOC_ENV } from '../../src/malloc-env.js';
 
 /** dist/bench/lib/server-process.js → dist/src/cli.js */
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
@@ -51,7 +52,8 @@ export class ServerProcess {
     const args = [options.cli ?? CLI, '--repos', options.reposDir, '--data', options.dataDir, '--port', '0', '--host', '127.0.0.1'];
     args.push('--token', options.token, '--log-level', 'silent', ...(options.extraArgs ?? []));
     const started = performance.now();
-    const server = new ServerProcess(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    // Launched as `npm start` launches it (see malloc-env.ts); a value set by the caller wins.
+    const server = new ServerProcess(spawn(process.execPath, args, { env: { ...MALLOC_ENV, ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] }));
     server.spawnedAt = started;
     try {
       server.url = await waitForReadyLine(server.child, () => server.stderr);
