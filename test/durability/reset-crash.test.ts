@@ -5,6 +5,7 @@ import { buildFixture } from '../../src/index.js';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
 import { git } from '../support/git.js';
 import { callUrl } from '../support/http.js';
+import { killDuringReset, type ResetRig } from '../support/reset-kill.js';
 import { ADMIN_TOKEN, type ChildTestServer, spawnTestServer } from '../support/server.js';
 import { gitWorld, smallFixture } from '../support/world.js';
 
@@ -73,6 +74,18 @@ describe('Reset crash safety: kill -9 during POST /-/fakelab/reset', function ()
     expect((await call('POST', `/api/v4/projects/${HW}/hooks`, { url: `http://127.0.0.1:9/crash${round}`, push_events: false })).status).to.equal(201);
   }
 
+  const rig: ResetRig<World> = {
+    startReset: () => call('POST', '/-/fakelab/reset'),
+    kill: () => server!.kill(),
+    restart: async () => {
+      server = await spawnTestServer({ reposDir, dataDir });
+    },
+    world,
+    get dataDir() {
+      return dataDir;
+    },
+  };
+
   it('a kill at any point of a reset leaves the whole old world or the whole restored one', async () => {
     server = await spawnTestServer({ reposDir, dataDir });
     // One reset timed without a kill, to spread the kills over its length.
@@ -89,14 +102,7 @@ describe('Reset crash safety: kill -9 during POST /-/fakelab/reset', function ()
       const restored = await world();
       await change(round + 1);
       const old = await world();
-      const resetting = call('POST', '/-/fakelab/reset').catch(() => null);
-      await new Promise((r) => setTimeout(r, fraction * duration));
-      await server.kill();
-      await resetting;
-      const markerLeft = existsSync(path.join(dataDir, 'reset.pending'));
-      server = await spawnTestServer({ reposDir, dataDir });
-      const now = await world();
-      const which = JSON.stringify(now) === JSON.stringify(restored) ? 'restored' : JSON.stringify(now) === JSON.stringify(old) ? 'old' : 'mixed';
+      const { which, markerLeft, now } = await killDuringReset(rig, fraction * duration, restored, old);
       outcomes.push(`${fraction}: ${which}${markerLeft ? ' (finished at restart)' : ''}`);
       if (which === 'mixed') {
         const differs = (a: World) => [...Object.keys(a.git).filter((k) => a.git[k] !== now.git[k]), ...(JSON.stringify(a.projects) === JSON.stringify(now.projects) ? [] : ['projects']), ...(JSON.stringify(a.statuses) === JSON.stringify(now.statuses) ? [] : ['statuses'])];

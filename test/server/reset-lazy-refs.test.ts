@@ -5,6 +5,7 @@ import path from 'node:path';
 import { buildNamedFixture, removeDir, tempDir } from '../support/fixtures.js';
 import { git, runGitAsync } from '../support/git.js';
 import { callUrl } from '../support/http.js';
+import { killDuringReset, type ResetRig } from '../support/reset-kill.js';
 import { ADMIN_TOKEN, type ChildTestServer, spawnTestServer, startTestServer, type TestServer } from '../support/server.js';
 import { gitWorld, smallFixture } from '../support/world.js';
 
@@ -188,6 +189,15 @@ describe('reset: refs saved before each project\'s first write', function () {
         const sha = git(path.join(reposDir, 'demo/hello-world.git'), 'rev-parse', 'main').trim();
         expect((await call('POST', `/api/v4/projects/demo%2Fhello-world/statuses/${sha}`, { state: 'pending', name: `killstate${round}` })).status).to.equal(201);
       };
+      const rig: ResetRig<Awaited<ReturnType<typeof world>>> = {
+        startReset: () => call('POST', '/-/fakelab/reset'),
+        kill: () => server!.kill(),
+        restart: async () => {
+          server = await spawnTestServer({ reposDir, dataDir });
+        },
+        world,
+        dataDir,
+      };
       server = await spawnTestServer({ reposDir, dataDir });
       // Killed at once: nothing to restore, nothing refused.
       expect(existsSync(stateFile(dataDir))).to.equal(false);
@@ -209,14 +219,7 @@ describe('reset: refs saved before each project\'s first write', function () {
         const restored = await world();
         await change(round + 1);
         const old = await world();
-        const resetting = call('POST', '/-/fakelab/reset').catch(() => null);
-        await new Promise((r) => setTimeout(r, fraction * duration));
-        await server.kill();
-        await resetting;
-        const markerLeft = existsSync(path.join(dataDir, 'reset.pending'));
-        server = await spawnTestServer({ reposDir, dataDir });
-        const now = await world();
-        const which = JSON.stringify(now) === JSON.stringify(restored) ? 'restored' : JSON.stringify(now) === JSON.stringify(old) ? 'old' : 'mixed';
+        const { which, markerLeft, now } = await killDuringReset(rig, fraction * duration, restored, old);
         outcomes.push(`${fraction}: ${which}${markerLeft ? ' (finished at restart)' : ''}`);
         expect(which, `kill at ${fraction} of the reset: ${outcomes.join(', ')}; now ${JSON.stringify(now).slice(0, 600)}`).to.not.equal('mixed');
         if (markerLeft) expect(which, 'a reset the kill interrupted is finished at restart').to.equal('restored');
