@@ -158,7 +158,9 @@ export class GitRepo {
     this.lineCounts = new PromiseLru(budgets.lineCounts, () => SMALL_ENTRY_BYTES);
     this.counts = new PromiseLru(budgets.counts, () => SMALL_ENTRY_BYTES);
     this.changes = new PromiseLru(budgets.changes, changesBytes);
-    this.diffs = new PromiseLru(budgets.diffs, diffBytes);
+    // A compare's diff may weigh half the budget (a quarter, the default largest entry, left a
+    // 491-commit compare of the generated bench, 4 MB by this count, out: diffed again each time).
+    this.diffs = new PromiseLru(budgets.diffs, diffBytes, budgets.diffs / 2);
     const reported = new Set<string>();
     this.report = (problem) => {
       if (reported.has(problem)) return;

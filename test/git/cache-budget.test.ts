@@ -148,5 +148,30 @@ describe('caches bounded by bytes', function () {
         await repo.close();
       }
     });
+
+    it('keeps a compare whose diff weighs up to half the diff budget (a repeated compare is not diffed again)', async () => {
+      const [newest, oldest] = [commits[0], commits[commits.length - 1]];
+      const measure = new GitRepo(gitdir, { diffLimits: GITLAB_DIFF_LIMITS });
+      let weight: number;
+      try {
+        await measure.compare(oldest, newest, true);
+        await new Promise((resolve) => setImmediate(resolve));
+        weight = measure.cacheUsage().diffs.bytes;
+      } finally {
+        await measure.close();
+      }
+      // More than a quarter of the budget (the default largest entry of a cache), less than half.
+      const repo = new GitRepo(gitdir, { diffLimits: GITLAB_DIFF_LIMITS, cacheBytes: { diffs: Math.floor(weight * 2.5) } });
+      try {
+        const first = await repo.compare(oldest, newest, true);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(repo.cacheUsage().diffs.entries).to.equal(1);
+        const again = await repo.compare(oldest, newest, true);
+        expect(again!.diff).to.equal(first!.diff);
+        expect(first!.diff.files.map((f) => f.newPath)).to.deep.equal(gitLines(gitdir, 'diff', '--name-only', '-M', oldest, newest));
+      } finally {
+        await repo.close();
+      }
+    });
   });
 });
