@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { KeyedQueue } from '../util/keyed-queue.js';
 import { Lru, PromiseLru } from '../util/lru.js';
+import { KeptBlobs } from './diff/kept-blobs.js';
 import { type DiffLimits, type DiffResult, diffBetween } from './diff/patch.js';
 import { countLines, type LineCounts } from './diff/line-stats.js';
 import { type FileChange, diffTrees, isBinary } from './diff/tree-diff.js';
@@ -103,6 +104,9 @@ export const CACHE_BYTES = {
   changes: 6 * 1024 * 1024,
   diffs: 12 * 1024 * 1024,
 };
+
+/** Blobs rename detection read, kept for the same diff's patches (see KeptBlobs): at most this much per diff. */
+const KEPT_BLOB_BYTES = 8 * 1024 * 1024;
 
 /** A key of one or two oids and a small object (stats, counts). */
 const SMALL_ENTRY_BYTES = 200;
@@ -559,13 +563,17 @@ export class GitRepo {
   }
 
   /** The changes between two trees (renames detected), cached: trees never change. */
-  private treeChanges(oldTree: string | null, newTree: string): Promise<FileChange[]> {
-    return this.changes.get(`${oldTree}:${newTree}`, () => diffTrees(this.objects, oldTree, newTree));
+  private treeChanges(oldTree: string | null, newTree: string, onBlobRead?: (oid: string, data: Buffer) => void): Promise<FileChange[]> {
+    return this.changes.get(`${oldTree}:${newTree}`, () => diffTrees(this.objects, oldTree, newTree, onBlobRead));
   }
 
   /** The diff between two trees (the limits applied), cached: trees never change. */
   private treeDiff(oldTree: string | null, newTree: string): Promise<DiffResult> {
-    return this.diffs.get(`${oldTree}:${newTree}`, async () => diffBetween(this.objects, await this.treeChanges(oldTree, newTree), this.options.diffLimits));
+    return this.diffs.get(`${oldTree}:${newTree}`, async () => {
+      // What rename detection reads is handed to the patches (when it runs now, not cached).
+      const kept = new KeptBlobs(this.objects, KEPT_BLOB_BYTES);
+      return diffBetween(kept, await this.treeChanges(oldTree, newTree, kept.keep), this.options.diffLimits);
+    });
   }
 
   private contents(change: FileChange): Promise<[Uint8Array, Uint8Array]> {

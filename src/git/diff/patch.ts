@@ -1,4 +1,4 @@
-import type { ObjectStore } from '../object-store.js';
+import type { BlobSource } from './kept-blobs.js';
 import { type FileChange, isBinary } from './tree-diff.js';
 import { unifiedBodyBytes } from './xdiff.js';
 import { FileMode } from '../objects.js';
@@ -43,7 +43,7 @@ const EMPTY = Buffer.alloc(0);
  * by `limits`: a single patch over maxPatchBytes is "too large" and empty; the list stops once
  * maxFiles or maxLines is reached.
  */
-export async function diffBetween(repo: ObjectStore, changes: FileChange[], limits: DiffLimits): Promise<DiffResult> {
+export async function diffBetween(repo: BlobSource, changes: FileChange[], limits: DiffLimits): Promise<DiffResult> {
   const files: FileDiff[] = [];
   let lines = 0;
   for (const change of changes) {
@@ -60,14 +60,14 @@ export async function diffBetween(repo: ObjectStore, changes: FileChange[], limi
   return { files, overflow: false };
 }
 
-async function contentOf(repo: ObjectStore, mode: string, oid: string | null): Promise<Buffer> {
+async function contentOf(repo: BlobSource, mode: string, oid: string | null): Promise<Buffer> {
   if (!oid) return EMPTY;
   // git shows a submodule as one line naming its commit.
   if (mode === FileMode.Submodule) return Buffer.from(`Subproject commit ${oid}\n`);
   return repo.readBlob(oid);
 }
 
-async function fileDiff(repo: ObjectStore, change: FileChange, limits: DiffLimits): Promise<FileDiff> {
+async function fileDiff(repo: BlobSource, change: FileChange, limits: DiffLimits): Promise<FileDiff> {
   const file: FileDiff = {
     oldPath: change.oldPath,
     newPath: change.newPath,

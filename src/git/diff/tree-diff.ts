@@ -26,15 +26,16 @@ const isSubmodule = (mode: string) => mode === FileMode.Submodule;
 /**
  * The changes between two trees (`null` for the empty tree), like `git diff-tree -r -M`:
  * identical subtrees are skipped without being read, then deleted/added pairs are matched
- * as renames the way git's diffcore-rename does by default.
+ * as renames the way git's diffcore-rename does by default. `onBlobRead` is given each blob that
+ * rename detection reads (see KeptBlobs).
  */
-export async function diffTrees(repo: ObjectStore, oldTree: string | null, newTree: string | null): Promise<FileChange[]> {
+export async function diffTrees(repo: ObjectStore, oldTree: string | null, newTree: string | null, onBlobRead?: (oid: string, data: Buffer) => void): Promise<FileChange[]> {
   const changes: FileChange[] = [];
   await walk(repo, oldTree === EMPTY_TREE ? null : oldTree, newTree === EMPTY_TREE ? null : newTree, '', changes);
   // git sorts paths bytewise: each path is encoded once, not at every comparison.
   const keyed = changes.map((change) => ({ change, key: Buffer.from(change.newPath) }));
   keyed.sort((a, b) => Buffer.compare(a.key, b.key) || order(a.change) - order(b.change));
-  return detectRenamesIn(repo, keyed.map((k) => k.change));
+  return detectRenamesIn(repo, keyed.map((k) => k.change), onBlobRead);
 }
 
 // A deletion sorts before an addition at the same path (file replaced by a directory, or a type change).
@@ -208,7 +209,7 @@ function deletedEntry(path: string, mode: string, oid: string): FileChange {
 
 const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 
-async function detectRenamesIn(repo: ObjectStore, changes: FileChange[]): Promise<FileChange[]> {
+async function detectRenamesIn(repo: ObjectStore, changes: FileChange[], onBlobRead?: (oid: string, data: Buffer) => void): Promise<FileChange[]> {
   const sources = changes.filter((c) => c.status === 'deleted' && !isSubmodule(c.oldMode));
   const targets = changes.filter((c) => c.status === 'added' && !isSubmodule(c.newMode));
   if (sources.length === 0 || targets.length === 0) return changes;
@@ -235,7 +236,13 @@ async function detectRenamesIn(repo: ObjectStore, changes: FileChange[]): Promis
     const spans = new Map<string, Promise<Spans | null>>();
     const spansOf = (oid: string) => {
       let s = spans.get(oid);
-      if (!s) spans.set(oid, (s = repo.readBlob(oid).then(spanHashes, () => null)));
+      if (!s) {
+        const fingerprint = (data: Buffer) => {
+          onBlobRead?.(oid, data);
+          return spanHashes(data);
+        };
+        spans.set(oid, (s = repo.readBlob(oid).then(fingerprint, () => null)));
+      }
       return s;
     };
 
