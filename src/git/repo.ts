@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { KeyedQueue } from '../util/keyed-queue.js';
 import { Lru, PromiseLru } from '../util/lru.js';
-import { KeptBlobs } from './diff/kept-blobs.js';
+import { type BlobSource, KeptBlobs } from './diff/kept-blobs.js';
 import { type DiffLimits, type DiffResult, diffBetween } from './diff/patch.js';
 import { countLines, type LineCounts } from './diff/line-stats.js';
 import { type FileChange, diffTrees, isBinary } from './diff/tree-diff.js';
@@ -487,7 +487,9 @@ export class GitRepo {
   }
 
   private async computeStats(commit: Commit): Promise<CommitStats> {
-    const changes = await this.treeChanges(await this.parentTree(commit), commit.tree);
+    // What rename detection reads is counted without being read again (see KeptBlobs).
+    const kept = new KeptBlobs(this.objects, KEPT_BLOB_BYTES);
+    const changes = await this.treeChanges(await this.parentTree(commit), commit.tree, kept.keep);
     let additions = 0;
     let deletions = 0;
     await Promise.all(
@@ -498,7 +500,7 @@ export class GitRepo {
           deletions += change.oldOid && change.oldMode === FileMode.Submodule ? 1 : 0;
           return;
         }
-        const counts = await this.blobLineCounts(change);
+        const counts = await this.blobLineCounts(change, kept);
         additions += counts.additions;
         deletions += counts.deletions;
       }),
@@ -507,9 +509,9 @@ export class GitRepo {
   }
 
   /** `git diff --numstat` of one changed file, cached by its blob pair. */
-  private blobLineCounts(change: FileChange): Promise<LineCounts> {
+  private blobLineCounts(change: FileChange, source: BlobSource = this.objects): Promise<LineCounts> {
     return this.lineCounts.get(`${change.oldOid}:${change.newOid}`, async () => {
-      const [before, after] = await this.contents(change);
+      const [before, after] = await this.contents(change, source);
       return countLines(before, after);
     });
   }
@@ -576,8 +578,8 @@ export class GitRepo {
     });
   }
 
-  private contents(change: FileChange): Promise<[Uint8Array, Uint8Array]> {
-    return Promise.all([change.oldOid ? this.objects.readBlob(change.oldOid) : EMPTY, change.newOid ? this.objects.readBlob(change.newOid) : EMPTY]);
+  private contents(change: FileChange, source: BlobSource = this.objects): Promise<[Uint8Array, Uint8Array]> {
+    return Promise.all([change.oldOid ? source.readBlob(change.oldOid) : EMPTY, change.newOid ? source.readBlob(change.newOid) : EMPTY]);
   }
 
   /** What each of the repository's caches holds, by its own accounting (the object store's caches are not included). */

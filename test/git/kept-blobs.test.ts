@@ -9,6 +9,7 @@ import path from 'node:path';
 import { KeptBlobs } from '../../src/git/diff/kept-blobs.js';
 import { diffBetween } from '../../src/git/diff/patch.js';
 import { diffTrees } from '../../src/git/diff/tree-diff.js';
+import { GitRepo } from '../../src/git/index.js';
 import { ObjectStore } from '../../src/git/object-store.js';
 import { GITLAB_DIFF_LIMITS } from '../../src/gitlab/diff-limits.js';
 import { removeDir, tempDir } from '../support/fixtures.js';
@@ -83,5 +84,35 @@ describe('KeptBlobs: a diff reads each blob once', () => {
     const twice = [...reads.values()].filter((n) => n === 2).length;
     expect(twice).to.be.above(0);
     expect(diff.files.length).to.equal(git(gitdir, 'diff', '-M', '--name-only', oldTree, newTree).trim().split('\n').length);
+  });
+
+  it("counts a commit's stats reading each blob once, as git diff --numstat -M counts them", async () => {
+    const env = { GIT_AUTHOR_NAME: 'K', GIT_AUTHOR_EMAIL: 'k@example.com', GIT_COMMITTER_NAME: 'K', GIT_COMMITTER_EMAIL: 'k@example.com', GIT_AUTHOR_DATE: '2024-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2024-01-01T00:00:00Z' };
+    const parent = checked(runGit(['--git-dir', gitdir, 'commit-tree', '-m', 'old', oldTree], { env })).trim();
+    const commit = checked(runGit(['--git-dir', gitdir, 'commit-tree', '-m', 'new', '-p', parent, newTree], { env })).trim();
+    const repo = new GitRepo(gitdir, { diffLimits: GITLAB_DIFF_LIMITS });
+    try {
+      // The repository's own store, its reads counted (a private field: what is checked is how often it is read).
+      const store = (repo as unknown as { objects: ObjectStore }).objects;
+      const reads = new Map<string, number>();
+      const readBlob = store.readBlob.bind(store);
+      store.readBlob = (oid: string) => {
+        reads.set(oid, (reads.get(oid) ?? 0) + 1);
+        return readBlob(oid);
+      };
+      const stats = await repo.commitStats(await repo.readCommit(commit));
+      let additions = 0;
+      let deletions = 0;
+      for (const line of git(gitdir, 'diff', '--numstat', '-M', parent, commit).trim().split('\n')) {
+        const [add, del] = line.split('\t');
+        additions += Number(add);
+        deletions += Number(del);
+      }
+      expect(stats).to.deep.equal({ additions, deletions, total: additions + deletions });
+      expect([...reads.values()].every((n) => n === 1), JSON.stringify([...reads])).to.equal(true);
+      expect(reads.size).to.equal(20);
+    } finally {
+      await repo.close();
+    }
   });
 });
