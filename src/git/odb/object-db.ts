@@ -5,7 +5,7 @@ import { Lru } from '../../util/lru.js';
 import type { ObjectType } from '../objects.js';
 import { type DamageReporter, reasonOf, RepositoryDamagedError } from '../damage.js';
 import { hasLooseObject, looseWithPrefix, readLooseObject } from './loose.js';
-import { INDEX_CHUNK, Pack, PackGoneError } from './pack.js';
+import { INDEX_CHUNK, PACK_OFFSET_SPAN, Pack, PackGoneError } from './pack.js';
 
 /**
  * A read-only git object database: pack files (version 2 indexes) and loose objects.
@@ -64,6 +64,9 @@ export const packIndexReads = { count: 0 };
  */
 export const indexVerification = { inlineBytes: 1024 * 1024 };
 
+/** How many packs' cache keys a repository's object cache tells apart before it starts again (see ObjectDb.cacheKeyBaseFor); tests lower it. */
+export const packCacheSlots = { max: 4096 };
+
 /** Between two slices of a background index verification (a slice is a fraction of a millisecond). */
 const VERIFY_PAUSE_MS = 2;
 
@@ -75,7 +78,9 @@ export class ObjectDb {
   /** The objects/pack directory's stamp when it was last listed (undefined: never listed). */
   private dirStamp: string | null | undefined = undefined;
   private closed = false;
-  private readonly cache: Lru<string, RawObject>;
+  private readonly cache: Lru<number, RawObject>;
+  /** The next pack's cache-key slot (see cacheKeyBaseFor). */
+  private nextPackSlot = 0;
   private readonly objectsDir: string;
 
   constructor(
@@ -85,7 +90,22 @@ export class ObjectDb {
   ) {
     this.objectsDir = path.join(gitdir, 'objects');
     // Delta bases by weight in bytes; one object over an eighth of the budget is not kept.
-    this.cache = new Lru<string, RawObject>(cacheBytes, (o) => o.data.length, cacheBytes / 8);
+    this.cache = new Lru<number, RawObject>(cacheBytes, (o) => o.data.length, cacheBytes / 8);
+  }
+
+  /**
+   * A new pack's cache keys start here, a slot of its own: keys stay below 2^52 (exact in a
+   * double) for packCacheSlots.max slots. Once they are used up (packs opened again and again,
+   * after repacks) the cache starts empty and the open packs are numbered again from 0, so that
+   * no key of a pack gone can be read as another's.
+   */
+  private cacheKeyBaseFor(): number {
+    if (this.nextPackSlot >= packCacheSlots.max) {
+      this.cache.clear();
+      this.nextPackSlot = 0;
+      for (const open of this.packs.values()) open.cacheKeyBase = this.nextPackSlot++ * PACK_OFFSET_SPAN;
+    }
+    return this.nextPackSlot++ * PACK_OFFSET_SPAN;
   }
 
   private get packDir(): string {
@@ -206,6 +226,7 @@ export class ObjectDb {
         const packPath = path.join(this.packDir, name.replace(/\.idx$/, '.pack'));
         const small = fs.statSync(file).size <= indexVerification.inlineBytes;
         const pack = new Pack(name, small ? fs.readFileSync(file) : file, packPath);
+        pack.cacheKeyBase = this.cacheKeyBaseFor();
         if (small && !pack.verifyRest()) {
           pack.close();
           throw new RepositoryDamagedError(this.checksumProblem(name));

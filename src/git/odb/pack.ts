@@ -113,6 +113,13 @@ export class Pack {
    * trailer are read now, lookups pread what they need until the owner has read it through, see
    * takeIndexChunk).
    */
+  /**
+   * Added to an object's offset, its key in the object database's cache (see
+   * ObjectDb.cacheKeyBaseFor): a number, not "<pack>:<offset>", which cost each read a string
+   * built, flattened and hashed (1 µs against 0.3 for a number, for every object a walk reads).
+   */
+  cacheKeyBase = 0;
+
   constructor(
     readonly name: string,
     index: Buffer | string,
@@ -170,6 +177,7 @@ export class Pack {
     }
     try {
       this.packSize = fs.fstatSync(this.fd).size;
+      if (this.packSize >= PACK_OFFSET_SPAN) throw new RepositoryDamagedError(`objects/pack/${this.packName} is over 1 TiB: not read`);
       const packDamaged = (problem: string) => new RepositoryDamagedError(`objects/pack/${this.packName} is damaged: ${problem}`);
       if (this.packSize < 32) throw packDamaged(`truncated (${this.packSize} bytes)`);
       const head = Buffer.alloc(12);
@@ -388,23 +396,23 @@ export class Pack {
    * they are read from the pack even when cached, so that a garbled offset is caught. `keep`
    * false: not cached itself (see ObjectDb.read).
    */
-  readIndexed(index: number, cache: Lru<string, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth = 0, keep = true): RawObject {
+  readIndexed(index: number, cache: Lru<number, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth = 0, keep = true): RawObject {
     const offset = this.offsetOf(index);
     if (this.verified) {
-      const cached = cache.get(`${this.name}:${offset}`);
+      const cached = cache.get(this.cacheKeyBase + offset);
       if (cached) return cached;
     }
     return this.readAtOffset(offset, cache, resolveRef, depth, this.crcOf(index), keep);
   }
 
   /** The object at `offset` (a delta's base), deltas resolved (bases through `resolveRef` for REF_DELTA). */
-  private read(offset: number, cache: Lru<string, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth: number): RawObject {
-    return cache.get(`${this.name}:${offset}`) ?? this.readAtOffset(offset, cache, resolveRef, depth, null, true);
+  private read(offset: number, cache: Lru<number, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth: number): RawObject {
+    return cache.get(this.cacheKeyBase + offset) ?? this.readAtOffset(offset, cache, resolveRef, depth, null, true);
   }
 
   /** Reads, resolves and caches the object at `offset`; `crc`: what the index says its packed bytes hash to. */
-  private readAtOffset(offset: number, cache: Lru<string, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth: number, crc: number | null, keep: boolean): RawObject {
-    const key = `${this.name}:${offset}`;
+  private readAtOffset(offset: number, cache: Lru<number, RawObject>, resolveRef: (oid: Buffer, depth: number) => RawObject | null, depth: number, crc: number | null, keep: boolean): RawObject {
+    const key = this.cacheKeyBase + offset;
     if (depth > MAX_DELTA_DEPTH) throw this.damaged(`a delta chain longer than ${MAX_DELTA_DEPTH} at ${offset} (a loop)`);
     const read = this.readAt(offset);
     const { buf, type } = read;
@@ -519,6 +527,9 @@ function copyEntries(bytes: Buffer, at: number, regionAt: number, count: number,
     for (let k = from; k < to; k++) table[i * width + k - entryAt] = bytes[k - at];
   }
 }
+
+/** Offsets of a pack are below this (a pack of 1 TiB or more is not read): cache keys of different packs never meet. */
+export const PACK_OFFSET_SPAN = 2 ** 40;
 
 /** Order of `oid` (whose first four bytes are `head`) against the 20-byte name at `at` in `idx`. */
 function compareName(idx: Buffer, at: number, oid: Buffer, head: number): number {
