@@ -496,7 +496,7 @@ export class GitRepo {
 
   private async computeStats(commit: Commit): Promise<CommitStats> {
     // What rename detection reads is counted without being read again (see KeptBlobs).
-    const kept = new KeptBlobs(this.objects, KEPT_BLOB_BYTES);
+    const kept = this.keptBlobs();
     const changes = await this.treeChanges(await this.parentTree(commit), commit.tree, kept.keep);
     let additions = 0;
     let deletions = 0;
@@ -572,6 +572,11 @@ export class GitRepo {
     return { commits, diff, sameCommit: false };
   }
 
+  /** A fresh hand-off of the blobs one diff's rename detection reads (see KeptBlobs). */
+  private keptBlobs(): KeptBlobs {
+    return new KeptBlobs(this.objects, KEPT_BLOB_BYTES);
+  }
+
   /** The changes between two trees (renames detected), cached: trees never change. */
   private treeChanges(oldTree: string | null, newTree: string, onBlobRead?: (oid: string, data: Buffer) => void): Promise<FileChange[]> {
     return this.changes.get(`${oldTree}:${newTree}`, () => diffTrees(this.objects, oldTree, newTree, onBlobRead));
@@ -581,7 +586,7 @@ export class GitRepo {
   private treeDiff(oldTree: string | null, newTree: string): Promise<DiffResult> {
     return this.diffs.get(`${oldTree}:${newTree}`, async () => {
       // What rename detection reads is handed to the patches (when it runs now, not cached).
-      const kept = new KeptBlobs(this.objects, KEPT_BLOB_BYTES);
+      const kept = this.keptBlobs();
       return diffBetween(kept, await this.treeChanges(oldTree, newTree, kept.keep), this.options.diffLimits);
     });
   }

@@ -17,6 +17,17 @@ import { checked, git, runGit } from '../support/git.js';
 
 const text = (seed: number, lines: number) => Array.from({ length: lines }, (_, i) => `line ${i} of file ${seed}: ${'x'.repeat((i * seed) % 40)}\n`).join('');
 
+/** How often each blob is read from `store` from now on, by oid. */
+function countBlobReads(store: ObjectStore): Map<string, number> {
+  const reads = new Map<string, number>();
+  const readBlob = store.readBlob.bind(store);
+  store.readBlob = (oid: string) => {
+    reads.set(oid, (reads.get(oid) ?? 0) + 1);
+    return readBlob(oid);
+  };
+  return reads;
+}
+
 describe('KeptBlobs: a diff reads each blob once', () => {
   let dir: string;
   let gitdir: string;
@@ -52,12 +63,7 @@ describe('KeptBlobs: a diff reads each blob once', () => {
   /** The diff as GitRepo makes it, with the blobs read from the store counted by oid. */
   async function diffCounting(budget: number) {
     const store = new ObjectStore(gitdir);
-    const reads = new Map<string, number>();
-    const readBlob = store.readBlob.bind(store);
-    store.readBlob = (oid: string) => {
-      reads.set(oid, (reads.get(oid) ?? 0) + 1);
-      return readBlob(oid);
-    };
+    const reads = countBlobReads(store);
     const kept = new KeptBlobs(store, budget);
     const diff = await diffBetween(kept, await diffTrees(store, oldTree, newTree, kept.keep), GITLAB_DIFF_LIMITS);
     return { diff, reads };
@@ -94,12 +100,7 @@ describe('KeptBlobs: a diff reads each blob once', () => {
     try {
       // The repository's own store, its reads counted (a private field: what is checked is how often it is read).
       const store = (repo as unknown as { objects: ObjectStore }).objects;
-      const reads = new Map<string, number>();
-      const readBlob = store.readBlob.bind(store);
-      store.readBlob = (oid: string) => {
-        reads.set(oid, (reads.get(oid) ?? 0) + 1);
-        return readBlob(oid);
-      };
+      const reads = countBlobReads(store);
       const stats = await repo.commitStats(await repo.readCommit(commit));
       let additions = 0;
       let deletions = 0;
