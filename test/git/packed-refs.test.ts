@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parsePackedRefs, RefStore } from '../../src/git/refs.js';
+import { packedRefLookup, parsePackedRefs, RefStore } from '../../src/git/refs.js';
 import { checked, git, runGit } from '../support/git.js';
 
 /** The line patterns parsePackedRefs replaced: the reference its answers are held to. */
@@ -99,5 +99,35 @@ describe('packed-refs', () => {
       const damaged = chars.join('');
       expect(parsePackedRefs(damaged), `round ${round}`).to.deep.equal(byLinePatterns(damaged));
     }
+  });
+
+  it('looks one ref up as the parse answers it, on the same random damage and hostile names', () => {
+    const text = fs.readFileSync(path.join(dir, 'packed-refs'), 'utf8');
+    const names = [...parsePackedRefs(text).refs.keys()];
+    expect(names).to.have.length(61);
+    const hostile = ['refs/', 'refs', 'heads/main', 'refs/heads/b1', 'refs/heads/b', 'refs/heads/main\r', 'refs/heads/main\n', 'refs/tags/v1\n^', ' refs/heads/main', 'refs/heads/mai'];
+    const oid = 'a'.repeat(40);
+    const duplicated = `${oid} refs/heads/x\n${'b'.repeat(40)} refs/heads/x\n${oid}g refs/heads/x\n`;
+    expect(packedRefLookup(duplicated, 'refs/heads/x')).to.equal('b'.repeat(40)).and.to.equal(parsePackedRefs(duplicated).refs.get('refs/heads/x'));
+    expect(packedRefLookup(`${oid} refs/heads/x`, 'refs/heads/x'), 'a last line without a newline').to.equal(oid);
+    let seed = 11;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const alphabet = ['\n', '\r', ' ', '^', 'g', '0', 'f', '/', ''];
+    for (let round = 0; round < 300; round++) {
+      const chars = [...text];
+      for (let k = 0; k < 3; k++) chars[Math.floor(random() * chars.length)] = alphabet[Math.floor(random() * alphabet.length)];
+      const damaged = chars.join('');
+      const parsed = parsePackedRefs(damaged).refs;
+      for (const name of [...names, ...parsed.keys(), ...hostile]) expect(packedRefLookup(damaged, name), `round ${round}, ${JSON.stringify(name)}`).to.equal(parsed.get(name) ?? null);
+    }
+  });
+
+  it('resolves HEAD, a branch and a tag by looking each up in packed-refs, and sees the file change', () => {
+    const store = new RefStore(dir);
+    const oracle = git(dir, 'rev-parse', 'HEAD', 'refs/heads/b7', 'refs/tags/v3').trim().split('\n');
+    expect([store.head().oid, store.readRef('refs/heads/b7'), store.readRef('refs/tags/v3')]).to.deep.equal(oracle);
+    git(dir, 'update-ref', 'refs/heads/b7', oracle[0]);
+    git(dir, 'pack-refs', '--all');
+    expect(store.readRef('refs/heads/b7')).to.equal(git(dir, 'rev-parse', 'refs/heads/b7').trim()).and.to.equal(oracle[0]);
   });
 });
