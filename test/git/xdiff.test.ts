@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { diffHunks, lineCounts, unifiedBody } from '../../src/git/diff/xdiff.js';
+import { countNewlines, diffHunks, lineCounts, unifiedBody, windowDiffs } from '../../src/git/diff/xdiff.js';
 import { runGitAsync } from '../support/git.js';
 import { ambiguousPair, commonTailPair, editLines, Random, randomLines, randomPair, sliderPair, type TextPair } from '../support/random-text.js';
 
@@ -358,6 +358,68 @@ function smallEditPair(seed: number): TextPair {
   return { a, b, label: `small edit seed ${seed} (${head.length} + ${window.length} -> ${edited.length} + ${tail.length} lines)` };
 }
 
+/**
+ * A small edit to a file over 16 KiB, as most commits make: xdiff diffs a window of lines around
+ * it (see windowOf). The edits replace, insert or delete a few lines or change one, sometimes
+ * inside a run of equal lines that lets the change slide up to or past the window's edges, next
+ * to blank and indented lines, near either end of the file, or with a function line far above
+ * (the rest of the file indented); some repeat a line of the file (the window is declined).
+ */
+function bigFileEditPair(seed: number): TextPair {
+  const r = new Random(seed);
+  const style = r.pick(['code', 'code', 'mixed', 'prose', 'whitespace', 'tiny'] as const);
+  let lines = randomLines(r, r.int(900, 3000), style);
+  if (r.chance(0.2)) lines = lines.map((l, i) => (i % 400 === 0 ? `func_${i}(void)` : `\t${l}`));
+  const at = r.pick([() => r.int(0, 90), () => r.int(lines.length - 90, lines.length), () => r.int(0, lines.length)])();
+  if (r.chance(0.25)) {
+    // A run of equal lines around the edit: it may slide anywhere along it.
+    const run = Array.from({ length: r.pick([10, 30, 60, 90, 150, 400]) }, () => r.pick(['', '\tx', '}', 'x']));
+    lines.splice(at, 0, ...(r.chance(0.5) ? run : run.map(() => run[0])));
+  }
+  const b = lines.slice();
+  const fresh = (n: number) => Array.from({ length: n }, (_, k) => `new line ${seed} ${k} ${r.pick(['', '{', ';'])}`);
+  const where = Math.min(at + r.int(0, 40), b.length);
+  switch (r.int(0, 5)) {
+    case 0:
+      b.splice(where, r.int(1, 3), ...fresh(r.int(1, 3)));
+      break;
+    case 1:
+      b.splice(where, 0, ...(r.chance(0.5) ? fresh(r.int(1, 5)) : [b[Math.max(0, where - 1)] ?? '']));
+      break;
+    case 2:
+      b.splice(where, r.int(1, 5));
+      break;
+    case 3:
+      if (b.length > 0) b[Math.min(where, b.length - 1)] += ';';
+      break;
+    case 4:
+      // A line of the file written again elsewhere nearby: the changed lines share it.
+      b.splice(where, 1, b[Math.max(0, where - r.int(1, 50))] ?? 'x', ...fresh(1));
+      break;
+    default: {
+      // A block of a periodic run put into (or taken out of) a long run of the same period: the
+      // group slides along the run, past where a window would be cut, and the indent heuristic
+      // weighs the blank lines in it.
+      const period = r.pick([['x'], ['x', ''], ['\tx', '', 'y'], ['', '']]);
+      const runOf = (n: number) => Array.from({ length: n }, (_, k) => period[k % period.length]);
+      // Runs about as long as a window's margin, and blocks about as long as the run: the
+      // heuristic then weighs cuts at the run's top, near where the window is cut.
+      const periods = r.chance(0.6) ? r.int(12, 70) : r.int(60, 200);
+      const size = period.length * (r.chance(0.6) ? Math.max(1, periods - r.int(0, 3)) : r.int(10, Math.min(50, periods)));
+      lines.splice(at, 0, ...(r.chance(0.5) ? Array<string>(r.int(1, 25)).fill('') : []), ...runOf(period.length * periods));
+      b.length = 0;
+      b.push(...lines);
+      if (r.chance(0.5)) b.splice(at, 0, ...runOf(size));
+      else b.splice(at, size);
+    }
+  }
+  const eol = r.chance(0.1) ? '\r\n' : '\n';
+  const finalA = !r.chance(0.1);
+  const finalB = r.chance(0.9) ? finalA : !finalA;
+  const render = (x: string[], final: boolean) => Buffer.from(x.join(eol) + (final ? eol : ''));
+  return { a: render(lines, finalA), b: render(b, finalB), label: `big file edit seed ${seed} (${style}, ${lines.length} -> ${b.length} lines, at ${at})` };
+}
+
 describe('xdiff (git-exact line diff)', function () {
   this.timeout(120000);
 
@@ -410,6 +472,64 @@ describe('xdiff (git-exact line diff)', function () {
     await expectSameAsGit(pairs);
     await expectSameAsGit(pairs, 0);
     await expectSameNumstat(pairs);
+  });
+
+  it('matches git on 800 small edits to big files, diffed in a window around the edit (-U3, -U10, -U11 and numstat)', async () => {
+    const pairs = Array.from({ length: 800 }, (_, i) => bigFileEditPair(160000 + i));
+    const before = { ...windowDiffs };
+    await expectSameAsGit(pairs);
+    const used = windowDiffs.used - before.used;
+    const declined = windowDiffs.declined - before.declined;
+    // Most edits take the window, some are declined (shared lines, slides near a cut): both paths run.
+    expect(used, `windows used (${declined} declined)`).to.be.greaterThan(400);
+    expect(declined, `windows declined (${used} used)`).to.be.greaterThan(40);
+    await expectSameAsGit(pairs.slice(0, 200), 10);
+    await expectSameAsGit(pairs.slice(0, 200), 11);
+    await expectSameNumstat(pairs);
+  });
+
+  it('matches git where a block slides along a run up to near the edge of the window (864 cases)', async () => {
+    // A run of a periodic pattern about as long as the window's margin, blank lines above it, a
+    // block of the run inserted or removed: the group slides to the run's top, and the indent
+    // heuristic reads lines above it that a window cut too close would leave out (a slide
+    // allowed up to one line from the cut gets 6 of these wrong).
+    const filler = Array.from({ length: 1200 }, (_, i) => (i % 7 === 0 ? `fn_${i}(void)` : `\tstatement_${i} = value_${i % 13};`));
+    const pairs: TextPair[] = [];
+    for (const period of [['x'], ['x', ''], ['', '\tx'], ['\tx', '', 'y']]) {
+      for (const periods of [40, 44, 48, 52, 56, 60, 63, 66, 70]) {
+        for (const blanks of [0, 5, 15, 22]) {
+          for (const shorter of [0, 1, 3]) {
+            for (const insert of [true, false]) {
+              const runOf = (n: number) => Array.from({ length: n }, (_, k) => period[k % period.length]);
+              const run = period.length * periods;
+              const size = Math.max(period.length, run - shorter * period.length);
+              const a = [...filler.slice(0, 600), ...Array<string>(blanks).fill(''), ...runOf(run), 'end_marker();', ...filler.slice(600)];
+              const b = a.slice();
+              if (insert) b.splice(600 + blanks, 0, ...runOf(size));
+              else b.splice(600 + blanks, size);
+              pairs.push({ a: Buffer.from(a.join('\n') + '\n'), b: Buffer.from(b.join('\n') + '\n'), label: `${JSON.stringify(period)} x ${periods}, ${blanks} blank lines above, ${insert ? 'insert' : 'remove'} ${size}` });
+            }
+          }
+        }
+      }
+    }
+    const before = { ...windowDiffs };
+    await expectSameAsGit(pairs);
+    expect(windowDiffs.used - before.used, 'windows used').to.be.greaterThan(300);
+    expect(windowDiffs.declined - before.declined, 'windows declined').to.be.greaterThan(300);
+  });
+
+  it('counts newlines four bytes at a time as one at a time does, at any alignment', () => {
+    const r = new Random(5);
+    const data = Buffer.from(Array.from({ length: 5000 }, () => r.pick([10, 10, 97, 0x8a, 0x0a0a & 0xff, 0xff, 0])));
+    for (let from = 0; from < 8; from++) {
+      for (const end of [0, 1, 3, 4, 5, 7, 100, 4000, 5000 - from]) {
+        const view = data.subarray(from);
+        let expected = 0;
+        for (let p = 0; p < end; p++) if (view[p] === 10) expected++;
+        expect(countNewlines(view, end), `from ${from}, end ${end}`).to.equal(expected);
+      }
+    }
   });
 
   it('matches git on 500 random whitespace-heavy pairs (indent heuristic corner cases)', async () => {

@@ -146,7 +146,7 @@ const sideScratch = () => ({ start: int32s(), cls: int32s(), changed: bytes(), k
 type SideScratch = ReturnType<typeof sideScratch>;
 const scratchA = sideScratch();
 const scratchB = sideScratch();
-const tableScratch = { slots: int32s(), hashes: int32s(), repInB: bytes(), repLine: int32s(), count1: int32s(), count2: int32s(), maybe: bytes() };
+const tableScratch = { slots: int32s(), hashes: int32s(), repInB: bytes(), repLine: int32s(), count1: int32s(), count2: int32s(), maybe: bytes(), inOld: bytes() };
 const searchScratch = int32s();
 
 function splitLines(data: Uint8Array, length: number, scratch: SideScratch): Side {
@@ -941,8 +941,21 @@ function markChanges(oldData: Uint8Array, newData: Uint8Array, trimTail: boolean
   return { a, b };
 }
 
-function diffSides(oldData: Uint8Array, newData: Uint8Array, trimTail: boolean): { a: Side; b: Side; script: Change[] } {
-  const { a, b } = markChanges(oldData, newData, trimTail);
+/** Both sides with their changed lines marked and slid into place, and the edit script. */
+interface Diffed {
+  a: Side;
+  b: Side;
+  script: Change[];
+  /** Lines of the files above the sides (a window's, see windowOf): added to every line number. */
+  linesAbove: number;
+  /** The old file's bytes above the side, where the function line of a hunk may be. */
+  above: Buffer | null;
+}
+
+function diffSides(oldData: Uint8Array, newData: Uint8Array, context: number): Diffed {
+  const trimTail = checkContext(context);
+  const window = context > 0 && context <= WINDOW_MAX_CONTEXT ? windowOf(oldData, newData, true) : null;
+  const { a, b } = window ?? markChanges(oldData, newData, trimTail);
   compact(a, b);
   compact(b, a);
 
@@ -964,7 +977,127 @@ function diffSides(oldData: Uint8Array, newData: Uint8Array, trimTail: boolean):
       j++;
     }
   }
-  return { a, b, script };
+  return { a, b, script, linesAbove: window?.linesAbove ?? 0, above: window?.above ?? null };
+}
+
+// ---------------------------------------------------------------------------
+// A small change to a big file: a window around it
+
+/**
+ * git hashes every line of both files; so did this module, splitting two 20 KB files into lines
+ * to find the one line a commit changed in each. When the changed lines of the two sides share
+ * no line (a line replaced, inserted or removed: most edits), every line between them is changed
+ * whatever the lines around count (the counts only choose among common subsequences, and there
+ * is none), and only the group sliding and the indent heuristic look beyond them, a bounded
+ * number of lines. So the diff of a window of WINDOW_MARGIN common lines on each side of the
+ * change is the diff of the files, its line numbers shifted by the lines above the window. When
+ * the changed lines share a line, or a group could slide near a cut edge, the files are diffed
+ * whole (the window's work, a few hundred lines, is lost).
+ */
+const WINDOW_MIN_BYTES = 16 * 1024;
+/** Common lines kept on each side of the change. */
+const WINDOW_MARGIN = 64;
+/** The most context lines a window's hunks may show (git's default is 3). */
+const WINDOW_MAX_CONTEXT = 10;
+/** How near a cut edge a group may slide: the indent heuristic reads MAX_BLANKS lines around a cut, hunks their context. */
+const WINDOW_EDGE = MAX_BLANKS + WINDOW_MAX_CONTEXT + 2;
+
+/** How often a diff was made of a window, and how often a window was cut but the files were diffed whole (for the tests). */
+export const windowDiffs = { used: 0, declined: 0 };
+
+/** Where a window cuts both files: `top` bytes (`linesAbove` lines) above it, `bottom` bytes below it, the same in both. */
+interface Cut {
+  top: number;
+  linesAbove: number;
+  bottom: number;
+}
+
+/**
+ * Cuts at line starts WINDOW_MARGIN lines before the first difference and after the start of the
+ * common suffix, or null when the files are small or that would leave out too little.
+ */
+function windowCut(x: Buffer, y: Buffer): Cut | null {
+  const shorter = Math.min(x.length, y.length);
+  if (shorter < WINDOW_MIN_BYTES) return null;
+  const prefix = commonPrefixLength(x, y, shorter);
+  const suffix = Math.min(commonSuffixLength(x, x.length, y, y.length), shorter - prefix);
+  // The line holding the first difference starts after the last newline of the prefix.
+  let top = prefix === 0 ? 0 : x.lastIndexOf(10, prefix - 1) + 1;
+  for (let k = 0; k < WINDOW_MARGIN && top > 0; k++) top = top >= 2 ? x.lastIndexOf(10, top - 2) + 1 : 0;
+  // The first line start inside the common suffix (its newline is in the suffix too, so it is a
+  // line start in both files), then WINDOW_MARGIN lines further.
+  let from = x.indexOf(10, x.length - suffix);
+  for (let k = 0; k < WINDOW_MARGIN && from >= 0; k++) from = x.indexOf(10, from + 1);
+  const bottom = from >= 0 ? x.length - (from + 1) : 0;
+  if (top + bottom < WINDOW_MIN_BYTES / 2) return null;
+  return { top, linesAbove: countNewlines(x, top), bottom };
+}
+
+const NO_WORDS = new Uint32Array(0);
+
+/** How many '\n' bytes `bytes` has before `end`: four bytes a step (a call per line cost twice as much). */
+export function countNewlines(bytes: Uint8Array, end: number): number {
+  let n = 0;
+  let p = 0;
+  const lead = Math.min(end, (4 - (bytes.byteOffset & 3)) & 3);
+  for (; p < lead; p++) if (bytes[p] === 10) n++;
+  const words = p === end ? 0 : (end - p) >> 2;
+  const w32 = words > 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset + p, words) : NO_WORDS;
+  for (let i = 0; i < words; i++) {
+    // Bytes equal to '\n' become 0x80 in `zero`, the others 0 (the classic zero-byte test on x ^ 0x0a0a0a0a).
+    const x = w32[i] ^ 0x0a0a0a0a;
+    const zero = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x) & 0x80808080;
+    n += Math.imul(zero >>> 7, 0x01010101) >>> 24;
+  }
+  for (p += words << 2; p < end; p++) if (bytes[p] === 10) n++;
+  return n;
+}
+
+/**
+ * The window's sides with the change marked, or null when the files must be diffed whole.
+ * `slides`: the groups will be slid (a diff, not a line count), so they must stay clear of the cuts.
+ */
+function windowOf(oldData: Uint8Array, newData: Uint8Array, slides: boolean): { a: Side; b: Side; linesAbove: number; above: Buffer } | null {
+  const x = asBuffer(oldData);
+  const y = asBuffer(newData);
+  const cut = windowCut(x, y);
+  if (!cut) return null;
+  const wa = x.subarray(cut.top, x.length - cut.bottom);
+  const wb = y.subarray(cut.top, y.length - cut.bottom);
+  const a = splitLines(wa, wa.length, scratchA);
+  const b = splitLines(wb, wb.length, scratchB);
+  const [head, tail] = commonEnds(a, b);
+  const { count1 } = classify(a, b, head, tail);
+  // Whether a changed line of one side equals a changed line of the other.
+  const inOld = tableScratch.inOld.filled(count1.length, 0);
+  for (let i = head; i < a.n - tail; i++) inOld[a.cls[i]] = 1;
+  let clear = true;
+  for (let j = head; j < b.n - tail && clear; j++) if (inOld[b.cls[j]]) clear = false;
+  if (clear && slides) clear = slidesClear(a, head, a.n - tail, cut) && slidesClear(b, head, b.n - tail, cut);
+  if (!clear) {
+    windowDiffs.declined++;
+    return null;
+  }
+  windowDiffs.used++;
+  a.changed.fill(1, head + 1, a.n - tail + 1);
+  b.changed.fill(1, head + 1, b.n - tail + 1);
+  return { a, b, linesAbove: cut.linesAbove, above: x.subarray(0, cut.top) };
+}
+
+/** Whether the group of lines [from, to) slides (as Groups does) no nearer than WINDOW_EDGE lines to an edge the window cut. */
+function slidesClear(side: Side, from: number, to: number, cut: Cut): boolean {
+  if (from === to) return true;
+  const { cls, n } = side;
+  const topEdge = cut.top > 0 ? WINDOW_EDGE : 0;
+  const bottomEdge = cut.bottom > 0 ? n - WINDOW_EDGE : n;
+  if (from < topEdge || to > bottomEdge) return false;
+  for (let s = from, e = to; s > 0 && cls[s - 1] === cls[e - 1]; e--) if (--s < topEdge) return false;
+  for (let s = from, e = to; e < n && cls[s] === cls[e]; s++) if (++e > bottomEdge) return false;
+  return true;
+}
+
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 // ---------------------------------------------------------------------------
@@ -972,11 +1105,23 @@ function diffSides(oldData: Uint8Array, newData: Uint8Array, trimTail: boolean):
 
 /** git's default function-line rule: starts with an ASCII letter, '_' or '$'. */
 function functionLine(side: Side, i: number): string | null {
-  const from = side.start[i];
-  const to = side.start[i + 1];
+  return functionLineAt(side.bytes, side.start[i], side.start[i + 1]);
+}
+
+/** The function line nearest the end of `bytes` (the old file above a window), or ''. */
+function functionLineAbove(bytes: Buffer): string {
+  for (let to = bytes.length; to > 0; ) {
+    const from = to >= 2 ? bytes.lastIndexOf(10, to - 2) + 1 : 0;
+    const f = functionLineAt(bytes, from, to);
+    if (f !== null) return f;
+    to = from;
+  }
+  return '';
+}
+
+function functionLineAt(bytes: Buffer, from: number, to: number): string | null {
   if (to <= from) return null;
   // Read from the bytes: only the line that qualifies becomes a string, not the whole file.
-  const { bytes } = side;
   const c = bytes[from];
   const ok = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36;
   if (!ok) return null;
@@ -1035,7 +1180,7 @@ interface HunkSink {
   line(prefix: number, side: Side, i: number): void;
 }
 
-function walkHunks(a: Side, b: Side, script: Change[], context: number, sink: HunkSink): void {
+function walkHunks({ a, b, script, linesAbove, above }: Diffed, context: number, sink: HunkSink): void {
   let funcSearchedTo = -1;
   let funcText = '';
   for (let first = 0; first < script.length; ) {
@@ -1052,20 +1197,26 @@ function walkHunks(a: Side, b: Side, script: Change[], context: number, sink: Hu
 
     // Function line: nearest above the hunk in the old file; the search stops where the previous
     // hunk's search began, whose answer otherwise still holds.
+    let found = false;
     for (let l = s1 - 1; l > funcSearchedTo && l < a.n; l--) {
       const f = functionLine(a, l);
       if (f !== null) {
         funcText = f;
+        found = true;
         break;
       }
     }
+    // A window's first hunk: the search goes on above the window.
+    if (!found && funcSearchedTo === -1 && above) funcText = functionLineAbove(above);
     funcSearchedTo = s1 - 1;
 
     const oldLines = e1 - s1;
     const newLines = e2 - s2;
-    let header = `@@ -${rangeText(s1 + 1, oldLines)} +${rangeText(s2 + 1, newLines)} @@`;
+    const o1 = s1 + linesAbove;
+    const o2 = s2 + linesAbove;
+    let header = `@@ -${rangeText(o1 + 1, oldLines)} +${rangeText(o2 + 1, newLines)} @@`;
     if (funcText.length > 0) header += ' ' + funcText.slice(0, validUtf8Length(funcText));
-    sink.hunk(oldLines === 0 ? s1 : s1 + 1, oldLines, newLines === 0 ? s2 : s2 + 1, newLines, header);
+    sink.hunk(oldLines === 0 ? o1 : o1 + 1, oldLines, newLines === 0 ? o2 : o2 + 1, newLines, header);
 
     // Context comes from the new file (it is the same text in both).
     for (let q = s2; q < head.i2; q++) sink.line(SPACE, b, q);
@@ -1092,10 +1243,9 @@ const PLUS = 43;
 
 /** The hunks of `git diff -U<context>` between two texts (default context 3). */
 export function diffHunks(oldData: Uint8Array, newData: Uint8Array, context = 3): Hunk[] {
-  const { a, b, script } = diffSides(oldData, newData, checkContext(context));
   const hunks: Hunk[] = [];
   let lines: string[] = [];
-  walkHunks(a, b, script, context, {
+  walkHunks(diffSides(oldData, newData, context), context, {
     hunk(oldStart, oldLines, newStart, newLines, header) {
       lines = [];
       hunks.push({ oldStart, oldLines, newStart, newLines, header, lines });
@@ -1118,7 +1268,7 @@ export function unifiedBody(oldData: Uint8Array, newData: Uint8Array, context = 
 
 /** unifiedBody as git's bytes (empty when the texts are equal). */
 export function unifiedBodyBytes(oldData: Uint8Array, newData: Uint8Array, context = 3): Buffer {
-  const { a, b, script } = diffSides(oldData, newData, checkContext(context));
+  const diffed = diffSides(oldData, newData, context);
   let out = Buffer.allocUnsafe(1024);
   let len = 0;
   const reserve = (extra: number) => {
@@ -1128,7 +1278,7 @@ export function unifiedBodyBytes(oldData: Uint8Array, newData: Uint8Array, conte
     out = bigger;
   };
   const noNewline = Buffer.from('\n' + NO_NEWLINE + '\n', 'latin1');
-  walkHunks(a, b, script, context, {
+  walkHunks(diffed, context, {
     hunk(_os, _ol, _ns, _nl, header) {
       reserve(header.length + 1);
       len += out.write(header, len, 'latin1');
@@ -1157,7 +1307,7 @@ function checkContext(context: number): boolean {
 /** numstat counts (added, deleted lines) exactly as `git diff --numstat` computes them. */
 export function lineCounts(oldData: Uint8Array, newData: Uint8Array): { additions: number; deletions: number } {
   // Sliding groups (compaction) moves changed lines but never changes how many there are.
-  const { a, b } = markChanges(oldData, newData, false);
+  const { a, b } = windowOf(oldData, newData, false) ?? markChanges(oldData, newData, false);
   return { additions: countMarked(b.changed), deletions: countMarked(a.changed) };
 }
 
