@@ -66,22 +66,35 @@ const HEX40_AT = /[0-9a-f]{40}/y;
 export function packedRefLookup(text: string, name: string): string | null {
   if (!name.startsWith('refs/') || name.length === 5 || LINE_BREAKS.test(name)) return null;
   const needle = ` ${name}`;
-  for (let at = text.lastIndexOf(needle); at >= 0; at = at === 0 ? -1 : text.lastIndexOf(needle, at - 1)) {
+  let found: string | null = null;
+  // Forward: the engine's indexOf skips ahead (Boyer-Moore-Horspool), its lastIndexOf compares at
+  // every position (230 us for refs/heads/master near the start of git/git's file, against 30).
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
     const end = at + needle.length;
     const lineStart = at - 40;
     if (lineStart < 0 || (end < text.length && text.charCodeAt(end) !== 10) || (lineStart > 0 && text.charCodeAt(lineStart - 1) !== 10)) continue;
     HEX40_AT.lastIndex = lineStart;
-    if (HEX40_AT.test(text)) return text.slice(lineStart, at);
+    if (HEX40_AT.test(text)) found = text.slice(lineStart, at);
   }
-  return null;
+  return found;
 }
+
+/**
+ * Names looked up one by one in a packed-refs text before it is parsed whole: a scan of git/git's
+ * 300 KB takes 0.1 ms, a parse of its 5,300 lines 2.5-7 ms (and its garbage).
+ */
+const PACKED_LOOKUPS = 16;
 
 /** The refs of one bare repository: loose over packed, HEAD, and GitLab's default branch. */
 export class RefStore {
   constructor(readonly gitdir: string) {}
 
-  /** packed-refs' text, read again only when the file changes (checked with one stat), and parsed once a listing needs every ref. */
-  private packed: { key: string; text: string; parsed: { refs: Map<string, string>; peeled: Map<string, string> } | null } | null = null;
+  /**
+   * packed-refs' text, read again only when the file changes (checked with one stat); the refs
+   * looked up in it so far; parsed once a listing needs every ref, or once PACKED_LOOKUPS
+   * different names were looked up.
+   */
+  private packed: { key: string; text: string; found: Map<string, string | null>; parsed: { refs: Map<string, string>; peeled: Map<string, string> } | null } | null = null;
 
   private packedText(): NonNullable<RefStore['packed']> {
     const file = path.join(this.gitdir, 'packed-refs');
@@ -93,7 +106,7 @@ export class RefStore {
       /* no packed-refs */
     }
     if (this.packed?.key === key) return this.packed;
-    this.packed = { key, text: key === 'none' ? '' : readText(file), parsed: null };
+    this.packed = { key, text: key === 'none' ? '' : readText(file), found: new Map(), parsed: null };
     return this.packed;
   }
 
@@ -108,7 +121,19 @@ export class RefStore {
     const text = readText(path.join(this.gitdir, name)).trim();
     if (HEX40.test(text)) return text;
     if (text.startsWith('ref: ')) return this.readRef(text.slice(5).trim(), depth + 1);
-    return packedRefLookup(this.packedText().text, name);
+    return this.packedRef(name);
+  }
+
+  /** One ref of packed-refs: a scan of the text the first time (a warm request then finds it in a map), the parse's map once there is one. */
+  private packedRef(name: string): string | null {
+    const packed = this.packedText();
+    if (packed.parsed) return packed.parsed.refs.get(name) ?? null;
+    let oid = packed.found.get(name);
+    if (oid !== undefined) return oid;
+    if (packed.found.size >= PACKED_LOOKUPS) return this.packedFile().refs.get(name) ?? null;
+    oid = packedRefLookup(packed.text, name);
+    packed.found.set(name, oid);
+    return oid;
   }
 
   /** All refs (loose over packed) and HEAD, read fresh: refs move under us. Synchronous reads: a few µs each. */

@@ -129,5 +129,12 @@ describe('packed-refs', () => {
     git(dir, 'update-ref', 'refs/heads/b7', oracle[0]);
     git(dir, 'pack-refs', '--all');
     expect(store.readRef('refs/heads/b7')).to.equal(git(dir, 'rev-parse', 'refs/heads/b7').trim()).and.to.equal(oracle[0]);
+    // More names than are looked up one by one (the file is then parsed), missing ones among them: each as git resolves it.
+    for (let i = 0; i < 30; i++) {
+      for (const name of [`refs/heads/b${i}`, `refs/tags/v${i}`, `refs/heads/missing${i}`]) {
+        const resolved = runGit(['--git-dir', dir, 'rev-parse', '-q', '--verify', name]);
+        expect(store.readRef(name), name).to.equal(resolved.status === 0 ? resolved.stdout.trim() : null);
+      }
+    }
   });
 });
