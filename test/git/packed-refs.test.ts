@@ -29,6 +29,17 @@ function byLinePatterns(text: string): { refs: Map<string, string>; peeled: Map<
   return { refs, peeled };
 }
 
+/** 300 copies of `text`, each with three characters replaced by line breaks, spaces, hex digits and the like (seeded). */
+function damagedCopies(text: string, seed: number): string[] {
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const alphabet = ['\n', '\r', ' ', '^', 'g', '0', 'f', '/', ''];
+  return Array.from({ length: 300 }, () => {
+    const chars = [...text];
+    for (let k = 0; k < 3; k++) chars[Math.floor(random() * chars.length)] = alphabet[Math.floor(random() * alphabet.length)];
+    return chars.join('');
+  });
+}
+
 describe('packed-refs', () => {
   let dir: string;
   before(() => {
@@ -90,15 +101,7 @@ describe('packed-refs', () => {
 
   it('answers as the line patterns on random damage to a real file', () => {
     const text = fs.readFileSync(path.join(dir, 'packed-refs'), 'utf8');
-    let seed = 7;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const alphabet = ['\n', '\r', ' ', '^', 'g', '0', 'f', '/', ''];
-    for (let round = 0; round < 300; round++) {
-      const chars = [...text];
-      for (let k = 0; k < 3; k++) chars[Math.floor(random() * chars.length)] = alphabet[Math.floor(random() * alphabet.length)];
-      const damaged = chars.join('');
-      expect(parsePackedRefs(damaged), `round ${round}`).to.deep.equal(byLinePatterns(damaged));
-    }
+    for (const [round, damaged] of damagedCopies(text, 7).entries()) expect(parsePackedRefs(damaged), `round ${round}`).to.deep.equal(byLinePatterns(damaged));
   });
 
   it('looks one ref up as the parse answers it, on the same random damage and hostile names', () => {
@@ -110,13 +113,7 @@ describe('packed-refs', () => {
     const duplicated = `${oid} refs/heads/x\n${'b'.repeat(40)} refs/heads/x\n${oid}g refs/heads/x\n`;
     expect(packedRefLookup(duplicated, 'refs/heads/x')).to.equal('b'.repeat(40)).and.to.equal(parsePackedRefs(duplicated).refs.get('refs/heads/x'));
     expect(packedRefLookup(`${oid} refs/heads/x`, 'refs/heads/x'), 'a last line without a newline').to.equal(oid);
-    let seed = 11;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const alphabet = ['\n', '\r', ' ', '^', 'g', '0', 'f', '/', ''];
-    for (let round = 0; round < 300; round++) {
-      const chars = [...text];
-      for (let k = 0; k < 3; k++) chars[Math.floor(random() * chars.length)] = alphabet[Math.floor(random() * alphabet.length)];
-      const damaged = chars.join('');
+    for (const [round, damaged] of damagedCopies(text, 11).entries()) {
       const parsed = parsePackedRefs(damaged).refs;
       for (const name of [...names, ...parsed.keys(), ...hostile]) expect(packedRefLookup(damaged, name), `round ${round}, ${JSON.stringify(name)}`).to.equal(parsed.get(name) ?? null);
     }
