@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { countNewlines, diffHunks, lineCounts, unifiedBody, windowDiffs } from '../../src/git/diff/xdiff.js';
+import { commonPrefixLength, commonSuffixLength, countNewlines, diffHunks, lineCounts, unifiedBody, windowDiffs } from '../../src/git/diff/xdiff.js';
 import { runGitAsync } from '../support/git.js';
 import { ambiguousPair, commonTailPair, editLines, Random, randomLines, randomPair, sliderPair, type TextPair } from '../support/random-text.js';
 
@@ -517,6 +517,26 @@ describe('xdiff (git-exact line diff)', function () {
     await expectSameAsGit(pairs);
     expect(windowDiffs.used - before.used, 'windows used').to.be.greaterThan(300);
     expect(windowDiffs.declined - before.declined, 'windows declined').to.be.greaterThan(300);
+  });
+
+  it('finds the common prefix and suffix as a byte loop does, whichever chunk the first difference falls in', () => {
+    const r = new Random(9);
+    const base = Buffer.from(Array.from({ length: 10000 }, () => r.int(0, 255)));
+    for (const at of [0, 1, 127, 128, 129, 255, 256, 4095, 4096, 4097, 4223, 4224, 4225, 8191, 8192, 9999]) {
+      for (const extra of [0, 1, 200, 5000]) {
+        const longer = Buffer.concat([base, base.subarray(0, extra)]);
+        const other = Buffer.from(longer);
+        other[at] ^= 0x01;
+        const fromEnd = Buffer.from(longer);
+        fromEnd[longer.length - 1 - at] ^= 0x80;
+        expect(commonPrefixLength(base, other, Math.min(base.length, other.length)), `prefix, difference at ${at}, ${extra} more`).to.equal(at);
+        let suffix = 0;
+        while (suffix < Math.min(base.length, fromEnd.length) && base[base.length - 1 - suffix] === fromEnd[fromEnd.length - 1 - suffix]) suffix++;
+        expect(commonSuffixLength(base, base.length, fromEnd, fromEnd.length), `suffix, difference ${at} from the end, ${extra} more`).to.equal(suffix);
+      }
+    }
+    expect(commonPrefixLength(base, Buffer.from(base), base.length)).to.equal(base.length);
+    expect(commonSuffixLength(base, base.length, Buffer.from(base), base.length)).to.equal(base.length);
   });
 
   it('counts newlines four bytes at a time as one at a time does, at any alignment', () => {
