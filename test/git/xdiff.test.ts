@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { commonPrefixLength, commonSuffixLength, countNewlines, diffHunks, lineCounts, unifiedBody, windowDiffs } from '../../src/git/diff/xdiff.js';
+import { commonPrefixLength, commonSuffixLength, countNewlineBytes, diffHunks, lineCounts, unifiedBody, windowDiffs } from '../../src/git/diff/xdiff.js';
 import { runGitAsync } from '../support/git.js';
 import { ambiguousPair, commonTailPair, editLines, Random, randomLines, randomPair, sliderPair, type TextPair } from '../support/random-text.js';
 
@@ -547,7 +547,7 @@ describe('xdiff (git-exact line diff)', function () {
         const view = data.subarray(from);
         let expected = 0;
         for (let p = 0; p < end; p++) if (view[p] === 10) expected++;
-        expect(countNewlines(view, end), `from ${from}, end ${end}`).to.equal(expected);
+        expect(countNewlineBytes(view, end), `from ${from}, end ${end}`).to.equal(expected);
       }
     }
   });

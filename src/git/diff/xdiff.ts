@@ -1031,13 +1031,13 @@ function windowCut(x: Buffer, y: Buffer): Cut | null {
   for (let k = 0; k < WINDOW_MARGIN && from >= 0; k++) from = x.indexOf(10, from + 1);
   const bottom = from >= 0 ? x.length - (from + 1) : 0;
   if (top + bottom < WINDOW_MIN_BYTES / 2) return null;
-  return { top, linesAbove: countNewlines(x, top), bottom };
+  return { top, linesAbove: countNewlineBytes(x, top), bottom };
 }
 
 const NO_WORDS = new Uint32Array(0);
 
 /** How many '\n' bytes `bytes` has before `end`: four bytes a step (a call per line cost twice as much). */
-export function countNewlines(bytes: Uint8Array, end: number): number {
+export function countNewlineBytes(bytes: Uint8Array, end: number): number {
   let n = 0;
   let p = 0;
   const lead = Math.min(end, (4 - (bytes.byteOffset & 3)) & 3);
