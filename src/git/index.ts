@@ -20,3 +20,4 @@ export { currentRefChangeRecorder, NULL_SHA, type RecordedRefChange, type RefCha
 export { readRefFiles, type RefFiles, writeRefFiles } from './write/ref-state.js';
 export { removeLeftovers } from './write/leftovers.js';
 export { isomorphicGit } from './write/isomorphic-git.js';
+export { fileChecks } from './file-checks.js';

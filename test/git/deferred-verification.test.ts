@@ -15,6 +15,7 @@ import { indexVerification } from '../../src/git/odb/object-db.js';
 import { GITLAB_DIFF_LIMITS } from '../../src/gitlab/diff-limits.js';
 import { buildNamedFixture, packedTwin, removeDir, tempDir } from '../support/fixtures.js';
 import { git, gitLines } from '../support/git.js';
+import { FILE_CHECK_MODES, useFileCheckMode } from '../support/file-checks.js';
 
 const MISSING = 'abababababababababababababababababababab';
 
@@ -58,8 +59,9 @@ class PackIndex {
   }
 }
 
-describe('integrity checks deferred off the first request (issue 17)', function () {
+for (const mode of FILE_CHECK_MODES) describe(`integrity checks deferred off the first request (issue 17), ${mode.label}`, function () {
   this.timeout(120_000);
+  useFileCheckMode(mode.workers);
   let root: string;
   let gitdir: string;
   let head: string;

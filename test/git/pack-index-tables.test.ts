@@ -14,6 +14,7 @@ import { ObjectDb, indexVerification } from '../../src/git/odb/object-db.js';
 import { INDEX_CHUNK } from '../../src/git/odb/pack.js';
 import { removeDir, tempDir } from '../support/fixtures.js';
 import { checked, fastImport, git, gitLines, runGit } from '../support/git.js';
+import { FILE_CHECK_MODES, useFileCheckMode } from '../support/file-checks.js';
 
 /** Blobs in the fixture: their index (28 bytes an object) spans three chunks. */
 const BLOBS = 24_000;
@@ -55,8 +56,9 @@ function neighbourOf(oid: string, known: Set<string>): string {
   throw new Error(`no free neighbour of ${oid}`);
 }
 
-describe('a big pack index kept as tables (issue 17)', function () {
+for (const mode of FILE_CHECK_MODES) describe(`a big pack index kept as tables (issue 17), ${mode.label}`, function () {
   this.timeout(120_000);
+  useFileCheckMode(mode.workers);
   let root: string;
   let gitdir: string;
   let objects: { oid: string; type: string; size: number }[];

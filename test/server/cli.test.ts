@@ -166,7 +166,7 @@ describe('CLI (node dist/src/cli.js)', () => {
     }
   });
 
-  it('finds what its modules load beside themselves or on demand: a push runs the hook client, a commit isomorphic-git, a .tar.bz2 its worker', async () => {
+  it('finds what its modules load beside themselves or on demand: a push runs the hook client, a commit isomorphic-git, a .tar.bz2 its worker, the file checks theirs', async () => {
     // dist/src/cli.js may be one bundled file (npm run build): these are the files it does not hold.
     const repos = dir('fakelab-cli-repos3-');
     await buildNamedFixture('hello-world', repos);
@@ -200,6 +200,8 @@ describe('CLI (node dist/src/cli.js)', () => {
       child.stdin.end(bytes);
     }));
     for (const name of listed.trim().split('\n')) expect(tarList).to.contain(`/${name}`);
+    // The file-checks worker it starts at once (src/git/file-checks.ts) loaded: one that cannot says so.
+    expect(r.output().stderr).to.not.contain('file checks');
     expect((await stop(r)).code).to.equal(0);
   });
 

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readWholeFile } from '../../util/read-whole.js';
 import { RepositoryDamagedError } from '../damage.js';
+import { fileChecks } from '../file-checks.js';
 
 /** What the commit-graph file knows about a commit: enough to walk history without inflating it. */
 export interface GraphCommit {
@@ -30,6 +31,25 @@ const ROWS_PER_SLICE = 16384;
 
 function checksumOk(data: Buffer, digest: Buffer | null): boolean {
   return digest !== null && data.length >= 20 && digest.equals(data.subarray(data.length - 20));
+}
+
+/**
+ * Checks the file (gitformat-commit-graph) so that nothing read later can point outside it or
+ * loop: its checksum, the chunk table inside the file and in order, a monotonic fan-out whose
+ * last entry is the row count, chunk sizes that match it, sorted oids, and for every row parent
+ * positions in range (an EDGE list terminated inside its chunk) and a topological level above
+ * each parent's (levels strictly decrease along every parent edge, so no cycle can exist; the
+ * level git caps at 2^30-1 may equal its parent's). At once: for `open` and for the file-checks
+ * worker. Returns the corrected dates to use (see CommitGraphFile.fromChecked), null for a file
+ * fakelab does not read; throws RepositoryDamagedError.
+ */
+export function checkGraphFile(data: Buffer): { corrected: Float64Array | null } | null {
+  if (!checksumOk(data, createHash('sha1').update(data.subarray(0, Math.max(0, data.length - 20))).digest())) throw damaged(CHECKSUM_PROBLEM);
+  const layout = readLayout(data);
+  if (!layout) return null;
+  const checks = new RowChecks(data, layout);
+  for (const pass of checks.passes) pass(0, layout.count);
+  return { corrected: checks.corrected() };
 }
 
 /**
@@ -78,8 +98,8 @@ export class CommitGraphFile {
     } catch {
       return null;
     }
-    if (!checksumOk(data, createHash('sha1').update(data.subarray(0, Math.max(0, data.length - 20))).digest())) throw damaged(CHECKSUM_PROBLEM);
-    return CommitGraphFile.parse(data);
+    const checked = checkGraphFile(data);
+    return checked && CommitGraphFile.fromChecked(data, checked.corrected);
   }
 
   /**
@@ -89,6 +109,8 @@ export class CommitGraphFile {
    * on the main thread cost more than hashing it there (and held a second copy of the file).
    */
   static async openAsync(gitdir: string): Promise<CommitGraphFile | null> {
+    const checked = await fileChecks.graph(CommitGraphFile.pathIn(gitdir));
+    if (checked !== undefined) return checked && CommitGraphFile.fromChecked(checked.data, checked.corrected);
     let data: Buffer;
     try {
       data = await readWholeFile(CommitGraphFile.pathIn(gitdir));
@@ -105,28 +127,21 @@ export class CommitGraphFile {
     return CommitGraphFile.parseSliced(data);
   }
 
-  private static pathIn(gitdir: string): string {
+  /**
+   * A file checked elsewhere (checkGraphFile, in the file-checks worker) with the corrected dates
+   * that found: put to use without checking it again.
+   */
+  static fromChecked(data: Buffer, corrected: Float64Array | null): CommitGraphFile | null {
+    const layout = readLayout(data);
+    return layout ? CommitGraphFile.from(data, layout, corrected) : null;
+  }
+
+  static pathIn(gitdir: string): string {
     return path.join(gitdir, 'objects', 'info', 'commit-graph');
   }
 
   /**
-   * Parses and checks the file (gitformat-commit-graph), so that nothing read later can point
-   * outside it or loop: the chunk table inside the file and in order, a monotonic fan-out whose
-   * last entry is the row count, chunk sizes that match it, sorted oids, and for every row parent
-   * positions in range (an EDGE list terminated inside its chunk) and a topological level above
-   * each parent's (levels strictly decrease along every parent edge, so no cycle can exist; the
-   * level git caps at 2^30-1 may equal its parent's).
-   */
-  private static parse(data: Buffer): CommitGraphFile | null {
-    const layout = readLayout(data);
-    if (!layout) return null;
-    const checks = new RowChecks(data, layout);
-    for (const pass of checks.passes) pass(0, layout.count);
-    return CommitGraphFile.from(data, layout, checks.corrected());
-  }
-
-  /**
-   * As parse, handing the event loop over every ROWS_PER_SLICE rows of each pass: on 200,000 rows
+   * checkGraphFile's row checks, handing the event loop over every ROWS_PER_SLICE rows of each pass: on 200,000 rows
    * a pass took up to 13 ms at once on a fresh server, which the first requests waited for.
    */
   private static async parseSliced(data: Buffer): Promise<CommitGraphFile | null> {

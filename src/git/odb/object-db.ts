@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Lru } from '../../util/lru.js';
 import type { ObjectType } from '../objects.js';
 import { type DamageReporter, reasonOf, RepositoryDamagedError } from '../damage.js';
+import { fileChecks } from '../file-checks.js';
 import { hasLooseObject, looseWithPrefix, readLooseObject } from './loose.js';
 import { INDEX_CHUNK, PACK_OFFSET_SPAN, Pack, PackGoneError } from './pack.js';
 
@@ -141,17 +142,22 @@ export class ObjectDb {
   }
 
   /**
-   * Reads a big index through in the thread pool, a chunk at a time with a pause between chunks,
-   * for the pack opened on its header (see Pack.takeIndexChunk): its checksum is verified and
-   * its lookup tables filled in, so that damage is found (and reported) without the first
-   * requests paying for it (hashing it all at once made every walk running meanwhile several
-   * times slower), and lookups stop reading every step with pread. The chunks are read into a
-   * buffer of this reader's own: an asynchronous read must not land in one a synchronous reader
-   * uses meanwhile. Reading fails: the pack stays as it is, verifyNow reads the index when an
-   * answer needs it.
+   * Reads a big index through for the pack opened on its header (see Pack.takeIndexChunk): its
+   * checksum is verified and its lookup tables filled in, so that damage is found (and reported)
+   * without the first requests paying for it, and lookups stop reading every step with pread.
+   * The file-checks worker does it off the main thread. Without the worker: in the thread pool,
+   * a chunk at a time with a pause between chunks (hashing it all at once made every walk running
+   * meanwhile several times slower), into a buffer of this reader's own (an asynchronous read
+   * must not land in one a synchronous reader uses meanwhile). Reading fails: the pack stays as
+   * it is, verifyNow reads the index when an answer needs it.
    */
   private async readIndexInBackground(pack: Pack, file: string): Promise<void> {
     const reading = (async () => {
+      const read = await fileChecks.index(file, pack.indexGeometry()).catch(() => undefined);
+      if (read !== undefined) {
+        if (read && this.packs.get(pack.name) === pack && pack.adoptIndexRead(read.ok, read.tables) === false) this.checksumFailed(pack);
+        return;
+      }
       let handle: fsp.FileHandle | null = null;
       try {
         handle = await fsp.open(file, 'r');

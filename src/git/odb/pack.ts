@@ -1,16 +1,17 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { RepositoryDamagedError } from '../damage.js';
 import type { Lru } from '../../util/lru.js';
 import type { RawObject } from './object-db.js';
 import { InflateError, inflateExactly, inputTakenByLastInflate } from './inflate.js';
+import { INDEX_CHUNK, IndexReadThrough, readThroughSync, type IndexGeometry, type IndexTables } from './index-read-through.js';
+
+export { INDEX_CHUNK };
 
 /** Index bytes read piece by piece (see Pack.indexBytes). */
 const indexScratch = Buffer.allocUnsafeSlow(20);
 
-/** A big index is read (hashed, its tables taken) this many bytes at a time. */
-export const INDEX_CHUNK = 256 * 1024;
 /** Where verifyRest reads a big index's chunks (synchronously; the background reader has its own). */
 let indexChunkScratch: Buffer | null = null;
 
@@ -99,8 +100,8 @@ export class Pack {
   private idx: Buffer | null = null;
   /** A big index's file, open while the pack is. */
   private idxFd: number | null = null;
-  /** A big index read so far (hashed, its tables filled in); null once read through. */
-  private reading: { hash: Hash; at: number; tables: IndexTables } | null = null;
+  /** A big index read so far (hashed, its tables filled in); null once read through, or small. */
+  private reading: IndexReadThrough | null = null;
   /** A big index's tables, once it has been read through and its checksum matched. */
   private tables: IndexTables | null = null;
   private readonly idxSize: number;
@@ -131,7 +132,6 @@ export class Pack {
     let header: Buffer;
     if (typeof index === 'string') {
       this.idxFd = fs.openSync(index, 'r');
-      this.reading = { hash: createHash('sha1'), at: 0, tables: { prefixes: Buffer.alloc(0), crcs: Buffer.alloc(0), offsets: Buffer.alloc(0), large: Buffer.alloc(0) } };
       try {
         this.idxSize = fs.fstatSync(this.idxFd).size;
         if (this.idxSize < headerEnd + 40) throw damaged(`truncated (${this.idxSize} bytes)`);
@@ -164,7 +164,7 @@ export class Pack {
       if (rest < 0) throw damaged(`truncated (${this.idxSize} bytes for ${this.count} objects)`);
       if (rest % 8 !== 0 || (this.count > 0 && rest / 8 > this.count - 1)) throw damaged(`wrong size (${this.idxSize} bytes for ${this.count} objects)`);
       this.largeCount = rest / 8;
-      if (this.reading) this.reading.tables = { prefixes: Buffer.allocUnsafeSlow(this.count * 4), crcs: Buffer.allocUnsafeSlow(this.count * 4), offsets: Buffer.allocUnsafeSlow(this.count * 4), large: Buffer.allocUnsafeSlow(rest) };
+      if (this.idxFd !== null) this.reading = new IndexReadThrough(this.indexGeometry());
       try {
         this.fd = fs.openSync(packPath, 'r');
       } catch (err) {
@@ -204,9 +204,8 @@ export class Pack {
 
   /** The part of a big index to read next (see takeIndexChunk); null when it is read through or small. */
   nextIndexChunk(): { at: number; length: number } | null {
-    const reading = this.reading;
-    if (!reading || this.closed) return null;
-    return { at: reading.at, length: Math.min(INDEX_CHUNK, this.idxSize - reading.at) };
+    if (this.closed) return null;
+    return this.reading?.nextChunk() ?? null;
   }
 
   /**
@@ -218,28 +217,27 @@ export class Pack {
   takeIndexChunk(at: number, bytes: Buffer): boolean | null {
     const reading = this.reading;
     if (!reading || this.closed) return this.verified;
-    if (at !== reading.at) return null;
-    const expected = Math.min(INDEX_CHUNK, this.idxSize - at);
-    // Shorter: the file was truncated since it was opened.
-    if (bytes.length !== expected) return this.indexRead(false);
-    const checksumAt = this.idxSize - 20;
-    if (at < checksumAt) reading.hash.update(at + bytes.length <= checksumAt ? bytes : bytes.subarray(0, checksumAt - at));
-    const { tables } = reading;
-    copyEntries(bytes, at, this.namesAt, this.count, 20, 4, tables.prefixes);
-    copyEntries(bytes, at, this.namesAt + this.count * 20, this.count, 4, 4, tables.crcs);
-    copyEntries(bytes, at, this.offsetsAt, this.count, 4, 4, tables.offsets);
-    copyEntries(bytes, at, this.largeAt, this.largeCount * 2, 4, 4, tables.large);
-    // The trailer as read now must be the one read at open (the file is the one opened).
-    const trailerAt = this.idxSize - 40;
-    for (let i = Math.max(at, trailerAt); i < at + bytes.length; i++) if (bytes[i - at] !== this.idxTrailer[i - trailerAt]) return this.indexRead(false);
-    reading.at = at + bytes.length;
-    if (reading.at < this.idxSize) return null;
-    return this.indexRead(reading.hash.digest().equals(this.idxTrailer.subarray(20)));
+    const ok = reading.take(at, bytes);
+    return ok === null ? null : this.indexRead(ok, reading.tables);
+  }
+
+  /** Where the index keeps what this pack reads of it: what a reader elsewhere needs to read it through. */
+  indexGeometry(): IndexGeometry {
+    return { size: this.idxSize, count: this.count, namesAt: this.namesAt, offsetsAt: this.offsetsAt, largeAt: this.largeAt, largeCount: this.largeCount, trailer: this.idxTrailer };
+  }
+
+  /**
+   * A big index read through elsewhere (the file-checks worker, from this pack's geometry):
+   * taken as if read here, unless it was read here meanwhile. Returns the verdict in force.
+   */
+  adoptIndexRead(ok: boolean, tables: IndexTables | null): boolean | null {
+    if (!this.reading || this.closed) return this.verified;
+    return this.indexRead(ok && tables !== null, tables);
   }
 
   /** A big index read through: its tables are used if its checksum matched. */
-  private indexRead(ok: boolean): boolean {
-    if (ok) this.tables = this.reading!.tables;
+  private indexRead(ok: boolean, tables: IndexTables | null): boolean {
+    if (ok) this.tables = tables;
     this.reading = null;
     this.verified = ok;
     return ok;
@@ -271,14 +269,9 @@ export class Pack {
       this.verified = createHash('sha1').update(idx.subarray(0, idx.length - 20)).digest().equals(idx.subarray(idx.length - 20));
       return this.verified;
     }
+    if (!this.reading || this.idxFd === null || this.closed) throw new Error(`${this.name} is closed`);
     indexChunkScratch ??= Buffer.allocUnsafeSlow(INDEX_CHUNK);
-    for (;;) {
-      const next = this.nextIndexChunk();
-      if (!next) throw new Error(`${this.name} is closed`);
-      const read = fs.readSync(this.idxFd!, indexChunkScratch, 0, next.length, next.at);
-      const ok = this.takeIndexChunk(next.at, indexChunkScratch.subarray(0, read));
-      if (ok !== null) return ok;
-    }
+    return this.indexRead(readThroughSync(this.idxFd, this.reading, indexChunkScratch), this.reading.tables);
   }
 
   private damaged(problem: string): RepositoryDamagedError {
@@ -479,54 +472,6 @@ export class Pack {
   }
 }
 
-/** What a big index keeps of itself: the first four bytes of every name, the CRC32s, the offsets, the large offsets (as in the file). */
-interface IndexTables {
-  prefixes: Buffer;
-  /** Each object's CRC32, checked at every read from the pack: a pread each cost a big diff ~15 %. */
-  crcs: Buffer;
-  offsets: Buffer;
-  large: Buffer;
-}
-
-/**
- * Copies the part of `count` entries (`stride` bytes apart from `regionAt` in the file, the first
- * `width` bytes of each) that lies in `bytes` (the file's bytes from `at`) to `table`.
- */
-function copyEntries(bytes: Buffer, at: number, regionAt: number, count: number, stride: number, width: number, table: Buffer): void {
-  const end = at + bytes.length;
-  // Entries back to back (CRCs, offsets): one copy of the overlap. A cold start reads a big
-  // index through this, and a byte loop there was 40 ms of git/git's first path question.
-  if (stride === width) {
-    const from = Math.max(regionAt, at);
-    const to = Math.min(regionAt + count * width, end);
-    if (to > from) bytes.copy(table, from - regionAt, from - at, to - at);
-    return;
-  }
-  // Entries wholly inside the chunk; a four-byte one aligned in both buffers is copied as one
-  // 32-bit word (the names' prefixes: git/git's 849k of them, 4x fewer steps than bytes).
-  const first = Math.max(0, Math.ceil((at - regionAt) / stride));
-  const last = Math.min(count, Math.floor((end - width - regionAt) / stride) + 1);
-  const source = bytes.byteOffset + regionAt + first * stride - at;
-  if (width === 4 && stride % 4 === 0 && source % 4 === 0 && table.byteOffset % 4 === 0 && last > first) {
-    const from32 = new Uint32Array(bytes.buffer, source, ((last - 1 - first) * stride) / 4 + 1);
-    const into32 = new Uint32Array(table.buffer, table.byteOffset + first * 4, last - first);
-    const step = stride / 4;
-    for (let i = 0, k = 0; i < into32.length; i++, k += step) into32[i] = from32[k];
-  } else {
-    for (let i = first; i < last; i++) {
-      const entryAt = regionAt + i * stride - at;
-      for (let k = 0; k < width; k++) table[i * width + k] = bytes[entryAt + k];
-    }
-  }
-  // The entries the chunk's edges cut: their part in this chunk.
-  for (const i of [first - 1, Math.max(last, first)]) {
-    if (i < 0 || i >= count) continue;
-    const entryAt = regionAt + i * stride;
-    const from = Math.max(entryAt, at);
-    const to = Math.min(entryAt + width, end);
-    for (let k = from; k < to; k++) table[i * width + k - entryAt] = bytes[k - at];
-  }
-}
 
 /** Offsets of a pack are below this (a pack of 1 TiB or more is not read): cache keys of different packs never meet. */
 export const PACK_OFFSET_SPAN = 2 ** 40;

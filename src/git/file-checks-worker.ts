@@ -1,0 +1,87 @@
+/**
+ * The file-checks worker (see file-checks.ts): reads and checks a commit-graph or a big pack
+ * index off the main thread, and hands the bytes and tables it built over to it.
+ */
+import fs from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import { RepositoryDamagedError, reasonOf } from './damage.js';
+import type { FileCheckAnswer, FileCheckJob } from './file-checks.js';
+import { checkGraphFile } from './graph/commit-graph-file.js';
+import { INDEX_CHUNK, IndexReadThrough, readThroughSync } from './odb/index-read-through.js';
+
+const port = parentPort!;
+const scratch = Buffer.allocUnsafeSlow(INDEX_CHUNK);
+
+/** The whole file, in an ArrayBuffer of its own (handed over as it is); null when it cannot be read. */
+function readWhole(file: string): { data: Buffer; length: number } | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const data = Buffer.allocUnsafeSlow(size);
+    let length = 0;
+    while (length < size) {
+      const read = fs.readSync(fd, data, length, size - length, length);
+      if (read === 0) break;
+      length += read;
+    }
+    return { data, length };
+  } catch {
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function graph({ id, file }: Extract<FileCheckJob, { kind: 'graph' }>): void {
+  const whole = readWhole(file);
+  const checked = whole && checkGraphFile(whole.data.subarray(0, whole.length));
+  if (!whole || !checked) {
+    port.postMessage({ id, graph: null } satisfies FileCheckAnswer);
+    return;
+  }
+  const { corrected } = checked;
+  const data = whole.data.buffer as ArrayBuffer;
+  port.postMessage({ id, graph: { data, length: whole.length, corrected } } satisfies FileCheckAnswer, corrected ? [data, corrected.buffer as ArrayBuffer] : [data]);
+}
+
+function index({ id, file, geometry }: Extract<FileCheckJob, { kind: 'index' }>): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    port.postMessage({ id, index: null } satisfies FileCheckAnswer);
+    return;
+  }
+  let ok: boolean;
+  const reading = new IndexReadThrough({ ...geometry, trailer: Buffer.from(geometry.trailer) });
+  try {
+    ok = readThroughSync(fd, reading, scratch);
+  } catch {
+    port.postMessage({ id, index: null } satisfies FileCheckAnswer);
+    return;
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (!ok) {
+    port.postMessage({ id, index: { ok, tables: null } } satisfies FileCheckAnswer);
+    return;
+  }
+  const { prefixes, crcs, offsets, large } = reading.tables;
+  const tables = { prefixes: prefixes.buffer as ArrayBuffer, crcs: crcs.buffer as ArrayBuffer, offsets: offsets.buffer as ArrayBuffer, large: large.buffer as ArrayBuffer };
+  port.postMessage({ id, index: { ok, tables } } satisfies FileCheckAnswer, [tables.prefixes, tables.crcs, tables.offsets, tables.large]);
+}
+
+port.on('message', (job: FileCheckJob) => {
+  try {
+    if (job.kind === 'graph') graph(job);
+    else index(job);
+  } catch (err) {
+    if (err instanceof RepositoryDamagedError) port.postMessage({ id: job.id, damaged: err.problem } satisfies FileCheckAnswer);
+    else port.postMessage({ id: job.id, failed: reasonOf(err) } satisfies FileCheckAnswer);
+  }
+});
