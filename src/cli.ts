@@ -3,7 +3,6 @@
 import './young-generation.js';
 import v8 from 'node:v8';
 import { helpText, parseCommandLine } from './config.js';
-import { fileChecks } from './git/index.js';
 import { bundledFixtures } from './index.js';
 import { FakelabServer } from './server.js';
 
@@ -32,10 +31,7 @@ async function main(): Promise<void> {
   }
   const { config } = commandLine;
   config.fixturesDir ??= bundledFixtures;
-  // The worker that checks big repository files boots on the other core while the server starts,
-  // instead of after it, when the first requests wait for those checks.
-  fileChecks.warm();
-  const server = new FakelabServer(config);
+  const server = new FakelabServer({ ...config, warmFileChecks: true });
   await server.start();
   // Once started: the start's own allocations (10,000 projects read, the bundle compiled) would
   // otherwise trigger an extra full GC or two on the way to the first answer.

@@ -650,6 +650,11 @@ export class ProjectRegistry {
     this.logger?.warn({ project: projectPath }, message);
   }
 
+  /** Whether preloadAll reads every repository at once (a small root), not only the big ones after a while. */
+  get preloadsEveryRepository(): boolean {
+    return this.byId.size <= PRELOAD_EVERY_UP_TO;
+  }
+
   /**
    * Removes crash leftovers from the repositories it preloads (every one of a small root, the big ones of a large root) and reads their pack indexes and commit-graph, one repository at a time and
    * without blocking the event loop, so that first requests find them ready. Failures are left
@@ -657,7 +662,7 @@ export class ProjectRegistry {
    * repositories (the one being read is finished).
    */
   async preloadAll(signal?: AbortSignal): Promise<void> {
-    const every = this.byId.size <= PRELOAD_EVERY_UP_TO;
+    const every = this.preloadsEveryRepository;
     const projects = [...this.byId.values()].sort((a, b) => a.id - b.id);
     // Every project's facts (GET /projects orders and searches by them): of thousands first, each
     // read in a repository opened for that read alone; of a few, once their repositories are open.

@@ -4,7 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { pino } from 'pino';
-import { GitRepo } from '../../src/git/index.js';
+import { fileChecks, GitRepo } from '../../src/git/index.js';
 import { ObjectDbClosedError } from '../../src/git/odb/object-db.js';
 import { GITLAB_DIFF_LIMITS } from '../../src/gitlab/diff-limits.js';
 import { startServer } from '../../src/index.js';
@@ -167,6 +167,26 @@ describe('server lifecycle: close() gives back everything start() took', () => {
     expect(after.fds.filter((t) => t.endsWith('.pack')), 'pack files still open').to.deep.equal([]);
     expect(after.fds, 'open descriptors (/proc/self/fd)').to.deep.equal(before.fds);
     expect(after.resources, 'process.getActiveResourcesInfo()').to.deep.equal(before.resources);
+  });
+
+  it('boots the file-checks worker during start() only when asked (the CLI asks), and a small root gives it nothing to check', async () => {
+    await fileChecks.endIdle();
+    expect(fileChecks.workers).to.equal(0);
+    const options = { reposDir, dataDir, port: 0, host: '127.0.0.1', logger: pino({ level: 'silent' }) };
+    const plain = new FakelabServer(options);
+    await plain.start();
+    // Its commit-graphs and pack indexes are under 1 MiB: checked on the main thread (a path
+    // listing waits for the commit-graph to be checked).
+    const listing = await fetch(`${plain.url}/api/v4/projects/fakelab%2Fedge-cases/repository/commits?path=README.md`);
+    expect(listing.status).to.equal(200);
+    expect(fileChecks.workers).to.equal(0);
+    await plain.close();
+    const warmed = new FakelabServer({ ...options, warmFileChecks: true });
+    await warmed.start();
+    expect(fileChecks.workers).to.equal(1);
+    await warmed.close();
+    await fileChecks.endIdle();
+    expect(fileChecks.workers).to.equal(0);
   });
 
   it('goes idle → starting → running → closing → closed, and close() is idempotent', async () => {
