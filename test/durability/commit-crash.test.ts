@@ -89,6 +89,8 @@ describe('Create commit crash safety: SIGKILL during a stream of commits', funct
       let cycleAcks = 0;
       const unexpected: string[] = [];
       let serial = 0;
+      let acknowledged: () => void = () => undefined;
+      const firstAck = new Promise<void>((resolve) => (acknowledged = resolve));
 
       const stream = async (index: number): Promise<void> => {
         const branch = BRANCHES[index % BRANCHES.length];
@@ -102,12 +104,17 @@ describe('Create commit crash safety: SIGKILL during a stream of commits', funct
           }
           if (r.status === 201) {
             cycleAcks++;
+            acknowledged();
             expect(acked.has(r.body.id), `id ${r.body.id} answered twice`).to.equal(false);
             acked.set(r.body.id, { branch, file, cycle });
           } else unexpected.push(`${branch} ${file} → ${r.status} ${r.text}`);
         }
       };
       const streams = Array.from({ length: STREAMS }, (_, i) => stream(i));
+      // The kill comes at a random moment once commits are being acknowledged: a fresh server's
+      // first commit (isomorphic-git loaded, a busy CI machine) took longer than 200 ms at times.
+      const waited = await Promise.race([firstAck.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 30_000))]);
+      expect(waited, 'a commit acknowledged within 30 s of the cycle start').to.equal(true);
       const delay = 200 + Math.floor(Math.random() * 600);
       await new Promise((resolve) => setTimeout(resolve, delay));
       await victim.kill();
