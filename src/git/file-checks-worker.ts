@@ -8,44 +8,21 @@ import { RepositoryDamagedError, reasonOf } from './damage.js';
 import type { FileCheckAnswer, FileCheckJob } from './file-checks.js';
 import { checkGraphFile } from './graph/commit-graph-file.js';
 import { INDEX_CHUNK, IndexReadThrough, readThroughSync } from './odb/index-read-through.js';
+import { readWholeFile } from '../util/read-whole.js';
 
 const port = parentPort!;
 const scratch = Buffer.allocUnsafeSlow(INDEX_CHUNK);
 
-/** The whole file, in an ArrayBuffer of its own (handed over as it is); null when it cannot be read. */
-function readWhole(file: string): { data: Buffer; length: number } | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const data = Buffer.allocUnsafeSlow(size);
-    let length = 0;
-    while (length < size) {
-      const read = fs.readSync(fd, data, length, size - length, length);
-      if (read === 0) break;
-      length += read;
-    }
-    return { data, length };
-  } catch {
-    return null;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function graph({ id, file }: Extract<FileCheckJob, { kind: 'graph' }>): void {
-  const whole = readWhole(file);
-  const checked = whole && checkGraphFile(whole.data.subarray(0, whole.length));
+async function graph({ id, file }: Extract<FileCheckJob, { kind: 'graph' }>): Promise<void> {
+  // readWholeFile's buffer has an ArrayBuffer of its own: handed over as it is.
+  const whole = await readWholeFile(file).catch(() => null);
+  const checked = whole && checkGraphFile(whole);
   if (!whole || !checked) {
     port.postMessage({ id, graph: null } satisfies FileCheckAnswer);
     return;
   }
   const { corrected } = checked;
-  const data = whole.data.buffer as ArrayBuffer;
+  const data = whole.buffer as ArrayBuffer;
   port.postMessage({ id, graph: { data, length: whole.length, corrected } } satisfies FileCheckAnswer, corrected ? [data, corrected.buffer as ArrayBuffer] : [data]);
 }
 
@@ -58,7 +35,7 @@ function index({ id, file, geometry }: Extract<FileCheckJob, { kind: 'index' }>)
     return;
   }
   let ok: boolean;
-  const reading = new IndexReadThrough({ ...geometry, trailer: Buffer.from(geometry.trailer) });
+  const reading = new IndexReadThrough(geometry);
   try {
     ok = readThroughSync(fd, reading, scratch);
   } catch {
@@ -76,9 +53,9 @@ function index({ id, file, geometry }: Extract<FileCheckJob, { kind: 'index' }>)
   port.postMessage({ id, index: { ok, tables } } satisfies FileCheckAnswer, [tables.prefixes, tables.crcs, tables.offsets, tables.large]);
 }
 
-port.on('message', (job: FileCheckJob) => {
+port.on('message', async (job: FileCheckJob) => {
   try {
-    if (job.kind === 'graph') graph(job);
+    if (job.kind === 'graph') await graph(job);
     else index(job);
   } catch (err) {
     if (err instanceof RepositoryDamagedError) port.postMessage({ id: job.id, damaged: err.problem } satisfies FileCheckAnswer);
