@@ -258,6 +258,9 @@ export class FakelabServer {
     // itself busy on both cores (thread-pool stats), and their big repositories are read later.
     if (this.warmFileChecks && registry.preloadsEveryRepository) fileChecks.warm();
     if (interrupted) await Baseline.finishInterrupted(config.dataDir, registry, interrupted, this.logger);
+    // In the background, from now: the repositories' big files are checked on the other core
+    // while the start goes on, and requests wait only for the repository they need.
+    this.preloading = registry.preloadAll(this.stopPreloading.signal).catch(() => undefined);
     // A push or an API write moves a project's refs: its last activity is read again.
     this.events.subscribe((event) => registry.forgetFacts(event.project.id));
     const accessConfig = (this.accessConfig = config.configFile ? await loadAccessConfig(config.configFile) : NO_ACCESS_CONFIG);
@@ -341,8 +344,6 @@ export class FakelabServer {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
     });
-    // In the background: requests are served meanwhile, and wait only for the repository they need.
-    this.preloading = registry.preloadAll(this.stopPreloading.signal).catch(() => undefined);
     // The build precompiles every route's parameter schema; any it did not see (a build without
     // that step) is compiled once the start is over (after a second), so the first request of each
     // kind finds its own ready.
