@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // First: sizes V8's young generation before the other modules load (see young-generation.ts).
 import './young-generation.js';
+// Second: the file-checks worker boots on the other core while the rest loads (see early-file-checks.ts).
+import './early-file-checks.js';
 import v8 from 'node:v8';
 import { helpText, parseCommandLine } from './config.js';
 import { bundledFixtures } from './index.js';
@@ -31,7 +33,7 @@ async function main(): Promise<void> {
   }
   const { config } = commandLine;
   config.fixturesDir ??= bundledFixtures;
-  const server = new FakelabServer({ ...config, warmFileChecks: true });
+  const server = new FakelabServer(config);
   await server.start();
   // Once started: the start's own allocations (10,000 projects read, the bundle compiled) would
   // otherwise trigger an extra full GC or two on the way to the first answer.

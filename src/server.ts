@@ -15,7 +15,6 @@ import { WorldGate } from './control/gate.js';
 import { World } from './control/world.js';
 import { EventBus, type FakelabEvent, type Listener } from './events/bus.js';
 import { type Numbered, NumberedRing } from './control/ring.js';
-import { fileChecks } from './git/index.js';
 import { GitBackend } from './githttp/backend.js';
 import { presenterFor } from './gitlab/present.js';
 import { Urls } from './gitlab/entities.js';
@@ -39,12 +38,6 @@ import { SpaceWatch } from './util/disk-space.js';
 export interface StartOptions extends Partial<Config> {
   /** A pino logger to use instead of the default (stdout at `logLevel`). */
   logger?: Logger;
-  /**
-   * Boot the worker that checks big repository files (git/file-checks.ts) during the start, when
-   * every repository is preloaded at once, so that it is ready for them (the CLI does). Otherwise
-   * it boots when first needed, 30-40 ms later.
-   */
-  warmFileChecks?: boolean;
 }
 
 /**
@@ -65,7 +58,6 @@ export class FakelabServer {
   readonly config: Config;
   private current: ServerState = 'idle';
   private readonly givenLogger: Logger | undefined;
-  private readonly warmFileChecks: boolean;
   private startup: Promise<void> | null = null;
   private shutdown: Promise<void> | null = null;
   private released: Promise<void> | null = null;
@@ -101,9 +93,8 @@ export class FakelabServer {
   private readonly stopPreloading = new AbortController();
 
   constructor(options: StartOptions = {}) {
-    const { logger, warmFileChecks, ...given } = options;
+    const { logger, ...given } = options;
     this.givenLogger = logger;
-    this.warmFileChecks = warmFileChecks ?? false;
     const config: Config = { ...defaultConfig(), ...stripUndefined(given) };
     config.reposDir = path.resolve(config.reposDir);
     config.dataDir = path.resolve(config.dataDir);
@@ -254,9 +245,6 @@ export class FakelabServer {
     // control plane is on now): the repositories it brings back are still in the trash.
     const interrupted = await Baseline.interrupted(config.dataDir);
     await registry.open(new Set(interrupted?.registry.projects.map((p) => p.id)));
-    // On the other core while the start goes on. Not for thousands of projects: their start is
-    // itself busy on both cores (thread-pool stats), and their big repositories are read later.
-    if (this.warmFileChecks && registry.preloadsEveryRepository) fileChecks.warm();
     if (interrupted) await Baseline.finishInterrupted(config.dataDir, registry, interrupted, this.logger);
     // In the background, from now: the repositories' big files are checked on the other core
     // while the start goes on, and requests wait only for the repository they need.

@@ -7,6 +7,7 @@
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { RepositoryDamagedError } from '../../src/git/damage.js';
@@ -259,5 +260,29 @@ describe('file checks in worker threads (issue 17)', function () {
     expect(warnings).to.have.length(2);
     expect(warnings[0]).to.match(/^fakelab's file checks run on the main thread from now on: .*(nonexistent|Cannot find)/);
     expect(warnings[1]).to.equal("fakelab's file checks run on the main thread from now on: a file-checks worker exited (3)");
+  });
+
+  it("the CLI's early import boots one worker as the CLI loads, which does not keep the process alive", () => {
+    // In a process of its own (this one's workers are the other tests'), which must exit by
+    // itself: one worker right after the import, which then checks a graph (so it did load).
+    const dir = tempDir('fakelab-early-checks-');
+    try {
+      const early = new URL('../../src/early-file-checks.js', import.meta.url).href;
+      const checks = new URL('../../src/git/file-checks.js', import.meta.url).href;
+      const script = path.join(dir, 'early.mjs');
+      writeFileSync(
+        script,
+        `await import(${JSON.stringify(early)});\n` +
+          `const { fileChecks } = await import(${JSON.stringify(checks)});\n` +
+          `const workers = fileChecks.workers;\n` +
+          `fileChecks.minGraphBytes = 0;\n` +
+          `const checked = await fileChecks.graph(${JSON.stringify(graphFile)});\n` +
+          `console.log(workers, fileChecks.answered, checked ? checked.data.length : null);\n`,
+      );
+      const printed = execFileSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+      expect(printed.trim()).to.equal(`1 1 ${readFileSync(graphFile).length}`);
+    } finally {
+      removeDir(dir);
+    }
   });
 });
