@@ -53,7 +53,7 @@ function index({ id, file, geometry }: Extract<FileCheckJob, { kind: 'index' }>)
   port.postMessage({ id, index: { ok, tables } } satisfies FileCheckAnswer, [tables.prefixes, tables.crcs, tables.offsets, tables.large]);
 }
 
-port.on('message', async (job: FileCheckJob) => {
+async function run(job: FileCheckJob): Promise<void> {
   try {
     if (job.kind === 'graph') await graph(job);
     else index(job);
@@ -61,4 +61,14 @@ port.on('message', async (job: FileCheckJob) => {
     if (err instanceof RepositoryDamagedError) port.postMessage({ id: job.id, damaged: err.problem } satisfies FileCheckAnswer);
     else port.postMessage({ id: job.id, failed: reasonOf(err) } satisfies FileCheckAnswer);
   }
+}
+
+/**
+ * One job at a time, in the order asked: a repository's commit-graph is asked first, and a
+ * deep page or a range waits for it alone. Taken as they came, the graph's read let the index
+ * job (synchronous, ~45 ms on git/git) run first, and the graph's answer came after both.
+ */
+let queue = Promise.resolve();
+port.on('message', (job: FileCheckJob) => {
+  queue = queue.then(() => run(job));
 });

@@ -354,7 +354,11 @@ export class GitRepo {
    * walk much of the history without the file (and its Bloom filters).
    */
   private async graphFor(query: HistoryQuery, depth = 0): Promise<void> {
-    if (query.paths.length > 0 || query.exclude.length > 0 || query.topo || depth >= DEEP_LISTING) await this.wholeFiles();
+    // A path filter also reads trees where the Bloom filters cannot decide: thousands of objects
+    // for a rarely touched path, each a dozen index reads until the big indexes' tables are in.
+    if (query.paths.length > 0) await this.wholeFiles();
+    // Ranges, deep pages and topological order read only the page's commits besides the file.
+    else if (query.exclude.length > 0 || query.topo || depth >= DEEP_LISTING) await this.index.ready();
   }
 
   /**

@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { GitRepo, RepositoryDamagedError } from '../../src/git/index.js';
+import { fileChecks, GitRepo, RepositoryDamagedError } from '../../src/git/index.js';
 import { indexVerification } from '../../src/git/odb/object-db.js';
 import { GITLAB_DIFF_LIMITS } from '../../src/gitlab/diff-limits.js';
 import { buildNamedFixture, packedTwin, removeDir, tempDir } from '../support/fixtures.js';
@@ -164,6 +164,43 @@ for (const mode of FILE_CHECK_MODES) describe(`integrity checks deferred off the
     let error: unknown = null;
     await r.readBlob(blob).catch((err: unknown) => (error = err));
     expect((error as RepositoryDamagedError).problem).to.match(/its checksum does not match/);
+  });
+
+  it('a range, a deep page and a topological order wait for the commit-graph alone; a path filter waits for the big index too', async () => {
+    // The big index's read-through held until released: in a worker or on the main thread alike.
+    const readIndex = fileChecks.index;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    fileChecks.index = async (...args) => {
+      await held;
+      return readIndex.apply(fileChecks, args);
+    };
+    try {
+      const r = open();
+      await r.preload();
+      let pathAnswered = false;
+      const pathListing = r.log({ revision: 'main', path: 'README.md' }, 0, 100).then((answer) => {
+        pathAnswered = true;
+        return answer;
+      });
+      const notHeld = <T>(answer: Promise<T>) => Promise.race([answer, sleep(10_000).then(() => Promise.reject(new Error('waited for the index')))]);
+      const range = await notHeld(r.log({ revision: 'main~2..main' }, 0, 100));
+      expect(range.commits.map((c) => c.oid)).to.deep.equal(gitLines(gitdir, 'log', '--format=%H', 'main~2..main'));
+      const topo = await notHeld(r.log({ revision: 'main', order: 'topo' }, 0, 100));
+      expect(topo.commits.map((c) => c.oid)).to.deep.equal(gitLines(gitdir, 'log', '--topo-order', '--format=%H', 'main'));
+      // Past DEEP_LISTING: nothing there on this history, but asked the way a deep page is.
+      const deep = await notHeld(r.log({ revision: 'main' }, 5000, 20));
+      expect(deep.commits).to.deep.equal([]);
+      await sleep(100);
+      expect(pathAnswered, 'the path listing waits for the index').to.equal(false);
+      release();
+      const { commits } = await pathListing;
+      expect(commits.map((c) => c.oid)).to.deep.equal(gitLines(gitdir, 'log', '--format=%H', 'main', '--', 'README.md'));
+      expect(problems).to.deep.equal([]);
+    } finally {
+      release();
+      fileChecks.index = readIndex;
+    }
   });
 
   it('a commit-graph with a parent cycle is not used while it is verified, nor after: answers are git\'s, the damage is reported once', async () => {

@@ -219,6 +219,16 @@ describe('file checks in worker threads (issue 17)', function () {
       expect(expected.every((line) => !/ -1 /.test(line))).to.equal(true);
     });
 
+    it('a worker answers in the order it was asked: a commit-graph asked before an index comes back first', async () => {
+      await fileChecks.endIdle();
+      const order: string[] = [];
+      // As a repository's preload asks them: the graph first (a range waits for it alone).
+      const graph = fileChecks.graph(graphFile).then((checked) => order.push(checked ? 'graph' : 'no graph'));
+      const index = fileChecks.index(indexFile, open().indexGeometry()).then((read) => order.push(read?.ok ? 'index' : 'no index'));
+      await Promise.all([graph, index]);
+      expect(order).to.deep.equal(['graph', 'index']);
+    });
+
     it('garbled, is found damaged by the worker as by the main thread', async () => {
       const intact = readFileSync(indexFile);
       const garbled = Buffer.from(intact);
