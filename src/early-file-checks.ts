@@ -5,6 +5,6 @@
  * waits for; loading the CLI leaves the other core idle. A worker nothing is asked of ends
  * after its idle time, and never keeps the process alive.
  */
-import { fileChecks } from './git/file-checks.js';
+import { fileChecks } from './git/index.js';
 
 fileChecks.warm();
