@@ -61,6 +61,8 @@ export class ObjectStore {
   }
 
   async readObject(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
+    const waiting = this.db.throughOrWait();
+    if (waiting) await waiting;
     return this.objectNow(oid);
   }
 

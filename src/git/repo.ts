@@ -354,11 +354,11 @@ export class GitRepo {
    * walk much of the history without the file (and its Bloom filters).
    */
   private async graphFor(query: HistoryQuery, depth = 0): Promise<void> {
-    // A path filter also reads trees where the Bloom filters cannot decide: thousands of objects
-    // for a rarely touched path, each a dozen index reads until the big indexes' tables are in.
-    if (query.paths.length > 0) await this.wholeFiles();
-    // Ranges, deep pages and topological order read only the page's commits besides the file.
-    else if (query.exclude.length > 0 || query.topo || depth >= DEEP_LISTING) await this.index.ready();
+    // Not the big pack indexes' tables as well: ranges, deep pages and topological order read
+    // only the page's commits besides the file; a path filter reads trees where the Bloom
+    // filters cannot decide, a few for a busy path, thousands for a rarely touched one, which
+    // then wait for the tables (ObjectDb.throughOrWait).
+    if (query.paths.length > 0 || query.exclude.length > 0 || query.topo || depth >= DEEP_LISTING) await this.index.ready();
   }
 
   /**

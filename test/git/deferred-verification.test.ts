@@ -166,7 +166,7 @@ for (const mode of FILE_CHECK_MODES) describe(`integrity checks deferred off the
     expect((error as RepositoryDamagedError).problem).to.match(/its checksum does not match/);
   });
 
-  it('a range, a deep page and a topological order wait for the commit-graph alone; a path filter waits for the big index too', async () => {
+  it('a range, a deep page, a topological order and a path filter wait for the commit-graph alone; past a few hundred reads, object reads wait for the big index', async () => {
     // The big index's read-through held until released: in a worker or on the main thread alike.
     const readIndex = fileChecks.index;
     let release!: () => void;
@@ -175,14 +175,10 @@ for (const mode of FILE_CHECK_MODES) describe(`integrity checks deferred off the
       await held;
       return readIndex.apply(fileChecks, args);
     };
+    const { readsBeforeWaiting } = indexVerification;
     try {
       const r = open();
       await r.preload();
-      let pathAnswered = false;
-      const pathListing = r.log({ revision: 'main', path: 'README.md' }, 0, 100).then((answer) => {
-        pathAnswered = true;
-        return answer;
-      });
       const notHeld = <T>(answer: Promise<T>) => Promise.race([answer, sleep(10_000).then(() => Promise.reject(new Error('waited for the index')))]);
       const range = await notHeld(r.log({ revision: 'main~2..main' }, 0, 100));
       expect(range.commits.map((c) => c.oid)).to.deep.equal(gitLines(gitdir, 'log', '--format=%H', 'main~2..main'));
@@ -191,15 +187,26 @@ for (const mode of FILE_CHECK_MODES) describe(`integrity checks deferred off the
       // Past DEEP_LISTING: nothing there on this history, but asked the way a deep page is.
       const deep = await notHeld(r.log({ revision: 'main' }, 5000, 20));
       expect(deep.commits).to.deep.equal([]);
+      // A few tree reads (fewer than readsBeforeWaiting) go ahead without the index's tables.
+      const readme = await notHeld(r.log({ revision: 'main', path: 'README.md' }, 0, 100));
+      expect(readme.commits.map((c) => c.oid)).to.deep.equal(gitLines(gitdir, 'log', '--format=%H', 'main', '--', 'README.md'));
+      // With none allowed, the next reads wait for the index to be read through.
+      indexVerification.readsBeforeWaiting = 0;
+      let answered = false;
+      const pathListing = r.log({ revision: 'main', path: 'src' }, 0, 100).then((answer) => {
+        answered = true;
+        return answer;
+      });
       await sleep(100);
-      expect(pathAnswered, 'the path listing waits for the index').to.equal(false);
+      expect(answered, 'the reads wait for the index').to.equal(false);
       release();
       const { commits } = await pathListing;
-      expect(commits.map((c) => c.oid)).to.deep.equal(gitLines(gitdir, 'log', '--format=%H', 'main', '--', 'README.md'));
+      expect(commits.map((c) => c.oid)).to.deep.equal(gitLines(gitdir, 'log', '--format=%H', 'main', '--', 'src'));
       expect(problems).to.deep.equal([]);
     } finally {
       release();
       fileChecks.index = readIndex;
+      indexVerification.readsBeforeWaiting = readsBeforeWaiting;
     }
   });
 

@@ -63,7 +63,16 @@ export const packIndexReads = { count: 0 };
  * any answer that a miss in them decides (see verified). Settable by tests, to exercise the
  * background path on small repositories.
  */
-export const indexVerification = { inlineBytes: 1024 * 1024 };
+export const indexVerification = {
+  inlineBytes: 1024 * 1024,
+  /**
+   * Objects read with a big index still being read through (each lookup a dozen preads of its
+   * names, and nothing taken from the cache, see Pack.readIndexed) before further reads wait for
+   * it (see ObjectDb.throughOrWait): a first page's few trees go ahead, a rare path's thousands
+   * wait for the lookup tables. Settable by tests.
+   */
+  readsBeforeWaiting: 256,
+};
 
 /** How many packs' cache keys a repository's object cache tells apart before it starts again (see ObjectDb.cacheKeyBaseFor); tests lower it. */
 export const packCacheSlots = { max: 4096 };
@@ -182,11 +191,27 @@ export class ObjectDb {
     this.reading.add(reading);
     await reading;
     this.reading.delete(reading);
+    // A pack that comes later starts its own count (see throughOrWait).
+    if (this.reading.size === 0) this.readsWhileReading = 0;
   }
 
   private readonly reading = new Set<Promise<void>>();
   /** Callers waiting in indexesRead: the background reads skip their pauses meanwhile. */
   private hurried = 0;
+
+  /** Objects read (asynchronously) while an index was being read through: see throughOrWait. */
+  private readsWhileReading = 0;
+
+  /**
+   * Before an asynchronous object read: at once while no big index is being read through, or
+   * for the first indexVerification.readsBeforeWaiting reads meanwhile; after that, once the
+   * indexes are read through. A question that reads a few objects does not wait for tens of
+   * megabytes; one that reads thousands does not do each lookup the slow way.
+   */
+  throughOrWait(): Promise<void> | null {
+    if (this.reading.size === 0) return null;
+    return ++this.readsWhileReading > indexVerification.readsBeforeWaiting ? this.indexesRead() : null;
+  }
 
   /**
    * Resolves once the indexes being read in the background are read through: what looks up
