@@ -38,6 +38,9 @@ async function main(): Promise<void> {
   // Once started: the start's own allocations (10,000 projects read, the bundle compiled) would
   // otherwise trigger an extra full GC or two on the way to the first answer.
   limitHeapGrowth();
+  // Set by the launcher that runs the bundled CLI (cli-launcher.ts): whether V8 took the code cache.
+  const codeCache = (globalThis as Record<symbol, unknown>)[Symbol.for('fakelab.codeCache')];
+  if (codeCache) server.log.debug({ codeCache }, `code cache ${codeCache}`);
   process.stdout.write(`fakelab listening on ${server.url}\n`);
   process.stdout.write(`  repositories: ${server.config.reposDir}\n  data:         ${server.config.dataDir}\n`);
   if (server.caFile) process.stdout.write(`  CA file:      ${server.caFile} (trust it: NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, git -c http.sslCAInfo=…)\n`);

@@ -111,6 +111,12 @@ export class FakelabServer {
     return this.policy;
   }
 
+  /** The logger in use once started (the given one, or the server's own). */
+  get log(): Logger {
+    if (!this.logger) throw new Error(`fakelab server is ${this.current}: nothing loaded yet`);
+    return this.logger;
+  }
+
   get port(): number {
     return this.address().port;
   }

@@ -3,7 +3,11 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type selfsignedModule from 'selfsigned';
 import { writeSyncedThenRename } from './util/atomic-file.js';
+import { lazyModule } from './util/lazy-module.js';
+
+const requireSelfsigned = lazyModule<typeof selfsignedModule>('selfsigned');
 
 /** What an HTTPS listener needs, and where a client finds the CA to trust (generated mode). */
 export interface TlsMaterial {
@@ -42,7 +46,7 @@ const DAY = 86_400_000;
  */
 async function generated(options: TlsOptions): Promise<TlsMaterial> {
   // Loaded only here: it takes longer to load than the rest of a start without --tls.
-  const { default: selfsigned } = await import('selfsigned');
+  const selfsigned = requireSelfsigned();
   const dir = path.join(options.dataDir, 'tls');
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   const caFile = path.join(dir, 'ca.pem');

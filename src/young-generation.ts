@@ -12,7 +12,10 @@ import v8 from 'node:v8';
  * flags override it (a semi-space flag there wins).
  */
 const chosenAtLaunch = [process.env.NODE_OPTIONS ?? '', ...process.execArgv].some((flag) => /semi[-_]space/.test(flag));
-if (!chosenAtLaunch) {
+// Once per process: the CLI's launcher runs this before the bundle, which holds a copy.
+const done = Symbol.for('fakelab.youngGenerationKeptSmall');
+if (!chosenAtLaunch && !(done in process)) {
+  Object.defineProperty(process, done, { value: true });
   const keepSmall = () => v8.setFlagsFromString('--semi-space-growth-factor=1');
   keepSmall();
   // A worker thread starting (the file checks', an archive's bzip2) puts the growth factor back

@@ -1,12 +1,15 @@
 /**
- * `npm run build`'s second step: replaces dist/src/cli.js (tsc's) with one file holding it and
- * every module it imports, so that `fakelab` starts without Node resolving, reading and linking
- * some 300 modules one by one (issue 17: start-up under 0.5 s; see the README's start-up figures).
- * dist/src keeps tsc's modules: the library (dist/src/index.js) and the tests use those.
+ * `npm run build`'s third step: bundles dist/src/cli.js (tsc's) and every module it imports into
+ * dist/src/cli.bundle.cjs, so that `fakelab` starts without Node resolving, reading and linking
+ * some 300 modules one by one (issue 17: start-up under 0.5 s; see the README's start-up figures),
+ * and makes cli.js the launcher that runs it (src/cli-launcher.ts) with the V8 code cache that
+ * the next step (tools/train-code-cache.mjs) writes.
+ * dist/src keeps tsc's other modules: the library (dist/src/index.js) and the tests use those.
  *
- * What is loaded on demand stays out of the file: isomorphic-git and selfsigned (dynamic
- * imports) and lazyModule()'s packages (src/util/lazy-module.ts), loaded from node_modules
- * when first needed. Without esbuild (a devDependency) installed, cli.js stays tsc's.
+ * What is loaded on demand stays out of the file: lazyModule()'s packages (src/util/lazy-module.ts:
+ * isomorphic-git, selfsigned, YAML, archives), required from node_modules when first needed. The
+ * bundle must not use import(): the launcher runs it without a dynamic import hook. Without
+ * esbuild (a devDependency) installed, cli.js stays tsc's and there is no bundle.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,27 +43,32 @@ const ownModuleUrls = {
   },
 };
 
-const bundled = path.join(distSrc, '.cli.bundle.js');
+const bundled = path.join(distSrc, 'cli.bundle.cjs');
+const launcher = path.join(distSrc, 'cli-launcher.js');
+// A cache of an earlier bundle must not outlive it (the launcher would find it stale anyway).
+fs.rmSync(path.join(distSrc, 'cli.bundle.cache'), { force: true });
 await esbuild.build({
   entryPoints: [entry],
   outfile: bundled,
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  // CommonJS, which node:vm compiles with a code cache (tools/train-code-cache.mjs, cli-launcher.ts);
+  // an ES module it cannot. import.meta.url is then the URL cli.js had.
+  format: 'cjs',
+  define: { 'import.meta.url': '__fakelabCliUrl' },
+  banner: { js: "var __fakelabCliUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, 'cli.js')).href;" },
   target: 'node20',
   external: ['isomorphic-git', 'selfsigned'],
-  // The CommonJS packages inside (express and its dependencies) call require() for Node's own modules.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
   sourcemap: 'linked',
-  // V8 parses the whole file at every start: without comments and blank space (names kept, so
-  // stack traces still read) 1.7 MB instead of 2.4, 12 ms sooner to the server's own code.
+  // V8 parses the whole file at a start without the cache: without comments and blank space (names
+  // kept, so stack traces still read) 1.7 MB instead of 2.4, 12 ms sooner to the server's own code.
   minifyWhitespace: true,
   minifySyntax: true,
   plugins: [ownModuleUrls],
   logLevel: 'warning',
 });
-// The shebang of cli.ts is kept by esbuild; the file's mode too, for `npx fakelab` and bin links.
-fs.renameSync(`${bundled}.map`, `${entry}.map`);
-const text = fs.readFileSync(bundled, 'utf8').replace(/\/\/# sourceMappingURL=\.cli\.bundle\.js\.map\s*$/, '//# sourceMappingURL=cli.js.map\n');
-fs.writeFileSync(bundled, text, { mode: 0o755 });
-fs.renameSync(bundled, entry);
+// cli.js becomes the launcher, which runs the bundle (executable, for `npx fakelab` and bin links;
+// its source map is still cli-launcher.js.map). tsc's cli.js map goes with tsc's cli.js.
+fs.copyFileSync(launcher, entry);
+fs.chmodSync(entry, 0o755);
+fs.rmSync(`${entry}.map`, { force: true });

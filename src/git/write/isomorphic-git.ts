@@ -1,4 +1,7 @@
 import type IsomorphicGit from 'isomorphic-git';
+import { lazyModule } from '../../util/lazy-module.js';
+
+const requireIsomorphicGit = lazyModule<typeof IsomorphicGit>('isomorphic-git');
 
 let loading: Promise<typeof IsomorphicGit> | null = null;
 
@@ -7,5 +10,7 @@ let loading: Promise<typeof IsomorphicGit> | null = null;
  * server that only reads never needs it.
  */
 export function isomorphicGit(): Promise<typeof IsomorphicGit> {
-  return (loading ??= import('isomorphic-git').then((m) => m.default));
+  // required, not import()ed: the bundled CLI runs as a script without a dynamic import hook
+  // (util/code-cache.ts). Under node both give its CommonJS build's exports.
+  return (loading ??= Promise.resolve().then(requireIsomorphicGit));
 }
