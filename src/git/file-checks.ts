@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { RepositoryDamagedError } from './damage.js';
 import type { IndexGeometry, IndexTables } from './odb/index-read-through.js';
+import { takePrestartedWorker } from '../util/prestarted-worker.js';
 
 /** What the main thread asks of the worker (see file-checks-worker.ts). */
 type FileCheck = { kind: 'graph'; file: string } | { kind: 'index'; file: string; geometry: IndexGeometry };
@@ -86,6 +87,8 @@ export class FileChecks {
     } catch (err) {
       this.giveUp(err as Error);
     }
+    // One prestarted for a process that wants none (checks turned off or given up) ends now.
+    void takePrestartedWorker(this.workerUrl)?.terminate();
   }
 
   /**
@@ -157,7 +160,8 @@ export class FileChecks {
   }
 
   private start(): Slot {
-    const worker = new Worker(this.workerUrl);
+    // The CLI's launcher may have started it already (cli-launcher.ts).
+    const worker = takePrestartedWorker(this.workerUrl) ?? new Worker(this.workerUrl);
     worker.unref();
     const slot: Slot = { worker, waiting: new Map(), idleTimer: null };
     worker.on('message', (answer: FileCheckAnswer) => {

@@ -272,6 +272,37 @@ describe('file checks in worker threads (issue 17)', function () {
     expect(warnings[1]).to.equal("fakelab's file checks run on the main thread from now on: a file-checks worker exited (3)");
   });
 
+  it("takes the worker the CLI's launcher prestarted instead of starting its own, and one it does not want ends", () => {
+    const dir = tempDir('fakelab-prestarted-checks-');
+    try {
+      const prestarted = new URL('../../src/util/prestarted-worker.js', import.meta.url).href;
+      const early = new URL('../../src/early-file-checks.js', import.meta.url).href;
+      const checks = new URL('../../src/git/file-checks.js', import.meta.url).href;
+      const workerModule = new URL('../../src/git/file-checks-worker.js', import.meta.url).href;
+      const script = path.join(dir, 'prestarted.mjs');
+      // Workers made in the process are counted: one, the prestarted, which then checks a graph.
+      // With checks turned off (disabled=1), the prestarted one is ended and the process exits.
+      writeFileSync(
+        script,
+        `let made = 0;\nprocess.on('worker', () => made++);\n` +
+          `const { prestartWorker, takePrestartedWorker } = await import(${JSON.stringify(prestarted)});\n` +
+          `prestartWorker(new URL(${JSON.stringify(workerModule)}));\n` +
+          `const { fileChecks } = await import(${JSON.stringify(checks)});\n` +
+          `if (process.argv[2] === 'disabled=1') fileChecks.enabled = false;\n` +
+          `await import(${JSON.stringify(early)});\n` +
+          `const left = takePrestartedWorker(new URL(${JSON.stringify(workerModule)}));\n` +
+          `fileChecks.minGraphBytes = 0;\n` +
+          `const checked = await fileChecks.graph(${JSON.stringify(graphFile)});\n` +
+          `console.log(made, fileChecks.workers, left === null, fileChecks.answered, checked ? checked.data.length : null);\n`,
+      );
+      const run = (arg: string) => execFileSync(process.execPath, [script, arg], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+      expect(run('disabled=0')).to.equal(`1 1 true 1 ${readFileSync(graphFile).length}`);
+      expect(run('disabled=1')).to.equal('1 0 true 0 null');
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it("the CLI's early import boots one worker as the CLI loads, which does not keep the process alive", () => {
     // In a process of its own (this one's workers are the other tests'), which must exit by
     // itself: one worker right after the import, which then checks a graph (so it did load).
