@@ -80,6 +80,25 @@ async function ask(base, pathAndQuery, options = {}) {
   return { status: response.status, json: () => JSON.parse(body) };
 }
 
+/** What the child prints matching `pattern` (its first group), or null if it has not within `ms`. */
+function printed(child, pattern, ms) {
+  return new Promise((resolve) => {
+    const check = () => {
+      const match = pattern.exec(child.output());
+      if (!match) return;
+      clearTimeout(timer);
+      child.stdout.off('data', check);
+      resolve(match[1]);
+    };
+    const timer = setTimeout(() => {
+      child.stdout.off('data', check);
+      resolve(null);
+    }, ms);
+    child.stdout.on('data', check);
+    check();
+  });
+}
+
 async function stop(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -148,8 +167,8 @@ try {
   training.disconnect();
   await stop(training);
   checking = await startCli(['--data', path.join(scratch, 'data-check'), '--log-level', 'debug'], {}, false);
+  const state = await printed(checking, /"codeCache":"(\w+)"/, 10_000);
   await stop(checking);
-  const state = /"codeCache":"(\w+)"/.exec(checking.output())?.[1];
   if (state === 'accepted') say(`${(written / 1024).toFixed(0)} KiB of code cache for dist/src/cli.bundle.cjs (${repository.project})`);
   else {
     fs.rmSync(cacheFile, { force: true });
