@@ -8,7 +8,8 @@ import { writeFileAtomic } from './atomic-file.js';
 /**
  * V8's code cache for a CommonJS file (the CLI's bundle): the bytecode of every function a
  * training run compiled, so that a new process neither parses the whole file nor compiles each
- * function on its first call (see tools/bundle-cli.mjs, which trains and writes it at build time).
+ * function on its first call (tools/train-code-cache.mjs trains and writes it at build time;
+ * cli-launcher.ts loads the bundle with it).
  *
  * V8 checks a cache's V8 version, flags and the source's *length* only, and in release builds
  * not the payload's integrity: a cache of another source of the same length, or a damaged one,
@@ -42,7 +43,7 @@ export interface CompiledCommonJs {
 }
 
 /** The payload of `cacheFile` if it was made from `sourceBytes` and is whole, else why not. */
-export function readCodeCache(cacheFile: string, sourceBytes: Uint8Array): { state: 'absent' | 'stale' | 'damaged' } | { state: 'usable'; payload: Buffer } {
+function readCodeCache(cacheFile: string, sourceBytes: Uint8Array): { state: 'absent' | 'stale' | 'damaged' } | { state: 'usable'; payload: Buffer } {
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(cacheFile);
