@@ -137,6 +137,33 @@ for (const mode of FILE_CHECK_MODES) describe(`a big pack index kept as tables (
     expect(problems).to.deep.equal([]);
   });
 
+  it('expands every length of abbreviation as git lists the objects, at the ends of fan-out buckets and between names (binary searches of the kept prefixes)', async () => {
+    const db = open();
+    await db.preload();
+    await db.indexesRead();
+    const sorted = objects.map((o) => o.oid).sort();
+    const expectedFor = (prefix: string) => sorted.filter((oid) => oid.startsWith(prefix));
+    // The first and last names of a few fan-out buckets, and names spread over the index.
+    const picks = new Set<string>();
+    for (let i = 0; i < sorted.length; i += 1_013) picks.add(sorted[i]);
+    for (let i = 1; i < sorted.length; i++) if (sorted[i][1] !== sorted[i - 1][1]) picks.add(sorted[i]).add(sorted[i - 1]);
+    let asked = 0;
+    for (const oid of [...picks].slice(0, 120)) {
+      for (const length of [2, 3, 4, 6, 7, 8, 9, 10, 12, 16, 40]) {
+        const prefix = oid.slice(0, length);
+        // The prefix itself, and ones just below and above it: between names, or another bucket.
+        const digit = parseInt(prefix[length - 1], 16);
+        const variants = [prefix, ...[digit - 1, digit + 1].filter((d) => d >= 0 && d <= 15).map((d) => prefix.slice(0, -1) + d.toString(16))];
+        for (const asking of variants) {
+          expect(db.expand(asking).sort(), asking).to.deep.equal(expectedFor(asking));
+          asked++;
+        }
+      }
+    }
+    expect(asked).to.be.greaterThan(1_000);
+    expect(problems).to.deep.equal([]);
+  });
+
   it('checks each object read from the pack against the CRC32 the kept tables hold: a blob whose type was changed in the pack is reported, not read as a tree', async () => {
     const packFile = indexFile.replace(/\.idx$/, '.pack');
     const blob = objects.find((o) => o.type === 'blob')!;

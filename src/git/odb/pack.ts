@@ -324,8 +324,9 @@ export class Pack {
       const { prefixes } = this.tables;
       const least = parseInt(prefix.slice(0, 8).padEnd(8, '0'), 16);
       const most = parseInt(prefix.slice(0, 8).padEnd(8, 'f'), 16);
-      while (lo < hi && prefixes.readUInt32BE(lo * 4) < least) lo++;
-      while (hi > lo && prefixes.readUInt32BE((hi - 1) * 4) > most) hi--;
+      // Binary searches: a step per name of the fan-out bucket was 30 µs on git/git's (4,700 names).
+      lo = firstPrefixAtLeast(prefixes, lo, hi, least);
+      hi = firstPrefixAtLeast(prefixes, lo, hi, most + 1);
     }
     const out: string[] = [];
     const names = this.idx ? this.idx.subarray(this.namesAt + lo * 20, this.namesAt + hi * 20) : this.preadIndex(this.namesAt + lo * 20, (hi - lo) * 20, Buffer.allocUnsafe((hi - lo) * 20));
@@ -475,6 +476,16 @@ export class Pack {
 
 /** Offsets of a pack are below this (a pack of 1 TiB or more is not read): cache keys of different packs never meet. */
 export const PACK_OFFSET_SPAN = 2 ** 40;
+
+/** The first of the sorted 4-byte `prefixes` from `lo` to `hi` that is at least `value` (`hi` when none is). */
+function firstPrefixAtLeast(prefixes: Buffer, lo: number, hi: number, value: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (prefixes.readUInt32BE(mid * 4) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 /** Order of `oid` (whose first four bytes are `head`) against the 20-byte name at `at` in `idx`. */
 function compareName(idx: Buffer, at: number, oid: Buffer, head: number): number {
