@@ -153,9 +153,15 @@ async function resolveBase(objects: ObjectStore, refs: RefStore, name: string, s
   if (HEX40.test(name)) return (await objects.objectType(name)) ? name : null;
   if (name === 'HEAD') return present(objects, 'HEAD', snapshot ? snapshot.head.oid : refs.head().oid);
   // git's dwim order: exact, refs/, refs/tags/, refs/heads/, refs/remotes/, refs/remotes/x/HEAD
-  for (const candidate of [name, `refs/${name}`, `refs/tags/${name}`, `refs/heads/${name}`, `refs/remotes/${name}`, `refs/remotes/${name}/HEAD`]) {
-    const oid = snapshot ? snapshot.refs.get(candidate) : refs.readRef(candidate);
-    if (oid) return present(objects, candidate, oid);
+  const candidates = [name, `refs/${name}`, `refs/tags/${name}`, `refs/heads/${name}`, `refs/remotes/${name}`, `refs/remotes/${name}/HEAD`];
+  if (snapshot) {
+    for (const candidate of candidates) {
+      const oid = snapshot.refs.get(candidate);
+      if (oid) return present(objects, candidate, oid);
+    }
+  } else {
+    const found = refs.readFirstRef(candidates);
+    if (found) return present(objects, found.name, found.oid);
   }
   if (SHORT_HEX.test(name)) {
     const matches = objects.expand(name);

@@ -134,4 +134,35 @@ describe('packed-refs', () => {
       }
     }
   });
+
+  it('finds the first of a revision\'s names that is a ref as git does: loose over packed, symbolic refs followed, a folder or a missing name passed over, packed-refs changes seen', () => {
+    const store = new RefStore(dir);
+    const dwim = (name: string) => [name, `refs/${name}`, `refs/tags/${name}`, `refs/heads/${name}`, `refs/remotes/${name}`, `refs/remotes/${name}/HEAD`];
+    const gitResolves = (name: string) => {
+      const resolved = runGit(['--git-dir', dir, 'rev-parse', '-q', '--verify', `${name}^{}`]);
+      return resolved.status === 0 ? resolved.stdout.trim() : null;
+    };
+    const peel = (oid: string | undefined) => (oid ? git(dir, 'rev-parse', `${oid}^{}`).trim() : null);
+    const oids = git(dir, 'rev-parse', 'refs/heads/b1', 'refs/heads/b2', 'refs/heads/b3').trim().split('\n');
+    // A loose tag over a packed branch of the same name (tags come first), a loose branch over its
+    // packed self, a remote's symbolic HEAD, and a name that is a folder of refs.
+    git(dir, 'update-ref', 'refs/tags/b5', oids[0]);
+    git(dir, 'update-ref', 'refs/heads/b6', oids[1]);
+    git(dir, 'update-ref', 'refs/remotes/origin/main', oids[2]);
+    git(dir, 'symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
+    fs.mkdirSync(path.join(dir, 'refs', 'heads', 'folder'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'refs', 'heads', 'folder', 'x'), `${oids[0]}\n`);
+    for (const name of ['b5', 'b6', 'v7', 'v8', 'origin', 'origin/main', 'folder', 'folder/x', 'heads/b9', 'tags/v9', 'missing', 'a1b2c3d4e5f6']) {
+      const found = store.readFirstRef(dwim(name));
+      expect(peel(found?.oid), name).to.equal(gitResolves(name));
+    }
+    expect(store.readFirstRef(dwim('b5'))).to.deep.equal({ name: 'refs/tags/b5', oid: oids[0] });
+    expect(store.readFirstRef(dwim('origin'))).to.deep.equal({ name: 'refs/remotes/origin/HEAD', oid: oids[2] });
+    // packed-refs rewritten: the next lookup sees it.
+    git(dir, 'update-ref', 'refs/heads/b10', oids[2]);
+    git(dir, 'pack-refs', '--all');
+    expect(store.readFirstRef(dwim('b10'))).to.deep.equal({ name: 'refs/heads/b10', oid: oids[2] });
+    git(dir, 'update-ref', '-d', 'refs/heads/b10');
+    expect(store.readFirstRef(dwim('b10'))).to.equal(null);
+  });
 });

@@ -50,8 +50,11 @@ export function hasLooseObject(objectsDir: string, hex: string): boolean {
 /** Loose objects whose oid starts with the hex `prefix` (at least 2 characters). */
 export function looseWithPrefix(objectsDir: string, prefix: string): string[] {
   const out: string[] = [];
+  const dir = path.join(objectsDir, prefix.slice(0, 2));
+  // A packed repository has few of these folders: a failed listing costs an exception built.
+  if (!fs.existsSync(dir)) return out;
   try {
-    for (const name of fs.readdirSync(path.join(objectsDir, prefix.slice(0, 2)))) {
+    for (const name of fs.readdirSync(dir)) {
       const oid = prefix.slice(0, 2) + name;
       if (oid.startsWith(prefix) && /^[0-9a-f]{40}$/.test(oid)) out.push(oid);
     }
