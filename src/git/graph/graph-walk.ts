@@ -146,21 +146,23 @@ export class GraphListWalk implements Listing {
       }
       const time = this.file.timeAt(row);
       if (since !== null && time < since) continue;
-      this.parents.length = 0;
-      if (!this.file.parentPositions(row, this.parents)) throw new Error('commit-graph: octopus merge without an EDGE chunk');
+      const parents = this.parents;
+      let count = this.file.parentsInto(row, parents);
+      if (count < 0) throw new Error('commit-graph: octopus merge without an EDGE chunk');
       let treesame = false;
       if (simplifying) {
         // The parent it is TREESAME to (then the only one followed), or -1.
-        const same = this.parents.length > 0 && this.unchangedByBloom(row) ? this.parents[0] : await this.treesameParent(row);
+        const same = count > 0 && this.unchangedByBloom(row) ? parents[0] : await this.treesameParent(row, count);
         if (same !== -1) {
           treesame = true;
           if (same >= 0) {
-            this.parents.length = 0;
-            this.parents.push(same);
+            parents[0] = same;
+            count = 1;
           }
         }
       }
-      for (const parent of this.parents) {
+      for (let i = 0; i < count; i++) {
+        const parent = parents[i];
         if (!(this.flags[parent] & SEEN)) {
           this.flags[parent] |= SEEN;
           this.queue.push(parent);
@@ -380,15 +382,17 @@ export class GraphListWalk implements Listing {
    * changes them against every parent compared. A root commit with none of the paths is
    * TREESAME to the empty tree: -2 (nothing to follow).
    */
-  private async treesameParent(row: number): Promise<number> {
+  private async treesameParent(row: number, parentCount: number): Promise<number> {
     const tree = this.file.treeAt(row);
-    if (this.parents.length === 0) {
+    if (parentCount === 0) {
       for (const path of this.query.paths) if (await this.objects.entryAt(tree, path)) return -1;
       return -2;
     }
-    for (let i = 0; i < this.parents.length; i++) {
+    // The row's parents are this.parents[0..parentCount) (see fill; one fill runs at a time).
+    const parents = this.parents;
+    for (let i = 0; i < parentCount; i++) {
       if (i === 1 && this.query.firstParent) break;
-      const parent = this.parents[i];
+      const parent = parents[i];
       if (await this.sameAt(this.file.treeAt(parent), tree)) return parent;
     }
     return -1;
