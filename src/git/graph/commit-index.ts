@@ -337,11 +337,12 @@ export class CommitIndex {
       while (stack.length > 0) {
         if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
         const top = stack[stack.length - 1];
-        parents.length = 0;
-        if (!file!.parentPositions(top, parents)) throw new Error('commit-graph: octopus merge without an EDGE chunk');
+        const count = file!.parentsInto(top, parents);
+        if (count < 0) throw new Error('commit-graph: octopus merge without an EDGE chunk');
         let result = NO;
         let next = -1;
-        for (const p of parents) {
+        for (let i = 0; i < count; i++) {
+          const p = parents[i];
           const s = state(p);
           if (s === YES) {
             result = YES;

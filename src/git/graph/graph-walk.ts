@@ -178,13 +178,17 @@ export class GraphListWalk implements Listing {
 
   // ---- limited walks: ranges and --topo-order (git's limit_list, as HistoryWalk does it over commit nodes) ----
 
-  private parentsOf(row: number, out: number[]): number[] {
-    out.length = 0;
+  /** The row's parents (rewritten by simplification) into out[0..n), n returned; `out`'s length is left as it is (see parentsInto). */
+  private parentsOf(row: number, out: number[]): number {
     // Only a path-limited walk rewrites parents: spare every other walk a map lookup per row.
     const rewritten = this.rewritten.size > 0 ? this.rewritten.get(row) : undefined;
-    if (rewritten !== undefined) out.push(rewritten);
-    else if (!this.file.parentPositions(row, out)) throw new Error('commit-graph: octopus merge without an EDGE chunk');
-    return out;
+    if (rewritten !== undefined) {
+      out[0] = rewritten;
+      return 1;
+    }
+    const count = this.file.parentsInto(row, out);
+    if (count < 0) throw new Error('commit-graph: octopus merge without an EDGE chunk');
+    return count;
   }
 
   private readonly markStack: number[] = [];
@@ -192,14 +196,17 @@ export class GraphListWalk implements Listing {
 
   /** git's mark_parents_uninteresting: the mark passes on through commits already parsed only. */
   private markParentsUninteresting(row: number): void {
-    const stack = this.parentsOf(row, this.markStack);
+    const stack = this.markStack;
     const scratch = this.markScratch;
-    while (stack.length > 0) {
-      const parent = stack.pop()!;
+    let top = this.parentsOf(row, stack);
+    while (top > 0) {
+      const parent = stack[--top];
       const flags = this.flags[parent];
       if (flags & UNINTERESTING) continue;
       this.flags[parent] = flags | UNINTERESTING;
-      if (flags & PARSED) for (const p of this.parentsOf(parent, scratch)) stack.push(p);
+      if (!(flags & PARSED)) continue;
+      const count = this.parentsOf(parent, scratch);
+      for (let i = 0; i < count; i++) stack[top++] = scratch[i];
     }
   }
 
@@ -266,8 +273,9 @@ export class GraphListWalk implements Listing {
 
   /** git's process_parents for an uninteresting commit: every parent (even with --first-parent) is parsed, marked and queued. */
   private passUninteresting(row: number): void {
-    const parents = this.parentsOf(row, this.parents);
-    for (let i = 0; i < parents.length; i++) {
+    const parents = this.parents;
+    const count = this.parentsOf(row, parents);
+    for (let i = 0; i < count; i++) {
       const parent = parents[i];
       const flags = this.flags[parent];
       this.flags[parent] = flags | UNINTERESTING | PARSED;
@@ -280,8 +288,9 @@ export class GraphListWalk implements Listing {
 
   /** git's process_parents for an interesting commit (simplified first when there are paths): unseen parents are queued. */
   private queueParents(row: number): void {
-    const parents = this.parentsOf(row, this.parents);
-    for (let i = 0; i < parents.length; i++) {
+    const parents = this.parents;
+    const count = this.parentsOf(row, parents);
+    for (let i = 0; i < count; i++) {
       const parent = parents[i];
       const flags = this.flags[parent];
       if (!(flags & SEEN)) {
@@ -294,7 +303,8 @@ export class GraphListWalk implements Listing {
 
   /** git's try_to_simplify_commit (default settings), with uninteresting parents irrelevant unless they are a bottom. */
   private async simplify(row: number): Promise<void> {
-    const parents = this.parentsOf(row, []);
+    const parents: number[] = [];
+    parents.length = this.parentsOf(row, parents);
     const tree = this.file.treeAt(row);
     if (parents.length === 0) {
       let empty = true;
@@ -339,7 +349,8 @@ export class GraphListWalk implements Listing {
     const parents: number[] = [];
     for (const row of list) {
       await pause();
-      for (const p of this.parentsOf(row, parents)) if (indegree[p]) indegree[p]++;
+      const count = this.parentsOf(row, parents);
+      for (let i = 0; i < count; i++) if (indegree[parents[i]]) indegree[parents[i]]++;
     }
     const stack: number[] = [];
     for (let i = list.length - 1; i >= 0; i--) if (indegree[list[i]] === 1) stack.push(list[i]);
@@ -347,7 +358,9 @@ export class GraphListWalk implements Listing {
     while (stack.length > 0) {
       await pause();
       const row = stack.pop()!;
-      for (const p of this.parentsOf(row, parents)) {
+      const count = this.parentsOf(row, parents);
+      for (let i = 0; i < count; i++) {
+        const p = parents[i];
         const d = indegree[p];
         if (!d) continue;
         indegree[p] = d - 1;

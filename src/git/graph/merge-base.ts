@@ -148,9 +148,9 @@ async function paintRows(file: CommitGraphFile, a: string, others: string[]): Pr
   while (walk.unfinished) {
     if (++steps % CHECK_EVERY === 0 && sliceUsedUp()) await yieldToEventLoop();
     const row = walk.pop();
-    parents.length = 0;
-    if (!file.parentPositions(row, parents)) return null;
-    for (const p of parents) if (walk.needs(p)) walk.push(p, walk.passedOn);
+    const count = file.parentsInto(row, parents);
+    if (count < 0) return null;
+    for (let i = 0; i < count; i++) if (walk.needs(parents[i])) walk.push(parents[i], walk.passedOn);
   }
   return walk.found.map((row) => ({ oid: file.oidAt(row), time: file.timeAt(row) }));
 }
