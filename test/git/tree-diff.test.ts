@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import path from 'node:path';
 import { ObjectStore } from '../../src/git/object-store.js';
-import { diffTrees, type FileChange } from '../../src/git/diff/tree-diff.js';
+import { diffTrees, similarityOf, spanHashes, type FileChange, type Spans } from '../../src/git/diff/tree-diff.js';
 import { removeDir, tempDir } from '../support/fixtures.js';
 import { EMPTY_TREE, checked, git, runGit } from '../support/git.js';
 
@@ -139,5 +139,75 @@ describe('diffTrees: raw tree objects against git diff-tree -r -M', () => {
     }
     expect(compared).to.equal(trees.length * (trees.length - 1));
     expect(changes, 'changes found over all pairs').to.be.greaterThan(200);
+  });
+  it('scores inexact renames as git does around its 50% and 75% bars: many moved files, each changed by a different share, some with CRLF lines, a few sharing a name', async () => {
+    // Seeded, so every run asks the same question.
+    let seed = 17;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const before: Files = {};
+    const after: Files = {};
+    for (let f = 0; f < 40; f++) {
+      const eol = f % 7 === 3 ? '\r\n' : '\n';
+      const length = 8 + Math.floor(random() * 60);
+      const original = Array.from({ length }, (_, i) => `file ${f} line ${i} ${Math.floor(random() * 1e6)}${eol}`);
+      // From nothing to everything changed, in small steps: many land just under or over a bar.
+      const share = (f % 20) / 20 + random() * 0.04;
+      const changed = original.map((line, i) => (random() < share ? `changed ${f} ${i}${eol}` : line));
+      if (f % 5 === 0) changed.push(`appended ${f}${eol}`.repeat(1 + (f % 3)));
+      const name = f % 9 === 0 ? 'same-name.txt' : `n${f}.txt`;
+      before[`old${f % 4}/${f}/${name}`] = { text: original.join('') };
+      after[`new${f % 3}/${f}/${f % 6 === 0 ? name : `m${f}.txt`}`] = { text: changed.join('') };
+    }
+    const from = tree(before);
+    const to = tree(after);
+    const store = new ObjectStore(gitdir);
+    for (const [a, b] of [[from, to], [to, from]]) {
+      const ours = (await diffTrees(store, a, b)).map(key).sort();
+      const expected = gitChanges(a, b);
+      expect(ours, git(gitdir, 'diff-tree', '-r', '-M', a, b)).to.deep.equal(expected);
+      // The case is only worth its name when git found renames near both bars, and files it left unpaired.
+      const scores = expected.map((line) => line.split(' ')).filter((fields) => fields[0] === 'renamed').map((fields) => Number(fields[7]));
+      expect(scores.some((x) => x >= 50 && x < 60), 'renames near 50%').to.equal(true);
+      expect(scores.some((x) => x >= 75 && x < 85), 'renames near 75%').to.equal(true);
+      expect(expected.some((line) => line.startsWith('added ')), 'added files left unpaired').to.equal(true);
+    }
+  });
+});
+
+describe('rename scores: the merge that stops once the minimum is out of reach', () => {
+  /** The whole merge, never stopped: git's score of the pair (estimate_similarity, size check included). */
+  const fullScore = (a: Spans, b: Spans, minimum: number) => {
+    const max = Math.max(a.size, b.size);
+    if (max === 0 || max * (60000 - minimum) < (max - Math.min(a.size, b.size)) * 60000) return 0;
+    let copied = 0;
+    for (let i = 0, j = 0; i < a.keys.length && j < b.keys.length; ) {
+      if (a.keys[i] < b.keys[j]) i++;
+      else if (a.keys[i] > b.keys[j]) j++;
+      else copied += Math.min(a.bytes[i++], b.bytes[j++]);
+    }
+    return Math.floor((copied * 60000) / max);
+  };
+
+  it('gives every pair at or over the minimum its full score, and no pair under it a score at or over it', () => {
+    let seed = 5;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    let near = 0;
+    for (let n = 0; n < 3000; n++) {
+      const length = 5 + Math.floor(random() * 80);
+      const eol = n % 5 === 0 ? '\r\n' : '\n';
+      const original = Array.from({ length }, (_, i) => `line ${i} of ${n} ${Math.floor(random() * 1e9)}${eol}`);
+      const share = random();
+      const changed = original.map((line, i) => (random() < share ? `other ${i} ${Math.floor(random() * 1e9)}${eol}` : line));
+      const a = spanHashes(Buffer.from(original.join('')));
+      const b = spanHashes(Buffer.from(changed.join('')));
+      for (const minimum of [30000, 45000]) {
+        const full = fullScore(a, b, minimum);
+        const ours = similarityOf(a, b, minimum);
+        if (full >= minimum) expect(ours, `pair ${n}, minimum ${minimum}`).to.equal(full);
+        else expect(ours, `pair ${n}, minimum ${minimum}`).to.be.below(minimum);
+        if (Math.abs(full - minimum) < 3000) near++;
+      }
+    }
+    expect(near, 'pairs within 5% of a minimum').to.be.greaterThan(100);
   });
 });

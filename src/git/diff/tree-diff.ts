@@ -266,10 +266,17 @@ async function detectRenamesIn(repo: ObjectStore, changes: FileChange[], onBlobR
     openTargets = targets.filter((t) => !pairs.has(t));
     const scored: { target: FileChange; source: FileChange; score: number; sameName: number; order: number }[] = [];
     let n = 0;
-    for (const t of openTargets) {
+    // Every pair is scored below, so every open side's fingerprint is needed: read them first and
+    // score the pairs synchronously (an await per pair was two promises each, for thousands of pairs).
+    const sourceSpans = await Promise.all(openSources.map((s) => spansOf(s.oldOid!)));
+    const targetSpans = await Promise.all(openTargets.map((t) => spansOf(t.newOid!)));
+    for (let ti = 0; ti < openTargets.length; ti++) {
+      const t = openTargets[ti];
       const best: typeof scored = [];
-      for (const s of openSources) {
-        const score = await similarity(s, t, spansOf, RENAME_SCORE);
+      for (let si = 0; si < openSources.length; si++) {
+        const s = openSources[si];
+        if (fileKind(s.oldMode) !== fileKind(t.newMode)) continue;
+        const score = similarityOf(sourceSpans[si], targetSpans[ti], RENAME_SCORE);
         if (score >= RENAME_SCORE) best.push({ target: t, source: s, score, sameName: basename(s.oldPath) === basename(t.newPath) ? 1 : 0, order: n++ });
       }
       best.sort((a, b) => b.score - a.score || b.sameName - a.sameName || a.order - b.order);
@@ -300,10 +307,12 @@ async function detectRenamesIn(repo: ObjectStore, changes: FileChange[], onBlobR
 }
 
 /** A blob's span fingerprint: the keys of its spans in ascending order, each with its byte count. */
-interface Spans {
+export interface Spans {
   size: number;
   keys: Int32Array;
   bytes: Int32Array;
+  /** The sum of `bytes` (the size less any CR of a CRLF in text). */
+  total: number;
 }
 
 async function similarity(
@@ -314,20 +323,40 @@ async function similarity(
 ): Promise<number> {
   if (fileKind(source.oldMode) !== fileKind(target.newMode)) return 0;
   const [a, b] = await Promise.all([spansOf(source.oldOid!), spansOf(target.newOid!)]);
+  return similarityOf(a, b, minimum);
+}
+
+/**
+ * git's estimate_similarity of two fingerprints, or 0 once the score cannot reach `minimum`
+ * (callers keep only pairs at or over it, so the answer is the same): most pairs of a big rename
+ * are unrelated files, and their merge stops about halfway.
+ */
+export function similarityOf(a: Spans | null, b: Spans | null, minimum: number): number {
   if (!a || !b) return 0;
   const max = Math.max(a.size, b.size);
   const base = Math.min(a.size, b.size);
   // git skips pairs whose sizes alone rule out the minimum score.
   if (max * (MAX_SCORE - minimum) < (max - base) * MAX_SCORE) return 0;
   if (max === 0) return 0;
-  // Both key lists ascend: one merge finds the keys they share.
+  // The score reaches the minimum when copied * MAX_SCORE >= minimum * max.
+  const needed = minimum * max;
+  // Both key lists ascend: one merge finds the keys they share. A key passed over matches nothing
+  // later, so at most the smaller of the bytes left on either side can still be copied.
   let copied = 0;
+  let restA = a.total;
+  let restB = b.total;
   const { keys: ka, bytes: na } = a;
   const { keys: kb, bytes: nb } = b;
   for (let i = 0, j = 0; i < ka.length && j < kb.length; ) {
-    if (ka[i] < kb[j]) i++;
-    else if (ka[i] > kb[j]) j++;
-    else copied += Math.min(na[i++], nb[j++]);
+    if (ka[i] < kb[j]) restA -= na[i++];
+    else if (ka[i] > kb[j]) restB -= nb[j++];
+    else {
+      copied += Math.min(na[i], nb[j]);
+      restA -= na[i++];
+      restB -= nb[j++];
+      continue;
+    }
+    if ((copied + Math.min(restA, restB)) * MAX_SCORE < needed) return 0;
   }
   return Math.floor((copied * MAX_SCORE) / max);
 }
@@ -341,7 +370,7 @@ const LENGTH_BITS = 7;
  * git's diffcore-delta fingerprint: the content cut into spans ending at a newline or after 64
  * bytes, each hashed; similarity is the number of bytes in spans both sides share.
  */
-function spanHashes(data: Uint8Array): Spans {
+export function spanHashes(data: Uint8Array): Spans {
   const text = !isBinary(data);
   // Each span as key << 7 | length, sorted, then the lengths of equal keys summed.
   let spans = new Int32Array(Math.max(16, data.length >> 4));
@@ -376,16 +405,18 @@ function spanHashes(data: Uint8Array): Spans {
   const keys = new Int32Array(count);
   const bytes = new Int32Array(count);
   let distinct = 0;
+  let total = 0;
   for (let i = 0; i < count; i++) {
     const key = sorted[i] >> LENGTH_BITS;
     const length = sorted[i] & ((1 << LENGTH_BITS) - 1);
+    total += length;
     if (distinct > 0 && keys[distinct - 1] === key) bytes[distinct - 1] += length;
     else {
       keys[distinct] = key;
       bytes[distinct++] = length;
     }
   }
-  return { size: data.length, keys: keys.slice(0, distinct), bytes: bytes.slice(0, distinct) };
+  return { size: data.length, keys: keys.slice(0, distinct), bytes: bytes.slice(0, distinct), total };
 }
 
 /** git's buffer_is_binary: a NUL byte in the first 8000 bytes. */
