@@ -266,10 +266,13 @@ async function detectRenamesIn(repo: ObjectStore, changes: FileChange[], onBlobR
     openTargets = targets.filter((t) => !pairs.has(t));
     const scored: { target: FileChange; source: FileChange; score: number; sameName: number; order: number }[] = [];
     let n = 0;
-    // Every pair is scored below, so every open side's fingerprint is needed: read them first and
-    // score the pairs synchronously (an await per pair was two promises each, for thousands of pairs).
-    const sourceSpans = await Promise.all(openSources.map((s) => spansOf(s.oldOid!)));
-    const targetSpans = await Promise.all(openTargets.map((t) => spansOf(t.newOid!)));
+    // Every pair is scored below, so every open side's fingerprint is needed: take them first and
+    // score the pairs synchronously (an await per pair was two promises each, for thousands of
+    // pairs). One at a time, so that only one blob is held at once, as before (not a thousand).
+    const sourceSpans: (Spans | null)[] = [];
+    for (const s of openSources) sourceSpans.push(await spansOf(s.oldOid!));
+    const targetSpans: (Spans | null)[] = [];
+    for (const t of openTargets) targetSpans.push(await spansOf(t.newOid!));
     for (let ti = 0; ti < openTargets.length; ti++) {
       const t = openTargets[ti];
       const best: typeof scored = [];
