@@ -325,11 +325,11 @@ export class CommitGraphFile {
     return (this.view.getUint32(at + 28) & 0x3) * 2 ** 32 + this.view.getUint32(at + 32);
   }
 
-  /** Appends the rows of the parents of the commit at `position`, in order, to `out`; false when the file is malformed. */
   /**
-   * parentPositions without changing `out`'s length: the parents go to out[0..n), n returned
-   * (-1 for an octopus merge without an EDGE chunk). A walk's loop over every commit shrank and
-   * refilled one array per commit, and setting an array's length showed in its profile.
+   * The rows of the parents of the commit at `position`, in order, written to out[0..n) and n
+   * returned; -1 for an octopus merge without an EDGE chunk (a malformed file). `out`'s length is
+   * left as it is: a walk's loop emptied and refilled one array per commit, and setting an array's
+   * length showed in its profiles.
    */
   parentsInto(position: number, out: number[]): number {
     const at = this.commitDataAt + position * 36;
@@ -348,25 +348,6 @@ export class CommitGraphFile {
       const edge = this.view.getUint32(this.extraEdgesAt + i * 4);
       out[n++] = edge & 0x7fffffff;
       if (edge & EXTRA_EDGES) return n;
-    }
-  }
-
-  parentPositions(position: number, out: number[]): boolean {
-    const at = this.commitDataAt + position * 36;
-    const p1 = this.view.getUint32(at + 20);
-    if (p1 === NO_PARENT) return true;
-    out.push(p1);
-    const p2 = this.view.getUint32(at + 24);
-    if (p2 === NO_PARENT) return true;
-    if (!(p2 & EXTRA_EDGES)) {
-      out.push(p2);
-      return true;
-    }
-    if (this.extraEdgesAt === null) return false;
-    for (let i = p2 & 0x7fffffff; ; i++) {
-      const edge = this.view.getUint32(this.extraEdgesAt + i * 4);
-      out.push(edge & 0x7fffffff);
-      if (edge & EXTRA_EDGES) return true;
     }
   }
 

@@ -300,13 +300,7 @@ export class Pack {
 
   /** find() over a big index's name prefixes: the names sharing `oid`'s first four bytes (rarely more than one) are read. */
   private findByPrefix(oid: Buffer, head: number, lo: number, hi: number, prefixes: Buffer): number {
-    const end = hi;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (prefixes.readUInt32BE(mid * 4) < head) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo; i < end && prefixes.readUInt32BE(i * 4) === head; i++) {
+    for (let i = firstPrefixAtLeast(prefixes, lo, hi, head); i < hi && prefixes.readUInt32BE(i * 4) === head; i++) {
       const c = this.indexBytes(this.namesAt + i * 20, 20).compare(oid, 0, 20);
       if (c === 0) return i;
       if (c > 0) break;
