@@ -183,6 +183,8 @@ export class ProjectRegistry {
   readonly facts: FactsIndex;
   private byPath = new Map<string, Project>();
   private byId = new CountingMap<number, Project>();
+  /** knownRepositories()'s answer, kept while byId is the same map with the same changes. */
+  private known: { map: CountingMap<number, Project>; changes: number; set: ReadonlySet<string> } | null = null;
   /** list()'s answer, kept while byId is the same map with the same changes. */
   private listed: { map: CountingMap<number, Project>; changes: number; list: readonly Project[] } | null = null;
   private ids: IdFile = { nextId: 1, projects: {} };
@@ -536,7 +538,16 @@ export class ProjectRegistry {
   /** The namespaces the repos root implies: every folder (not a repository, not hidden, not a link) below it, as paths. */
   async folders(): Promise<string[]> {
     // Known repositories are not stat'ed again (a root of thousands is a readdir per folder).
-    return (await scanRoot(this.reposDir, undefined, new Set([...this.byId.values()].map((p) => `${p.path}.git`)), this.scanCache)).folders;
+    return (await scanRoot(this.reposDir, undefined, this.knownRepositories(), this.scanCache)).folders;
+  }
+
+  /** The projects' repositories as scanRoot names them (`group/name.git`), made again only when the projects change. */
+  private knownRepositories(): ReadonlySet<string> {
+    const kept = this.known;
+    if (kept?.map === this.byId && kept.changes === this.byId.changes) return kept.set;
+    const set = new Set([...this.byId.values()].map((p) => `${p.path}.git`));
+    this.known = { map: this.byId, changes: this.byId.changes, set };
+    return set;
   }
 
   /** projects.json as it must be: unique positive ids, and a nextId above them all (raised if low, which loses nothing). */
@@ -758,11 +769,17 @@ export class ProjectRegistry {
   private async scan(): Promise<void> {
     // Known repositories are not checked again (HEAD, objects/): a rescan of thousands of projects
     // is a readdir per folder; one that stopped being a repository is dropped at its next lookup.
-    const known = new Set([...this.byId.values()].map((p) => `${p.path}.git`));
+    let known = this.knownRepositories();
     // The first scan of a start takes the folders projects.json records as the repositories they
     // were (20,000 stats fewer with 10,000 projects); one that is not any more fails its lookup.
-    if (this.byId.size === 0) for (const recorded of Object.keys(this.ids.projects)) known.add(`${recorded}.git`);
-    const { repositories: found, folders } = await scanRoot(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`), known, this.scanCache);
+    if (this.byId.size === 0) known = new Set(Object.keys(this.ids.projects).map((recorded) => `${recorded}.git`));
+    const { repositories: found, folders, settled } = await scanRoot(this.reposDir, (rel) => this.report(rel.replace(/\.git$/, ''), `${rel} under the repos root is a symbolic link: not followed, not served`), known, this.scanCache);
+    this.scannedFolders = folders;
+    // No folder changed and every repository found is a project (as many as there are): the
+    // projects stay as they are, and so do list() and the orders and search tables kept for it,
+    // which a rebuilt map would have made every GET /projects after a second idle make again.
+    if (settled && found.length === this.byId.size && this.createdDuringScan.length === 0) return;
+    found.sort();
     let changed = false;
     const byPath = new Map<string, Project>();
     const byId = new CountingMap<number, Project>();
@@ -790,7 +807,6 @@ export class ProjectRegistry {
     const appeared = [...byId.values()].filter((p) => !this.byId.has(p.id));
     this.byPath = byPath;
     this.byId = byId;
-    this.scannedFolders = folders;
     if (changed) await this.saveIds();
     // Repositories put under the root by hand (observers take a project announced twice, by a create and a scan, in their stride).
     await this.announce(appeared);
@@ -825,17 +841,33 @@ async function initBare(dir: string, defaultBranch: string, description?: string
   for (const sub of ['objects/info', 'objects/pack', 'objects', 'refs/heads', 'refs/tags', 'refs', 'info', 'hooks', '']) await syncDir(path.join(dir, sub));
 }
 
-/** What a walk of the repos root finds, '/'-separated and sorted: bare repositories, and the folders (namespaces) above them. */
+/** What a walk of the repos root finds, '/'-separated: bare repositories (in no particular order), and the folders (namespaces) above them, sorted. */
 interface RootScan {
   repositories: string[];
   folders: string[];
+  /**
+   * Every folder was as last read (its listing reused) and every `*.git` folder in them was a
+   * known repository: the root holds what it held at the last scan, as far as the known
+   * repositories go.
+   */
+  settled: boolean;
 }
 
-/** A folder of the repos root as last read: its (nanosecond) mtime, and the names of its folders and linked `*.git` entries. */
+/**
+ * A folder of the repos root as last read: its (nanosecond) mtime, the paths (from the root) of
+ * its folders, and its linked `*.git` entries. Paths, not names: a rescan reuses the same
+ * strings, whose hashes V8 keeps, instead of joining 10,000 new ones to look up.
+ */
 interface FolderListing {
   mtimeNs: bigint;
   dirs: string[];
   linkedRepositories: string[];
+  /**
+   * `dirs` split into repositories and folders, as last told apart against the caller's set of
+   * known repositories (that same set, unchanged while the projects are), when it needed no
+   * folder to be probed: a rescan of 10,000 repositories then looks none of them up again.
+   */
+  classified?: { known: ReadonlySet<string>; repositories: string[]; folders: string[] };
 }
 
 /** Folder listings by path under the root (see scanRoot). */
@@ -854,9 +886,10 @@ const SETTLED_NS = 2_000_000_000n;
  * points (a linked `*.git` is reported through `onLink`). With a `cache`, a folder whose mtime
  * is the one it had when last read is not read again (adding, removing or renaming an entry
  * changes it): a rescan of thousands of repositories in a hundred folders is a hundred stats.
+ * Without a cache nothing is settled.
  */
 async function scanRoot(root: string, onLink: (rel: string) => void = () => undefined, known: ReadonlySet<string> = new Set(), cache?: ScanCache): Promise<RootScan> {
-  const scan: RootScan = { repositories: [], folders: [] };
+  const scan: RootScan = { repositories: [], folders: [], settled: cache !== undefined };
   // Names read from the root's folders (no '.', '..' or empty segment): joined without path.join's normalisation.
   const rootPrefix = path.join(root, '/');
   const listing = async (rel: string): Promise<FolderListing | null> => {
@@ -866,10 +899,12 @@ async function scanRoot(root: string, onLink: (rel: string) => void = () => unde
       mtimeNs = fs.statSync(dir, { bigint: true }).mtimeNs;
     } catch {
       cache?.delete(rel);
+      scan.settled = false;
       return null;
     }
     const cached = cache?.get(rel);
     if (cached && cached.mtimeNs === mtimeNs) return cached;
+    scan.settled = false;
     const wallNs = BigInt(Date.now()) * 1_000_000n;
     let entries: import('node:fs').Dirent[];
     try {
@@ -884,9 +919,10 @@ async function scanRoot(root: string, onLink: (rel: string) => void = () => unde
     const fresh: FolderListing = { mtimeNs, dirs: [], linkedRepositories: [] };
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isSymbolicLink()) {
-        if (entry.name.endsWith('.git')) fresh.linkedRepositories.push(entry.name);
-      } else if (entry.isDirectory()) fresh.dirs.push(entry.name);
+        if (entry.name.endsWith('.git')) fresh.linkedRepositories.push(child);
+      } else if (entry.isDirectory()) fresh.dirs.push(child);
     }
     if (cache) {
       if (wallNs - mtimeNs > SETTLED_NS) cache.set(rel, fresh);
@@ -898,18 +934,34 @@ async function scanRoot(root: string, onLink: (rel: string) => void = () => unde
     if (depth > 8) return;
     const folder = await listing(rel);
     if (!folder) return;
-    for (const name of folder.linkedRepositories) onLink(rel ? `${rel}/${name}` : name);
-    for (const name of folder.dirs) {
-      const child = rel ? `${rel}/${name}` : name;
-      if (name.endsWith('.git') && (known.has(child) || isBareRepository(path.sep === '/' ? `${rootPrefix}${child}` : path.join(root, child)))) scan.repositories.push(child);
-      else {
-        scan.folders.push(child);
-        await walk(child, depth + 1);
+    for (const child of folder.linkedRepositories) onLink(child);
+    let classified = folder.classified;
+    if (classified?.known !== known) {
+      classified = { known, repositories: [], folders: [] };
+      let probed = false;
+      for (const child of folder.dirs) {
+        let repository = false;
+        if (child.endsWith('.git')) {
+          repository = known.has(child);
+          if (!repository) {
+            probed = true;
+            repository = isBareRepository(path.sep === '/' ? `${rootPrefix}${child}` : path.join(root, child));
+          }
+        }
+        (repository ? classified.repositories : classified.folders).push(child);
       }
+      // A `*.git` folder not known as a repository is probed at every scan (it may become one):
+      // the root is then not simply as it was.
+      if (probed) scan.settled = false;
+      else folder.classified = classified;
+    }
+    for (const child of classified.repositories) scan.repositories.push(child);
+    for (const child of classified.folders) {
+      scan.folders.push(child);
+      await walk(child, depth + 1);
     }
   };
   await walk('', 0);
-  scan.repositories.sort();
   scan.folders.sort();
   return scan;
 }
