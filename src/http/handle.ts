@@ -227,7 +227,7 @@ export async function checkUnmodifiedSince(ctx: HandlerContext, lastModified: ()
 }
 
 /** One page of a whole list, with its total (what most lists answer). */
-export function pageOf<T>(ctx: HandlerContext, all: T[]): { items: T[]; page: { total: number } } {
+export function pageOf<T>(ctx: HandlerContext, all: readonly T[]): { items: T[]; page: { total: number } } {
   return { items: all.slice(ctx.window.offset, ctx.window.offset + ctx.window.perPage), page: { total: all.length } };
 }
 

@@ -43,10 +43,13 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
     await registry.factsOfAll(all);
     ordered = orderedByActivity(all, registry.facts);
   } else ordered = orderedBy(all, p.order_by);
-  let projects =
+  let projects: readonly Project[] =
     !ctx.grant && p.min_access_level === undefined
       ? visibleToAnyone(ordered, (project) => access.canSee(null, project.path))
-      : ordered.filter((project) => (p.min_access_level === undefined ? access.canSee(ctx.grant, project.path) : (access.memberAccessLevel(ctx.grant, project.path) ?? 0) >= p.min_access_level));
+      : ctx.grant?.user.admin && p.min_access_level === undefined
+        ? // An admin sees every project: no filter (and no copy) of 10,000 per request.
+          ordered
+        : ordered.filter((project) => (p.min_access_level === undefined ? access.canSee(ctx.grant, project.path) : (access.memberAccessLevel(ctx.grant, project.path) ?? 0) >= p.min_access_level));
   if (p.id_after !== undefined) projects = projects.filter((project) => project.id > p.id_after!);
   if (p.id_before !== undefined) projects = projects.filter((project) => project.id < p.id_before!);
   // A project's view reads its facts afresh (HEAD, its branch, the description; the tip's commit
