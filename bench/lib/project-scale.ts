@@ -105,6 +105,9 @@ const TEMPLATE_AUTHOR = {
 /** Issue 17's targets. */
 export const SCALE_TARGETS = { requestMs: 10, startupMs: 500 } as const;
 
+/** The pause before each request of the "after idle" rows: past the registry's one-second rate limit of rescans. */
+const IDLE_PAUSE_MS = 1200;
+
 export interface ScaleOptions {
   /** Projects in the generated root. */
   projects: number;
@@ -309,9 +312,11 @@ async function requestRows(server: ServerProcess, root: ProjectsRoot, options: S
   const ids = [...idOf.values()].sort((a, b) => a - b);
   const paths = [...idOf.keys()].sort();
   const rows: ScaleRow[] = [];
-  const row = async (request: string, distinct: string, asks: { url: string; headers: Record<string, string>; check: (answer: unknown, total: string | null) => string | null }[]) => {
+  /** Each ask timed; with `pauseMs`, each after that long without a request (rescans of the root are rate-limited to one a second). */
+  const row = async (request: string, distinct: string, asks: { url: string; headers: Record<string, string>; check: (answer: unknown, total: string | null) => string | null }[], pauseMs = 0) => {
     const times: number[] = [];
     for (const ask of asks) {
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
       const { ms, json, total } = await get(ask.url, ask.headers);
       const wrong = ask.check(json, total);
       if (wrong) throw new WrongAnswerError(`GET /api/v4${ask.url}: ${wrong}`);
@@ -354,17 +359,29 @@ async function requestRows(server: ServerProcess, root: ProjectsRoot, options: S
     const pages = pagesOf(20).slice(0, Math.max(3, Math.ceil(n / 4)));
     await row('GET /projects?order_by=last_activity_at&per_page=20 (admin)', `${pages.length} pages`, pages.map((page) => ({ url: `/projects?order_by=last_activity_at&per_page=20&page=${page}`, headers: admin, check: expectPage(idDesc, 20, page) })));
   }
+  // search: a project's own name (one match), each a different project.
+  const searchFor = (p: string) => ({
+    url: `/projects?search=${encodeURIComponent(p.split('/')[1])}&simple=true`,
+    headers: admin,
+    check: (answer: unknown) => {
+      const got = (answer as Listed[]).map((x) => x.path_with_namespace);
+      return got.length === 1 && got[0] === p ? null : `found ${got.slice(0, 3).join(', ')} (${got.length}), not ${p}`;
+    },
+  });
   {
-    // search: a project's own name (one match), each a different project.
     const picks = spread(Math.max(3, Math.ceil(n / 4)), count).map((i) => idAsc[i]);
-    await row('GET /projects?search=<a project\'s name> (admin)', `${picks.length} names`, picks.map((p) => ({
-      url: `/projects?search=${encodeURIComponent(p.split('/')[1])}&simple=true`,
-      headers: admin,
-      check: (answer: unknown) => {
-        const got = (answer as Listed[]).map((x) => x.path_with_namespace);
-        return got.length === 1 && got[0] === p ? null : `found ${got.slice(0, 3).join(', ')} (${got.length}), not ${p}`;
-      },
-    })));
+    await row('GET /projects?search=<a project\'s name> (admin)', `${picks.length} names`, picks.map(searchFor));
+  }
+  {
+    // A client that asks every few seconds (a CI server polling, a test between steps): each
+    // request comes after the one-second rate limit of rescans, so each rescans the root.
+    const few = Math.max(3, Math.ceil(n / 4));
+    const picks = spread(few, count).map((i) => idAsc[(i + 7) % count]);
+    await row(`after ${IDLE_PAUSE_MS / 1000} s idle each: GET /projects?search=<a project's name> (admin)`, `${picks.length} names`, picks.map(searchFor), IDLE_PAUSE_MS);
+    const activityPages = pagesOf(20).slice(1, few + 1);
+    await row(`after ${IDLE_PAUSE_MS / 1000} s idle each: GET /projects?order_by=last_activity_at&per_page=20 (admin)`, `${activityPages.length} pages`, activityPages.map((page) => ({ url: `/projects?order_by=last_activity_at&per_page=20&page=${page}`, headers: admin, check: expectPage(idDesc, 20, page) })), IDLE_PAUSE_MS);
+    const pages = pagesOf(100).slice(1, few + 1);
+    await row(`after ${IDLE_PAUSE_MS / 1000} s idle each: GET /projects?per_page=100 (admin)`, `${pages.length} pages`, pages.map((page) => ({ url: `/projects?per_page=100&page=${page}`, headers: admin, check: expectPage(idDesc, 100, page) })), IDLE_PAUSE_MS);
   }
   {
     const picks = spread(n, count).map((i) => ids[i]);
