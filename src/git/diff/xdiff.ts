@@ -96,6 +96,8 @@ const FUNC_LINE_MAX = 80;
 interface Side {
   /** The content as bytes, and as a string with one char per byte once a hunk needs it (see textOf). */
   bytes: Buffer;
+  /** The same bytes, read four at a time (one unaligned load in optimised code, where four byte loads and shifts were). */
+  view: DataView;
   text: string | null;
   /** Number of lines. */
   n: number;
@@ -167,7 +169,7 @@ function splitLines(data: Uint8Array, length: number, scratch: SideScratch): Sid
   }
   start[n] = length;
   start = start.subarray(0, n + 1);
-  return { bytes: buf, text: null, n, start, cls: scratch.cls.take(n), changed: scratch.changed.filled(n + 2, 0), indent: null };
+  return { bytes: buf, view: new DataView(buf.buffer, buf.byteOffset, buf.byteLength), text: null, n, start, cls: scratch.cls.take(n), changed: scratch.changed.filled(n + 2, 0), indent: null };
 }
 
 /** The side as a latin1 string: made only for the hunk lines and headers that need it (counting lines never does). */
@@ -278,14 +280,14 @@ class LineTable {
 
   /** The class of line i of `side`: an existing one, else a new one (or -1 when `lookupOnly`). */
   find(side: Side, i: number, lookupOnly: boolean): number {
-    const { bytes, start } = side;
+    const { bytes, view, start } = side;
     const from = start[i];
     const to = start[i + 1];
     // Four bytes a step (a multiply per byte was most of the hashing), then the tail byte by byte.
     let h = 0x811c9dc5 ^ (to - from);
     let p = from;
     for (; p + 4 <= to; p += 4) {
-      h = Math.imul(h ^ (bytes[p] | (bytes[p + 1] << 8) | (bytes[p + 2] << 16) | (bytes[p + 3] << 24)), 0x01000193);
+      h = Math.imul(h ^ view.getInt32(p, true), 0x01000193);
       h ^= h >>> 16;
     }
     for (; p < to; p++) h = Math.imul(h ^ bytes[p], 0x01000193);
@@ -365,9 +367,13 @@ function sameLine(x: Side, i: number, y: Side, j: number): boolean {
   const len = x.start[i + 1] - xf;
   const yf = y.start[j];
   if (y.start[j + 1] - yf !== len) return false;
+  const xv = x.view;
+  const yv = y.view;
+  let k = 0;
+  for (; k + 4 <= len; k += 4) if (xv.getInt32(xf + k) !== yv.getInt32(yf + k)) return false;
   const xb = x.bytes;
   const yb = y.bytes;
-  for (let k = 0; k < len; k++) if (xb[xf + k] !== yb[yf + k]) return false;
+  for (; k < len; k++) if (xb[xf + k] !== yb[yf + k]) return false;
   return true;
 }
 
