@@ -202,6 +202,11 @@ export class ObjectStore {
     return null;
   }
 
+  /** What peelToCommit answered for `oid` before (a commit, or null for none), or undefined when it has not been asked. */
+  peeledBefore(oid: string): string | null | undefined {
+    return this.peeled.get(oid);
+  }
+
   /**
    * The commit a ref target points at (through annotated tags), cached: objects never change.
    * `quickly`, asked when the cache has no answer, may name the commit without reading objects.

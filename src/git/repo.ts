@@ -257,17 +257,39 @@ export class GitRepo {
 
   /** Branch and tag names whose tip reaches `oid` (`git branch/tag --contains`): one walk for all of them. */
   async refsContaining(oid: string): Promise<{ branches: string[]; tags: string[] }> {
-    await this.wholeFiles();
+    // The commit-graph, not the big pack indexes' tables as well: the packs are asked about the
+    // refs named only (below), a few lookups a fresh start answers by reading the index through.
+    await this.index.ready();
     const snapshot = await this.refs.snapshot();
     const branches = await this.refs.branches(snapshot);
     const tags = await this.refs.tags(snapshot);
     const refs = [...branches, ...tags];
     const tips: (string | null)[] = [];
     const prefix = (i: number) => (i < branches.length ? 'refs/heads/' : 'refs/tags/');
-    for (let i = 0; i < refs.length; i++) tips.push(await refCommit(this.objects, this.index, snapshot, prefix(i) + refs[i].name, refs[i].oid));
+    // A ref whose commit the commit-graph has (its own, or packed-refs' peeled line's) is taken
+    // at that commit without looking its object up in the packs; only the refs whose tips then
+    // reach `oid` are peeled for real (refCommit: the object must exist) before being named. On
+    // git/git that is a dozen pack lookups instead of 1,000. A guess can only turn out to be no
+    // commit (its object missing), which the ref is then left out for, as refCommit leaves it out.
+    const guessed: number[] = [];
+    for (let i = 0; i < refs.length; i++) {
+      const name = prefix(i) + refs[i].name;
+      const target = refs[i].oid;
+      const known = this.objects.peeledBefore(target);
+      if (known !== undefined) {
+        tips.push(known);
+        continue;
+      }
+      const peeled = snapshot.peeled.get(name) ?? target;
+      if (this.index.isGraphCommit(peeled)) {
+        tips.push(peeled);
+        guessed.push(i);
+      } else tips.push(await refCommit(this.objects, this.index, snapshot, name, target));
+    }
     const commits = [...new Set(tips.filter((tip): tip is string => tip !== null))];
     const answers = await this.index.containing(oid, commits);
     const reached = new Set(commits.filter((_, i) => answers[i]));
+    for (const i of guessed) if (reached.has(tips[i]!)) tips[i] = await refCommit(this.objects, this.index, snapshot, prefix(i) + refs[i].name, refs[i].oid);
     const names = (list: Ref[], from: number) => list.filter((_, i) => reached.has(tips[from + i] ?? '')).map((ref) => ref.name);
     return { branches: names(branches, 0), tags: names(tags, branches.length) };
   }
