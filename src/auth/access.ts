@@ -197,8 +197,13 @@ export class AccessPolicy {
     return (this.projects.get(path.toLowerCase())?.protected_branches ?? []).includes(branch);
   }
 
+  /** Whether `principal` sees every project, whatever its visibility (an admin does). */
+  seesEveryProject(principal: Principal | null): boolean {
+    return principal?.user.admin === true;
+  }
+
   canSee(principal: Principal | null, path: string): boolean {
-    if (principal?.user.admin) return true;
+    if (this.seesEveryProject(principal)) return true;
     const visibility = this.visibility(path);
     // A job token sees public projects and its own.
     if (principal?.jobProject !== undefined) return visibility === 'public' || this.role(principal, path) !== null;

@@ -15,7 +15,7 @@ import { mergeBases } from './graph/merge-base.js';
 import { ObjectMissingError, ObjectStore } from './object-store.js';
 import { type AnnotatedTag, type Commit, FileMode } from './objects.js';
 import { type Ref, RefStore } from './refs.js';
-import { type LogOptions, logQuery, rangeQuery, refCommit, resolveCommit } from './revision.js';
+import { type LogOptions, logQuery, rangeQuery, graphCommitOfRef, refCommit, resolveCommit } from './revision.js';
 import { WriteBatch } from './write/write-batch.js';
 import { currentRefChangeRecorder } from './write/ref-changes.js';
 import { archiveEntries } from './archive/entries.js';
@@ -280,9 +280,9 @@ export class GitRepo {
         tips.push(known);
         continue;
       }
-      const peeled = snapshot.peeled.get(name) ?? target;
-      if (this.index.isGraphCommit(peeled)) {
-        tips.push(peeled);
+      const guess = graphCommitOfRef(this.index, snapshot, name, target);
+      if (guess !== null) {
+        tips.push(guess);
         guessed.push(i);
       } else tips.push(await refCommit(this.objects, this.index, snapshot, name, target));
     }

@@ -83,9 +83,19 @@ export async function logQuery(objects: ObjectStore, refs: RefStore, index: Comm
  */
 export function refCommit(objects: ObjectStore, index: CommitIndex, snapshot: RefSnapshot, name: string, oid: string): Promise<string | null> {
   return objects.peelToCommit(oid, () => {
-    const peeled = snapshot.peeled.get(name) ?? oid;
-    return index.isGraphCommit(peeled) && objects.has(oid) ? peeled : null;
+    const guess = graphCommitOfRef(index, snapshot, name, oid);
+    return guess !== null && objects.has(oid) ? guess : null;
   });
+}
+
+/**
+ * The commit of git's commit-graph file a ref names (its own oid, or the one packed-refs says its
+ * tag peels to), read from neither the packs nor the ref's object: a guess refCommit confirms by
+ * finding that object, or null when the graph does not have it.
+ */
+export function graphCommitOfRef(index: CommitIndex, snapshot: RefSnapshot, name: string, oid: string): string | null {
+  const peeled = snapshot.peeled.get(name) ?? oid;
+  return index.isGraphCommit(peeled) ? peeled : null;
 }
 
 /** Every commit reachable from `include` and not from `exclude`, nothing else limited. */
