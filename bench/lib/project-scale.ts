@@ -217,7 +217,7 @@ export async function measureProjectScale(options: ScaleOptions): Promise<ScaleR
     } finally {
       await server.stop();
     }
-    // That server's stop left every project's facts in the data dir (project-facts.json).
+    // That server's stop left every project's facts in the data dir (project-facts.jsonl).
     result.rows.push(...(await afterRestartRows(root, dataDir, options)));
     const smallData = await makeTempDir('fakelab-bench-scale-small-');
     try {

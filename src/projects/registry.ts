@@ -86,7 +86,9 @@ const PRELOAD_MIN_PACK_BYTES = 1 << 20;
 /** Of a large root, every project's facts are read this long after the start (see preloadAll). */
 const PRELOAD_FACTS_AFTER_MS = 500;
 /** In the data dir: every project's facts as last read (see FactsIndex), so a start need not read them all before an order or a search. */
-const FACTS_FILE = 'project-facts.json';
+const FACTS_FILE = 'project-facts.jsonl';
+/** Where versions before 2 kept them (one JSON document): removed once the new file is written. */
+const OLD_FACTS_FILE = 'project-facts.json';
 
 /**
  * A project of the registry. Its repository (GitRepo: open pack files, caches) is opened when
@@ -179,7 +181,7 @@ class CountingMap<K, V> extends Map<K, V> {
 }
 
 export class ProjectRegistry {
-  /** Every project's default branch, last activity and description as last read (see FactsIndex), kept between runs in <data>/project-facts.json. */
+  /** Every project's default branch, last activity and description as last read (see FactsIndex), kept between runs in <data>/project-facts.jsonl. */
   readonly facts: FactsIndex;
   private byPath = new Map<string, Project>();
   private byId = new CountingMap<number, Project>();
@@ -224,7 +226,12 @@ export class ProjectRegistry {
     private readonly dataDir: string,
     private readonly logger?: Pick<Logger, 'warn'>,
   ) {
-    this.facts = new FactsIndex({ file: path.join(dataDir, FACTS_FILE), reposDir });
+    this.facts = new FactsIndex({
+      file: path.join(dataDir, FACTS_FILE),
+      replaces: path.join(dataDir, OLD_FACTS_FILE),
+      reposDir,
+      report: (why) => this.report(FACTS_FILE, `${FACTS_FILE} is dropped (${why}): every project's facts are read again`),
+    });
     this.rootPrefix = path.join(reposDir, path.sep);
   }
 
@@ -233,7 +240,7 @@ export class ProjectRegistry {
 
   /** The facts file of an earlier run, taken once (see FactsIndex.load); a file ignored is logged. */
   private async loadFacts(): Promise<void> {
-    const ignored = await this.facts.load([...this.byId.values()]);
+    const ignored = await this.facts.load();
     if (ignored) this.report(FACTS_FILE, `${FACTS_FILE} is ignored (${ignored}): every project's facts are read again`);
   }
 

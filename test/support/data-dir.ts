@@ -5,7 +5,7 @@ import { decodeRecords, encodeEntry, replayJournal } from '../../src/store/journ
 /** fakelab's data dir on disk, for the store durability and crash tests: every file parsed, the sidecar rows. */
 
 export interface DataScan {
-  /** Every non-temporary file, relative path → parsed JSON (a commit journal → the record it holds; a record log → its records). */
+  /** Every non-temporary file, relative path → parsed JSON (a commit journal → the record it holds; a record log → its records; JSON lines → an array of them). */
   json: Map<string, unknown>;
   /** Files that do not parse, with the parser's message. */
   unparsable: { file: string; error: string }[];
@@ -20,6 +20,13 @@ function isRecordLog(rel: string): boolean {
 
 /** The push hooks' folder (a script and its socket, made anew at every start) holds no state. */
 const PUSH_HOOKS = 'push-hooks';
+
+/** Each line of a JSON lines file, parsed; the file must end with a newline. */
+function jsonLines(data: Buffer): unknown[] {
+  const text = data.toString('utf8');
+  if (!text.endsWith('\n')) throw new Error('the last line is cut short');
+  return text.slice(0, -1).split('\n').map((line) => JSON.parse(line));
+}
 
 /** Reads every file under `dataDir` but the push hooks'. */
 export async function scanDataDir(dataDir: string): Promise<DataScan> {
@@ -39,7 +46,7 @@ export async function scanDataDir(dataDir: string): Promise<DataScan> {
       }
       const data = await fsp.readFile(full);
       try {
-        scan.json.set(rel, entry.name.endsWith('.journal') ? replayJournal(data).rows : isRecordLog(rel) ? decodeRecords(data, () => null).entries : JSON.parse(data.toString('utf8')));
+        scan.json.set(rel, entry.name.endsWith('.journal') ? replayJournal(data).rows : isRecordLog(rel) ? decodeRecords(data, () => null).entries : entry.name.endsWith('.jsonl') ? jsonLines(data) : JSON.parse(data.toString('utf8')));
       } catch (err) {
         scan.unparsable.push({ file: rel, error: (err as Error).message });
       }

@@ -83,7 +83,10 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
 
 /** The projects ascending by `key`, ties by id; keys made once per project, not per comparison. */
 function sortedByKey(projects: readonly Project[], key: (project: Project) => string | number): Project[] {
-  const keyed = projects.map((project) => ({ project, key: key(project) }));
+  return sortedKeyed(projects.map((project) => ({ project, key: key(project) })));
+}
+
+function sortedKeyed(keyed: { project: Project; key: string | number }[]): Project[] {
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.project.id - b.project.id));
   return keyed.map((k) => k.project);
 }
@@ -105,16 +108,19 @@ function orderedBy(all: readonly Project[], orderBy: string): readonly Project[]
 }
 
 /**
- * Every project's searched columns (the path's last segment, the name, the description),
- * lower-cased and joined by newlines, made once per list and facts version rather than 30,000
- * strings per request.
+ * Every project's searched columns (the path's last segment, the name, the description), made
+ * once per list and facts version: one lower-cased text of all of them, where a word is found by
+ * indexOf over 10,000 projects at once, rather than a string per project tested in turn.
  */
 interface SearchTable {
   version: number;
   projects: readonly Project[];
-  joined: string[];
-  /** The full paths, lower-cased (search_namespaces). */
-  paths: string[];
+  /** Each project's columns, each followed by '\n' (which no query word holds), lower-cased. */
+  text: string;
+  /** Where each project's columns start in `text`, and the text's length last. */
+  starts: Int32Array;
+  /** The same of the full paths (search_namespaces), made when first asked for. */
+  paths: { text: string; starts: Int32Array } | null;
 }
 
 const searchTables = new WeakMap<readonly Project[], SearchTable>();
@@ -122,25 +128,86 @@ const searchTables = new WeakMap<readonly Project[], SearchTable>();
 function searchTable(all: readonly Project[], facts: FactsIndex): SearchTable {
   const kept = searchTables.get(all);
   if (kept?.version === facts.version) return kept;
-  const projects = all.filter((project) => facts.known(project) !== undefined);
-  const joined = projects.map((project) => searchColumns(project, facts).join('\n').toLowerCase());
-  const table = { version: facts.version, projects, joined, paths: projects.map((project) => project.path.toLowerCase()) };
+  const version = facts.version;
+  const { known, description } = facts.columnsOf(all);
+  const projects: Project[] = [];
+  const descriptions: (string | null)[] = [];
+  for (let i = 0; i < all.length; i++) {
+    if (!known[i]) continue;
+    projects.push(all[i]);
+    descriptions.push(description[i]);
+  }
+  const columns = (project: Project, i: number) => {
+    const path = project.path.slice(project.path.lastIndexOf('/') + 1);
+    return [path, project.created?.name ?? path, descriptions[i] ?? ''];
+  };
+  const table = { version, projects, ...loweredText(projects, columns), paths: null };
   searchTables.set(all, table);
   return table;
 }
 
+/** `columns` of every project, each followed by '\n', in one lower-cased text, with where each project's start. */
+function loweredText(projects: readonly Project[], columns: (project: Project, i: number) => string[]): { text: string; starts: Int32Array } {
+  const starts = new Int32Array(projects.length + 1);
+  const parts: string[] = [];
+  let length = 0;
+  for (let i = 0; i < projects.length; i++) {
+    starts[i] = length;
+    for (const column of columns(projects[i], i)) {
+      parts.push(column);
+      length += column.length + 1;
+    }
+  }
+  starts[projects.length] = length;
+  parts.push('');
+  const raw = parts.join('\n');
+  const text = raw.toLowerCase();
+  if (text.length === raw.length) return { text, starts };
+  // A letter whose lower case is longer (U+0130): lower-case project by project, so the starts hold.
+  const pieces: string[] = [];
+  let at = 0;
+  for (let i = 0; i < projects.length; i++) {
+    starts[i] = at;
+    const piece = columns(projects[i], i).map((column) => `${column}\n`).join('').toLowerCase();
+    pieces.push(piece);
+    at += piece.length;
+  }
+  starts[projects.length] = at;
+  return { text: pieces.join(''), starts };
+}
+
 /** The columns a search matches, as GitLab's (path, name, description), and the full path with search_namespaces. */
 function searchColumns(project: Project, facts: FactsIndex, namespaces = false): string[] {
-  const path = project.path.split('/').pop()!;
-  return [path, project.created?.name ?? path, facts.known(project)!.description ?? '', ...(namespaces ? [project.path] : [])];
+  const path = project.path.slice(project.path.lastIndexOf('/') + 1);
+  return [path, project.created?.name ?? path, facts.descriptionOf(project) ?? '', ...(namespaces ? [project.path] : [])];
+}
+
+/** The indexes of the projects whose text (see loweredText) holds `word`, ascending. */
+function projectsHolding(text: string, starts: Int32Array, word: string): number[] {
+  const found: number[] = [];
+  for (let at = text.indexOf(word); at >= 0; ) {
+    // The project whose columns hold `at`: the last start at or before it.
+    let lo = 0;
+    let hi = starts.length - 2;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (starts[mid] <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    found.push(lo);
+    // On to the next project: this one is found.
+    at = text.indexOf(word, starts[lo + 1]);
+  }
+  return found;
 }
 
 /**
- * The projects `query` finds (searchMatcher's test). A project whose joined columns lack one of
- * the query's words cannot match: only the rest are tested column by column.
+ * The projects `query` finds (searchMatcher's test). Only the projects whose columns hold every
+ * one of the query's words somewhere are tested column by column.
  */
 function searchAll(all: readonly Project[], facts: FactsIndex, query: string, namespaces: boolean): Set<Project> {
-  const { projects, joined, paths } = searchTable(all, facts);
+  const table = searchTable(all, facts);
+  const { projects } = table;
   const lowered = lowerCaseMatcher(query);
   const found = new Set<Project>();
   if (!lowered) {
@@ -148,11 +215,17 @@ function searchAll(all: readonly Project[], facts: FactsIndex, query: string, na
     for (const project of projects) if (exactly(searchColumns(project, facts, namespaces))) found.add(project);
     return found;
   }
-  const words = queryWords(query);
-  for (let i = 0; i < projects.length; i++) {
-    const text = joined[i];
+  if (namespaces) table.paths ??= loweredText(projects, (project) => [project.path]);
+  // The projects holding the first word, narrowed by each other word.
+  let candidates: number[] | null = null;
+  for (const word of queryWords(query)) {
+    const holding = new Set(projectsHolding(table.text, table.starts, word));
+    if (table.paths) for (const i of projectsHolding(table.paths.text, table.paths.starts, word)) holding.add(i);
+    candidates = candidates === null ? [...holding] : candidates.filter((i: number) => holding.has(i));
+    if (candidates.length === 0) return found;
+  }
+  for (const i of candidates!.sort((a, b) => a - b)) {
     const project = projects[i];
-    if (!words.every((w) => text.includes(w) || (namespaces && paths[i].includes(w)))) continue;
     if (lowered(searchColumns(project, facts, namespaces).map((column) => column.toLowerCase()))) found.add(project);
   }
   return found;
@@ -165,7 +238,10 @@ function orderedByActivity(all: readonly Project[], facts: FactsIndex): readonly
   const kept = activityOrders.get(all);
   if (kept?.version === facts.version) return kept.sorted;
   const version = facts.version;
-  const sorted = Object.freeze(sortedByKey(all.filter((project) => facts.known(project) !== undefined), (project) => facts.known(project)!.lastActivityAt));
+  const { known, lastActivityMs } = facts.columnsOf(all);
+  const keyed: { project: Project; key: number }[] = [];
+  for (let i = 0; i < all.length; i++) if (known[i]) keyed.push({ project: all[i], key: lastActivityMs[i] });
+  const sorted = Object.freeze(sortedKeyed(keyed));
   activityOrders.set(all, { version, sorted });
   return sorted;
 }
