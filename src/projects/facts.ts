@@ -287,6 +287,8 @@ export class FactsIndex {
   async readEvery(projects: readonly Project[], readable: (project: Project) => Promise<boolean>, signal?: AbortSignal): Promise<void> {
     await this.readAll(projects, readable, signal);
     if (signal?.aborted) return;
+    // Each read took its project's record of the facts file first: what is left is of projects gone.
+    this.loaded = null;
     this.lastPass = Date.now();
     await this.save(projects).catch(() => undefined);
   }
