@@ -83,10 +83,7 @@ export async function list(ctx: HandlerContext, p: ListParams): Promise<Reply> {
 
 /** The projects ascending by `key`, ties by id; keys made once per project, not per comparison. */
 function sortedByKey(projects: readonly Project[], key: (project: Project) => string | number): Project[] {
-  return sortedKeyed(projects.map((project) => ({ project, key: key(project) })));
-}
-
-function sortedKeyed(keyed: { project: Project; key: string | number }[]): Project[] {
+  const keyed = projects.map((project) => ({ project, key: key(project) }));
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.project.id - b.project.id));
   return keyed.map((k) => k.project);
 }
@@ -239,9 +236,12 @@ function orderedByActivity(all: readonly Project[], facts: FactsIndex): readonly
   if (kept?.version === facts.version) return kept.sorted;
   const version = facts.version;
   const { known, lastActivityMs } = facts.columnsOf(all);
-  const keyed: { project: Project; key: number }[] = [];
-  for (let i = 0; i < all.length; i++) if (known[i]) keyed.push({ project: all[i], key: lastActivityMs[i] });
-  const sorted = Object.freeze(sortedKeyed(keyed));
+  // Indexes of `all`, which ascends by id: ties by index are ties by id. Small integers, not
+  // 10,000 objects, for a restart's first order to allocate and collect.
+  const indexes: number[] = [];
+  for (let i = 0; i < all.length; i++) if (known[i]) indexes.push(i);
+  indexes.sort((a, b) => lastActivityMs[a] - lastActivityMs[b] || a - b);
+  const sorted = Object.freeze(indexes.map((i) => all[i]));
   activityOrders.set(all, { version, sorted });
   return sorted;
 }
