@@ -159,11 +159,6 @@ export class FactsIndex {
     return (this.entries.get(project) ?? this.takeLoaded(project))?.facts;
   }
 
-  /** Whether facts of `project` are known, however old: an order or a search includes it. */
-  knows(project: Project): boolean {
-    return this.entries.has(project) || this.loadedIndex(project) >= 0;
-  }
-
   /** known(project)'s description, without taking a record of the facts file (undefined: not known). */
   descriptionOf(project: Project): string | null | undefined {
     const entry = this.entries.get(project);
