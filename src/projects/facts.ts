@@ -196,10 +196,14 @@ export class FactsIndex {
     return { known, lastActivityMs, description };
   }
 
-  /** loadedIndex of each of `projects`; ids ascending (registry.list()) walk the file's records alongside, not a search each. */
+  /**
+   * The facts file's record that may still be taken of each of `projects`, or -1; ids ascending
+   * (registry.list()) walk the file's records alongside, not a search each.
+   */
   private loadedIndexes(projects: readonly Project[]): Int32Array {
     const records = new Int32Array(projects.length).fill(-1);
     const loaded = this.loaded;
+    // A reset (the epoch) wins over what the file knew; so do a read this run (an entry) and a forget (a generation).
     if (!loaded || loaded.epoch !== this.epoch) return records;
     let j = 0;
     for (let i = 0; i < projects.length; i++) {
@@ -414,10 +418,7 @@ export class FactsIndex {
 
   /** The facts file's record for `project` that may still be taken, or -1. */
   private loadedIndex(project: Project): number {
-    const loaded = this.loaded;
-    // A read this run (an entry) or a forget (a generation) wins over what the file knew; so does a reset (the epoch).
-    if (!loaded || loaded.epoch !== this.epoch || this.entries.has(project) || this.generations.has(project)) return -1;
-    return loaded.indexOf(project);
+    return this.loadedIndexes([project])[0];
   }
 
   /** Takes the facts file's record for `project` into the entries (no change to save); undefined when there is none. */
@@ -428,7 +429,6 @@ export class FactsIndex {
     if (typeof taken === 'string') {
       // A record's rest is out of shape: none of the file's records is trusted any more, not
       // even those taken already (as a reset, every project is read again before it is trusted).
-      this.loaded = null;
       this.forgetAll();
       this.persisted?.report?.(taken);
       return undefined;
@@ -448,7 +448,7 @@ export class FactsIndex {
       if (this.changes === this.savedChanges) return;
       const changes = this.changes;
       // The file's records not taken yet first: a record out of shape drops them all (and what was taken from the file).
-      for (const project of projects) if (!this.entries.has(project)) this.takeLoaded(project);
+      for (const project of projects) this.takeLoaded(project);
       // What is left is of projects gone since: not written.
       this.loaded = null;
       const kept: { project: Project; entry: Entry }[] = [];
@@ -497,12 +497,6 @@ class LoadedFacts {
   ) {
     this.taken = new Uint8Array(hot.id.length);
     this.remaining = hot.id.length;
-  }
-
-  /** The record of `project` (the same id and path) not taken yet, or -1. */
-  indexOf(project: Project): number {
-    const i = this.seek(project.id, 0);
-    return this.holds(i, project) ? i : -1;
   }
 
   /** The first record whose id is `id` or more; from `from` on when the ids before it are smaller (a walk in id order), else by a binary search. */

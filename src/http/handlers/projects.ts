@@ -134,11 +134,7 @@ function searchTable(all: readonly Project[], facts: FactsIndex): SearchTable {
     projects.push(all[i]);
     descriptions.push(description[i]);
   }
-  const columns = (project: Project, i: number) => {
-    const path = project.path.slice(project.path.lastIndexOf('/') + 1);
-    return [path, project.created?.name ?? path, descriptions[i] ?? ''];
-  };
-  const table = { version, projects, ...loweredText(projects, columns), paths: null };
+  const table = { version, projects, ...loweredText(projects, (project, i) => searchColumns(project, descriptions[i])), paths: null };
   searchTables.set(all, table);
   return table;
 }
@@ -174,9 +170,9 @@ function loweredText(projects: readonly Project[], columns: (project: Project, i
 }
 
 /** The columns a search matches, as GitLab's (path, name, description), and the full path with search_namespaces. */
-function searchColumns(project: Project, facts: FactsIndex, namespaces = false): string[] {
+function searchColumns(project: Project, description: string | null | undefined, namespaces = false): string[] {
   const path = project.path.slice(project.path.lastIndexOf('/') + 1);
-  return [path, project.created?.name ?? path, facts.descriptionOf(project) ?? '', ...(namespaces ? [project.path] : [])];
+  return [path, project.created?.name ?? path, description ?? '', ...(namespaces ? [project.path] : [])];
 }
 
 /** The indexes of the projects whose text (see loweredText) holds `word`, ascending. */
@@ -209,7 +205,7 @@ function searchAll(all: readonly Project[], facts: FactsIndex, query: string, na
   const found = new Set<Project>();
   if (!lowered) {
     const exactly = searchMatcher(query);
-    for (const project of projects) if (exactly(searchColumns(project, facts, namespaces))) found.add(project);
+    for (const project of projects) if (exactly(searchColumns(project, facts.descriptionOf(project), namespaces))) found.add(project);
     return found;
   }
   if (namespaces) table.paths ??= loweredText(projects, (project) => [project.path]);
@@ -223,7 +219,7 @@ function searchAll(all: readonly Project[], facts: FactsIndex, query: string, na
   }
   for (const i of candidates!.sort((a, b) => a - b)) {
     const project = projects[i];
-    if (lowered(searchColumns(project, facts, namespaces).map((column) => column.toLowerCase()))) found.add(project);
+    if (lowered(searchColumns(project, facts.descriptionOf(project), namespaces).map((column) => column.toLowerCase()))) found.add(project);
   }
   return found;
 }
